@@ -1,0 +1,46 @@
+//! `creator_close`: the creator ends a channel now (e.g. after claiming its last
+//! voucher); the unclaimed allocation returns to the escrow at once and the rent
+//! to the escrow owner.
+
+use crate::{
+    error::MicropayError,
+    events::ChannelClosed,
+    state::{Channel, Escrow},
+};
+use anchor_lang::prelude::*;
+
+#[event_cpi]
+#[derive(Accounts)]
+pub struct CreatorClose<'info> {
+    pub creator: Signer<'info>,
+    #[account(mut)]
+    pub escrow: Account<'info, Escrow>,
+    #[account(
+        mut,
+        has_one = escrow @ MicropayError::ChannelEscrowMismatch,
+        has_one = creator @ MicropayError::NotChannelCreator,
+        close = owner,
+    )]
+    pub channel: Account<'info, Channel>,
+    /// CHECK: receives the channel's rent; must be the escrow owner.
+    #[account(mut, address = escrow.owner @ MicropayError::RentReceiverMismatch)]
+    pub owner: UncheckedAccount<'info>,
+}
+
+impl<'info> CreatorClose<'info> {
+    pub fn creator_close(ctx: Context<Self>) -> Result<()> {
+        let refund = ctx
+            .accounts
+            .escrow
+            .absorb_closed_channel(&ctx.accounts.channel)?;
+        emit_cpi!(ChannelClosed {
+            channel: ctx.accounts.channel.key(),
+            escrow: ctx.accounts.escrow.key(),
+            refund,
+            claimed: ctx.accounts.channel.claimed,
+            escrow_balance: ctx.accounts.escrow.balance,
+            by_creator: true,
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,49 @@
+//! `init_earnings`: anyone creates the earnings account of a wallet for a mint
+//! (a creator, a fee recipient, or a relayer on their behalf) and pays its rent.
+
+use crate::{constants::EARNINGS_SEED, events::EarningsInitialized, state::Earnings};
+use anchor_lang::prelude::*;
+use anchor_spl::token_interface::Mint;
+
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
+pub struct InitEarningsArgs {
+    /// Wallet the earnings will belong to.
+    pub owner: Pubkey,
+}
+
+#[event_cpi]
+#[derive(Accounts)]
+#[instruction(args: InitEarningsArgs)]
+pub struct InitEarnings<'info> {
+    #[account(mut)]
+    pub payer: Signer<'info>,
+    pub mint: InterfaceAccount<'info, Mint>,
+    #[account(
+        init,
+        payer = payer,
+        space = 8 + Earnings::INIT_SPACE,
+        seeds = [EARNINGS_SEED, args.owner.as_ref(), mint.key().as_ref()],
+        bump,
+    )]
+    pub earnings: Account<'info, Earnings>,
+    pub system_program: Program<'info, System>,
+}
+
+impl<'info> InitEarnings<'info> {
+    pub fn init_earnings(ctx: Context<Self>, args: InitEarningsArgs) -> Result<()> {
+        let earnings = &mut ctx.accounts.earnings;
+        earnings.set_inner(Earnings {
+            owner: args.owner,
+            mint: ctx.accounts.mint.key(),
+            balance: 0,
+            total_earned: 0,
+            bump: ctx.bumps.earnings,
+        });
+        emit_cpi!(EarningsInitialized {
+            earnings: ctx.accounts.earnings.key(),
+            owner: args.owner,
+            mint: ctx.accounts.mint.key(),
+        });
+        Ok(())
+    }
+}

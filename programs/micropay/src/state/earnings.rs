@@ -1,0 +1,27 @@
+//! What a creator or fee recipient has earned and not yet withdrawn.
+
+use anchor_lang::prelude::*;
+
+/// PDA `["earnings", owner, mint]`. Anyone may create it (and pay its rent);
+/// claims credit it; only `owner` withdraws from it.
+#[account]
+#[derive(InitSpace, Debug, PartialEq, Eq)]
+pub struct Earnings {
+    /// Wallet the earnings belong to (a channel's creator or fee recipient).
+    pub owner: Pubkey,
+    /// Mint of the balance.
+    pub mint: Pubkey,
+    /// Earned and not withdrawn, base units of `mint`; held in the mint's vault.
+    pub balance: u64,
+    /// Everything ever credited by claims, base units (statistics; never decreases).
+    pub total_earned: u64,
+    /// Canonical bump of this PDA.
+    pub bump: u8,
+}
+
+impl Earnings {
+    /// Holds for every earnings account the program writes.
+    pub fn invariant(&self) -> bool {
+        self.balance <= self.total_earned
+    }
+}

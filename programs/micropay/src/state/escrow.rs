@@ -1,0 +1,44 @@
+//! A payer's deposit for one mint.
+
+use anchor_lang::prelude::*;
+
+/// PDA `["escrow", owner, mint]`.
+#[account]
+#[derive(InitSpace, Debug, PartialEq, Eq)]
+pub struct Escrow {
+    /// Wallet that deposits, withdraws, opens and closes channels.
+    pub owner: Pubkey,
+    /// Mint of every amount in this escrow and its channels.
+    pub mint: Pubkey,
+    /// Free balance, base units of `mint`: withdrawable at once, not committed
+    /// to any channel.
+    pub balance: u64,
+    /// Id the next channel gets. Only ever grows, so channel addresses (and with
+    /// them vouchers) are never reused.
+    pub next_channel_id: u64,
+    /// Channels of this escrow that exist (opened and not yet closed).
+    pub open_channels: u32,
+    /// Canonical bump of this PDA.
+    pub bump: u8,
+}
+
+impl Escrow {
+    /// Holds for every escrow the program writes.
+    pub fn invariant(&self) -> bool {
+        u64::from(self.open_channels) <= self.next_channel_id
+    }
+}
+
+impl Escrow {
+    /// Takes back a closing channel's unclaimed allocation into the free balance
+    /// and counts the channel as closed. Returns the refund.
+    pub fn absorb_closed_channel(&mut self, channel: &super::Channel) -> Result<u64> {
+        let refund = crate::math::sub(channel.allocation, channel.claimed)?;
+        self.balance = crate::math::add(self.balance, refund)?;
+        self.open_channels = self
+            .open_channels
+            .checked_sub(1)
+            .ok_or_else(|| error!(crate::error::MicropayError::MathOverflow))?;
+        Ok(refund)
+    }
+}
