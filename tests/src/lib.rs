@@ -731,3 +731,23 @@ pub fn claimed_event(events: &[MicropayEvent]) -> &micropay::events::Claimed {
         })
         .expect("a Claimed event")
 }
+
+/// The group order L, little-endian.
+pub const L: [u8; 32] = [
+    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+];
+
+/// `signature` with S replaced by S + L: the same point equation, a different
+/// byte string (a malleated signature).
+pub fn malleate(signature: &[u8; 64]) -> [u8; 64] {
+    let mut out = *signature;
+    let mut carry = 0u16;
+    for i in 0..32 {
+        let sum = u16::from(out[32 + i]) + u16::from(L[i]) + carry;
+        out[32 + i] = sum as u8;
+        carry = sum >> 8;
+    }
+    assert_eq!(carry, 0);
+    out
+}

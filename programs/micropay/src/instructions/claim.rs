@@ -102,14 +102,19 @@ fn credit<'info>(info: &'info AccountInfo<'info>, amount: u64) -> Result<()> {
     earnings.exit(&crate::ID)
 }
 
+/// A claim settles between 1 and `MAX_VOUCHERS_PER_CLAIM` vouchers.
+pub fn check_batch_len(len: usize) -> Result<()> {
+    require!(len > 0, MicropayError::EmptyClaim);
+    require!(
+        len <= usize::from(MAX_VOUCHERS_PER_CLAIM),
+        MicropayError::TooManyVouchers
+    );
+    Ok(())
+}
+
 impl<'info> Claim<'info> {
     pub fn validate(&self, args: &ClaimArgs) -> Result<()> {
-        require!(!args.entries.is_empty(), MicropayError::EmptyClaim);
-        require!(
-            args.entries.len() <= usize::from(MAX_VOUCHERS_PER_CLAIM),
-            MicropayError::TooManyVouchers
-        );
-        Ok(())
+        check_batch_len(args.entries.len())
     }
 
     pub fn claim(ctx: Context<'info, Self>, args: ClaimArgs) -> Result<()> {
@@ -181,5 +186,24 @@ impl<'info> Claim<'info> {
 
         emit_cpi!(Claimed { settled, skipped });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_len_bounds() {
+        assert_eq!(
+            check_batch_len(0).unwrap_err(),
+            error!(MicropayError::EmptyClaim)
+        );
+        assert!(check_batch_len(1).is_ok());
+        assert!(check_batch_len(64).is_ok());
+        assert_eq!(
+            check_batch_len(65).unwrap_err(),
+            error!(MicropayError::TooManyVouchers)
+        );
     }
 }
