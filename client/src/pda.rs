@@ -29,7 +29,10 @@ pub fn channel(escrow: &Pubkey, id: u64, nonce: u64) -> (Pubkey, u8) {
 
 /// The earnings account of `owner` for `mint`: `["earnings", owner, mint]`.
 pub fn earnings(owner: &Pubkey, mint: &Pubkey) -> (Pubkey, u8) {
-    Pubkey::find_program_address(&[EARNINGS_SEED, owner.as_ref(), mint.as_ref()], &micropay::ID)
+    Pubkey::find_program_address(
+        &[EARNINGS_SEED, owner.as_ref(), mint.as_ref()],
+        &micropay::ID,
+    )
 }
 
 /// The PDA that signs the program's event CPIs.

@@ -187,7 +187,11 @@ impl TestContext {
 
     fn signed(&self, ixs: &[Instruction], signers: &[&Keypair]) -> Transaction {
         let mut all: Vec<&Keypair> = vec![&self.ctx.payer];
-        all.extend(signers.iter().filter(|k| k.pubkey() != self.ctx.payer.pubkey()));
+        all.extend(
+            signers
+                .iter()
+                .filter(|k| k.pubkey() != self.ctx.payer.pubkey()),
+        );
         Transaction::new_signed_with_payer(
             ixs,
             Some(&self.ctx.payer.pubkey()),
@@ -238,7 +242,12 @@ impl TestContext {
         let mut events = Vec::new();
         if let Some(details) = simulation.simulation_details {
             let keys = &tx.message.account_keys;
-            for inner in details.inner_instructions.unwrap_or_default().iter().flatten() {
+            for inner in details
+                .inner_instructions
+                .unwrap_or_default()
+                .iter()
+                .flatten()
+            {
                 let program = keys[usize::from(inner.instruction.program_id_index)];
                 if program == micropay::ID {
                     events.extend(decode(&inner.instruction.data));
@@ -252,7 +261,11 @@ impl TestContext {
     // ---------- clock ----------
 
     pub async fn clock(&mut self) -> Clock {
-        self.ctx.banks_client.get_sysvar::<Clock>().await.expect("clock")
+        self.ctx
+            .banks_client
+            .get_sysvar::<Clock>()
+            .await
+            .expect("clock")
     }
 
     pub async fn now(&mut self) -> i64 {
@@ -366,7 +379,11 @@ impl TestContext {
         }
         for (address, e) in &escrows {
             let open = channels.iter().filter(|c| c.escrow == *address).count();
-            assert_eq!(u64::from(e.open_channels), open as u64, "open_channels of {address}");
+            assert_eq!(
+                u64::from(e.open_channels),
+                open as u64,
+                "open_channels of {address}"
+            );
         }
         for mint in mints {
             let vault = self.token_balance(pda::vault(&mint.address).0).await;
@@ -573,7 +590,9 @@ impl TestContext {
                 deposit,
             ));
         }
-        self.send(&ixs, &[&owner]).await.expect("init escrow + deposit");
+        self.send(&ixs, &[&owner])
+            .await
+            .expect("init escrow + deposit");
         self.track_escrow(escrow);
         PayerFixture {
             owner,
@@ -606,7 +625,12 @@ impl TestContext {
     }
 
     /// Default arguments for a channel to `creator` signed by `session`.
-    pub fn channel_args(&mut self, creator: &Pubkey, session: &Pubkey, allocation: u64) -> OpenChannelArgs {
+    pub fn channel_args(
+        &mut self,
+        creator: &Pubkey,
+        session: &Pubkey,
+        allocation: u64,
+    ) -> OpenChannelArgs {
         self.nonce += 1;
         OpenChannelArgs {
             creator: *creator,
@@ -656,8 +680,14 @@ impl TestContext {
         args.expires_at = opts.expires_at;
         let nonce = args.nonce;
         let (ix, address) = self.open_channel_ix(payer, args).await;
-        let id = self.escrow(payer.escrow).await.expect("escrow").next_channel_id;
-        self.send(&[ix], &[&payer.owner]).await.expect("open channel");
+        let id = self
+            .escrow(payer.escrow)
+            .await
+            .expect("escrow")
+            .next_channel_id;
+        self.send(&[ix], &[&payer.owner])
+            .await
+            .expect("open channel");
         self.track_channel(address);
         ChannelFixture {
             address,
@@ -697,7 +727,10 @@ pub fn custom_code(err: &BanksClientError) -> Option<u32> {
 
 /// Asserts that `result` failed with exactly `expected` (a micropay error).
 #[track_caller]
-pub fn assert_error<T: std::fmt::Debug>(result: Result<T, BanksClientError>, expected: MicropayError) {
+pub fn assert_error<T: std::fmt::Debug>(
+    result: Result<T, BanksClientError>,
+    expected: MicropayError,
+) {
     let err = result.expect_err("transaction should have failed");
     assert_eq!(
         custom_code(&err),

@@ -31,7 +31,9 @@ pub enum MicropayError {
     DisputeWindowOutOfRange,
     #[msg("Channel expiry must be in the future")]
     ExpiryInPast,
-    #[msg("The voucher signer key is not a valid ed25519 public key (non-canonical or small order)")]
+    #[msg(
+        "The voucher signer key is not a valid ed25519 public key (non-canonical or small order)"
+    )]
     InvalidVoucherSigner,
     #[msg("The channel has a close request pending; open a new channel instead")]
     ChannelClosing,
@@ -71,4 +73,6 @@ pub enum MicropayError {
     ChannelEscrowMismatch,
     #[msg("The account passed as owner is not the escrow owner")]
     RentReceiverMismatch,
+    #[msg("The account already exists")]
+    AlreadyInitialized,
 }

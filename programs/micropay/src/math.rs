@@ -9,7 +9,8 @@ use anchor_lang::prelude::*;
 
 /// `a + b`, or `MathOverflow`.
 pub fn add(a: u64, b: u64) -> Result<u64> {
-    a.checked_add(b).ok_or_else(|| error!(MicropayError::MathOverflow))
+    a.checked_add(b)
+        .ok_or_else(|| error!(MicropayError::MathOverflow))
 }
 
 /// `a - b`, or `InsufficientBalance` when `b > a` (every subtraction in the

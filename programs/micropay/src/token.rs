@@ -5,8 +5,8 @@
 //! own address, created by the first `init_escrow` of a mint. SPL Token and
 //! Token-2022 are both served through `token_interface` with `transfer_checked`.
 
-use crate::{constants::VAULT_SEED, error::MicropayError};
-use anchor_lang::{prelude::*, solana_program::program_pack::Pack, system_program};
+use crate::{constants::VAULT_SEED, create::create_pda_account, error::MicropayError};
+use anchor_lang::{prelude::*, solana_program::program_pack::Pack};
 use anchor_spl::token_interface::{
     self,
     spl_token_2022::{
@@ -61,9 +61,6 @@ pub fn create_vault<'info>(
     vault_bump: u8,
 ) -> Result<()> {
     let mint_key = mint.key();
-    let seeds: &[&[u8]] = &[VAULT_SEED, mint_key.as_ref(), &[vault_bump]];
-    let signer: &[&[&[u8]]] = &[seeds];
-
     let space = if token_program.key() == anchor_spl::token::ID {
         SplAccount::LEN
     } else {
@@ -71,59 +68,14 @@ pub fn create_vault<'info>(
         let account_types = ExtensionType::get_required_init_account_extensions(&mint_types);
         ExtensionType::try_calculate_account_len::<SplAccount>(&account_types)?
     };
-    let rent = Rent::get()?.minimum_balance(space);
-    let system_id = system.key();
-    let current = vault.lamports();
-    if current == 0 {
-        system_program::create_account(
-            CpiContext::new_with_signer(
-                system_id,
-                system_program::CreateAccount {
-                    from: payer.to_account_info(),
-                    to: vault.clone(),
-                },
-                signer,
-            ),
-            rent,
-            u64::try_from(space).map_err(|_| error!(MicropayError::MathOverflow))?,
-            &token_program.key(),
-        )?;
-    } else {
-        // Prefunded address: top up, allocate and assign instead of create.
-        let shortfall = rent.saturating_sub(current);
-        if shortfall > 0 {
-            system_program::transfer(
-                CpiContext::new(
-                    system_id,
-                    system_program::Transfer {
-                        from: payer.to_account_info(),
-                        to: vault.clone(),
-                    },
-                ),
-                shortfall,
-            )?;
-        }
-        system_program::allocate(
-            CpiContext::new_with_signer(
-                system_id,
-                system_program::Allocate {
-                    account_to_allocate: vault.clone(),
-                },
-                signer,
-            ),
-            u64::try_from(space).map_err(|_| error!(MicropayError::MathOverflow))?,
-        )?;
-        system_program::assign(
-            CpiContext::new_with_signer(
-                system_id,
-                system_program::Assign {
-                    account_to_assign: vault.clone(),
-                },
-                signer,
-            ),
-            &token_program.key(),
-        )?;
-    }
+    create_pda_account(
+        payer,
+        vault,
+        space,
+        &token_program.key(),
+        &[VAULT_SEED, mint_key.as_ref(), &[vault_bump]],
+        system,
+    )?;
     token_interface::initialize_account3(CpiContext::new(
         token_program.key(),
         InitializeAccount3 {

@@ -19,14 +19,20 @@ async fn world() -> World {
     let mint = t.spl_mint().await;
     let p = t.payer_with_escrow(&mint, 1_000_000, 1_000_000).await;
     let c = t.creator(&mint).await;
-    let ch = t.open_channel(&p, &c, 100_000, ChannelOpts::default()).await;
-    let other = t.open_channel(&p, &c, 100_000, ChannelOpts::default()).await;
+    let ch = t
+        .open_channel(&p, &c, 100_000, ChannelOpts::default())
+        .await;
+    let other = t
+        .open_channel(&p, &c, 100_000, ChannelOpts::default())
+        .await;
     World { t, p, c, ch, other }
 }
 
 #[tokio::test]
 async fn voucher_replayed_on_another_channel() {
-    let World { mut t, ch, other, .. } = world().await;
+    let World {
+        mut t, ch, other, ..
+    } = world().await;
     // same session key on both would be needed for a real replay: sign with the
     // other channel's key but for `ch`'s address and present it on `other`
     let mut v = other.voucher(500);
@@ -39,14 +45,33 @@ async fn voucher_replayed_on_another_channel() {
     let c = t.creator(&mint).await;
     let key = Keypair::new();
     let a = t
-        .open_channel(&p, &c, 1_000, ChannelOpts { session: Some(key.insecure_clone()), ..Default::default() })
+        .open_channel(
+            &p,
+            &c,
+            1_000,
+            ChannelOpts {
+                session: Some(key.insecure_clone()),
+                ..Default::default()
+            },
+        )
         .await;
     let b = t
-        .open_channel(&p, &c, 1_000, ChannelOpts { session: Some(key), ..Default::default() })
+        .open_channel(
+            &p,
+            &c,
+            1_000,
+            ChannelOpts {
+                session: Some(key),
+                ..Default::default()
+            },
+        )
         .await;
     let mut replay = b.voucher(500);
     replay.signature = a.voucher(500).signature;
-    assert_error(t.claim(&[replay]).await, MicropayError::InvalidVoucherSignature);
+    assert_error(
+        t.claim(&[replay]).await,
+        MicropayError::InvalidVoucherSignature,
+    );
     assert_eq!(t.channel(b.address).await.unwrap().claimed, 0);
     t.assert_invariants().await;
 }
@@ -75,7 +100,10 @@ async fn malleated_signature_s_plus_l() {
     let World { mut t, ch, .. } = world().await;
     let mut v = ch.voucher(500);
     v.signature = malleate(&v.signature);
-    assert_error(t.claim(&[v]).await, MicropayError::SignatureScalarNotCanonical);
+    assert_error(
+        t.claim(&[v]).await,
+        MicropayError::SignatureScalarNotCanonical,
+    );
     t.assert_invariants().await;
 }
 
@@ -116,8 +144,17 @@ async fn claim_crediting_earnings_of_another_mint() {
 async fn withdraw_more_than_balance() {
     let World { mut t, p, .. } = world().await;
     let free = t.escrow(p.escrow).await.unwrap().balance;
-    let ix = mix::withdraw(&p.owner.pubkey(), &p.mint.address, &p.token_account, &p.mint.token_program, free + 1);
-    assert_error(t.send(&[ix], &[&p.owner]).await, MicropayError::InsufficientBalance);
+    let ix = mix::withdraw(
+        &p.owner.pubkey(),
+        &p.mint.address,
+        &p.token_account,
+        &p.mint.token_program,
+        free + 1,
+    );
+    assert_error(
+        t.send(&[ix], &[&p.owner]).await,
+        MicropayError::InsufficientBalance,
+    );
     t.assert_invariants().await;
 }
 
@@ -126,31 +163,63 @@ async fn channel_closed_by_non_owner() {
     let World { mut t, p, ch, .. } = world().await;
     let mallory = t.wallet(1_000_000_000).await;
     let ix = mix::request_close(&mallory.pubkey(), &p.escrow, &ch.address);
-    assert_error(t.send(&[ix], &[&mallory]).await, MicropayError::NotEscrowOwner);
+    assert_error(
+        t.send(&[ix], &[&mallory]).await,
+        MicropayError::NotEscrowOwner,
+    );
     // finalize by anyone only after a request: none was made
     let ix = mix::finalize_close(&p.escrow, &ch.address, &p.owner.pubkey());
     assert_error(t.send(&[ix], &[]).await, MicropayError::CloseNotRequested);
     // creator_close by someone who is not the creator
     let ix = mix::creator_close(&mallory.pubkey(), &p.escrow, &ch.address, &p.owner.pubkey());
-    assert_error(t.send(&[ix], &[&mallory]).await, MicropayError::NotChannelCreator);
+    assert_error(
+        t.send(&[ix], &[&mallory]).await,
+        MicropayError::NotChannelCreator,
+    );
     assert!(t.channel(ch.address).await.is_some());
     t.assert_invariants().await;
 }
 
 #[tokio::test]
 async fn earnings_withdrawn_by_non_owner() {
-    let World { mut t, p, c, ch, .. } = world().await;
+    let World {
+        mut t, p, c, ch, ..
+    } = world().await;
     t.claim(&[ch.voucher(900)]).await.unwrap();
     let mallory = t.wallet(1_000_000_000).await;
     let loot = t.token_account(&p.mint, &mallory.pubkey()).await;
     // mallory names the creator's earnings account but signs herself
-    let mut ix = mix::withdraw_earnings(&mallory.pubkey(), &p.mint.address, &loot, &p.mint.token_program, 900);
+    let mut ix = mix::withdraw_earnings(
+        &mallory.pubkey(),
+        &p.mint.address,
+        &loot,
+        &p.mint.token_program,
+        900,
+    );
     ix.accounts[1].pubkey = c.earnings;
-    assert_error(t.send(&[ix], &[&mallory]).await, MicropayError::NotEarningsOwner);
+    assert_error(
+        t.send(&[ix], &[&mallory]).await,
+        MicropayError::NotEarningsOwner,
+    );
     // her own (nonexistent) earnings account is no way in either
-    let ix = mix::withdraw_earnings(&mallory.pubkey(), &p.mint.address, &loot, &p.mint.token_program, 900);
-    assert_anchor_error(t.send(&[ix], &[&mallory]).await, ErrorCode::AccountNotInitialized);
+    let ix = mix::withdraw_earnings(
+        &mallory.pubkey(),
+        &p.mint.address,
+        &loot,
+        &p.mint.token_program,
+        900,
+    );
+    assert_anchor_error(
+        t.send(&[ix], &[&mallory]).await,
+        ErrorCode::AccountNotInitialized,
+    );
     assert_eq!(t.token_balance(loot).await, 0);
-    assert_eq!(t.earnings(pda::earnings(&c.wallet.pubkey(), &p.mint.address).0).await.unwrap().balance, 900);
+    assert_eq!(
+        t.earnings(pda::earnings(&c.wallet.pubkey(), &p.mint.address).0)
+            .await
+            .unwrap()
+            .balance,
+        900
+    );
     t.assert_invariants().await;
 }

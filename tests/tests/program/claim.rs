@@ -1,8 +1,5 @@
 use anchor_lang::prelude::AccountMeta;
-use micropay::{
-    constants::NO_ACCOUNT_INDEX,
-    instructions::ClaimEntry,
-};
+use micropay::{constants::NO_ACCOUNT_INDEX, instructions::ClaimEntry};
 use micropay_client::{events::MicropayEvent, instructions as mix};
 use micropay_tests::*;
 use solana_sdk::signature::{Keypair, Signer};
@@ -18,7 +15,9 @@ async fn setup(allocation: u64) -> Setup {
     let mint = t.spl_mint().await;
     let p = t.payer_with_escrow(&mint, 10_000_000, 10_000_000).await;
     let c = t.creator(&mint).await;
-    let ch = t.open_channel(&p, &c, allocation, ChannelOpts::default()).await;
+    let ch = t
+        .open_channel(&p, &c, allocation, ChannelOpts::default())
+        .await;
     Setup { t, ch, c }
 }
 
@@ -60,14 +59,27 @@ async fn batched_claim_across_payers_mints_and_creators_skips_stale() {
         mint: other,
     };
     let dapp = Keypair::new().pubkey();
-    let fee = ChannelOpts { fee: Some((dapp, 500)), ..Default::default() };
+    let fee = ChannelOpts {
+        fee: Some((dapp, 500)),
+        ..Default::default()
+    };
 
-    let a = t.open_channel(&p1, &c1, 100_000, ChannelOpts::default()).await;
+    let a = t
+        .open_channel(&p1, &c1, 100_000, ChannelOpts::default())
+        .await;
     let b = t.open_channel(&p1, &c2, 100_000, fee).await;
-    let c = t.open_channel(&p2, &c1, 100_000, ChannelOpts::default()).await;
-    let d = t.open_channel(&p2, &c2, 100_000, ChannelOpts::default()).await;
-    let e = t.open_channel(&p3, &c2_other, 100_000, ChannelOpts::default()).await;
-    let stale = t.open_channel(&p2, &c1, 100_000, ChannelOpts::default()).await;
+    let c = t
+        .open_channel(&p2, &c1, 100_000, ChannelOpts::default())
+        .await;
+    let d = t
+        .open_channel(&p2, &c2, 100_000, ChannelOpts::default())
+        .await;
+    let e = t
+        .open_channel(&p3, &c2_other, 100_000, ChannelOpts::default())
+        .await;
+    let stale = t
+        .open_channel(&p2, &c1, 100_000, ChannelOpts::default())
+        .await;
 
     // the stale channel was settled up to 7_000 by someone else before
     t.claim(&[stale.voucher(7_000)]).await.unwrap();
@@ -92,14 +104,24 @@ async fn batched_claim_across_payers_mints_and_creators_skips_stale() {
             claimed: 7_000
         }]
     );
-    let b_settled = claimed.settled.iter().find(|s| s.channel == b.address).unwrap();
-    assert_eq!((b_settled.creator_amount, b_settled.fee_amount), (19_000, 1_000));
+    let b_settled = claimed
+        .settled
+        .iter()
+        .find(|s| s.channel == b.address)
+        .unwrap();
+    assert_eq!(
+        (b_settled.creator_amount, b_settled.fee_amount),
+        (19_000, 1_000)
+    );
 
     // c1: a (10k) + c (30k) + stale (7k); c2: b (19k) + d (40k); c2 other mint: 50k
     assert_eq!(t.earnings(c1.earnings).await.unwrap().balance, 47_000);
     assert_eq!(t.earnings(c2.earnings).await.unwrap().balance, 59_000);
     assert_eq!(t.earnings(c2_other.earnings).await.unwrap().balance, 50_000);
-    assert_eq!(t.earnings(b.fee_earnings.unwrap()).await.unwrap().balance, 1_000);
+    assert_eq!(
+        t.earnings(b.fee_earnings.unwrap()).await.unwrap().balance,
+        1_000
+    );
     assert_eq!(t.channel(stale.address).await.unwrap().claimed, 7_000);
     t.assert_invariants().await;
 }
@@ -112,12 +134,23 @@ async fn fee_share_rounds_down_and_at_bound() {
     let c = t.creator(&mint).await;
     let dapp = Keypair::new().pubkey();
     let ch = t
-        .open_channel(&p, &c, 100_000, ChannelOpts { fee: Some((dapp, 1_000)), ..Default::default() })
+        .open_channel(
+            &p,
+            &c,
+            100_000,
+            ChannelOpts {
+                fee: Some((dapp, 1_000)),
+                ..Default::default()
+            },
+        )
         .await;
     // 10% of 19 rounds down to 1
     t.claim(&[ch.voucher(19)]).await.unwrap();
     assert_eq!(t.earnings(c.earnings).await.unwrap().balance, 18);
-    assert_eq!(t.earnings(ch.fee_earnings.unwrap()).await.unwrap().balance, 1);
+    assert_eq!(
+        t.earnings(ch.fee_earnings.unwrap()).await.unwrap().balance,
+        1
+    );
     t.assert_invariants().await;
 }
 
@@ -154,9 +187,15 @@ async fn equal_and_zero_vouchers_are_skipped() {
 #[tokio::test]
 async fn same_channel_twice_in_one_batch_sees_latest_state() {
     let Setup { mut t, ch, c } = setup(5_000).await;
-    let events = t.claim(&[ch.voucher(100), ch.voucher(300), ch.voucher(200)]).await.unwrap();
+    let events = t
+        .claim(&[ch.voucher(100), ch.voucher(300), ch.voucher(200)])
+        .await
+        .unwrap();
     let claimed = claimed_event(&events);
-    assert_eq!(claimed.settled.iter().map(|s| s.delta).collect::<Vec<_>>(), vec![100, 200]);
+    assert_eq!(
+        claimed.settled.iter().map(|s| s.delta).collect::<Vec<_>>(),
+        vec![100, 200]
+    );
     assert_eq!(claimed.skipped.len(), 1);
     assert_eq!(t.earnings(c.earnings).await.unwrap().balance, 300);
     t.assert_invariants().await;
@@ -168,10 +207,19 @@ async fn claim_during_dispute_window_works() {
     let mint = t.spl_mint().await;
     let p = t.payer_with_escrow(&mint, 10_000, 10_000).await;
     let c2 = t.creator(&mint).await;
-    let ch2 = t.open_channel(&p, &c2, 10_000, ChannelOpts::default()).await;
-    t.send(&[mix::request_close(&p.owner.pubkey(), &p.escrow, &ch2.address)], &[&p.owner])
-        .await
-        .unwrap();
+    let ch2 = t
+        .open_channel(&p, &c2, 10_000, ChannelOpts::default())
+        .await;
+    t.send(
+        &[mix::request_close(
+            &p.owner.pubkey(),
+            &p.escrow,
+            &ch2.address,
+        )],
+        &[&p.owner],
+    )
+    .await
+    .unwrap();
     t.advance_time(3_599).await;
     t.claim(&[ch2.voucher(2_500)]).await.unwrap();
     assert_eq!(t.earnings(c2.earnings).await.unwrap().balance, 2_500);
@@ -198,11 +246,20 @@ fn entry(ch: &ChannelFixture, channel_index: u8, earnings_index: u8, amount: u64
 #[tokio::test]
 async fn index_out_of_range_is_rejected() {
     let Setup { mut t, ch, c } = setup(5_000).await;
-    let accounts = vec![AccountMeta::new(ch.address, false), AccountMeta::new(c.earnings, false)];
+    let accounts = vec![
+        AccountMeta::new(ch.address, false),
+        AccountMeta::new(c.earnings, false),
+    ];
     let ix = mix::claim_raw(vec![entry(&ch, 0, 2, 10)], accounts.clone());
-    assert_error(t.send(&[ix], &[]).await, MicropayError::AccountIndexOutOfRange);
+    assert_error(
+        t.send(&[ix], &[]).await,
+        MicropayError::AccountIndexOutOfRange,
+    );
     let ix = mix::claim_raw(vec![entry(&ch, 5, 1, 10)], accounts);
-    assert_error(t.send(&[ix], &[]).await, MicropayError::AccountIndexOutOfRange);
+    assert_error(
+        t.send(&[ix], &[]).await,
+        MicropayError::AccountIndexOutOfRange,
+    );
     t.assert_invariants().await;
 }
 
@@ -211,12 +268,18 @@ async fn readonly_accounts_are_rejected() {
     let Setup { mut t, ch, c } = setup(5_000).await;
     let ix = mix::claim_raw(
         vec![entry(&ch, 0, 1, 10)],
-        vec![AccountMeta::new_readonly(ch.address, false), AccountMeta::new(c.earnings, false)],
+        vec![
+            AccountMeta::new_readonly(ch.address, false),
+            AccountMeta::new(c.earnings, false),
+        ],
     );
     assert_error(t.send(&[ix], &[]).await, MicropayError::AccountNotWritable);
     let ix = mix::claim_raw(
         vec![entry(&ch, 0, 1, 10)],
-        vec![AccountMeta::new(ch.address, false), AccountMeta::new_readonly(c.earnings, false)],
+        vec![
+            AccountMeta::new(ch.address, false),
+            AccountMeta::new_readonly(c.earnings, false),
+        ],
     );
     assert_error(t.send(&[ix], &[]).await, MicropayError::AccountNotWritable);
 }
@@ -229,9 +292,15 @@ async fn non_channel_account_is_rejected() {
     e.signature = sign_voucher(&ch.session, &ch.escrow, 10);
     let ix = mix::claim_raw(
         vec![e],
-        vec![AccountMeta::new(ch.escrow, false), AccountMeta::new(c.earnings, false)],
+        vec![
+            AccountMeta::new(ch.escrow, false),
+            AccountMeta::new(c.earnings, false),
+        ],
     );
-    assert_error(t.send(&[ix], &[]).await, MicropayError::InvalidChannelAccount);
+    assert_error(
+        t.send(&[ix], &[]).await,
+        MicropayError::InvalidChannelAccount,
+    );
 }
 
 #[tokio::test]
@@ -239,9 +308,15 @@ async fn non_earnings_account_is_rejected() {
     let Setup { mut t, ch, .. } = setup(5_000).await;
     let ix = mix::claim_raw(
         vec![entry(&ch, 0, 1, 10)],
-        vec![AccountMeta::new(ch.address, false), AccountMeta::new(ch.escrow, false)],
+        vec![
+            AccountMeta::new(ch.address, false),
+            AccountMeta::new(ch.escrow, false),
+        ],
     );
-    assert_error(t.send(&[ix], &[]).await, MicropayError::InvalidEarningsAccount);
+    assert_error(
+        t.send(&[ix], &[]).await,
+        MicropayError::InvalidEarningsAccount,
+    );
 }
 
 #[tokio::test]
@@ -252,7 +327,15 @@ async fn fee_earnings_checks() {
     let c = t.creator(&mint).await;
     let dapp = Keypair::new().pubkey();
     let with_fee = t
-        .open_channel(&p, &c, 10_000, ChannelOpts { fee: Some((dapp, 100)), ..Default::default() })
+        .open_channel(
+            &p,
+            &c,
+            10_000,
+            ChannelOpts {
+                fee: Some((dapp, 100)),
+                ..Default::default()
+            },
+        )
         .await;
     let without_fee = t.open_channel(&p, &c, 10_000, ChannelOpts::default()).await;
 
@@ -280,7 +363,10 @@ async fn bad_signature_encodings_are_rejected_one_error_each() {
     r[0] = 0xee;
     r[31] = 0x7f;
     v.signature[..32].copy_from_slice(&r);
-    assert_error(t.claim(&[v]).await, MicropayError::SignaturePointNotCanonical);
+    assert_error(
+        t.claim(&[v]).await,
+        MicropayError::SignaturePointNotCanonical,
+    );
     // R of small order: the identity
     let mut v = ch.voucher(10);
     let mut identity = [0u8; 32];
@@ -290,7 +376,10 @@ async fn bad_signature_encodings_are_rejected_one_error_each() {
     // S = L exactly
     let mut v = ch.voucher(10);
     v.signature[32..].copy_from_slice(&L);
-    assert_error(t.claim(&[v]).await, MicropayError::SignatureScalarNotCanonical);
+    assert_error(
+        t.claim(&[v]).await,
+        MicropayError::SignatureScalarNotCanonical,
+    );
     // flipped bit in S
     let mut v = ch.voucher(10);
     v.signature[40] ^= 1;
@@ -303,7 +392,10 @@ async fn one_bad_voucher_fails_the_batch_and_changes_nothing() {
     let Setup { mut t, ch, c } = setup(5_000).await;
     let mut bad = ch.voucher(300);
     bad.signature[0] ^= 0x55;
-    assert_error(t.claim(&[ch.voucher(100), bad]).await, MicropayError::InvalidVoucherSignature);
+    assert_error(
+        t.claim(&[ch.voucher(100), bad]).await,
+        MicropayError::InvalidVoucherSignature,
+    );
     assert_eq!(t.channel(ch.address).await.unwrap().claimed, 0);
     assert_eq!(t.earnings(c.earnings).await.unwrap().balance, 0);
     t.assert_invariants().await;

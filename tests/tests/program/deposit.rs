@@ -1,3 +1,4 @@
+use anchor_spl::token::spl_token;
 use micropay_client::{events::MicropayEvent, instructions as mix};
 use micropay_tests::*;
 use solana_sdk::signature::Signer;
@@ -7,15 +8,108 @@ async fn deposit_credits_escrow_and_vault() {
     let mut t = TestContext::new().await;
     let mint = t.spl_mint().await;
     let p = t.payer_with_escrow(&mint, 1_000, 0).await;
+    // the whole token balance: the boundary
     let events = t
         .send_events(
-            &[mix::deposit(&p.owner.pubkey(), &p.escrow, &mint.address, &p.token_account, &mint.token_program, 1_000)],
+            &[mix::deposit(
+                &p.owner.pubkey(),
+                &p.escrow,
+                &mint.address,
+                &p.token_account,
+                &mint.token_program,
+                1_000,
+            )],
             &[&p.owner],
         )
         .await
         .unwrap();
-    assert!(matches!(&events[..], [MicropayEvent::Deposited(d)] if d.amount == 1_000 && d.balance == 1_000));
+    assert!(
+        matches!(&events[..], [MicropayEvent::Deposited(d)] if d.amount == 1_000 && d.balance == 1_000)
+    );
     assert_eq!(t.escrow(p.escrow).await.unwrap().balance, 1_000);
     assert_eq!(t.token_balance(p.token_account).await, 0);
+    t.assert_invariants().await;
+}
+
+#[tokio::test]
+async fn anyone_may_fund_an_escrow() {
+    let mut t = TestContext::new().await;
+    let mint = t.spl_mint().await;
+    let p = t.payer_with_escrow(&mint, 0, 0).await;
+    let sponsor = t.wallet(1_000_000_000).await;
+    let source = t.token_account(&mint, &sponsor.pubkey()).await;
+    t.fund_token_account(&mint, &source, 300).await;
+    let ix = mix::deposit(
+        &sponsor.pubkey(),
+        &p.escrow,
+        &mint.address,
+        &source,
+        &mint.token_program,
+        300,
+    );
+    t.send(&[ix], &[&sponsor]).await.unwrap();
+    assert_eq!(t.escrow(p.escrow).await.unwrap().balance, 300);
+    t.assert_invariants().await;
+}
+
+#[tokio::test]
+async fn zero_deposit_is_rejected() {
+    let mut t = TestContext::new().await;
+    let mint = t.spl_mint().await;
+    let p = t.payer_with_escrow(&mint, 1_000, 0).await;
+    let ix = mix::deposit(
+        &p.owner.pubkey(),
+        &p.escrow,
+        &mint.address,
+        &p.token_account,
+        &mint.token_program,
+        0,
+    );
+    assert_error(t.send(&[ix], &[&p.owner]).await, MicropayError::ZeroAmount);
+}
+
+#[tokio::test]
+async fn deposit_into_escrow_of_another_mint_is_rejected() {
+    let mut t = TestContext::new().await;
+    let mint = t.spl_mint().await;
+    let other = t.spl_mint().await;
+    let p = t.payer_with_escrow(&mint, 0, 0).await;
+    let _ = t.payer_with_escrow(&other, 0, 0).await; // creates other's vault
+    let source = t.token_account(&other, &p.owner.pubkey()).await;
+    t.fund_token_account(&other, &source, 100).await;
+    let ix = mix::deposit(
+        &p.owner.pubkey(),
+        &p.escrow,
+        &other.address,
+        &source,
+        &other.token_program,
+        100,
+    );
+    assert_error(
+        t.send(&[ix], &[&p.owner]).await,
+        MicropayError::MintMismatch,
+    );
+    t.assert_invariants().await;
+}
+
+#[tokio::test]
+async fn deposit_above_token_balance_fails_in_token_program() {
+    let mut t = TestContext::new().await;
+    let mint = t.spl_mint().await;
+    let p = t.payer_with_escrow(&mint, 1_000, 0).await;
+    let ix = mix::deposit(
+        &p.owner.pubkey(),
+        &p.escrow,
+        &mint.address,
+        &p.token_account,
+        &mint.token_program,
+        1_001,
+    );
+    let err = t.send(&[ix], &[&p.owner]).await.unwrap_err();
+    assert_eq!(
+        custom_code(&err),
+        Some(spl_token::error::TokenError::InsufficientFunds as u32)
+    );
+    assert_eq!(t.escrow(p.escrow).await.unwrap().balance, 0);
     t.assert_invariants().await;
 }

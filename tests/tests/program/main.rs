@@ -4,6 +4,16 @@
 
 mod attacks;
 mod claim;
+mod close_escrow;
+mod creator_close;
 mod deposit;
+mod e2e;
+mod finalize_close;
+mod init_earnings;
 mod init_escrow;
+mod open_channel;
+mod request_close;
+mod top_up_channel;
 mod verify;
+mod withdraw;
+mod withdraw_earnings;

@@ -84,7 +84,11 @@ fn check_earnings(
     mint: &Pubkey,
     mismatch: MicropayError,
 ) -> Result<()> {
-    require_keys_eq!(*info.owner, crate::ID, MicropayError::InvalidEarningsAccount);
+    require_keys_eq!(
+        *info.owner,
+        crate::ID,
+        MicropayError::InvalidEarningsAccount
+    );
     let data = info.try_borrow_data()?;
     let earnings = Earnings::try_deserialize(&mut &data[..])
         .map_err(|_| error!(MicropayError::InvalidEarningsAccount))?;

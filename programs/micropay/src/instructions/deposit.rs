@@ -2,13 +2,9 @@
 //! the escrow's free balance. Anyone may fund any escrow (a dApp can top up its
 //! users); only the owner can take the balance out.
 
-use crate::{
-    constants::VAULT_SEED, error::MicropayError, events::Deposited, math, state::Escrow,
-};
+use crate::{constants::VAULT_SEED, error::MicropayError, events::Deposited, math, state::Escrow};
 use anchor_lang::prelude::*;
-use anchor_spl::token_interface::{
-    self, Mint, TokenAccount, TokenInterface, TransferChecked,
-};
+use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
 
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug)]
 pub struct DepositArgs {

@@ -3,6 +3,7 @@
 
 use crate::{
     constants::{ESCROW_SEED, VAULT_SEED},
+    create::create_state_account,
     events::EscrowInitialized,
     state::Escrow,
     token::{check_mint_extensions, check_vault, create_vault},
@@ -18,14 +19,13 @@ pub struct InitEscrow<'info> {
     pub owner: Signer<'info>,
     #[account(mint::token_program = token_program)]
     pub mint: InterfaceAccount<'info, Mint>,
+    /// CHECK: created in the handler (see `create`): must be empty.
     #[account(
-        init,
-        payer = owner,
-        space = 8 + Escrow::INIT_SPACE,
+        mut,
         seeds = [ESCROW_SEED, owner.key().as_ref(), mint.key().as_ref()],
         bump,
     )]
-    pub escrow: Account<'info, Escrow>,
+    pub escrow: UncheckedAccount<'info>,
     /// CHECK: the mint's vault PDA; created here when empty, otherwise its
     /// contents are checked in `validate()`.
     #[account(mut, seeds = [VAULT_SEED, mint.key().as_ref()], bump)]
@@ -61,15 +61,27 @@ impl<'info> InitEscrow<'info> {
             )?;
         }
 
-        let escrow = &mut ctx.accounts.escrow;
-        escrow.set_inner(Escrow {
-            owner: ctx.accounts.owner.key(),
-            mint: ctx.accounts.mint.key(),
-            balance: 0,
-            next_channel_id: 0,
-            open_channels: 0,
-            bump: ctx.bumps.escrow,
-        });
+        let a = &ctx.accounts;
+        let (owner, mint) = (a.owner.key(), a.mint.key());
+        create_state_account(
+            &a.owner,
+            &a.escrow.to_account_info(),
+            &[
+                ESCROW_SEED,
+                owner.as_ref(),
+                mint.as_ref(),
+                &[ctx.bumps.escrow],
+            ],
+            &a.system_program,
+            &Escrow {
+                owner,
+                mint,
+                balance: 0,
+                next_channel_id: 0,
+                open_channels: 0,
+                bump: ctx.bumps.escrow,
+            },
+        )?;
 
         emit_cpi!(EscrowInitialized {
             escrow: ctx.accounts.escrow.key(),

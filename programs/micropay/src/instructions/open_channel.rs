@@ -4,6 +4,7 @@
 
 use crate::{
     constants::{CHANNEL_SEED, MAX_DISPUTE_WINDOW_SECS, MAX_FEE_BPS, MIN_DISPUTE_WINDOW_SECS},
+    create::create_state_account,
     error::MicropayError,
     events::ChannelOpened,
     math,
@@ -41,10 +42,9 @@ pub struct OpenChannel<'info> {
     pub owner: Signer<'info>,
     #[account(mut, has_one = owner @ MicropayError::NotEscrowOwner)]
     pub escrow: Account<'info, Escrow>,
+    /// CHECK: created in the handler (see `create`): must be empty.
     #[account(
-        init,
-        payer = owner,
-        space = 8 + Channel::INIT_SPACE,
+        mut,
         seeds = [
             CHANNEL_SEED,
             escrow.key().as_ref(),
@@ -53,7 +53,7 @@ pub struct OpenChannel<'info> {
         ],
         bump,
     )]
-    pub channel: Account<'info, Channel>,
+    pub channel: UncheckedAccount<'info>,
     pub system_program: Program<'info, System>,
 }
 
@@ -98,23 +98,36 @@ impl<'info> OpenChannel<'info> {
         let mint = escrow.mint;
         let escrow_balance = escrow.balance;
 
-        let channel = &mut ctx.accounts.channel;
-        channel.set_inner(Channel {
-            escrow: escrow_key,
-            mint,
-            creator: args.creator,
-            signer: args.signer,
-            allocation: args.allocation,
-            claimed: 0,
-            fee_recipient: args.fee_recipient.unwrap_or_default(),
-            fee_bps: args.fee_bps,
-            dispute_window_secs: args.dispute_window_secs,
-            expires_at: args.expires_at,
-            close_requested_at: 0,
-            id,
-            nonce: args.nonce,
-            bump: ctx.bumps.channel,
-        });
+        let channel_bump = ctx.bumps.channel;
+        let a = &ctx.accounts;
+        create_state_account(
+            &a.owner,
+            &a.channel.to_account_info(),
+            &[
+                CHANNEL_SEED,
+                escrow_key.as_ref(),
+                &id.to_le_bytes(),
+                &args.nonce.to_le_bytes(),
+                &[channel_bump],
+            ],
+            &a.system_program,
+            &Channel {
+                escrow: escrow_key,
+                mint,
+                creator: args.creator,
+                signer: args.signer,
+                allocation: args.allocation,
+                claimed: 0,
+                fee_recipient: args.fee_recipient.unwrap_or_default(),
+                fee_bps: args.fee_bps,
+                dispute_window_secs: args.dispute_window_secs,
+                expires_at: args.expires_at,
+                close_requested_at: 0,
+                id,
+                nonce: args.nonce,
+                bump: channel_bump,
+            },
+        )?;
 
         emit_cpi!(ChannelOpened {
             escrow: escrow_key,

@@ -2,8 +2,8 @@
 //! any token account of the mint.
 
 use crate::{
-    constants::VAULT_SEED, error::MicropayError, events::EarningsWithdrawn, math,
-    state::Earnings, token::transfer_from_vault,
+    constants::VAULT_SEED, error::MicropayError, events::EarningsWithdrawn, math, state::Earnings,
+    token::transfer_from_vault,
 };
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{Mint, TokenAccount, TokenInterface};

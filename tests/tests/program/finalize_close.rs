@@ -1,0 +1,114 @@
+use micropay_client::{events::MicropayEvent, instructions as mix};
+use micropay_tests::*;
+use solana_sdk::signature::Signer;
+
+#[tokio::test]
+async fn finalize_at_window_edge() {
+    let mut t = TestContext::new().await;
+    let mint = t.spl_mint().await;
+    let p = t.payer_with_escrow(&mint, 1_000, 1_000).await;
+    let c = t.creator(&mint).await;
+    let ch = t
+        .open_channel(
+            &p,
+            &c,
+            800,
+            ChannelOpts {
+                dispute_window_secs: Some(600),
+                ..Default::default()
+            },
+        )
+        .await;
+    t.claim(&[ch.voucher(300)]).await.unwrap();
+    let ix = mix::request_close(&p.owner.pubkey(), &p.escrow, &ch.address);
+    t.send(&[ix], &[&p.owner]).await.unwrap();
+    let requested = t.channel(ch.address).await.unwrap().close_requested_at;
+
+    // one second before the window ends
+    t.set_time(requested + 599).await;
+    let ix = mix::finalize_close(&p.escrow, &ch.address, &p.owner.pubkey());
+    assert_error(
+        t.send(&[ix.clone()], &[]).await,
+        MicropayError::DisputeWindowOpen,
+    );
+
+    // the creator claims its last voucher inside the window
+    t.claim(&[ch.voucher(450)]).await.unwrap();
+
+    // exactly at the end: anyone finalizes
+    t.set_time(requested + 600).await;
+    let owner_lamports = t.lamports(p.owner.pubkey()).await;
+    let channel_rent = t.lamports(ch.address).await;
+    let events = t.send_events(&[ix], &[]).await.unwrap();
+    let MicropayEvent::ChannelClosed(e) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        (e.refund, e.claimed, e.escrow_balance, e.by_creator),
+        (350, 450, 550, false)
+    );
+    assert!(t.channel(ch.address).await.is_none());
+    assert_eq!(
+        t.lamports(p.owner.pubkey()).await,
+        owner_lamports + channel_rent
+    );
+    let escrow = t.escrow(p.escrow).await.unwrap();
+    assert_eq!((escrow.balance, escrow.open_channels), (550, 0));
+    assert_eq!(t.earnings(c.earnings).await.unwrap().balance, 450);
+
+    // a closed channel cannot be claimed any more
+    assert_error(
+        t.claim(&[ch.voucher(800)]).await,
+        MicropayError::InvalidChannelAccount,
+    );
+    t.assert_invariants().await;
+}
+
+#[tokio::test]
+async fn expired_channel_closes_at_once_without_request() {
+    let mut t = TestContext::new().await;
+    let mint = t.spl_mint().await;
+    let p = t.payer_with_escrow(&mint, 1_000, 1_000).await;
+    let c = t.creator(&mint).await;
+    let now = t.now().await;
+    let ch = t
+        .open_channel(
+            &p,
+            &c,
+            800,
+            ChannelOpts {
+                expires_at: now + 100,
+                ..Default::default()
+            },
+        )
+        .await;
+    let ix = mix::finalize_close(&p.escrow, &ch.address, &p.owner.pubkey());
+    t.set_time(now + 99).await;
+    assert_error(
+        t.send(&[ix.clone()], &[]).await,
+        MicropayError::CloseNotRequested,
+    );
+    t.set_time(now + 100).await;
+    t.send(&[ix], &[]).await.unwrap();
+    assert_eq!(t.escrow(p.escrow).await.unwrap().balance, 1_000);
+    t.assert_invariants().await;
+}
+
+#[tokio::test]
+async fn rent_goes_only_to_the_escrow_owner() {
+    let mut t = TestContext::new().await;
+    let mint = t.spl_mint().await;
+    let p = t.payer_with_escrow(&mint, 1_000, 1_000).await;
+    let c = t.creator(&mint).await;
+    let ch = t.open_channel(&p, &c, 800, ChannelOpts::default()).await;
+    let ix = mix::request_close(&p.owner.pubkey(), &p.escrow, &ch.address);
+    t.send(&[ix], &[&p.owner]).await.unwrap();
+    t.advance_time(3_600).await;
+    let ix = mix::finalize_close(&p.escrow, &ch.address, &c.wallet.pubkey());
+    assert_error(
+        t.send(&[ix], &[]).await,
+        MicropayError::RentReceiverMismatch,
+    );
+    assert!(t.channel(ch.address).await.is_some());
+    t.assert_invariants().await;
+}
