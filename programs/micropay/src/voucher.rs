@@ -94,6 +94,7 @@ pub const SMALL_ORDER_ENCODINGS: [[u8; 32]; 10] = [
 ];
 
 /// Decodes 64 hex digits at compile time.
+#[allow(clippy::arithmetic_side_effects)] // const evaluation: an overflow is a build error
 const fn hex32(hex: &[u8; 64]) -> [u8; 32] {
     const fn nibble(c: u8) -> u8 {
         match c {

@@ -11,7 +11,7 @@ async fn close_escrow_needs_no_channels_and_no_balance() {
     let ch = t.open_channel(&p, &c, 400, ChannelOpts::default()).await;
     let close = mix::close_escrow(&p.owner.pubkey(), &mint.address);
     assert_error(
-        t.send(&[close.clone()], &[&p.owner]).await,
+        t.send(std::slice::from_ref(&close), &[&p.owner]).await,
         MicropayError::EscrowHasOpenChannels,
     );
 
@@ -23,7 +23,7 @@ async fn close_escrow_needs_no_channels_and_no_balance() {
     );
     t.send(&[ix], &[&c.wallet]).await.unwrap();
     assert_error(
-        t.send(&[close.clone()], &[&p.owner]).await,
+        t.send(std::slice::from_ref(&close), &[&p.owner]).await,
         MicropayError::EscrowNotEmpty,
     );
 

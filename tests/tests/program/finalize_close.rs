@@ -28,7 +28,7 @@ async fn finalize_at_window_edge() {
     t.set_time(requested + 599).await;
     let ix = mix::finalize_close(&p.escrow, &ch.address, &p.owner.pubkey());
     assert_error(
-        t.send(&[ix.clone()], &[]).await,
+        t.send(std::slice::from_ref(&ix), &[]).await,
         MicropayError::DisputeWindowOpen,
     );
 
@@ -85,7 +85,7 @@ async fn expired_channel_closes_at_once_without_request() {
     let ix = mix::finalize_close(&p.escrow, &ch.address, &p.owner.pubkey());
     t.set_time(now + 99).await;
     assert_error(
-        t.send(&[ix.clone()], &[]).await,
+        t.send(std::slice::from_ref(&ix), &[]).await,
         MicropayError::CloseNotRequested,
     );
     t.set_time(now + 100).await;
