@@ -231,6 +231,7 @@ async fn empty_claim_is_rejected() {
     let Setup { mut t, .. } = setup(5_000).await;
     let ix = mix::claim_raw(vec![], vec![]);
     assert_error(t.send(&[ix], &[]).await, MicropayError::EmptyClaim);
+    t.assert_invariants().await;
 }
 
 fn entry(ch: &ChannelFixture, channel_index: u8, earnings_index: u8, amount: u64) -> ClaimEntry {
@@ -282,6 +283,7 @@ async fn readonly_accounts_are_rejected() {
         ],
     );
     assert_error(t.send(&[ix], &[]).await, MicropayError::AccountNotWritable);
+    t.assert_invariants().await;
 }
 
 #[tokio::test]
@@ -301,6 +303,7 @@ async fn non_channel_account_is_rejected() {
         t.send(&[ix], &[]).await,
         MicropayError::InvalidChannelAccount,
     );
+    t.assert_invariants().await;
 }
 
 #[tokio::test]
@@ -317,6 +320,7 @@ async fn non_earnings_account_is_rejected() {
         t.send(&[ix], &[]).await,
         MicropayError::InvalidEarningsAccount,
     );
+    t.assert_invariants().await;
 }
 
 #[tokio::test]
@@ -407,4 +411,5 @@ async fn claimed_event_is_the_only_event() {
     let events = t.claim(&[ch.voucher(1), ch.voucher(2)]).await.unwrap();
     assert_eq!(events.len(), 1);
     assert!(matches!(events[0], MicropayEvent::Claimed(_)));
+    t.assert_invariants().await;
 }

@@ -66,6 +66,7 @@ async fn zero_deposit_is_rejected() {
         0,
     );
     assert_error(t.send(&[ix], &[&p.owner]).await, MicropayError::ZeroAmount);
+    t.assert_invariants().await;
 }
 
 #[tokio::test]

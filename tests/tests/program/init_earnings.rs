@@ -40,4 +40,5 @@ async fn earnings_need_a_real_mint() {
         t.send(&[ix], &[]).await,
         anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram,
     );
+    t.assert_invariants().await;
 }

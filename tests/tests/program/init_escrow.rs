@@ -69,6 +69,7 @@ async fn second_escrow_for_same_owner_and_mint_is_rejected() {
         t.send(&[ix], &[&p.owner]).await,
         MicropayError::AlreadyInitialized,
     );
+    t.assert_invariants().await;
 }
 
 /// Anyone can send lamports to a predictable PDA before it exists; creation
@@ -156,6 +157,7 @@ async fn token_program_must_own_the_mint() {
         t.send(&[ix], &[&owner]).await,
         ErrorCode::ConstraintMintTokenProgram,
     );
+    t.assert_invariants().await;
 }
 
 #[tokio::test]
@@ -188,6 +190,7 @@ async fn transfer_fee_mint_is_refused() {
         MicropayError::UnsupportedMintExtension,
     );
     assert!(t.account(pda::vault(&mint.address).0).await.is_none());
+    t.assert_invariants().await;
 }
 
 #[tokio::test]

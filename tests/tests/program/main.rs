@@ -12,6 +12,7 @@ mod finalize_close;
 mod init_earnings;
 mod init_escrow;
 mod open_channel;
+mod program_id;
 mod request_close;
 mod top_up_channel;
 mod verify;

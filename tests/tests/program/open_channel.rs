@@ -128,6 +128,7 @@ async fn fee_bounds() {
     args.fee_recipient = Some(Default::default());
     args.fee_bps = 100;
     assert_error(s.open(args).await, MicropayError::FeeRecipientMismatch);
+    s.t.assert_invariants().await;
 }
 
 #[tokio::test]
@@ -161,6 +162,7 @@ async fn expiry_must_be_in_the_future() {
     let mut args = s.args(100);
     args.expires_at = now - 1;
     assert_error(s.open(args).await, MicropayError::ExpiryInPast);
+    s.t.assert_invariants().await;
 }
 
 #[tokio::test]
@@ -182,6 +184,7 @@ async fn signer_key_must_be_a_valid_point() {
         args.signer = key.into();
         assert_error(s.open(args).await, MicropayError::InvalidVoucherSigner);
     }
+    s.t.assert_invariants().await;
 }
 
 #[tokio::test]
@@ -195,4 +198,5 @@ async fn only_the_owner_opens_channels() {
         s.t.send(&[ix], &[&mallory]).await,
         MicropayError::NotEscrowOwner,
     );
+    s.t.assert_invariants().await;
 }

@@ -57,4 +57,5 @@ async fn request_close_rejections() {
         MicropayError::NotEscrowOwner,
     );
     assert_eq!(t.channel(ch.address).await.unwrap().close_requested_at, 0);
+    t.assert_invariants().await;
 }
