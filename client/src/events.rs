@@ -46,3 +46,16 @@ pub fn decode(data: &[u8]) -> Option<MicropayEvent> {
         .or_else(|| parse(body).map(E::ChannelClosed))
         .or_else(|| parse(body).map(E::EscrowClosed))
 }
+
+/// Decodes the micropay events among a transaction's inner instructions, given
+/// as `(program id index, data)` pairs into `account_keys`.
+pub fn from_inner_instructions<'a>(
+    account_keys: &[anchor_lang::prelude::Pubkey],
+    inner: impl IntoIterator<Item = (usize, &'a [u8])>,
+) -> Vec<MicropayEvent> {
+    inner
+        .into_iter()
+        .filter(|(program, _)| account_keys.get(*program) == Some(&micropay::ID))
+        .filter_map(|(_, data)| decode(data))
+        .collect()
+}

@@ -3,7 +3,7 @@
 //! wallets, funded escrows, creators and channels, voucher signing, event
 //! capture, clock control, exact-error assertions and the per-mint invariant.
 
-use anchor_lang::{prelude::AccountInfo, AccountDeserialize};
+use anchor_lang::AccountDeserialize;
 use anchor_spl::{
     token::spl_token,
     token_interface::spl_token_2022::{
@@ -22,11 +22,10 @@ use micropay_client::{
     instructions::{self as mix, VoucherClaim},
     pda,
 };
-use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_program_test::{BanksClientError, ProgramTestContext};
 use solana_sdk::{
     account::Account,
     clock::Clock,
-    entrypoint::ProgramResult,
     instruction::{Instruction, InstructionError},
     program_pack::Pack,
     pubkey::Pubkey,
@@ -38,45 +37,7 @@ use std::collections::HashSet;
 pub use micropay::error::MicropayError;
 pub use solana_program_test;
 
-/// Adapts Anchor's `entry`, which wants one lifetime for the account slice and
-/// its elements, to program-test's builtin signature.
-fn process_instruction<'a, 'b, 'c>(
-    program_id: &'a Pubkey,
-    accounts: &'b [AccountInfo<'c>],
-    data: &'a [u8],
-) -> ProgramResult {
-    // SAFETY: the runtime keeps the accounts alive for the whole call, and
-    // `entry` does not keep them past it; only lifetime parameters change.
-    let accounts: &'a [AccountInfo<'a>] = unsafe { std::mem::transmute(accounts) };
-    micropay::entry(program_id, accounts, data)
-}
-
-/// A bank with micropay (native), SPL Token and Token-2022.
-pub fn program_test() -> ProgramTest {
-    let mut pt = ProgramTest::new("micropay", micropay::ID, processor!(process_instruction));
-    pt.prefer_bpf(false);
-    // The wrapped-SOL mint, as on every cluster.
-    let mut data = vec![0u8; MintState::LEN];
-    MintState {
-        mint_authority: None.into(),
-        supply: 0,
-        decimals: 9,
-        is_initialized: true,
-        freeze_authority: None.into(),
-    }
-    .pack_into_slice(&mut data);
-    pt.add_account(
-        spl_token::native_mint::ID,
-        Account {
-            lamports: 1_000_000_000,
-            data,
-            owner: spl_token::ID,
-            executable: false,
-            rent_epoch: 0,
-        },
-    );
-    pt
-}
+pub use micropay_client::ledger::embedded::program_test;
 
 /// A mint known to the fixture.
 #[derive(Clone, Copy, Debug)]
@@ -162,14 +123,7 @@ pub struct TestContext {
 
 impl TestContext {
     pub async fn new() -> Self {
-        static QUIET: std::sync::Once = std::sync::Once::new();
-        // program-test installs a DEBUG logger; keep test output readable
-        // unless the caller asked for logs.
-        QUIET.call_once(|| {
-            if std::env::var_os("RUST_LOG").is_none() {
-                std::env::set_var("RUST_LOG", "error");
-            }
-        });
+        micropay_client::ledger::embedded::quiet_logs();
         Self {
             ctx: program_test().start_with_context().await,
             mints: Vec::new(),
@@ -766,10 +720,7 @@ pub fn claimed_event(events: &[MicropayEvent]) -> &micropay::events::Claimed {
 }
 
 /// The group order L, little-endian.
-pub const L: [u8; 32] = [
-    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
-];
+pub use micropay::voucher::L_BYTES as L;
 
 /// `signature` with S replaced by S + L: the same point equation, a different
 /// byte string (a malleated signature).

@@ -1,0 +1,340 @@
+//! An in-process bank: solana-program-test running micropay natively with the
+//! real SPL Token and Token-2022 programs, a funded default payer and clock
+//! control. It is the default wherever a user has not named a cluster, and what
+//! the program tests run on.
+//!
+//! Events come from a simulation of each transaction on the same state right
+//! before it executes (natively they exist only as inner instructions).
+//! Channels are listed from the `ChannelOpened`/`ChannelClosed` events of the
+//! transactions sent through this ledger, since the bank has no
+//! `getProgramAccounts`.
+// program-test's `processor!` and the entrypoint adapter need unsafe code.
+#![allow(unsafe_code)]
+
+use super::{ChannelFilter, Ledger, Sent};
+use crate::{
+    accounts,
+    error::{ClientError, Result},
+    events::{from_inner_instructions, MicropayEvent},
+};
+use anchor_lang::prelude::{AccountInfo, Pubkey};
+use anchor_spl::token::spl_token;
+use micropay::state::Channel;
+use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_sdk::{
+    account::Account,
+    clock::Clock,
+    entrypoint::ProgramResult,
+    hash::Hash,
+    instruction::{Instruction, InstructionError},
+    message::Message,
+    program_pack::Pack,
+    signature::{Keypair, Signature, Signer},
+    transaction::{Transaction, TransactionError},
+};
+use std::collections::{BTreeSet, HashSet};
+use tokio::sync::Mutex;
+
+/// Adapts Anchor's `entry`, which wants one lifetime for the account slice and
+/// its elements, to program-test's builtin signature.
+fn process_instruction<'a, 'b, 'c>(
+    program_id: &'a Pubkey,
+    accounts: &'b [AccountInfo<'c>],
+    data: &'a [u8],
+) -> ProgramResult {
+    // SAFETY: the runtime keeps the accounts alive for the whole call, and
+    // `entry` does not keep them past it; only lifetime parameters change.
+    let accounts: &'a [AccountInfo<'a>] = unsafe { std::mem::transmute(accounts) };
+    micropay::entry(program_id, accounts, data)
+}
+
+/// A program-test bank with micropay (native), SPL Token, Token-2022 and the
+/// wrapped-SOL mint.
+pub fn program_test() -> ProgramTest {
+    let mut pt = ProgramTest::new("micropay", micropay::ID, processor!(process_instruction));
+    pt.prefer_bpf(false);
+    let mut data = vec![0u8; spl_token::state::Mint::LEN];
+    spl_token::state::Mint {
+        mint_authority: None.into(),
+        supply: 0,
+        decimals: 9,
+        is_initialized: true,
+        freeze_authority: None.into(),
+    }
+    .pack_into_slice(&mut data);
+    pt.add_account(
+        spl_token::native_mint::ID,
+        Account {
+            lamports: 1_000_000_000,
+            data,
+            owner: spl_token::ID,
+            executable: false,
+            rent_epoch: 0,
+        },
+    );
+    pt
+}
+
+/// Quiets program-test's DEBUG logger unless the user asked for logs.
+pub fn quiet_logs() {
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(|| {
+        if std::env::var_os("RUST_LOG").is_none() {
+            std::env::set_var("RUST_LOG", "error");
+        }
+    });
+}
+
+/// Converts a bank error into the client's error.
+pub fn bank_error(err: BanksClientError) -> ClientError {
+    let tx_err = match &err {
+        BanksClientError::TransactionError(e) => Some(e),
+        BanksClientError::SimulationError { err, .. } => Some(err),
+        _ => None,
+    };
+    match tx_err {
+        Some(TransactionError::InstructionError(_, InstructionError::Custom(code))) => {
+            ClientError::from_custom_code(*code, err.to_string())
+        }
+        Some(e) => ClientError::Transaction(e.to_string()),
+        None => ClientError::Rpc(err.to_string()),
+    }
+}
+
+pub struct EmbeddedLedger {
+    ctx: Mutex<ProgramTestContext>,
+    payer: Keypair,
+    sent: Mutex<HashSet<Signature>>,
+    channels: Mutex<BTreeSet<Pubkey>>,
+}
+
+impl EmbeddedLedger {
+    /// Starts a fresh bank.
+    pub async fn start() -> Self {
+        quiet_logs();
+        let ctx = program_test().start_with_context().await;
+        let payer = ctx.payer.insecure_clone();
+        EmbeddedLedger {
+            ctx: Mutex::new(ctx),
+            payer,
+            sent: Mutex::new(HashSet::new()),
+            channels: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// The bank's funded fee payer (500,000 SOL at genesis).
+    pub fn payer(&self) -> &Keypair {
+        &self.payer
+    }
+
+    /// Sets the bank clock's unix time.
+    pub async fn set_unix_timestamp(&self, unix_timestamp: i64) -> Result<()> {
+        let ctx = self.ctx.lock().await;
+        let mut clock: Clock = ctx.banks_client.get_sysvar().await.map_err(bank_error)?;
+        clock.unix_timestamp = unix_timestamp;
+        ctx.set_sysvar(&clock);
+        Ok(())
+    }
+
+    /// Moves the clock forward by `secs`.
+    pub async fn advance_time(&self, secs: i64) -> Result<()> {
+        let now = self.unix_timestamp().await?;
+        self.set_unix_timestamp(now.saturating_add(secs)).await
+    }
+
+    /// Sends `lamports` from the default payer to `to`.
+    pub async fn airdrop(&self, to: &Pubkey, lamports: u64) -> Result<Sent> {
+        let ix = solana_system_interface::instruction::transfer(&self.payer.pubkey(), to, lamports);
+        self.send(&[ix], &self.payer, &[]).await
+    }
+
+    fn sign(
+        instructions: &[Instruction],
+        payer: &Keypair,
+        signers: &[&Keypair],
+        blockhash: Hash,
+    ) -> Transaction {
+        let mut all = vec![payer];
+        all.extend(signers.iter().filter(|k| k.pubkey() != payer.pubkey()));
+        Transaction::new_signed_with_payer(instructions, Some(&payer.pubkey()), &all, blockhash)
+    }
+
+    fn index_channels(&self, events: &[MicropayEvent], channels: &mut BTreeSet<Pubkey>) {
+        for event in events {
+            match event {
+                MicropayEvent::ChannelOpened(e) => {
+                    channels.insert(e.channel);
+                }
+                MicropayEvent::ChannelClosed(e) => {
+                    channels.remove(&e.channel);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Ledger for EmbeddedLedger {
+    async fn send(
+        &self,
+        instructions: &[Instruction],
+        payer: &Keypair,
+        signers: &[&Keypair],
+    ) -> Result<Sent> {
+        let mut ctx = self.ctx.lock().await;
+        let mut blockhash = ctx
+            .banks_client
+            .get_latest_blockhash()
+            .await
+            .map_err(bank_error)?;
+        let mut tx = Self::sign(instructions, payer, signers, blockhash);
+        {
+            // An identical transaction would be dropped as already processed:
+            // wait for a new blockhash so a deliberate resend really executes.
+            let mut sent = self.sent.lock().await;
+            if sent.contains(&tx.signatures[0]) {
+                blockhash = ctx
+                    .get_new_latest_blockhash()
+                    .await
+                    .map_err(|e| ClientError::Rpc(e.to_string()))?;
+                tx = Self::sign(instructions, payer, signers, blockhash);
+            }
+            sent.insert(tx.signatures[0]);
+        }
+        let simulation = ctx
+            .banks_client
+            .simulate_transaction(tx.clone())
+            .await
+            .map_err(bank_error)?;
+        if let Some(Err(e)) = simulation.result {
+            return Err(bank_error(BanksClientError::TransactionError(e)));
+        }
+        let events = simulation
+            .simulation_details
+            .and_then(|d| d.inner_instructions)
+            .map(|inner| {
+                from_inner_instructions(
+                    &tx.message.account_keys,
+                    inner.iter().flatten().map(|i| {
+                        (
+                            usize::from(i.instruction.program_id_index),
+                            i.instruction.data.as_slice(),
+                        )
+                    }),
+                )
+            })
+            .unwrap_or_default();
+        let fee = ctx
+            .banks_client
+            .get_fee_for_message(tx.message.clone())
+            .await
+            .map_err(bank_error)?
+            .unwrap_or(0);
+        let signature = tx.signatures[0];
+        ctx.banks_client
+            .process_transaction(tx)
+            .await
+            .map_err(bank_error)?;
+        self.index_channels(&events, &mut *self.channels.lock().await);
+        Ok(Sent {
+            signature,
+            events,
+            fee,
+        })
+    }
+
+    async fn simulate(
+        &self,
+        instructions: &[Instruction],
+        payer: &Keypair,
+        signers: &[&Keypair],
+    ) -> Result<Vec<MicropayEvent>> {
+        let ctx = self.ctx.lock().await;
+        let blockhash = ctx
+            .banks_client
+            .get_latest_blockhash()
+            .await
+            .map_err(bank_error)?;
+        let tx = Self::sign(instructions, payer, signers, blockhash);
+        let simulation = ctx
+            .banks_client
+            .simulate_transaction(tx.clone())
+            .await
+            .map_err(bank_error)?;
+        if let Some(Err(e)) = simulation.result {
+            return Err(bank_error(BanksClientError::TransactionError(e)));
+        }
+        Ok(simulation
+            .simulation_details
+            .and_then(|d| d.inner_instructions)
+            .map(|inner| {
+                from_inner_instructions(
+                    &tx.message.account_keys,
+                    inner.iter().flatten().map(|i| {
+                        (
+                            usize::from(i.instruction.program_id_index),
+                            i.instruction.data.as_slice(),
+                        )
+                    }),
+                )
+            })
+            .unwrap_or_default())
+    }
+
+    async fn account(&self, address: &Pubkey) -> Result<Option<Account>> {
+        let ctx = self.ctx.lock().await;
+        ctx.banks_client
+            .get_account(*address)
+            .await
+            .map_err(bank_error)
+    }
+
+    async fn accounts(&self, addresses: &[Pubkey]) -> Result<Vec<Option<Account>>> {
+        let ctx = self.ctx.lock().await;
+        let mut out = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            out.push(
+                ctx.banks_client
+                    .get_account(*address)
+                    .await
+                    .map_err(bank_error)?,
+            );
+        }
+        Ok(out)
+    }
+
+    async fn latest_blockhash(&self) -> Result<Hash> {
+        let ctx = self.ctx.lock().await;
+        ctx.banks_client
+            .get_latest_blockhash()
+            .await
+            .map_err(bank_error)
+    }
+
+    async fn fee_for_message(&self, message: &Message) -> Result<u64> {
+        let ctx = self.ctx.lock().await;
+        ctx.banks_client
+            .get_fee_for_message(message.clone())
+            .await
+            .map_err(bank_error)?
+            .ok_or_else(|| ClientError::Rpc("blockhash of the message expired".into()))
+    }
+
+    async fn unix_timestamp(&self) -> Result<i64> {
+        let ctx = self.ctx.lock().await;
+        let clock: Clock = ctx.banks_client.get_sysvar().await.map_err(bank_error)?;
+        Ok(clock.unix_timestamp)
+    }
+
+    async fn channels(&self, filter: ChannelFilter) -> Result<Vec<(Pubkey, Channel)>> {
+        let known: Vec<Pubkey> = self.channels.lock().await.iter().copied().collect();
+        let states = accounts::channels(self, &known).await?;
+        Ok(known
+            .into_iter()
+            .zip(states)
+            .filter_map(|(address, state)| state.map(|s| (address, s)))
+            .filter(|(_, channel)| filter.matches(channel))
+            .collect())
+    }
+}

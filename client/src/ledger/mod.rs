@@ -1,0 +1,96 @@
+//! What the client needs from a chain, behind one async trait, with two
+//! implementations: [`EmbeddedLedger`](embedded::EmbeddedLedger), an in-process
+//! bank (feature `embedded`, the default), and [`RpcLedger`](rpc::RpcLedger),
+//! any cluster through JSON-RPC.
+
+#[cfg(feature = "embedded")]
+pub mod embedded;
+pub mod rpc;
+
+use crate::{error::Result, events::MicropayEvent};
+use anchor_lang::prelude::Pubkey;
+use micropay::state::Channel;
+use solana_sdk::{
+    account::Account,
+    hash::Hash,
+    instruction::Instruction,
+    message::Message,
+    signature::{Keypair, Signature},
+};
+
+/// A confirmed transaction.
+#[derive(Clone, Debug)]
+pub struct Sent {
+    pub signature: Signature,
+    /// micropay events it emitted, in order.
+    pub events: Vec<MicropayEvent>,
+    /// Lamports the fee payer paid.
+    pub fee: u64,
+}
+
+/// Which channels to list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChannelFilter {
+    /// Channels paying this creator.
+    Creator(Pubkey),
+    /// Channels funded by this escrow.
+    Escrow(Pubkey),
+}
+
+impl ChannelFilter {
+    pub fn matches(&self, channel: &Channel) -> bool {
+        match self {
+            ChannelFilter::Creator(c) => channel.creator == *c,
+            ChannelFilter::Escrow(e) => channel.escrow == *e,
+        }
+    }
+
+    /// Byte offset and value of the field in the account data (for RPC memcmp).
+    pub fn memcmp(&self) -> (usize, Pubkey) {
+        // discriminator (8), escrow (32), mint (32), creator (32)
+        match self {
+            ChannelFilter::Escrow(e) => (8, *e),
+            ChannelFilter::Creator(c) => (8 + 32 + 32, *c),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+pub trait Ledger: Send + Sync {
+    /// Signs with `payer` (fee payer) and `signers`, sends, and waits for
+    /// confirmation. Program errors come back as `ClientError::Program`.
+    async fn send(
+        &self,
+        instructions: &[Instruction],
+        payer: &Keypair,
+        signers: &[&Keypair],
+    ) -> Result<Sent>;
+
+    /// Runs the transaction without committing it; returns its events.
+    async fn simulate(
+        &self,
+        instructions: &[Instruction],
+        payer: &Keypair,
+        signers: &[&Keypair],
+    ) -> Result<Vec<MicropayEvent>>;
+
+    async fn account(&self, address: &Pubkey) -> Result<Option<Account>>;
+
+    async fn accounts(&self, addresses: &[Pubkey]) -> Result<Vec<Option<Account>>>;
+
+    async fn latest_blockhash(&self) -> Result<Hash>;
+
+    /// Lamports the cluster charges for `message` (signatures and priority).
+    async fn fee_for_message(&self, message: &Message) -> Result<u64>;
+
+    /// The cluster's clock, unix seconds.
+    async fn unix_timestamp(&self) -> Result<i64>;
+
+    /// Existing channels matching `filter`.
+    async fn channels(&self, filter: ChannelFilter) -> Result<Vec<(Pubkey, Channel)>>;
+
+    /// SOL balance in lamports.
+    async fn balance(&self, address: &Pubkey) -> Result<u64> {
+        Ok(self.account(address).await?.map_or(0, |a| a.lamports))
+    }
+}

@@ -1,0 +1,300 @@
+//! Any cluster through JSON-RPC (`solana-client`'s nonblocking `RpcClient`):
+//! localhost, devnet, mainnet-beta or any URL.
+//!
+//! Every transaction is simulated first, so a program error comes back as a
+//! typed `ClientError::Program` without paying a fee; it is then sent and
+//! confirmed at the ledger's commitment, re-signed with a fresh blockhash (at
+//! most `SEND_ATTEMPTS` times) when the blockhash expired on the way. Events are
+//! read from `getTransaction`'s inner instructions.
+
+use super::{ChannelFilter, Ledger, Sent};
+use crate::{
+    accounts,
+    error::{ClientError, Result},
+    events::{from_inner_instructions, MicropayEvent},
+};
+use anchor_lang::{prelude::Pubkey, Space};
+use micropay::state::Channel;
+use solana_client::{
+    client_error::{ClientError as RpcClientError, ClientErrorKind},
+    nonblocking::rpc_client::RpcClient,
+    rpc_config::{
+        RpcAccountInfoConfig, RpcProgramAccountsConfig, RpcSimulateTransactionConfig,
+        RpcTransactionConfig,
+    },
+    rpc_filter::{Memcmp, RpcFilterType},
+    rpc_request::RpcError,
+};
+use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client_api::response::RpcSimulateTransactionResult;
+use solana_sdk::{
+    account::Account,
+    clock::Clock,
+    hash::Hash,
+    instruction::{Instruction, InstructionError},
+    message::Message,
+    signature::{Keypair, Signer},
+    transaction::{Transaction, TransactionError},
+};
+use solana_transaction_status_client_types::{
+    option_serializer::OptionSerializer, UiInnerInstructions, UiInstruction, UiTransactionEncoding,
+};
+
+/// How often a transaction is re-signed when its blockhash expired.
+pub const SEND_ATTEMPTS: usize = 3;
+
+pub struct RpcLedger {
+    client: RpcClient,
+}
+
+/// Maps a transaction error to the client's error.
+pub fn transaction_error(err: TransactionError) -> ClientError {
+    match err {
+        TransactionError::InstructionError(_, InstructionError::Custom(code)) => {
+            ClientError::from_custom_code(code, err.to_string())
+        }
+        other => ClientError::Transaction(other.to_string()),
+    }
+}
+
+fn rpc_error(err: RpcClientError) -> ClientError {
+    match err.kind() {
+        ClientErrorKind::TransactionError(e) => transaction_error(e.clone()),
+        _ => ClientError::Rpc(err.to_string()),
+    }
+}
+
+fn blockhash_expired(err: &RpcClientError) -> bool {
+    matches!(
+        err.kind(),
+        ClientErrorKind::TransactionError(TransactionError::BlockhashNotFound)
+    ) || matches!(err.kind(), ClientErrorKind::RpcError(RpcError::ForUser(m)) if m.contains("blockhash"))
+}
+
+fn inner_events(keys: &[Pubkey], inner: &[UiInnerInstructions]) -> Vec<MicropayEvent> {
+    let compiled = inner
+        .iter()
+        .flat_map(|i| &i.instructions)
+        .filter_map(|ix| match ix {
+            UiInstruction::Compiled(c) => bs58::decode(&c.data)
+                .into_vec()
+                .ok()
+                .map(|data| (usize::from(c.program_id_index), data)),
+            UiInstruction::Parsed(_) => None,
+        });
+    let owned: Vec<(usize, Vec<u8>)> = compiled.collect();
+    from_inner_instructions(keys, owned.iter().map(|(p, d)| (*p, d.as_slice())))
+}
+
+impl RpcLedger {
+    /// A ledger on `url` at `commitment`.
+    pub fn new(url: impl Into<String>, commitment: CommitmentConfig) -> Self {
+        RpcLedger {
+            client: RpcClient::new_with_commitment(url.into(), commitment),
+        }
+    }
+
+    pub fn client(&self) -> &RpcClient {
+        &self.client
+    }
+
+    pub fn url(&self) -> String {
+        self.client.url()
+    }
+
+    fn sign(
+        instructions: &[Instruction],
+        payer: &Keypair,
+        signers: &[&Keypair],
+        blockhash: Hash,
+    ) -> Transaction {
+        let mut all = vec![payer];
+        all.extend(signers.iter().filter(|k| k.pubkey() != payer.pubkey()));
+        Transaction::new_signed_with_payer(instructions, Some(&payer.pubkey()), &all, blockhash)
+    }
+
+    async fn simulate_tx(&self, tx: &Transaction) -> Result<RpcSimulateTransactionResult> {
+        let result = self
+            .client
+            .simulate_transaction_with_config(
+                tx,
+                RpcSimulateTransactionConfig {
+                    sig_verify: true,
+                    commitment: Some(self.client.commitment()),
+                    encoding: Some(UiTransactionEncoding::Base64),
+                    inner_instructions: true,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(rpc_error)?
+            .value;
+        match result.err.clone() {
+            Some(err) => Err(transaction_error(err.into())),
+            None => Ok(result),
+        }
+    }
+
+    /// Events of a confirmed transaction, from `getTransaction`.
+    pub async fn transaction_events(
+        &self,
+        signature: &solana_sdk::signature::Signature,
+    ) -> Result<(Vec<MicropayEvent>, u64)> {
+        let tx = self
+            .client
+            .get_transaction_with_config(
+                signature,
+                RpcTransactionConfig {
+                    encoding: Some(UiTransactionEncoding::Base64),
+                    commitment: Some(self.client.commitment()),
+                    max_supported_transaction_version: Some(0),
+                },
+            )
+            .await
+            .map_err(rpc_error)?;
+        let meta = tx
+            .transaction
+            .meta
+            .ok_or_else(|| ClientError::Rpc(format!("transaction {signature} has no status")))?;
+        let decoded =
+            tx.transaction.transaction.decode().ok_or_else(|| {
+                ClientError::Rpc(format!("transaction {signature} did not decode"))
+            })?;
+        let mut keys: Vec<Pubkey> = decoded.message.static_account_keys().to_vec();
+        if let OptionSerializer::Some(loaded) = &meta.loaded_addresses {
+            for key in loaded.writable.iter().chain(&loaded.readonly) {
+                keys.push(
+                    key.parse()
+                        .map_err(|_| ClientError::Rpc("bad loaded address".into()))?,
+                );
+            }
+        }
+        let events = match &meta.inner_instructions {
+            OptionSerializer::Some(inner) => inner_events(&keys, inner),
+            _ => Vec::new(),
+        };
+        Ok((events, meta.fee))
+    }
+}
+
+#[async_trait::async_trait]
+impl Ledger for RpcLedger {
+    async fn send(
+        &self,
+        instructions: &[Instruction],
+        payer: &Keypair,
+        signers: &[&Keypair],
+    ) -> Result<Sent> {
+        let mut last_error = None;
+        for _ in 0..SEND_ATTEMPTS {
+            let blockhash = self.latest_blockhash().await?;
+            let tx = Self::sign(instructions, payer, signers, blockhash);
+            self.simulate_tx(&tx).await?;
+            match self.client.send_and_confirm_transaction(&tx).await {
+                Ok(signature) => {
+                    let (events, fee) = self.transaction_events(&signature).await?;
+                    return Ok(Sent {
+                        signature,
+                        events,
+                        fee,
+                    });
+                }
+                Err(e) if blockhash_expired(&e) => last_error = Some(e),
+                Err(e) => return Err(rpc_error(e)),
+            }
+        }
+        Err(last_error.map_or_else(|| ClientError::Rpc("send failed".into()), rpc_error))
+    }
+
+    async fn simulate(
+        &self,
+        instructions: &[Instruction],
+        payer: &Keypair,
+        signers: &[&Keypair],
+    ) -> Result<Vec<MicropayEvent>> {
+        let blockhash = self.latest_blockhash().await?;
+        let tx = Self::sign(instructions, payer, signers, blockhash);
+        let result = self.simulate_tx(&tx).await?;
+        Ok(inner_events(
+            &tx.message.account_keys,
+            result.inner_instructions.as_deref().unwrap_or_default(),
+        ))
+    }
+
+    async fn account(&self, address: &Pubkey) -> Result<Option<Account>> {
+        Ok(self
+            .client
+            .get_account_with_commitment(address, self.client.commitment())
+            .await
+            .map_err(rpc_error)?
+            .value)
+    }
+
+    async fn accounts(&self, addresses: &[Pubkey]) -> Result<Vec<Option<Account>>> {
+        let mut out = Vec::with_capacity(addresses.len());
+        // getMultipleAccounts takes at most 100 keys.
+        for chunk in addresses.chunks(100) {
+            out.extend(
+                self.client
+                    .get_multiple_accounts_with_commitment(chunk, self.client.commitment())
+                    .await
+                    .map_err(rpc_error)?
+                    .value,
+            );
+        }
+        Ok(out)
+    }
+
+    async fn latest_blockhash(&self) -> Result<Hash> {
+        self.client.get_latest_blockhash().await.map_err(rpc_error)
+    }
+
+    async fn fee_for_message(&self, message: &Message) -> Result<u64> {
+        self.client
+            .get_fee_for_message(message)
+            .await
+            .map_err(rpc_error)
+    }
+
+    async fn unix_timestamp(&self) -> Result<i64> {
+        let account = self
+            .account(&solana_sdk::sysvar::clock::ID)
+            .await?
+            .ok_or(ClientError::AccountNotFound(solana_sdk::sysvar::clock::ID))?;
+        let clock: Clock = bincode::deserialize(&account.data)
+            .map_err(|e| ClientError::Rpc(format!("clock sysvar: {e}")))?;
+        Ok(clock.unix_timestamp)
+    }
+
+    async fn channels(&self, filter: ChannelFilter) -> Result<Vec<(Pubkey, Channel)>> {
+        let (offset, key) = filter.memcmp();
+        let config = RpcProgramAccountsConfig {
+            filters: Some(vec![
+                RpcFilterType::DataSize((8 + Channel::INIT_SPACE) as u64),
+                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(offset, key.as_ref())),
+            ]),
+            account_config: RpcAccountInfoConfig {
+                encoding: Some(solana_account_decoder_client_types::UiAccountEncoding::Base64),
+                commitment: Some(self.client.commitment()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let found = self
+            .client
+            .get_program_ui_accounts_with_config(&micropay::ID, config)
+            .await
+            .map_err(rpc_error)?;
+        let mut out = Vec::with_capacity(found.len());
+        for (address, ui_account) in found {
+            let account: Account = ui_account.decode().ok_or(ClientError::Decode {
+                address,
+                kind: "channel",
+            })?;
+            if let Some(channel) = accounts::decode::<Channel>(&address, &account, "channel")? {
+                out.push((address, channel));
+            }
+        }
+        Ok(out)
+    }
+}

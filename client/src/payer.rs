@@ -1,0 +1,113 @@
+//! The payer side: a session that owns each channel's voucher-signing key
+//! (usually a session key, not the wallet) and returns the next cumulative
+//! voucher for `pay(channel, price)`.
+//!
+//! The new cumulative amount is made durable in the store *before* the voucher
+//! is signed, so a restart can never sign a lower amount than one already given
+//! out (at worst, a crash between the two skips one price, which the next
+//! voucher then includes).
+
+use crate::{
+    error::{ClientError, Result},
+    store::{PayerChannel, VoucherStore},
+    voucher::Voucher,
+};
+use anchor_lang::prelude::Pubkey;
+use solana_sdk::signature::{Keypair, Signer};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct Payer {
+    store: Arc<dyn VoucherStore>,
+}
+
+impl Payer {
+    pub fn new(store: Arc<dyn VoucherStore>) -> Self {
+        Payer { store }
+    }
+
+    /// Registers `channel`, its session key and its allocation (again after
+    /// a top-up, with the new allocation).
+    pub fn register(&self, channel: Pubkey, session: &Keypair, allocation: u64) -> Result<()> {
+        self.store.register_payer_channel(&PayerChannel {
+            channel,
+            signer_keypair: session.to_bytes(),
+            cumulative: 0,
+            allocation,
+        })
+    }
+
+    /// The next voucher: cumulative + `price`, signed by the session key.
+    pub fn pay(&self, channel: &Pubkey, price: u64) -> Result<Voucher> {
+        if price == 0 {
+            return Err(ClientError::Invalid("a payment must be above zero".into()));
+        }
+        let Some(state) = self.store.reserve_payment(channel, price)? else {
+            let state = self.store.payer_channel(channel)?.ok_or_else(|| {
+                ClientError::Invalid(format!(
+                    "channel {channel} is not registered with this payer"
+                ))
+            })?;
+            return Err(ClientError::AllocationExceeded {
+                channel: *channel,
+                price,
+                needed: state.cumulative.saturating_add(price),
+                allocation: state.allocation,
+            });
+        };
+        let key = Keypair::try_from(state.signer_keypair.as_slice())
+            .map_err(|_| ClientError::Store("corrupt session key in store".into()))?;
+        Ok(Voucher::sign(&key, *channel, state.cumulative))
+    }
+
+    /// Cumulative amount signed so far for `channel`.
+    pub fn paid(&self, channel: &Pubkey) -> Result<u64> {
+        Ok(self
+            .store
+            .payer_channel(channel)?
+            .map_or(0, |s| s.cumulative))
+    }
+
+    /// The session key's public key for `channel`.
+    pub fn signer(&self, channel: &Pubkey) -> Result<Option<Pubkey>> {
+        Ok(self.store.payer_channel(channel)?.and_then(|s| {
+            Keypair::try_from(s.signer_keypair.as_slice())
+                .ok()
+                .map(|k| k.pubkey())
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SqliteStore;
+
+    #[test]
+    fn pays_cumulatively_and_refuses_beyond_allocation() {
+        let store: Arc<dyn VoucherStore> = Arc::new(SqliteStore::in_memory().unwrap());
+        let payer = Payer::new(store);
+        let session = Keypair::new();
+        let channel = Pubkey::new_unique();
+        payer.register(channel, &session, 100).unwrap();
+        let v1 = payer.pay(&channel, 30).unwrap();
+        let v2 = payer.pay(&channel, 30).unwrap();
+        assert_eq!((v1.amount, v2.amount), (30, 60));
+        v2.verify(&session.pubkey()).unwrap();
+        let err = payer.pay(&channel, 41).unwrap_err();
+        assert!(matches!(
+            err,
+            ClientError::AllocationExceeded {
+                needed: 101,
+                allocation: 100,
+                ..
+            }
+        ));
+        assert!(err.to_string().contains("top the channel up"));
+        assert_eq!(payer.paid(&channel).unwrap(), 60);
+        // after a top-up the payer goes on from where it was
+        payer.register(channel, &session, 200).unwrap();
+        assert_eq!(payer.pay(&channel, 41).unwrap().amount, 101);
+        assert!(payer.pay(&channel, 0).is_err());
+    }
+}
