@@ -11,7 +11,7 @@
 // program-test's `processor!` and the entrypoint adapter need unsafe code.
 #![allow(unsafe_code)]
 
-use super::{ChannelFilter, Ledger, Sent};
+use super::{sign_transaction, ChannelFilter, Ledger, Sent};
 use crate::{
     accounts,
     error::{ClientError, Result},
@@ -101,6 +101,31 @@ pub fn bank_error(err: BanksClientError) -> ClientError {
     }
 }
 
+/// Simulates `tx` on the bank; its micropay events, or the error it would fail with.
+async fn simulate_events(ctx: &ProgramTestContext, tx: &Transaction) -> Result<Vec<MicropayEvent>> {
+    let simulation = ctx
+        .banks_client
+        .simulate_transaction(tx.clone())
+        .await
+        .map_err(bank_error)?;
+    if let Some(Err(e)) = simulation.result {
+        return Err(bank_error(BanksClientError::TransactionError(e)));
+    }
+    let inner = simulation
+        .simulation_details
+        .and_then(|d| d.inner_instructions)
+        .unwrap_or_default();
+    Ok(from_inner_instructions(
+        &tx.message.account_keys,
+        inner.iter().flatten().map(|i| {
+            (
+                usize::from(i.instruction.program_id_index),
+                i.instruction.data.as_slice(),
+            )
+        }),
+    ))
+}
+
 pub struct EmbeddedLedger {
     ctx: Mutex<ProgramTestContext>,
     payer: Keypair,
@@ -148,17 +173,6 @@ impl EmbeddedLedger {
         self.send(&[ix], &self.payer, &[]).await
     }
 
-    fn sign(
-        instructions: &[Instruction],
-        payer: &Keypair,
-        signers: &[&Keypair],
-        blockhash: Hash,
-    ) -> Transaction {
-        let mut all = vec![payer];
-        all.extend(signers.iter().filter(|k| k.pubkey() != payer.pubkey()));
-        Transaction::new_signed_with_payer(instructions, Some(&payer.pubkey()), &all, blockhash)
-    }
-
     fn index_channels(&self, events: &[MicropayEvent], channels: &mut BTreeSet<Pubkey>) {
         for event in events {
             match event {
@@ -188,7 +202,7 @@ impl Ledger for EmbeddedLedger {
             .get_latest_blockhash()
             .await
             .map_err(bank_error)?;
-        let mut tx = Self::sign(instructions, payer, signers, blockhash);
+        let mut tx = sign_transaction(instructions, payer, signers, blockhash);
         {
             // An identical transaction would be dropped as already processed:
             // wait for a new blockhash so a deliberate resend really executes.
@@ -198,33 +212,11 @@ impl Ledger for EmbeddedLedger {
                     .get_new_latest_blockhash()
                     .await
                     .map_err(|e| ClientError::Rpc(e.to_string()))?;
-                tx = Self::sign(instructions, payer, signers, blockhash);
+                tx = sign_transaction(instructions, payer, signers, blockhash);
             }
             sent.insert(tx.signatures[0]);
         }
-        let simulation = ctx
-            .banks_client
-            .simulate_transaction(tx.clone())
-            .await
-            .map_err(bank_error)?;
-        if let Some(Err(e)) = simulation.result {
-            return Err(bank_error(BanksClientError::TransactionError(e)));
-        }
-        let events = simulation
-            .simulation_details
-            .and_then(|d| d.inner_instructions)
-            .map(|inner| {
-                from_inner_instructions(
-                    &tx.message.account_keys,
-                    inner.iter().flatten().map(|i| {
-                        (
-                            usize::from(i.instruction.program_id_index),
-                            i.instruction.data.as_slice(),
-                        )
-                    }),
-                )
-            })
-            .unwrap_or_default();
+        let events = simulate_events(&ctx, &tx).await?;
         let fee = ctx
             .banks_client
             .get_fee_for_message(tx.message.clone())
@@ -256,30 +248,8 @@ impl Ledger for EmbeddedLedger {
             .get_latest_blockhash()
             .await
             .map_err(bank_error)?;
-        let tx = Self::sign(instructions, payer, signers, blockhash);
-        let simulation = ctx
-            .banks_client
-            .simulate_transaction(tx.clone())
-            .await
-            .map_err(bank_error)?;
-        if let Some(Err(e)) = simulation.result {
-            return Err(bank_error(BanksClientError::TransactionError(e)));
-        }
-        Ok(simulation
-            .simulation_details
-            .and_then(|d| d.inner_instructions)
-            .map(|inner| {
-                from_inner_instructions(
-                    &tx.message.account_keys,
-                    inner.iter().flatten().map(|i| {
-                        (
-                            usize::from(i.instruction.program_id_index),
-                            i.instruction.data.as_slice(),
-                        )
-                    }),
-                )
-            })
-            .unwrap_or_default())
+        let tx = sign_transaction(instructions, payer, signers, blockhash);
+        simulate_events(&ctx, &tx).await
     }
 
     async fn account(&self, address: &Pubkey) -> Result<Option<Account>> {

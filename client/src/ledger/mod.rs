@@ -15,8 +15,22 @@ use solana_sdk::{
     hash::Hash,
     instruction::Instruction,
     message::Message,
-    signature::{Keypair, Signature},
+    signature::{Keypair, Signature, Signer},
+    transaction::Transaction,
 };
+
+/// Signs a legacy transaction with the fee `payer` first, then `signers`
+/// (the payer is not repeated when it also signs an instruction).
+pub fn sign_transaction(
+    instructions: &[Instruction],
+    payer: &Keypair,
+    signers: &[&Keypair],
+    blockhash: Hash,
+) -> Transaction {
+    let mut all = vec![payer];
+    all.extend(signers.iter().filter(|k| k.pubkey() != payer.pubkey()));
+    Transaction::new_signed_with_payer(instructions, Some(&payer.pubkey()), &all, blockhash)
+}
 
 /// A confirmed transaction.
 #[derive(Clone, Debug)]

@@ -7,7 +7,7 @@
 //! most `SEND_ATTEMPTS` times) when the blockhash expired on the way. Events are
 //! read from `getTransaction`'s inner instructions.
 
-use super::{ChannelFilter, Ledger, Sent};
+use super::{sign_transaction, ChannelFilter, Ledger, Sent};
 use crate::{
     accounts,
     error::{ClientError, Result},
@@ -33,7 +33,7 @@ use solana_sdk::{
     hash::Hash,
     instruction::{Instruction, InstructionError},
     message::Message,
-    signature::{Keypair, Signer},
+    signature::Keypair,
     transaction::{Transaction, TransactionError},
 };
 use solana_transaction_status_client_types::{
@@ -100,17 +100,6 @@ impl RpcLedger {
 
     pub fn url(&self) -> String {
         self.client.url()
-    }
-
-    fn sign(
-        instructions: &[Instruction],
-        payer: &Keypair,
-        signers: &[&Keypair],
-        blockhash: Hash,
-    ) -> Transaction {
-        let mut all = vec![payer];
-        all.extend(signers.iter().filter(|k| k.pubkey() != payer.pubkey()));
-        Transaction::new_signed_with_payer(instructions, Some(&payer.pubkey()), &all, blockhash)
     }
 
     async fn simulate_tx(&self, tx: &Transaction) -> Result<RpcSimulateTransactionResult> {
@@ -188,7 +177,7 @@ impl Ledger for RpcLedger {
         let mut last_error = None;
         for _ in 0..SEND_ATTEMPTS {
             let blockhash = self.latest_blockhash().await?;
-            let tx = Self::sign(instructions, payer, signers, blockhash);
+            let tx = sign_transaction(instructions, payer, signers, blockhash);
             self.simulate_tx(&tx).await?;
             match self.client.send_and_confirm_transaction(&tx).await {
                 Ok(signature) => {
@@ -213,7 +202,7 @@ impl Ledger for RpcLedger {
         signers: &[&Keypair],
     ) -> Result<Vec<MicropayEvent>> {
         let blockhash = self.latest_blockhash().await?;
-        let tx = Self::sign(instructions, payer, signers, blockhash);
+        let tx = sign_transaction(instructions, payer, signers, blockhash);
         let result = self.simulate_tx(&tx).await?;
         Ok(inner_events(
             &tx.message.account_keys,

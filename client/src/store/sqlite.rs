@@ -160,6 +160,28 @@ impl RawVoucher {
     }
 }
 
+/// The payer row of `channel`, decoded.
+fn read_payer_channel(conn: &Connection, channel: &Pubkey) -> Result<Option<PayerChannel>> {
+    let row: Option<(Vec<u8>, i64, i64)> = conn
+        .query_row(
+            "SELECT signer_keypair, cumulative, allocation FROM payer_channels WHERE channel = ?1",
+            params![channel.as_ref()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    row.map(|(keypair, cumulative, allocation)| {
+        Ok(PayerChannel {
+            channel: *channel,
+            signer_keypair: keypair
+                .try_into()
+                .map_err(|_| ClientError::Store("corrupt session key in store".into()))?,
+            cumulative: from_sql(cumulative)?,
+            allocation: from_sql(allocation)?,
+        })
+    })
+    .transpose()
+}
+
 const SELECT_VOUCHER: &str =
     "SELECT channel, amount, signature, creator, mint, claimed, status, claim_signature FROM vouchers";
 
@@ -305,44 +327,22 @@ impl VoucherStore for SqliteStore {
     }
 
     fn payer_channel(&self, channel: &Pubkey) -> Result<Option<PayerChannel>> {
-        let conn = self.lock()?;
-        let row: Option<(Vec<u8>, i64, i64)> = conn
-            .query_row(
-                "SELECT signer_keypair, cumulative, allocation FROM payer_channels WHERE channel = ?1",
-                params![channel.as_ref()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        row.map(|(keypair, cumulative, allocation)| {
-            Ok(PayerChannel {
-                channel: *channel,
-                signer_keypair: keypair
-                    .try_into()
-                    .map_err(|_| ClientError::Store("corrupt session key in store".into()))?,
-                cumulative: from_sql(cumulative)?,
-                allocation: from_sql(allocation)?,
-            })
-        })
-        .transpose()
+        read_payer_channel(&*self.lock()?, channel)
     }
 
     fn reserve_payment(&self, channel: &Pubkey, price: u64) -> Result<Option<PayerChannel>> {
         let mut conn = self.lock()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row: Option<(Vec<u8>, i64, i64)> = tx
-            .query_row(
-                "SELECT signer_keypair, cumulative, allocation FROM payer_channels WHERE channel = ?1",
-                params![channel.as_ref()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let Some((keypair, cumulative, allocation)) = row else {
+        let Some(mut state) = read_payer_channel(&tx, channel)? else {
             return Err(ClientError::Invalid(format!(
                 "channel {channel} is not registered with this payer"
             )));
         };
-        let (cumulative, allocation) = (from_sql(cumulative)?, from_sql(allocation)?);
-        let Some(next) = cumulative.checked_add(price).filter(|n| *n <= allocation) else {
+        let Some(next) = state
+            .cumulative
+            .checked_add(price)
+            .filter(|n| *n <= state.allocation)
+        else {
             return Ok(None);
         };
         tx.execute(
@@ -350,14 +350,8 @@ impl VoucherStore for SqliteStore {
             params![channel.as_ref(), to_sql(next)?],
         )?;
         tx.commit()?;
-        Ok(Some(PayerChannel {
-            channel: *channel,
-            signer_keypair: keypair
-                .try_into()
-                .map_err(|_| ClientError::Store("corrupt session key in store".into()))?,
-            cumulative: next,
-            allocation,
-        }))
+        state.cumulative = next;
+        Ok(Some(state))
     }
 }
 
