@@ -11,6 +11,8 @@
 //! - [`ledger`]: what the client needs from a chain, embedded (in-process
 //!   bank) or over RPC.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
 pub mod accounts;
 pub mod error;
 pub mod events;
@@ -20,6 +22,7 @@ pub mod payer;
 pub mod pda;
 pub mod planner;
 pub mod receiver;
+pub mod simulation;
 pub mod store;
 pub mod tokens;
 pub mod voucher;

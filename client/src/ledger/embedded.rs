@@ -48,10 +48,18 @@ fn process_instruction<'a, 'b, 'c>(
     micropay::entry(program_id, accounts, data)
 }
 
+/// The micropay program as a native builtin, for any runtime that takes
+/// program-test builtins (the embedded bank, the local node).
+pub fn builtin() -> solana_program_runtime::invoke_context::BuiltinFunctionWithContext {
+    let builtin: Option<solana_program_runtime::invoke_context::BuiltinFunctionWithContext> =
+        processor!(process_instruction);
+    builtin.expect("processor! always gives a builtin")
+}
+
 /// A program-test bank with micropay (native), SPL Token, Token-2022 and the
 /// wrapped-SOL mint.
 pub fn program_test() -> ProgramTest {
-    let mut pt = ProgramTest::new("micropay", micropay::ID, processor!(process_instruction));
+    let mut pt = ProgramTest::new("micropay", micropay::ID, Some(builtin()));
     pt.prefer_bpf(false);
     let mut data = vec![0u8; spl_token::state::Mint::LEN];
     spl_token::state::Mint {

@@ -1,0 +1,490 @@
+//! The whole micropay story on any ledger, as one call: payers fund escrows and
+//! open channels with session keys (a dApp fee share on some), stream payments
+//! of random prices to creators through `Payer` → `Receiver`, a relayer runs
+//! the planner to claim in batches, some payers request close midway (so the
+//! planner must claim before the dispute window ends), everything closes, and
+//! creators and the dApp withdraw their earnings.
+//!
+//! It is what `micropay demo` runs and what the end-to-end tests check, on the
+//! embedded bank and through RPC against the local node. The report carries
+//! every number and every address, so a caller can verify it on chain.
+
+use crate::{
+    accounts,
+    error::{ClientError, Result},
+    instructions as mix,
+    ledger::Ledger,
+    payer::Payer,
+    pda,
+    planner::{Execution, Planner, PlannerConfig},
+    receiver::{Acceptance, Receiver, ReceiverConfig},
+    store::{SqliteStore, VoucherStore},
+    tokens,
+};
+use anchor_lang::prelude::Pubkey;
+use anchor_spl::token::spl_token;
+use micropay::{events::SettledVoucher, instructions::OpenChannelArgs};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use solana_sdk::signature::{Keypair, Signer};
+use std::sync::Arc;
+
+/// Moves a ledger's clock (the embedded bank, or a local node's cheatcode).
+#[async_trait::async_trait]
+pub trait TimeControl: Send + Sync {
+    async fn advance(&self, secs: i64) -> Result<()>;
+}
+
+/// Which token the simulation pays in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SimulationMint {
+    /// SOL as wrapped SOL: one base unit is one lamport.
+    WrappedSol,
+    /// A new SPL Token mint; `lamports_per_unit` values it for the fee ratio.
+    NewToken {
+        decimals: u8,
+        lamports_per_unit: f64,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct SimulationConfig {
+    pub payers: usize,
+    pub creators: usize,
+    pub payments: usize,
+    /// Price range of one use, base units (inclusive).
+    pub min_price: u64,
+    pub max_price: u64,
+    pub target_fee_ratio: f64,
+    pub seed: u64,
+    pub mint: SimulationMint,
+    /// dApp fee share on the channels of every other payer.
+    pub dapp_fee_bps: u16,
+    /// Payers that request close halfway through.
+    pub closing_payers: usize,
+    /// The relayer runs the planner every this many payments.
+    pub claim_every: usize,
+    pub dispute_window_secs: u32,
+}
+
+impl Default for SimulationConfig {
+    fn default() -> Self {
+        SimulationConfig {
+            payers: 3,
+            creators: 4,
+            payments: 10_000,
+            min_price: 1_000,
+            max_price: 20_000,
+            target_fee_ratio: 0.01,
+            seed: 1,
+            mint: SimulationMint::WrappedSol,
+            dapp_fee_bps: 250,
+            closing_payers: 1,
+            claim_every: 1_000,
+            dispute_window_secs: 600,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PayerOutcome {
+    pub owner: Pubkey,
+    pub escrow: Pubkey,
+    pub deposited: u64,
+    /// Sum of the payments receivers accepted from this payer.
+    pub paid: u64,
+    pub escrow_balance: u64,
+    pub channels: Vec<Pubkey>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct CreatorOutcome {
+    pub wallet: Pubkey,
+    /// Sum of the payments this creator's receiver accepted.
+    pub accepted: u64,
+    /// Token account the earnings were withdrawn to, and its balance.
+    pub withdrawn_to: Pubkey,
+    pub withdrawn: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimulationReport {
+    pub mint: Pubkey,
+    pub payments: usize,
+    /// Payments refused (on channels already closing).
+    pub refused: usize,
+    /// Base units paid (accepted by receivers).
+    pub value_paid: u64,
+    pub claim_transactions: usize,
+    pub vouchers_settled: usize,
+    pub vouchers_skipped: usize,
+    pub fees_lamports: u64,
+    pub fee_per_payment_lamports: f64,
+    /// Claim fees over the value paid (both in lamports).
+    pub fee_ratio: f64,
+    /// The same payments settled one transfer (one signature) each.
+    pub per_payment_fees_lamports: u64,
+    /// Deposits not found in escrows, creators' or the dApp's withdrawals.
+    pub unaccounted: i128,
+    pub payers: Vec<PayerOutcome>,
+    pub creators: Vec<CreatorOutcome>,
+    pub dapp: Pubkey,
+    pub dapp_fee_bps: u16,
+    pub dapp_withdrawn: u64,
+    pub dapp_withdrawn_to: Pubkey,
+    /// Every voucher the claims settled, as the program reported it.
+    pub settled: Vec<SettledVoucher>,
+}
+
+fn accumulate(total: &mut Execution, e: Execution) {
+    total.transactions = total.transactions.saturating_add(e.transactions);
+    total.vouchers_settled = total.vouchers_settled.saturating_add(e.vouchers_settled);
+    total.vouchers_skipped = total.vouchers_skipped.saturating_add(e.vouchers_skipped);
+    total.fees = total.fees.saturating_add(e.fees);
+    total.settled_amount = total.settled_amount.saturating_add(e.settled_amount);
+    total.settled.extend(e.settled);
+}
+
+struct SimPayer {
+    owner: Keypair,
+    escrow: Pubkey,
+    payer: Payer,
+    channels: Vec<Pubkey>,
+    paid: u64,
+    closing: bool,
+}
+
+/// Runs the story. `funder` pays for everything set up and relays claims;
+/// `on_payment` is called after each payment with the number done.
+pub async fn run(
+    ledger: Arc<dyn Ledger>,
+    time: &dyn TimeControl,
+    funder: &Keypair,
+    config: &SimulationConfig,
+    on_payment: &(dyn Fn(usize) + Send + Sync),
+) -> Result<SimulationReport> {
+    if config.payers == 0
+        || config.creators == 0
+        || config.min_price == 0
+        || config.min_price > config.max_price
+    {
+        return Err(ClientError::Invalid(
+            "need at least one payer and one creator, and 0 < min price <= max price".into(),
+        ));
+    }
+    let l = ledger.as_ref();
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let token_program = spl_token::ID;
+
+    // Budget: every payer can afford its share of the payments at the top price.
+    let per_payer = u64::try_from(config.payments)
+        .unwrap_or(u64::MAX)
+        .saturating_mul(config.max_price)
+        .checked_div(u64::try_from(config.payers).unwrap_or(1))
+        .unwrap_or(0);
+    let allocation = per_payer.saturating_add(config.max_price);
+    let deposit = allocation.saturating_mul(u64::try_from(config.creators).unwrap_or(1));
+
+    let (mint, lamports_per_unit) = match config.mint {
+        SimulationMint::WrappedSol => (spl_token::native_mint::ID, 1.0),
+        SimulationMint::NewToken {
+            decimals,
+            lamports_per_unit,
+        } => (
+            tokens::create_mint(l, funder, &funder.pubkey(), &token_program, decimals).await?,
+            lamports_per_unit,
+        ),
+    };
+
+    // Payers: a wallet, a funded token account, an escrow with the deposit.
+    let mut payers = Vec::with_capacity(config.payers);
+    for _ in 0..config.payers {
+        let owner = Keypair::new();
+        let sol_needed = if mint == spl_token::native_mint::ID {
+            deposit
+        } else {
+            0
+        };
+        let ix = solana_system_interface::instruction::transfer(
+            &funder.pubkey(),
+            &owner.pubkey(),
+            sol_needed.saturating_add(100_000_000),
+        );
+        l.send(&[ix], funder, &[]).await?;
+        let account =
+            tokens::create_token_account(l, &owner, &mint, &owner.pubkey(), &token_program).await?;
+        let escrow = pda::escrow(&owner.pubkey(), &mint).0;
+        let mut ixs = if mint == spl_token::native_mint::ID {
+            tokens::wrap_sol_ixs(&owner.pubkey(), &account, deposit)?
+        } else {
+            tokens::mint_to(l, funder, funder, &mint, &account, &token_program, deposit).await?;
+            Vec::new()
+        };
+        ixs.push(mix::init_escrow(&owner.pubkey(), &mint, &token_program));
+        ixs.push(mix::deposit(
+            &owner.pubkey(),
+            &escrow,
+            &mint,
+            &account,
+            &token_program,
+            deposit,
+        ));
+        l.send(&ixs, &owner, &[]).await?;
+        let store: Arc<dyn VoucherStore> = Arc::new(SqliteStore::in_memory()?);
+        payers.push(SimPayer {
+            owner,
+            escrow,
+            payer: Payer::new(store),
+            channels: Vec::new(),
+            paid: 0,
+            closing: false,
+        });
+    }
+
+    // Creators and the dApp: earnings accounts, created by the relayer. One
+    // receiver store serves every creator (a metering service), so the
+    // planner batches across creators.
+    let receiver_store: Arc<dyn VoucherStore> = Arc::new(SqliteStore::in_memory()?);
+    let dapp = Keypair::new();
+    let mut creators = Vec::with_capacity(config.creators);
+    for _ in 0..config.creators {
+        let wallet = Keypair::new();
+        l.send(
+            &[mix::init_earnings(
+                &funder.pubkey(),
+                &wallet.pubkey(),
+                &mint,
+            )],
+            funder,
+            &[],
+        )
+        .await?;
+        let receiver = Receiver::new(
+            ledger.clone(),
+            receiver_store.clone(),
+            wallet.pubkey(),
+            ReceiverConfig::default(),
+        );
+        creators.push((wallet, receiver, 0u64));
+    }
+    l.send(
+        &[mix::init_earnings(&funder.pubkey(), &dapp.pubkey(), &mint)],
+        funder,
+        &[],
+    )
+    .await?;
+
+    // Channels: every payer to every creator, each with its own session key.
+    for (p, payer) in payers.iter_mut().enumerate() {
+        let with_fee = p % 2 == 0 && config.dapp_fee_bps > 0;
+        for (wallet, _, _) in &creators {
+            let session = Keypair::new();
+            let id = accounts::escrow(l, &payer.escrow)
+                .await?
+                .ok_or(ClientError::AccountNotFound(payer.escrow))?
+                .next_channel_id;
+            let (ix, channel) = mix::open_channel(
+                &payer.owner.pubkey(),
+                &payer.escrow,
+                id,
+                OpenChannelArgs {
+                    creator: wallet.pubkey(),
+                    signer: session.pubkey(),
+                    allocation,
+                    fee_recipient: with_fee.then(|| dapp.pubkey()),
+                    fee_bps: if with_fee { config.dapp_fee_bps } else { 0 },
+                    dispute_window_secs: config.dispute_window_secs,
+                    expires_at: 0,
+                    nonce: rng.gen(),
+                },
+            );
+            l.send(&[ix], &payer.owner, &[]).await?;
+            payer.payer.register(channel, &session, allocation)?;
+            payer.channels.push(channel);
+        }
+    }
+
+    let mut planner_config = PlannerConfig {
+        target_fee_ratio: config.target_fee_ratio,
+        ..PlannerConfig::default()
+    };
+    planner_config.prices.insert(mint, lamports_per_unit);
+    let planner = Planner::new(planner_config);
+    let mut total = Execution::default();
+    let mut refused = 0usize;
+    let claim_every = config.claim_every.max(1);
+    let closing = config.closing_payers.min(config.payers.saturating_sub(1));
+
+    for i in 0..config.payments {
+        if i == config.payments / 2 && closing > 0 {
+            // Some payers leave: close requests start the dispute window, and
+            // the planner treats those channels as urgent.
+            for payer in payers.iter_mut().take(closing) {
+                let ixs: Vec<_> = payer
+                    .channels
+                    .iter()
+                    .map(|ch| mix::request_close(&payer.owner.pubkey(), &payer.escrow, ch))
+                    .collect();
+                l.send(&ixs, &payer.owner, &[]).await?;
+                payer.closing = true;
+                for (ch, (_, receiver, _)) in payer.channels.iter().zip(&creators) {
+                    receiver.invalidate(ch).await;
+                }
+            }
+            let (_, e) = planner.run(l, receiver_store.as_ref(), funder).await?;
+            accumulate(&mut total, e);
+            time.advance(i64::from(config.dispute_window_secs)).await?;
+            for payer in payers.iter().take(closing) {
+                let ixs: Vec<_> = payer
+                    .channels
+                    .iter()
+                    .map(|ch| mix::finalize_close(&payer.escrow, ch, &payer.owner.pubkey()))
+                    .collect();
+                l.send(&ixs, funder, &[]).await?;
+            }
+        }
+        let p = rng.gen_range(0..config.payers);
+        let c = rng.gen_range(0..config.creators);
+        let price = rng.gen_range(config.min_price..=config.max_price);
+        let payer = &mut payers[p];
+        let voucher = payer.payer.pay(&payer.channels[c], price)?;
+        match creators[c].1.accept(&voucher, price).await {
+            Ok(Acceptance::Paid { increment }) => {
+                payer.paid = payer.paid.saturating_add(increment);
+                creators[c].2 = creators[c].2.saturating_add(increment);
+            }
+            Ok(Acceptance::Duplicate) => {}
+            Err(_) if payer.closing => refused = refused.saturating_add(1),
+            Err(e) => return Err(e),
+        }
+        on_payment(i.saturating_add(1));
+        if i.saturating_add(1).checked_rem(claim_every) == Some(0) {
+            let (_, e) = planner.run(l, receiver_store.as_ref(), funder).await?;
+            accumulate(&mut total, e);
+        }
+    }
+
+    // The end of the session: every remaining payer closes, the planner
+    // settles everything before the window ends, and the channels finalize.
+    for payer in payers.iter().filter(|p| !p.closing) {
+        let ixs: Vec<_> = payer
+            .channels
+            .iter()
+            .map(|ch| mix::request_close(&payer.owner.pubkey(), &payer.escrow, ch))
+            .collect();
+        l.send(&ixs, &payer.owner, &[]).await?;
+    }
+    let (_, e) = planner.run(l, receiver_store.as_ref(), funder).await?;
+    accumulate(&mut total, e);
+    if !receiver_store.claimable()?.is_empty() {
+        return Err(ClientError::Invalid(
+            "vouchers left unclaimed after close".into(),
+        ));
+    }
+    time.advance(i64::from(config.dispute_window_secs)).await?;
+    for payer in payers.iter().filter(|p| !p.closing) {
+        let ixs: Vec<_> = payer
+            .channels
+            .iter()
+            .map(|ch| mix::finalize_close(&payer.escrow, ch, &payer.owner.pubkey()))
+            .collect();
+        l.send(&ixs, funder, &[]).await?;
+    }
+
+    // Creators and the dApp withdraw everything they earned.
+    let withdraw = |owner: Keypair| async move {
+        let earned = accounts::earnings(l, &pda::earnings(&owner.pubkey(), &mint).0)
+            .await?
+            .map_or(0, |e| e.balance);
+        let dest =
+            tokens::create_token_account(l, funder, &mint, &owner.pubkey(), &token_program).await?;
+        if earned > 0 {
+            l.send(
+                &[mix::withdraw_earnings(
+                    &owner.pubkey(),
+                    &mint,
+                    &dest,
+                    &token_program,
+                    earned,
+                )],
+                funder,
+                &[&owner],
+            )
+            .await?;
+        }
+        Ok::<_, ClientError>((dest, accounts::token_amount(l, &dest).await?))
+    };
+    let mut creator_outcomes = Vec::with_capacity(creators.len());
+    for (wallet, _, accepted) in creators {
+        let pubkey = wallet.pubkey();
+        let (withdrawn_to, withdrawn) = withdraw(wallet).await?;
+        creator_outcomes.push(CreatorOutcome {
+            wallet: pubkey,
+            accepted,
+            withdrawn_to,
+            withdrawn,
+        });
+    }
+    let dapp_pubkey = dapp.pubkey();
+    let (dapp_withdrawn_to, dapp_withdrawn) = withdraw(dapp).await?;
+
+    let mut payer_outcomes = Vec::with_capacity(payers.len());
+    for payer in payers {
+        let escrow_balance = accounts::escrow(l, &payer.escrow)
+            .await?
+            .ok_or(ClientError::AccountNotFound(payer.escrow))?
+            .balance;
+        payer_outcomes.push(PayerOutcome {
+            owner: payer.owner.pubkey(),
+            escrow: payer.escrow,
+            deposited: deposit,
+            paid: payer.paid,
+            escrow_balance,
+            channels: payer.channels,
+        });
+    }
+
+    let value_paid: u64 = creator_outcomes.iter().map(|c| c.accepted).sum();
+    let deposited: i128 = payer_outcomes.iter().map(|p| i128::from(p.deposited)).sum();
+    let held: i128 = payer_outcomes
+        .iter()
+        .map(|p| i128::from(p.escrow_balance))
+        .chain(creator_outcomes.iter().map(|c| i128::from(c.withdrawn)))
+        .chain(std::iter::once(i128::from(dapp_withdrawn)))
+        .sum();
+    let value_lamports = value_paid as f64 * lamports_per_unit;
+    Ok(SimulationReport {
+        mint,
+        payments: config.payments,
+        refused,
+        value_paid,
+        claim_transactions: total.transactions,
+        vouchers_settled: total.vouchers_settled,
+        vouchers_skipped: total.vouchers_skipped,
+        fees_lamports: total.fees,
+        fee_per_payment_lamports: total.fees as f64 / config.payments.max(1) as f64,
+        fee_ratio: if value_lamports > 0.0 {
+            total.fees as f64 / value_lamports
+        } else {
+            0.0
+        },
+        per_payment_fees_lamports: u64::try_from(config.payments)
+            .unwrap_or(u64::MAX)
+            .saturating_mul(5_000),
+        unaccounted: deposited.saturating_sub(held),
+        payers: payer_outcomes,
+        creators: creator_outcomes,
+        dapp: dapp_pubkey,
+        dapp_fee_bps: config.dapp_fee_bps,
+        dapp_withdrawn,
+        dapp_withdrawn_to,
+        settled: total.settled,
+    })
+}
+
+#[cfg(feature = "embedded")]
+#[async_trait::async_trait]
+impl TimeControl for crate::ledger::embedded::EmbeddedLedger {
+    async fn advance(&self, secs: i64) -> Result<()> {
+        self.advance_time(secs).await
+    }
+}

@@ -1,0 +1,271 @@
+//! # micropay-node
+//!
+//! A local Solana JSON-RPC + WebSocket node with the micropay program, like
+//! `solana-test-validator`: surfpool-core (the Solana Foundation's
+//! LiteSVM-based local validator) started in-process, offline, with micropay
+//! registered as a native builtin (there is no SBF build here). SPL Token,
+//! Token-2022 and the other standard programs come preloaded. Every RPC client
+//! works against it: `micropay -u localhost`, the Solana CLI, `RpcLedger`.
+//!
+//! Limits: the program account is a native builtin, not an upgradeable BPF
+//! program; natively, `msg!` never reaches the logs (events travel as
+//! `emit_cpi!` inner instructions, which `getTransaction` returns).
+
+use crossbeam_channel::{Receiver, Sender};
+use solana_sdk::pubkey::Pubkey;
+use std::{
+    sync::Once,
+    thread::JoinHandle,
+    time::{Duration, Instant},
+};
+use surfpool_core::surfnet::svm::{SurfnetSvm, SurfnetSvmConfig};
+use surfpool_types::{
+    types::{BlockProductionMode, RpcConfig, SimnetConfig},
+    SimnetCommand, SimnetEvent, SurfpoolConfig,
+};
+
+/// Default ports, as `solana-test-validator`'s.
+pub const DEFAULT_RPC_PORT: u16 = 8899;
+pub const DEFAULT_WS_PORT: u16 = 8900;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("could not start the local node: {0}")]
+    Start(String),
+    #[error("the local node did not become ready within {0:?}")]
+    Timeout(Duration),
+}
+
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    pub bind_host: String,
+    pub rpc_port: u16,
+    pub ws_port: u16,
+    /// Milliseconds per slot.
+    pub slot_time_ms: u64,
+    /// Accounts funded at start.
+    pub airdrop: Vec<Pubkey>,
+    /// Lamports each airdrop account gets.
+    pub airdrop_lamports: u64,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            bind_host: "127.0.0.1".into(),
+            rpc_port: DEFAULT_RPC_PORT,
+            ws_port: DEFAULT_WS_PORT,
+            slot_time_ms: 100,
+            airdrop: Vec::new(),
+            airdrop_lamports: 1_000_000_000_000,
+        }
+    }
+}
+
+impl NodeConfig {
+    /// Loopback on two free ports chosen by the OS (for tests).
+    pub fn ephemeral() -> Result<Self, NodeError> {
+        let free = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .map_err(|e| NodeError::Start(format!("no free port: {e}")))
+        };
+        let rpc_port = free()?;
+        let mut ws_port = free()?;
+        while ws_port == rpc_port {
+            ws_port = free()?;
+        }
+        Ok(NodeConfig {
+            rpc_port,
+            ws_port,
+            ..NodeConfig::default()
+        })
+    }
+}
+
+/// A running node; stops when dropped.
+pub struct LocalNode {
+    rpc_url: String,
+    ws_url: String,
+    commands: Sender<SimnetCommand>,
+    runloop: Option<JoinHandle<()>>,
+}
+
+/// program-test's syscall stubs (which Anchor needs natively) are private and
+/// installed as a side effect of starting a bank once per process.
+fn install_syscall_stubs() -> Result<(), NodeError> {
+    static STUBS: Once = Once::new();
+    let mut result = Ok(());
+    STUBS.call_once(|| {
+        micropay_client::ledger::embedded::quiet_logs();
+        result = std::thread::spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| NodeError::Start(e.to_string()))?;
+            runtime.block_on(solana_program_test::ProgramTest::default().start());
+            Ok(())
+        })
+        .join()
+        .unwrap_or_else(|_| Err(NodeError::Start("syscall stub setup panicked".into())));
+    });
+    result
+}
+
+impl LocalNode {
+    /// Starts a node and waits until it serves RPC.
+    pub fn start(config: NodeConfig) -> Result<Self, NodeError> {
+        install_syscall_stubs()?;
+        let (mut svm, events, geyser) = SurfnetSvm::new(SurfnetSvmConfig::default())
+            .map_err(|e| NodeError::Start(e.to_string()))?;
+        svm.inner
+            .svm
+            .add_builtin(micropay::ID, micropay_client::ledger::embedded::builtin());
+
+        let surfpool_config = SurfpoolConfig {
+            simnets: vec![SimnetConfig {
+                offline_mode: true,
+                remote_rpc_url: None,
+                slot_time: config.slot_time_ms,
+                block_production_mode: BlockProductionMode::Clock,
+                airdrop_addresses: config.airdrop.clone(),
+                airdrop_token_amount: config.airdrop_lamports,
+                ..SimnetConfig::default()
+            }],
+            rpc: RpcConfig {
+                bind_host: config.bind_host.clone(),
+                bind_port: config.rpc_port,
+                ws_port: config.ws_port,
+                ..RpcConfig::default()
+            },
+            ..SurfpoolConfig::default()
+        };
+        let (commands, commands_rx) = crossbeam_channel::unbounded();
+        let commands_for_loop = commands.clone();
+        let runloop = std::thread::Builder::new()
+            .name("micropay-node".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(r) => r,
+                    Err(_) => return,
+                };
+                // Errors surface as SimnetEvent::Aborted on the events channel.
+                let _ = runtime.block_on(surfpool_core::start_local_surfnet(
+                    svm,
+                    surfpool_config,
+                    commands_for_loop,
+                    commands_rx,
+                    geyser,
+                ));
+            })
+            .map_err(|e| NodeError::Start(e.to_string()))?;
+
+        let mut node = LocalNode {
+            rpc_url: format!("http://{}:{}", config.bind_host, config.rpc_port),
+            ws_url: format!("ws://{}:{}", config.bind_host, config.ws_port),
+            commands,
+            runloop: Some(runloop),
+        };
+        node.wait_ready(&events, Duration::from_secs(30))?;
+        // Keep draining events so the node never blocks on a full channel.
+        std::thread::spawn(move || while events.recv().is_ok() {});
+        Ok(node)
+    }
+
+    fn wait_ready(
+        &mut self,
+        events: &Receiver<SimnetEvent>,
+        limit: Duration,
+    ) -> Result<(), NodeError> {
+        let started = Instant::now();
+        loop {
+            let left = limit.saturating_sub(started.elapsed());
+            match events.recv_timeout(left) {
+                Ok(SimnetEvent::Ready(_)) => return Ok(()),
+                Ok(SimnetEvent::Aborted(reason)) => return Err(NodeError::Start(reason)),
+                Ok(_) => {}
+                Err(_) => {
+                    if self.runloop.as_ref().is_some_and(|h| h.is_finished()) {
+                        return Err(NodeError::Start("the node stopped during start-up".into()));
+                    }
+                    return Err(NodeError::Timeout(limit));
+                }
+            }
+        }
+    }
+
+    /// `http://host:port` of the JSON-RPC endpoint.
+    pub fn rpc_url(&self) -> &str {
+        &self.rpc_url
+    }
+
+    /// `ws://host:port` of the PubSub endpoint.
+    pub fn ws_url(&self) -> &str {
+        &self.ws_url
+    }
+
+    /// Moves the node's clock to `unix_timestamp` (seconds; only forward),
+    /// through surfpool's `surfnet_timeTravel` cheatcode.
+    pub async fn time_travel(&self, unix_timestamp: i64) -> Result<(), NodeError> {
+        let client = solana_client::nonblocking::rpc_client::RpcClient::new(self.rpc_url.clone());
+        let millis = unix_timestamp.saturating_mul(1_000);
+        client
+            .send::<serde_json::Value>(
+                solana_client::rpc_request::RpcRequest::Custom {
+                    method: "surfnet_timeTravel",
+                },
+                serde_json::json!([{ "absoluteTimestamp": millis }]),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| NodeError::Start(format!("time travel: {e}")))
+    }
+
+    /// Stops the node and waits for it to shut down.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        let _ = self.commands.send(SimnetCommand::Terminate(None));
+        if let Some(handle) = self.runloop.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// The simulation (and tests) move the node's clock with time travel.
+#[async_trait::async_trait]
+impl micropay_client::simulation::TimeControl for LocalNode {
+    async fn advance(&self, secs: i64) -> micropay_client::Result<()> {
+        use micropay_client::ledger::Ledger;
+        let ledger = micropay_client::ledger::rpc::RpcLedger::new(
+            self.rpc_url.clone(),
+            solana_commitment_config::CommitmentConfig::confirmed(),
+        );
+        let now = ledger.unix_timestamp().await?;
+        self.time_travel(now.saturating_add(secs))
+            .await
+            .map_err(|e| micropay_client::ClientError::Rpc(e.to_string()))?;
+        // wait until the clock the programs see has moved
+        for _ in 0..100 {
+            if ledger.unix_timestamp().await? >= now.saturating_add(secs) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(micropay_client::ClientError::Rpc(
+            "time travel did not take effect".into(),
+        ))
+    }
+}
+
+impl Drop for LocalNode {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
