@@ -1,5 +1,5 @@
 //! Decoding of micropay accounts from raw account data, and typed reads
-//! through any [`Ledger`](crate::ledger::Ledger).
+//! through any [`Ledger`].
 
 use crate::{
     error::{ClientError, Result},

@@ -231,9 +231,26 @@ impl LocalNode {
     }
 
     fn shutdown(&mut self) {
+        let Some(handle) = self.runloop.take() else {
+            return;
+        };
         let _ = self.commands.send(SimnetCommand::Terminate(None));
-        if let Some(handle) = self.runloop.take() {
-            let _ = handle.join();
+        let _ = handle.join();
+        // surfpool closes its RPC servers on a thread of their own: wait (a
+        // bounded time) until the port refuses connections, so a stopped node
+        // is really gone.
+        let address = self.rpc_url.trim_start_matches("http://").to_string();
+        if let Ok(mut addrs) = std::net::ToSocketAddrs::to_socket_addrs(&address) {
+            if let Some(addr) = addrs.next() {
+                for _ in 0..100 {
+                    if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(50))
+                        .is_err()
+                    {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
         }
     }
 }

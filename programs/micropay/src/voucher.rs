@@ -21,7 +21,7 @@
 //!    (A, the channel signer, is checked the same way when the channel opens,
 //!    and again here);
 //! 3. k = SHA-512(R ‖ A ‖ M) mod L;
-//! 4. [S]B + [k](−A), one multiscalar multiplication (curve25519 syscall on SBF,
+//! 4. `[S]B + [k](−A)`, one multiscalar multiplication (curve25519 syscall on SBF,
 //!    curve25519-dalek natively), must encode to R's bytes exactly.
 //!
 //! This is ed25519-dalek's `verify_strict` plus a canonical-A check; the test
