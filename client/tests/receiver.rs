@@ -168,7 +168,7 @@ async fn concurrent_requests_on_one_channel_never_double_count() {
         .collect();
 
     let mut tasks = Vec::new();
-    for v in vouchers.iter().rev().chain(vouchers.iter()).copied() {
+    for &v in vouchers.iter().rev().chain(vouchers.iter()) {
         let receiver = receiver.clone();
         tasks.push(tokio::spawn(async move { receiver.accept(&v, 7).await }));
     }
