@@ -62,6 +62,8 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod accounts;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod error;
 pub mod events;
 pub mod instructions;

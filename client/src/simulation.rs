@@ -110,7 +110,7 @@ pub struct CreatorOutcome {
 pub struct SimulationReport {
     pub mint: Pubkey,
     pub payments: usize,
-    /// Payments refused (on channels already closing).
+    /// Payments refused: one attempt on a closing channel, to show it.
     pub refused: usize,
     /// Base units paid (accepted by receivers).
     pub value_paid: u64,
@@ -342,19 +342,28 @@ pub async fn run(
                 l.send(&ixs, funder, &[]).await?;
             }
         }
-        let p = rng.gen_range(0..config.payers);
+        // payers that closed stop paying; one last attempt shows the refusal
+        let open: Vec<usize> = (0..config.payers).filter(|p| !payers[*p].closing).collect();
+        let p = open[rng.gen_range(0..open.len())];
         let c = rng.gen_range(0..config.creators);
         let price = rng.gen_range(config.min_price..=config.max_price);
+        if i == config.payments / 2 && closing > 0 {
+            let late = payers[0].payer.pay(&payers[0].channels[c], price)?;
+            if creators[c].1.accept(&late, price).await.is_ok() {
+                return Err(ClientError::Invalid(
+                    "a closing channel accepted a payment".into(),
+                ));
+            }
+            refused = refused.saturating_add(1);
+        }
         let payer = &mut payers[p];
         let voucher = payer.payer.pay(&payer.channels[c], price)?;
-        match creators[c].1.accept(&voucher, price).await {
-            Ok(Acceptance::Paid { increment }) => {
+        match creators[c].1.accept(&voucher, price).await? {
+            Acceptance::Paid { increment } => {
                 payer.paid = payer.paid.saturating_add(increment);
                 creators[c].2 = creators[c].2.saturating_add(increment);
             }
-            Ok(Acceptance::Duplicate) => {}
-            Err(_) if payer.closing => refused = refused.saturating_add(1),
-            Err(e) => return Err(e),
+            Acceptance::Duplicate => {}
         }
         on_payment(i.saturating_add(1));
         if i.saturating_add(1).checked_rem(claim_every) == Some(0) {
@@ -486,5 +495,65 @@ pub async fn run(
 impl TimeControl for crate::ledger::embedded::EmbeddedLedger {
     async fn advance(&self, secs: i64) -> Result<()> {
         self.advance_time(secs).await
+    }
+}
+
+/// Time on an RPC cluster: surfpool's `surfnet_timeTravel` cheatcode where the
+/// node has it (the local node), otherwise real waiting.
+pub struct RpcTimeControl {
+    ledger: crate::ledger::rpc::RpcLedger,
+}
+
+impl RpcTimeControl {
+    pub fn new(url: impl Into<String>) -> Self {
+        RpcTimeControl {
+            ledger: crate::ledger::rpc::RpcLedger::new(
+                url,
+                solana_commitment_config::CommitmentConfig::confirmed(),
+            ),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl TimeControl for RpcTimeControl {
+    async fn advance(&self, secs: i64) -> Result<()> {
+        let target = self.ledger.unix_timestamp().await?.saturating_add(secs);
+        let travelled = self
+            .ledger
+            .client()
+            .send::<serde_json::Value>(
+                solana_client::rpc_request::RpcRequest::Custom {
+                    method: "surfnet_timeTravel",
+                },
+                serde_json::json!([{ "absoluteTimestamp": target.saturating_mul(1_000) }]),
+            )
+            .await
+            .is_ok();
+        // wait until the clock the programs see has moved (really, without
+        // the cheatcode)
+        let polls = if travelled {
+            200
+        } else {
+            secs.saturating_mul(4).saturating_add(40)
+        };
+        for _ in 0..polls {
+            if self.ledger.unix_timestamp().await? >= target {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        Err(ClientError::Rpc(format!(
+            "the cluster clock did not reach {target}"
+        )))
+    }
+}
+
+/// The local node moves its clock with surfpool's time travel.
+#[cfg(feature = "node")]
+#[async_trait::async_trait]
+impl TimeControl for micropay_node::LocalNode {
+    async fn advance(&self, secs: i64) -> Result<()> {
+        RpcTimeControl::new(self.rpc_url()).advance(secs).await
     }
 }

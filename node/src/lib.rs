@@ -9,7 +9,8 @@
 //!
 //! Limits: the program account is a native builtin, not an upgradeable BPF
 //! program; natively, `msg!` never reaches the logs (events travel as
-//! `emit_cpi!` inner instructions, which `getTransaction` returns).
+//! `emit_cpi!` inner instructions, which `getTransaction` returns). Its clock
+//! moves forward with surfpool's `surfnet_timeTravel` RPC cheatcode.
 
 use crossbeam_channel::{Receiver, Sender};
 use solana_sdk::pubkey::Pubkey;
@@ -98,7 +99,7 @@ fn install_syscall_stubs() -> Result<(), NodeError> {
     static STUBS: Once = Once::new();
     let mut result = Ok(());
     STUBS.call_once(|| {
-        micropay_client::ledger::embedded::quiet_logs();
+        micropay_native::quiet_logs();
         result = std::thread::spawn(|| {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -121,7 +122,7 @@ impl LocalNode {
             .map_err(|e| NodeError::Start(e.to_string()))?;
         svm.inner
             .svm
-            .add_builtin(micropay::ID, micropay_client::ledger::embedded::builtin());
+            .add_builtin(micropay::ID, micropay_native::builtin());
 
         let surfpool_config = SurfpoolConfig {
             simnets: vec![SimnetConfig {
@@ -208,23 +209,6 @@ impl LocalNode {
         &self.ws_url
     }
 
-    /// Moves the node's clock to `unix_timestamp` (seconds; only forward),
-    /// through surfpool's `surfnet_timeTravel` cheatcode.
-    pub async fn time_travel(&self, unix_timestamp: i64) -> Result<(), NodeError> {
-        let client = solana_client::nonblocking::rpc_client::RpcClient::new(self.rpc_url.clone());
-        let millis = unix_timestamp.saturating_mul(1_000);
-        client
-            .send::<serde_json::Value>(
-                solana_client::rpc_request::RpcRequest::Custom {
-                    method: "surfnet_timeTravel",
-                },
-                serde_json::json!([{ "absoluteTimestamp": millis }]),
-            )
-            .await
-            .map(|_| ())
-            .map_err(|e| NodeError::Start(format!("time travel: {e}")))
-    }
-
     /// Stops the node and waits for it to shut down.
     pub fn stop(mut self) {
         self.shutdown();
@@ -252,32 +236,6 @@ impl LocalNode {
                 }
             }
         }
-    }
-}
-
-/// The simulation (and tests) move the node's clock with time travel.
-#[async_trait::async_trait]
-impl micropay_client::simulation::TimeControl for LocalNode {
-    async fn advance(&self, secs: i64) -> micropay_client::Result<()> {
-        use micropay_client::ledger::Ledger;
-        let ledger = micropay_client::ledger::rpc::RpcLedger::new(
-            self.rpc_url.clone(),
-            solana_commitment_config::CommitmentConfig::confirmed(),
-        );
-        let now = ledger.unix_timestamp().await?;
-        self.time_travel(now.saturating_add(secs))
-            .await
-            .map_err(|e| micropay_client::ClientError::Rpc(e.to_string()))?;
-        // wait until the clock the programs see has moved
-        for _ in 0..100 {
-            if ledger.unix_timestamp().await? >= now.saturating_add(secs) {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Err(micropay_client::ClientError::Rpc(
-            "time travel did not take effect".into(),
-        ))
     }
 }
 

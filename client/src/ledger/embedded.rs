@@ -8,8 +8,6 @@
 //! Channels are listed from the `ChannelOpened`/`ChannelClosed` events of the
 //! transactions sent through this ledger, since the bank has no
 //! `getProgramAccounts`.
-// program-test's `processor!` and the entrypoint adapter need unsafe code.
-#![allow(unsafe_code)]
 
 use super::{sign_transaction, ChannelFilter, Ledger, Sent};
 use crate::{
@@ -17,81 +15,22 @@ use crate::{
     error::{ClientError, Result},
     events::{from_inner_instructions, MicropayEvent},
 };
-use anchor_lang::prelude::{AccountInfo, Pubkey};
-use anchor_spl::token::spl_token;
+use anchor_lang::prelude::Pubkey;
 use micropay::state::Channel;
-use solana_program_test::{processor, BanksClientError, ProgramTest, ProgramTestContext};
+use solana_program_test::{BanksClientError, ProgramTestContext};
 use solana_sdk::{
     account::Account,
     clock::Clock,
-    entrypoint::ProgramResult,
     hash::Hash,
     instruction::{Instruction, InstructionError},
     message::Message,
-    program_pack::Pack,
     signature::{Keypair, Signature, Signer},
     transaction::{Transaction, TransactionError},
 };
 use std::collections::{BTreeSet, HashSet};
 use tokio::sync::Mutex;
 
-/// Adapts Anchor's `entry`, which wants one lifetime for the account slice and
-/// its elements, to program-test's builtin signature.
-fn process_instruction<'a, 'b, 'c>(
-    program_id: &'a Pubkey,
-    accounts: &'b [AccountInfo<'c>],
-    data: &'a [u8],
-) -> ProgramResult {
-    // SAFETY: the runtime keeps the accounts alive for the whole call, and
-    // `entry` does not keep them past it; only lifetime parameters change.
-    let accounts: &'a [AccountInfo<'a>] = unsafe { std::mem::transmute(accounts) };
-    micropay::entry(program_id, accounts, data)
-}
-
-/// The micropay program as a native builtin, for any runtime that takes
-/// program-test builtins (the embedded bank, the local node).
-pub fn builtin() -> solana_program_runtime::invoke_context::BuiltinFunctionWithContext {
-    let builtin: Option<solana_program_runtime::invoke_context::BuiltinFunctionWithContext> =
-        processor!(process_instruction);
-    builtin.expect("processor! always gives a builtin")
-}
-
-/// A program-test bank with micropay (native), SPL Token, Token-2022 and the
-/// wrapped-SOL mint.
-pub fn program_test() -> ProgramTest {
-    let mut pt = ProgramTest::new("micropay", micropay::ID, Some(builtin()));
-    pt.prefer_bpf(false);
-    let mut data = vec![0u8; spl_token::state::Mint::LEN];
-    spl_token::state::Mint {
-        mint_authority: None.into(),
-        supply: 0,
-        decimals: 9,
-        is_initialized: true,
-        freeze_authority: None.into(),
-    }
-    .pack_into_slice(&mut data);
-    pt.add_account(
-        spl_token::native_mint::ID,
-        Account {
-            lamports: 1_000_000_000,
-            data,
-            owner: spl_token::ID,
-            executable: false,
-            rent_epoch: 0,
-        },
-    );
-    pt
-}
-
-/// Quiets program-test's DEBUG logger unless the user asked for logs.
-pub fn quiet_logs() {
-    static QUIET: std::sync::Once = std::sync::Once::new();
-    QUIET.call_once(|| {
-        if std::env::var_os("RUST_LOG").is_none() {
-            std::env::set_var("RUST_LOG", "error");
-        }
-    });
-}
+pub use micropay_native::{builtin, program_test, quiet_logs};
 
 /// Converts a bank error into the client's error.
 pub fn bank_error(err: BanksClientError) -> ClientError {

@@ -1,6 +1,7 @@
 //! `RpcLedger` against the local node: typed program errors from simulation,
 //! events from `getTransaction`, channel listing by creator and by escrow, and
 //! a clear error for an unreachable node.
+#![cfg(feature = "node")]
 
 use anchor_spl::token::spl_token::{native_mint::ID as SOL, ID as TOKEN};
 use micropay_client::{

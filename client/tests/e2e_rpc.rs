@@ -1,10 +1,12 @@
 //! The same end-to-end story as the client's embedded test, through `RpcLedger`
 //! against a local node started by the test: 3 payers, 4 creators, 10,000
 //! payments, verified on chain over JSON-RPC.
+#![cfg(feature = "node")]
 #![allow(clippy::arithmetic_side_effects)] // test bookkeeping on small numbers
 
-#[path = "../../client/tests/common/verify.rs"]
-mod verify;
+mod common;
+
+use common::verify;
 
 use micropay_client::{
     ledger::{rpc::RpcLedger, Ledger},
