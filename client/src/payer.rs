@@ -110,4 +110,22 @@ mod tests {
         assert_eq!(payer.pay(&channel, 41).unwrap().amount, 101);
         assert!(payer.pay(&channel, 0).is_err());
     }
+
+    #[test]
+    fn a_restarted_payer_goes_on_from_the_highest_signed_amount() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("payer.db");
+        let session = Keypair::new();
+        let channel = Pubkey::new_unique();
+        {
+            let payer = Payer::new(Arc::new(SqliteStore::open(&path).unwrap()));
+            payer.register(channel, &session, 1_000).unwrap();
+            assert_eq!(payer.pay(&channel, 400).unwrap().amount, 400);
+        }
+        // a new process, the same file: registering again never resets
+        let payer = Payer::new(Arc::new(SqliteStore::open(&path).unwrap()));
+        payer.register(channel, &session, 1_000).unwrap();
+        assert_eq!(payer.signer(&channel).unwrap(), Some(session.pubkey()));
+        assert_eq!(payer.pay(&channel, 1).unwrap().amount, 401);
+    }
 }

@@ -197,3 +197,34 @@ async fn many_channels_pack_into_full_transactions() {
     assert_eq!(done.fees, 5_000 * done.transactions as u64);
     assert_eq!(done.settled_amount, 100_000_000);
 }
+
+#[tokio::test]
+async fn a_channel_near_expiry_is_claimed_whatever_its_value() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let l: &dyn Ledger = ledger.as_ref();
+    let now = l.unix_timestamp().await.unwrap();
+    let f = common::one_channel(&ledger, 100_000_000, 50_000_000, now + 4_000).await;
+    let store: Arc<dyn VoucherStore> = Arc::new(SqliteStore::in_memory().unwrap());
+    let receiver = Receiver::new(
+        ledger.clone(),
+        store.clone(),
+        f.creator.pubkey(),
+        ReceiverConfig::default(),
+    );
+    receiver
+        .accept(&Voucher::sign(&f.session, f.channel, 300), 300)
+        .await
+        .unwrap();
+    let planner = Planner::new(PlannerConfig::default()); // claims within 3,600 s of expiry
+    let relayer = ledger.payer().insecure_clone();
+    assert!(planner
+        .plan(l, store.as_ref(), &relayer.pubkey())
+        .await
+        .unwrap()
+        .batches
+        .is_empty());
+    ledger.advance_time(400).await.unwrap();
+    let (plan, done) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    assert!(plan.batches[0].claims[0].urgent);
+    assert_eq!(done.settled_amount, 300);
+}
