@@ -3,7 +3,7 @@
 //! payments cost, next to what one transfer per payment would have cost, and
 //! checks exact conservation.
 
-use super::{config, Cli, Failure, Output};
+use super::{config, context::format_amount as ui, Cli, Failure, Output};
 use crate::{
     ledger::{embedded::EmbeddedLedger, rpc::RpcLedger, Ledger},
     simulation::{
@@ -171,17 +171,6 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn ui(amount: u64, decimals: u8) -> String {
-    let s = format!("{:0>width$}", amount, width = usize::from(decimals) + 1);
-    let (whole, frac) = s.split_at(s.len().saturating_sub(usize::from(decimals)));
-    let frac = frac.trim_end_matches('0');
-    if frac.is_empty() {
-        whole.to_string()
-    } else {
-        format!("{whole}.{frac}")
-    }
-}
-
 fn print_report(
     output: Output,
     where_: &str,
@@ -295,10 +284,6 @@ mod tests {
 
     #[test]
     fn ui_amounts() {
-        assert_eq!(ui(1_500_000_000, 9), "1.5");
-        assert_eq!(ui(10_000, 9), "0.00001");
-        assert_eq!(ui(0, 6), "0");
-        assert_eq!(ui(1_000_000, 6), "1");
         assert_eq!(to_base_units(0.00001, 9).unwrap(), 10_000);
         assert!(to_base_units(0.0, 9).is_err());
         assert!(to_base_units(f64::NAN, 9).is_err());

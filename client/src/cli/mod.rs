@@ -5,9 +5,17 @@
 //! Exit codes: 0 success, 1 a user error (bad input, refused by the program),
 //! 2 a network or cluster error (unreachable RPC node, ...).
 
+mod accept;
+mod channel;
+mod claim;
 mod config;
+mod context;
 mod demo;
+mod earnings;
+mod escrow;
+mod keys;
 mod node;
+mod voucher;
 
 use crate::error::ClientError;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -44,6 +52,20 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Start a local Solana JSON-RPC + WebSocket node with micropay.
     Node(node::NodeArgs),
+    /// Your escrow for a mint: init, deposit, withdraw, show.
+    Escrow(escrow::EscrowArgs),
+    /// Payment channels: open, top-up, request-close, finalize, creator-close, show, list.
+    Channel(channel::ChannelArgs),
+    /// Earnings of a creator or fee recipient: init, withdraw, show.
+    Earnings(earnings::EarningsArgs),
+    /// Vouchers: sign (payer), verify (receiver).
+    Voucher(voucher::VoucherArgs),
+    /// Receiver: verify a voucher for one use and store it.
+    Accept(accept::AcceptArgs),
+    /// Claim what is worth claiming from the receiver store, in batches.
+    Claim(claim::ClaimArgs),
+    /// Key files (session keys, wallets).
+    Keys(keys::KeysArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -124,6 +146,13 @@ pub fn main() -> i32 {
         match &cli.command {
             Command::Demo(args) => demo::run(&cli, args).await,
             Command::Node(args) => node::run(&cli, args).await,
+            Command::Escrow(args) => escrow::run(&cli, args).await,
+            Command::Channel(args) => channel::run(&cli, args).await,
+            Command::Earnings(args) => earnings::run(&cli, args).await,
+            Command::Voucher(args) => voucher::run(&cli, args).await,
+            Command::Accept(args) => accept::run(&cli, args).await,
+            Command::Claim(args) => claim::run(&cli, args).await,
+            Command::Keys(args) => keys::run(&cli, args),
         }
     });
     match result {

@@ -1,0 +1,315 @@
+//! `micropay channel`: open, top up, close and inspect payment channels.
+
+use super::{
+    context::{format_amount, parse_amount, store_path, Ctx},
+    Cli, Failure,
+};
+use crate::{
+    accounts, instructions as mix,
+    ledger::ChannelFilter,
+    payer::Payer,
+    pda,
+    store::{SqliteStore, VoucherStore},
+};
+use anchor_lang::prelude::Pubkey;
+use clap::{Args, Subcommand};
+use micropay::{instructions::OpenChannelArgs, state::Channel};
+use solana_sdk::signature::{Keypair, Signer};
+use std::{path::PathBuf, sync::Arc};
+
+#[derive(Args, Debug)]
+pub struct ChannelArgs {
+    #[command(subcommand)]
+    pub command: ChannelCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ChannelCommand {
+    /// Open a channel to a creator, funded from your escrow; a new session
+    /// key signs its vouchers and is kept in your payer store.
+    Open {
+        #[arg(long)]
+        mint: String,
+        /// Creator wallet credited by claims.
+        #[arg(long)]
+        creator: Pubkey,
+        /// Most the channel can pay, UI units.
+        #[arg(long)]
+        allocation: String,
+        /// dApp fee recipient (with --fee-bps).
+        #[arg(long, requires = "fee_bps")]
+        fee_recipient: Option<Pubkey>,
+        /// dApp fee share, basis points (at most 1000).
+        #[arg(long, requires = "fee_recipient")]
+        fee_bps: Option<u16>,
+        /// Seconds the creator has to claim after a close request.
+        #[arg(long, default_value_t = 86_400)]
+        dispute_window: u32,
+        /// Let the channel expire this many seconds from now.
+        #[arg(long)]
+        expires_in: Option<i64>,
+        /// Payer store (session keys and signed amounts).
+        #[arg(long)]
+        store: Option<PathBuf>,
+    },
+    /// Add allocation from your escrow.
+    TopUp {
+        channel: Pubkey,
+        amount: String,
+        #[arg(long)]
+        store: Option<PathBuf>,
+    },
+    /// Start closing (the creator has the dispute window to claim).
+    RequestClose { channel: Pubkey },
+    /// Close after the dispute window (or once expired); anyone may.
+    Finalize { channel: Pubkey },
+    /// As the creator: close now, returning the rest to the payer.
+    CreatorClose { channel: Pubkey },
+    /// Show a channel.
+    Show { channel: Pubkey },
+    /// List channels by payer (with --mint) or by creator.
+    List {
+        #[arg(long, conflicts_with = "creator")]
+        payer: Option<Pubkey>,
+        #[arg(long)]
+        creator: Option<Pubkey>,
+        /// With --payer: the escrow's mint.
+        #[arg(long)]
+        mint: Option<String>,
+    },
+}
+
+fn channel_json(address: &Pubkey, c: &Channel, decimals: u8) -> serde_json::Value {
+    serde_json::json!({
+        "channel": address.to_string(),
+        "escrow": c.escrow.to_string(),
+        "mint": c.mint.to_string(),
+        "creator": c.creator.to_string(),
+        "signer": c.signer.to_string(),
+        "allocation": c.allocation,
+        "claimed": c.claimed,
+        "remaining_ui": format_amount(c.remaining(), decimals),
+        "fee_recipient": (c.fee_bps > 0).then(|| c.fee_recipient.to_string()),
+        "fee_bps": c.fee_bps,
+        "dispute_window_secs": c.dispute_window_secs,
+        "expires_at": c.expires_at,
+        "close_requested_at": c.close_requested_at,
+        "id": c.id,
+    })
+}
+
+async fn load(ctx: &Ctx, channel: &Pubkey) -> Result<Channel, Failure> {
+    accounts::channel(ctx.ledger(), channel)
+        .await?
+        .ok_or_else(|| {
+            Failure::user(format!(
+                "channel {channel} does not exist (closed, or another cluster?)"
+            ))
+        })
+}
+
+pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
+    let ctx = Ctx::new(cli)?;
+    let me = ctx.me();
+    match &args.command {
+        ChannelCommand::Open {
+            mint,
+            creator,
+            allocation,
+            fee_recipient,
+            fee_bps,
+            dispute_window,
+            expires_in,
+            store,
+        } => {
+            let mint = ctx.mint(mint).await?;
+            let allocation = parse_amount(allocation, mint.decimals)?;
+            let escrow_address = pda::escrow(&me, &mint.address).0;
+            let escrow = accounts::escrow(ctx.ledger(), &escrow_address)
+                .await?
+                .ok_or_else(|| {
+                    Failure::user(format!(
+                        "you have no escrow for {}; run `micropay escrow init --mint {}`",
+                        mint.symbol, mint.address
+                    ))
+                })?;
+            if allocation > escrow.balance {
+                return Err(Failure::user(format!(
+                    "escrow has {} free; deposit more with `micropay escrow deposit --mint {} <amount>`",
+                    mint.ui(escrow.balance),
+                    mint.address
+                )));
+            }
+            let expires_at = match expires_in {
+                Some(secs) => ctx.ledger().unix_timestamp().await?.saturating_add(*secs),
+                None => 0,
+            };
+            let session = Keypair::new();
+            let (ix, channel) = mix::open_channel(
+                &me,
+                &escrow_address,
+                escrow.next_channel_id,
+                OpenChannelArgs {
+                    creator: *creator,
+                    signer: session.pubkey(),
+                    allocation,
+                    fee_recipient: *fee_recipient,
+                    fee_bps: fee_bps.unwrap_or(0),
+                    dispute_window_secs: *dispute_window,
+                    expires_at,
+                    nonce: rand::random(),
+                },
+            );
+            // the session key is durable before the channel exists
+            let payer = Payer::new(Arc::new(SqliteStore::open(store_path(
+                store.as_ref(),
+                "payer",
+            ))?));
+            payer.register(channel, &session, allocation)?;
+            let sent = ctx.send(&[ix], &[]).await?;
+            ctx.print(
+                serde_json::json!({
+                    "channel": channel.to_string(),
+                    "session_key": session.pubkey().to_string(),
+                    "allocation": allocation,
+                    "signature": sent.signature.to_string(),
+                }),
+                || {
+                    format!(
+                        "channel {channel} opened with {} (session key {})",
+                        mint.ui(allocation),
+                        session.pubkey()
+                    )
+                },
+            );
+        }
+        ChannelCommand::TopUp {
+            channel,
+            amount,
+            store,
+        } => {
+            let c = load(&ctx, channel).await?;
+            let mint = ctx.mint(&c.mint.to_string()).await?;
+            let amount = parse_amount(amount, mint.decimals)?;
+            let escrow = accounts::escrow(ctx.ledger(), &c.escrow)
+                .await?
+                .map_or(0, |e| e.balance);
+            if amount > escrow {
+                return Err(Failure::user(format!(
+                    "escrow has {} free; deposit more with `micropay escrow deposit --mint {} <amount>`",
+                    mint.ui(escrow),
+                    mint.address
+                )));
+            }
+            ctx.send(&[mix::top_up_channel(&me, &c.escrow, channel, amount)], &[])
+                .await?;
+            let allocation = c.allocation.saturating_add(amount);
+            // the payer may now sign up to the new allocation
+            let payer_store = SqliteStore::open(store_path(store.as_ref(), "payer"))?;
+            if let Some(mut state) = payer_store.payer_channel(channel)? {
+                state.allocation = allocation;
+                payer_store.register_payer_channel(&state)?;
+            }
+            ctx.print(
+                serde_json::json!({ "channel": channel.to_string(), "allocation": allocation }),
+                || format!("channel {channel} now allocates {}", mint.ui(allocation)),
+            );
+        }
+        ChannelCommand::RequestClose { channel } => {
+            let c = load(&ctx, channel).await?;
+            ctx.send(&[mix::request_close(&me, &c.escrow, channel)], &[])
+                .await?;
+            let c = load(&ctx, channel).await?;
+            let closable = c
+                .close_requested_at
+                .saturating_add(i64::from(c.dispute_window_secs));
+            ctx.print(serde_json::json!({ "channel": channel.to_string(), "closable_at": closable }), || {
+                format!("close requested; `micropay channel finalize {channel}` works from unix time {closable}")
+            });
+        }
+        ChannelCommand::Finalize { channel } => {
+            let c = load(&ctx, channel).await?;
+            let owner = accounts::escrow(ctx.ledger(), &c.escrow)
+                .await?
+                .ok_or_else(|| Failure::user("the channel's escrow is gone"))?
+                .owner;
+            ctx.send(&[mix::finalize_close(&c.escrow, channel, &owner)], &[])
+                .await?;
+            ctx.print(
+                serde_json::json!({ "channel": channel.to_string(), "refund": c.remaining() }),
+                || {
+                    format!(
+                        "channel {channel} closed; {} base units returned to the escrow",
+                        c.remaining()
+                    )
+                },
+            );
+        }
+        ChannelCommand::CreatorClose { channel } => {
+            let c = load(&ctx, channel).await?;
+            if c.creator != me {
+                return Err(Failure::user(format!(
+                    "only the creator {} can do this; pass its keypair with -k",
+                    c.creator
+                )));
+            }
+            let owner = accounts::escrow(ctx.ledger(), &c.escrow)
+                .await?
+                .ok_or_else(|| Failure::user("the channel's escrow is gone"))?
+                .owner;
+            ctx.send(&[mix::creator_close(&me, &c.escrow, channel, &owner)], &[])
+                .await?;
+            ctx.print(
+                serde_json::json!({ "channel": channel.to_string(), "refund": c.remaining() }),
+                || format!("channel {channel} closed by its creator"),
+            );
+        }
+        ChannelCommand::Show { channel } => {
+            let c = load(&ctx, channel).await?;
+            let mint = ctx.mint(&c.mint.to_string()).await?;
+            ctx.print(channel_json(channel, &c, mint.decimals), || {
+                format!(
+                    "channel {channel}\n  creator     {}\n  allocation  {}\n  claimed     {}\n  fee         {} bps\n  closing     {}",
+                    c.creator,
+                    mint.ui(c.allocation),
+                    mint.ui(c.claimed),
+                    c.fee_bps,
+                    if c.close_requested() { "requested" } else { "no" }
+                )
+            });
+        }
+        ChannelCommand::List {
+            payer,
+            creator,
+            mint,
+        } => {
+            let filter = match (payer, creator) {
+                (_, Some(c)) => ChannelFilter::Creator(*c),
+                (p, None) => {
+                    let mint = mint.as_deref().ok_or_else(|| {
+                        Failure::user("--payer needs --mint (or list by --creator)")
+                    })?;
+                    let mint = ctx.mint(mint).await?;
+                    ChannelFilter::Escrow(pda::escrow(&p.unwrap_or(me), &mint.address).0)
+                }
+            };
+            let found = ctx.ledger().channels(filter).await?;
+            ctx.print(
+                serde_json::Value::Array(
+                    found.iter().map(|(a, c)| channel_json(a, c, 0)).collect(),
+                ),
+                || {
+                    let mut out = format!("{} channel(s)", found.len());
+                    for (a, c) in &found {
+                        out.push_str(&format!(
+                            "\n  {a}  creator {}  claimed {}/{}",
+                            c.creator, c.claimed, c.allocation
+                        ));
+                    }
+                    out
+                },
+            );
+        }
+    }
+    Ok(())
+}

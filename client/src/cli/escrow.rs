@@ -1,0 +1,240 @@
+//! `micropay escrow`: a payer's deposit for one mint.
+
+use super::{
+    context::{parse_amount, Ctx, MintInfo},
+    Cli, Failure,
+};
+use crate::{accounts, instructions as mix, pda, tokens};
+use anchor_lang::prelude::Pubkey;
+use clap::{Args, Subcommand};
+use solana_sdk::{
+    instruction::Instruction,
+    signature::{Keypair, Signer},
+};
+
+#[derive(Args, Debug)]
+pub struct EscrowArgs {
+    #[command(subcommand)]
+    pub command: EscrowCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EscrowCommand {
+    /// Create your escrow for a mint (and the mint's vault if it is the first).
+    Init {
+        /// Mint address, or `sol` for wrapped SOL.
+        #[arg(long)]
+        mint: String,
+    },
+    /// Deposit tokens (SOL is wrapped on the way in).
+    Deposit {
+        #[arg(long)]
+        mint: String,
+        /// Amount in UI units, e.g. 1.5
+        amount: String,
+        /// Token account to take from (default: your account of the mint with the most tokens).
+        #[arg(long)]
+        from: Option<Pubkey>,
+    },
+    /// Take free balance back (SOL is unwrapped).
+    Withdraw {
+        #[arg(long)]
+        mint: String,
+        amount: String,
+        /// Token account to pay into (default: yours with the most tokens).
+        #[arg(long)]
+        to: Option<Pubkey>,
+    },
+    /// Show an escrow.
+    Show {
+        #[arg(long)]
+        mint: String,
+        /// Escrow owner (default: you).
+        #[arg(long)]
+        owner: Option<Pubkey>,
+    },
+}
+
+/// Instructions that pay `build(destination)` out to the signer: through a
+/// temporary wSOL account closed at once (unwrapping) for SOL, else into
+/// `to` or the signer's best token account of the mint.
+pub async fn payout(
+    ctx: &Ctx,
+    mint: &MintInfo,
+    to: Option<Pubkey>,
+    build: impl Fn(&Pubkey) -> Instruction,
+) -> Result<(Vec<Instruction>, Option<Keypair>), Failure> {
+    let me = ctx.me();
+    if let Some(to) = to {
+        return Ok((vec![build(&to)], None));
+    }
+    if mint.is_sol() {
+        let temp = Keypair::new();
+        let mut ixs = tokens::create_token_account_ixs(
+            &me,
+            &temp.pubkey(),
+            &mint.address,
+            &me,
+            &mint.token_program,
+        )?;
+        ixs.push(build(&temp.pubkey()));
+        ixs.push(tokens::unwrap_sol_ix(&temp.pubkey(), &me, &me)?);
+        return Ok((ixs, Some(temp)));
+    }
+    let (account, _) = ctx.token_account(&me, mint).await?.ok_or_else(|| {
+        Failure::user(format!(
+            "you have no token account of {}; create one (spl-token create-account {}) or pass --to",
+            mint.address, mint.address
+        ))
+    })?;
+    Ok((vec![build(&account)], None))
+}
+
+pub async fn run(cli: &Cli, args: &EscrowArgs) -> Result<(), Failure> {
+    let ctx = Ctx::new(cli)?;
+    let me = ctx.me();
+    match &args.command {
+        EscrowCommand::Init { mint } => {
+            let mint = ctx.mint(mint).await?;
+            let sent = ctx
+                .send(
+                    &[mix::init_escrow(&me, &mint.address, &mint.token_program)],
+                    &[],
+                )
+                .await?;
+            let escrow = pda::escrow(&me, &mint.address).0;
+            ctx.print(
+                serde_json::json!({ "escrow": escrow.to_string(), "mint": mint.address.to_string(), "signature": sent.signature.to_string() }),
+                || format!("escrow {escrow} created for {}", mint.symbol),
+            );
+        }
+        EscrowCommand::Deposit { mint, amount, from } => {
+            let mint = ctx.mint(mint).await?;
+            let amount = parse_amount(amount, mint.decimals)?;
+            let escrow = pda::escrow(&me, &mint.address).0;
+            if accounts::escrow(ctx.ledger(), &escrow).await?.is_none() {
+                return Err(Failure::user(format!(
+                    "you have no escrow for {}; create it with `micropay escrow init --mint {}`",
+                    mint.symbol, mint.address
+                )));
+            }
+            let mut signers = Vec::new();
+            let ixs = match (from, mint.is_sol()) {
+                (Some(from), _) => vec![mix::deposit(
+                    &me,
+                    &escrow,
+                    &mint.address,
+                    from,
+                    &mint.token_program,
+                    amount,
+                )],
+                (None, true) => {
+                    let temp = Keypair::new();
+                    let mut ixs = tokens::create_token_account_ixs(
+                        &me,
+                        &temp.pubkey(),
+                        &mint.address,
+                        &me,
+                        &mint.token_program,
+                    )?;
+                    ixs.extend(tokens::wrap_sol_ixs(&me, &temp.pubkey(), amount)?);
+                    ixs.push(mix::deposit(
+                        &me,
+                        &escrow,
+                        &mint.address,
+                        &temp.pubkey(),
+                        &mint.token_program,
+                        amount,
+                    ));
+                    ixs.push(tokens::unwrap_sol_ix(&temp.pubkey(), &me, &me)?);
+                    signers.push(temp);
+                    ixs
+                }
+                (None, false) => {
+                    let (source, held) = ctx.token_account(&me, &mint).await?.unwrap_or_default();
+                    if held < amount {
+                        return Err(Failure::user(format!(
+                            "you hold {} of this mint; deposit at most that",
+                            mint.ui(held)
+                        )));
+                    }
+                    vec![mix::deposit(
+                        &me,
+                        &escrow,
+                        &mint.address,
+                        &source,
+                        &mint.token_program,
+                        amount,
+                    )]
+                }
+            };
+            let signer_refs: Vec<&Keypair> = signers.iter().collect();
+            let sent = ctx.send(&ixs, &signer_refs).await?;
+            show(&ctx, &mint, &me, Some(sent.signature.to_string())).await?;
+        }
+        EscrowCommand::Withdraw { mint, amount, to } => {
+            let mint = ctx.mint(mint).await?;
+            let amount = parse_amount(amount, mint.decimals)?;
+            let escrow = pda::escrow(&me, &mint.address).0;
+            let free = accounts::escrow(ctx.ledger(), &escrow)
+                .await?
+                .map_or(0, |e| e.balance);
+            if amount > free {
+                return Err(Failure::user(format!(
+                    "escrow has {} free; withdraw at most that (or close channels to free more)",
+                    mint.ui(free)
+                )));
+            }
+            let (ixs, temp) = payout(&ctx, &mint, *to, |dest| {
+                mix::withdraw(&me, &mint.address, dest, &mint.token_program, amount)
+            })
+            .await?;
+            let signers: Vec<&Keypair> = temp.iter().collect();
+            let sent = ctx.send(&ixs, &signers).await?;
+            show(&ctx, &mint, &me, Some(sent.signature.to_string())).await?;
+        }
+        EscrowCommand::Show { mint, owner } => {
+            let mint = ctx.mint(mint).await?;
+            show(&ctx, &mint, &owner.unwrap_or(me), None).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn show(
+    ctx: &Ctx,
+    mint: &MintInfo,
+    owner: &Pubkey,
+    signature: Option<String>,
+) -> Result<(), Failure> {
+    let address = pda::escrow(owner, &mint.address).0;
+    let escrow = accounts::escrow(ctx.ledger(), &address)
+        .await?
+        .ok_or_else(|| {
+            Failure::user(format!(
+                "no escrow for {owner} and {}; create it with `micropay escrow init --mint {}`",
+                mint.symbol, mint.address
+            ))
+        })?;
+    ctx.print(
+        serde_json::json!({
+            "escrow": address.to_string(),
+            "owner": escrow.owner.to_string(),
+            "mint": escrow.mint.to_string(),
+            "balance": escrow.balance,
+            "balance_ui": super::context::format_amount(escrow.balance, mint.decimals),
+            "open_channels": escrow.open_channels,
+            "next_channel_id": escrow.next_channel_id,
+            "signature": signature,
+        }),
+        || {
+            format!(
+                "escrow {address}\n  owner          {}\n  free balance   {}\n  open channels  {}",
+                escrow.owner,
+                mint.ui(escrow.balance),
+                escrow.open_channels
+            )
+        },
+    );
+    Ok(())
+}

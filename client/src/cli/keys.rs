@@ -1,0 +1,57 @@
+//! `micropay keys`: session keys and wallets as keypair files.
+
+use super::{Cli, Failure, Output};
+use clap::{Args, Subcommand};
+use solana_sdk::signature::{Keypair, Signer};
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub command: KeysCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Write a new keypair file (the Solana CLI format).
+    New {
+        /// Where to write it.
+        #[arg(long, short = 'o')]
+        outfile: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+pub fn run(cli: &Cli, args: &KeysArgs) -> Result<(), Failure> {
+    let KeysCommand::New { outfile, force } = &args.command;
+    if outfile.exists() && !force {
+        return Err(Failure::user(format!(
+            "{} exists; pass --force to overwrite it",
+            outfile.display()
+        )));
+    }
+    let keypair = Keypair::new();
+    if let Some(dir) = outfile.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::user(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let json = serde_json::to_string(&keypair.to_bytes().to_vec())
+        .map_err(|e| Failure::user(e.to_string()))?;
+    std::fs::write(outfile, json)
+        .map_err(|e| Failure::user(format!("cannot write {}: {e}", outfile.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(outfile, std::fs::Permissions::from_mode(0o600));
+    }
+    match cli.output {
+        Output::Json => println!(
+            "{}",
+            serde_json::json!({ "pubkey": keypair.pubkey().to_string(), "path": outfile })
+        ),
+        Output::Text => println!("{} written to {}", keypair.pubkey(), outfile.display()),
+    }
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! `micropay voucher`: sign (payer side) and verify (receiver side).
+//! A voucher travels as base58 of `channel ‖ amount (u64 LE) ‖ signature`.
+
+use super::{
+    context::{format_amount, parse_amount, store_path, Ctx},
+    Cli, Failure,
+};
+use crate::{accounts, payer::Payer, store::SqliteStore, voucher::Voucher};
+use anchor_lang::prelude::Pubkey;
+use clap::{Args, Subcommand};
+use std::{path::PathBuf, sync::Arc};
+
+#[derive(Args, Debug)]
+pub struct VoucherArgs {
+    #[command(subcommand)]
+    pub command: VoucherCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VoucherCommand {
+    /// Pay `price` more on a channel: prints the next cumulative voucher.
+    Sign {
+        channel: Pubkey,
+        /// Price of this use, UI units of the channel's mint.
+        price: String,
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// Also write the voucher to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check a voucher against its channel on chain.
+    Verify { voucher: String },
+}
+
+pub fn decode(text: &str) -> Result<Voucher, Failure> {
+    let text = text.trim();
+    let text = std::fs::read_to_string(text)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| text.to_string());
+    let bytes = bs58::decode(&text).into_vec().map_err(|_| {
+        Failure::user(
+            "the voucher is not base58 (pass the string `voucher sign` printed, or its file)",
+        )
+    })?;
+    Voucher::from_bytes(&bytes).map_err(|e| Failure::user(e.to_string()))
+}
+
+pub async fn run(cli: &Cli, args: &VoucherArgs) -> Result<(), Failure> {
+    let ctx = Ctx::new(cli)?;
+    match &args.command {
+        VoucherCommand::Sign {
+            channel,
+            price,
+            store,
+            out,
+        } => {
+            let c = accounts::channel(ctx.ledger(), channel)
+                .await?
+                .ok_or_else(|| Failure::user(format!("channel {channel} does not exist")))?;
+            let mint = ctx.mint(&c.mint.to_string()).await?;
+            let price = parse_amount(price, mint.decimals)?;
+            let payer = Payer::new(Arc::new(SqliteStore::open(store_path(
+                store.as_ref(),
+                "payer",
+            ))?));
+            let voucher = payer.pay(channel, price)?;
+            let encoded = bs58::encode(voucher.to_bytes()).into_string();
+            if let Some(out) = out {
+                std::fs::write(out, &encoded)
+                    .map_err(|e| Failure::user(format!("cannot write {}: {e}", out.display())))?;
+            }
+            ctx.print(
+                serde_json::json!({ "voucher": encoded, "channel": channel.to_string(), "amount": voucher.amount }),
+                || encoded.clone(),
+            );
+        }
+        VoucherCommand::Verify { voucher } => {
+            let v = decode(voucher)?;
+            let c = accounts::channel(ctx.ledger(), &v.channel)
+                .await?
+                .ok_or_else(|| Failure::user(format!("channel {} does not exist", v.channel)))?;
+            let mint = ctx.mint(&c.mint.to_string()).await?;
+            let verdict = v.verify(&c.signer);
+            let payable = v.amount.min(c.allocation).saturating_sub(c.claimed);
+            ctx.print(
+                serde_json::json!({
+                    "channel": v.channel.to_string(),
+                    "amount": v.amount,
+                    "amount_ui": format_amount(v.amount, mint.decimals),
+                    "valid": verdict.is_ok(),
+                    "unclaimed": payable,
+                }),
+                || match &verdict {
+                    Ok(()) => format!(
+                        "valid voucher for {} on {} ({} unclaimed)",
+                        mint.ui(v.amount),
+                        v.channel,
+                        mint.ui(payable)
+                    ),
+                    Err(e) => format!("INVALID voucher: {e}"),
+                },
+            );
+            verdict.map_err(|e| Failure::user(format!("invalid voucher: {e}")))?;
+        }
+    }
+    Ok(())
+}

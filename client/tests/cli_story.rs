@@ -1,0 +1,349 @@
+//! A whole user story through the `micropay` binary against a local node
+//! started by the test: escrow → channel → vouchers → accept → claim →
+//! earnings → close → withdraw, with the JSON fields, and the error text and
+//! exit code of the common mistakes.
+#![cfg(all(feature = "cli", feature = "node"))]
+#![allow(clippy::arithmetic_side_effects)]
+
+use assert_cmd::Command;
+use micropay_client::simulation::{RpcTimeControl, TimeControl};
+use micropay_node::{LocalNode, NodeConfig};
+use serde_json::Value;
+use solana_sdk::signature::{Keypair, Signer};
+use std::path::{Path, PathBuf};
+
+struct Story {
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Story {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Runs `micropay -u <node> -k <key> --output json <args>`.
+    fn run(&self, key: &str, args: &[&str]) -> assert_cmd::assert::Assert {
+        Command::cargo_bin("micropay")
+            .unwrap()
+            .args([
+                "-u",
+                &self.url,
+                "-k",
+                self.path(key).to_str().unwrap(),
+                "--output",
+                "json",
+            ])
+            .args(args)
+            .assert()
+    }
+
+    fn ok(&self, key: &str, args: &[&str]) -> Value {
+        let out = self.run(key, args).success();
+        let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        serde_json::from_str(text.trim())
+            .unwrap_or_else(|e| panic!("{args:?}: not json ({e}): {text}"))
+    }
+
+    /// Fails with `code`; returns the error message.
+    fn fails(&self, key: &str, args: &[&str], code: i32) -> String {
+        let out = self.run(key, args).code(code);
+        let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        let v: Value = serde_json::from_str(text.trim())
+            .unwrap_or_else(|e| panic!("{args:?}: not json ({e}): {text}"));
+        v["error"].as_str().unwrap().to_string()
+    }
+}
+
+fn write_key(path: &Path, key: &Keypair) {
+    std::fs::write(
+        path,
+        serde_json::to_string(&key.to_bytes().to_vec()).unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn user_story_against_a_local_node() {
+    let (payer, creator) = (Keypair::new(), Keypair::new());
+    let node = LocalNode::start(NodeConfig {
+        airdrop: vec![payer.pubkey(), creator.pubkey()],
+        airdrop_lamports: 100_000_000_000,
+        ..NodeConfig::ephemeral().unwrap()
+    })
+    .unwrap();
+    let s = Story {
+        url: node.rpc_url().to_string(),
+        dir: tempfile::tempdir().unwrap(),
+    };
+    write_key(&s.path("payer.json"), &payer);
+    write_key(&s.path("creator.json"), &creator);
+    let (pstore, rstore) = (s.path("payer.db"), s.path("receiver.db"));
+    let (pstore, rstore) = (pstore.to_str().unwrap(), rstore.to_str().unwrap());
+
+    // escrow: init, then a deposit of 2 SOL (wrapped on the way)
+    let v = s.ok("payer.json", &["escrow", "init", "--mint", "sol"]);
+    let escrow = v["escrow"].as_str().unwrap().to_string();
+    let v = s.ok("payer.json", &["escrow", "deposit", "--mint", "sol", "2"]);
+    assert_eq!(
+        (
+            v["escrow"].as_str().unwrap(),
+            v["balance"].as_u64().unwrap()
+        ),
+        (escrow.as_str(), 2_000_000_000)
+    );
+    assert!(s
+        .fails(
+            "payer.json",
+            &["escrow", "deposit", "--mint", "sol", "1.0000000001"],
+            1
+        )
+        .contains("at most 9 decimals"));
+
+    // the creator's earnings account, then a channel of 1 SOL
+    s.ok("creator.json", &["earnings", "init", "--mint", "sol"]);
+    let msg = s.fails(
+        "payer.json",
+        &[
+            "channel",
+            "open",
+            "--mint",
+            "sol",
+            "--creator",
+            &creator.pubkey().to_string(),
+            "--allocation",
+            "5",
+            "--store",
+            pstore,
+        ],
+        1,
+    );
+    assert!(
+        msg.contains("escrow has 2 SOL free; deposit more with `micropay escrow deposit"),
+        "{msg}"
+    );
+    let v = s.ok(
+        "payer.json",
+        &[
+            "channel",
+            "open",
+            "--mint",
+            "sol",
+            "--creator",
+            &creator.pubkey().to_string(),
+            "--allocation",
+            "1",
+            "--dispute-window",
+            "60",
+            "--store",
+            pstore,
+        ],
+    );
+    let channel = v["channel"].as_str().unwrap().to_string();
+
+    // three uses of 0.001 SOL: three cumulative vouchers, no transaction
+    let vouchers: Vec<String> = (0..3)
+        .map(|_| {
+            s.ok(
+                "payer.json",
+                &["voucher", "sign", &channel, "0.001", "--store", pstore],
+            )["voucher"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let v = s.ok("creator.json", &["voucher", "verify", &vouchers[2]]);
+    assert_eq!(
+        (v["valid"].as_bool(), v["amount"].as_u64()),
+        (Some(true), Some(3_000_000))
+    );
+
+    // the receiver accepts the newest once; the same again is a duplicate; an older one is refused
+    let v = s.ok(
+        "creator.json",
+        &[
+            "accept",
+            &vouchers[2],
+            "--price",
+            "0.001",
+            "--store",
+            rstore,
+        ],
+    );
+    assert_eq!(
+        (v["paid"].as_u64(), v["duplicate"].as_bool()),
+        (Some(3_000_000), Some(false))
+    );
+    let v = s.ok(
+        "creator.json",
+        &[
+            "accept",
+            &vouchers[2],
+            "--price",
+            "0.001",
+            "--store",
+            rstore,
+        ],
+    );
+    assert_eq!(v["duplicate"].as_bool(), Some(true));
+    assert!(s
+        .fails(
+            "creator.json",
+            &[
+                "accept",
+                &vouchers[0],
+                "--price",
+                "0.001",
+                "--store",
+                rstore
+            ],
+            1
+        )
+        .contains("not above"));
+    // a payer cannot accept for the creator's channel
+    assert!(s
+        .fails(
+            "payer.json",
+            &[
+                "accept",
+                &vouchers[2],
+                "--price",
+                "0.001",
+                "--store",
+                rstore
+            ],
+            1
+        )
+        .contains("not this creator"));
+    // a mangled voucher
+    let mut bad = vouchers[2].clone();
+    bad.replace_range(10..11, if &bad[10..11] == "A" { "B" } else { "A" });
+    assert_eq!(
+        s.run("creator.json", &["voucher", "verify", &bad])
+            .get_output()
+            .status
+            .code(),
+        Some(1)
+    );
+
+    // claim: the plan first, then for real
+    let plan = s.ok("creator.json", &["claim", "--dry-run", "--store", rstore]);
+    assert_eq!(
+        (
+            plan["transactions"].as_u64(),
+            plan["vouchers"].as_u64(),
+            plan["fees_lamports"].as_u64()
+        ),
+        (Some(1), Some(1), Some(5_000))
+    );
+    let done = s.ok("creator.json", &["claim", "--store", rstore]);
+    assert_eq!(
+        (
+            done["vouchers_settled"].as_u64(),
+            done["settled_amount"].as_u64()
+        ),
+        (Some(1), Some(3_000_000))
+    );
+    let nothing = s.ok("creator.json", &["claim", "--store", rstore]);
+    assert_eq!(nothing["transactions"].as_u64(), Some(0));
+
+    // earnings: shown, withdrawn (unwrapped to SOL)
+    let v = s.ok("creator.json", &["earnings", "show", "--mint", "sol"]);
+    assert_eq!(v["balance"].as_u64(), Some(3_000_000));
+    let v = s.ok(
+        "creator.json",
+        &["earnings", "withdraw", "--mint", "sol", "all"],
+    );
+    assert_eq!(
+        (v["balance"].as_u64(), v["total_earned"].as_u64()),
+        (Some(0), Some(3_000_000))
+    );
+    assert!(s
+        .fails(
+            "creator.json",
+            &["earnings", "withdraw", "--mint", "sol", "0.1"],
+            1
+        )
+        .contains("you have 0 SOL of earnings"));
+
+    // the payer cannot withdraw what the channel holds
+    assert!(s
+        .fails(
+            "payer.json",
+            &["escrow", "withdraw", "--mint", "sol", "1.5"],
+            1
+        )
+        .contains("escrow has 1 SOL free"));
+
+    // closing: request, the window holds, then finalize
+    let list = s.ok(
+        "payer.json",
+        &[
+            "channel",
+            "list",
+            "--creator",
+            &creator.pubkey().to_string(),
+        ],
+    );
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    s.ok("payer.json", &["channel", "request-close", &channel]);
+    let msg = s.fails("payer.json", &["channel", "finalize", &channel], 1);
+    assert!(msg.contains("dispute window is still open"), "{msg}");
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(RpcTimeControl::new(s.url.clone()).advance(61))
+        .unwrap();
+    let v = s.ok("payer.json", &["channel", "finalize", &channel]);
+    assert_eq!(v["refund"].as_u64(), Some(1_000_000_000 - 3_000_000));
+    assert!(s
+        .ok(
+            "payer.json",
+            &[
+                "channel",
+                "list",
+                "--payer",
+                &payer.pubkey().to_string(),
+                "--mint",
+                "sol"
+            ]
+        )
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .fails("payer.json", &["channel", "show", &channel], 1)
+        .contains("does not exist"));
+
+    // everything back out of the escrow
+    let v = s.ok("payer.json", &["escrow", "show", "--mint", "sol"]);
+    assert_eq!(
+        (v["balance"].as_u64(), v["open_channels"].as_u64()),
+        (Some(1_997_000_000), Some(0))
+    );
+    let v = s.ok(
+        "payer.json",
+        &["escrow", "withdraw", "--mint", "sol", "1.997"],
+    );
+    assert_eq!(v["balance"].as_u64(), Some(0));
+
+    // keys
+    let key = s.path("session.json");
+    let v = s.ok("payer.json", &["keys", "new", "-o", key.to_str().unwrap()]);
+    assert!(v["pubkey"].as_str().is_some());
+    assert!(s
+        .fails(
+            "payer.json",
+            &["keys", "new", "-o", key.to_str().unwrap()],
+            1
+        )
+        .contains("--force"));
+    // the embedded bank is refused for state-keeping commands
+    let out = Command::cargo_bin("micropay")
+        .unwrap()
+        .args(["-u", "embedded", "escrow", "show", "--mint", "sol"])
+        .assert()
+        .code(1);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("micropay node"));
+    node.stop();
+}
