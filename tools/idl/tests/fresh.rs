@@ -1,0 +1,38 @@
+//! The committed IDL is what the program builds today.
+
+#[test]
+fn committed_idl_is_fresh() {
+    let built = micropay_idl::build().expect("IDL builds");
+    let committed = std::fs::read_to_string(micropay_idl::idl_path()).unwrap_or_default();
+    assert!(
+        built == committed,
+        "idl/micropay.json is stale: run `cargo run -p micropay-idl` and commit it"
+    );
+    let idl: serde_json::Value = serde_json::from_str(&built).unwrap();
+    assert_eq!(
+        idl["address"],
+        "4wPrW6yL7jopqbJBc4JFHqM5Pa6qEiktAAYNmqGUWhf3"
+    );
+    let names: Vec<&str> = idl["instructions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    for ix in [
+        "init_escrow",
+        "deposit",
+        "withdraw",
+        "open_channel",
+        "top_up_channel",
+        "init_earnings",
+        "claim",
+        "withdraw_earnings",
+        "request_close",
+        "finalize_close",
+        "creator_close",
+        "close_escrow",
+    ] {
+        assert!(names.contains(&ix), "{ix} missing from the IDL");
+    }
+}
