@@ -21,7 +21,7 @@ pub enum MicropayError {
     UnsupportedMintExtension,
     #[msg("The account belongs to another mint than the escrow")]
     MintMismatch,
-    #[msg("The vault account is not the mint's micropay vault")]
+    #[msg("The vault account is not the mint's micropay vault, or a withdrawal names the vault as destination")]
     InvalidVault,
     #[msg("Fee share is above the maximum of 1000 bps (10%)")]
     FeeTooHigh,

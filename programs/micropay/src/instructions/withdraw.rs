@@ -28,7 +28,14 @@ pub struct Withdraw<'info> {
     #[account(mut, seeds = [VAULT_SEED, mint.key().as_ref()], bump)]
     pub vault: InterfaceAccount<'info, TokenAccount>,
     /// Any token account of the mint.
-    #[account(mut, token::mint = mint, token::token_program = token_program)]
+    /// Any token account of the mint but the vault itself (paying the vault
+    /// would take the amount off the books without moving it).
+    #[account(
+        mut,
+        token::mint = mint,
+        token::token_program = token_program,
+        constraint = destination.key() != vault.key() @ MicropayError::InvalidVault,
+    )]
     pub destination: InterfaceAccount<'info, TokenAccount>,
     pub token_program: Interface<'info, TokenInterface>,
 }
