@@ -57,6 +57,25 @@ fn demo_on_the_embedded_default_reports_json() {
 }
 
 #[test]
+fn demo_in_wrapped_sol() {
+    let out = micropay()
+        .args([
+            "demo",
+            "--mint",
+            "sol",
+            "--payments",
+            "1000",
+            "--output",
+            "json",
+        ])
+        .assert()
+        .success();
+    let v = json(&out.get_output().stdout);
+    check_demo(&v, 1_000);
+    assert_eq!(v["mint"], "So11111111111111111111111111111111111111112");
+}
+
+#[test]
 fn demo_with_a_token_mint_and_a_seed_is_reproducible() {
     let run = || {
         let out = micropay()
@@ -167,7 +186,39 @@ fn help_lists_every_flag() {
     ] {
         assert!(text.contains(flag), "{flag} missing from demo --help");
     }
-    micropay().args(["node", "--help"]).assert().success();
+    // every subcommand documents itself
+    for cmd in [
+        vec!["node"],
+        vec!["escrow"],
+        vec!["escrow", "init"],
+        vec!["escrow", "deposit"],
+        vec!["escrow", "withdraw"],
+        vec!["escrow", "show"],
+        vec!["channel"],
+        vec!["channel", "open"],
+        vec!["channel", "top-up"],
+        vec!["channel", "request-close"],
+        vec!["channel", "finalize"],
+        vec!["channel", "creator-close"],
+        vec!["channel", "show"],
+        vec!["channel", "list"],
+        vec!["earnings", "init"],
+        vec!["earnings", "withdraw"],
+        vec!["earnings", "show"],
+        vec!["voucher", "sign"],
+        vec!["voucher", "verify"],
+        vec!["accept"],
+        vec!["claim"],
+        vec!["keys", "new"],
+    ] {
+        let out = micropay().args(&cmd).arg("--help").assert().success();
+        let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        assert!(text.contains("Usage: micropay"), "{cmd:?}: {text}");
+        assert!(
+            text.contains("--url") && text.contains("--output"),
+            "{cmd:?} lacks the global options"
+        );
+    }
 }
 
 /// `micropay node` on free ports, then `micropay demo -u <its url>`, then Ctrl-C.

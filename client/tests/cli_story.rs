@@ -140,6 +140,25 @@ fn user_story_against_a_local_node() {
         ],
     );
     let channel = v["channel"].as_str().unwrap().to_string();
+    // top it up by 0.5, then back to the story
+    let v = s.ok(
+        "payer.json",
+        &["channel", "top-up", &channel, "0.5", "--store", pstore],
+    );
+    assert_eq!(v["allocation"].as_u64(), Some(1_500_000_000));
+    let v = s.ok("payer.json", &["channel", "show", &channel]);
+    assert_eq!(
+        (
+            v["allocation"].as_u64(),
+            v["claimed"].as_u64(),
+            v["creator"].as_str()
+        ),
+        (
+            Some(1_500_000_000),
+            Some(0),
+            Some(creator.pubkey().to_string().as_str())
+        )
+    );
 
     // three uses of 0.001 SOL: three cumulative vouchers, no transaction
     let vouchers: Vec<String> = (0..3)
@@ -271,10 +290,34 @@ fn user_story_against_a_local_node() {
     assert!(s
         .fails(
             "payer.json",
-            &["escrow", "withdraw", "--mint", "sol", "1.5"],
+            &["escrow", "withdraw", "--mint", "sol", "1"],
             1
         )
-        .contains("escrow has 1 SOL free"));
+        .contains("escrow has 0.5 SOL free"));
+
+    // a second channel, ended at once by its creator
+    let c = creator.pubkey().to_string();
+    let v = s.ok(
+        "payer.json",
+        &[
+            "channel",
+            "open",
+            "--mint",
+            "sol",
+            "--creator",
+            &c,
+            "--allocation",
+            "0.25",
+            "--store",
+            pstore,
+        ],
+    );
+    let second = v["channel"].as_str().unwrap().to_string();
+    assert!(s
+        .fails("payer.json", &["channel", "creator-close", &second], 1)
+        .contains("only the creator"));
+    let v = s.ok("creator.json", &["channel", "creator-close", &second]);
+    assert_eq!(v["refund"].as_u64(), Some(250_000_000));
 
     // closing: request, the window holds, then finalize
     let list = s.ok(
@@ -295,7 +338,7 @@ fn user_story_against_a_local_node() {
         .block_on(RpcTimeControl::new(s.url.clone()).advance(61))
         .unwrap();
     let v = s.ok("payer.json", &["channel", "finalize", &channel]);
-    assert_eq!(v["refund"].as_u64(), Some(1_000_000_000 - 3_000_000));
+    assert_eq!(v["refund"].as_u64(), Some(1_500_000_000 - 3_000_000));
     assert!(s
         .ok(
             "payer.json",

@@ -44,8 +44,8 @@ pub struct DemoArgs {
     /// Random seed: the same seed gives the same run.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// What the payments are in.
-    #[arg(long, value_enum, default_value_t = DemoMint::Sol)]
+    /// What the payments are in: a new token mint (default), or SOL.
+    #[arg(long, value_enum, default_value_t = DemoMint::Token)]
     pub mint: DemoMint,
     /// For `--mint token`: lamports one token is worth (for the fee ratio).
     #[arg(long, default_value_t = 6_666_666.0)]
