@@ -153,6 +153,28 @@ struct SimPayer {
     closing: bool,
 }
 
+impl SimPayer {
+    /// Asks to close every channel of this payer (one transaction).
+    async fn request_close_all(&self, l: &dyn Ledger) -> Result<()> {
+        let ixs: Vec<_> = self
+            .channels
+            .iter()
+            .map(|ch| mix::request_close(&self.owner.pubkey(), &self.escrow, ch))
+            .collect();
+        l.send(&ixs, &self.owner, &[]).await.map(|_| ())
+    }
+
+    /// Finalizes every channel of this payer, paid by `relayer`.
+    async fn finalize_all(&self, l: &dyn Ledger, relayer: &Keypair) -> Result<()> {
+        let ixs: Vec<_> = self
+            .channels
+            .iter()
+            .map(|ch| mix::finalize_close(&self.escrow, ch, &self.owner.pubkey()))
+            .collect();
+        l.send(&ixs, relayer, &[]).await.map(|_| ())
+    }
+}
+
 /// Runs the story. `funder` pays for everything set up and relays claims;
 /// `on_payment` is called after each payment with the number done.
 pub async fn run(
@@ -319,12 +341,7 @@ pub async fn run(
             // Some payers leave: close requests start the dispute window, and
             // the planner treats those channels as urgent.
             for payer in payers.iter_mut().take(closing) {
-                let ixs: Vec<_> = payer
-                    .channels
-                    .iter()
-                    .map(|ch| mix::request_close(&payer.owner.pubkey(), &payer.escrow, ch))
-                    .collect();
-                l.send(&ixs, &payer.owner, &[]).await?;
+                payer.request_close_all(l).await?;
                 payer.closing = true;
                 for (ch, (_, receiver, _)) in payer.channels.iter().zip(&creators) {
                     receiver.invalidate(ch).await;
@@ -334,12 +351,7 @@ pub async fn run(
             accumulate(&mut total, e);
             time.advance(i64::from(config.dispute_window_secs)).await?;
             for payer in payers.iter().take(closing) {
-                let ixs: Vec<_> = payer
-                    .channels
-                    .iter()
-                    .map(|ch| mix::finalize_close(&payer.escrow, ch, &payer.owner.pubkey()))
-                    .collect();
-                l.send(&ixs, funder, &[]).await?;
+                payer.finalize_all(l, funder).await?;
             }
         }
         // payers that closed stop paying; one last attempt shows the refusal
@@ -375,12 +387,7 @@ pub async fn run(
     // The end of the session: every remaining payer closes, the planner
     // settles everything before the window ends, and the channels finalize.
     for payer in payers.iter().filter(|p| !p.closing) {
-        let ixs: Vec<_> = payer
-            .channels
-            .iter()
-            .map(|ch| mix::request_close(&payer.owner.pubkey(), &payer.escrow, ch))
-            .collect();
-        l.send(&ixs, &payer.owner, &[]).await?;
+        payer.request_close_all(l).await?;
     }
     let (_, e) = planner.run(l, receiver_store.as_ref(), funder).await?;
     accumulate(&mut total, e);
@@ -391,12 +398,7 @@ pub async fn run(
     }
     time.advance(i64::from(config.dispute_window_secs)).await?;
     for payer in payers.iter().filter(|p| !p.closing) {
-        let ixs: Vec<_> = payer
-            .channels
-            .iter()
-            .map(|ch| mix::finalize_close(&payer.escrow, ch, &payer.owner.pubkey()))
-            .collect();
-        l.send(&ixs, funder, &[]).await?;
+        payer.finalize_all(l, funder).await?;
     }
 
     // Creators and the dApp withdraw everything they earned.

@@ -146,6 +146,27 @@ pub struct ChannelClosed {
     pub by_creator: bool,
 }
 
+impl ChannelClosed {
+    /// The event for `channel` (of `escrow`) closing with `refund` returned.
+    pub fn new(
+        channel: Pubkey,
+        escrow: &crate::state::Escrow,
+        escrow_key: Pubkey,
+        closed: &crate::state::Channel,
+        refund: u64,
+        by_creator: bool,
+    ) -> Self {
+        ChannelClosed {
+            channel,
+            escrow: escrow_key,
+            refund,
+            claimed: closed.claimed,
+            escrow_balance: escrow.balance,
+            by_creator,
+        }
+    }
+}
+
 /// An empty escrow was closed and its rent returned to the owner.
 #[event]
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -33,14 +33,14 @@ impl<'info> CreatorClose<'info> {
             .accounts
             .escrow
             .absorb_closed_channel(&ctx.accounts.channel)?;
-        emit_cpi!(ChannelClosed {
-            channel: ctx.accounts.channel.key(),
-            escrow: ctx.accounts.escrow.key(),
+        emit_cpi!(ChannelClosed::new(
+            ctx.accounts.channel.key(),
+            &ctx.accounts.escrow,
+            ctx.accounts.escrow.key(),
+            &ctx.accounts.channel,
             refund,
-            claimed: ctx.accounts.channel.claimed,
-            escrow_balance: ctx.accounts.escrow.balance,
-            by_creator: true,
-        });
+            true,
+        ));
         Ok(())
     }
 }
