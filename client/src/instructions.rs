@@ -310,6 +310,39 @@ pub fn close_escrow(owner: &Pubkey, mint: &Pubkey) -> Instruction {
 mod tests {
     use super::*;
 
+    /// The same bytes `@coral-xyz/anchor` 0.32 encodes from `idl/micropay.json`
+    /// (checked once by hand with `program.coder.instruction.encode`).
+    #[test]
+    fn instruction_data_matches_the_idl_encoding() {
+        let deposit = deposit(
+            &Pubkey::new_unique(),
+            &Pubkey::new_unique(),
+            &Pubkey::new_unique(),
+            &Pubkey::new_unique(),
+            &Pubkey::new_unique(),
+            1_000_000,
+        );
+        assert_eq!(hex(&deposit.data), "f223c68952e1f2b640420f0000000000");
+        let claim = claim_raw(
+            vec![ClaimEntry {
+                channel_index: 0,
+                earnings_index: 1,
+                fee_earnings_index: NO_ACCOUNT_INDEX,
+                amount: 5,
+                signature: [7; 64],
+            }],
+            vec![],
+        );
+        assert_eq!(
+            &hex(&claim.data)[..60],
+            "3ec6d6c1d59f6cd2010000000001ff050000000000000007070707070707"
+        );
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     #[test]
     fn claim_shares_accounts_and_indexes_them() {
         let (a, b, e, f) = (
