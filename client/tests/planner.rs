@@ -8,8 +8,7 @@ use micropay_client::{
     instructions as mix,
     ledger::{embedded::EmbeddedLedger, Ledger},
     planner::{Planner, PlannerConfig},
-    receiver::{Receiver, ReceiverConfig},
-    store::{ClaimStatus, SqliteStore, VoucherStore},
+    store::ClaimStatus,
     voucher::Voucher,
 };
 use solana_sdk::signature::{Keypair, Signer};
@@ -20,13 +19,7 @@ async fn small_value_waits_urgent_is_claimed_stale_is_confirmed() {
     let ledger = Arc::new(EmbeddedLedger::start().await);
     let l: &dyn Ledger = ledger.as_ref();
     let f = common::one_channel(&ledger, 100_000_000, 50_000_000, 0).await;
-    let store: Arc<dyn VoucherStore> = Arc::new(SqliteStore::in_memory().unwrap());
-    let receiver = Receiver::new(
-        ledger.clone(),
-        store.clone(),
-        f.creator.pubkey(),
-        ReceiverConfig::default(),
-    );
+    let (store, receiver) = common::receiver(&ledger, &f.creator.pubkey());
     let planner = Planner::new(PlannerConfig::default());
     let relayer = ledger.payer().insecure_clone();
 
@@ -81,13 +74,7 @@ async fn small_value_waits_urgent_is_claimed_stale_is_confirmed() {
 
     // a voucher someone else settled first is recognised, not retried
     let g = common::one_channel(&ledger, 100_000_000, 50_000_000, 0).await;
-    let store2: Arc<dyn VoucherStore> = Arc::new(SqliteStore::in_memory().unwrap());
-    let receiver2 = Receiver::new(
-        ledger.clone(),
-        store2.clone(),
-        g.creator.pubkey(),
-        ReceiverConfig::default(),
-    );
+    let (store2, receiver2) = common::receiver(&ledger, &g.creator.pubkey());
     let v = Voucher::sign(&g.session, g.channel, 2_000_000);
     receiver2.accept(&v, 1).await.unwrap();
     let other_relayer = mix::claim(&[mix::VoucherClaim {
@@ -114,13 +101,7 @@ async fn small_value_waits_urgent_is_claimed_stale_is_confirmed() {
 
     // a channel that closed before its voucher was claimed is marked closed
     let h = common::one_channel(&ledger, 100_000_000, 50_000_000, 0).await;
-    let store3: Arc<dyn VoucherStore> = Arc::new(SqliteStore::in_memory().unwrap());
-    let receiver3 = Receiver::new(
-        ledger.clone(),
-        store3.clone(),
-        h.creator.pubkey(),
-        ReceiverConfig::default(),
-    );
+    let (store3, receiver3) = common::receiver(&ledger, &h.creator.pubkey());
     receiver3
         .accept(&Voucher::sign(&h.session, h.channel, 5), 5)
         .await
@@ -152,13 +133,7 @@ async fn many_channels_pack_into_full_transactions() {
     let ledger = Arc::new(EmbeddedLedger::start().await);
     let l: &dyn Ledger = ledger.as_ref();
     let f = common::one_channel(&ledger, 1_000_000_000, 10_000_000, 0).await;
-    let store: Arc<dyn VoucherStore> = Arc::new(SqliteStore::in_memory().unwrap());
-    let receiver = Receiver::new(
-        ledger.clone(),
-        store.clone(),
-        f.creator.pubkey(),
-        ReceiverConfig::default(),
-    );
+    let (store, receiver) = common::receiver(&ledger, &f.creator.pubkey());
     let mut channels = vec![f.channel];
     for _ in 0..19 {
         channels.push(
@@ -204,13 +179,7 @@ async fn a_channel_near_expiry_is_claimed_whatever_its_value() {
     let l: &dyn Ledger = ledger.as_ref();
     let now = l.unix_timestamp().await.unwrap();
     let f = common::one_channel(&ledger, 100_000_000, 50_000_000, now + 4_000).await;
-    let store: Arc<dyn VoucherStore> = Arc::new(SqliteStore::in_memory().unwrap());
-    let receiver = Receiver::new(
-        ledger.clone(),
-        store.clone(),
-        f.creator.pubkey(),
-        ReceiverConfig::default(),
-    );
+    let (store, receiver) = common::receiver(&ledger, &f.creator.pubkey());
     receiver
         .accept(&Voucher::sign(&f.session, f.channel, 300), 300)
         .await

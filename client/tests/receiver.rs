@@ -27,13 +27,7 @@ fn rejection(result: Result<Acceptance, ClientError>) -> Rejection {
 async fn acceptance_rules() {
     let ledger = Arc::new(EmbeddedLedger::start().await);
     let f = common::one_channel(&ledger, 10_000_000, 1_000_000, 0).await;
-    let store: Arc<dyn VoucherStore> = Arc::new(SqliteStore::in_memory().unwrap());
-    let receiver = Receiver::new(
-        ledger.clone(),
-        store.clone(),
-        f.creator.pubkey(),
-        ReceiverConfig::default(),
-    );
+    let (store, receiver) = common::receiver(&ledger, &f.creator.pubkey());
 
     let v = Voucher::sign(&f.session, f.channel, 100);
     assert_eq!(

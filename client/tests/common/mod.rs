@@ -104,3 +104,22 @@ pub async fn open(
     ledger.send(&[ix], user, &[]).await.unwrap();
     channel
 }
+
+/// An in-memory receiver store and a receiver for `creator` on `ledger`.
+pub fn receiver(
+    ledger: &std::sync::Arc<EmbeddedLedger>,
+    creator: &Pubkey,
+) -> (
+    std::sync::Arc<dyn micropay_client::store::VoucherStore>,
+    micropay_client::receiver::Receiver,
+) {
+    let store: std::sync::Arc<dyn micropay_client::store::VoucherStore> =
+        std::sync::Arc::new(micropay_client::store::SqliteStore::in_memory().unwrap());
+    let receiver = micropay_client::receiver::Receiver::new(
+        ledger.clone(),
+        store.clone(),
+        *creator,
+        micropay_client::receiver::ReceiverConfig::default(),
+    );
+    (store, receiver)
+}
