@@ -61,7 +61,8 @@ pub fn keypair_path(keypair: Option<&str>) -> Option<PathBuf> {
 pub fn read_keypair(path: &PathBuf) -> Result<Keypair, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Failure::user(format!(
-            "cannot read keypair {}: {e}; create one with `solana-keygen new` or pass -k <file>",
+            "cannot read keypair {}: {e}; create one with `micropay keys new -o {}` (or `solana-keygen new`), or pass -k <file>",
+            path.display(),
             path.display()
         ))
     })?;
