@@ -55,6 +55,26 @@ pub enum EscrowCommand {
     },
 }
 
+/// Wraps `middle(temp)` in a temporary wSOL account of the signer: created
+/// first, closed last (unwrapping whatever it holds back to the signer).
+fn through_temp_wsol(
+    me: &Pubkey,
+    mint: &MintInfo,
+    middle: impl FnOnce(&Pubkey) -> Result<Vec<Instruction>, Failure>,
+) -> Result<(Vec<Instruction>, Keypair), Failure> {
+    let temp = Keypair::new();
+    let mut ixs = tokens::create_token_account_ixs(
+        me,
+        &temp.pubkey(),
+        &mint.address,
+        me,
+        &mint.token_program,
+    )?;
+    ixs.extend(middle(&temp.pubkey())?);
+    ixs.push(tokens::unwrap_sol_ix(&temp.pubkey(), me, me)?);
+    Ok((ixs, temp))
+}
+
 /// Instructions that pay `build(destination)` out to the signer: through a
 /// temporary wSOL account closed at once (unwrapping) for SOL, else into
 /// `to` or the signer's best token account of the mint.
@@ -69,16 +89,7 @@ pub async fn payout(
         return Ok((vec![build(&to)], None));
     }
     if mint.is_sol() {
-        let temp = Keypair::new();
-        let mut ixs = tokens::create_token_account_ixs(
-            &me,
-            &temp.pubkey(),
-            &mint.address,
-            &me,
-            &mint.token_program,
-        )?;
-        ixs.push(build(&temp.pubkey()));
-        ixs.push(tokens::unwrap_sol_ix(&temp.pubkey(), &me, &me)?);
+        let (ixs, temp) = through_temp_wsol(&me, mint, |temp| Ok(vec![build(temp)]))?;
         return Ok((ixs, Some(temp)));
     }
     let (account, _) = ctx.token_account(&me, mint).await?.ok_or_else(|| {
@@ -129,24 +140,18 @@ pub async fn run(cli: &Cli, args: &EscrowArgs) -> Result<(), Failure> {
                     amount,
                 )],
                 (None, true) => {
-                    let temp = Keypair::new();
-                    let mut ixs = tokens::create_token_account_ixs(
-                        &me,
-                        &temp.pubkey(),
-                        &mint.address,
-                        &me,
-                        &mint.token_program,
-                    )?;
-                    ixs.extend(tokens::wrap_sol_ixs(&me, &temp.pubkey(), amount)?);
-                    ixs.push(mix::deposit(
-                        &me,
-                        &escrow,
-                        &mint.address,
-                        &temp.pubkey(),
-                        &mint.token_program,
-                        amount,
-                    ));
-                    ixs.push(tokens::unwrap_sol_ix(&temp.pubkey(), &me, &me)?);
+                    let (ixs, temp) = through_temp_wsol(&me, &mint, |temp| {
+                        let mut ixs = tokens::wrap_sol_ixs(&me, temp, amount)?;
+                        ixs.push(mix::deposit(
+                            &me,
+                            &escrow,
+                            &mint.address,
+                            temp,
+                            &mint.token_program,
+                            amount,
+                        ));
+                        Ok(ixs)
+                    })?;
                     signers.push(temp);
                     ixs
                 }
