@@ -40,6 +40,9 @@ pub const PROGRAM_ERRORS: &[MicropayError] = &[
     MicropayError::ChannelEscrowMismatch,
     MicropayError::RentReceiverMismatch,
     MicropayError::AlreadyInitialized,
+    MicropayError::InvariantViolated,
+    MicropayError::EscrowCreatedThisSlot,
+    MicropayError::EarningsNotEmpty,
 ];
 
 /// The program error for a custom error code, if it is one of micropay's.

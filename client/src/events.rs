@@ -22,6 +22,7 @@ pub enum MicropayEvent {
     CloseRequested(CloseRequested),
     ChannelClosed(ChannelClosed),
     EscrowClosed(EscrowClosed),
+    EarningsClosed(EarningsClosed),
 }
 
 fn parse<T: AnchorDeserialize + Discriminator>(body: &[u8]) -> Option<T> {
@@ -45,6 +46,7 @@ pub fn decode(data: &[u8]) -> Option<MicropayEvent> {
         .or_else(|| parse(body).map(E::CloseRequested))
         .or_else(|| parse(body).map(E::ChannelClosed))
         .or_else(|| parse(body).map(E::EscrowClosed))
+        .or_else(|| parse(body).map(E::EarningsClosed))
 }
 
 /// Decodes the micropay events among a transaction's inner instructions, given

@@ -96,15 +96,16 @@ pub fn withdraw(
     )
 }
 
-/// `open_channel`: channel number `next_channel_id` of `escrow` (read it from
-/// the escrow account). Returns the instruction and the channel's address.
+/// `open_channel`: the next channel of `escrow`, at `slot` (read it from the
+/// escrow account with [`pda::ChannelSlot::next`]). Returns the instruction and
+/// the channel's address.
 pub fn open_channel(
     owner: &Pubkey,
     escrow: &Pubkey,
-    next_channel_id: u64,
+    slot: pda::ChannelSlot,
     args: OpenChannelArgs,
 ) -> (Instruction, Pubkey) {
-    let channel = pda::channel(escrow, next_channel_id, args.nonce).0;
+    let channel = pda::channel(escrow, slot, args.nonce).0;
     let instruction = build(
         acc::OpenChannel {
             owner: *owner,
@@ -293,16 +294,39 @@ pub fn creator_close(
     )
 }
 
-/// `close_escrow`: closes `owner`'s empty escrow for `mint`.
-pub fn close_escrow(owner: &Pubkey, mint: &Pubkey) -> Instruction {
+/// `close_escrow`: closes `owner`'s escrow for `mint` (no open channel left),
+/// sweeping its remaining balance to `destination`.
+pub fn close_escrow(
+    owner: &Pubkey,
+    mint: &Pubkey,
+    destination: &Pubkey,
+    token_program: &Pubkey,
+) -> Instruction {
     build(
         acc::CloseEscrow {
             owner: *owner,
             escrow: pda::escrow(owner, mint).0,
+            mint: *mint,
+            vault: pda::vault(mint).0,
+            destination: *destination,
+            token_program: *token_program,
             event_authority: pda::event_authority(),
             program: micropay::ID,
         },
         ix::CloseEscrow {},
+    )
+}
+
+/// `close_earnings`: `owner` closes its empty earnings account for `mint`.
+pub fn close_earnings(owner: &Pubkey, mint: &Pubkey) -> Instruction {
+    build(
+        acc::CloseEarnings {
+            owner: *owner,
+            earnings: pda::earnings(owner, mint).0,
+            event_authority: pda::event_authority(),
+            program: micropay::ID,
+        },
+        ix::CloseEarnings {},
     )
 }
 

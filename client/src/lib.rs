@@ -28,7 +28,7 @@
 //!
 //! ```
 //! # use anchor_spl::token::spl_token::{native_mint::ID as SOL, ID as TOKEN};
-//! # use micropay_client::{instructions as ix, micropay::instructions::OpenChannelArgs, pda, tokens};
+//! # use micropay_client::{accounts, instructions as ix, micropay::instructions::OpenChannelArgs, pda, tokens};
 //! # use micropay_client::{ledger::{embedded::EmbeddedLedger, Ledger}, payer::Payer, planner::*, receiver::*, store::SqliteStore};
 //! # use solana_sdk::signature::{Keypair, Signer};
 //! # use std::sync::Arc;
@@ -41,11 +41,12 @@
 //! setup.push(ix::init_escrow(&me, &SOL, &TOKEN));
 //! setup.push(ix::deposit(&me, &escrow, &SOL, &wsol, &TOKEN, 1_000_000_000));
 //! setup.push(ix::init_earnings(&me, &creator.pubkey(), &SOL));
+//! bank.send(&setup, &user, &[]).await?;
 //! let args = OpenChannelArgs { creator: creator.pubkey(), signer: session.pubkey(), allocation: 1_000_000_000,
 //!     fee_recipient: None, fee_bps: 0, dispute_window_secs: 3_600, expires_at: 0, nonce: rand::random() };
-//! let (open, channel) = ix::open_channel(&me, &escrow, 0, args);
-//! setup.push(open);
-//! bank.send(&setup, &user, &[]).await?;
+//! let slot = pda::ChannelSlot::next(&accounts::escrow(bank.as_ref(), &escrow).await?.unwrap());
+//! let (open, channel) = ix::open_channel(&me, &escrow, slot, args);
+//! bank.send(&[open], &user, &[]).await?;
 //!
 //! let payer = Payer::new(Arc::new(SqliteStore::in_memory()?));        // the user's side
 //! payer.register(channel, &session, 1_000_000_000)?;

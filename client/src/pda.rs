@@ -14,13 +14,35 @@ pub fn escrow(owner: &Pubkey, mint: &Pubkey) -> (Pubkey, u8) {
     Pubkey::find_program_address(&[ESCROW_SEED, owner.as_ref(), mint.as_ref()], &micropay::ID)
 }
 
-/// Channel `id` of `escrow` with `nonce`: `["channel", escrow, id LE, nonce LE]`.
-pub fn channel(escrow: &Pubkey, id: u64, nonce: u64) -> (Pubkey, u8) {
+/// Where a new channel of an escrow goes: the escrow's generation and the id
+/// the channel gets. Read it from the escrow account ([`ChannelSlot::next`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChannelSlot {
+    /// `Escrow::generation` (the slot the escrow was created in).
+    pub generation: u64,
+    /// The channel id (`Escrow::next_channel_id` for a new channel).
+    pub id: u64,
+}
+
+impl ChannelSlot {
+    /// The slot of the next channel `escrow` opens.
+    pub fn next(escrow: &micropay::state::Escrow) -> Self {
+        ChannelSlot {
+            generation: escrow.generation,
+            id: escrow.next_channel_id,
+        }
+    }
+}
+
+/// A channel of `escrow` with `nonce`:
+/// `["channel", escrow, generation LE, id LE, nonce LE]`.
+pub fn channel(escrow: &Pubkey, slot: ChannelSlot, nonce: u64) -> (Pubkey, u8) {
     Pubkey::find_program_address(
         &[
             CHANNEL_SEED,
             escrow.as_ref(),
-            &id.to_le_bytes(),
+            &slot.generation.to_le_bytes(),
+            &slot.id.to_le_bytes(),
             &nonce.to_le_bytes(),
         ],
         &micropay::ID,

@@ -31,7 +31,7 @@ use crate::{
 };
 use anchor_lang::prelude::Pubkey;
 use anchor_spl::token::spl_token;
-use micropay::state::Channel;
+use micropay::{events::SkipReason, state::Channel};
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_sdk::{
     hash::Hash,
@@ -394,7 +394,14 @@ impl Planner {
                     report.settled.push(s.clone());
                 }
                 for s in &claimed.skipped {
-                    store.mark_claimed(&s.channel, s.claimed, true)?;
+                    match s.reason {
+                        // settled by someone else: nothing more to claim
+                        SkipReason::NotAhead => store.mark_claimed(&s.channel, s.claimed, true)?,
+                        // the program saw the channel gone on this cluster
+                        SkipReason::ChannelClosed => store.mark_closed(&s.channel)?,
+                        // stays pending: the account can be created again
+                        SkipReason::EarningsMissing | SkipReason::FeeEarningsMissing => {}
+                    }
                     report.vouchers_skipped = report.vouchers_skipped.saturating_add(1);
                 }
             }

@@ -300,14 +300,15 @@ pub async fn run(
         let with_fee = p % 2 == 0 && config.dapp_fee_bps > 0;
         for (wallet, _, _) in &creators {
             let session = Keypair::new();
-            let id = accounts::escrow(l, &payer.escrow)
-                .await?
-                .ok_or(ClientError::AccountNotFound(payer.escrow))?
-                .next_channel_id;
+            let slot = pda::ChannelSlot::next(
+                &accounts::escrow(l, &payer.escrow)
+                    .await?
+                    .ok_or(ClientError::AccountNotFound(payer.escrow))?,
+            );
             let (ix, channel) = mix::open_channel(
                 &payer.owner.pubkey(),
                 &payer.escrow,
-                id,
+                slot,
                 OpenChannelArgs {
                     creator: wallet.pubkey(),
                     signer: session.pubkey(),

@@ -73,11 +73,16 @@ async fn rpc_ledger_against_the_local_node() {
 
     // channels by creator and by escrow (getProgramAccounts with memcmp)
     let (a, b) = (Keypair::new().pubkey(), Keypair::new().pubkey());
+    let generation = micropay_client::accounts::escrow(l, &escrow)
+        .await
+        .unwrap()
+        .unwrap()
+        .generation;
     for (id, creator) in [(0u64, a), (1, b), (2, a)] {
         let (ix, _) = mix::open_channel(
             &user.pubkey(),
             &escrow,
-            id,
+            micropay_client::pda::ChannelSlot { generation, id },
             OpenChannelArgs {
                 creator,
                 signer: Keypair::new().pubkey(),

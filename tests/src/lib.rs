@@ -238,6 +238,34 @@ impl TestContext {
         self.set_time(now + secs).await;
     }
 
+    /// Moves the bank to the next slot (the bank does not advance by itself);
+    /// the clock's unix time never goes back.
+    pub async fn next_slot(&mut self) {
+        let before = self.clock().await;
+        self.ctx
+            .warp_to_slot(before.slot + 1)
+            .expect("warp to the next slot");
+        let mut after = self.clock().await;
+        if after.unix_timestamp < before.unix_timestamp {
+            after.unix_timestamp = before.unix_timestamp;
+            self.ctx.set_sysvar(&after);
+        }
+    }
+
+    /// Overwrites a micropay account's state in the bank (to stage states no
+    /// instruction sequence can reach, e.g. a corrupted account).
+    pub async fn write_state<T: anchor_lang::AccountSerialize>(
+        &mut self,
+        address: Pubkey,
+        state: &T,
+    ) {
+        let mut account = self.account(address).await.expect("account to overwrite");
+        let mut data = Vec::new();
+        state.try_serialize(&mut data).expect("serialize");
+        account.data[..data.len()].copy_from_slice(&data);
+        self.ctx.set_account(&address, &account.into());
+    }
+
     // ---------- accounts ----------
 
     pub async fn account(&mut self, address: Pubkey) -> Option<Account> {
@@ -367,8 +395,14 @@ impl TestContext {
 
     // ---------- mints, wallets, token accounts ----------
 
-    async fn create_account(&mut self, space: usize, owner: &Pubkey) -> Keypair {
-        let keypair = Keypair::new();
+    /// Creates a rent-exempt account of `space` bytes owned by `owner` at
+    /// `keypair`'s address.
+    async fn create_account_at(
+        &mut self,
+        keypair: &Keypair,
+        space: usize,
+        owner: &Pubkey,
+    ) -> Result<(), BanksClientError> {
         let rent = self.ctx.banks_client.get_rent().await.expect("rent");
         let ix = solana_system_interface::instruction::create_account(
             &self.ctx.payer.pubkey(),
@@ -378,8 +412,14 @@ impl TestContext {
             owner,
         );
         // The new account signs its own creation.
-        let kp = keypair.insecure_clone();
-        self.send(&[ix], &[&kp]).await.expect("create account");
+        self.send(&[ix], &[keypair]).await
+    }
+
+    async fn create_account(&mut self, space: usize, owner: &Pubkey) -> Keypair {
+        let keypair = Keypair::new();
+        self.create_account_at(&keypair, space, owner)
+            .await
+            .expect("create account");
         keypair
     }
 
@@ -399,17 +439,38 @@ impl TestContext {
         extensions: &[ExtensionType],
         init_extensions: impl FnOnce(&Pubkey) -> Vec<Instruction>,
     ) -> Result<MintInfo, BanksClientError> {
+        self.create_mint_at(
+            &Keypair::new(),
+            token_program,
+            decimals,
+            extensions,
+            init_extensions,
+        )
+        .await
+    }
+
+    /// [`Self::create_mint_with`] at `keypair`'s address (e.g. to re-create a
+    /// closed mint at the same address).
+    pub async fn create_mint_at(
+        &mut self,
+        keypair: &Keypair,
+        token_program: Pubkey,
+        decimals: u8,
+        extensions: &[ExtensionType],
+        init_extensions: impl FnOnce(&Pubkey) -> Vec<Instruction>,
+    ) -> Result<MintInfo, BanksClientError> {
         let space = if extensions.is_empty() {
             MintState::LEN
         } else {
             ExtensionType::try_calculate_account_len::<MintState>(extensions).expect("mint len")
         };
-        let mint = self.create_account(space, &token_program).await;
-        let mut ixs = init_extensions(&mint.pubkey());
+        self.create_account_at(keypair, space, &token_program)
+            .await?;
+        let mut ixs = init_extensions(&keypair.pubkey());
         ixs.push(
             spl_token_2022::instruction::initialize_mint2(
                 &token_program,
-                &mint.pubkey(),
+                &keypair.pubkey(),
                 &self.ctx.payer.pubkey(),
                 None,
                 decimals,
@@ -418,11 +479,13 @@ impl TestContext {
         );
         self.send(&ixs, &[]).await?;
         let info = MintInfo {
-            address: mint.pubkey(),
+            address: keypair.pubkey(),
             token_program,
             decimals,
         };
-        self.mints.push(info);
+        if !self.mints.iter().any(|m| m.address == info.address) {
+            self.mints.push(info);
+        }
         Ok(info)
     }
 
@@ -598,18 +661,15 @@ impl TestContext {
         }
     }
 
-    /// Builds the `open_channel` instruction for `payer` (reads the escrow's next id).
+    /// Builds the `open_channel` instruction for `payer` (reads the escrow's
+    /// generation and next id).
     pub async fn open_channel_ix(
         &mut self,
         payer: &PayerFixture,
         args: OpenChannelArgs,
     ) -> (Instruction, Pubkey) {
-        let next_id = self
-            .escrow(payer.escrow)
-            .await
-            .expect("escrow")
-            .next_channel_id;
-        mix::open_channel(&payer.owner.pubkey(), &payer.escrow, next_id, args)
+        let slot = pda::ChannelSlot::next(&self.escrow(payer.escrow).await.expect("escrow"));
+        mix::open_channel(&payer.owner.pubkey(), &payer.escrow, slot, args)
     }
 
     /// Opens a channel from `payer` to `creator` with `allocation`.

@@ -148,7 +148,7 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
             let (ix, channel) = mix::open_channel(
                 &me,
                 &escrow_address,
-                escrow.next_channel_id,
+                pda::ChannelSlot::next(&escrow),
                 OpenChannelArgs {
                     creator: *creator,
                     signer: session.pubkey(),

@@ -230,6 +230,7 @@ async fn show(
             "balance_ui": super::context::format_amount(escrow.balance, mint.decimals),
             "open_channels": escrow.open_channels,
             "next_channel_id": escrow.next_channel_id,
+            "generation": escrow.generation,
             "signature": signature,
         }),
         || {

@@ -81,15 +81,11 @@ pub async fn open(
     expires_at: i64,
 ) -> Pubkey {
     let l: &dyn Ledger = ledger;
-    let id = accounts::escrow(l, escrow)
-        .await
-        .unwrap()
-        .unwrap()
-        .next_channel_id;
+    let slot = pda::ChannelSlot::next(&accounts::escrow(l, escrow).await.unwrap().unwrap());
     let (ix, channel) = mix::open_channel(
         &user.pubkey(),
         escrow,
-        id,
+        slot,
         OpenChannelArgs {
             creator: *creator,
             signer: *signer,

@@ -8,9 +8,10 @@ use micropay_client::{
     simulation::{SimulationConfig, SimulationReport},
 };
 
-/// The fee share the program must take of a settled delta (rounding down).
-pub fn fee_share(delta: u64, bps: u16) -> u64 {
-    (u128::from(delta) * u128::from(bps) / 10_000) as u64
+/// The fee share of a cumulative amount (rounding down): the fee recipient of
+/// a channel that paid `claimed` has received exactly this.
+pub fn fee_share(claimed: u64, bps: u16) -> u64 {
+    (u128::from(claimed) * u128::from(bps) / 10_000) as u64
 }
 
 pub async fn report_on_chain(l: &dyn Ledger, config: &SimulationConfig, report: &SimulationReport) {
@@ -30,7 +31,8 @@ pub async fn report_on_chain(l: &dyn Ledger, config: &SimulationConfig, report: 
     let mut settled_total = 0u64;
     for s in &report.settled {
         let expected_fee = if fee_channels.contains(&s.channel) {
-            fee_share(s.delta, report.dapp_fee_bps)
+            fee_share(s.claimed, report.dapp_fee_bps)
+                - fee_share(s.claimed - s.delta, report.dapp_fee_bps)
         } else {
             0
         };

@@ -43,6 +43,7 @@ pub enum MicropayError {
     DisputeWindowOpen,
     #[msg("The escrow still has open channels; close them first")]
     EscrowHasOpenChannels,
+    /// No longer returned: `close_escrow` sweeps the remaining balance.
     #[msg("The escrow still holds a balance; withdraw it first")]
     EscrowNotEmpty,
     #[msg("A claim needs at least one voucher")]
@@ -75,4 +76,10 @@ pub enum MicropayError {
     RentReceiverMismatch,
     #[msg("The account already exists")]
     AlreadyInitialized,
+    #[msg("An account invariant does not hold after this instruction (a program bug); nothing was changed")]
+    InvariantViolated,
+    #[msg("The escrow was created in this slot; close it in a later slot (about half a second from now)")]
+    EscrowCreatedThisSlot,
+    #[msg("The earnings account still holds a balance; withdraw it first")]
+    EarningsNotEmpty,
 }

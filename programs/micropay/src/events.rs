@@ -16,6 +16,8 @@ pub struct EscrowInitialized {
     pub vault: Pubkey,
     /// True when this instruction created the mint's vault.
     pub vault_created: bool,
+    /// The escrow's generation (the slot it was created in; in channel seeds).
+    pub generation: u64,
 }
 
 /// Tokens moved from a depositor's token account into the vault.
@@ -46,7 +48,10 @@ pub struct Withdrawn {
 pub struct ChannelOpened {
     pub escrow: Pubkey,
     pub channel: Pubkey,
+    /// The escrow's generation: with `id` and `nonce`, the channel's seeds.
+    pub generation: u64,
     pub id: u64,
+    pub nonce: u64,
     pub creator: Pubkey,
     pub signer: Pubkey,
     pub allocation: u64,
@@ -94,13 +99,31 @@ pub struct SettledVoucher {
     pub claimed: u64,
 }
 
-/// A voucher that was not ahead of the channel's `claimed` (already settled).
+/// Why a claim entry settled nothing. None of these fails the batch: each is
+/// something another party may cause (a relayer settling first, a payer
+/// finalizing first, an earnings account closed by its owner).
+#[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// The voucher is not ahead of the channel's `claimed` (settled before).
+    NotAhead,
+    /// The channel account does not exist (closed, or finalized ahead of this
+    /// claim). Nothing is verified or credited.
+    ChannelClosed,
+    /// The creator's earnings account for the mint does not exist; anyone may
+    /// create it (`init_earnings`) and claim again.
+    EarningsMissing,
+    /// The fee recipient's earnings account for the mint does not exist.
+    FeeEarningsMissing,
+}
+
+/// A claim entry that settled nothing, and why.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
 pub struct SkippedVoucher {
     pub channel: Pubkey,
     pub voucher_amount: u64,
-    /// Channel's `claimed` that made the voucher stale.
+    /// Channel's `claimed` (0 when the channel does not exist).
     pub claimed: u64,
+    pub reason: SkipReason,
 }
 
 /// One event per claim instruction, however many vouchers it settled.
@@ -167,10 +190,26 @@ impl ChannelClosed {
     }
 }
 
-/// An empty escrow was closed and its rent returned to the owner.
+/// An escrow without channels was closed: its remaining balance swept to a
+/// token account of the owner's choice, its rent returned to the owner.
 #[event]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EscrowClosed {
     pub escrow: Pubkey,
     pub owner: Pubkey,
+    /// Free balance moved out of the vault by the close, base units.
+    pub swept: u64,
+    /// Where the swept balance went (any token account of the mint).
+    pub destination: Pubkey,
+}
+
+/// An earnings account with zero balance was closed by its owner (rent back).
+#[event]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EarningsClosed {
+    pub earnings: Pubkey,
+    pub owner: Pubkey,
+    pub mint: Pubkey,
+    /// Its `total_earned` statistic at close.
+    pub total_earned: u64,
 }

@@ -26,6 +26,22 @@ use instructions::*;
 
 declare_id!("4wPrW6yL7jopqbJBc4JFHqM5Pa6qEiktAAYNmqGUWhf3");
 
+/// The program's security.txt (readable with `query-security-txt` from the
+/// deployed binary). A deployer replaces the contact with its own before
+/// deploying; SECURITY.md holds the threat model.
+#[cfg(not(feature = "no-entrypoint"))]
+#[allow(unsafe_code)] // the macro exports a `#[no_mangle]` static
+mod security {
+    solana_security_txt::security_txt! {
+        name: "micropay",
+        project_url: "SECURITY.md",
+        contacts: "link:SECURITY.md",
+        policy: "SECURITY.md in the source repository: report privately to the deployer; do not exploit or disclose before a fix",
+        preferred_languages: "en",
+        source_code: "programs/micropay in the source repository"
+    }
+}
+
 #[program]
 pub mod micropay {
     use super::*;
@@ -97,9 +113,15 @@ pub mod micropay {
         CreatorClose::creator_close(ctx)
     }
 
-    /// Closes an empty escrow with no open channel.
+    /// Closes an escrow with no open channel, sweeping its balance to the owner.
     #[access_control(ctx.accounts.validate())]
     pub fn close_escrow(ctx: Context<CloseEscrow>) -> Result<()> {
         CloseEscrow::close_escrow(ctx)
+    }
+
+    /// Closes an earnings account with zero balance (rent back to its owner).
+    #[access_control(ctx.accounts.validate())]
+    pub fn close_earnings(ctx: Context<CloseEarnings>) -> Result<()> {
+        CloseEarnings::close_earnings(ctx)
     }
 }

@@ -1,8 +1,11 @@
 //! Checked arithmetic for every balance change.
 //!
-//! Rounding: the dApp fee share rounds **down** (`floor(delta × bps / 10_000)`),
-//! so a claim never pays a fee recipient more than its share and the creator gets
-//! the remainder; creator + fee always equals the claimed delta exactly.
+//! Rounding: the dApp fee share is computed on **cumulative** amounts and rounds
+//! down: after a channel has paid `claimed` in total, its fee recipient has
+//! received exactly `floor(claimed × bps / 10_000)`, however the claims were
+//! split. A claim of `delta` on top of `before` pays the fee recipient
+//! `floor((before + delta) × bps / 10_000) − floor(before × bps / 10_000)` and
+//! the creator the rest; creator + fee always equals `delta` exactly.
 
 use crate::{constants::BPS_DENOMINATOR, error::MicropayError};
 use anchor_lang::prelude::*;
@@ -20,16 +23,26 @@ pub fn sub(a: u64, b: u64) -> Result<u64> {
         .ok_or_else(|| error!(MicropayError::InsufficientBalance))
 }
 
-/// Splits a claimed `delta` into `(creator_part, fee_part)` for a fee of `fee_bps`.
-/// The fee rounds down; the two parts always add up to `delta`.
-pub fn split_fee(delta: u64, fee_bps: u16) -> Result<(u64, u64)> {
-    let product = u128::from(delta)
+/// The fee share of a cumulative amount: `floor(amount × fee_bps / 10_000)`.
+pub fn cumulative_fee(amount: u64, fee_bps: u16) -> Result<u64> {
+    let product = u128::from(amount)
         .checked_mul(u128::from(fee_bps))
         .ok_or_else(|| error!(MicropayError::MathOverflow))?;
     let fee = product
         .checked_div(u128::from(BPS_DENOMINATOR))
         .ok_or_else(|| error!(MicropayError::MathOverflow))?;
-    let fee = u64::try_from(fee).map_err(|_| error!(MicropayError::MathOverflow))?;
+    u64::try_from(fee).map_err(|_| error!(MicropayError::MathOverflow))
+}
+
+/// Splits a claim of `delta` on a channel that had paid `claimed_before` into
+/// `(creator_part, fee_part)` for a fee of `fee_bps`, cumulatively (see the
+/// module docs). The two parts always add up to `delta`.
+pub fn split_fee(claimed_before: u64, delta: u64, fee_bps: u16) -> Result<(u64, u64)> {
+    let after = add(claimed_before, delta)?;
+    let fee = sub(
+        cumulative_fee(after, fee_bps)?,
+        cumulative_fee(claimed_before, fee_bps)?,
+    )?;
     Ok((sub(delta, fee)?, fee))
 }
 
@@ -47,14 +60,43 @@ mod tests {
 
     #[test]
     fn split_fee_rounds_down_and_conserves() {
-        assert_eq!(split_fee(10_000, 1_000).unwrap(), (9_000, 1_000));
-        assert_eq!(split_fee(9, 1_000).unwrap(), (9, 0));
-        assert_eq!(split_fee(19, 1_000).unwrap(), (18, 1));
-        assert_eq!(split_fee(u64::MAX, 1_000).unwrap().1, u64::MAX / 10);
-        for (delta, bps) in [(0u64, 0u16), (1, 1), (12_345, 999), (u64::MAX, 10_000)] {
-            let (c, f) = split_fee(delta, bps).unwrap();
+        assert_eq!(split_fee(0, 10_000, 1_000).unwrap(), (9_000, 1_000));
+        assert_eq!(split_fee(0, 9, 1_000).unwrap(), (9, 0));
+        assert_eq!(split_fee(0, 19, 1_000).unwrap(), (18, 1));
+        assert_eq!(split_fee(0, u64::MAX, 1_000).unwrap().1, u64::MAX / 10);
+        for (before, delta, bps) in [
+            (0u64, 0u64, 0u16),
+            (0, 1, 1),
+            (7, 12_345, 999),
+            (0, u64::MAX, 10_000),
+            (u64::MAX - 5, 5, 1_000),
+        ] {
+            let (c, f) = split_fee(before, delta, bps).unwrap();
             assert_eq!(c + f, delta);
         }
+        assert!(split_fee(u64::MAX, 1, 1).is_err());
+    }
+
+    /// Settling every intermediate voucher pays the fee recipient exactly what
+    /// one claim of the total would: increments below 10⁴/bps still add up.
+    #[test]
+    fn fee_share_does_not_depend_on_how_claims_are_split() {
+        for (bps, step, steps) in [(250u16, 1u64, 1_000u64), (1_000, 9, 500), (1, 3, 10_000)] {
+            let (mut claimed, mut fees) = (0u64, 0u64);
+            for _ in 0..steps {
+                let (_, fee) = split_fee(claimed, step, bps).unwrap();
+                claimed += step;
+                fees += fee;
+            }
+            assert_eq!(
+                fees,
+                cumulative_fee(claimed, bps).unwrap(),
+                "{bps} bps by {step}"
+            );
+            assert_eq!(fees, split_fee(0, claimed, bps).unwrap().1);
+        }
+        // 9 units at 10%: one unit of fee, never zero, after ten such claims
+        assert_eq!(cumulative_fee(90, 1_000).unwrap(), 9);
     }
 
     #[test]

@@ -223,3 +223,99 @@ async fn earnings_withdrawn_by_non_owner() {
     );
     t.assert_invariants().await;
 }
+
+/// Regression: after `close_escrow` + `init_escrow`, channel ids restarted at 0,
+/// so a payer re-opening with the same nonce and session key recreated an old
+/// channel address and revived its vouchers. The escrow's generation (its
+/// creation slot, strictly higher for a re-created escrow) is in the seeds now:
+/// the new channel has another address, and old vouchers pay nothing anywhere.
+#[tokio::test]
+async fn channel_address_is_never_reused_after_escrow_recreation() {
+    let mut t = TestContext::new().await;
+    let mint = t.spl_mint().await;
+    let p = t.payer_with_escrow(&mint, 100_000, 10_000).await;
+    let c = t.creator(&mint).await;
+    let key = Keypair::new();
+    let opts = |key: &Keypair| ChannelOpts {
+        session: Some(key.insecure_clone()),
+        ..Default::default()
+    };
+    let old = t.open_channel(&p, &c, 5_000, opts(&key)).await;
+    t.claim(&[old.voucher(1_000)]).await.unwrap();
+    let old_generation = t.escrow(p.escrow).await.unwrap().generation;
+    let ix = mix::creator_close(
+        &c.wallet.pubkey(),
+        &p.escrow,
+        &old.address,
+        &p.owner.pubkey(),
+    );
+    t.send(&[ix], &[&c.wallet]).await.unwrap();
+    t.next_slot().await;
+    let ix = mix::close_escrow(
+        &p.owner.pubkey(),
+        &p.mint.address,
+        &p.token_account,
+        &p.mint.token_program,
+    );
+    t.send(&[ix], &[&p.owner]).await.unwrap();
+
+    // the same owner and mint again, the same nonce and session key, id 0 again
+    let ixs = [
+        mix::init_escrow(&p.owner.pubkey(), &p.mint.address, &p.mint.token_program),
+        mix::deposit(
+            &p.owner.pubkey(),
+            &p.escrow,
+            &p.mint.address,
+            &p.token_account,
+            &p.mint.token_program,
+            10_000,
+        ),
+    ];
+    t.send(&ixs, &[&p.owner]).await.unwrap();
+    let escrow = t.escrow(p.escrow).await.unwrap();
+    assert!(escrow.generation > old_generation);
+    assert_eq!(escrow.next_channel_id, 0);
+    let mut args = t.channel_args(&c.wallet.pubkey(), &key.pubkey(), 5_000);
+    args.nonce = old.nonce;
+    let (ix, new_address) = t.open_channel_ix(&p, args).await;
+    t.send(&[ix], &[&p.owner]).await.unwrap();
+    t.track_channel(new_address);
+    assert_ne!(new_address, old.address);
+
+    // the old voucher as it is: its channel is gone, so it pays nothing
+    let events = t.claim(&[old.voucher(5_000)]).await.unwrap();
+    assert_eq!(
+        claimed_event(&events).skipped[0].reason,
+        micropay::events::SkipReason::ChannelClosed
+    );
+    // its signature presented for the new channel does not verify
+    let mut replay = old.voucher(5_000);
+    replay.channel = new_address;
+    assert_error(
+        t.claim(&[replay]).await,
+        MicropayError::InvalidVoucherSignature,
+    );
+    assert_eq!(t.channel(new_address).await.unwrap().claimed, 0);
+    assert_eq!(t.earnings(c.earnings).await.unwrap().balance, 1_000);
+    t.assert_invariants().await;
+}
+
+/// Every handler checks the invariants of what it wrote: a corrupted channel
+/// (claimed above allocation, which no instruction sequence reaches) cannot be
+/// written back by a top-up, and nothing changes.
+#[tokio::test]
+async fn a_broken_invariant_fails_the_instruction() {
+    let World { mut t, p, ch, .. } = world().await;
+    let good = t.channel(ch.address).await.unwrap();
+    let mut corrupt = good.clone();
+    corrupt.claimed = corrupt.allocation + 1_000;
+    t.write_state(ch.address, &corrupt).await;
+    let ix = mix::top_up_channel(&p.owner.pubkey(), &p.escrow, &ch.address, 1);
+    assert_error(
+        t.send(&[ix], &[&p.owner]).await,
+        MicropayError::InvariantViolated,
+    );
+    assert_eq!(t.channel(ch.address).await.unwrap(), corrupt);
+    t.write_state(ch.address, &good).await;
+    t.assert_invariants().await;
+}

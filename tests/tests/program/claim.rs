@@ -1,5 +1,5 @@
 use anchor_lang::prelude::AccountMeta;
-use micropay::{constants::NO_ACCOUNT_INDEX, instructions::ClaimEntry};
+use micropay::{constants::NO_ACCOUNT_INDEX, events::SkipReason, instructions::ClaimEntry};
 use micropay_client::{events::MicropayEvent, instructions as mix};
 use micropay_tests::*;
 use solana_sdk::signature::{Keypair, Signer};
@@ -101,7 +101,8 @@ async fn batched_claim_across_payers_mints_and_creators_skips_stale() {
         vec![micropay::events::SkippedVoucher {
             channel: stale.address,
             voucher_amount: 6_000,
-            claimed: 7_000
+            claimed: 7_000,
+            reason: SkipReason::NotAhead,
         }]
     );
     let b_settled = claimed
@@ -151,6 +152,171 @@ async fn fee_share_rounds_down_and_at_bound() {
         t.earnings(ch.fee_earnings.unwrap()).await.unwrap().balance,
         1
     );
+    t.assert_invariants().await;
+}
+
+/// Regression: the fee share was computed per claim, so settling every
+/// intermediate voucher (increments below 10⁴/bps) paid the dApp nothing. It is
+/// cumulative now: ten claims of 9 units at 10% pay 9, like one claim of 90.
+#[tokio::test]
+async fn fee_share_is_cumulative_however_finely_claims_are_split() {
+    let mut t = TestContext::new().await;
+    let mint = t.spl_mint().await;
+    let p = t.payer_with_escrow(&mint, 1_000_000, 1_000_000).await;
+    let c = t.creator(&mint).await;
+    let dapp = Keypair::new().pubkey();
+    let fee = ChannelOpts {
+        fee: Some((dapp, 1_000)),
+        ..Default::default()
+    };
+    let fine = t.open_channel(&p, &c, 100_000, fee).await;
+    let mut fees = 0;
+    for i in 1..=10u64 {
+        let events = t.claim(&[fine.voucher(9 * i)]).await.unwrap();
+        fees += claimed_event(&events).settled[0].fee_amount;
+    }
+    assert_eq!(fees, 9);
+    let dapp_earnings = fine.fee_earnings.unwrap();
+    assert_eq!(t.earnings(dapp_earnings).await.unwrap().balance, 9);
+    assert_eq!(t.earnings(c.earnings).await.unwrap().balance, 81);
+
+    // the same total in one claim on another channel pays the same split
+    let fee = ChannelOpts {
+        fee: Some((dapp, 1_000)),
+        ..Default::default()
+    };
+    let coarse = t.open_channel(&p, &c, 100_000, fee).await;
+    let events = t.claim(&[coarse.voucher(90)]).await.unwrap();
+    let settled = &claimed_event(&events).settled[0];
+    assert_eq!((settled.creator_amount, settled.fee_amount), (81, 9));
+    t.assert_invariants().await;
+}
+
+/// Regression: `total_earned` (a statistic) overflowing failed the claim.
+#[tokio::test]
+async fn total_earned_saturates_instead_of_failing_a_claim() {
+    let Setup { mut t, ch, c } = setup(5_000).await;
+    let mut earnings = t.earnings(c.earnings).await.unwrap();
+    earnings.total_earned = u64::MAX - 10;
+    t.write_state(c.earnings, &earnings).await;
+    t.claim(&[ch.voucher(100)]).await.unwrap();
+    let earnings = t.earnings(c.earnings).await.unwrap();
+    assert_eq!((earnings.balance, earnings.total_earned), (100, u64::MAX));
+    t.assert_invariants().await;
+}
+
+/// One entry whose channel is gone (finalized ahead of the claim by a
+/// front-runner, or closed by its creator) never reverts the batch: it is
+/// skipped with its reason and the other entries settle.
+#[tokio::test]
+async fn a_channel_finalized_ahead_of_the_claim_is_skipped_not_fatal() {
+    let mut t = TestContext::new().await;
+    let mint = t.spl_mint().await;
+    let p = t.payer_with_escrow(&mint, 100_000, 100_000).await;
+    let c = t.creator(&mint).await;
+    let ch = t.open_channel(&p, &c, 10_000, ChannelOpts::default()).await;
+    let gone = t
+        .open_channel(
+            &p,
+            &c,
+            10_000,
+            ChannelOpts {
+                dispute_window_secs: Some(60),
+                ..Default::default()
+            },
+        )
+        .await;
+    let ix = mix::request_close(&p.owner.pubkey(), &p.escrow, &gone.address);
+    t.send(&[ix], &[&p.owner]).await.unwrap();
+    t.advance_time(60).await;
+    // the payer's finalize lands first
+    let ix = mix::finalize_close(&p.escrow, &gone.address, &p.owner.pubkey());
+    t.send(&[ix], &[]).await.unwrap();
+    assert!(t.channel(gone.address).await.is_none());
+
+    let events = t
+        .claim(&[gone.voucher(700), ch.voucher(500)])
+        .await
+        .unwrap();
+    let claimed = claimed_event(&events);
+    assert_eq!(claimed.settled.len(), 1);
+    assert_eq!(claimed.settled[0].channel, ch.address);
+    assert_eq!(
+        claimed.skipped,
+        vec![micropay::events::SkippedVoucher {
+            channel: gone.address,
+            voucher_amount: 700,
+            claimed: 0,
+            reason: SkipReason::ChannelClosed,
+        }]
+    );
+    assert_eq!(t.earnings(c.earnings).await.unwrap().balance, 500);
+    t.assert_invariants().await;
+}
+
+/// A fee recipient's earnings account that does not exist (closed by its
+/// owner) skips the entry with its reason; the batch goes on.
+#[tokio::test]
+async fn missing_fee_earnings_skip_the_entry_not_the_batch() {
+    let mut t = TestContext::new().await;
+    let mint = t.spl_mint().await;
+    let p = t.payer_with_escrow(&mint, 100_000, 100_000).await;
+    let c = t.creator(&mint).await;
+    let dapp = t.wallet(1_000_000_000).await;
+    let with_fee = t
+        .open_channel(
+            &p,
+            &c,
+            10_000,
+            ChannelOpts {
+                fee: Some((dapp.pubkey(), 500)),
+                ..Default::default()
+            },
+        )
+        .await;
+    let plain = t.open_channel(&p, &c, 10_000, ChannelOpts::default()).await;
+    let ix = mix::close_earnings(&dapp.pubkey(), &mint.address);
+    t.send(&[ix], &[&dapp]).await.unwrap();
+
+    let events = t
+        .claim(&[with_fee.voucher(1_000), plain.voucher(300)])
+        .await
+        .unwrap();
+    let claimed = claimed_event(&events);
+    assert_eq!(claimed.settled.len(), 1);
+    assert_eq!(claimed.skipped[0].reason, SkipReason::FeeEarningsMissing);
+    assert_eq!(t.channel(with_fee.address).await.unwrap().claimed, 0);
+    assert_eq!(t.earnings(c.earnings).await.unwrap().balance, 300);
+    t.assert_invariants().await;
+}
+
+/// A missing earnings account is a skip only at its own address: any other
+/// empty account in its place is the submitter's mistake and fails the claim.
+#[tokio::test]
+async fn an_empty_account_that_is_not_the_earnings_address_fails() {
+    let Setup { mut t, ch, .. } = setup(5_000).await;
+    let mut v = ch.voucher(100);
+    v.creator_earnings = Keypair::new().pubkey();
+    assert_error(t.claim(&[v]).await, MicropayError::CreatorEarningsMismatch);
+
+    let mint = t.spl_mint().await;
+    let p = t.payer_with_escrow(&mint, 10_000, 10_000).await;
+    let c = t.creator(&mint).await;
+    let dapp = Keypair::new().pubkey();
+    let with_fee = t
+        .open_channel(
+            &p,
+            &c,
+            1_000,
+            ChannelOpts {
+                fee: Some((dapp, 100)),
+                ..Default::default()
+            },
+        )
+        .await;
+    let mut v = with_fee.voucher(100);
+    v.fee_earnings = Some(Keypair::new().pubkey());
+    assert_error(t.claim(&[v]).await, MicropayError::FeeEarningsMismatch);
     t.assert_invariants().await;
 }
 
@@ -355,6 +521,34 @@ async fn fee_earnings_checks() {
     let mut v = without_fee.voucher(10);
     v.fee_earnings = with_fee.fee_earnings;
     assert_error(t.claim(&[v]).await, MicropayError::FeeEarningsMismatch);
+    // a read-only fee earnings account is reported as such, like the creator's
+    let ix = mix::claim_raw(
+        vec![ClaimEntry {
+            fee_earnings_index: 2,
+            ..entry(&with_fee, 0, 1, 10)
+        }],
+        vec![
+            AccountMeta::new(with_fee.address, false),
+            AccountMeta::new(c.earnings, false),
+            AccountMeta::new_readonly(with_fee.fee_earnings.unwrap(), false),
+        ],
+    );
+    assert_error(t.send(&[ix], &[]).await, MicropayError::AccountNotWritable);
+    // and a fee earnings index past the accounts as out of range
+    let ix = mix::claim_raw(
+        vec![ClaimEntry {
+            fee_earnings_index: 7,
+            ..entry(&with_fee, 0, 1, 10)
+        }],
+        vec![
+            AccountMeta::new(with_fee.address, false),
+            AccountMeta::new(c.earnings, false),
+        ],
+    );
+    assert_error(
+        t.send(&[ix], &[]).await,
+        MicropayError::AccountIndexOutOfRange,
+    );
     t.assert_invariants().await;
 }
 

@@ -1,15 +1,21 @@
-use micropay_client::{events::MicropayEvent, instructions as mix};
+use micropay_client::{events::MicropayEvent, instructions as mix, pda};
 use micropay_tests::*;
 use solana_sdk::signature::Signer;
 
 #[tokio::test]
-async fn close_escrow_needs_no_channels_and_no_balance() {
+async fn close_escrow_needs_no_open_channel_and_sweeps_the_balance() {
     let mut t = TestContext::new().await;
     let mint = t.spl_mint().await;
     let p = t.payer_with_escrow(&mint, 1_000, 1_000).await;
     let c = t.creator(&mint).await;
     let ch = t.open_channel(&p, &c, 400, ChannelOpts::default()).await;
-    let close = mix::close_escrow(&p.owner.pubkey(), &mint.address);
+    t.next_slot().await;
+    let close = mix::close_escrow(
+        &p.owner.pubkey(),
+        &mint.address,
+        &p.token_account,
+        &mint.token_program,
+    );
     assert_error(
         t.send(std::slice::from_ref(&close), &[&p.owner]).await,
         MicropayError::EscrowHasOpenChannels,
@@ -22,35 +28,112 @@ async fn close_escrow_needs_no_channels_and_no_balance() {
         &p.owner.pubkey(),
     );
     t.send(&[ix], &[&c.wallet]).await.unwrap();
-    assert_error(
-        t.send(std::slice::from_ref(&close), &[&p.owner]).await,
-        MicropayError::EscrowNotEmpty,
-    );
 
     // someone else cannot close it
     let mallory = t.wallet(1_000_000_000).await;
-    let mut ix = mix::close_escrow(&mallory.pubkey(), &mint.address);
+    let loot = t.token_account(&mint, &mallory.pubkey()).await;
+    let mut ix = mix::close_escrow(&mallory.pubkey(), &mint.address, &loot, &mint.token_program);
     ix.accounts[1].pubkey = p.escrow;
     assert_error(
         t.send(&[ix], &[&mallory]).await,
         MicropayError::NotEscrowOwner,
     );
 
-    let ix = mix::withdraw(
+    // a stranger's 1-unit deposit does not keep it open: the close sweeps it
+    let stranger = t.wallet(1_000_000_000).await;
+    let stranger_tokens = t.token_account(&mint, &stranger.pubkey()).await;
+    t.fund_token_account(&mint, &stranger_tokens, 1).await;
+    let ix = mix::deposit(
+        &stranger.pubkey(),
+        &p.escrow,
+        &mint.address,
+        &stranger_tokens,
+        &mint.token_program,
+        1,
+    );
+    t.send(&[ix], &[&stranger]).await.unwrap();
+    assert_eq!(t.escrow(p.escrow).await.unwrap().balance, 1_001);
+
+    let lamports = t.lamports(p.owner.pubkey()).await;
+    let rent = t.lamports(p.escrow).await;
+    let events = t.send_events(&[close], &[&p.owner]).await.unwrap();
+    assert!(
+        matches!(&events[..], [MicropayEvent::EscrowClosed(e)]
+            if e.escrow == p.escrow && e.swept == 1_001 && e.destination == p.token_account),
+        "{events:?}"
+    );
+    assert!(t.escrow(p.escrow).await.is_none());
+    // the fee payer is the fixture's payer, so the owner gets the whole rent
+    assert_eq!(t.lamports(p.owner.pubkey()).await, lamports + rent);
+    assert_eq!(t.token_balance(p.token_account).await, 1_001);
+    assert_eq!(t.token_balance(loot).await, 0);
+    t.assert_invariants().await;
+}
+
+#[tokio::test]
+async fn an_empty_escrow_closes_and_sweeps_nothing() {
+    let mut t = TestContext::new().await;
+    let mint = t.spl_mint().await;
+    let p = t.payer_with_escrow(&mint, 1_000, 0).await;
+    t.next_slot().await;
+    let close = mix::close_escrow(
         &p.owner.pubkey(),
         &mint.address,
         &p.token_account,
         &mint.token_program,
-        1_000,
     );
-    t.send(&[ix], &[&p.owner]).await.unwrap();
-    let lamports = t.lamports(p.owner.pubkey()).await;
-    let rent = t.lamports(p.escrow).await;
     let events = t.send_events(&[close], &[&p.owner]).await.unwrap();
-    assert!(matches!(&events[..], [MicropayEvent::EscrowClosed(e)] if e.escrow == p.escrow));
-    assert!(t.escrow(p.escrow).await.is_none());
-    // the fee payer is the fixture's payer, so the owner gets the whole rent
-    assert_eq!(t.lamports(p.owner.pubkey()).await, lamports + rent);
+    assert!(matches!(&events[..], [MicropayEvent::EscrowClosed(e)] if e.swept == 0));
     assert_eq!(t.token_balance(p.token_account).await, 1_000);
+    t.assert_invariants().await;
+}
+
+#[tokio::test]
+async fn close_escrow_rejections() {
+    let mut t = TestContext::new().await;
+    let mint = t.spl_mint().await;
+    let p = t.payer_with_escrow(&mint, 1_000, 1_000).await;
+
+    // not in the slot the escrow was created in (keeps generations unique)
+    let close = mix::close_escrow(
+        &p.owner.pubkey(),
+        &mint.address,
+        &p.token_account,
+        &mint.token_program,
+    );
+    assert_error(
+        t.send(std::slice::from_ref(&close), &[&p.owner]).await,
+        MicropayError::EscrowCreatedThisSlot,
+    );
+    t.next_slot().await;
+
+    // the sweep may not pay the vault itself
+    let vault = pda::vault(&mint.address).0;
+    let ix = mix::close_escrow(
+        &p.owner.pubkey(),
+        &mint.address,
+        &vault,
+        &mint.token_program,
+    );
+    assert_error(
+        t.send(&[ix], &[&p.owner]).await,
+        MicropayError::InvalidVault,
+    );
+    // nor a token account of another mint
+    let other = t.spl_mint().await;
+    let wrong = t.token_account(&other, &p.owner.pubkey()).await;
+    let ix = mix::close_escrow(
+        &p.owner.pubkey(),
+        &mint.address,
+        &wrong,
+        &mint.token_program,
+    );
+    assert_anchor_error(
+        t.send(&[ix], &[&p.owner]).await,
+        anchor_lang::error::ErrorCode::ConstraintTokenMint,
+    );
+    assert_eq!(t.escrow(p.escrow).await.unwrap().balance, 1_000);
+
+    t.send(&[close], &[&p.owner]).await.unwrap();
     t.assert_invariants().await;
 }

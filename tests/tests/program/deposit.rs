@@ -1,7 +1,10 @@
-use anchor_spl::token::spl_token;
+use anchor_spl::{
+    token::spl_token,
+    token_interface::spl_token_2022::{self, extension::ExtensionType},
+};
 use micropay_client::{events::MicropayEvent, instructions as mix};
 use micropay_tests::*;
-use solana_sdk::signature::Signer;
+use solana_sdk::signature::{Keypair, Signer};
 
 #[tokio::test]
 async fn deposit_credits_escrow_and_vault() {
@@ -112,5 +115,81 @@ async fn deposit_above_token_balance_fails_in_token_program() {
         Some(spl_token::error::TokenError::InsufficientFunds as u32)
     );
     assert_eq!(t.escrow(p.escrow).await.unwrap().balance, 0);
+    t.assert_invariants().await;
+}
+
+/// Regression: a Token-2022 mint with a close authority can be closed at zero
+/// supply and re-created at the same address with a permanent delegate, which
+/// could then drain the vault. Every deposit re-checks the mint's extensions.
+#[tokio::test]
+async fn a_mint_recreated_with_a_refused_extension_takes_no_deposit() {
+    let mut t = TestContext::new().await;
+    let authority = t.payer().pubkey();
+    let key = Keypair::new();
+    let mint = t
+        .create_mint_at(
+            &key,
+            spl_token_2022::ID,
+            6,
+            &[ExtensionType::MintCloseAuthority],
+            |m| {
+                vec![
+                    spl_token_2022::instruction::initialize_mint_close_authority(
+                        &spl_token_2022::ID,
+                        m,
+                        Some(&authority),
+                    )
+                    .unwrap(),
+                ]
+            },
+        )
+        .await
+        .unwrap();
+    // an escrow (and so the vault) exists while the supply is zero
+    let p = t.payer_with_escrow(&mint, 0, 0).await;
+    let close = spl_token_2022::instruction::close_account(
+        &spl_token_2022::ID,
+        &mint.address,
+        &authority,
+        &authority,
+        &[],
+    )
+    .unwrap();
+    t.send(&[close], &[]).await.unwrap();
+    assert!(t.account(mint.address).await.is_none());
+    let evil = t
+        .create_mint_at(
+            &key,
+            spl_token_2022::ID,
+            6,
+            &[ExtensionType::PermanentDelegate],
+            |m| {
+                vec![spl_token_2022::instruction::initialize_permanent_delegate(
+                    &spl_token_2022::ID,
+                    m,
+                    &authority,
+                )
+                .unwrap()]
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(evil.address, mint.address);
+    let source = t.token_account(&evil, &p.owner.pubkey()).await;
+    t.fund_token_account(&evil, &source, 1_000).await;
+    let ix = mix::deposit(
+        &p.owner.pubkey(),
+        &p.escrow,
+        &evil.address,
+        &source,
+        &evil.token_program,
+        1_000,
+    );
+    assert_error(
+        t.send(&[ix], &[&p.owner]).await,
+        MicropayError::UnsupportedMintExtension,
+    );
+    assert_eq!(t.escrow(p.escrow).await.unwrap().balance, 0);
+    assert_eq!(t.token_balance(source).await, 1_000);
     t.assert_invariants().await;
 }

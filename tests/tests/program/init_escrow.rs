@@ -83,7 +83,10 @@ async fn prefunded_escrow_earnings_and_channel_addresses_still_initialize() {
     let escrow = pda::escrow(&owner.pubkey(), &mint.address).0;
     let earnings = pda::earnings(&creator.pubkey(), &mint.address).0;
     let nonce = 77;
-    let channel = pda::channel(&escrow, 0, nonce).0;
+    // the escrow's generation will be the slot it is created in
+    let generation = t.clock().await.slot;
+    let slot = pda::ChannelSlot { generation, id: 0 };
+    let channel = pda::channel(&escrow, slot, nonce).0;
     for address in [escrow, earnings, channel] {
         // less than the account's rent here; more than it for earnings below
         let ix = solana_system_interface::instruction::transfer(
@@ -122,7 +125,7 @@ async fn prefunded_escrow_earnings_and_channel_addresses_still_initialize() {
     let session = solana_sdk::signature::Keypair::new();
     let mut args = t.channel_args(&creator.pubkey(), &session.pubkey(), 1_000);
     args.nonce = nonce;
-    let (ix, address) = mix::open_channel(&owner.pubkey(), &escrow, 0, args);
+    let (ix, address) = mix::open_channel(&owner.pubkey(), &escrow, slot, args);
     assert_eq!(address, channel);
     t.send(&[ix], &[&owner]).await.unwrap();
     t.track_channel(channel);

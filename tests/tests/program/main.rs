@@ -4,6 +4,7 @@
 
 mod attacks;
 mod claim;
+mod close_earnings;
 mod close_escrow;
 mod creator_close;
 mod deposit;

@@ -58,13 +58,21 @@ async fn opens_channel_with_exact_balance() {
     let nonce = args.nonce;
     let events = s.open(args).await.unwrap();
 
-    let address = pda::channel(&s.p.escrow, 0, nonce).0;
+    let generation = s.t.escrow(s.p.escrow).await.unwrap().generation;
+    let address = pda::channel(&s.p.escrow, pda::ChannelSlot { generation, id: 0 }, nonce).0;
     let MicropayEvent::ChannelOpened(e) = &events[0] else {
         panic!("{events:?}")
     };
     assert_eq!(
-        (e.channel, e.id, e.allocation, e.escrow_balance),
-        (address, 0, 10_000, 0)
+        (
+            e.channel,
+            e.generation,
+            e.id,
+            e.nonce,
+            e.allocation,
+            e.escrow_balance
+        ),
+        (address, generation, 0, nonce, 10_000, 0)
     );
     let channel = s.t.channel(address).await.unwrap();
     assert_eq!(channel.creator, s.creator);
@@ -87,12 +95,14 @@ async fn opens_channel_with_exact_balance() {
 #[tokio::test]
 async fn channel_ids_increase_and_are_in_the_address() {
     let mut s = setup().await;
+    let generation = s.t.escrow(s.p.escrow).await.unwrap().generation;
     for id in 0..3u64 {
         let args = s.args(100);
         let nonce = args.nonce;
         s.open(args).await.unwrap();
+        let slot = pda::ChannelSlot { generation, id };
         let channel =
-            s.t.channel(pda::channel(&s.p.escrow, id, nonce).0)
+            s.t.channel(pda::channel(&s.p.escrow, slot, nonce).0)
                 .await
                 .unwrap();
         assert_eq!(channel.id, id);

@@ -107,6 +107,20 @@ async fn withdraw_rejections() {
         t.send(&[ix], &[&p.owner]).await,
         ErrorCode::ConstraintTokenMint,
     );
+    // the vault itself as destination is named as such (not Anchor's
+    // duplicate-account error)
+    let vault = micropay_client::pda::vault(&mint.address).0;
+    let ix = mix::withdraw(
+        &p.owner.pubkey(),
+        &mint.address,
+        &vault,
+        &mint.token_program,
+        1,
+    );
+    assert_error(
+        t.send(&[ix], &[&p.owner]).await,
+        MicropayError::InvalidVault,
+    );
     assert_eq!(t.escrow(p.escrow).await.unwrap().balance, 1_000);
     t.assert_invariants().await;
 }

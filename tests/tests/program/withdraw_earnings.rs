@@ -84,6 +84,20 @@ async fn withdraw_earnings_rejections() {
         MicropayError::MintMismatch,
     );
     assert_eq!(t.token_balance(other_dest).await, 0);
+
+    // the vault itself as destination is named as such
+    let vault = micropay_client::pda::vault(&mint.address).0;
+    let ix = mix::withdraw_earnings(
+        &c.wallet.pubkey(),
+        &mint.address,
+        &vault,
+        &mint.token_program,
+        1,
+    );
+    assert_error(
+        t.send(&[ix], &[&c.wallet]).await,
+        MicropayError::InvalidVault,
+    );
     assert_eq!(t.earnings(c.earnings).await.unwrap().balance, 3_000);
     t.assert_invariants().await;
 }

@@ -32,6 +32,7 @@ fn committed_idl_is_fresh() {
         "finalize_close",
         "creator_close",
         "close_escrow",
+        "close_earnings",
     ] {
         assert!(names.contains(&ix), "{ix} missing from the IDL");
     }

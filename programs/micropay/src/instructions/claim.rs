@@ -5,29 +5,35 @@
 //! names its channel and earnings accounts by index, so a creator's earnings
 //! account serves all of its channels. Per entry:
 //!
-//! - the channel must be a writable micropay channel; the earnings account must
-//!   be the channel creator's for the channel's mint; the fee earnings account
-//!   must be the fee recipient's when the channel has a fee share and
-//!   `NO_ACCOUNT_INDEX` otherwise;
-//! - the voucher signature is verified strictly, in the program (see `voucher`);
+//! - a channel account that does not exist (closed, or finalized ahead of this
+//!   claim) is **skipped** (`ChannelClosed`): nothing to verify or credit;
+//! - otherwise it must be a writable micropay channel, and the voucher
+//!   signature is verified strictly, in the program (see `voucher`);
+//! - the earnings account must be the channel creator's for the channel's mint
+//!   and the fee earnings account the fee recipient's (or `NO_ACCOUNT_INDEX`
+//!   for a channel without fee share); either one may be missing (skipped with
+//!   `EarningsMissing` / `FeeEarningsMissing`) but never another account;
 //! - `min(amount, allocation) − claimed` is credited, split between creator and
-//!   fee recipient; a voucher not ahead of `claimed` (settled before, e.g. by
-//!   another relayer) is skipped and reported, so one stale voucher never fails
-//!   a batch.
+//!   fee recipient on cumulative amounts (see `math`); a voucher not ahead of
+//!   `claimed` (settled before, e.g. by another relayer) is skipped (`NotAhead`).
+//!
+//! So an entry fails the whole instruction only for what its submitter got
+//! wrong or forged (a bad signature, a wrong or read-only account); whatever
+//! other parties may do in the meantime makes it a skip, reported in the event.
 //!
 //! Each account is read and written back per entry, so an account that appears
 //! in several entries (even the same channel twice) always sees the latest state.
 //! One `Claimed` event reports the whole batch.
 
 use crate::{
-    constants::{MAX_VOUCHERS_PER_CLAIM, NO_ACCOUNT_INDEX},
+    constants::{EARNINGS_SEED, MAX_VOUCHERS_PER_CLAIM, NO_ACCOUNT_INDEX},
     error::MicropayError,
-    events::{Claimed, SettledVoucher, SkippedVoucher},
+    events::{Claimed, SettledVoucher, SkipReason, SkippedVoucher},
     math,
-    state::{Channel, Earnings},
+    state::{ensure, Channel, Earnings},
     voucher::{verify_strict, voucher_message, SignatureError},
 };
-use anchor_lang::prelude::*;
+use anchor_lang::{prelude::*, system_program};
 
 /// One voucher to settle.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
@@ -66,43 +72,64 @@ impl From<SignatureError> for MicropayError {
     }
 }
 
-fn writable_account<'a, 'info>(
+fn account_at<'a, 'info>(
     accounts: &'a [AccountInfo<'info>],
     index: u8,
 ) -> Result<&'a AccountInfo<'info>> {
-    let info = accounts
+    accounts
         .get(usize::from(index))
-        .ok_or_else(|| error!(MicropayError::AccountIndexOutOfRange))?;
-    require!(info.is_writable, MicropayError::AccountNotWritable);
-    Ok(info)
+        .ok_or_else(|| error!(MicropayError::AccountIndexOutOfRange))
 }
 
-/// Checks that `info` is the earnings account of `owner` for `mint`.
+fn writable(info: &AccountInfo) -> Result<()> {
+    require!(info.is_writable, MicropayError::AccountNotWritable);
+    Ok(())
+}
+
+/// True when no account exists at the address (never created, or closed:
+/// owned by the system program with no data, whatever lamports it holds).
+fn is_gone(info: &AccountInfo) -> bool {
+    *info.owner == system_program::ID && info.data_is_empty()
+}
+
+/// Checks an earnings account slot: `Ok(true)` when it is the (existing,
+/// writable) earnings account of `owner` for `mint`, `Ok(false)` when that
+/// account does not exist (the address is checked), an error otherwise.
 fn check_earnings(
     info: &AccountInfo,
     owner: &Pubkey,
     mint: &Pubkey,
     mismatch: MicropayError,
-) -> Result<()> {
+) -> Result<bool> {
+    if is_gone(info) {
+        let (expected, _) = Pubkey::find_program_address(
+            &[EARNINGS_SEED, owner.as_ref(), mint.as_ref()],
+            &crate::ID,
+        );
+        require_keys_eq!(info.key(), expected, mismatch);
+        return Ok(false);
+    }
     require_keys_eq!(
         *info.owner,
         crate::ID,
         MicropayError::InvalidEarningsAccount
     );
+    writable(info)?;
     let data = info.try_borrow_data()?;
     let earnings = Earnings::try_deserialize(&mut &data[..])
         .map_err(|_| error!(MicropayError::InvalidEarningsAccount))?;
     if earnings.owner != *owner || earnings.mint != *mint {
         return Err(mismatch.into());
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Adds `amount` to an earnings account and writes it back at once.
 fn credit<'info>(info: &'info AccountInfo<'info>, amount: u64) -> Result<()> {
     let mut earnings = Account::<Earnings>::try_from(info)?;
     earnings.balance = math::add(earnings.balance, amount)?;
-    earnings.total_earned = math::add(earnings.total_earned, amount)?;
+    earnings.total_earned = earnings.total_earned.saturating_add(amount);
+    ensure(&*earnings)?;
     earnings.exit(&crate::ID)
 }
 
@@ -125,9 +152,27 @@ impl<'info> Claim<'info> {
         let remaining = ctx.remaining_accounts;
         let mut settled = Vec::with_capacity(args.entries.len());
         let mut skipped = Vec::new();
+        let skip = |channel: Pubkey, entry: &ClaimEntry, claimed: u64, reason: SkipReason| {
+            SkippedVoucher {
+                channel,
+                voucher_amount: entry.amount,
+                claimed,
+                reason,
+            }
+        };
 
         for entry in &args.entries {
-            let channel_info = writable_account(remaining, entry.channel_index)?;
+            let channel_info = account_at(remaining, entry.channel_index)?;
+            if is_gone(channel_info) {
+                skipped.push(skip(
+                    channel_info.key(),
+                    entry,
+                    0,
+                    SkipReason::ChannelClosed,
+                ));
+                continue;
+            }
+            writable(channel_info)?;
             let mut channel = Account::<Channel>::try_from(channel_info)
                 .map_err(|_| error!(MicropayError::InvalidChannelAccount))?;
 
@@ -135,23 +180,26 @@ impl<'info> Claim<'info> {
             verify_strict(&channel.signer.to_bytes(), &entry.signature, &message)
                 .map_err(|e| error!(MicropayError::from(e)))?;
 
-            let earnings_info = writable_account(remaining, entry.earnings_index)?;
-            check_earnings(
+            let earnings_info = account_at(remaining, entry.earnings_index)?;
+            let earnings_exist = check_earnings(
                 earnings_info,
                 &channel.creator,
                 &channel.mint,
                 MicropayError::CreatorEarningsMismatch,
             )?;
             let fee_info = if channel.fee_bps > 0 {
-                let info = writable_account(remaining, entry.fee_earnings_index)
-                    .map_err(|_| error!(MicropayError::FeeEarningsMismatch))?;
-                check_earnings(
+                require!(
+                    entry.fee_earnings_index != NO_ACCOUNT_INDEX,
+                    MicropayError::FeeEarningsMismatch
+                );
+                let info = account_at(remaining, entry.fee_earnings_index)?;
+                let exists = check_earnings(
                     info,
                     &channel.fee_recipient,
                     &channel.mint,
                     MicropayError::FeeEarningsMismatch,
                 )?;
-                Some(info)
+                Some((info, exists))
             } else {
                 require!(
                     entry.fee_earnings_index == NO_ACCOUNT_INDEX,
@@ -160,21 +208,36 @@ impl<'info> Claim<'info> {
                 None
             };
 
-            let Some(delta) = math::claimable(entry.amount, channel.allocation, channel.claimed)
+            let claimed_before = channel.claimed;
+            let Some(delta) = math::claimable(entry.amount, channel.allocation, claimed_before)
             else {
-                skipped.push(SkippedVoucher {
-                    channel: channel_info.key(),
-                    voucher_amount: entry.amount,
-                    claimed: channel.claimed,
-                });
+                skipped.push(skip(
+                    channel_info.key(),
+                    entry,
+                    claimed_before,
+                    SkipReason::NotAhead,
+                ));
                 continue;
             };
-            let (creator_amount, fee_amount) = math::split_fee(delta, channel.fee_bps)?;
+            let missing = if !earnings_exist {
+                Some(SkipReason::EarningsMissing)
+            } else if matches!(fee_info, Some((_, false))) {
+                Some(SkipReason::FeeEarningsMissing)
+            } else {
+                None
+            };
+            if let Some(reason) = missing {
+                skipped.push(skip(channel_info.key(), entry, claimed_before, reason));
+                continue;
+            }
+            let (creator_amount, fee_amount) =
+                math::split_fee(claimed_before, delta, channel.fee_bps)?;
 
-            channel.claimed = math::add(channel.claimed, delta)?;
+            channel.claimed = math::add(claimed_before, delta)?;
+            ensure(&*channel)?;
             channel.exit(&crate::ID)?;
             credit(earnings_info, creator_amount)?;
-            if let Some(info) = fee_info {
+            if let Some((info, _)) = fee_info {
                 credit(info, fee_amount)?;
             }
 

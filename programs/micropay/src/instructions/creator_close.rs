@@ -5,7 +5,7 @@
 use crate::{
     error::MicropayError,
     events::ChannelClosed,
-    state::{Channel, Escrow},
+    state::{ensure, Channel, Escrow},
 };
 use anchor_lang::prelude::*;
 
@@ -33,6 +33,7 @@ impl<'info> CreatorClose<'info> {
             .accounts
             .escrow
             .absorb_closed_channel(&ctx.accounts.channel)?;
+        ensure(&*ctx.accounts.escrow)?;
         emit_cpi!(ChannelClosed::new(
             ctx.accounts.channel.key(),
             &ctx.accounts.escrow,

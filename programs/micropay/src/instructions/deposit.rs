@@ -1,8 +1,20 @@
 //! `deposit`: tokens from the depositor's account into the vault, credited to
 //! the escrow's free balance. Anyone may fund any escrow (a dApp can top up its
 //! users); only the owner can take the balance out.
+//!
+//! The mint's extension policy is checked again on every deposit, not only at
+//! `init_escrow`: a Token-2022 mint with a close authority can be closed at zero
+//! supply and re-created at the same address with, say, a permanent delegate
+//! that could then drain the vault. Such a mint takes no new deposits.
 
-use crate::{constants::VAULT_SEED, error::MicropayError, events::Deposited, math, state::Escrow};
+use crate::{
+    constants::VAULT_SEED,
+    error::MicropayError,
+    events::Deposited,
+    math,
+    state::{ensure, Escrow},
+    token::check_mint_extensions,
+};
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::{self, Mint, TokenAccount, TokenInterface, TransferChecked};
 
@@ -31,7 +43,7 @@ pub struct Deposit<'info> {
 impl<'info> Deposit<'info> {
     pub fn validate(&self, args: &DepositArgs) -> Result<()> {
         require!(args.amount > 0, MicropayError::ZeroAmount);
-        Ok(())
+        check_mint_extensions(&self.mint.to_account_info())
     }
 
     pub fn deposit(ctx: Context<Self>, args: DepositArgs) -> Result<()> {
@@ -59,6 +71,7 @@ impl<'info> Deposit<'info> {
 
         let escrow = &mut ctx.accounts.escrow;
         escrow.balance = math::add(escrow.balance, args.amount)?;
+        ensure(&**escrow)?;
 
         emit_cpi!(Deposited {
             escrow: ctx.accounts.escrow.key(),

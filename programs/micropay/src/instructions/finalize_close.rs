@@ -6,7 +6,7 @@
 use crate::{
     error::MicropayError,
     events::ChannelClosed,
-    state::{Channel, Escrow},
+    state::{ensure, Channel, Escrow},
 };
 use anchor_lang::prelude::*;
 
@@ -50,6 +50,7 @@ impl<'info> FinalizeClose<'info> {
             .accounts
             .escrow
             .absorb_closed_channel(&ctx.accounts.channel)?;
+        ensure(&*ctx.accounts.escrow)?;
         emit_cpi!(ChannelClosed::new(
             ctx.accounts.channel.key(),
             &ctx.accounts.escrow,

@@ -2,8 +2,10 @@
 //! (a creator, a fee recipient, or a relayer on their behalf) and pays its rent.
 
 use crate::{
-    constants::EARNINGS_SEED, create::create_state_account, events::EarningsInitialized,
-    state::Earnings,
+    constants::EARNINGS_SEED,
+    create::create_state_account,
+    events::EarningsInitialized,
+    state::{ensure, Earnings},
 };
 use anchor_lang::prelude::*;
 use anchor_spl::token_interface::Mint;
@@ -35,6 +37,14 @@ impl<'info> InitEarnings<'info> {
     pub fn init_earnings(ctx: Context<Self>, args: InitEarningsArgs) -> Result<()> {
         let a = &ctx.accounts;
         let mint = a.mint.key();
+        let earnings = Earnings {
+            owner: args.owner,
+            mint,
+            balance: 0,
+            total_earned: 0,
+            bump: ctx.bumps.earnings,
+        };
+        ensure(&earnings)?;
         create_state_account(
             &a.payer,
             &a.earnings.to_account_info(),
@@ -45,13 +55,7 @@ impl<'info> InitEarnings<'info> {
                 &[ctx.bumps.earnings],
             ],
             &a.system_program,
-            &Earnings {
-                owner: args.owner,
-                mint,
-                balance: 0,
-                total_earned: 0,
-                bump: ctx.bumps.earnings,
-            },
+            &earnings,
         )?;
         emit_cpi!(EarningsInitialized {
             earnings: ctx.accounts.earnings.key(),

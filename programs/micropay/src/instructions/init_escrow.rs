@@ -1,11 +1,12 @@
 //! `init_escrow`: a payer creates its escrow for a mint; the first escrow of a
-//! mint also creates the mint's vault.
+//! mint also creates the mint's vault. The escrow's generation is the current
+//! slot (see `Escrow::generation`).
 
 use crate::{
     constants::{ESCROW_SEED, VAULT_SEED},
     create::create_state_account,
     events::EscrowInitialized,
-    state::Escrow,
+    state::{ensure, Escrow},
     token::{check_mint_extensions, check_vault, create_vault},
 };
 use anchor_lang::prelude::*;
@@ -63,6 +64,16 @@ impl<'info> InitEscrow<'info> {
 
         let a = &ctx.accounts;
         let (owner, mint) = (a.owner.key(), a.mint.key());
+        let escrow = Escrow {
+            owner,
+            mint,
+            balance: 0,
+            next_channel_id: 0,
+            generation: Clock::get()?.slot,
+            open_channels: 0,
+            bump: ctx.bumps.escrow,
+        };
+        ensure(&escrow)?;
         create_state_account(
             &a.owner,
             &a.escrow.to_account_info(),
@@ -73,14 +84,7 @@ impl<'info> InitEscrow<'info> {
                 &[ctx.bumps.escrow],
             ],
             &a.system_program,
-            &Escrow {
-                owner,
-                mint,
-                balance: 0,
-                next_channel_id: 0,
-                open_channels: 0,
-                bump: ctx.bumps.escrow,
-            },
+            &escrow,
         )?;
 
         emit_cpi!(EscrowInitialized {
@@ -89,6 +93,7 @@ impl<'info> InitEscrow<'info> {
             mint: ctx.accounts.mint.key(),
             vault: ctx.accounts.vault.key(),
             vault_created,
+            generation: escrow.generation,
         });
         Ok(())
     }

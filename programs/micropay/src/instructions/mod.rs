@@ -2,6 +2,7 @@
 //! account constraints cannot express, and the handler.
 
 pub mod claim;
+pub mod close_earnings;
 pub mod close_escrow;
 pub mod creator_close;
 pub mod deposit;
@@ -15,6 +16,7 @@ pub mod withdraw;
 pub mod withdraw_earnings;
 
 pub use claim::*;
+pub use close_earnings::*;
 pub use close_escrow::*;
 pub use creator_close::*;
 pub use deposit::*;

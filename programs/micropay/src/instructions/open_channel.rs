@@ -1,6 +1,7 @@
 //! `open_channel`: moves an allocation from the escrow's free balance into a new
-//! channel to a creator. The channel id comes from `escrow.next_channel_id`, the
-//! nonce from the payer, and both are in the channel's seeds.
+//! channel to a creator. The escrow's generation, the channel id (from
+//! `escrow.next_channel_id`) and the payer's nonce are all in the channel's
+//! seeds, so the program itself makes every channel address unique forever.
 
 use crate::{
     constants::{CHANNEL_SEED, MAX_DISPUTE_WINDOW_SECS, MAX_FEE_BPS, MIN_DISPUTE_WINDOW_SECS},
@@ -8,7 +9,7 @@ use crate::{
     error::MicropayError,
     events::ChannelOpened,
     math,
-    state::{Channel, Escrow},
+    state::{ensure, Channel, Escrow},
     voucher::is_valid_signer_key,
 };
 use anchor_lang::prelude::*;
@@ -48,6 +49,7 @@ pub struct OpenChannel<'info> {
         seeds = [
             CHANNEL_SEED,
             escrow.key().as_ref(),
+            &escrow.generation.to_le_bytes(),
             &escrow.next_channel_id.to_le_bytes(),
             &args.nonce.to_le_bytes(),
         ],
@@ -94,11 +96,30 @@ impl<'info> OpenChannel<'info> {
             .open_channels
             .checked_add(1)
             .ok_or_else(|| error!(MicropayError::MathOverflow))?;
+        ensure(&**escrow)?;
         let escrow_key = escrow.key();
         let mint = escrow.mint;
         let escrow_balance = escrow.balance;
+        let generation = escrow.generation;
 
         let channel_bump = ctx.bumps.channel;
+        let channel = Channel {
+            escrow: escrow_key,
+            mint,
+            creator: args.creator,
+            signer: args.signer,
+            allocation: args.allocation,
+            claimed: 0,
+            fee_recipient: args.fee_recipient.unwrap_or_default(),
+            fee_bps: args.fee_bps,
+            dispute_window_secs: args.dispute_window_secs,
+            expires_at: args.expires_at,
+            close_requested_at: 0,
+            id,
+            nonce: args.nonce,
+            bump: channel_bump,
+        };
+        ensure(&channel)?;
         let a = &ctx.accounts;
         create_state_account(
             &a.owner,
@@ -106,33 +127,21 @@ impl<'info> OpenChannel<'info> {
             &[
                 CHANNEL_SEED,
                 escrow_key.as_ref(),
+                &generation.to_le_bytes(),
                 &id.to_le_bytes(),
                 &args.nonce.to_le_bytes(),
                 &[channel_bump],
             ],
             &a.system_program,
-            &Channel {
-                escrow: escrow_key,
-                mint,
-                creator: args.creator,
-                signer: args.signer,
-                allocation: args.allocation,
-                claimed: 0,
-                fee_recipient: args.fee_recipient.unwrap_or_default(),
-                fee_bps: args.fee_bps,
-                dispute_window_secs: args.dispute_window_secs,
-                expires_at: args.expires_at,
-                close_requested_at: 0,
-                id,
-                nonce: args.nonce,
-                bump: channel_bump,
-            },
+            &channel,
         )?;
 
         emit_cpi!(ChannelOpened {
             escrow: escrow_key,
             channel: ctx.accounts.channel.key(),
+            generation,
             id,
+            nonce: args.nonce,
             creator: args.creator,
             signer: args.signer,
             allocation: args.allocation,

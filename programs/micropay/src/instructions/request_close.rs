@@ -4,7 +4,7 @@
 use crate::{
     error::MicropayError,
     events::CloseRequested,
-    state::{Channel, Escrow},
+    state::{ensure, Channel, Escrow},
 };
 use anchor_lang::prelude::*;
 
@@ -34,6 +34,7 @@ impl<'info> RequestClose<'info> {
         let closable_at = now
             .checked_add(i64::from(channel.dispute_window_secs))
             .ok_or_else(|| error!(MicropayError::MathOverflow))?;
+        ensure(&**channel)?;
 
         emit_cpi!(CloseRequested {
             channel: ctx.accounts.channel.key(),

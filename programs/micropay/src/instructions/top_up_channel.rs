@@ -5,7 +5,7 @@ use crate::{
     error::MicropayError,
     events::ChannelToppedUp,
     math,
-    state::{Channel, Escrow},
+    state::{ensure, Channel, Escrow},
 };
 use anchor_lang::prelude::*;
 
@@ -44,6 +44,8 @@ impl<'info> TopUpChannel<'info> {
         escrow.balance = math::sub(escrow.balance, args.amount)?;
         let channel = &mut ctx.accounts.channel;
         channel.allocation = math::add(channel.allocation, args.amount)?;
+        ensure(&*ctx.accounts.escrow)?;
+        ensure(&*ctx.accounts.channel)?;
 
         emit_cpi!(ChannelToppedUp {
             channel: ctx.accounts.channel.key(),

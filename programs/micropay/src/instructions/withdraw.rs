@@ -1,7 +1,11 @@
 //! `withdraw`: the escrow owner takes free balance back, at once.
 
 use crate::{
-    constants::VAULT_SEED, error::MicropayError, events::Withdrawn, math, state::Escrow,
+    constants::VAULT_SEED,
+    error::MicropayError,
+    events::Withdrawn,
+    math,
+    state::{ensure, Escrow},
     token::transfer_from_vault,
 };
 use anchor_lang::prelude::*;
@@ -27,11 +31,13 @@ pub struct Withdraw<'info> {
     pub mint: InterfaceAccount<'info, Mint>,
     #[account(mut, seeds = [VAULT_SEED, mint.key().as_ref()], bump)]
     pub vault: InterfaceAccount<'info, TokenAccount>,
-    /// Any token account of the mint.
     /// Any token account of the mint but the vault itself (paying the vault
-    /// would take the amount off the books without moving it).
+    /// would take the amount off the books without moving it). `dup` lets the
+    /// constraint below name that case (`InvalidVault`) instead of Anchor's
+    /// generic duplicate-account error.
     #[account(
         mut,
+        dup,
         token::mint = mint,
         token::token_program = token_program,
         constraint = destination.key() != vault.key() @ MicropayError::InvalidVault,
@@ -53,6 +59,7 @@ impl<'info> Withdraw<'info> {
     pub fn withdraw(ctx: Context<Self>, args: WithdrawArgs) -> Result<()> {
         let escrow = &mut ctx.accounts.escrow;
         escrow.balance = math::sub(escrow.balance, args.amount)?;
+        ensure(&**escrow)?;
 
         let a = &ctx.accounts;
         transfer_from_vault(

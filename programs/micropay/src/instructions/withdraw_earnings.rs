@@ -2,7 +2,11 @@
 //! any token account of the mint.
 
 use crate::{
-    constants::VAULT_SEED, error::MicropayError, events::EarningsWithdrawn, math, state::Earnings,
+    constants::VAULT_SEED,
+    error::MicropayError,
+    events::EarningsWithdrawn,
+    math,
+    state::{ensure, Earnings},
     token::transfer_from_vault,
 };
 use anchor_lang::prelude::*;
@@ -29,9 +33,12 @@ pub struct WithdrawEarnings<'info> {
     #[account(mut, seeds = [VAULT_SEED, mint.key().as_ref()], bump)]
     pub vault: InterfaceAccount<'info, TokenAccount>,
     /// Any token account of the mint but the vault itself (paying the vault
-    /// would take the amount off the books without moving it).
+    /// would take the amount off the books without moving it). `dup` lets the
+    /// constraint below name that case (`InvalidVault`) instead of Anchor's
+    /// generic duplicate-account error.
     #[account(
         mut,
+        dup,
         token::mint = mint,
         token::token_program = token_program,
         constraint = destination.key() != vault.key() @ MicropayError::InvalidVault,
@@ -53,6 +60,7 @@ impl<'info> WithdrawEarnings<'info> {
     pub fn withdraw_earnings(ctx: Context<Self>, args: WithdrawEarningsArgs) -> Result<()> {
         let earnings = &mut ctx.accounts.earnings;
         earnings.balance = math::sub(earnings.balance, args.amount)?;
+        ensure(&**earnings)?;
 
         let a = &ctx.accounts;
         transfer_from_vault(

@@ -2,10 +2,13 @@
 
 use anchor_lang::prelude::*;
 
-/// PDA `["channel", escrow, id (u64 LE), nonce (u64 LE)]`. Opening it moves
+/// PDA `["channel", escrow, generation (u64 LE), id (u64 LE), nonce (u64 LE)]`
+/// (`generation` is the escrow's; see `Escrow::generation`). Opening it moves
 /// `allocation` out of the escrow balance: the channel *is* the commitment.
-/// Vouchers name this address, so they bind the program, payer, mint, channel
-/// id and, through the random nonce, the cluster.
+/// Vouchers name this address, so they bind the program, payer, mint, escrow
+/// generation, channel id and, through the random nonce, the cluster. The
+/// generation is not stored here (the escrow holds it while the channel exists,
+/// and `ChannelOpened` reports it), which keeps the rented account small.
 #[account]
 #[derive(InitSpace, Debug, PartialEq, Eq)]
 pub struct Channel {
@@ -32,7 +35,7 @@ pub struct Channel {
     pub expires_at: i64,
     /// Unix timestamp of the payer's close request; 0 = none.
     pub close_requested_at: i64,
-    /// Channel id within the escrow (from `escrow.next_channel_id`).
+    /// Channel id within the escrow generation (from `escrow.next_channel_id`).
     pub id: u64,
     /// Random value chosen by the payer at open; part of the seeds.
     pub nonce: u64,

@@ -3,7 +3,8 @@
 use anchor_lang::prelude::*;
 
 /// PDA `["earnings", owner, mint]`. Anyone may create it (and pay its rent);
-/// claims credit it; only `owner` withdraws from it.
+/// claims credit it; only `owner` withdraws from it, and closes it (rent back)
+/// once its balance is zero; anyone may then create it again.
 #[account]
 #[derive(InitSpace, Debug, PartialEq, Eq)]
 pub struct Earnings {
@@ -13,7 +14,8 @@ pub struct Earnings {
     pub mint: Pubkey,
     /// Earned and not withdrawn, base units of `mint`; held in the mint's vault.
     pub balance: u64,
-    /// Everything ever credited by claims, base units (statistics; never decreases).
+    /// Everything ever credited by claims, base units (statistics; never
+    /// decreases, and saturates at `u64::MAX` instead of failing a claim).
     pub total_earned: u64,
     /// Canonical bump of this PDA.
     pub bump: u8,

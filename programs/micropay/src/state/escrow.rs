@@ -13,9 +13,13 @@ pub struct Escrow {
     /// Free balance, base units of `mint`: withdrawable at once, not committed
     /// to any channel.
     pub balance: u64,
-    /// Id the next channel gets. Only ever grows, so channel addresses (and with
-    /// them vouchers) are never reused.
+    /// Id the next channel gets. Only ever grows within this escrow.
     pub next_channel_id: u64,
+    /// Slot in which this escrow was created. It is part of every channel's
+    /// seeds, and `close_escrow` needs a later slot, so an escrow re-created for
+    /// the same owner and mint always has a higher generation: no channel
+    /// address (and so no voucher) of an earlier escrow can ever be derived again.
+    pub generation: u64,
     /// Channels of this escrow that exist (opened and not yet closed).
     pub open_channels: u32,
     /// Canonical bump of this PDA.
@@ -27,9 +31,7 @@ impl Escrow {
     pub fn invariant(&self) -> bool {
         u64::from(self.open_channels) <= self.next_channel_id
     }
-}
 
-impl Escrow {
     /// Takes back a closing channel's unclaimed allocation into the free balance
     /// and counts the channel as closed. Returns the refund.
     pub fn absorb_closed_channel(&mut self, channel: &super::Channel) -> Result<u64> {
