@@ -51,9 +51,11 @@
 //! let payer = Payer::new(Arc::new(SqliteStore::in_memory()?));        // the user's side
 //! payer.register(channel, &session, 1_000_000_000)?;
 //! let store = Arc::new(SqliteStore::in_memory()?);                    // the creator's side
-//! let receiver = Receiver::new(bank.clone(), store.clone(), creator.pubkey(), ReceiverConfig::default());
+//! let config = ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]);
+//! let receiver = Receiver::new(bank.clone(), store.clone(), creator.pubkey(), config);
 //! for _ in 0..1_000 {
-//!     receiver.accept(&payer.pay(&channel, 10_000)?, 10_000).await?;   // one use: no transaction
+//!     let paid = receiver.accept(&payer.pay(&channel, 10_000)?, 10_000).await?; // one use: no transaction
+//!     assert_eq!(paid.net, 10_000); // what the creator will collect (no fee share here)
 //! }
 //! let (_, done) = Planner::new(PlannerConfig::default()).run(bank.as_ref(), store.as_ref(), &user).await?;
 //! assert_eq!((done.transactions, done.settled_amount), (1, 10_000_000)); // one claim, 5,000 lamports

@@ -1,89 +1,268 @@
 //! The receiver side, for creators and dApps: `accept(voucher, price)` decides
-//! whether a use is paid.
+//! whether a use is paid, and only says so when the creator will collect it.
 //!
-//! Checks, in order: the channel exists and pays this creator; it is not
-//! closing and not about to expire; the signature verifies strictly against the
-//! channel's signer; the amount stays within the allocation; and it is ahead of
-//! the best voucher held (or of what was already claimed) by at least the
-//! price. The voucher is durable in the store before `accept` returns. The
-//! compare-and-store is one store transaction, so concurrent requests on one
-//! channel can never both count the same increment.
+//! # The receiver's contract
+//!
+//! What `accept` returns as a [`Payment`], the creator collects on chain — net
+//! of the fee share it agreed to — provided its watcher runs (`micropay watch`,
+//! or `micropay claim` at least once per dispute window). So the receiver
+//! refuses, cheapest check first:
+//!
+//! - a channel that does not pay this creator, or does not exist (unknown
+//!   channels are remembered for a short while: a negative cache entry);
+//! - a mint outside [`ReceiverConfig::mints`] (a payer can mint a token of its
+//!   own for free);
+//! - a fee share outside [`FeePolicy`] (default: none allowed), and it counts
+//!   the increment **net of the fee share** against the price;
+//! - a dispute window below [`ReceiverConfig::min_dispute_window_secs`]
+//!   (default 15 minutes), a close request, or an expiry too close;
+//! - a channel whose creator or fee-recipient earnings account for the mint
+//!   does not exist (its claim would settle nothing);
+//! - a bad signature (strict, as the program verifies), an amount above the
+//!   allocation, a voucher not ahead of the best one held (or of what was
+//!   claimed on chain), an increment below the price;
+//! - **a duplicate**: the same voucher again is a [`Rejection::Duplicate`]
+//!   error, never a payment, so a retry can never buy a second use.
+//!
+//! Channel state is never older than [`ReceiverConfig::max_state_age`]
+//! (capped at a tenth of the minimum dispute window), so a voucher accepted
+//! after a close request still leaves the watcher almost the whole window to
+//! claim it.
+//!
+//! The voucher is durable in the store before `accept` returns. Accepts of one
+//! channel are serialized by a per-channel lock (never a global one across RPC
+//! calls); the compare-and-store is one store transaction, so even receivers
+//! sharing a store can never count the same increment twice.
 
 use crate::{
     accounts,
-    error::{ClientError, Result},
+    error::Result,
     ledger::Ledger,
+    pda,
     store::{RecordOutcome, VoucherStore},
     voucher::Voucher,
 };
 use anchor_lang::prelude::Pubkey;
 use micropay::state::Channel;
 use std::{
-    collections::HashMap,
-    sync::Arc,
+    collections::{HashMap, HashSet},
+    sync::{Arc, Mutex as StdMutex},
     time::{Duration, Instant},
 };
 use tokio::sync::Mutex;
 
-/// Why a voucher was refused.
+/// Why a voucher was refused. Every variant carries what a caller needs to
+/// report or act on it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
     #[error("channel {0} does not exist (closed or never opened)")]
     UnknownChannel(Pubkey),
     #[error("channel {channel} pays {actual}, not this creator")]
     WrongCreator { channel: Pubkey, actual: Pubkey },
+    #[error("channel {channel} pays in mint {mint}, which this receiver does not accept")]
+    MintNotAccepted { channel: Pubkey, mint: Pubkey },
+    #[error(
+        "channel {channel} gives {bps} bps to {recipient}, outside this receiver's fee policy"
+    )]
+    FeeNotAccepted {
+        channel: Pubkey,
+        recipient: Pubkey,
+        bps: u16,
+    },
+    #[error("channel {channel} has a dispute window of {secs} s, below the {min} s this receiver needs to claim in time")]
+    DisputeWindowTooShort {
+        channel: Pubkey,
+        secs: u32,
+        min: u32,
+    },
     #[error("channel {0} is closing; ask the payer for a new channel")]
     ChannelClosing(Pubkey),
     #[error("channel {0} expires too soon to accept more payments")]
     ChannelExpiring(Pubkey),
+    #[error("earnings account {account} (of {owner}) does not exist, so a claim of channel {channel} would settle nothing; create it with `micropay earnings init`")]
+    EarningsMissing {
+        channel: Pubkey,
+        owner: Pubkey,
+        account: Pubkey,
+    },
     #[error("voucher amount {amount} is above the channel allocation {allocation}")]
     ExceedsAllocation { amount: u64, allocation: u64 },
     #[error("voucher amount {amount} is not above the {current} already held")]
     NotAhead { amount: u64, current: u64 },
-    #[error("voucher pays {paid} more, less than the price {price}")]
+    #[error("voucher pays {paid} more (net of the fee share), less than the price {price}")]
     Underpaid { paid: u64, price: u64 },
+    #[error("voucher for {amount} on channel {channel} was accepted before: a retry pays nothing")]
+    Duplicate { channel: Pubkey, amount: u64 },
 }
 
-/// What an accepted voucher paid.
+/// What an accepted voucher paid: the only success `accept` returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Acceptance {
-    /// A new, higher voucher: it paid `increment` (≥ the price).
-    Paid { increment: u64 },
-    /// The same voucher again (a retry): accepted, not counted twice.
-    Duplicate,
+pub struct Payment {
+    pub channel: Pubkey,
+    /// The voucher's cumulative amount, base units.
+    pub cumulative: u64,
+    /// Gross increment over the best voucher held before (creator + fee share).
+    pub increment: u64,
+    /// The creator's part of `increment` (net of the fee share, computed
+    /// cumulatively as the program does): what the creator collects. ≥ price.
+    pub net: u64,
 }
 
-#[derive(Clone, Copy, Debug)]
-pub struct ReceiverConfig {
-    /// How long a fetched channel state is trusted.
-    pub max_age: Duration,
-    /// Refuse vouchers on channels that expire within this many seconds (the
-    /// planner needs time to claim).
-    pub expiry_margin_secs: i64,
+/// A mint the receiver accepts, and what one base unit is worth in lamports,
+/// as an exact ratio (`lamports` per `per_units` base units): the claim
+/// planner weighs settled value against fees paid in lamports with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AcceptedMint {
+    pub mint: Pubkey,
+    pub lamports: u64,
+    pub per_units: u64,
 }
 
-impl Default for ReceiverConfig {
-    fn default() -> Self {
-        ReceiverConfig {
-            max_age: Duration::from_secs(30),
-            expiry_margin_secs: 600,
+impl AcceptedMint {
+    /// Wrapped SOL: one base unit is one lamport.
+    pub fn wrapped_sol() -> Self {
+        AcceptedMint {
+            mint: anchor_spl::token::spl_token::native_mint::ID,
+            lamports: 1,
+            per_units: 1,
         }
     }
 }
 
+/// Which dApp fee shares a receiver accepts. A channel without fee share is
+/// always accepted; one with a share must name an allowed recipient and at
+/// most `max_bps`. Default: no fee share allowed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FeePolicy {
+    pub recipients: HashSet<Pubkey>,
+    pub max_bps: u16,
+}
+
+impl FeePolicy {
+    /// Allows `recipient` to take up to `max_bps` (and keeps earlier ones).
+    pub fn allow(mut self, recipient: Pubkey, max_bps: u16) -> Self {
+        self.recipients.insert(recipient);
+        self.max_bps = self.max_bps.max(max_bps);
+        self
+    }
+
+    pub fn accepts(&self, channel: &Channel) -> bool {
+        channel.fee_bps == 0
+            || (self.recipients.contains(&channel.fee_recipient) && channel.fee_bps <= self.max_bps)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ReceiverConfig {
+    /// Accepted mints; a voucher of any other mint is refused.
+    pub mints: Vec<AcceptedMint>,
+    pub fees: FeePolicy,
+    /// Shortest dispute window accepted, seconds (default 15 minutes): the
+    /// time the watcher has to claim after a close request.
+    pub min_dispute_window_secs: u32,
+    /// How long a fetched channel state is trusted; capped at a tenth of
+    /// `min_dispute_window_secs`.
+    pub max_state_age: Duration,
+    /// Refuse vouchers on channels that expire within this many seconds (the
+    /// planner needs time to claim).
+    pub expiry_margin_secs: i64,
+    /// Most channels whose state is cached (entries in use are never evicted).
+    pub cache_capacity: usize,
+}
+
+impl Default for ReceiverConfig {
+    /// Accepts no mint: name them with [`ReceiverConfig::accepting`].
+    fn default() -> Self {
+        ReceiverConfig {
+            mints: Vec::new(),
+            fees: FeePolicy::default(),
+            min_dispute_window_secs: 15 * 60,
+            max_state_age: Duration::from_secs(30),
+            expiry_margin_secs: 600,
+            cache_capacity: 100_000,
+        }
+    }
+}
+
+impl ReceiverConfig {
+    /// The defaults, accepting `mints`.
+    pub fn accepting(mints: impl IntoIterator<Item = AcceptedMint>) -> Self {
+        ReceiverConfig {
+            mints: mints.into_iter().collect(),
+            ..ReceiverConfig::default()
+        }
+    }
+
+    /// The effective state age bound: at most a tenth of the minimum window.
+    pub fn state_age_bound(&self) -> Duration {
+        self.max_state_age.min(Duration::from_secs(
+            u64::from(self.min_dispute_window_secs) / 10,
+        ))
+    }
+
+    fn accepts_mint(&self, mint: &Pubkey) -> bool {
+        self.mints.iter().any(|m| m.mint == *mint)
+    }
+}
+
+/// The creator's part of a cumulative amount on a channel with `fee_bps`:
+/// `amount − floor(amount × bps / 10⁴)`, as the program settles it.
+pub fn creator_share(amount: u64, fee_bps: u16) -> u64 {
+    let fee = micropay::math::cumulative_fee(amount, fee_bps).unwrap_or(u64::MAX);
+    amount.saturating_sub(fee)
+}
+
+/// The smallest gross increment over `cumulative` whose creator part is at
+/// least `net` on a channel with `fee_bps`: what a payer pays for a use the
+/// creator prices at `net`. `None` when it would overflow.
+pub fn gross_for_net(cumulative: u64, net: u64, fee_bps: u16) -> Option<u64> {
+    let base = creator_share(cumulative, fee_bps);
+    let keep = micropay::constants::BPS_DENOMINATOR.checked_sub(u64::from(fee_bps))?;
+    if keep == 0 {
+        return (net == 0).then_some(0);
+    }
+    // The creator part of g is at most g·keep/10⁴ + 1, so no g below this
+    // bound pays `net`; the answer is at most three steps above it.
+    let lower = u128::from(net.saturating_sub(1))
+        .checked_mul(u128::from(micropay::constants::BPS_DENOMINATOR))?
+        .checked_div(u128::from(keep))?;
+    let mut gross = u64::try_from(lower).ok()?;
+    loop {
+        let after = cumulative.checked_add(gross)?;
+        if creator_share(after, fee_bps).saturating_sub(base) >= net {
+            return Some(gross);
+        }
+        gross = gross.checked_add(1)?;
+    }
+}
+
+/// What a cache slot knows about a channel.
+#[derive(Clone)]
+enum Known {
+    Channel(Box<Channel>),
+    Missing,
+}
+
 struct Cached {
-    channel: Channel,
+    known: Known,
     /// Cluster clock when fetched.
     unix_timestamp: i64,
     fetched: Instant,
 }
+
+type Slot = Arc<Mutex<Option<Cached>>>;
 
 pub struct Receiver {
     ledger: Arc<dyn Ledger>,
     store: Arc<dyn VoucherStore>,
     creator: Pubkey,
     config: ReceiverConfig,
-    cache: Mutex<HashMap<Pubkey, Cached>>,
+    /// Per-channel slots: the std mutex is held only to find a slot, never
+    /// across an await; each slot's async mutex serializes one channel.
+    cache: StdMutex<HashMap<Pubkey, Slot>>,
+    /// Earnings accounts seen to exist (they are closed only by their owner;
+    /// the planner re-creates a missing one before claiming).
+    earnings: StdMutex<HashSet<Pubkey>>,
 }
 
 impl Receiver {
@@ -98,7 +277,8 @@ impl Receiver {
             store,
             creator,
             config,
-            cache: Mutex::new(HashMap::new()),
+            cache: StdMutex::new(HashMap::new()),
+            earnings: StdMutex::new(HashSet::new()),
         }
     }
 
@@ -106,63 +286,157 @@ impl Receiver {
         self.creator
     }
 
-    /// Channel state and an estimate of the cluster clock, from the cache or
-    /// the ledger; `refresh` forces a read.
-    async fn channel(&self, address: &Pubkey, refresh: bool) -> Result<(Channel, i64)> {
-        let mut cache = self.cache.lock().await;
-        if !refresh {
-            if let Some(c) = cache.get(address) {
-                let age = c.fetched.elapsed();
-                if age <= self.config.max_age {
-                    let now = c
-                        .unix_timestamp
-                        .saturating_add(i64::try_from(age.as_secs()).unwrap_or(i64::MAX));
-                    return Ok((c.channel.clone(), now));
-                }
+    pub fn config(&self) -> &ReceiverConfig {
+        &self.config
+    }
+
+    /// The lock slot of `channel`; evicts idle slots when over capacity.
+    fn slot(&self, channel: &Pubkey) -> Slot {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= self.config.cache_capacity.max(1) && !cache.contains_key(channel) {
+            let keep = self.config.cache_capacity.saturating_mul(3) / 4;
+            let idle: Vec<Pubkey> = cache
+                .iter()
+                .filter(|(_, slot)| Arc::strong_count(slot) == 1)
+                .map(|(k, _)| *k)
+                .take(cache.len().saturating_sub(keep))
+                .collect();
+            for key in idle {
+                cache.remove(&key);
             }
         }
-        let channel = accounts::channel(self.ledger.as_ref(), address)
-            .await?
-            .ok_or(ClientError::Rejected(Rejection::UnknownChannel(*address)))?;
+        cache.entry(*channel).or_default().clone()
+    }
+
+    /// Channel state and an estimate of the cluster clock, from `cached` when
+    /// fresh enough (and `refresh` is false), otherwise read from the ledger.
+    async fn channel_state(
+        &self,
+        address: &Pubkey,
+        cached: &mut Option<Cached>,
+        refresh: bool,
+    ) -> Result<(Channel, i64)> {
+        let bound = self.config.state_age_bound();
+        if let Some(c) = cached
+            .as_ref()
+            .filter(|c| !refresh && c.fetched.elapsed() <= bound)
+        {
+            let age = i64::try_from(c.fetched.elapsed().as_secs()).unwrap_or(i64::MAX);
+            return match &c.known {
+                Known::Channel(channel) => {
+                    Ok(((**channel).clone(), c.unix_timestamp.saturating_add(age)))
+                }
+                Known::Missing => Err(Rejection::UnknownChannel(*address).into()),
+            };
+        }
+        let channel = accounts::channel(self.ledger.as_ref(), address).await?;
         let unix_timestamp = self.ledger.unix_timestamp().await?;
-        cache.insert(
-            *address,
-            Cached {
-                channel: channel.clone(),
-                unix_timestamp,
-                fetched: Instant::now(),
-            },
-        );
+        *cached = Some(Cached {
+            known: channel
+                .clone()
+                .map_or(Known::Missing, |c| Known::Channel(Box::new(c))),
+            unix_timestamp,
+            fetched: Instant::now(),
+        });
+        let channel = channel.ok_or(Rejection::UnknownChannel(*address))?;
         Ok((channel, unix_timestamp))
     }
 
     /// Forgets cached channel state (e.g. after a top-up or a close request
     /// was seen).
     pub async fn invalidate(&self, channel: &Pubkey) {
-        self.cache.lock().await.remove(channel);
+        *self.slot(channel).lock().await = None;
     }
 
-    /// Accepts `voucher` as payment of `price` for one use.
-    pub async fn accept(&self, voucher: &Voucher, price: u64) -> Result<Acceptance> {
-        let (mut channel, mut now) = self.channel(&voucher.channel, false).await?;
-        if voucher.amount > channel.allocation || channel.close_requested() {
-            // maybe topped up, or the cache is behind: look again once
-            (channel, now) = self.channel(&voucher.channel, true).await?;
+    /// Refuses the channel unless `owner`'s earnings account for the mint exists.
+    async fn require_earnings(
+        &self,
+        channel: &Pubkey,
+        owner: &Pubkey,
+        mint: &Pubkey,
+    ) -> Result<()> {
+        let account = pda::earnings(owner, mint).0;
+        let known = self
+            .earnings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&account);
+        if known {
+            return Ok(());
         }
+        if accounts::earnings(self.ledger.as_ref(), &account)
+            .await?
+            .is_none()
+        {
+            return Err(Rejection::EarningsMissing {
+                channel: *channel,
+                owner: *owner,
+                account,
+            }
+            .into());
+        }
+        self.earnings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(account);
+        Ok(())
+    }
+
+    /// Accepts `voucher` as payment of `price` (base units the creator must
+    /// receive, net of any fee share) for one use. `Ok` only for a new payment.
+    /// Holds the channel's lock (only this channel's) until the voucher is
+    /// stored, so accepts of one channel never race within this receiver.
+    pub async fn accept(&self, voucher: &Voucher, price: u64) -> Result<Payment> {
+        let slot = self.slot(&voucher.channel);
+        let mut cached = slot.lock().await;
+        let (mut channel, mut now) = self
+            .channel_state(&voucher.channel, &mut cached, false)
+            .await?;
+        if voucher.amount > channel.allocation {
+            // maybe topped up since: look again once
+            (channel, now) = self
+                .channel_state(&voucher.channel, &mut cached, true)
+                .await?;
+        }
+
+        let id = voucher.channel;
         if channel.creator != self.creator {
             return Err(Rejection::WrongCreator {
-                channel: voucher.channel,
+                channel: id,
                 actual: channel.creator,
             }
             .into());
         }
+        if !self.config.accepts_mint(&channel.mint) {
+            return Err(Rejection::MintNotAccepted {
+                channel: id,
+                mint: channel.mint,
+            }
+            .into());
+        }
+        if !self.config.fees.accepts(&channel) {
+            return Err(Rejection::FeeNotAccepted {
+                channel: id,
+                recipient: channel.fee_recipient,
+                bps: channel.fee_bps,
+            }
+            .into());
+        }
+        if channel.dispute_window_secs < self.config.min_dispute_window_secs {
+            return Err(Rejection::DisputeWindowTooShort {
+                channel: id,
+                secs: channel.dispute_window_secs,
+                min: self.config.min_dispute_window_secs,
+            }
+            .into());
+        }
         if channel.close_requested() {
-            return Err(Rejection::ChannelClosing(voucher.channel).into());
+            return Err(Rejection::ChannelClosing(id).into());
         }
         if channel.expires_at != 0
             && now.saturating_add(self.config.expiry_margin_secs) >= channel.expires_at
         {
-            return Err(Rejection::ChannelExpiring(voucher.channel).into());
+            return Err(Rejection::ChannelExpiring(id).into());
         }
         voucher.verify(&channel.signer)?;
         if voucher.amount > channel.allocation {
@@ -172,27 +446,125 @@ impl Receiver {
             }
             .into());
         }
-        match self.store.record(
+        self.require_earnings(&id, &channel.creator, &channel.mint)
+            .await?;
+        if channel.fee_bps > 0 {
+            self.require_earnings(&id, &channel.fee_recipient, &channel.mint)
+                .await?;
+        }
+
+        let bps = channel.fee_bps;
+        let new_net = creator_share(voucher.amount, bps);
+        let pays_enough =
+            |current: u64| new_net.saturating_sub(creator_share(current, bps)) >= price;
+        let outcome = self.store.record(
             voucher,
             &channel.creator,
             &channel.mint,
             channel.claimed,
-            price,
-        )? {
-            RecordOutcome::Accepted { previous } => Ok(Acceptance::Paid {
+            &pays_enough,
+        )?;
+        drop(cached);
+        match outcome {
+            RecordOutcome::Accepted { previous } => Ok(Payment {
+                channel: id,
+                cumulative: voucher.amount,
                 increment: voucher.amount.saturating_sub(previous),
+                net: new_net.saturating_sub(creator_share(previous, bps)),
             }),
-            RecordOutcome::Duplicate => Ok(Acceptance::Duplicate),
+            RecordOutcome::Duplicate => Err(Rejection::Duplicate {
+                channel: id,
+                amount: voucher.amount,
+            }
+            .into()),
             RecordOutcome::NotAhead { current } => Err(Rejection::NotAhead {
                 amount: voucher.amount,
                 current,
             }
             .into()),
             RecordOutcome::Underpaid { current } => Err(Rejection::Underpaid {
-                paid: voucher.amount.saturating_sub(current),
+                paid: new_net.saturating_sub(creator_share(current, bps)),
                 price,
             }
             .into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creator_share_is_cumulative_and_monotone() {
+        assert_eq!(creator_share(90, 1_000), 81);
+        assert_eq!(creator_share(9, 1_000), 9);
+        assert_eq!(creator_share(10, 1_000), 9);
+        let mut last = 0;
+        for amount in 0..2_000u64 {
+            let share = creator_share(amount, 333);
+            assert!(share >= last);
+            last = share;
+        }
+        assert_eq!(creator_share(u64::MAX, 0), u64::MAX);
+    }
+
+    #[test]
+    fn gross_for_net_is_the_smallest_sufficient_increment() {
+        for bps in [0u16, 1, 250, 999, 1_000] {
+            for cumulative in [0u64, 1, 9, 12_345, 99_999] {
+                for net in [0u64, 1, 2, 9, 10, 1_000, 20_000] {
+                    let g = gross_for_net(cumulative, net, bps).unwrap();
+                    let share = |x| creator_share(x, bps);
+                    assert!(share(cumulative + g) - share(cumulative) >= net);
+                    if g > 0 {
+                        assert!(share(cumulative + g - 1) - share(cumulative) < net);
+                    }
+                }
+            }
+        }
+        assert_eq!(gross_for_net(u64::MAX, 1, 0), None);
+    }
+
+    #[test]
+    fn state_age_is_capped_by_the_minimum_window() {
+        let mut config = ReceiverConfig::default();
+        assert_eq!(config.state_age_bound(), Duration::from_secs(30));
+        config.min_dispute_window_secs = 60;
+        assert_eq!(config.state_age_bound(), Duration::from_secs(6));
+    }
+
+    #[test]
+    fn fee_policy_allows_only_listed_recipients_up_to_the_bound() {
+        let dapp = Pubkey::new_unique();
+        let mut channel = Channel {
+            escrow: Pubkey::new_unique(),
+            mint: Pubkey::new_unique(),
+            creator: Pubkey::new_unique(),
+            signer: Pubkey::new_unique(),
+            allocation: 1,
+            claimed: 0,
+            fee_recipient: Pubkey::default(),
+            fee_bps: 0,
+            dispute_window_secs: 900,
+            expires_at: 0,
+            close_requested_at: 0,
+            id: 0,
+            nonce: 0,
+            bump: 0,
+        };
+        let none = FeePolicy::default();
+        assert!(none.accepts(&channel));
+        channel.fee_recipient = dapp;
+        channel.fee_bps = 1;
+        assert!(!none.accepts(&channel));
+        let policy = FeePolicy::default().allow(dapp, 250);
+        channel.fee_bps = 250;
+        assert!(policy.accepts(&channel));
+        channel.fee_bps = 251;
+        assert!(!policy.accepts(&channel));
+        channel.fee_bps = 100;
+        channel.fee_recipient = Pubkey::new_unique();
+        assert!(!policy.accepts(&channel));
     }
 }

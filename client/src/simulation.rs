@@ -17,7 +17,7 @@ use crate::{
     payer::Payer,
     pda,
     planner::{Execution, Planner, PlannerConfig},
-    receiver::{Acceptance, Receiver, ReceiverConfig},
+    receiver::{gross_for_net, AcceptedMint, FeePolicy, Receiver, ReceiverConfig},
     store::{SqliteStore, VoucherStore},
     tokens,
 };
@@ -80,7 +80,7 @@ impl Default for SimulationConfig {
             dapp_fee_bps: 250,
             closing_payers: 1,
             claim_every: 1_000,
-            dispute_window_secs: 600,
+            dispute_window_secs: 900,
         }
     }
 }
@@ -99,8 +99,12 @@ pub struct PayerOutcome {
 #[derive(Clone, Debug, PartialEq)]
 pub struct CreatorOutcome {
     pub wallet: Pubkey,
-    /// Sum of the payments this creator's receiver accepted.
+    /// Sum of the payments this creator's receiver accepted (gross: creator
+    /// and fee shares).
     pub accepted: u64,
+    /// The creator's part of `accepted` (net of fee shares), as its receiver
+    /// counted it: what the creator must be able to withdraw, to the unit.
+    pub accepted_net: u64,
     /// Token account the earnings were withdrawn to, and its balance.
     pub withdrawn_to: Pubkey,
     pub withdrawn: u64,
@@ -151,6 +155,8 @@ struct SimPayer {
     channels: Vec<Pubkey>,
     paid: u64,
     closing: bool,
+    /// dApp fee share of this payer's channels.
+    fee_bps: u16,
 }
 
 impl SimPayer {
@@ -259,6 +265,7 @@ pub async fn run(
             channels: Vec::new(),
             paid: 0,
             closing: false,
+            fee_bps: 0,
         });
     }
 
@@ -267,6 +274,16 @@ pub async fn run(
     // planner batches across creators.
     let receiver_store: Arc<dyn VoucherStore> = Arc::new(SqliteStore::in_memory()?);
     let dapp = Keypair::new();
+    let receiver_config = ReceiverConfig {
+        mints: vec![AcceptedMint {
+            mint,
+            lamports: (lamports_per_unit * 1e6).round() as u64,
+            per_units: 1_000_000,
+        }],
+        fees: FeePolicy::default().allow(dapp.pubkey(), config.dapp_fee_bps),
+        min_dispute_window_secs: config.dispute_window_secs,
+        ..ReceiverConfig::default()
+    };
     let mut creators = Vec::with_capacity(config.creators);
     for _ in 0..config.creators {
         let wallet = Keypair::new();
@@ -284,9 +301,9 @@ pub async fn run(
             ledger.clone(),
             receiver_store.clone(),
             wallet.pubkey(),
-            ReceiverConfig::default(),
+            receiver_config.clone(),
         );
-        creators.push((wallet, receiver, 0u64));
+        creators.push((wallet, receiver, 0u64, 0u64));
     }
     l.send(
         &[mix::init_earnings(&funder.pubkey(), &dapp.pubkey(), &mint)],
@@ -298,7 +315,8 @@ pub async fn run(
     // Channels: every payer to every creator, each with its own session key.
     for (p, payer) in payers.iter_mut().enumerate() {
         let with_fee = p % 2 == 0 && config.dapp_fee_bps > 0;
-        for (wallet, _, _) in &creators {
+        payer.fee_bps = if with_fee { config.dapp_fee_bps } else { 0 };
+        for (wallet, _, _, _) in &creators {
             let session = Keypair::new();
             let slot = pda::ChannelSlot::next(
                 &accounts::escrow(l, &payer.escrow)
@@ -344,7 +362,7 @@ pub async fn run(
             for payer in payers.iter_mut().take(closing) {
                 payer.request_close_all(l).await?;
                 payer.closing = true;
-                for (ch, (_, receiver, _)) in payer.channels.iter().zip(&creators) {
+                for (ch, (_, receiver, _, _)) in payer.channels.iter().zip(&creators) {
                     receiver.invalidate(ch).await;
                 }
             }
@@ -360,8 +378,17 @@ pub async fn run(
         let p = open[rng.gen_range(0..open.len())];
         let c = rng.gen_range(0..config.creators);
         let price = rng.gen_range(config.min_price..=config.max_price);
+        // the creator prices a use at `price` net; a fee channel's payer adds
+        // the dApp's share on top
+        let gross = |payer: &SimPayer| -> Result<u64> {
+            let paid = payer.payer.paid(&payer.channels[c])?;
+            gross_for_net(paid, price, payer.fee_bps)
+                .ok_or_else(|| ClientError::Invalid("price overflows".into()))
+        };
         if i == config.payments / 2 && closing > 0 {
-            let late = payers[0].payer.pay(&payers[0].channels[c], price)?;
+            let late = payers[0]
+                .payer
+                .pay(&payers[0].channels[c], gross(&payers[0])?)?;
             if creators[c].1.accept(&late, price).await.is_ok() {
                 return Err(ClientError::Invalid(
                     "a closing channel accepted a payment".into(),
@@ -370,14 +397,11 @@ pub async fn run(
             refused = refused.saturating_add(1);
         }
         let payer = &mut payers[p];
-        let voucher = payer.payer.pay(&payer.channels[c], price)?;
-        match creators[c].1.accept(&voucher, price).await? {
-            Acceptance::Paid { increment } => {
-                payer.paid = payer.paid.saturating_add(increment);
-                creators[c].2 = creators[c].2.saturating_add(increment);
-            }
-            Acceptance::Duplicate => {}
-        }
+        let voucher = payer.payer.pay(&payer.channels[c], gross(payer)?)?;
+        let payment = creators[c].1.accept(&voucher, price).await?;
+        payer.paid = payer.paid.saturating_add(payment.increment);
+        creators[c].2 = creators[c].2.saturating_add(payment.increment);
+        creators[c].3 = creators[c].3.saturating_add(payment.net);
         on_payment(i.saturating_add(1));
         if i.saturating_add(1).checked_rem(claim_every) == Some(0) {
             let (_, e) = planner.run(l, receiver_store.as_ref(), funder).await?;
@@ -426,12 +450,13 @@ pub async fn run(
         Ok::<_, ClientError>((dest, accounts::token_amount(l, &dest).await?))
     };
     let mut creator_outcomes = Vec::with_capacity(creators.len());
-    for (wallet, _, accepted) in creators {
+    for (wallet, _, accepted, accepted_net) in creators {
         let pubkey = wallet.pubkey();
         let (withdrawn_to, withdrawn) = withdraw(wallet).await?;
         creator_outcomes.push(CreatorOutcome {
             wallet: pubkey,
             accepted,
+            accepted_net,
             withdrawn_to,
             withdrawn,
         });

@@ -178,63 +178,44 @@ fn user_story_against_a_local_node() {
         (Some(true), Some(3_000_000))
     );
 
-    // the receiver accepts the newest once; the same again is a duplicate; an older one is refused
-    let v = s.ok(
-        "creator.json",
-        &[
-            "accept",
-            &vouchers[2],
-            "--price",
-            "0.001",
-            "--store",
-            rstore,
-        ],
-    );
+    // the receiver refuses the 60 s dispute window unless told it can claim that fast
+    let accept = |voucher: &str, extra: &[&str]| -> Vec<String> {
+        let mut a = vec![
+            "accept".to_string(),
+            voucher.to_string(),
+            "--price".into(),
+            "0.001".into(),
+            "--mint".into(),
+            "sol".into(),
+            "--store".into(),
+            rstore.to_string(),
+        ];
+        a.extend(extra.iter().map(|x| x.to_string()));
+        a
+    };
+    let args = accept(&vouchers[2], &[]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let msg = s.fails("creator.json", &refs, 1);
+    assert!(msg.contains("dispute window of 60 s"), "{msg}");
+    // the receiver accepts the newest once; the same again is a duplicate
+    // (exit code 3: not a payment); an older one is refused
+    let fast = ["--min-dispute-window", "60"];
+    let args = accept(&vouchers[2], &fast);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let v = s.ok("creator.json", &refs);
     assert_eq!(
-        (v["paid"].as_u64(), v["duplicate"].as_bool()),
-        (Some(3_000_000), Some(false))
+        (v["paid"].as_u64(), v["paid_net"].as_u64()),
+        (Some(3_000_000), Some(3_000_000))
     );
-    let v = s.ok(
-        "creator.json",
-        &[
-            "accept",
-            &vouchers[2],
-            "--price",
-            "0.001",
-            "--store",
-            rstore,
-        ],
-    );
-    assert_eq!(v["duplicate"].as_bool(), Some(true));
-    assert!(s
-        .fails(
-            "creator.json",
-            &[
-                "accept",
-                &vouchers[0],
-                "--price",
-                "0.001",
-                "--store",
-                rstore
-            ],
-            1
-        )
-        .contains("not above"));
+    let msg = s.fails("creator.json", &refs, 3);
+    assert!(msg.contains("duplicate"), "{msg}");
+    let args = accept(&vouchers[0], &fast);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(s.fails("creator.json", &refs, 1).contains("not above"));
     // a payer cannot accept for the creator's channel
-    assert!(s
-        .fails(
-            "payer.json",
-            &[
-                "accept",
-                &vouchers[2],
-                "--price",
-                "0.001",
-                "--store",
-                rstore
-            ],
-            1
-        )
-        .contains("not this creator"));
+    let args = accept(&vouchers[2], &fast);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(s.fails("payer.json", &refs, 1).contains("not this creator"));
     // a mangled voucher
     let mut bad = vouchers[2].clone();
     bad.replace_range(10..11, if &bad[10..11] == "A" { "B" } else { "A" });

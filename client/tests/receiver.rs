@@ -8,7 +8,7 @@ use micropay_client::{
     instructions as mix,
     ledger::{embedded::EmbeddedLedger, Ledger},
     payer::Payer,
-    receiver::{Acceptance, Receiver, ReceiverConfig, Rejection},
+    receiver::{AcceptedMint, Payment, Receiver, ReceiverConfig, Rejection},
     store::{SqliteStore, VoucherStore},
     voucher::{Voucher, VoucherError},
     ClientError,
@@ -16,7 +16,7 @@ use micropay_client::{
 use solana_sdk::signature::{Keypair, Signer};
 use std::sync::Arc;
 
-fn rejection(result: Result<Acceptance, ClientError>) -> Rejection {
+fn rejection(result: Result<Payment, ClientError>) -> Rejection {
     match result {
         Err(ClientError::Rejected(r)) => r,
         other => panic!("expected a rejection, got {other:?}"),
@@ -32,14 +32,23 @@ async fn acceptance_rules() {
     let v = Voucher::sign(&f.session, f.channel, 100);
     assert_eq!(
         receiver.accept(&v, 100).await.unwrap(),
-        Acceptance::Paid { increment: 100 }
+        Payment {
+            channel: f.channel,
+            cumulative: 100,
+            increment: 100,
+            net: 100
+        }
     );
     // durable before success
     assert_eq!(store.get(&f.channel).unwrap().unwrap().voucher, v);
-    // the same voucher again: accepted, not counted
+    // Regression: the same voucher again was `Ok(Duplicate)`, which callers
+    // took for a payment (one voucher bought unlimited uses). It is an error.
     assert_eq!(
-        receiver.accept(&v, 100).await.unwrap(),
-        Acceptance::Duplicate
+        rejection(receiver.accept(&v, 100).await),
+        Rejection::Duplicate {
+            channel: f.channel,
+            amount: 100
+        }
     );
     // lower or equal amounts (another signature) are refused
     let lower = Voucher::sign(&f.session, f.channel, 50);
@@ -79,7 +88,7 @@ async fn acceptance_rules() {
         ledger.clone(),
         store.clone(),
         Keypair::new().pubkey(),
-        ReceiverConfig::default(),
+        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
     );
     assert!(matches!(
         rejection(other.accept(&small, 50).await),
@@ -114,7 +123,7 @@ async fn acceptance_rules() {
 async fn channels_about_to_expire_are_refused() {
     let ledger = Arc::new(EmbeddedLedger::start().await);
     let now = ledger.unix_timestamp().await.unwrap();
-    let config = ReceiverConfig::default();
+    let config = ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]);
     let f = common::one_channel(
         &ledger,
         10_000_000,
@@ -153,7 +162,7 @@ async fn concurrent_requests_on_one_channel_never_double_count() {
         ledger.clone(),
         store.clone(),
         f.creator.pubkey(),
-        ReceiverConfig::default(),
+        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
     ));
     let payer = Payer::new(Arc::new(SqliteStore::in_memory().unwrap()));
     payer.register(f.channel, &f.session, f.allocation).unwrap();
@@ -169,8 +178,8 @@ async fn concurrent_requests_on_one_channel_never_double_count() {
     let mut counted = 0u64;
     for t in tasks {
         match t.await.unwrap() {
-            Ok(Acceptance::Paid { increment }) => counted += increment,
-            Ok(Acceptance::Duplicate) | Err(ClientError::Rejected(_)) => {}
+            Ok(payment) => counted += payment.increment,
+            Err(ClientError::Rejected(_)) => {}
             Err(e) => panic!("{e}"),
         }
     }
@@ -178,4 +187,185 @@ async fn concurrent_requests_on_one_channel_never_double_count() {
     assert_eq!(best, 1_400);
     // what was counted never exceeds what the best voucher pays
     assert_eq!(counted, best);
+}
+
+/// Opens a channel of `f`'s escrow with `args` (creator, signer and the rest
+/// as given) and returns its address.
+async fn open_with(
+    ledger: &EmbeddedLedger,
+    f: &common::OneChannel,
+    args: micropay_client::micropay::instructions::OpenChannelArgs,
+) -> solana_sdk::pubkey::Pubkey {
+    let l: &dyn Ledger = ledger;
+    let escrow = micropay_client::accounts::escrow(l, &f.escrow)
+        .await
+        .unwrap()
+        .unwrap();
+    let slot = micropay_client::pda::ChannelSlot::next(&escrow);
+    let (ix, channel) = mix::open_channel(&f.user.pubkey(), &f.escrow, slot, args);
+    l.send(&[ix], &f.user, &[]).await.unwrap();
+    channel
+}
+
+fn args(
+    f: &common::OneChannel,
+    session: &Keypair,
+) -> micropay_client::micropay::instructions::OpenChannelArgs {
+    micropay_client::micropay::instructions::OpenChannelArgs {
+        creator: f.creator.pubkey(),
+        signer: session.pubkey(),
+        allocation: 1_000_000,
+        fee_recipient: None,
+        fee_bps: 0,
+        dispute_window_secs: 900,
+        expires_at: 0,
+        nonce: rand::random(),
+    }
+}
+
+/// Regressions of the receiver's contract: each case was a voucher the
+/// receiver reported as paid that the creator would not collect in full.
+#[tokio::test]
+async fn the_receiver_accepts_only_what_the_creator_collects() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let l: &dyn Ledger = ledger.as_ref();
+    let f = common::one_channel(&ledger, 100_000_000, 1_000_000, 0).await;
+    let (store, receiver) = common::receiver(&ledger, &f.creator.pubkey());
+    let session = Keypair::new();
+
+    // a mint the creator does not accept (a payer can mint its own for free)
+    let strict = Receiver::new(
+        ledger.clone(),
+        store.clone(),
+        f.creator.pubkey(),
+        ReceiverConfig::accepting([AcceptedMint {
+            mint: Keypair::new().pubkey(),
+            lamports: 1,
+            per_units: 1,
+        }]),
+    );
+    let v = Voucher::sign(&f.session, f.channel, 100);
+    assert!(matches!(
+        rejection(strict.accept(&v, 100).await),
+        Rejection::MintNotAccepted { .. }
+    ));
+
+    // the payer names itself fee recipient at 10%: refused by default
+    let mut a = args(&f, &session);
+    a.fee_recipient = Some(f.user.pubkey());
+    a.fee_bps = 1_000;
+    let selfish = open_with(&ledger, &f, a).await;
+    assert_eq!(
+        rejection(
+            receiver
+                .accept(&Voucher::sign(&session, selfish, 10_000), 1)
+                .await
+        ),
+        Rejection::FeeNotAccepted {
+            channel: selfish,
+            recipient: f.user.pubkey(),
+            bps: 1_000
+        }
+    );
+
+    // a dispute window shorter than the receiver needs to claim in time
+    let mut a = args(&f, &session);
+    a.dispute_window_secs = 60;
+    let hasty = open_with(&ledger, &f, a).await;
+    assert_eq!(
+        rejection(
+            receiver
+                .accept(&Voucher::sign(&session, hasty, 10), 10)
+                .await
+        ),
+        Rejection::DisputeWindowTooShort {
+            channel: hasty,
+            secs: 60,
+            min: 900
+        }
+    );
+
+    // a creator without earnings account: its claim would settle nothing
+    let stranger = Keypair::new();
+    let mut a = args(&f, &session);
+    a.creator = stranger.pubkey();
+    let unsettleable = open_with(&ledger, &f, a).await;
+    let (_, stranger_receiver) = common::receiver(&ledger, &stranger.pubkey());
+    let v = Voucher::sign(&session, unsettleable, 10);
+    assert!(matches!(
+        rejection(stranger_receiver.accept(&v, 10).await),
+        Rejection::EarningsMissing { .. }
+    ));
+    let sol = anchor_spl::token::spl_token::native_mint::ID;
+    l.send(
+        &[mix::init_earnings(
+            &f.user.pubkey(),
+            &stranger.pubkey(),
+            &sol,
+        )],
+        &f.user,
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(stranger_receiver.accept(&v, 10).await.unwrap().net, 10);
+}
+
+/// Regression: the receiver counted a fee channel's increment in full while
+/// the creator collects it net of the fee share. It counts net now, and the
+/// fee recipient's earnings account must exist too.
+#[tokio::test]
+async fn fee_shares_are_counted_net_and_need_their_earnings_account() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let l: &dyn Ledger = ledger.as_ref();
+    let f = common::one_channel(&ledger, 100_000_000, 1_000_000, 0).await;
+    let dapp = Keypair::new().pubkey();
+    let session = Keypair::new();
+    let mut a = args(&f, &session);
+    a.fee_recipient = Some(dapp);
+    a.fee_bps = 250;
+    let channel = open_with(&ledger, &f, a).await;
+    let store: Arc<dyn VoucherStore> = Arc::new(SqliteStore::in_memory().unwrap());
+    let mut config = ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]);
+    config.fees = config.fees.allow(dapp, 250);
+    let receiver = Receiver::new(ledger.clone(), store, f.creator.pubkey(), config);
+
+    let v = Voucher::sign(&session, channel, 10_000);
+    assert!(matches!(
+        rejection(receiver.accept(&v, 10_000).await),
+        Rejection::EarningsMissing { owner, .. } if owner == dapp
+    ));
+    let sol = anchor_spl::token::spl_token::native_mint::ID;
+    l.send(
+        &[mix::init_earnings(&f.user.pubkey(), &dapp, &sol)],
+        &f.user,
+        &[],
+    )
+    .await
+    .unwrap();
+    // 10,000 gross is 9,750 for the creator: less than a price of 10,000
+    assert_eq!(
+        rejection(receiver.accept(&v, 10_000).await),
+        Rejection::Underpaid {
+            paid: 9_750,
+            price: 10_000
+        }
+    );
+    let gross = micropay_client::receiver::gross_for_net(0, 10_000, 250).unwrap();
+    let paid = receiver
+        .accept(&Voucher::sign(&session, channel, gross), 10_000)
+        .await
+        .unwrap();
+    assert_eq!((paid.increment, paid.net), (gross, 10_000));
+    // the next use: net counted on cumulative amounts, as the program splits
+    let next = gross + micropay_client::receiver::gross_for_net(gross, 10_000, 250).unwrap();
+    let paid = receiver
+        .accept(&Voucher::sign(&session, channel, next), 10_000)
+        .await
+        .unwrap();
+    assert!(paid.net >= 10_000);
+    assert_eq!(
+        paid.net + 10_000,
+        micropay_client::receiver::creator_share(next, 250)
+    );
 }

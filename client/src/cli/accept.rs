@@ -1,26 +1,52 @@
 //! `micropay accept`: the receiver side from the shell: verify a voucher for
 //! one use at `--price` and store it durably (you are the creator, `-k`).
+//!
+//! The receiver's contract applies as in the library: only the mints given
+//! with `--mint` are accepted, fee shares only for `--fee-recipient`s up to
+//! `--max-fee-bps`, the price is counted net of the fee share, and dispute
+//! windows below `--min-dispute-window` are refused. Exit codes: 0 paid, 1
+//! refused (or another user error), 2 cluster unreachable, 3 a duplicate (the
+//! same voucher again: not a payment; do not serve the use).
 
 use super::{
-    context::{parse_amount, store_path, Ctx},
+    context::{format_amount, parse_amount, store_path, Ctx},
     voucher::decode,
     Cli, Failure,
 };
 use crate::{
     accounts,
-    receiver::{Acceptance, Receiver, ReceiverConfig},
+    receiver::{AcceptedMint, FeePolicy, Receiver, ReceiverConfig, Rejection},
     store::SqliteStore,
+    ClientError,
 };
+use anchor_lang::prelude::Pubkey;
 use clap::Args;
 use std::{path::PathBuf, sync::Arc};
+
+/// Exit code of `accept` for a duplicate voucher.
+pub const DUPLICATE_EXIT_CODE: i32 = 3;
 
 #[derive(Args, Debug)]
 pub struct AcceptArgs {
     /// The voucher (base58, or a file holding it).
     pub voucher: String,
-    /// Price of the use, UI units of the channel's mint.
+    /// Price of the use, UI units of the channel's mint, net of any fee share.
     #[arg(long)]
     pub price: String,
+    /// A mint you accept (`sol` or an address); repeat for several. Vouchers
+    /// of any other mint are refused.
+    #[arg(long = "mint", required = true)]
+    pub mints: Vec<String>,
+    /// A dApp fee recipient you accept on channels; repeat for several.
+    #[arg(long = "fee-recipient")]
+    pub fee_recipients: Vec<Pubkey>,
+    /// Highest fee share (bps) you accept for those recipients.
+    #[arg(long, default_value_t = 0)]
+    pub max_fee_bps: u16,
+    /// Shortest dispute window you accept, seconds: the time you (your
+    /// watcher) have to claim after the payer asks to close.
+    #[arg(long, default_value_t = ReceiverConfig::default().min_dispute_window_secs)]
+    pub min_dispute_window: u32,
     /// Receiver store.
     #[arg(long)]
     pub store: Option<PathBuf>,
@@ -32,40 +58,60 @@ pub async fn run(cli: &Cli, args: &AcceptArgs) -> Result<(), Failure> {
     let channel = accounts::channel(ctx.ledger(), &voucher.channel)
         .await?
         .ok_or_else(|| Failure::user(format!("channel {} does not exist", voucher.channel)))?;
+    let mut mints = Vec::with_capacity(args.mints.len());
+    for arg in &args.mints {
+        let info = ctx.mint(arg).await?;
+        // the receiver only checks membership; the planner values claims
+        mints.push(AcceptedMint {
+            mint: info.address,
+            lamports: 1,
+            per_units: 1,
+        });
+    }
     let mint = ctx.mint(&channel.mint.to_string()).await?;
     let price = parse_amount(&args.price, mint.decimals)?;
+    let mut fees = FeePolicy::default();
+    for recipient in &args.fee_recipients {
+        fees = fees.allow(*recipient, args.max_fee_bps);
+    }
     let store = Arc::new(SqliteStore::open(store_path(
         args.store.as_ref(),
         "receiver",
     ))?);
-    let receiver = Receiver::new(
-        ctx.ledger.clone(),
-        store,
-        ctx.me(),
-        ReceiverConfig::default(),
-    );
-    let outcome = receiver.accept(&voucher, price).await?;
-    let (counted, duplicate) = match outcome {
-        Acceptance::Paid { increment } => (increment, false),
-        Acceptance::Duplicate => (0, true),
+    let config = ReceiverConfig {
+        mints,
+        fees,
+        min_dispute_window_secs: args.min_dispute_window,
+        ..ReceiverConfig::default()
+    };
+    let receiver = Receiver::new(ctx.ledger.clone(), store, ctx.me(), config);
+    let payment = match receiver.accept(&voucher, price).await {
+        Ok(payment) => payment,
+        Err(ClientError::Rejected(Rejection::Duplicate { channel, amount })) => {
+            return Err(Failure {
+                message: format!(
+                    "duplicate: the voucher for {} on channel {channel} was accepted before; it pays nothing now, do not serve the use again",
+                    format_amount(amount, mint.decimals)
+                ),
+                code: DUPLICATE_EXIT_CODE,
+            });
+        }
+        Err(e) => return Err(e.into()),
     };
     ctx.print(
         serde_json::json!({
             "channel": voucher.channel.to_string(),
             "amount": voucher.amount,
-            "paid": counted,
-            "duplicate": duplicate,
+            "paid": payment.increment,
+            "paid_net": payment.net,
         }),
         || {
-            if duplicate {
-                "already accepted (not counted again)".to_string()
-            } else {
-                format!(
-                    "accepted: {} paid, {} in total on this channel",
-                    mint.ui(counted),
-                    mint.ui(voucher.amount)
-                )
-            }
+            format!(
+                "accepted: {} paid ({} to you, net of fee share), {} in total on this channel",
+                mint.ui(payment.increment),
+                mint.ui(payment.net),
+                mint.ui(voucher.amount)
+            )
         },
     );
     Ok(())

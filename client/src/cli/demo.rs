@@ -106,7 +106,8 @@ fn config_from(args: &DemoArgs) -> Result<SimulationConfig, Failure> {
         dapp_fee_bps: args.fee_bps,
         closing_payers: usize::from(args.payers > 1),
         claim_every: (args.payments / 10).max(1),
-        dispute_window_secs: micropay::constants::MIN_DISPUTE_WINDOW_SECS,
+        // the receiver's default minimum: 15 minutes for the watcher to claim
+        dispute_window_secs: crate::receiver::ReceiverConfig::default().min_dispute_window_secs,
     })
 }
 

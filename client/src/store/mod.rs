@@ -68,7 +68,7 @@ pub enum RecordOutcome {
     Duplicate,
     /// Not above the stored (or already claimed) amount.
     NotAhead { current: u64 },
-    /// Ahead, but by less than the price.
+    /// Ahead, but `pays_enough` refused the increment.
     Underpaid { current: u64 },
 }
 
@@ -86,15 +86,17 @@ pub struct PayerChannel {
 
 pub trait VoucherStore: Send + Sync {
     /// Atomically stores `voucher` as the channel's highest when it is ahead of
-    /// the stored amount (or of `floor`, the on-chain `claimed`, when there is
-    /// none) by at least `min_increment`.
+    /// `current` — the stored amount, what the store last saw claimed, and
+    /// `floor` (the on-chain `claimed`), whichever is highest — and
+    /// `pays_enough(current)` holds (the receiver's price rule, e.g. net of a
+    /// fee share). The read, the rule and the write are one transaction.
     fn record(
         &self,
         voucher: &Voucher,
         creator: &Pubkey,
         mint: &Pubkey,
         floor: u64,
-        min_increment: u64,
+        pays_enough: &dyn Fn(u64) -> bool,
     ) -> Result<RecordOutcome>;
 
     fn get(&self, channel: &Pubkey) -> Result<Option<StoredVoucher>>;

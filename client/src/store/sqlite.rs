@@ -192,7 +192,7 @@ impl VoucherStore for SqliteStore {
         creator: &Pubkey,
         mint: &Pubkey,
         floor: u64,
-        min_increment: u64,
+        pays_enough: &dyn Fn(u64) -> bool,
     ) -> Result<RecordOutcome> {
         let mut conn = self.lock()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -216,7 +216,7 @@ impl VoucherStore for SqliteStore {
         if voucher.amount <= current {
             return Ok(RecordOutcome::NotAhead { current });
         }
-        if voucher.amount.saturating_sub(current) < min_increment {
+        if !pays_enough(current) {
             return Ok(RecordOutcome::Underpaid { current });
         }
         let amount = to_sql(voucher.amount)?;
@@ -364,6 +364,12 @@ mod tests {
         Voucher::sign(key, channel, amount)
     }
 
+    /// The plain price rule: `voucher` is at least `price` above `current`.
+    fn at_least(voucher: &Voucher, price: u64) -> impl Fn(u64) -> bool {
+        let amount = voucher.amount;
+        move |current| amount.saturating_sub(current) >= price
+    }
+
     #[test]
     fn record_keeps_the_highest_and_counts_once() {
         let store = SqliteStore::in_memory().unwrap();
@@ -375,25 +381,35 @@ mod tests {
         );
         let v1 = voucher(&key, ch, 100);
         assert_eq!(
-            store.record(&v1, &creator, &mint, 0, 100).unwrap(),
+            store
+                .record(&v1, &creator, &mint, 0, &at_least(&v1, 100))
+                .unwrap(),
             RecordOutcome::Accepted { previous: 0 }
         );
         assert_eq!(
-            store.record(&v1, &creator, &mint, 0, 100).unwrap(),
+            store
+                .record(&v1, &creator, &mint, 0, &at_least(&v1, 100))
+                .unwrap(),
             RecordOutcome::Duplicate
         );
         let lower = voucher(&key, ch, 50);
         assert_eq!(
-            store.record(&lower, &creator, &mint, 0, 1).unwrap(),
+            store
+                .record(&lower, &creator, &mint, 0, &at_least(&lower, 1))
+                .unwrap(),
             RecordOutcome::NotAhead { current: 100 }
         );
         let v2 = voucher(&key, ch, 150);
         assert_eq!(
-            store.record(&v2, &creator, &mint, 0, 60).unwrap(),
+            store
+                .record(&v2, &creator, &mint, 0, &at_least(&v2, 60))
+                .unwrap(),
             RecordOutcome::Underpaid { current: 100 }
         );
         assert_eq!(
-            store.record(&v2, &creator, &mint, 0, 50).unwrap(),
+            store
+                .record(&v2, &creator, &mint, 0, &at_least(&v2, 50))
+                .unwrap(),
             RecordOutcome::Accepted { previous: 100 }
         );
         assert_eq!(store.get(&ch).unwrap().unwrap().voucher, v2);
@@ -401,7 +417,9 @@ mod tests {
         let other = Pubkey::new_unique();
         let v = voucher(&key, other, 10);
         assert_eq!(
-            store.record(&v, &creator, &mint, 10, 1).unwrap(),
+            store
+                .record(&v, &creator, &mint, 10, &at_least(&v, 1))
+                .unwrap(),
             RecordOutcome::NotAhead { current: 10 }
         );
     }
@@ -417,10 +435,10 @@ mod tests {
             Pubkey::new_unique(),
         );
         store
-            .record(&voucher(&key, a, 10), &creator, &mint, 0, 1)
+            .record(&voucher(&key, a, 10), &creator, &mint, 0, &|_| true)
             .unwrap();
         store
-            .record(&voucher(&key, b, 20), &creator, &mint, 0, 1)
+            .record(&voucher(&key, b, 20), &creator, &mint, 0, &|_| true)
             .unwrap();
         assert_eq!(store.claimable().unwrap().len(), 2);
         store.mark_submitted(&[a, b], "sig1").unwrap();
@@ -440,7 +458,7 @@ mod tests {
         assert_eq!(store.get(&b).unwrap().unwrap().status, ClaimStatus::Closed);
         // a newer voucher on a confirmed channel is pending again
         store
-            .record(&voucher(&key, a, 30), &creator, &mint, 0, 1)
+            .record(&voucher(&key, a, 30), &creator, &mint, 0, &|_| true)
             .unwrap();
         let again = store.claimable().unwrap();
         assert_eq!(

@@ -92,7 +92,7 @@ pub async fn open(
             allocation,
             fee_recipient: None,
             fee_bps: 0,
-            dispute_window_secs: 600,
+            dispute_window_secs: 900,
             expires_at,
             nonce: rand::random(),
         },
@@ -115,7 +115,9 @@ pub fn receiver(
         ledger.clone(),
         store.clone(),
         *creator,
-        micropay_client::receiver::ReceiverConfig::default(),
+        micropay_client::receiver::ReceiverConfig::accepting([
+            micropay_client::receiver::AcceptedMint::wrapped_sol(),
+        ]),
     );
     (store, receiver)
 }

@@ -62,6 +62,8 @@ pub async fn report_on_chain(l: &dyn Ledger, config: &SimulationConfig, report: 
             creator.accepted - fee_by_creator[c],
             "creator {c}"
         );
+        // the receiver's contract: what it counted net is what the creator holds
+        assert_eq!(on_chain, creator.accepted_net, "creator {c} net");
     }
     assert_eq!(
         accounts::token_amount(l, &report.dapp_withdrawn_to)
