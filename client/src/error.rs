@@ -87,6 +87,15 @@ pub enum ClientError {
     Rejected(#[from] crate::receiver::Rejection),
     #[error("voucher store: {0}")]
     Store(String),
+    /// Compare-and-set kept losing to concurrent writers of one row.
+    #[error(
+        "the store row of channel {channel} kept changing under concurrent writers; try again"
+    )]
+    StoreContention { channel: Pubkey },
+    #[error("channel {channel} is not registered with this payer (open it with `micropay channel open`, or register its session key)")]
+    UnknownPayerChannel { channel: Pubkey },
+    #[error("a payment must be above zero")]
+    ZeroPayment,
     #[error("{0}")]
     Invalid(String),
 }

@@ -3,13 +3,13 @@
 //! voucher for `pay(channel, price)`.
 //!
 //! The new cumulative amount is made durable in the store *before* the voucher
-//! is signed, so a restart can never sign a lower amount than one already given
-//! out (at worst, a crash between the two skips one price, which the next
-//! voucher then includes).
+//! is signed (a compare-and-set on the channel's row), so a restart can never
+//! sign a lower amount than one already given out (at worst, a crash between
+//! the two skips one price, which the next voucher then includes).
 
 use crate::{
     error::{ClientError, Result},
-    store::{PayerChannel, VoucherStore},
+    store::{rules, PayerRecord, PayerStore},
     voucher::Voucher,
 };
 use anchor_lang::prelude::Pubkey;
@@ -18,36 +18,39 @@ use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct Payer {
-    store: Arc<dyn VoucherStore>,
+    store: Arc<dyn PayerStore>,
 }
 
 impl Payer {
-    pub fn new(store: Arc<dyn VoucherStore>) -> Self {
+    pub fn new(store: Arc<dyn PayerStore>) -> Self {
         Payer { store }
     }
 
     /// Registers `channel`, its session key and its allocation (again after
     /// a top-up, with the new allocation).
     pub fn register(&self, channel: Pubkey, session: &Keypair, allocation: u64) -> Result<()> {
-        self.store.register_payer_channel(&PayerChannel {
-            channel,
-            signer_keypair: session.to_bytes(),
-            cumulative: 0,
-            allocation,
-        })
+        rules::register_payer(
+            self.store.as_ref(),
+            &PayerRecord {
+                channel,
+                signer_keypair: session.to_bytes(),
+                cumulative: 0,
+                allocation,
+                version: 0,
+            },
+        )
     }
 
     /// The next voucher: cumulative + `price`, signed by the session key.
     pub fn pay(&self, channel: &Pubkey, price: u64) -> Result<Voucher> {
         if price == 0 {
-            return Err(ClientError::Invalid("a payment must be above zero".into()));
+            return Err(ClientError::ZeroPayment);
         }
-        let Some(state) = self.store.reserve_payment(channel, price)? else {
-            let state = self.store.payer_channel(channel)?.ok_or_else(|| {
-                ClientError::Invalid(format!(
-                    "channel {channel} is not registered with this payer"
-                ))
-            })?;
+        let Some(state) = rules::reserve_payment(self.store.as_ref(), channel, price)? else {
+            let state = self
+                .store
+                .get_payer(channel)?
+                .ok_or(ClientError::UnknownPayerChannel { channel: *channel })?;
             return Err(ClientError::AllocationExceeded {
                 channel: *channel,
                 price,
@@ -62,15 +65,12 @@ impl Payer {
 
     /// Cumulative amount signed so far for `channel`.
     pub fn paid(&self, channel: &Pubkey) -> Result<u64> {
-        Ok(self
-            .store
-            .payer_channel(channel)?
-            .map_or(0, |s| s.cumulative))
+        Ok(self.store.get_payer(channel)?.map_or(0, |s| s.cumulative))
     }
 
     /// The session key's public key for `channel`.
     pub fn signer(&self, channel: &Pubkey) -> Result<Option<Pubkey>> {
-        Ok(self.store.payer_channel(channel)?.and_then(|s| {
+        Ok(self.store.get_payer(channel)?.and_then(|s| {
             Keypair::try_from(s.signer_keypair.as_slice())
                 .ok()
                 .map(|k| k.pubkey())
@@ -85,7 +85,7 @@ mod tests {
 
     #[test]
     fn pays_cumulatively_and_refuses_beyond_allocation() {
-        let store: Arc<dyn VoucherStore> = Arc::new(SqliteStore::in_memory().unwrap());
+        let store: Arc<dyn PayerStore> = Arc::new(SqliteStore::in_memory().unwrap());
         let payer = Payer::new(store);
         let session = Keypair::new();
         let channel = Pubkey::new_unique();
@@ -108,7 +108,14 @@ mod tests {
         // after a top-up the payer goes on from where it was
         payer.register(channel, &session, 200).unwrap();
         assert_eq!(payer.pay(&channel, 41).unwrap().amount, 101);
-        assert!(payer.pay(&channel, 0).is_err());
+        assert!(matches!(
+            payer.pay(&channel, 0),
+            Err(ClientError::ZeroPayment)
+        ));
+        assert!(matches!(
+            payer.pay(&Pubkey::new_unique(), 1),
+            Err(ClientError::UnknownPayerChannel { .. })
+        ));
     }
 
     #[test]

@@ -1,35 +1,51 @@
 //! The claim planner: when to claim, and how to pack claims into as few
 //! transactions as the limits allow, so that fees stay a bounded fraction of
-//! what is paid.
+//! what is paid — and never at the cost of an accepted voucher.
+//!
+//! Three steps, I/O apart from decisions:
+//!
+//! 1. [`Planner::reconcile`] (reads only): the store's open rows and the
+//!    chain's view of their channels, at confirmed commitment, on the cluster
+//!    each row was seen on. It yields candidates and *facts* (a channel seen,
+//!    or closed on positive evidence); [`Planner::apply`] writes the facts with
+//!    the store's compare-and-set rules. A dry run stops before `apply`.
+//! 2. [`Planner::plan`] (pure): from the candidates, the clock and the fee
+//!    model, with integer lamport values per mint ([`UnitValue`]) and an integer
+//!    fee target (parts per million) — no floating-point money.
+//! 3. [`Planner::execute`]: creates missing earnings accounts, simulates each
+//!    batch and **bisects** a failing one so that the healthy vouchers still
+//!    settle, **quarantines** a voucher that fails alone (with its reason;
+//!    retried alone on later runs, never blocking others), sends, and confirms
+//!    by reading each channel's `claimed` at confirmed commitment — not only
+//!    the event.
 //!
 //! Policy:
 //!
 //! - a channel whose payer requested close, or that expires within
 //!   `expiry_margin_secs`, is **urgent**: claimed now, whatever the fee;
 //! - any other channel is claimed when its unclaimed value pays for its share
-//!   of a full transaction's fee at the target ratio (default 1%), and a
-//!   transaction is only sent when its fee is at most `target_fee_ratio` of
-//!   the value it settles (an under-filled last batch waits for more value);
+//!   of a full transaction's fee at the target (default 1%), and a transaction
+//!   is only sent when its fee is at most the target of the value it settles;
 //! - batches are packed greedily, most valuable first, measuring the real
 //!   serialized transaction against 1,232 bytes, 64 accounts and the compute
 //!   budget the fee model sets.
 //!
-//! Fees are in lamports and payments in a mint's base units, so the planner
-//! values each mint in lamports per base unit (`PlannerConfig::prices`; wrapped
-//! SOL is 1). Confirmed claims update the store from the program's `Claimed`
-//! event: settled vouchers are confirmed, skipped (stale) ones too, so nothing
-//! is retried forever; a channel that no longer exists is marked closed.
+//! Value a channel could no longer collect because it closed before its
+//! voucher was claimed is reported loudly: in [`Execution::lost`] (and the
+//! CLI's output) and as a `tracing` warning.
 
 use crate::{
-    accounts,
     error::{ClientError, Result},
     events::MicropayEvent,
     instructions::{self as mix, VoucherClaim},
     ledger::Ledger,
     pda,
-    store::{StoredVoucher, VoucherStore},
+    store::{
+        rules::{self, CloseEvidence, Sighting},
+        ClaimStatus, ReceiverStore, VoucherRecord,
+    },
 };
-use anchor_lang::prelude::Pubkey;
+use anchor_lang::{prelude::Pubkey, AccountDeserialize};
 use anchor_spl::token::spl_token;
 use micropay::{events::SkipReason, state::Channel};
 use solana_compute_budget_interface::ComputeBudgetInstruction;
@@ -39,7 +55,7 @@ use solana_sdk::{
     signature::{Keypair, Signer},
     transaction::Transaction,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 /// Largest serialized transaction, bytes (an IPv6 packet minus headers).
 pub const PACKET_DATA_SIZE: usize = 1_232;
@@ -47,6 +63,10 @@ pub const PACKET_DATA_SIZE: usize = 1_232;
 pub const MAX_ACCOUNTS: usize = 64;
 /// Compute units one transaction may use.
 pub const MAX_COMPUTE_UNITS: u32 = 1_400_000;
+/// Parts per million in one whole.
+pub const PPM: u64 = 1_000_000;
+/// Most `init_earnings` instructions per setup transaction.
+const EARNINGS_PER_TRANSACTION: usize = 8;
 
 /// How the cluster charges, and the compute model of a claim.
 #[derive(Clone, Copy, Debug)]
@@ -111,64 +131,190 @@ impl FeeModel {
     }
 }
 
+/// A fee target given as a fraction (`0.01` = 1%) in parts per million;
+/// `None` unless it is finite, above 0 and at most 1.
+pub fn ppm_from_ratio(ratio: f64) -> Option<u64> {
+    (ratio.is_finite() && ratio > 0.0 && ratio <= 1.0).then(|| {
+        // exact for every ratio with at most six decimals; at least 1 ppm
+        ((ratio * 1e6).round() as u64).max(1)
+    })
+}
+
+/// What base units of a mint are worth in lamports, exactly: `lamports` per
+/// `per_units` base units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnitValue {
+    pub lamports: u64,
+    pub per_units: u64,
+}
+
+impl UnitValue {
+    /// Wrapped SOL: a base unit is a lamport.
+    pub const LAMPORT: UnitValue = UnitValue {
+        lamports: 1,
+        per_units: 1,
+    };
+
+    /// `amount` base units in lamports, rounded down (saturating).
+    pub fn lamports_of(&self, amount: u64) -> u64 {
+        let value = u128::from(amount)
+            .saturating_mul(u128::from(self.lamports))
+            .checked_div(u128::from(self.per_units))
+            .unwrap_or(0);
+        u64::try_from(value).unwrap_or(u64::MAX)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct PlannerConfig {
-    /// Most a claim transaction's fee may be, as a fraction of what it settles.
-    pub target_fee_ratio: f64,
+    /// Most a claim transaction's fee may be, in parts per million of the
+    /// value it settles (10,000 = 1%).
+    pub max_fee_ppm: u64,
     /// Channels expiring within this many seconds are claimed at once.
     pub expiry_margin_secs: i64,
-    /// Lamports per base unit of each mint (wrapped SOL is always 1).
-    pub prices: HashMap<Pubkey, f64>,
+    /// Lamport value of each mint's base units (wrapped SOL is always 1:1).
+    pub values: HashMap<Pubkey, UnitValue>,
     pub fees: FeeModel,
 }
 
 impl Default for PlannerConfig {
     fn default() -> Self {
         PlannerConfig {
-            target_fee_ratio: 0.01,
+            max_fee_ppm: 10_000,
             expiry_margin_secs: 3_600,
-            prices: HashMap::new(),
+            values: HashMap::new(),
             fees: FeeModel::default(),
         }
     }
 }
 
 impl PlannerConfig {
-    /// Lamports per base unit of `mint`.
-    pub fn price(&self, mint: &Pubkey) -> Result<f64> {
+    /// The lamport value of `mint`'s base units, if known.
+    pub fn value(&self, mint: &Pubkey) -> Option<UnitValue> {
         if *mint == spl_token::native_mint::ID {
-            return Ok(1.0);
+            return Some(UnitValue::LAMPORT);
         }
-        self.prices.get(mint).copied().ok_or_else(|| {
-            ClientError::Invalid(format!(
-                "no price for mint {mint}: set how many lamports one base unit is worth"
-            ))
-        })
+        self.values.get(mint).copied()
+    }
+
+    /// The defaults, valuing the receiver's accepted mints.
+    pub fn for_mints(mints: &[crate::receiver::AcceptedMint]) -> Self {
+        let mut config = PlannerConfig::default();
+        for m in mints {
+            config.values.insert(
+                m.mint,
+                UnitValue {
+                    lamports: m.lamports,
+                    per_units: m.per_units,
+                },
+            );
+        }
+        config
     }
 }
 
-/// One voucher the planner decided to claim.
+/// A voucher that may be claimed now.
 #[derive(Clone, Debug)]
-pub struct PlannedClaim {
-    pub stored: StoredVoucher,
+pub struct Candidate {
+    pub record: VoucherRecord,
     pub channel: Channel,
     /// What it settles now: `min(amount, allocation) − claimed`, base units.
     pub value: u64,
-    /// Close requested or expiring soon.
-    pub urgent: bool,
     pub claim: VoucherClaim,
+}
+
+impl Candidate {
+    /// Close requested, or expiring within `margin` seconds of `now`.
+    pub fn urgent(&self, now: i64, margin: i64) -> bool {
+        self.channel.close_requested()
+            || (self.channel.expires_at != 0
+                && self.channel.expires_at.saturating_sub(now) <= margin)
+    }
+
+    /// The last unix time a claim can land: the end of the dispute window
+    /// after a close request, or the expiry (after which anyone may finalize).
+    pub fn deadline(&self) -> Option<i64> {
+        let closing = self.channel.close_requested().then(|| {
+            self.channel
+                .close_requested_at
+                .saturating_add(i64::from(self.channel.dispute_window_secs))
+        });
+        let expiry = (self.channel.expires_at != 0).then_some(self.channel.expires_at);
+        closing.into_iter().chain(expiry).min()
+    }
+}
+
+/// A store write the chain justifies, applied with compare-and-set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fact {
+    Seen(Sighting),
+    Closed(CloseEvidence),
+}
+
+/// Value that can no longer be collected: the channel closed first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lost {
+    pub channel: Pubkey,
+    pub mint: Pubkey,
+    pub creator: Pubkey,
+    /// Base units of `mint`.
+    pub amount: u64,
+}
+
+/// What the chain says about the store's open vouchers.
+#[derive(Clone, Debug, Default)]
+pub struct Reconciliation {
+    /// Cluster clock, unix seconds.
+    pub now: i64,
+    pub cluster: Hash,
+    pub candidates: Vec<Candidate>,
+    /// Store writes the chain justifies (not yet applied).
+    pub facts: Vec<(Pubkey, Fact)>,
+    /// Rows the facts will close with value lost.
+    pub lost: Vec<Lost>,
+    /// Vouchers fully settled already (by anyone).
+    pub settled: Vec<Pubkey>,
+    /// Rows seen on another cluster: left alone.
+    pub other_cluster: Vec<Pubkey>,
+    /// Channels absent without positive evidence (never seen, or not after
+    /// the last sighting): left open, reported.
+    pub unverified: Vec<Pubkey>,
+    /// Quarantined vouchers found healthy again by this read are candidates;
+    /// these stay quarantined (their channel is not readable as a channel).
+    pub undecodable: Vec<Pubkey>,
+    /// Earnings accounts `(owner, mint)` the candidates need and that do not
+    /// exist: created before claiming.
+    pub missing_earnings: Vec<(Pubkey, Pubkey)>,
+}
+
+/// What applying a reconciliation wrote.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub confirmed: usize,
+    pub closed: usize,
+    pub lost: Vec<Lost>,
 }
 
 /// One claim transaction.
 #[derive(Clone, Debug)]
 pub struct Batch {
-    pub claims: Vec<PlannedClaim>,
+    pub claims: Vec<Candidate>,
     /// Lamports it will cost.
     pub fee: u64,
     /// Value it settles, in lamports.
-    pub value_lamports: f64,
+    pub value_lamports: u64,
     /// Serialized size, bytes.
     pub size: usize,
+    /// Carries a voucher whose channel is closing or about to expire.
+    pub urgent: bool,
+}
+
+/// A voucher set aside, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Quarantined {
+    pub channel: Pubkey,
+    pub amount: u64,
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -176,6 +322,10 @@ pub struct Plan {
     pub batches: Vec<Batch>,
     /// Channels whose voucher waits for more value.
     pub deferred: Vec<Pubkey>,
+    /// Vouchers that cannot be valued: set aside with the reason.
+    pub quarantine: Vec<Quarantined>,
+    /// Earnings accounts `(owner, mint)` to create before claiming.
+    pub create_earnings: Vec<(Pubkey, Pubkey)>,
 }
 
 impl Plan {
@@ -194,16 +344,43 @@ pub struct Execution {
     pub transactions: usize,
     pub vouchers_settled: usize,
     pub vouchers_skipped: usize,
-    /// Lamports paid in fees.
+    /// Lamports paid in fees (claims and earnings accounts' setup).
     pub fees: u64,
     /// Base units settled (creator + fee shares).
     pub settled_amount: u64,
     /// Every settled voucher as the program reported it.
     pub settled: Vec<micropay::events::SettledVoucher>,
+    /// Vouchers set aside (cannot be valued or settled), with the reason.
+    pub quarantined: Vec<Quarantined>,
+    /// Value lost because channels closed before their vouchers were claimed.
+    pub lost: Vec<Lost>,
+    /// Failing batches split to find the failing vouchers.
+    pub bisections: usize,
+    /// Earnings accounts created so that claims can settle.
+    pub earnings_created: usize,
+}
+
+impl Execution {
+    fn add_lost(&mut self, lost: Vec<Lost>) {
+        for l in &lost {
+            tracing::warn!(
+                channel = %l.channel, mint = %l.mint, creator = %l.creator, amount = l.amount,
+                "value lost: the channel closed before its voucher was claimed"
+            );
+        }
+        self.lost.extend(lost);
+    }
 }
 
 pub struct Planner {
     pub config: PlannerConfig,
+}
+
+/// Decodes a channel account; `None` when it is not one.
+fn decode_channel(account: &solana_sdk::account::Account) -> Option<Channel> {
+    (account.owner == micropay::ID)
+        .then(|| Channel::try_deserialize(&mut account.data.as_slice()).ok())
+        .flatten()
 }
 
 impl Planner {
@@ -236,111 +413,6 @@ impl Planner {
         .then_some(size)
     }
 
-    /// Reads the store and the chain and decides what to claim now.
-    /// Vouchers that can pay nothing more are confirmed in the store, and
-    /// those of closed channels marked closed.
-    pub async fn plan(
-        &self,
-        ledger: &dyn Ledger,
-        store: &dyn VoucherStore,
-        fee_payer: &Pubkey,
-    ) -> Result<Plan> {
-        let stored = store.claimable()?;
-        if stored.is_empty() {
-            return Ok(Plan::default());
-        }
-        let addresses: Vec<Pubkey> = stored.iter().map(|s| s.voucher.channel).collect();
-        let states = accounts::channels(ledger, &addresses).await?;
-        let now = ledger.unix_timestamp().await?;
-
-        let mut candidates = Vec::new();
-        for (s, state) in stored.into_iter().zip(states) {
-            let Some(channel) = state else {
-                store.mark_closed(&s.voucher.channel)?;
-                continue;
-            };
-            let Some(value) =
-                micropay::math::claimable(s.voucher.amount, channel.allocation, channel.claimed)
-            else {
-                store.mark_claimed(&s.voucher.channel, channel.claimed, true)?;
-                continue;
-            };
-            let urgent = channel.close_requested()
-                || (channel.expires_at != 0
-                    && channel.expires_at.saturating_sub(now) <= self.config.expiry_margin_secs);
-            let fee_earnings = (channel.fee_bps > 0)
-                .then(|| pda::earnings(&channel.fee_recipient, &channel.mint).0);
-            let claim = VoucherClaim {
-                channel: s.voucher.channel,
-                creator_earnings: pda::earnings(&channel.creator, &channel.mint).0,
-                fee_earnings,
-                amount: s.voucher.amount,
-                signature: s.voucher.signature,
-            };
-            candidates.push(PlannedClaim {
-                stored: s,
-                channel,
-                value,
-                urgent,
-                claim,
-            });
-        }
-
-        // The fee share of one voucher in a full transaction: a voucher worth
-        // less than that at the target ratio cannot be claimed economically.
-        let full = self.capacity(fee_payer);
-        let share = self.config.fees.transaction_fee(full) as f64 / full as f64;
-        let mut plan = Plan::default();
-        let mut eligible = Vec::new();
-        for c in candidates {
-            let lamports = c.value as f64 * self.config.price(&c.channel.mint)?;
-            if c.urgent || lamports * self.config.target_fee_ratio >= share {
-                eligible.push((lamports, c));
-            } else {
-                plan.deferred.push(c.claim.channel);
-            }
-        }
-        // urgent first, then most valuable
-        eligible.sort_by(|(a_value, a), (b_value, b)| {
-            b.urgent.cmp(&a.urgent).then(b_value.total_cmp(a_value))
-        });
-
-        let mut current: Vec<(f64, PlannedClaim)> = Vec::new();
-        let mut batches = Vec::new();
-        for (lamports, c) in eligible {
-            let mut trial: Vec<VoucherClaim> =
-                current.iter().map(|(_, p)| p.claim.clone()).collect();
-            trial.push(c.claim.clone());
-            if self.fits(&trial, fee_payer).is_none() && !current.is_empty() {
-                batches.push(std::mem::take(&mut current));
-            }
-            current.push((lamports, c));
-        }
-        if !current.is_empty() {
-            batches.push(current);
-        }
-        for batch in batches {
-            let claims: Vec<VoucherClaim> = batch.iter().map(|(_, p)| p.claim.clone()).collect();
-            let size = self.fits(&claims, fee_payer).ok_or_else(|| {
-                ClientError::Invalid("a single voucher does not fit a transaction".into())
-            })?;
-            let fee = self.config.fees.transaction_fee(claims.len());
-            let value_lamports: f64 = batch.iter().map(|(l, _)| *l).sum();
-            let urgent = batch.iter().any(|(_, p)| p.urgent);
-            if !urgent && fee as f64 > self.config.target_fee_ratio * value_lamports {
-                plan.deferred.extend(claims.iter().map(|c| c.channel));
-                continue;
-            }
-            plan.batches.push(Batch {
-                claims: batch.into_iter().map(|(_, p)| p).collect(),
-                fee,
-                value_lamports,
-                size,
-            });
-        }
-        Ok(plan)
-    }
-
     /// How many vouchers fit one transaction (for distinct channels, each with
     /// its own creator and fee recipient: the worst case).
     pub fn capacity(&self, fee_payer: &Pubkey) -> usize {
@@ -359,67 +431,399 @@ impl Planner {
         }
     }
 
-    /// Sends the plan's transactions, paid by `fee_payer`, and records the
-    /// outcome in the store. Stops at the first failed transaction (its
-    /// vouchers stay claimable).
+    /// Step 1: reads the store's open rows and their channels (confirmed
+    /// commitment) and says what the chain justifies. Writes nothing.
+    pub async fn reconcile(
+        &self,
+        ledger: &dyn Ledger,
+        store: &dyn ReceiverStore,
+    ) -> Result<Reconciliation> {
+        let rows = store.list(&ClaimStatus::OPEN)?;
+        let cluster = ledger.genesis_hash().await?;
+        let now = ledger.unix_timestamp().await?;
+        let mut recon = Reconciliation {
+            now,
+            cluster,
+            ..Reconciliation::default()
+        };
+        if rows.is_empty() {
+            return Ok(recon);
+        }
+        let addresses: Vec<Pubkey> = rows.iter().map(|r| r.voucher.channel).collect();
+        let observed = ledger.observe(&addresses).await?;
+        let mut earnings_needed = BTreeSet::new();
+        for ((row, account), slot) in rows.into_iter().zip(observed.accounts).zip(observed.slots) {
+            let address = row.voucher.channel;
+            if row.cluster.is_some_and(|c| c != cluster) {
+                recon.other_cluster.push(address);
+                continue;
+            }
+            let Some(account) = account else {
+                let evidence = CloseEvidence::Absent { cluster, slot };
+                match rules::close(&row, &evidence) {
+                    Some((_, lost)) => {
+                        if lost > 0 {
+                            recon.lost.push(Lost {
+                                channel: address,
+                                mint: row.mint,
+                                creator: row.creator,
+                                amount: lost,
+                            });
+                        }
+                        recon.facts.push((address, Fact::Closed(evidence)));
+                    }
+                    None => recon.unverified.push(address),
+                }
+                continue;
+            };
+            let Some(channel) = decode_channel(&account) else {
+                recon.undecodable.push(address);
+                continue;
+            };
+            let seen = Sighting {
+                cluster,
+                slot,
+                claimed: channel.claimed,
+                allocation: channel.allocation,
+            };
+            recon.facts.push((address, Fact::Seen(seen)));
+            let Some(value) =
+                micropay::math::claimable(row.voucher.amount, channel.allocation, channel.claimed)
+            else {
+                recon.settled.push(address);
+                continue;
+            };
+            earnings_needed.insert((channel.creator, channel.mint));
+            if channel.fee_bps > 0 {
+                earnings_needed.insert((channel.fee_recipient, channel.mint));
+            }
+            let claim = VoucherClaim {
+                channel: address,
+                creator_earnings: pda::earnings(&channel.creator, &channel.mint).0,
+                fee_earnings: (channel.fee_bps > 0)
+                    .then(|| pda::earnings(&channel.fee_recipient, &channel.mint).0),
+                amount: row.voucher.amount,
+                signature: row.voucher.signature,
+            };
+            recon.candidates.push(Candidate {
+                record: row,
+                channel,
+                value,
+                claim,
+            });
+        }
+        let needed: Vec<(Pubkey, Pubkey)> = earnings_needed.into_iter().collect();
+        let earnings: Vec<Pubkey> = needed
+            .iter()
+            .map(|(owner, mint)| pda::earnings(owner, mint).0)
+            .collect();
+        let found = ledger.accounts(&earnings).await?;
+        recon.missing_earnings = needed
+            .into_iter()
+            .zip(found)
+            .filter(|(_, account)| account.as_ref().is_none_or(|a| a.owner != micropay::ID))
+            .map(|(pair, _)| pair)
+            .collect();
+        Ok(recon)
+    }
+
+    /// Writes the facts of a reconciliation, each with compare-and-set on the
+    /// row as it is now (a voucher accepted meanwhile is never lost).
+    pub fn apply(&self, store: &dyn ReceiverStore, recon: &Reconciliation) -> Result<Applied> {
+        apply_facts(store, &recon.facts)
+    }
+
+    /// Step 2 (pure): what to claim now, in which transactions.
+    pub fn plan(&self, recon: &Reconciliation, fee_payer: &Pubkey) -> Plan {
+        let now = recon.now;
+        let margin = self.config.expiry_margin_secs;
+        let mut plan = Plan {
+            create_earnings: recon.missing_earnings.clone(),
+            ..Plan::default()
+        };
+        // A voucher is worth claiming when its value pays for its share of a
+        // full transaction at the target: value·ppm·full ≥ fee(full)·10⁶.
+        let full = self.capacity(fee_payer);
+        let full_fee = u128::from(self.config.fees.transaction_fee(full));
+        let ppm = u128::from(self.config.max_fee_ppm);
+        let mut eligible: Vec<(u64, bool, &Candidate)> = Vec::new();
+        for c in &recon.candidates {
+            let Some(value) = self.config.value(&c.channel.mint) else {
+                plan.quarantine.push(Quarantined {
+                    channel: c.claim.channel,
+                    amount: c.record.voucher.amount,
+                    reason: format!(
+                        "no lamport value for mint {}: accept the mint with its value (micropay claim --unit-lamports)",
+                        c.channel.mint
+                    ),
+                });
+                continue;
+            };
+            let lamports = value.lamports_of(c.value);
+            let urgent = c.urgent(now, margin);
+            let pays_its_share = u128::from(lamports)
+                .saturating_mul(ppm)
+                .saturating_mul(full as u128)
+                >= full_fee.saturating_mul(u128::from(PPM));
+            if urgent || pays_its_share {
+                eligible.push((lamports, urgent, c));
+            } else {
+                plan.deferred.push(c.claim.channel);
+            }
+        }
+        // urgent first (earliest deadline first), then most valuable
+        eligible.sort_by(|(a_value, a_urgent, a), (b_value, b_urgent, b)| {
+            b_urgent
+                .cmp(a_urgent)
+                .then(a.deadline().cmp(&b.deadline()))
+                .then(b_value.cmp(a_value))
+        });
+
+        let mut batches: Vec<Vec<(u64, bool, &Candidate)>> = Vec::new();
+        let mut current: Vec<(u64, bool, &Candidate)> = Vec::new();
+        for entry in eligible {
+            let mut trial: Vec<VoucherClaim> =
+                current.iter().map(|(_, _, c)| c.claim.clone()).collect();
+            trial.push(entry.2.claim.clone());
+            if self.fits(&trial, fee_payer).is_none() && !current.is_empty() {
+                batches.push(std::mem::take(&mut current));
+            }
+            current.push(entry);
+        }
+        if !current.is_empty() {
+            batches.push(current);
+        }
+        for batch in batches {
+            let claims: Vec<VoucherClaim> = batch.iter().map(|(_, _, c)| c.claim.clone()).collect();
+            let Some(size) = self.fits(&claims, fee_payer) else {
+                // one voucher alone does not fit: cannot be settled this way
+                for (_, _, c) in batch {
+                    plan.quarantine.push(Quarantined {
+                        channel: c.claim.channel,
+                        amount: c.record.voucher.amount,
+                        reason: "its claim does not fit one transaction".into(),
+                    });
+                }
+                continue;
+            };
+            let fee = self.config.fees.transaction_fee(claims.len());
+            let value_lamports = batch
+                .iter()
+                .fold(0u64, |sum, (l, _, _)| sum.saturating_add(*l));
+            let urgent = batch.iter().any(|(_, u, _)| *u);
+            let within_target = u128::from(fee).saturating_mul(u128::from(PPM))
+                <= ppm.saturating_mul(u128::from(value_lamports));
+            if !urgent && !within_target {
+                plan.deferred.extend(claims.iter().map(|c| c.channel));
+                continue;
+            }
+            plan.batches.push(Batch {
+                claims: batch.into_iter().map(|(_, _, c)| c.clone()).collect(),
+                fee,
+                value_lamports,
+                size,
+                urgent,
+            });
+        }
+        plan
+    }
+
+    /// Step 3: creates missing earnings accounts, then settles each batch
+    /// (bisecting failures, quarantining what fails alone), paid by
+    /// `fee_payer`, and confirms from the chain.
     pub async fn execute(
         &self,
         plan: &Plan,
         ledger: &dyn Ledger,
-        store: &dyn VoucherStore,
+        store: &dyn ReceiverStore,
         fee_payer: &Keypair,
     ) -> Result<Execution> {
         let mut report = Execution::default();
-        for batch in &plan.batches {
-            let claims: Vec<VoucherClaim> = batch.claims.iter().map(|c| c.claim.clone()).collect();
-            let mut ixs = self.config.fees.budget_instructions(claims.len());
-            ixs.push(mix::claim(&claims));
-            let channels: Vec<Pubkey> = claims.iter().map(|c| c.channel).collect();
+        for q in &plan.quarantine {
+            set_aside(store, q, &mut report)?;
+        }
+        for chunk in plan.create_earnings.chunks(EARNINGS_PER_TRANSACTION) {
+            let ixs: Vec<Instruction> = chunk
+                .iter()
+                .map(|(owner, mint)| mix::init_earnings(&fee_payer.pubkey(), owner, mint))
+                .collect();
             let sent = ledger.send(&ixs, fee_payer, &[]).await?;
-            store.mark_submitted(&channels, &sent.signature.to_string())?;
-            report.transactions = report.transactions.saturating_add(1);
             report.fees = report.fees.saturating_add(sent.fee);
-            for event in &sent.events {
-                let MicropayEvent::Claimed(claimed) = event else {
-                    continue;
-                };
-                for s in &claimed.settled {
-                    let planned = batch.claims.iter().find(|c| c.claim.channel == s.channel);
-                    let settled = planned.is_some_and(|p| {
-                        s.claimed >= p.stored.voucher.amount.min(p.channel.allocation)
-                    });
-                    store.mark_claimed(&s.channel, s.claimed, settled)?;
-                    report.vouchers_settled = report.vouchers_settled.saturating_add(1);
-                    report.settled_amount = report.settled_amount.saturating_add(s.delta);
-                    report.settled.push(s.clone());
-                }
-                for s in &claimed.skipped {
-                    match s.reason {
-                        // settled by someone else: nothing more to claim
-                        SkipReason::NotAhead => store.mark_claimed(&s.channel, s.claimed, true)?,
-                        // the program saw the channel gone on this cluster
-                        SkipReason::ChannelClosed => store.mark_closed(&s.channel)?,
-                        // stays pending: the account can be created again
-                        SkipReason::EarningsMissing | SkipReason::FeeEarningsMissing => {}
+            report.earnings_created = report.earnings_created.saturating_add(chunk.len());
+        }
+        for batch in &plan.batches {
+            let mut pending = vec![batch.claims.clone()];
+            while let Some(claims) = pending.pop() {
+                let ixs = self.claim_instructions(&claims);
+                match ledger.simulate(&ixs, fee_payer, &[]).await {
+                    Ok(_) => {
+                        self.settle(&claims, &ixs, ledger, store, fee_payer, &mut report)
+                            .await?
                     }
-                    report.vouchers_skipped = report.vouchers_skipped.saturating_add(1);
+                    Err(e @ ClientError::Rpc(_)) => return Err(e),
+                    Err(e) if claims.len() > 1 => {
+                        tracing::info!(vouchers = claims.len(), error = %e, "claim fails: bisecting");
+                        report.bisections = report.bisections.saturating_add(1);
+                        let (left, right) = claims.split_at(claims.len() / 2);
+                        pending.push(right.to_vec());
+                        pending.push(left.to_vec());
+                    }
+                    Err(e) => {
+                        let c = &claims[0];
+                        let q = Quarantined {
+                            channel: c.claim.channel,
+                            amount: c.record.voucher.amount,
+                            reason: format!("its claim fails: {e}"),
+                        };
+                        set_aside(store, &q, &mut report)?;
+                    }
                 }
             }
         }
         Ok(report)
     }
 
-    /// Plans and executes in one call.
+    fn claim_instructions(&self, claims: &[Candidate]) -> Vec<Instruction> {
+        let vouchers: Vec<VoucherClaim> = claims.iter().map(|c| c.claim.clone()).collect();
+        let mut ixs = self.config.fees.budget_instructions(vouchers.len());
+        ixs.push(mix::claim(&vouchers));
+        ixs
+    }
+
+    /// Sends one claim transaction and records what the chain then says.
+    async fn settle(
+        &self,
+        claims: &[Candidate],
+        ixs: &[Instruction],
+        ledger: &dyn Ledger,
+        store: &dyn ReceiverStore,
+        fee_payer: &Keypair,
+        report: &mut Execution,
+    ) -> Result<()> {
+        let sent = ledger.send(ixs, fee_payer, &[]).await?;
+        let signature = sent.signature.to_string();
+        for c in claims {
+            rules::update(store, &c.claim.channel, &|r| {
+                rules::submitted(r, c.record.voucher.amount, &signature)
+            })?;
+        }
+        report.transactions = report.transactions.saturating_add(1);
+        report.fees = report.fees.saturating_add(sent.fee);
+        let mut facts = Vec::new();
+        for event in &sent.events {
+            let MicropayEvent::Claimed(claimed) = event else {
+                continue;
+            };
+            for s in &claimed.settled {
+                report.vouchers_settled = report.vouchers_settled.saturating_add(1);
+                report.settled_amount = report.settled_amount.saturating_add(s.delta);
+                report.settled.push(s.clone());
+            }
+            for s in &claimed.skipped {
+                report.vouchers_skipped = report.vouchers_skipped.saturating_add(1);
+                if s.reason == SkipReason::ChannelClosed {
+                    facts.push((
+                        s.channel,
+                        Fact::Closed(CloseEvidence::Event { claimed: None }),
+                    ));
+                }
+            }
+        }
+        // confirmation: each channel's `claimed` as the chain has it now
+        let cluster = ledger.genesis_hash().await?;
+        let addresses: Vec<Pubkey> = claims.iter().map(|c| c.claim.channel).collect();
+        let observed = ledger.observe(&addresses).await?;
+        for ((address, account), slot) in
+            addresses.iter().zip(observed.accounts).zip(observed.slots)
+        {
+            let fact = match account.as_ref().and_then(decode_channel) {
+                Some(channel) => Fact::Seen(Sighting {
+                    cluster,
+                    slot,
+                    claimed: channel.claimed,
+                    allocation: channel.allocation,
+                }),
+                None => Fact::Closed(CloseEvidence::Absent { cluster, slot }),
+            };
+            facts.push((*address, fact));
+        }
+        let applied = apply_facts(store, &facts)?;
+        report.add_lost(applied.lost);
+        Ok(())
+    }
+
+    /// Reconciles, applies, plans and executes in one call.
     pub async fn run(
         &self,
         ledger: &dyn Ledger,
-        store: &dyn VoucherStore,
+        store: &dyn ReceiverStore,
         fee_payer: &Keypair,
     ) -> Result<(Plan, Execution)> {
-        let plan = self.plan(ledger, store, &fee_payer.pubkey()).await?;
-        let execution = self.execute(&plan, ledger, store, fee_payer).await?;
+        let recon = self.reconcile(ledger, store).await?;
+        let applied = self.apply(store, &recon)?;
+        let plan = self.plan(&recon, &fee_payer.pubkey());
+        let mut execution = self.execute(&plan, ledger, store, fee_payer).await?;
+        execution.add_lost(applied.lost);
         Ok((plan, execution))
     }
+
+    /// Reconciles and plans without writing anything (a dry run).
+    pub async fn dry_run(
+        &self,
+        ledger: &dyn Ledger,
+        store: &dyn ReceiverStore,
+        fee_payer: &Pubkey,
+    ) -> Result<(Reconciliation, Plan)> {
+        let recon = self.reconcile(ledger, store).await?;
+        let plan = self.plan(&recon, fee_payer);
+        Ok((recon, plan))
+    }
+}
+
+/// Quarantines `q` in the store (when the row still holds that voucher).
+fn set_aside(store: &dyn ReceiverStore, q: &Quarantined, report: &mut Execution) -> Result<()> {
+    tracing::warn!(channel = %q.channel, reason = %q.reason, "voucher quarantined");
+    rules::update(store, &q.channel, &|r| {
+        rules::quarantine(r, q.amount, &q.reason)
+    })?;
+    report.quarantined.push(q.clone());
+    Ok(())
+}
+
+/// Writes facts with the store's rules; reports rows closed with value lost.
+pub fn apply_facts(store: &dyn ReceiverStore, facts: &[(Pubkey, Fact)]) -> Result<Applied> {
+    let mut applied = Applied::default();
+    for (channel, fact) in facts {
+        match fact {
+            Fact::Seen(seen) => {
+                let written = rules::update(store, channel, &|r| rules::observe(r, seen))?;
+                if written.is_some_and(|r| r.status == ClaimStatus::Confirmed) {
+                    applied.confirmed = applied.confirmed.saturating_add(1);
+                }
+            }
+            Fact::Closed(evidence) => {
+                let lost = std::cell::Cell::new(0u64);
+                let written = rules::update(store, channel, &|r| {
+                    rules::close(r, evidence).map(|(next, l)| {
+                        lost.set(l);
+                        next
+                    })
+                })?;
+                if let Some(row) = written {
+                    applied.closed = applied.closed.saturating_add(1);
+                    if lost.get() > 0 {
+                        applied.lost.push(Lost {
+                            channel: *channel,
+                            mint: row.mint,
+                            creator: row.creator,
+                            amount: lost.get(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok(applied)
 }
 
 #[cfg(test)]
@@ -435,6 +839,34 @@ mod tests {
         assert_eq!(fees.transaction_fee(1), 5_000 + 27_500);
         assert_eq!(fees.compute_limit(1_000), MAX_COMPUTE_UNITS);
         assert_eq!(fees.budget_instructions(3).len(), 2);
+    }
+
+    #[test]
+    fn fee_targets_convert_to_ppm() {
+        assert_eq!(ppm_from_ratio(0.01), Some(10_000));
+        assert_eq!(ppm_from_ratio(1.0), Some(1_000_000));
+        assert_eq!(ppm_from_ratio(0.000_000_1), Some(1));
+        for bad in [0.0, -1.0, 5.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(ppm_from_ratio(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn unit_values_are_exact_integers() {
+        // a 6-decimal token at 6,666,666 lamports per whole token
+        let usdc = UnitValue {
+            lamports: 6_666_666,
+            per_units: 1_000_000,
+        };
+        assert_eq!(usdc.lamports_of(1_000_000), 6_666_666);
+        assert_eq!(usdc.lamports_of(3), 19);
+        assert_eq!(usdc.lamports_of(u64::MAX), u64::MAX);
+        assert_eq!(UnitValue::LAMPORT.lamports_of(42), 42);
+        let broken = UnitValue {
+            lamports: 1,
+            per_units: 0,
+        };
+        assert_eq!(broken.lamports_of(5), 0);
     }
 
     #[test]
@@ -460,5 +892,104 @@ mod tests {
         more.last_mut().unwrap().channel = Pubkey::new_unique();
         more.last_mut().unwrap().creator_earnings = Pubkey::new_unique();
         assert!(planner.fits(&more, &payer).is_none());
+    }
+
+    fn candidate(mint: Pubkey, value: u64, close_requested_at: i64) -> Candidate {
+        let channel = Channel {
+            escrow: Pubkey::new_unique(),
+            mint,
+            creator: Pubkey::new_unique(),
+            signer: Pubkey::new_unique(),
+            allocation: value,
+            claimed: 0,
+            fee_recipient: Pubkey::default(),
+            fee_bps: 0,
+            dispute_window_secs: 900,
+            expires_at: 0,
+            close_requested_at,
+            id: 0,
+            nonce: 0,
+            bump: 0,
+        };
+        let address = Pubkey::new_unique();
+        Candidate {
+            record: VoucherRecord {
+                voucher: crate::voucher::Voucher {
+                    channel: address,
+                    amount: value,
+                    signature: [1; 64],
+                },
+                creator: channel.creator,
+                mint,
+                claimed: 0,
+                allocation: value,
+                status: ClaimStatus::Pending,
+                claim_signature: None,
+                cluster: None,
+                seen_slot: 0,
+                note: None,
+                version: 1,
+            },
+            claim: VoucherClaim {
+                channel: address,
+                creator_earnings: Pubkey::new_unique(),
+                fee_earnings: None,
+                amount: value,
+                signature: [1; 64],
+            },
+            channel,
+            value,
+        }
+    }
+
+    /// The plan is a pure function of candidates, clock and fee model:
+    /// cheap vouchers wait, urgent ones go first whatever their value, and a
+    /// mint without a value is quarantined without stopping the others.
+    #[test]
+    fn plan_is_pure_and_integer() {
+        let planner = Planner::new(PlannerConfig::default());
+        let payer = Pubkey::new_unique();
+        let sol = spl_token::native_mint::ID;
+        let unknown = Pubkey::new_unique();
+        let recon = Reconciliation {
+            now: 10_000,
+            candidates: vec![
+                candidate(sol, 10_000, 0),         // 50% fee: waits
+                candidate(sol, 50, 9_000),         // closing: urgent
+                candidate(sol, 10_000_000, 0),     // worth it
+                candidate(unknown, 10_000_000, 0), // cannot be valued
+            ],
+            ..Reconciliation::default()
+        };
+        let plan = planner.plan(&recon, &payer);
+        let again = planner.plan(&recon, &payer);
+        assert_eq!(format!("{plan:?}"), format!("{again:?}"));
+        assert_eq!(plan.deferred, vec![recon.candidates[0].claim.channel]);
+        assert_eq!(plan.quarantine.len(), 1);
+        assert_eq!(
+            plan.quarantine[0].channel,
+            recon.candidates[3].claim.channel
+        );
+        assert_eq!(plan.batches.len(), 1);
+        let batch = &plan.batches[0];
+        assert!(batch.urgent);
+        assert_eq!(
+            batch.claims[0].claim.channel,
+            recon.candidates[1].claim.channel
+        );
+        assert_eq!(batch.value_lamports, 10_000_050);
+        // exactly at the target ratio: 5,000 lamports on 500,000 is 1%
+        let edge = Reconciliation {
+            now: 0,
+            candidates: vec![candidate(sol, 500_000, 0)],
+            ..Reconciliation::default()
+        };
+        assert_eq!(planner.plan(&edge, &payer).batches.len(), 1);
+        let below = Reconciliation {
+            now: 0,
+            candidates: vec![candidate(sol, 499_999, 0)],
+            ..Reconciliation::default()
+        };
+        assert!(planner.plan(&below, &payer).batches.is_empty());
     }
 }

@@ -39,17 +39,21 @@ use crate::{
     error::Result,
     ledger::Ledger,
     pda,
-    store::{RecordOutcome, VoucherStore},
+    store::{
+        rules::{self, Recorded, Sighting},
+        ReceiverStore,
+    },
     voucher::Voucher,
 };
-use anchor_lang::prelude::Pubkey;
+use anchor_lang::{prelude::Pubkey, AccountDeserialize};
 use micropay::state::Channel;
+use solana_sdk::hash::Hash;
 use std::{
     collections::{HashMap, HashSet},
     sync::{Arc, Mutex as StdMutex},
     time::{Duration, Instant},
 };
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OnceCell};
 
 /// Why a voucher was refused. Every variant carries what a caller needs to
 /// report or act on it.
@@ -247,16 +251,28 @@ struct Cached {
     known: Known,
     /// Cluster clock when fetched.
     unix_timestamp: i64,
+    /// Slot of the read.
+    slot: u64,
     fetched: Instant,
+}
+
+/// A channel's state and where and when it was read.
+struct Read {
+    channel: Channel,
+    /// Estimate of the cluster clock now.
+    now: i64,
+    slot: u64,
 }
 
 type Slot = Arc<Mutex<Option<Cached>>>;
 
 pub struct Receiver {
     ledger: Arc<dyn Ledger>,
-    store: Arc<dyn VoucherStore>,
+    store: Arc<dyn ReceiverStore>,
     creator: Pubkey,
     config: ReceiverConfig,
+    /// The cluster's genesis hash, read once: rows record where they were seen.
+    cluster: OnceCell<Hash>,
     /// Per-channel slots: the std mutex is held only to find a slot, never
     /// across an await; each slot's async mutex serializes one channel.
     cache: StdMutex<HashMap<Pubkey, Slot>>,
@@ -268,7 +284,7 @@ pub struct Receiver {
 impl Receiver {
     pub fn new(
         ledger: Arc<dyn Ledger>,
-        store: Arc<dyn VoucherStore>,
+        store: Arc<dyn ReceiverStore>,
         creator: Pubkey,
         config: ReceiverConfig,
     ) -> Self {
@@ -277,6 +293,7 @@ impl Receiver {
             store,
             creator,
             config,
+            cluster: OnceCell::new(),
             cache: StdMutex::new(HashMap::new()),
             earnings: StdMutex::new(HashSet::new()),
         }
@@ -309,13 +326,14 @@ impl Receiver {
     }
 
     /// Channel state and an estimate of the cluster clock, from `cached` when
-    /// fresh enough (and `refresh` is false), otherwise read from the ledger.
+    /// fresh enough (and `refresh` is false), otherwise read from the ledger
+    /// (confirmed commitment, with the slot of the read).
     async fn channel_state(
         &self,
         address: &Pubkey,
         cached: &mut Option<Cached>,
         refresh: bool,
-    ) -> Result<(Channel, i64)> {
+    ) -> Result<Read> {
         let bound = self.config.state_age_bound();
         if let Some(c) = cached
             .as_ref()
@@ -323,23 +341,42 @@ impl Receiver {
         {
             let age = i64::try_from(c.fetched.elapsed().as_secs()).unwrap_or(i64::MAX);
             return match &c.known {
-                Known::Channel(channel) => {
-                    Ok(((**channel).clone(), c.unix_timestamp.saturating_add(age)))
-                }
+                Known::Channel(channel) => Ok(Read {
+                    channel: (**channel).clone(),
+                    now: c.unix_timestamp.saturating_add(age),
+                    slot: c.slot,
+                }),
                 Known::Missing => Err(Rejection::UnknownChannel(*address).into()),
             };
         }
-        let channel = accounts::channel(self.ledger.as_ref(), address).await?;
+        let observed = self.ledger.observe(std::slice::from_ref(address)).await?;
+        let slot = observed.slots.first().copied().unwrap_or(0);
+        let channel = match observed.accounts.into_iter().next().flatten() {
+            Some(account) if account.owner == micropay::ID => Some(
+                Channel::try_deserialize(&mut account.data.as_slice()).map_err(|_| {
+                    crate::ClientError::Decode {
+                        address: *address,
+                        kind: "channel",
+                    }
+                })?,
+            ),
+            _ => None,
+        };
         let unix_timestamp = self.ledger.unix_timestamp().await?;
         *cached = Some(Cached {
             known: channel
                 .clone()
                 .map_or(Known::Missing, |c| Known::Channel(Box::new(c))),
             unix_timestamp,
+            slot,
             fetched: Instant::now(),
         });
         let channel = channel.ok_or(Rejection::UnknownChannel(*address))?;
-        Ok((channel, unix_timestamp))
+        Ok(Read {
+            channel,
+            now: unix_timestamp,
+            slot,
+        })
     }
 
     /// Forgets cached channel state (e.g. after a top-up or a close request
@@ -389,15 +426,16 @@ impl Receiver {
     pub async fn accept(&self, voucher: &Voucher, price: u64) -> Result<Payment> {
         let slot = self.slot(&voucher.channel);
         let mut cached = slot.lock().await;
-        let (mut channel, mut now) = self
+        let mut read = self
             .channel_state(&voucher.channel, &mut cached, false)
             .await?;
-        if voucher.amount > channel.allocation {
+        if voucher.amount > read.channel.allocation {
             // maybe topped up since: look again once
-            (channel, now) = self
+            read = self
                 .channel_state(&voucher.channel, &mut cached, true)
                 .await?;
         }
+        let Read { channel, now, slot } = read;
 
         let id = voucher.channel;
         if channel.creator != self.creator {
@@ -457,32 +495,43 @@ impl Receiver {
         let new_net = creator_share(voucher.amount, bps);
         let pays_enough =
             |current: u64| new_net.saturating_sub(creator_share(current, bps)) >= price;
-        let outcome = self.store.record(
+        let cluster = *self
+            .cluster
+            .get_or_try_init(|| self.ledger.genesis_hash())
+            .await?;
+        let seen = Sighting {
+            cluster,
+            slot,
+            claimed: channel.claimed,
+            allocation: channel.allocation,
+        };
+        let outcome = rules::record_voucher(
+            self.store.as_ref(),
             voucher,
             &channel.creator,
             &channel.mint,
-            channel.claimed,
+            &seen,
             &pays_enough,
         )?;
         drop(cached);
         match outcome {
-            RecordOutcome::Accepted { previous } => Ok(Payment {
+            Recorded::Accepted { previous } => Ok(Payment {
                 channel: id,
                 cumulative: voucher.amount,
                 increment: voucher.amount.saturating_sub(previous),
                 net: new_net.saturating_sub(creator_share(previous, bps)),
             }),
-            RecordOutcome::Duplicate => Err(Rejection::Duplicate {
+            Recorded::Duplicate => Err(Rejection::Duplicate {
                 channel: id,
                 amount: voucher.amount,
             }
             .into()),
-            RecordOutcome::NotAhead { current } => Err(Rejection::NotAhead {
+            Recorded::NotAhead { current } => Err(Rejection::NotAhead {
                 amount: voucher.amount,
                 current,
             }
             .into()),
-            RecordOutcome::Underpaid { current } => Err(Rejection::Underpaid {
+            Recorded::Underpaid { current } => Err(Rejection::Underpaid {
                 paid: new_net.saturating_sub(creator_share(current, bps)),
                 price,
             }

@@ -16,9 +16,9 @@ use crate::{
     ledger::Ledger,
     payer::Payer,
     pda,
-    planner::{Execution, Planner, PlannerConfig},
+    planner::{ppm_from_ratio, Execution, Planner, PlannerConfig, UnitValue},
     receiver::{gross_for_net, AcceptedMint, FeePolicy, Receiver, ReceiverConfig},
-    store::{SqliteStore, VoucherStore},
+    store::{ClaimStatus, PayerStore, ReceiverStore, SqliteStore},
     tokens,
 };
 use anchor_lang::prelude::Pubkey;
@@ -39,11 +39,9 @@ pub trait TimeControl: Send + Sync {
 pub enum SimulationMint {
     /// SOL as wrapped SOL: one base unit is one lamport.
     WrappedSol,
-    /// A new SPL Token mint; `lamports_per_unit` values it for the fee ratio.
-    NewToken {
-        decimals: u8,
-        lamports_per_unit: f64,
-    },
+    /// A new SPL Token mint; `value` says what its base units are worth in
+    /// lamports (for the fee ratio), exactly.
+    NewToken { decimals: u8, value: UnitValue },
 }
 
 #[derive(Clone, Debug)]
@@ -137,6 +135,11 @@ pub struct SimulationReport {
     pub dapp_withdrawn_to: Pubkey,
     /// Every voucher the claims settled, as the program reported it.
     pub settled: Vec<SettledVoucher>,
+    /// Base units accepted but lost because a channel closed before its
+    /// voucher was claimed (the planner's job is to keep this 0).
+    pub lost: u64,
+    /// Vouchers the planner had to set aside.
+    pub quarantined: usize,
 }
 
 fn accumulate(total: &mut Execution, e: Execution) {
@@ -146,6 +149,10 @@ fn accumulate(total: &mut Execution, e: Execution) {
     total.fees = total.fees.saturating_add(e.fees);
     total.settled_amount = total.settled_amount.saturating_add(e.settled_amount);
     total.settled.extend(e.settled);
+    total.quarantined.extend(e.quarantined);
+    total.lost.extend(e.lost);
+    total.bisections = total.bisections.saturating_add(e.bisections);
+    total.earnings_created = total.earnings_created.saturating_add(e.earnings_created);
 }
 
 struct SimPayer {
@@ -212,14 +219,14 @@ pub async fn run(
     let allocation = per_payer.saturating_add(config.max_price);
     let deposit = allocation.saturating_mul(u64::try_from(config.creators).unwrap_or(1));
 
-    let (mint, lamports_per_unit) = match config.mint {
-        SimulationMint::WrappedSol => (spl_token::native_mint::ID, 1.0),
-        SimulationMint::NewToken {
-            decimals,
-            lamports_per_unit,
-        } => (
+    let max_fee_ppm = ppm_from_ratio(config.target_fee_ratio).ok_or_else(|| {
+        ClientError::Invalid("the target fee ratio must be above 0 and at most 1".into())
+    })?;
+    let (mint, value) = match config.mint {
+        SimulationMint::WrappedSol => (spl_token::native_mint::ID, UnitValue::LAMPORT),
+        SimulationMint::NewToken { decimals, value } => (
             tokens::create_mint(l, funder, &funder.pubkey(), &token_program, decimals).await?,
-            lamports_per_unit,
+            value,
         ),
     };
 
@@ -257,7 +264,7 @@ pub async fn run(
             deposit,
         ));
         l.send(&ixs, &owner, &[]).await?;
-        let store: Arc<dyn VoucherStore> = Arc::new(SqliteStore::in_memory()?);
+        let store: Arc<dyn PayerStore> = Arc::new(SqliteStore::in_memory()?);
         payers.push(SimPayer {
             owner,
             escrow,
@@ -272,13 +279,13 @@ pub async fn run(
     // Creators and the dApp: earnings accounts, created by the relayer. One
     // receiver store serves every creator (a metering service), so the
     // planner batches across creators.
-    let receiver_store: Arc<dyn VoucherStore> = Arc::new(SqliteStore::in_memory()?);
+    let receiver_store: Arc<dyn ReceiverStore> = Arc::new(SqliteStore::in_memory()?);
     let dapp = Keypair::new();
     let receiver_config = ReceiverConfig {
         mints: vec![AcceptedMint {
             mint,
-            lamports: (lamports_per_unit * 1e6).round() as u64,
-            per_units: 1_000_000,
+            lamports: value.lamports,
+            per_units: value.per_units,
         }],
         fees: FeePolicy::default().allow(dapp.pubkey(), config.dapp_fee_bps),
         min_dispute_window_secs: config.dispute_window_secs,
@@ -344,12 +351,10 @@ pub async fn run(
         }
     }
 
-    let mut planner_config = PlannerConfig {
-        target_fee_ratio: config.target_fee_ratio,
-        ..PlannerConfig::default()
-    };
-    planner_config.prices.insert(mint, lamports_per_unit);
-    let planner = Planner::new(planner_config);
+    let planner = Planner::new(PlannerConfig {
+        max_fee_ppm,
+        ..PlannerConfig::for_mints(&receiver_config.mints)
+    });
     let mut total = Execution::default();
     let mut refused = 0usize;
     let claim_every = config.claim_every.max(1);
@@ -416,7 +421,7 @@ pub async fn run(
     }
     let (_, e) = planner.run(l, receiver_store.as_ref(), funder).await?;
     accumulate(&mut total, e);
-    if !receiver_store.claimable()?.is_empty() {
+    if !receiver_store.list(&ClaimStatus::OPEN)?.is_empty() {
         return Err(ClientError::Invalid(
             "vouchers left unclaimed after close".into(),
         ));
@@ -480,6 +485,12 @@ pub async fn run(
         });
     }
 
+    if let Some(l) = total.lost.first() {
+        return Err(ClientError::Invalid(format!(
+            "{} base units accepted on channel {} were lost: the channel closed before its voucher was claimed",
+            l.amount, l.channel
+        )));
+    }
     let value_paid: u64 = creator_outcomes.iter().map(|c| c.accepted).sum();
     let deposited: i128 = payer_outcomes.iter().map(|p| i128::from(p.deposited)).sum();
     let held: i128 = payer_outcomes
@@ -488,7 +499,7 @@ pub async fn run(
         .chain(creator_outcomes.iter().map(|c| i128::from(c.withdrawn)))
         .chain(std::iter::once(i128::from(dapp_withdrawn)))
         .sum();
-    let value_lamports = value_paid as f64 * lamports_per_unit;
+    let value_lamports = value.lamports_of(value_paid) as f64;
     Ok(SimulationReport {
         mint,
         payments: config.payments,
@@ -515,6 +526,11 @@ pub async fn run(
         dapp_withdrawn,
         dapp_withdrawn_to,
         settled: total.settled,
+        lost: total
+            .lost
+            .iter()
+            .fold(0u64, |sum, l| sum.saturating_add(l.amount)),
+        quarantined: total.quarantined.len(),
     })
 }
 

@@ -9,7 +9,7 @@ use micropay_client::{
     ledger::{embedded::EmbeddedLedger, Ledger},
     payer::Payer,
     receiver::{AcceptedMint, Payment, Receiver, ReceiverConfig, Rejection},
-    store::{SqliteStore, VoucherStore},
+    store::{ReceiverStore, SqliteStore},
     voucher::{Voucher, VoucherError},
     ClientError,
 };
@@ -131,7 +131,7 @@ async fn channels_about_to_expire_are_refused() {
         now + config.expiry_margin_secs + 60,
     )
     .await;
-    let store: Arc<dyn VoucherStore> = Arc::new(SqliteStore::in_memory().unwrap());
+    let store: Arc<dyn ReceiverStore> = Arc::new(SqliteStore::in_memory().unwrap());
     let receiver = Receiver::new(ledger.clone(), store, f.creator.pubkey(), config);
     receiver
         .accept(&Voucher::sign(&f.session, f.channel, 10), 10)
@@ -156,7 +156,7 @@ async fn concurrent_requests_on_one_channel_never_double_count() {
     let ledger = Arc::new(EmbeddedLedger::start().await);
     let f = common::one_channel(&ledger, 10_000_000, 1_000_000, 0).await;
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn VoucherStore> =
+    let store: Arc<dyn ReceiverStore> =
         Arc::new(SqliteStore::open(dir.path().join("receiver.db")).unwrap());
     let receiver = Arc::new(Receiver::new(
         ledger.clone(),
@@ -325,7 +325,7 @@ async fn fee_shares_are_counted_net_and_need_their_earnings_account() {
     a.fee_recipient = Some(dapp);
     a.fee_bps = 250;
     let channel = open_with(&ledger, &f, a).await;
-    let store: Arc<dyn VoucherStore> = Arc::new(SqliteStore::in_memory().unwrap());
+    let store: Arc<dyn ReceiverStore> = Arc::new(SqliteStore::in_memory().unwrap());
     let mut config = ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]);
     config.fees = config.fees.allow(dapp, 250);
     let receiver = Receiver::new(ledger.clone(), store, f.creator.pubkey(), config);

@@ -9,7 +9,7 @@ use crate::{
     ledger::ChannelFilter,
     payer::Payer,
     pda,
-    store::{SqliteStore, VoucherStore},
+    store::{rules, PayerRecord, PayerStore, SqliteStore},
 };
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, Subcommand};
@@ -206,9 +206,14 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
             let allocation = c.allocation.saturating_add(amount);
             // the payer may now sign up to the new allocation
             let payer_store = SqliteStore::open(store_path(store.as_ref(), "payer"))?;
-            if let Some(mut state) = payer_store.payer_channel(channel)? {
-                state.allocation = allocation;
-                payer_store.register_payer_channel(&state)?;
+            if let Some(state) = payer_store.get_payer(channel)? {
+                rules::register_payer(
+                    &payer_store,
+                    &PayerRecord {
+                        allocation,
+                        ..state
+                    },
+                )?;
             }
             ctx.print(
                 serde_json::json!({ "channel": channel.to_string(), "allocation": allocation }),

@@ -1,28 +1,33 @@
 //! `micropay claim`: run the planner over the receiver store and settle what
 //! is worth settling (you pay the fees, `-k`; claims are permissionless).
+//!
+//! `--dry-run` reconciles and plans without writing anything. A real run
+//! also reports vouchers set aside (quarantined, with the reason) and value
+//! lost because a channel closed before its voucher was claimed.
 
 use super::{
     context::{store_path, Ctx},
     Cli, Failure,
 };
 use crate::{
-    planner::{Planner, PlannerConfig},
-    store::SqliteStore,
+    planner::{ppm_from_ratio, Lost, Planner, PlannerConfig, Quarantined, UnitValue},
+    store::{ClaimStatus, ReceiverStore, SqliteStore},
 };
 use clap::Args;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct ClaimArgs {
-    /// Print the plan and its fees; send nothing.
+    /// Print the plan and its fees; send and write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Most a claim's fee may be, as a fraction of what it settles.
+    /// Most a claim's fee may be, as a fraction of what it settles (0 < r ≤ 1).
     #[arg(long, default_value_t = 0.01)]
     pub target_fee_ratio: f64,
-    /// Lamports one base unit of non-SOL mints is worth (for the fee ratio).
+    /// Lamports one base unit of the non-SOL mints in the store is worth (for
+    /// the fee ratio), as `lamports` or `lamports/units` (e.g. `6666666/1000000`).
     #[arg(long)]
-    pub unit_lamports: Option<f64>,
+    pub unit_lamports: Option<String>,
     /// Priority fee, micro-lamports per compute unit.
     #[arg(long, default_value_t = 0)]
     pub compute_unit_price: u64,
@@ -31,55 +36,116 @@ pub struct ClaimArgs {
     pub store: Option<PathBuf>,
 }
 
+/// Parses `lamports` or `lamports/units`.
+fn unit_value(text: &str) -> Result<UnitValue, Failure> {
+    let bad = || {
+        Failure::user(format!(
+            "--unit-lamports `{text}` must be `lamports` or `lamports/units`, whole numbers (units > 0)"
+        ))
+    };
+    let (lamports, per_units) = text.split_once('/').unwrap_or((text, "1"));
+    let lamports = lamports.trim().parse().map_err(|_| bad())?;
+    let per_units: u64 = per_units.trim().parse().map_err(|_| bad())?;
+    if per_units == 0 {
+        return Err(bad());
+    }
+    Ok(UnitValue {
+        lamports,
+        per_units,
+    })
+}
+
+fn lost_json(lost: &[Lost]) -> serde_json::Value {
+    serde_json::Value::Array(
+        lost.iter()
+            .map(|l| {
+                serde_json::json!({
+                    "channel": l.channel.to_string(), "mint": l.mint.to_string(),
+                    "creator": l.creator.to_string(), "amount": l.amount,
+                })
+            })
+            .collect(),
+    )
+}
+
+fn quarantined_json(q: &[Quarantined]) -> serde_json::Value {
+    serde_json::Value::Array(
+        q.iter()
+            .map(|q| {
+                serde_json::json!({
+                    "channel": q.channel.to_string(), "amount": q.amount, "reason": q.reason,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// A loud line per lost voucher, for the text output.
+fn lost_text(lost: &[Lost]) -> String {
+    lost.iter()
+        .map(|l| {
+            format!(
+                "\nLOST: channel {} closed with {} base units of {} unclaimed (creator {})",
+                l.channel, l.amount, l.mint, l.creator
+            )
+        })
+        .collect()
+}
+
 pub async fn run(cli: &Cli, args: &ClaimArgs) -> Result<(), Failure> {
+    let max_fee_ppm = ppm_from_ratio(args.target_fee_ratio).ok_or_else(|| {
+        Failure::user(format!(
+            "--target-fee-ratio {} must be above 0 and at most 1 (0.01 = 1%)",
+            args.target_fee_ratio
+        ))
+    })?;
+    let value = args.unit_lamports.as_deref().map(unit_value).transpose()?;
     let ctx = Ctx::new(cli)?;
     let store = SqliteStore::open(store_path(args.store.as_ref(), "receiver"))?;
     let mut config = PlannerConfig {
-        target_fee_ratio: args.target_fee_ratio,
+        max_fee_ppm,
         ..PlannerConfig::default()
     };
     config.fees.compute_unit_price = args.compute_unit_price;
-    if let Some(price) = args.unit_lamports {
-        for v in crate::store::VoucherStore::claimable(&store)? {
-            config.prices.insert(v.mint, price);
+    if let Some(value) = value {
+        for v in store.list(&ClaimStatus::OPEN)? {
+            config.values.insert(v.mint, value);
         }
     }
     let planner = Planner::new(config);
-    let plan = planner
-        .plan(ctx.ledger(), &store, &ctx.me())
-        .await
-        .map_err(|e| {
-            let mut f = Failure::from(e);
-            if f.message.contains("no price for mint") {
-                f.message.push_str(" (pass --unit-lamports)");
-            }
-            f
-        })?;
-    let planned = serde_json::json!({
-        "transactions": plan.batches.len(),
-        "vouchers": plan.vouchers(),
-        "fees_lamports": plan.fees(),
-        "deferred": plan.deferred.len(),
-        "batches": plan.batches.iter().map(|b| serde_json::json!({
-            "vouchers": b.claims.len(), "bytes": b.size, "fee_lamports": b.fee, "value_lamports": b.value_lamports,
-            "urgent": b.claims.iter().any(|c| c.urgent),
-        })).collect::<Vec<_>>(),
-    });
     if args.dry_run {
-        ctx.print(planned, || {
-            format!(
-                "plan: {} transaction(s), {} voucher(s), {} lamports of fees; {} voucher(s) wait for more value",
-                plan.batches.len(),
-                plan.vouchers(),
-                plan.fees(),
-                plan.deferred.len()
-            )
-        });
+        let (recon, plan) = planner.dry_run(ctx.ledger(), &store, &ctx.me()).await?;
+        ctx.print(
+            serde_json::json!({
+                "transactions": plan.batches.len(),
+                "vouchers": plan.vouchers(),
+                "fees_lamports": plan.fees(),
+                "deferred": plan.deferred.len(),
+                "would_quarantine": quarantined_json(&plan.quarantine),
+                "would_lose": lost_json(&recon.lost),
+                "unverified": recon.unverified.len(),
+                "other_cluster": recon.other_cluster.len(),
+                "earnings_to_create": plan.create_earnings.len(),
+                "batches": plan.batches.iter().map(|b| serde_json::json!({
+                    "vouchers": b.claims.len(), "bytes": b.size, "fee_lamports": b.fee,
+                    "value_lamports": b.value_lamports, "urgent": b.urgent,
+                })).collect::<Vec<_>>(),
+            }),
+            || {
+                format!(
+                    "plan: {} transaction(s), {} voucher(s), {} lamports of fees; {} voucher(s) wait for more value, {} cannot be valued{}",
+                    plan.batches.len(),
+                    plan.vouchers(),
+                    plan.fees(),
+                    plan.deferred.len(),
+                    plan.quarantine.len(),
+                    lost_text(&recon.lost),
+                )
+            },
+        );
         return Ok(());
     }
-    let done = planner
-        .execute(&plan, ctx.ledger(), &store, &ctx.keypair)
-        .await?;
+    let (plan, done) = planner.run(ctx.ledger(), &store, &ctx.keypair).await?;
     ctx.print(
         serde_json::json!({
             "transactions": done.transactions,
@@ -88,13 +154,48 @@ pub async fn run(cli: &Cli, args: &ClaimArgs) -> Result<(), Failure> {
             "settled_amount": done.settled_amount,
             "fees_lamports": done.fees,
             "deferred": plan.deferred.len(),
+            "quarantined": quarantined_json(&done.quarantined),
+            "lost": lost_json(&done.lost),
+            "bisections": done.bisections,
+            "earnings_created": done.earnings_created,
         }),
         || {
-            format!(
-                "claimed: {} transaction(s), {} voucher(s) settled ({} stale), {} base units, {} lamports of fees; {} waiting",
+            let mut text = format!(
+                "claimed: {} transaction(s), {} voucher(s) settled ({} skipped), {} base units, {} lamports of fees; {} waiting",
                 done.transactions, done.vouchers_settled, done.vouchers_skipped, done.settled_amount, done.fees, plan.deferred.len()
-            )
+            );
+            for q in &done.quarantined {
+                text.push_str(&format!("\nquarantined: channel {}: {}", q.channel, q.reason));
+            }
+            text.push_str(&lost_text(&done.lost));
+            text
         },
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_values_parse_exactly() {
+        assert_eq!(
+            unit_value("6666666/1000000").unwrap(),
+            UnitValue {
+                lamports: 6_666_666,
+                per_units: 1_000_000
+            }
+        );
+        assert_eq!(
+            unit_value("7").unwrap(),
+            UnitValue {
+                lamports: 7,
+                per_units: 1
+            }
+        );
+        for bad in ["", "1.5", "-1", "3/0", "x/2", "1/2/3"] {
+            assert!(unit_value(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -47,9 +47,9 @@ pub struct DemoArgs {
     /// What the payments are in: a new token mint (default), or SOL.
     #[arg(long, value_enum, default_value_t = DemoMint::Token)]
     pub mint: DemoMint,
-    /// For `--mint token`: lamports one token is worth (for the fee ratio).
-    #[arg(long, default_value_t = 6_666_666.0)]
-    pub token_lamports: f64,
+    /// For `--mint token`: lamports one whole token is worth (for the fee ratio).
+    #[arg(long, default_value_t = 6_666_666)]
+    pub token_lamports: u64,
     /// dApp fee share, basis points, on every other payer's channels.
     #[arg(long, default_value_t = 250)]
     pub fee_bps: u16,
@@ -87,7 +87,10 @@ fn config_from(args: &DemoArgs) -> Result<SimulationConfig, Failure> {
         DemoMint::Token => (
             SimulationMint::NewToken {
                 decimals: 6,
-                lamports_per_unit: args.token_lamports / 1e6,
+                value: crate::planner::UnitValue {
+                    lamports: args.token_lamports,
+                    per_units: 1_000_000,
+                },
             },
             6,
             0.01,
@@ -204,6 +207,8 @@ fn print_report(
                 "target_fee_ratio": config.target_fee_ratio,
                 "per_payment_fees_lamports": r.per_payment_fees_lamports,
                 "unaccounted_lamports": r.unaccounted,
+                "lost_base_units": r.lost,
+                "quarantined": r.quarantined,
                 "dapp_fees": r.dapp_withdrawn,
                 "seconds": secs,
             });

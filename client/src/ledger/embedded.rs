@@ -9,7 +9,7 @@
 //! transactions sent through this ledger, since the bank has no
 //! `getProgramAccounts`.
 
-use super::{sign_transaction, ChannelFilter, Ledger, Sent};
+use super::{sign_transaction, ChannelFilter, Ledger, Observed, Sent};
 use crate::{
     accounts,
     error::{ClientError, Result},
@@ -105,6 +105,21 @@ impl EmbeddedLedger {
         let mut clock: Clock = ctx.banks_client.get_sysvar().await.map_err(bank_error)?;
         clock.unix_timestamp = unix_timestamp;
         ctx.set_sysvar(&clock);
+        Ok(())
+    }
+
+    /// Moves the bank `slots` slots ahead (it does not advance by itself);
+    /// the clock's unix time never goes back.
+    pub async fn warp_slots(&self, slots: u64) -> Result<()> {
+        let mut ctx = self.ctx.lock().await;
+        let before: Clock = ctx.banks_client.get_sysvar().await.map_err(bank_error)?;
+        ctx.warp_to_slot(before.slot.saturating_add(slots.max(1)))
+            .map_err(|e| ClientError::Rpc(format!("warp: {e:?}")))?;
+        let mut after: Clock = ctx.banks_client.get_sysvar().await.map_err(bank_error)?;
+        if after.unix_timestamp < before.unix_timestamp {
+            after.unix_timestamp = before.unix_timestamp;
+            ctx.set_sysvar(&after);
+        }
         Ok(())
     }
 
@@ -242,6 +257,26 @@ impl Ledger for EmbeddedLedger {
         let ctx = self.ctx.lock().await;
         let clock: Clock = ctx.banks_client.get_sysvar().await.map_err(bank_error)?;
         Ok(clock.unix_timestamp)
+    }
+
+    async fn genesis_hash(&self) -> Result<Hash> {
+        Ok(self.ctx.lock().await.genesis_config().hash())
+    }
+
+    async fn observe(&self, addresses: &[Pubkey]) -> Result<Observed> {
+        // the bank is final: every read is at its current slot
+        let slot = {
+            let ctx = self.ctx.lock().await;
+            ctx.banks_client
+                .get_sysvar::<Clock>()
+                .await
+                .map_err(bank_error)?
+                .slot
+        };
+        Ok(Observed {
+            accounts: self.accounts(addresses).await?,
+            slots: vec![slot; addresses.len()],
+        })
     }
 
     async fn channels(&self, filter: ChannelFilter) -> Result<Vec<(Pubkey, Channel)>> {

@@ -42,6 +42,15 @@ pub struct Sent {
     pub fee: u64,
 }
 
+/// Accounts read at confirmed commitment or higher, each with the slot of its
+/// read (an RPC response's context slot). An account absent here is absent
+/// on that cluster at that slot: evidence the planner may act on.
+#[derive(Clone, Debug, Default)]
+pub struct Observed {
+    pub accounts: Vec<Option<Account>>,
+    pub slots: Vec<u64>,
+}
+
 /// Which channels to list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChannelFilter {
@@ -99,6 +108,14 @@ pub trait Ledger: Send + Sync {
 
     /// The cluster's clock, unix seconds.
     async fn unix_timestamp(&self) -> Result<i64>;
+
+    /// The cluster's genesis hash: names the cluster (a devnet and a fresh
+    /// local node differ), so stores can tell where a channel was seen.
+    async fn genesis_hash(&self) -> Result<Hash>;
+
+    /// Reads `addresses` at confirmed commitment or higher, whatever the
+    /// ledger's own commitment, with the slot of each read.
+    async fn observe(&self, addresses: &[Pubkey]) -> Result<Observed>;
 
     /// Existing channels matching `filter`.
     async fn channels(&self, filter: ChannelFilter) -> Result<Vec<(Pubkey, Channel)>>;

@@ -7,7 +7,7 @@
 //! most `SEND_ATTEMPTS` times) when the blockhash expired on the way. Events are
 //! read from `getTransaction`'s inner instructions.
 
-use super::{sign_transaction, ChannelFilter, Ledger, Sent};
+use super::{sign_transaction, ChannelFilter, Ledger, Observed, Sent};
 use crate::{
     accounts,
     error::{ClientError, Result},
@@ -253,6 +253,33 @@ impl Ledger for RpcLedger {
         let clock: Clock = bincode::deserialize(&account.data)
             .map_err(|e| ClientError::Rpc(format!("clock sysvar: {e}")))?;
         Ok(clock.unix_timestamp)
+    }
+
+    async fn genesis_hash(&self) -> Result<Hash> {
+        self.client.get_genesis_hash().await.map_err(rpc_error)
+    }
+
+    async fn observe(&self, addresses: &[Pubkey]) -> Result<Observed> {
+        let own = self.client.commitment();
+        let commitment = if own.is_at_least_confirmed() {
+            own
+        } else {
+            CommitmentConfig::confirmed()
+        };
+        let mut observed = Observed::default();
+        // getMultipleAccounts takes at most 100 keys.
+        for chunk in addresses.chunks(100) {
+            let response = self
+                .client
+                .get_multiple_accounts_with_commitment(chunk, commitment)
+                .await
+                .map_err(rpc_error)?;
+            observed
+                .slots
+                .extend(std::iter::repeat_n(response.context.slot, chunk.len()));
+            observed.accounts.extend(response.value);
+        }
+        Ok(observed)
     }
 
     async fn channels(&self, filter: ChannelFilter) -> Result<Vec<(Pubkey, Channel)>> {

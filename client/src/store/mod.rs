@@ -1,127 +1,151 @@
-//! Durable voucher store behind a trait. The embedded default is SQLite
-//! ([`SqliteStore`]); a service running on several machines would put the same
-//! trait on a shared database.
+//! Durable state behind two small traits of **dumb compare-and-set
+//! primitives** — `get`, `insert`, `compare_and_swap`, `list` — with every rule
+//! in Rust ([`rules`]), once, for all backends. The embedded default is SQLite
+//! ([`SqliteStore`]); a shared database (Postgres, for receivers on several
+//! machines) implements the same traits and must pass the same
+//! [`conformance`] suite.
 //!
-//! Receiver side: the highest voucher per channel and its claim status —
-//! `pending` (not yet settled), `submitted` (a claim transaction carries it),
-//! `confirmed` (the chain's `claimed` reached it), `closed` (the channel closed
-//! before it was settled). A voucher stays claimable until its claim is
-//! confirmed on chain. Payer side: each channel's session key and the
-//! cumulative amount signed so far, which only ever grows.
+//! Receiver side ([`ReceiverStore`]): per channel, the highest voucher accepted
+//! and its claim status — `pending` (not settled), `submitted` (a claim
+//! transaction carries it), `confirmed` (the chain's `claimed` covers it),
+//! `closed` (the channel closed before it was settled: only on positive
+//! evidence, see [`rules::CloseEvidence`]), `quarantined` (it cannot be valued or
+//! settled now: set aside with a reason, retried alone, never blocking others).
+//! Each row remembers the cluster (genesis hash) and slot it was last seen at.
+//!
+//! Payer side ([`PayerStore`]): each channel's session key and the cumulative
+//! amount signed so far, which only ever grows.
+//!
+//! Amounts are `u64` everywhere; a backend with signed 64-bit integers stores
+//! the same bits (see `sqlite.rs`), so every `u64` round-trips.
 
+pub mod conformance;
+pub mod rules;
 mod sqlite;
 
 pub use sqlite::SqliteStore;
 
 use crate::{error::Result, voucher::Voucher};
 use anchor_lang::prelude::Pubkey;
+use solana_sdk::hash::Hash;
 
 /// Claim status of a stored voucher.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ClaimStatus {
     Pending,
     Submitted,
     Confirmed,
     Closed,
+    Quarantined,
 }
 
 impl ClaimStatus {
+    pub const ALL: [ClaimStatus; 5] = [
+        ClaimStatus::Pending,
+        ClaimStatus::Submitted,
+        ClaimStatus::Confirmed,
+        ClaimStatus::Closed,
+        ClaimStatus::Quarantined,
+    ];
+
+    /// Statuses of vouchers that may still pay something.
+    pub const OPEN: [ClaimStatus; 3] = [
+        ClaimStatus::Pending,
+        ClaimStatus::Submitted,
+        ClaimStatus::Quarantined,
+    ];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             ClaimStatus::Pending => "pending",
             ClaimStatus::Submitted => "submitted",
             ClaimStatus::Confirmed => "confirmed",
             ClaimStatus::Closed => "closed",
+            ClaimStatus::Quarantined => "quarantined",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => ClaimStatus::Pending,
-            "submitted" => ClaimStatus::Submitted,
-            "confirmed" => ClaimStatus::Confirmed,
-            "closed" => ClaimStatus::Closed,
-            _ => return None,
-        })
+        ClaimStatus::ALL.into_iter().find(|c| c.as_str() == s)
     }
 }
 
-/// The highest voucher a receiver holds for a channel.
+/// A receiver's row for one channel.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StoredVoucher {
+pub struct VoucherRecord {
+    /// The highest voucher accepted (its `channel` is the row's key).
     pub voucher: Voucher,
     pub creator: Pubkey,
     pub mint: Pubkey,
-    /// The channel's `claimed` as last confirmed on chain.
+    /// The channel's `claimed` as last seen on chain, base units.
     pub claimed: u64,
+    /// The channel's `allocation` as last seen on chain, base units.
+    pub allocation: u64,
     pub status: ClaimStatus,
-    /// Signature of the last claim transaction that carried it.
+    /// Signature of the last claim transaction that carried the voucher.
     pub claim_signature: Option<String>,
+    /// Genesis hash of the cluster the channel was seen on (`None`: rows
+    /// written before this was recorded, until the channel is seen again).
+    pub cluster: Option<Hash>,
+    /// Highest slot at which the channel was seen to exist.
+    pub seen_slot: u64,
+    /// Why the row is quarantined or closed with value lost, for reports.
+    pub note: Option<String>,
+    /// Compare-and-set version: bumped by every write; 0 before the first.
+    pub version: u64,
 }
 
-/// What `record` did with a voucher.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RecordOutcome {
-    /// Stored as the channel's highest; `previous` is the amount it replaced.
-    Accepted { previous: u64 },
-    /// The very same voucher was stored before: not counted again.
-    Duplicate,
-    /// Not above the stored (or already claimed) amount.
-    NotAhead { current: u64 },
-    /// Ahead, but `pays_enough` refused the increment.
-    Underpaid { current: u64 },
-}
-
-/// A payer's state for one channel.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PayerChannel {
+/// A payer's row for one channel.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PayerRecord {
     pub channel: Pubkey,
-    /// The session key's 64-byte keypair (secret ‖ public).
+    /// The session key's 64-byte keypair (secret ‖ public). Never printed.
     pub signer_keypair: [u8; 64],
-    /// Cumulative amount signed so far.
+    /// Cumulative amount signed so far (only grows).
     pub cumulative: u64,
     /// The channel's allocation as the payer knows it.
     pub allocation: u64,
+    /// Compare-and-set version, as for [`VoucherRecord::version`].
+    pub version: u64,
 }
 
-pub trait VoucherStore: Send + Sync {
-    /// Atomically stores `voucher` as the channel's highest when it is ahead of
-    /// `current` — the stored amount, what the store last saw claimed, and
-    /// `floor` (the on-chain `claimed`), whichever is highest — and
-    /// `pays_enough(current)` holds (the receiver's price rule, e.g. net of a
-    /// fee share). The read, the rule and the write are one transaction.
-    fn record(
-        &self,
-        voucher: &Voucher,
-        creator: &Pubkey,
-        mint: &Pubkey,
-        floor: u64,
-        pays_enough: &dyn Fn(u64) -> bool,
-    ) -> Result<RecordOutcome>;
+impl std::fmt::Debug for PayerRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PayerRecord")
+            .field("channel", &self.channel)
+            .field("signer_keypair", &"<redacted>")
+            .field("cumulative", &self.cumulative)
+            .field("allocation", &self.allocation)
+            .field("version", &self.version)
+            .finish()
+    }
+}
 
-    fn get(&self, channel: &Pubkey) -> Result<Option<StoredVoucher>>;
+/// The receiver's primitives. Implementations make each call atomic and
+/// durable before it returns; they decide nothing.
+pub trait ReceiverStore: Send + Sync {
+    fn get(&self, channel: &Pubkey) -> Result<Option<VoucherRecord>>;
 
-    /// Vouchers not yet confirmed on chain (pending or submitted).
-    fn claimable(&self) -> Result<Vec<StoredVoucher>>;
+    /// Inserts `record` with version 1 unless its channel has a row already;
+    /// `true` when inserted.
+    fn insert(&self, record: &VoucherRecord) -> Result<bool>;
 
-    /// A claim transaction carrying these channels' vouchers was sent.
-    fn mark_submitted(&self, channels: &[Pubkey], signature: &str) -> Result<()>;
+    /// Replaces the row of `record.voucher.channel` with `record` (version
+    /// `expected + 1`) only while the stored version is `expected`; `true`
+    /// when replaced.
+    fn compare_and_swap(&self, expected: u64, record: &VoucherRecord) -> Result<bool>;
 
-    /// The chain reports `claimed` for the channel; `settled` when the stored
-    /// voucher can pay nothing more (confirmed).
-    fn mark_claimed(&self, channel: &Pubkey, claimed: u64, settled: bool) -> Result<()>;
+    /// Rows with one of `statuses`, by channel.
+    fn list(&self, statuses: &[ClaimStatus]) -> Result<Vec<VoucherRecord>>;
+}
 
-    /// The channel no longer exists: its voucher can never be claimed.
-    fn mark_closed(&self, channel: &Pubkey) -> Result<()>;
+/// The payer's primitives, with the same contract as [`ReceiverStore`].
+pub trait PayerStore: Send + Sync {
+    fn get_payer(&self, channel: &Pubkey) -> Result<Option<PayerRecord>>;
 
-    /// Payer side: registers a channel and its session key (idempotent; a
-    /// larger allocation replaces a smaller one).
-    fn register_payer_channel(&self, state: &PayerChannel) -> Result<()>;
+    /// Inserts with version 1 unless the channel has a row; `true` when inserted.
+    fn insert_payer(&self, record: &PayerRecord) -> Result<bool>;
 
-    fn payer_channel(&self, channel: &Pubkey) -> Result<Option<PayerChannel>>;
-
-    /// Atomically raises the channel's cumulative amount by `price` when it
-    /// stays within the allocation; returns the new cumulative amount, or
-    /// `None` when it would exceed the allocation.
-    fn reserve_payment(&self, channel: &Pubkey, price: u64) -> Result<Option<PayerChannel>>;
+    /// Replaces the row while its version is `expected`; `true` when replaced.
+    fn compare_and_swap_payer(&self, expected: u64, record: &PayerRecord) -> Result<bool>;
 }

@@ -1,14 +1,23 @@
-//! SQLite voucher store: WAL mode, `synchronous = FULL` (a voucher is on disk
-//! before `record` returns), schema migrations by `user_version`, every
-//! read-modify-write in one immediate transaction.
+//! SQLite store: WAL mode, `synchronous = FULL` (a row is on disk before a
+//! call returns), schema migrations by `user_version`, each primitive one
+//! statement or one immediate transaction, prepared statements cached.
+//!
+//! `u64` amounts and slots are stored as the `i64` with the same bits (SQLite
+//! integers are signed), so every `u64` round-trips; the store never compares
+//! amounts in SQL — the rules do, in Rust.
+//!
+//! The database file (and with it SQLite's `-wal` and `-shm` files, which take
+//! the database's permissions) is created with mode 0600: the payer side holds
+//! session secret keys.
 
-use super::{ClaimStatus, PayerChannel, RecordOutcome, StoredVoucher, VoucherStore};
+use super::{ClaimStatus, PayerRecord, PayerStore, ReceiverStore, VoucherRecord};
 use crate::{
     error::{ClientError, Result},
     voucher::Voucher,
 };
 use anchor_lang::prelude::Pubkey;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use solana_sdk::hash::Hash;
 use std::{path::Path, sync::Mutex};
 
 /// Each entry moves the schema one version up; never edit a shipped entry.
@@ -32,35 +41,84 @@ const MIGRATIONS: &[&str] = &[
         cumulative INTEGER NOT NULL,
         allocation INTEGER NOT NULL
     );",
+    // 2: compare-and-set rows (version), the cluster and slot a channel was
+    // seen at, quarantine. Rows closed by earlier versions were closed without
+    // positive evidence: they are pending again, to be checked anew.
+    "CREATE TABLE receiver_vouchers (
+        channel BLOB PRIMARY KEY,
+        amount INTEGER NOT NULL,
+        signature BLOB NOT NULL,
+        creator BLOB NOT NULL,
+        mint BLOB NOT NULL,
+        claimed INTEGER NOT NULL,
+        allocation INTEGER NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('pending', 'submitted', 'confirmed', 'closed', 'quarantined')),
+        claim_signature TEXT,
+        cluster BLOB,
+        seen_slot INTEGER NOT NULL,
+        note TEXT,
+        version INTEGER NOT NULL
+    );
+    INSERT INTO receiver_vouchers
+        SELECT channel, amount, signature, creator, mint, claimed, MAX(amount, claimed),
+               CASE WHEN status = 'closed' THEN 'pending' ELSE status END,
+               claim_signature, NULL, 0, NULL, 1
+        FROM vouchers;
+    DROP TABLE vouchers;
+    CREATE INDEX receiver_vouchers_status ON receiver_vouchers (status, channel);
+    ALTER TABLE payer_channels ADD COLUMN version INTEGER NOT NULL DEFAULT 1;",
 ];
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
 }
 
-fn to_sql(amount: u64) -> Result<i64> {
-    i64::try_from(amount)
-        .map_err(|_| ClientError::Store(format!("amount {amount} is too large to store")))
+fn bits(value: u64) -> i64 {
+    i64::from_ne_bytes(value.to_ne_bytes())
 }
 
-fn from_sql(value: i64) -> Result<u64> {
-    u64::try_from(value)
-        .map_err(|_| ClientError::Store(format!("negative amount {value} in store")))
+fn unbits(value: i64) -> u64 {
+    u64::from_ne_bytes(value.to_ne_bytes())
+}
+
+fn corrupt(what: &str) -> ClientError {
+    ClientError::Store(format!("corrupt {what} in store"))
 }
 
 fn key(bytes: Vec<u8>) -> Result<Pubkey> {
-    Pubkey::try_from(bytes.as_slice())
-        .map_err(|_| ClientError::Store("corrupt key in store".into()))
+    Pubkey::try_from(bytes.as_slice()).map_err(|_| corrupt("key"))
+}
+
+/// Creates `path` with mode 0600 if missing, and tightens an existing file.
+#[cfg(unix)]
+fn private_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let fail =
+        |e: std::io::Error| ClientError::Store(format!("cannot create {}: {e}", path.display()));
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(fail)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(fail)
+}
+
+#[cfg(not(unix))]
+fn private_file(_path: &Path) -> Result<()> {
+    Ok(())
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the store at `path` and migrates it.
+    /// Opens (creating if needed, mode 0600) the store at `path` and migrates it.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| ClientError::Store(format!("cannot create {}: {e}", dir.display())))?;
         }
+        private_file(path)?;
         let conn = Connection::open(path)
             .map_err(|e| ClientError::Store(format!("cannot open {}: {e}", path.display())))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -112,402 +170,332 @@ impl SqliteStore {
             .lock()?
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
-
-    fn row_to_voucher(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawVoucher> {
-        Ok(RawVoucher {
-            channel: row.get(0)?,
-            amount: row.get(1)?,
-            signature: row.get(2)?,
-            creator: row.get(3)?,
-            mint: row.get(4)?,
-            claimed: row.get(5)?,
-            status: row.get(6)?,
-            claim_signature: row.get(7)?,
-        })
-    }
 }
 
-struct RawVoucher {
+const RECEIVER_COLUMNS: &str = "channel, amount, signature, creator, mint, claimed, allocation, \
+     status, claim_signature, cluster, seen_slot, note, version";
+
+struct RawRecord {
     channel: Vec<u8>,
     amount: i64,
     signature: Vec<u8>,
     creator: Vec<u8>,
     mint: Vec<u8>,
     claimed: i64,
+    allocation: i64,
     status: String,
     claim_signature: Option<String>,
+    cluster: Option<Vec<u8>>,
+    seen_slot: i64,
+    note: Option<String>,
+    version: i64,
 }
 
-impl RawVoucher {
-    fn decode(self) -> Result<StoredVoucher> {
+impl RawRecord {
+    fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(RawRecord {
+            channel: row.get(0)?,
+            amount: row.get(1)?,
+            signature: row.get(2)?,
+            creator: row.get(3)?,
+            mint: row.get(4)?,
+            claimed: row.get(5)?,
+            allocation: row.get(6)?,
+            status: row.get(7)?,
+            claim_signature: row.get(8)?,
+            cluster: row.get(9)?,
+            seen_slot: row.get(10)?,
+            note: row.get(11)?,
+            version: row.get(12)?,
+        })
+    }
+
+    fn decode(self) -> Result<VoucherRecord> {
         let signature: [u8; 64] = self
             .signature
             .try_into()
-            .map_err(|_| ClientError::Store("corrupt signature in store".into()))?;
-        Ok(StoredVoucher {
+            .map_err(|_| corrupt("signature"))?;
+        let cluster = match self.cluster {
+            None => None,
+            Some(bytes) => Some(Hash::new_from_array(
+                bytes.try_into().map_err(|_| corrupt("cluster hash"))?,
+            )),
+        };
+        Ok(VoucherRecord {
             voucher: Voucher {
                 channel: key(self.channel)?,
-                amount: from_sql(self.amount)?,
+                amount: unbits(self.amount),
                 signature,
             },
             creator: key(self.creator)?,
             mint: key(self.mint)?,
-            claimed: from_sql(self.claimed)?,
-            status: ClaimStatus::parse(&self.status)
-                .ok_or_else(|| ClientError::Store(format!("unknown status {}", self.status)))?,
+            claimed: unbits(self.claimed),
+            allocation: unbits(self.allocation),
+            status: ClaimStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
             claim_signature: self.claim_signature,
+            cluster,
+            seen_slot: unbits(self.seen_slot),
+            note: self.note,
+            version: unbits(self.version),
         })
     }
 }
 
-/// The payer row of `channel`, decoded.
-fn read_payer_channel(conn: &Connection, channel: &Pubkey) -> Result<Option<PayerChannel>> {
-    let row: Option<(Vec<u8>, i64, i64)> = conn
-        .query_row(
-            "SELECT signer_keypair, cumulative, allocation FROM payer_channels WHERE channel = ?1",
-            params![channel.as_ref()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    row.map(|(keypair, cumulative, allocation)| {
-        Ok(PayerChannel {
-            channel: *channel,
-            signer_keypair: keypair
-                .try_into()
-                .map_err(|_| ClientError::Store("corrupt session key in store".into()))?,
-            cumulative: from_sql(cumulative)?,
-            allocation: from_sql(allocation)?,
-        })
-    })
-    .transpose()
-}
-
-const SELECT_VOUCHER: &str =
-    "SELECT channel, amount, signature, creator, mint, claimed, status, claim_signature FROM vouchers";
-
-impl VoucherStore for SqliteStore {
-    fn record(
-        &self,
-        voucher: &Voucher,
-        creator: &Pubkey,
-        mint: &Pubkey,
-        floor: u64,
-        pays_enough: &dyn Fn(u64) -> bool,
-    ) -> Result<RecordOutcome> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let existing: Option<(i64, Vec<u8>, i64)> = tx
-            .query_row(
-                "SELECT amount, signature, claimed FROM vouchers WHERE channel = ?1",
-                params![voucher.channel.as_ref()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let current = match &existing {
-            Some((amount, signature, claimed)) => {
-                if from_sql(*amount)? == voucher.amount && signature.as_slice() == voucher.signature
-                {
-                    return Ok(RecordOutcome::Duplicate);
-                }
-                from_sql(*amount)?.max(from_sql(*claimed)?).max(floor)
-            }
-            None => floor,
-        };
-        if voucher.amount <= current {
-            return Ok(RecordOutcome::NotAhead { current });
-        }
-        if !pays_enough(current) {
-            return Ok(RecordOutcome::Underpaid { current });
-        }
-        let amount = to_sql(voucher.amount)?;
-        if existing.is_some() {
-            tx.execute(
-                "UPDATE vouchers SET amount = ?2, signature = ?3,
-                     status = CASE WHEN status = 'closed' THEN 'closed' ELSE 'pending' END
-                 WHERE channel = ?1",
-                params![
-                    voucher.channel.as_ref(),
-                    amount,
-                    voucher.signature.as_slice()
-                ],
-            )?;
-        } else {
-            tx.execute(
-                "INSERT INTO vouchers (channel, amount, signature, creator, mint, claimed)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    voucher.channel.as_ref(),
-                    amount,
-                    voucher.signature.as_slice(),
-                    creator.as_ref(),
-                    mint.as_ref(),
-                    to_sql(floor)?
-                ],
-            )?;
-        }
-        tx.commit()?;
-        Ok(RecordOutcome::Accepted { previous: current })
-    }
-
-    fn get(&self, channel: &Pubkey) -> Result<Option<StoredVoucher>> {
+impl ReceiverStore for SqliteStore {
+    fn get(&self, channel: &Pubkey) -> Result<Option<VoucherRecord>> {
         let conn = self.lock()?;
-        conn.query_row(
-            &format!("{SELECT_VOUCHER} WHERE channel = ?1"),
-            params![channel.as_ref()],
-            Self::row_to_voucher,
-        )
-        .optional()?
-        .map(RawVoucher::decode)
-        .transpose()
-    }
-
-    fn claimable(&self) -> Result<Vec<StoredVoucher>> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare(&format!(
-            "{SELECT_VOUCHER} WHERE status IN ('pending', 'submitted') ORDER BY channel"
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {RECEIVER_COLUMNS} FROM receiver_vouchers WHERE channel = ?1"
         ))?;
-        let rows = stmt.query_map([], Self::row_to_voucher)?;
+        stmt.query_row(params![channel.as_ref()], RawRecord::read)
+            .optional()?
+            .map(RawRecord::decode)
+            .transpose()
+    }
+
+    fn insert(&self, r: &VoucherRecord) -> Result<bool> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "INSERT INTO receiver_vouchers ({RECEIVER_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1)
+             ON CONFLICT (channel) DO NOTHING"
+        ))?;
+        let inserted = stmt.execute(params![
+            r.voucher.channel.as_ref(),
+            bits(r.voucher.amount),
+            r.voucher.signature.as_slice(),
+            r.creator.as_ref(),
+            r.mint.as_ref(),
+            bits(r.claimed),
+            bits(r.allocation),
+            r.status.as_str(),
+            r.claim_signature,
+            r.cluster.map(|h| h.to_bytes().to_vec()),
+            bits(r.seen_slot),
+            r.note,
+        ])?;
+        Ok(inserted == 1)
+    }
+
+    fn compare_and_swap(&self, expected: u64, r: &VoucherRecord) -> Result<bool> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "UPDATE receiver_vouchers SET amount = ?3, signature = ?4, creator = ?5, mint = ?6,
+                 claimed = ?7, allocation = ?8, status = ?9, claim_signature = ?10,
+                 cluster = ?11, seen_slot = ?12, note = ?13, version = ?14
+             WHERE channel = ?1 AND version = ?2",
+        )?;
+        let updated = stmt.execute(params![
+            r.voucher.channel.as_ref(),
+            bits(expected),
+            bits(r.voucher.amount),
+            r.voucher.signature.as_slice(),
+            r.creator.as_ref(),
+            r.mint.as_ref(),
+            bits(r.claimed),
+            bits(r.allocation),
+            r.status.as_str(),
+            r.claim_signature,
+            r.cluster.map(|h| h.to_bytes().to_vec()),
+            bits(r.seen_slot),
+            r.note,
+            bits(expected.saturating_add(1)),
+        ])?;
+        Ok(updated == 1)
+    }
+
+    fn list(&self, statuses: &[ClaimStatus]) -> Result<Vec<VoucherRecord>> {
+        if statuses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let conn = self.lock()?;
+        let placeholders = vec!["?"; statuses.len()].join(", ");
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {RECEIVER_COLUMNS} FROM receiver_vouchers
+             WHERE status IN ({placeholders}) ORDER BY channel"
+        ))?;
+        let names: Vec<&str> = statuses.iter().map(ClaimStatus::as_str).collect();
+        let rows = stmt.query_map(rusqlite::params_from_iter(names), RawRecord::read)?;
         let mut out = Vec::new();
         for row in rows {
             out.push(row?.decode()?);
         }
         Ok(out)
     }
+}
 
-    fn mark_submitted(&self, channels: &[Pubkey], signature: &str) -> Result<()> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        for channel in channels {
-            tx.execute(
-                "UPDATE vouchers SET status = 'submitted', claim_signature = ?2
-                 WHERE channel = ?1 AND status IN ('pending', 'submitted')",
-                params![channel.as_ref(), signature],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    fn mark_claimed(&self, channel: &Pubkey, claimed: u64, settled: bool) -> Result<()> {
+impl PayerStore for SqliteStore {
+    fn get_payer(&self, channel: &Pubkey) -> Result<Option<PayerRecord>> {
         let conn = self.lock()?;
-        conn.execute(
-            "UPDATE vouchers SET claimed = MAX(claimed, ?2),
-                 status = CASE WHEN ?3 THEN 'confirmed' ELSE 'pending' END
-             WHERE channel = ?1 AND status != 'closed'",
-            params![channel.as_ref(), to_sql(claimed)?, settled],
+        let mut stmt = conn.prepare_cached(
+            "SELECT signer_keypair, cumulative, allocation, version
+             FROM payer_channels WHERE channel = ?1",
         )?;
-        Ok(())
+        let row: Option<(Vec<u8>, i64, i64, i64)> = stmt
+            .query_row(params![channel.as_ref()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()?;
+        row.map(|(keypair, cumulative, allocation, version)| {
+            Ok(PayerRecord {
+                channel: *channel,
+                signer_keypair: keypair.try_into().map_err(|_| corrupt("session key"))?,
+                cumulative: unbits(cumulative),
+                allocation: unbits(allocation),
+                version: unbits(version),
+            })
+        })
+        .transpose()
     }
 
-    fn mark_closed(&self, channel: &Pubkey) -> Result<()> {
+    fn insert_payer(&self, r: &PayerRecord) -> Result<bool> {
         let conn = self.lock()?;
-        conn.execute(
-            "UPDATE vouchers SET status = 'closed' WHERE channel = ?1",
-            params![channel.as_ref()],
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO payer_channels (channel, signer_keypair, cumulative, allocation, version)
+             VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT (channel) DO NOTHING",
         )?;
-        Ok(())
+        Ok(stmt.execute(params![
+            r.channel.as_ref(),
+            r.signer_keypair.as_slice(),
+            bits(r.cumulative),
+            bits(r.allocation),
+        ])? == 1)
     }
 
-    fn register_payer_channel(&self, state: &PayerChannel) -> Result<()> {
+    fn compare_and_swap_payer(&self, expected: u64, r: &PayerRecord) -> Result<bool> {
         let conn = self.lock()?;
-        conn.execute(
-            "INSERT INTO payer_channels (channel, signer_keypair, cumulative, allocation)
-             VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (channel) DO UPDATE SET
-                 allocation = MAX(allocation, excluded.allocation),
-                 cumulative = MAX(cumulative, excluded.cumulative)",
-            params![
-                state.channel.as_ref(),
-                state.signer_keypair.as_slice(),
-                to_sql(state.cumulative)?,
-                to_sql(state.allocation)?
-            ],
+        let mut stmt = conn.prepare_cached(
+            "UPDATE payer_channels SET signer_keypair = ?3, cumulative = ?4, allocation = ?5,
+                 version = ?6
+             WHERE channel = ?1 AND version = ?2",
         )?;
-        Ok(())
-    }
-
-    fn payer_channel(&self, channel: &Pubkey) -> Result<Option<PayerChannel>> {
-        read_payer_channel(&*self.lock()?, channel)
-    }
-
-    fn reserve_payment(&self, channel: &Pubkey, price: u64) -> Result<Option<PayerChannel>> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let Some(mut state) = read_payer_channel(&tx, channel)? else {
-            return Err(ClientError::Invalid(format!(
-                "channel {channel} is not registered with this payer"
-            )));
-        };
-        let Some(next) = state
-            .cumulative
-            .checked_add(price)
-            .filter(|n| *n <= state.allocation)
-        else {
-            return Ok(None);
-        };
-        tx.execute(
-            "UPDATE payer_channels SET cumulative = ?2 WHERE channel = ?1",
-            params![channel.as_ref(), to_sql(next)?],
-        )?;
-        tx.commit()?;
-        state.cumulative = next;
-        Ok(Some(state))
+        Ok(stmt.execute(params![
+            r.channel.as_ref(),
+            bits(expected),
+            r.signer_keypair.as_slice(),
+            bits(r.cumulative),
+            bits(r.allocation),
+            bits(expected.saturating_add(1)),
+        ])? == 1)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use solana_sdk::signature::Keypair;
+    use crate::store::conformance;
+    use std::sync::Arc;
 
-    fn voucher(key: &Keypair, channel: Pubkey, amount: u64) -> Voucher {
-        Voucher::sign(key, channel, amount)
-    }
-
-    /// The plain price rule: `voucher` is at least `price` above `current`.
-    fn at_least(voucher: &Voucher, price: u64) -> impl Fn(u64) -> bool {
-        let amount = voucher.amount;
-        move |current| amount.saturating_sub(current) >= price
+    #[test]
+    fn in_memory_store_conforms() {
+        conformance::receiver_store(&SqliteStore::in_memory().unwrap());
+        conformance::payer_store(&SqliteStore::in_memory().unwrap());
     }
 
     #[test]
-    fn record_keeps_the_highest_and_counts_once() {
-        let store = SqliteStore::in_memory().unwrap();
-        let key = Keypair::new();
-        let (ch, creator, mint) = (
-            Pubkey::new_unique(),
-            Pubkey::new_unique(),
-            Pubkey::new_unique(),
-        );
-        let v1 = voucher(&key, ch, 100);
-        assert_eq!(
-            store
-                .record(&v1, &creator, &mint, 0, &at_least(&v1, 100))
-                .unwrap(),
-            RecordOutcome::Accepted { previous: 0 }
-        );
-        assert_eq!(
-            store
-                .record(&v1, &creator, &mint, 0, &at_least(&v1, 100))
-                .unwrap(),
-            RecordOutcome::Duplicate
-        );
-        let lower = voucher(&key, ch, 50);
-        assert_eq!(
-            store
-                .record(&lower, &creator, &mint, 0, &at_least(&lower, 1))
-                .unwrap(),
-            RecordOutcome::NotAhead { current: 100 }
-        );
-        let v2 = voucher(&key, ch, 150);
-        assert_eq!(
-            store
-                .record(&v2, &creator, &mint, 0, &at_least(&v2, 60))
-                .unwrap(),
-            RecordOutcome::Underpaid { current: 100 }
-        );
-        assert_eq!(
-            store
-                .record(&v2, &creator, &mint, 0, &at_least(&v2, 50))
-                .unwrap(),
-            RecordOutcome::Accepted { previous: 100 }
-        );
-        assert_eq!(store.get(&ch).unwrap().unwrap().voucher, v2);
-        // a floor above the voucher (already claimed on chain) makes it not ahead
-        let other = Pubkey::new_unique();
-        let v = voucher(&key, other, 10);
-        assert_eq!(
-            store
-                .record(&v, &creator, &mint, 10, &at_least(&v, 1))
-                .unwrap(),
-            RecordOutcome::NotAhead { current: 10 }
-        );
-    }
-
-    #[test]
-    fn claim_status_lifecycle() {
-        let store = SqliteStore::in_memory().unwrap();
-        let key = Keypair::new();
-        let (a, b, creator, mint) = (
-            Pubkey::new_unique(),
-            Pubkey::new_unique(),
-            Pubkey::new_unique(),
-            Pubkey::new_unique(),
-        );
-        store
-            .record(&voucher(&key, a, 10), &creator, &mint, 0, &|_| true)
-            .unwrap();
-        store
-            .record(&voucher(&key, b, 20), &creator, &mint, 0, &|_| true)
-            .unwrap();
-        assert_eq!(store.claimable().unwrap().len(), 2);
-        store.mark_submitted(&[a, b], "sig1").unwrap();
-        let pending = store.claimable().unwrap();
-        assert!(pending
-            .iter()
-            .all(|v| v.status == ClaimStatus::Submitted
-                && v.claim_signature.as_deref() == Some("sig1")));
-        // a submitted voucher stays claimable until confirmed
-        store.mark_claimed(&a, 10, true).unwrap();
-        store.mark_closed(&b).unwrap();
-        assert!(store.claimable().unwrap().is_empty());
-        assert_eq!(
-            store.get(&a).unwrap().unwrap().status,
-            ClaimStatus::Confirmed
-        );
-        assert_eq!(store.get(&b).unwrap().unwrap().status, ClaimStatus::Closed);
-        // a newer voucher on a confirmed channel is pending again
-        store
-            .record(&voucher(&key, a, 30), &creator, &mint, 0, &|_| true)
-            .unwrap();
-        let again = store.claimable().unwrap();
-        assert_eq!(
-            (again.len(), again[0].claimed, again[0].status),
-            (1, 10, ClaimStatus::Pending)
-        );
-    }
-
-    #[test]
-    fn payer_reservations_never_exceed_allocation_and_survive_reopen() {
+    fn file_store_conforms_also_across_connections() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.db");
+        conformance::receiver_store(&SqliteStore::open(&path).unwrap());
+        conformance::payer_store(&SqliteStore::open(&path).unwrap());
+        let shared = dir.path().join("shared.db");
+        let a: Arc<dyn ReceiverStore> = Arc::new(SqliteStore::open(&shared).unwrap());
+        let b: Arc<dyn ReceiverStore> = Arc::new(SqliteStore::open(&shared).unwrap());
+        conformance::concurrent_receivers(vec![a, b]);
+    }
+
+    #[test]
+    fn rows_survive_reopening_and_the_schema_is_current() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("payer.db");
         let ch = Pubkey::new_unique();
         {
             let store = SqliteStore::open(&path).unwrap();
-            store
-                .register_payer_channel(&PayerChannel {
+            crate::store::rules::register_payer(
+                &store,
+                &PayerRecord {
                     channel: ch,
                     signer_keypair: [7; 64],
                     cumulative: 0,
                     allocation: 100,
-                })
-                .unwrap();
-            assert_eq!(
-                store.reserve_payment(&ch, 60).unwrap().unwrap().cumulative,
-                60
-            );
-            assert!(store.reserve_payment(&ch, 41).unwrap().is_none());
-            assert_eq!(
-                store.reserve_payment(&ch, 40).unwrap().unwrap().cumulative,
-                100
-            );
+                    version: 0,
+                },
+            )
+            .unwrap();
+            crate::store::rules::reserve_payment(&store, &ch, 60).unwrap();
         }
         let store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len());
-        let state = store.payer_channel(&ch).unwrap().unwrap();
-        assert_eq!((state.cumulative, state.allocation), (100, 100));
-        // re-registering never lowers what was signed
-        store
-            .register_payer_channel(&PayerChannel {
-                channel: ch,
+        let row = store.get_payer(&ch).unwrap().unwrap();
+        assert_eq!((row.cumulative, row.allocation), (60, 100));
+    }
+
+    /// The session keys' file and SQLite's WAL and SHM files are private.
+    #[cfg(unix)]
+    #[test]
+    fn store_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("payer.db");
+        let store = SqliteStore::open(&path).unwrap();
+        crate::store::rules::register_payer(
+            &store,
+            &PayerRecord {
+                channel: Pubkey::new_unique(),
                 signer_keypair: [7; 64],
                 cumulative: 0,
-                allocation: 150,
-            })
-            .unwrap();
-        let state = store.payer_channel(&ch).unwrap().unwrap();
-        assert_eq!((state.cumulative, state.allocation), (100, 150));
-        assert!(store.reserve_payment(&Pubkey::new_unique(), 1).is_err());
+                allocation: 100,
+                version: 0,
+            },
+        )
+        .unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = dir.path().join(format!("payer.db{suffix}"));
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", file.display());
+        }
+        // an existing file with loose permissions is tightened on open
+        drop(store);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(SqliteStore::open(&path).unwrap());
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    /// A store written by schema 1 migrates: rows keep their vouchers, and
+    /// rows the old planner closed without evidence are pending again.
+    #[test]
+    fn schema_1_rows_migrate() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("receiver.db");
+        let (a, b) = (Pubkey::new_unique(), Pubkey::new_unique());
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            for (ch, status) in [(a, "submitted"), (b, "closed")] {
+                conn.execute(
+                    "INSERT INTO vouchers (channel, amount, signature, creator, mint, claimed, status)
+                     VALUES (?1, 500, ?2, ?3, ?4, 100, ?5)",
+                    params![ch.as_ref(), [9u8; 64].as_slice(), ch.as_ref(), ch.as_ref(), status],
+                )
+                .unwrap();
+            }
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let ra = store.get(&a).unwrap().unwrap();
+        assert_eq!(
+            (
+                ra.voucher.amount,
+                ra.claimed,
+                ra.allocation,
+                ra.status,
+                ra.cluster,
+                ra.version
+            ),
+            (500, 100, 500, ClaimStatus::Submitted, None, 1)
+        );
+        assert_eq!(store.get(&b).unwrap().unwrap().status, ClaimStatus::Pending);
     }
 
     #[test]

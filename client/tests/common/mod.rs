@@ -106,10 +106,10 @@ pub fn receiver(
     ledger: &std::sync::Arc<EmbeddedLedger>,
     creator: &Pubkey,
 ) -> (
-    std::sync::Arc<dyn micropay_client::store::VoucherStore>,
+    std::sync::Arc<dyn micropay_client::store::ReceiverStore>,
     micropay_client::receiver::Receiver,
 ) {
-    let store: std::sync::Arc<dyn micropay_client::store::VoucherStore> =
+    let store: std::sync::Arc<dyn micropay_client::store::ReceiverStore> =
         std::sync::Arc::new(micropay_client::store::SqliteStore::in_memory().unwrap());
     let receiver = micropay_client::receiver::Receiver::new(
         ledger.clone(),

@@ -88,6 +88,7 @@ pub async fn report_on_chain(l: &dyn Ledger, config: &SimulationConfig, report: 
         }
     }
     assert_eq!(report.unaccounted, 0);
+    assert_eq!((report.lost, report.quarantined), (0, 0));
 
     // fees: one 5,000-lamport signature per claim transaction, below target
     assert!(report.claim_transactions > 0);

@@ -1,0 +1,297 @@
+//! The conformance suite every store backend passes: the primitives' contract
+//! (insert once, compare-and-swap on the version, list by status, exact
+//! round-trips of every field including `u64::MAX`), and the rules running on
+//! top of the backend, also under concurrent writers. A backend calls these
+//! from its tests with fresh, empty stores; each function panics on the first
+//! violation, naming it.
+
+// A test suite for backends: panicking is how it reports a violation.
+#![allow(clippy::unwrap_used, clippy::arithmetic_side_effects)]
+
+use super::{rules, ClaimStatus, PayerRecord, PayerStore, ReceiverStore, VoucherRecord};
+use crate::voucher::Voucher;
+use anchor_lang::prelude::Pubkey;
+use solana_sdk::{hash::Hash, signature::Keypair};
+use std::sync::Arc;
+
+fn record(channel: Pubkey, amount: u64) -> VoucherRecord {
+    VoucherRecord {
+        voucher: Voucher {
+            channel,
+            amount,
+            signature: [7; 64],
+        },
+        creator: Pubkey::new_unique(),
+        mint: Pubkey::new_unique(),
+        claimed: 0,
+        allocation: amount,
+        status: ClaimStatus::Pending,
+        claim_signature: None,
+        cluster: None,
+        seen_slot: 0,
+        note: None,
+        version: 0,
+    }
+}
+
+fn seen(claimed: u64, allocation: u64) -> rules::Sighting {
+    rules::Sighting {
+        cluster: Hash::new_from_array([3; 32]),
+        slot: 10,
+        claimed,
+        allocation,
+    }
+}
+
+/// The receiver primitives and rules on an empty `store`.
+pub fn receiver_store(store: &dyn ReceiverStore) {
+    let a = Pubkey::new_unique();
+    assert_eq!(store.get(&a).unwrap(), None, "empty store has no row");
+
+    // insert once, version 1, exact round-trip of every field
+    let mut first = record(a, u64::MAX);
+    first.claimed = u64::MAX - 1;
+    first.allocation = u64::MAX;
+    first.cluster = Some(Hash::new_from_array([9; 32]));
+    first.seen_slot = u64::MAX;
+    first.claim_signature = Some("sig".into());
+    first.note = Some("note".into());
+    first.status = ClaimStatus::Quarantined;
+    assert!(store.insert(&first).unwrap(), "insert into an empty slot");
+    assert!(!store.insert(&first).unwrap(), "second insert must fail");
+    let stored = store.get(&a).unwrap().expect("inserted row");
+    assert_eq!(stored.version, 1, "inserted rows have version 1");
+    assert_eq!(
+        stored,
+        VoucherRecord {
+            version: 1,
+            ..first.clone()
+        },
+        "every field round-trips"
+    );
+
+    // compare-and-swap only on the current version
+    let mut next = stored.clone();
+    next.status = ClaimStatus::Pending;
+    next.note = None;
+    assert!(
+        !store.compare_and_swap(0, &next).unwrap(),
+        "stale version must not write"
+    );
+    assert!(store.compare_and_swap(1, &next).unwrap());
+    assert!(
+        !store.compare_and_swap(1, &next).unwrap(),
+        "a version is used once"
+    );
+    let stored = store.get(&a).unwrap().unwrap();
+    assert_eq!(
+        (stored.version, stored.status, stored.note),
+        (2, ClaimStatus::Pending, None)
+    );
+    assert!(
+        !store
+            .compare_and_swap(1, &record(Pubkey::new_unique(), 1))
+            .unwrap(),
+        "no row, no swap"
+    );
+
+    // list by status, ordered by channel
+    let (b, c) = (Pubkey::new_unique(), Pubkey::new_unique());
+    let mut rb = record(b, 5);
+    rb.status = ClaimStatus::Closed;
+    store.insert(&rb).unwrap();
+    store.insert(&record(c, 6)).unwrap();
+    let pending = store.list(&[ClaimStatus::Pending]).unwrap();
+    let mut expected = vec![a, c];
+    expected.sort();
+    assert_eq!(
+        pending
+            .iter()
+            .map(|r| r.voucher.channel)
+            .collect::<Vec<_>>(),
+        expected,
+        "list filters by status and orders by channel"
+    );
+    assert_eq!(store.list(&ClaimStatus::ALL).unwrap().len(), 3);
+    assert!(store.list(&[]).unwrap().is_empty());
+
+    // the rules on this backend
+    let d = Pubkey::new_unique();
+    let key = Keypair::new();
+    let (creator, mint) = (Pubkey::new_unique(), Pubkey::new_unique());
+    let v = |amount| Voucher::sign(&key, d, amount);
+    let any = |_: u64| true;
+    let ok = rules::record_voucher(store, &v(100), &creator, &mint, &seen(0, 1_000), &any);
+    assert_eq!(ok.unwrap(), rules::Recorded::Accepted { previous: 0 });
+    let again = rules::record_voucher(store, &v(100), &creator, &mint, &seen(0, 1_000), &any);
+    assert_eq!(again.unwrap(), rules::Recorded::Duplicate);
+    let lower = rules::record_voucher(store, &v(50), &creator, &mint, &seen(0, 1_000), &any);
+    assert_eq!(lower.unwrap(), rules::Recorded::NotAhead { current: 100 });
+    let cheap = rules::record_voucher(store, &v(150), &creator, &mint, &seen(0, 1_000), &|c| {
+        150 - c >= 60
+    });
+    assert_eq!(cheap.unwrap(), rules::Recorded::Underpaid { current: 100 });
+    // the chain already claimed more than the voucher: not ahead
+    let behind = rules::record_voucher(store, &v(120), &creator, &mint, &seen(130, 1_000), &any);
+    assert_eq!(behind.unwrap(), rules::Recorded::NotAhead { current: 130 });
+
+    // a claim confirming voucher A never confirms a newer A′ accepted meanwhile
+    let row = store.get(&d).unwrap().unwrap();
+    rules::update(store, &d, &|r| rules::submitted(r, 100, "claim-1")).unwrap();
+    let newer = rules::record_voucher(store, &v(200), &creator, &mint, &seen(0, 1_000), &any);
+    assert_eq!(newer.unwrap(), rules::Recorded::Accepted { previous: 100 });
+    let claimed_a = seen(100, 1_000);
+    rules::update(store, &d, &|r| rules::observe(r, &claimed_a)).unwrap();
+    let after = store.get(&d).unwrap().unwrap();
+    assert_eq!(
+        (after.voucher.amount, after.claimed, after.status),
+        (200, 100, ClaimStatus::Pending),
+        "the newer voucher stays claimable"
+    );
+    assert!(after.version > row.version);
+
+    // closing needs positive evidence from the cluster the row was seen on
+    let elsewhere = rules::CloseEvidence::Absent {
+        cluster: Hash::new_from_array([4; 32]),
+        slot: 99,
+    };
+    let stale_slot = rules::CloseEvidence::Absent {
+        cluster: Hash::new_from_array([3; 32]),
+        slot: 10,
+    };
+    for evidence in [elsewhere, stale_slot] {
+        assert!(
+            rules::update(store, &d, &|r| rules::close(r, &evidence).map(|(n, _)| n))
+                .unwrap()
+                .is_none()
+        );
+    }
+    let gone = rules::CloseEvidence::Absent {
+        cluster: Hash::new_from_array([3; 32]),
+        slot: 11,
+    };
+    let closed = rules::update(store, &d, &|r| rules::close(r, &gone).map(|(n, _)| n))
+        .unwrap()
+        .expect("closed on evidence");
+    assert_eq!(closed.status, ClaimStatus::Closed);
+    // seen again: live again
+    let back = rules::record_voucher(store, &v(300), &creator, &mint, &seen(100, 1_000), &any);
+    assert_eq!(back.unwrap(), rules::Recorded::Accepted { previous: 200 });
+    assert_eq!(store.get(&d).unwrap().unwrap().status, ClaimStatus::Pending);
+}
+
+/// Receivers sharing one backend (`stores` are handles to the same data, e.g.
+/// two connections to one file) record the same vouchers at once, out of
+/// order: every increment is counted exactly once.
+pub fn concurrent_receivers(stores: Vec<Arc<dyn ReceiverStore>>) {
+    let channel = Pubkey::new_unique();
+    let key = Arc::new(Keypair::new());
+    let (creator, mint) = (Pubkey::new_unique(), Pubkey::new_unique());
+    let threads: Vec<_> = stores
+        .into_iter()
+        .enumerate()
+        .flat_map(|(i, store)| {
+            let key = key.clone();
+            (0..2).map(move |j| {
+                let (store, key) = (store.clone(), key.clone());
+                std::thread::spawn(move || {
+                    let mut counted = 0u64;
+                    for step in 1..=60u64 {
+                        // every thread offers every voucher, in its own order
+                        let amount = if (i + j) % 2 == 0 { step } else { 61 - step } * 10;
+                        let v = Voucher::sign(key.as_ref(), channel, amount);
+                        let seen = seen(0, 1_000);
+                        let recorded = rules::record_voucher(
+                            store.as_ref(),
+                            &v,
+                            &creator,
+                            &mint,
+                            &seen,
+                            &|_| true,
+                        )
+                        .expect("record");
+                        if let rules::Recorded::Accepted { previous } = recorded {
+                            counted += amount - previous;
+                        }
+                    }
+                    counted
+                })
+            })
+        })
+        .collect::<Vec<_>>();
+    let counted: u64 = threads.into_iter().map(|t| t.join().expect("thread")).sum();
+    assert_eq!(counted, 600, "each increment counted exactly once");
+}
+
+/// The payer primitives and rules on an empty `store`.
+pub fn payer_store(store: &dyn PayerStore) {
+    let ch = Pubkey::new_unique();
+    assert_eq!(store.get_payer(&ch).unwrap(), None);
+    let row = PayerRecord {
+        channel: ch,
+        signer_keypair: [5; 64],
+        cumulative: 0,
+        allocation: 100,
+        version: 0,
+    };
+    assert!(store.insert_payer(&row).unwrap());
+    assert!(!store.insert_payer(&row).unwrap());
+    let stored = store.get_payer(&ch).unwrap().unwrap();
+    assert_eq!(
+        stored,
+        PayerRecord {
+            version: 1,
+            ..row.clone()
+        }
+    );
+    assert!(
+        !format!("{stored:?}").contains("5, 5"),
+        "the key is never printed"
+    );
+    let next = PayerRecord {
+        cumulative: u64::MAX,
+        allocation: u64::MAX,
+        ..stored.clone()
+    };
+    assert!(!store.compare_and_swap_payer(0, &next).unwrap());
+    assert!(store.compare_and_swap_payer(1, &next).unwrap());
+    assert_eq!(store.get_payer(&ch).unwrap().unwrap().cumulative, u64::MAX);
+
+    // the rules: reservations never exceed the allocation, registering never lowers
+    let ch = Pubkey::new_unique();
+    rules::register_payer(
+        store,
+        &PayerRecord {
+            channel: ch,
+            ..row.clone()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        rules::reserve_payment(store, &ch, 60)
+            .unwrap()
+            .unwrap()
+            .cumulative,
+        60
+    );
+    assert!(rules::reserve_payment(store, &ch, 41).unwrap().is_none());
+    assert_eq!(
+        rules::reserve_payment(store, &ch, 40)
+            .unwrap()
+            .unwrap()
+            .cumulative,
+        100
+    );
+    rules::register_payer(
+        store,
+        &PayerRecord {
+            channel: ch,
+            allocation: 150,
+            ..row.clone()
+        },
+    )
+    .unwrap();
+    let after = store.get_payer(&ch).unwrap().unwrap();
+    assert_eq!((after.cumulative, after.allocation), (100, 150));
+    assert!(rules::reserve_payment(store, &Pubkey::new_unique(), 1).is_err());
+}
