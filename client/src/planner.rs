@@ -376,6 +376,19 @@ pub struct Planner {
     pub config: PlannerConfig,
 }
 
+/// The claim of `voucher` on `channel` (state as read): the creator's and,
+/// with a fee share, the fee recipient's earnings accounts for its mint.
+pub fn voucher_claim(voucher: &crate::voucher::Voucher, channel: &Channel) -> VoucherClaim {
+    VoucherClaim {
+        channel: voucher.channel,
+        creator_earnings: pda::earnings(&channel.creator, &channel.mint).0,
+        fee_earnings: (channel.fee_bps > 0)
+            .then(|| pda::earnings(&channel.fee_recipient, &channel.mint).0),
+        amount: voucher.amount,
+        signature: voucher.signature,
+    }
+}
+
 /// Decodes a channel account; `None` when it is not one.
 fn decode_channel(account: &solana_sdk::account::Account) -> Option<Channel> {
     (account.owner == micropay::ID)
@@ -497,14 +510,7 @@ impl Planner {
             if channel.fee_bps > 0 {
                 earnings_needed.insert((channel.fee_recipient, channel.mint));
             }
-            let claim = VoucherClaim {
-                channel: address,
-                creator_earnings: pda::earnings(&channel.creator, &channel.mint).0,
-                fee_earnings: (channel.fee_bps > 0)
-                    .then(|| pda::earnings(&channel.fee_recipient, &channel.mint).0),
-                amount: row.voucher.amount,
-                signature: row.voucher.signature,
-            };
+            let claim = voucher_claim(&row.voucher, &channel);
             recon.candidates.push(Candidate {
                 record: row,
                 channel,

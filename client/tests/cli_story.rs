@@ -297,8 +297,28 @@ fn user_story_against_a_local_node() {
     assert!(s
         .fails("payer.json", &["channel", "creator-close", &second], 1)
         .contains("only the creator"));
-    let v = s.ok("creator.json", &["channel", "creator-close", &second]);
-    assert_eq!(v["refund"].as_u64(), Some(250_000_000));
+    // a use paid on it and accepted, not yet claimed: closing settles it first
+    let voucher = s.ok(
+        "payer.json",
+        &["voucher", "sign", &second, "0.01", "--store", pstore],
+    )["voucher"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let args = accept(&voucher, &[]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(
+        s.ok("creator.json", &refs)["paid"].as_u64(),
+        Some(10_000_000)
+    );
+    let v = s.ok(
+        "creator.json",
+        &["channel", "creator-close", &second, "--store", rstore],
+    );
+    assert_eq!(
+        (v["settled"].as_u64(), v["refund"].as_u64()),
+        (Some(10_000_000), Some(240_000_000))
+    );
 
     // closing: request, the window holds, then finalize
     let list = s.ok(
@@ -343,11 +363,11 @@ fn user_story_against_a_local_node() {
     let v = s.ok("payer.json", &["escrow", "show", "--mint", "sol"]);
     assert_eq!(
         (v["balance"].as_u64(), v["open_channels"].as_u64()),
-        (Some(1_997_000_000), Some(0))
+        (Some(1_987_000_000), Some(0))
     );
     let v = s.ok(
         "payer.json",
-        &["escrow", "withdraw", "--mint", "sol", "1.997"],
+        &["escrow", "withdraw", "--mint", "sol", "1.987"],
     );
     assert_eq!(v["balance"].as_u64(), Some(0));
 

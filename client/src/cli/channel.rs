@@ -5,11 +5,17 @@ use super::{
     Cli, Failure,
 };
 use crate::{
-    accounts, instructions as mix,
+    accounts,
+    events::MicropayEvent,
+    instructions as mix,
     ledger::ChannelFilter,
     payer::Payer,
     pda,
-    store::{rules, PayerRecord, PayerStore, SqliteStore},
+    planner::voucher_claim,
+    store::{
+        rules::{self, CloseEvidence},
+        PayerRecord, PayerStore, ReceiverStore, SqliteStore,
+    },
 };
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, Subcommand};
@@ -64,7 +70,13 @@ pub enum ChannelCommand {
     /// Close after the dispute window (or once expired); anyone may.
     Finalize { channel: Pubkey },
     /// As the creator: close now, returning the rest to the payer.
-    CreatorClose { channel: Pubkey },
+    CreatorClose {
+        channel: Pubkey,
+        /// Receiver store: its pending voucher for this channel is claimed in
+        /// the same transaction, before the channel closes.
+        #[arg(long)]
+        store: Option<PathBuf>,
+    },
     /// Show a channel.
     Show { channel: Pubkey },
     /// List channels by payer (with --mint) or by creator.
@@ -250,7 +262,7 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
                 },
             );
         }
-        ChannelCommand::CreatorClose { channel } => {
+        ChannelCommand::CreatorClose { channel, store } => {
             let c = load(&ctx, channel).await?;
             if c.creator != me {
                 return Err(Failure::user(format!(
@@ -262,11 +274,72 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
                 .await?
                 .ok_or_else(|| Failure::user("the channel's escrow is gone"))?
                 .owner;
-            ctx.send(&[mix::creator_close(&me, &c.escrow, channel, &owner)], &[])
-                .await?;
+            // settle the pending voucher first, in the same transaction, so
+            // closing never drops what was accepted
+            let path = store_path(store.as_ref(), "receiver");
+            let receiver_store = if store.is_some() || path.exists() {
+                Some(SqliteStore::open(&path)?)
+            } else {
+                None
+            };
+            let pending = match &receiver_store {
+                Some(rs) => ReceiverStore::get(rs, channel)?
+                    .filter(|r| r.voucher.amount.min(c.allocation) > c.claimed),
+                None => None,
+            };
+            let mut ixs = Vec::new();
+            if let Some(row) = &pending {
+                let mut owners = vec![c.creator];
+                if c.fee_bps > 0 {
+                    owners.push(c.fee_recipient);
+                }
+                for owner in owners {
+                    let earnings = pda::earnings(&owner, &c.mint).0;
+                    if accounts::earnings(ctx.ledger(), &earnings).await?.is_none() {
+                        ixs.push(mix::init_earnings(&me, &owner, &c.mint));
+                    }
+                }
+                ixs.push(mix::claim(&[voucher_claim(&row.voucher, &c)]));
+            }
+            ixs.push(mix::creator_close(&me, &c.escrow, channel, &owner));
+            let sent = ctx.send(&ixs, &[]).await?;
+            let settled: u64 = sent
+                .events
+                .iter()
+                .filter_map(|e| match e {
+                    MicropayEvent::Claimed(claimed) => Some(claimed),
+                    _ => None,
+                })
+                .flat_map(|claimed| claimed.settled.iter().map(|s| s.delta))
+                .sum();
+            let final_claimed = sent.events.iter().find_map(|e| match e {
+                MicropayEvent::ChannelClosed(closed) => Some(closed.claimed),
+                _ => None,
+            });
+            if let Some(rs) = &receiver_store {
+                let evidence = CloseEvidence::Event {
+                    claimed: final_claimed,
+                };
+                rules::update(rs, channel, &|r| rules::close(r, &evidence).map(|(n, _)| n))?;
+            }
+            let refund = final_claimed.map_or(c.remaining(), |claimed| {
+                c.allocation.saturating_sub(claimed)
+            });
+            let mint = ctx.mint(&c.mint.to_string()).await?;
             ctx.print(
-                serde_json::json!({ "channel": channel.to_string(), "refund": c.remaining() }),
-                || format!("channel {channel} closed by its creator"),
+                serde_json::json!({
+                    "channel": channel.to_string(),
+                    "settled": settled,
+                    "refund": refund,
+                    "signature": sent.signature.to_string(),
+                }),
+                || {
+                    format!(
+                        "channel {channel} closed by its creator; {} settled first, {} back to the payer",
+                        mint.ui(settled),
+                        mint.ui(refund)
+                    )
+                },
             );
         }
         ChannelCommand::Show { channel } => {
