@@ -13,6 +13,8 @@
 //! - [`store`]: the durable voucher store (SQLite);
 //! - [`payer`], [`receiver`], [`planner`]: signing vouchers, accepting them,
 //!   and claiming in batches at a bounded fee ratio;
+//! - [`watcher`]: the daemon loop that claims every voucher before its
+//!   dispute window ends (`micropay watch`);
 //! - [`simulation`]: the whole story on any ledger (what `micropay demo` runs);
 //! - [`tokens`]: mints, token accounts, wrapping SOL.
 //!
@@ -79,6 +81,7 @@ pub mod simulation;
 pub mod store;
 pub mod tokens;
 pub mod voucher;
+pub mod watcher;
 
 pub use error::{ClientError, Result};
 pub use micropay;

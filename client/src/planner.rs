@@ -361,7 +361,8 @@ pub struct Execution {
 }
 
 impl Execution {
-    fn add_lost(&mut self, lost: Vec<Lost>) {
+    /// Adds lost value to the report, with a `tracing` warning for each.
+    pub fn add_lost(&mut self, lost: Vec<Lost>) {
         for l in &lost {
             tracing::warn!(
                 channel = %l.channel, mint = %l.mint, creator = %l.creator, amount = l.amount,

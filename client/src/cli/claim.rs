@@ -37,7 +37,7 @@ pub struct ClaimArgs {
 }
 
 /// Parses `lamports` or `lamports/units`.
-fn unit_value(text: &str) -> Result<UnitValue, Failure> {
+pub fn unit_value(text: &str) -> Result<UnitValue, Failure> {
     let bad = || {
         Failure::user(format!(
             "--unit-lamports `{text}` must be `lamports` or `lamports/units`, whole numbers (units > 0)"

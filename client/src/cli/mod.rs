@@ -16,6 +16,7 @@ mod escrow;
 mod keys;
 mod node;
 mod voucher;
+mod watch;
 
 use crate::error::ClientError;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -66,6 +67,8 @@ pub enum Command {
     Claim(claim::ClaimArgs),
     /// Key files (session keys, wallets).
     Keys(keys::KeysArgs),
+    /// Daemon: claim every accepted voucher before its dispute window ends.
+    Watch(watch::WatchArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -153,6 +156,7 @@ pub fn main() -> i32 {
             Command::Accept(args) => accept::run(&cli, args).await,
             Command::Claim(args) => claim::run(&cli, args).await,
             Command::Keys(args) => keys::run(&cli, args),
+            Command::Watch(args) => watch::run(&cli, args).await,
         }
     });
     match result {

@@ -1,0 +1,371 @@
+//! The watcher: the process the dispute window assumes.
+//!
+//! A payer may ask to close a channel at any time; whatever the creator has
+//! not claimed when the dispute window ends goes back to the payer. The
+//! watcher (a library type here, `micropay watch` in the CLI) follows the
+//! receiver store's open vouchers and their channels and:
+//!
+//! - claims every **urgent** voucher at once — its payer asked to close, or
+//!   its channel expires within the planner's margin — whatever the fee, with
+//!   a priority fee that escalates after each failed attempt
+//!   ([`WatcherConfig::urgent_fee_ladder`]);
+//! - runs the planner for routine claims on a schedule
+//!   ([`WatcherConfig::plan_interval`]), at the target fee ratio;
+//! - wakes on its poll interval, before the next expiry deadline, and whenever
+//!   a WebSocket subscription to the program's channel accounts reports a
+//!   change (a close request shows up within a second instead of a poll);
+//! - backs off (bounded) after errors and keeps going: an unreachable node or
+//!   a failing claim never stops it;
+//! - keeps no state of its own: everything lives in the store and on chain,
+//!   so it can be killed at any moment (SIGKILL included) and restarted;
+//! - stops cleanly when its shutdown future resolves (SIGINT / SIGTERM in the
+//!   CLI), between two passes.
+//!
+//! Every decision and its numbers go to `tracing`.
+
+use crate::{
+    error::Result,
+    ledger::Ledger,
+    planner::{Execution, Lost, Planner, PlannerConfig},
+    store::ReceiverStore,
+};
+use anchor_lang::prelude::Pubkey;
+use solana_sdk::signature::Keypair;
+use std::{
+    future::Future,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tokio::sync::mpsc;
+
+#[derive(Clone, Debug)]
+pub struct WatcherConfig {
+    /// Longest time between two looks at the chain.
+    pub poll_interval: Duration,
+    /// How often routine (non-urgent) claims are planned.
+    pub plan_interval: Duration,
+    /// Priority fee for urgent claims, micro-lamports per compute unit: the
+    /// first entry on the first attempt, the next after each failure.
+    pub urgent_fee_ladder: Vec<u64>,
+    /// First wait after an error; doubled per consecutive error up to `max_backoff`.
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+    pub planner: PlannerConfig,
+}
+
+impl Default for WatcherConfig {
+    fn default() -> Self {
+        WatcherConfig {
+            poll_interval: Duration::from_secs(10),
+            plan_interval: Duration::from_secs(300),
+            urgent_fee_ladder: vec![0, 10_000, 100_000, 1_000_000],
+            min_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(60),
+            planner: PlannerConfig::default(),
+        }
+    }
+}
+
+/// What the watcher did, summed over its passes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WatchReport {
+    pub passes: usize,
+    pub errors: usize,
+    pub claim_transactions: usize,
+    pub vouchers_settled: usize,
+    /// Base units settled.
+    pub settled_amount: u64,
+    /// Lamports paid (claims and earnings accounts' setup).
+    pub fees: u64,
+    pub quarantined: usize,
+    /// Value lost to channels that closed before their voucher was claimed.
+    pub lost: Vec<Lost>,
+}
+
+impl WatchReport {
+    fn add(&mut self, e: &Execution) {
+        self.claim_transactions = self.claim_transactions.saturating_add(e.transactions);
+        self.vouchers_settled = self.vouchers_settled.saturating_add(e.vouchers_settled);
+        self.settled_amount = self.settled_amount.saturating_add(e.settled_amount);
+        self.fees = self.fees.saturating_add(e.fees);
+        self.quarantined = self.quarantined.saturating_add(e.quarantined.len());
+        self.lost.extend(e.lost.iter().cloned());
+    }
+}
+
+/// What one pass found and did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Pass {
+    /// Vouchers that may still pay something.
+    pub open: usize,
+    /// Of those, urgent ones (closing or expiring).
+    pub urgent: usize,
+    /// The planner ran (urgent work, or the routine interval passed).
+    pub planned: bool,
+    pub execution: Execution,
+    /// When the next pass is due at the latest.
+    pub next_in: Duration,
+}
+
+/// The watcher's memory between passes; nothing in it needs to survive a
+/// restart (a restarted watcher only claims routine vouchers a bit earlier).
+#[derive(Debug, Default)]
+pub struct WatchState {
+    last_routine: Option<Instant>,
+    /// Consecutive failed passes with urgent work (climbs the fee ladder).
+    urgent_failures: usize,
+    /// Consecutive failed passes (backoff).
+    failures: u32,
+}
+
+pub struct Watcher {
+    ledger: Arc<dyn Ledger>,
+    store: Arc<dyn ReceiverStore>,
+    fee_payer: Keypair,
+    config: WatcherConfig,
+}
+
+impl Watcher {
+    /// A watcher of `store`'s vouchers on `ledger`, paying fees with `fee_payer`.
+    pub fn new(
+        ledger: Arc<dyn Ledger>,
+        store: Arc<dyn ReceiverStore>,
+        fee_payer: Keypair,
+        config: WatcherConfig,
+    ) -> Self {
+        Watcher {
+            ledger,
+            store,
+            fee_payer,
+            config,
+        }
+    }
+
+    /// One pass: reconcile the store with the chain, then claim urgent
+    /// vouchers now (at the fee ladder's current step) and routine ones when
+    /// their interval has passed.
+    pub async fn pass(&self, state: &mut WatchState) -> Result<Pass> {
+        let ledger = self.ledger.as_ref();
+        let store = self.store.as_ref();
+        let planner = Planner::new(self.config.planner.clone());
+        let recon = planner.reconcile(ledger, store).await?;
+        let applied = planner.apply(store, &recon)?;
+        let margin = self.config.planner.expiry_margin_secs;
+        let urgent = recon
+            .candidates
+            .iter()
+            .filter(|c| c.urgent(recon.now, margin))
+            .count();
+        let routine_due = state
+            .last_routine
+            .is_none_or(|t| t.elapsed() >= self.config.plan_interval);
+        let mut pass = Pass {
+            open: recon.candidates.len(),
+            urgent,
+            next_in: self.next_in(&recon),
+            ..Pass::default()
+        };
+        if urgent == 0 && !routine_due {
+            pass.execution.add_lost(applied.lost);
+            return Ok(pass);
+        }
+        let step = state
+            .urgent_failures
+            .min(self.config.urgent_fee_ladder.len().saturating_sub(1));
+        let mut config = self.config.planner.clone();
+        if urgent > 0 {
+            let price = self
+                .config
+                .urgent_fee_ladder
+                .get(step)
+                .copied()
+                .unwrap_or(0);
+            config.fees.compute_unit_price = config.fees.compute_unit_price.max(price);
+        }
+        let planner = Planner::new(config);
+        let plan = planner.plan(&recon, &solana_sdk::signer::Signer::pubkey(&self.fee_payer));
+        tracing::info!(
+            open = recon.candidates.len(),
+            urgent,
+            batches = plan.batches.len(),
+            deferred = plan.deferred.len(),
+            compute_unit_price = planner.config.fees.compute_unit_price,
+            "planning claims"
+        );
+        let result = planner.execute(&plan, ledger, store, &self.fee_payer).await;
+        let mut execution = match result {
+            Ok(execution) => execution,
+            Err(e) => {
+                if urgent > 0 {
+                    state.urgent_failures = state.urgent_failures.saturating_add(1);
+                }
+                return Err(e);
+            }
+        };
+        execution.add_lost(applied.lost);
+        state.urgent_failures = 0;
+        if routine_due {
+            state.last_routine = Some(Instant::now());
+        }
+        pass.planned = true;
+        pass.execution = execution;
+        Ok(pass)
+    }
+
+    /// The poll interval, or less when an expiry deadline comes sooner.
+    fn next_in(&self, recon: &crate::planner::Reconciliation) -> Duration {
+        let margin = self.config.planner.expiry_margin_secs;
+        let soonest = recon
+            .candidates
+            .iter()
+            .filter(|c| !c.urgent(recon.now, margin) && c.channel.expires_at != 0)
+            .map(|c| {
+                c.channel
+                    .expires_at
+                    .saturating_sub(margin)
+                    .saturating_sub(recon.now)
+            })
+            .min();
+        let poll = self.config.poll_interval;
+        match soonest.and_then(|secs| u64::try_from(secs).ok()) {
+            Some(secs) => poll.min(Duration::from_secs(secs.max(1))),
+            None => poll,
+        }
+    }
+
+    /// Runs passes until `shutdown` resolves: on the poll interval, before
+    /// deadlines, and whenever `wake` delivers (e.g. a WebSocket notification),
+    /// backing off after errors. Returns what it did.
+    pub async fn run(
+        &self,
+        mut wake: Option<mpsc::Receiver<()>>,
+        shutdown: impl Future<Output = ()>,
+    ) -> WatchReport {
+        let mut report = WatchReport::default();
+        let mut state = WatchState::default();
+        tokio::pin!(shutdown);
+        loop {
+            let wait = match self.pass(&mut state).await {
+                Ok(pass) => {
+                    state.failures = 0;
+                    report.passes = report.passes.saturating_add(1);
+                    report.add(&pass.execution);
+                    if pass.planned {
+                        tracing::info!(
+                            open = pass.open,
+                            urgent = pass.urgent,
+                            transactions = pass.execution.transactions,
+                            settled = pass.execution.vouchers_settled,
+                            amount = pass.execution.settled_amount,
+                            fees = pass.execution.fees,
+                            "pass done"
+                        );
+                    } else {
+                        tracing::debug!(open = pass.open, "nothing due");
+                    }
+                    pass.next_in
+                }
+                Err(e) => {
+                    report.errors = report.errors.saturating_add(1);
+                    state.failures = state.failures.saturating_add(1);
+                    let backoff = self
+                        .config
+                        .min_backoff
+                        .saturating_mul(2u32.saturating_pow(state.failures.saturating_sub(1)))
+                        .min(self.config.max_backoff);
+                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "pass failed");
+                    backoff
+                }
+            };
+            let woken = async {
+                match wake.as_mut() {
+                    Some(rx) => {
+                        if rx.recv().await.is_none() {
+                            // the subscription ended: poll only from now on
+                            std::future::pending::<()>().await;
+                        }
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = &mut shutdown => {
+                    tracing::info!(passes = report.passes, "shutting down");
+                    return report;
+                }
+                () = tokio::time::sleep(wait) => {}
+                () = woken => {
+                    tracing::debug!("woken by a channel change");
+                }
+            }
+        }
+    }
+}
+
+/// Subscribes to changes of micropay channel accounts (of `creator`, when
+/// given) over `ws_url`; each notification wakes the watcher. `Err` when the
+/// node offers no subscription: the watcher then polls.
+pub async fn subscribe_channels(
+    ws_url: &str,
+    creator: Option<Pubkey>,
+) -> Result<mpsc::Receiver<()>> {
+    use anchor_lang::Space;
+    use futures_util::StreamExt;
+    use solana_client::{
+        nonblocking::pubsub_client::PubsubClient,
+        rpc_config::{RpcAccountInfoConfig, RpcProgramAccountsConfig},
+        rpc_filter::{Memcmp, RpcFilterType},
+    };
+    let client = PubsubClient::new(ws_url)
+        .await
+        .map_err(|e| crate::ClientError::Rpc(format!("WebSocket {ws_url}: {e}")))?;
+    let mut filters = vec![RpcFilterType::DataSize(
+        (8 + micropay::state::Channel::INIT_SPACE) as u64,
+    )];
+    if let Some(creator) = creator {
+        let (offset, key) = crate::ledger::ChannelFilter::Creator(creator).memcmp();
+        filters.push(RpcFilterType::Memcmp(Memcmp::new_base58_encoded(
+            offset,
+            key.as_ref(),
+        )));
+    }
+    let config = RpcProgramAccountsConfig {
+        filters: Some(filters),
+        account_config: RpcAccountInfoConfig {
+            encoding: Some(solana_account_decoder_client_types::UiAccountEncoding::Base64),
+            commitment: Some(solana_commitment_config::CommitmentConfig::confirmed()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let (tx, rx) = mpsc::channel(16);
+    // the stream borrows the client: both live in the forwarding task
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let subscribed = client.program_subscribe(&micropay::ID, Some(config)).await;
+        let (mut stream, _unsubscribe) = match subscribed {
+            Ok(s) => {
+                let _ = ready_tx.send(Ok(()));
+                s
+            }
+            Err(e) => {
+                let _ = ready_tx.send(Err(e.to_string()));
+                return;
+            }
+        };
+        while stream.next().await.is_some() {
+            // a full queue already holds a wake-up: dropping this one is fine
+            let _ = tx.try_send(());
+        }
+        tracing::warn!("channel subscription ended; polling only");
+    });
+    match ready_rx.await {
+        Ok(Ok(())) => Ok(rx),
+        Ok(Err(e)) => Err(crate::ClientError::Rpc(format!(
+            "programSubscribe on {ws_url}: {e}"
+        ))),
+        Err(_) => Err(crate::ClientError::Rpc(format!(
+            "programSubscribe on {ws_url}: the subscription task ended"
+        ))),
+    }
+}

@@ -1,0 +1,249 @@
+//! `micropay watch` against a local node: several payers ask to close their
+//! channels while their accepted vouchers are still unclaimed; the daemon,
+//! started late and killed once with SIGKILL midway, claims every one of them
+//! before its dispute window ends, stops cleanly on SIGTERM, and the creator
+//! collects exactly what its receiver accepted.
+#![cfg(all(feature = "cli", feature = "node"))]
+#![allow(clippy::arithmetic_side_effects)]
+
+use anchor_spl::token::spl_token::{native_mint::ID as SOL, ID as TOKEN};
+use micropay_client::{
+    accounts, instructions as mix,
+    ledger::{rpc::RpcLedger, Ledger},
+    micropay::instructions::OpenChannelArgs,
+    payer::Payer,
+    pda,
+    receiver::{AcceptedMint, Receiver, ReceiverConfig},
+    simulation::{RpcTimeControl, TimeControl},
+    store::SqliteStore,
+    tokens,
+};
+use micropay_node::{LocalNode, NodeConfig};
+use solana_commitment_config::CommitmentConfig;
+use solana_sdk::{
+    pubkey::Pubkey,
+    signature::{Keypair, Signer},
+};
+use std::{
+    path::Path,
+    process::{Child, Command, Stdio},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+const WINDOW: u32 = 900;
+const PAYERS: usize = 3;
+const CHANNELS_PER_PAYER: usize = 4;
+const PAID: u64 = 2_000_000;
+
+fn write_key(path: &Path, key: &Keypair) {
+    std::fs::write(
+        path,
+        serde_json::to_string(&key.to_bytes().to_vec()).unwrap(),
+    )
+    .unwrap();
+}
+
+fn watcher(url: &str, key: &Path, store: &Path) -> Child {
+    Command::new(assert_cmd::cargo::cargo_bin("micropay"))
+        .args(["-u", url, "-k"])
+        .arg(key)
+        .args(["--output", "json", "watch", "--poll-secs", "1", "--store"])
+        .arg(store)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start micropay watch")
+}
+
+async fn claimed(l: &dyn Ledger, channels: &[Pubkey]) -> Vec<u64> {
+    let mut out = Vec::new();
+    for ch in channels {
+        out.push(
+            accounts::channel(l, ch)
+                .await
+                .unwrap()
+                .map_or(0, |c| c.claimed),
+        );
+    }
+    out
+}
+
+/// Polls until `done` holds for the channels' claimed amounts, or panics.
+async fn wait_for(l: &dyn Ledger, channels: &[Pubkey], done: impl Fn(&[u64]) -> bool) -> Vec<u64> {
+    let start = Instant::now();
+    loop {
+        let now = claimed(l, channels).await;
+        if done(&now) {
+            return now;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "the watcher did not claim in time: {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watcher_claims_every_closing_channel_before_its_window_ends_across_a_sigkill() {
+    let (funder, relayer, creator) = (Keypair::new(), Keypair::new(), Keypair::new());
+    let node = LocalNode::start(NodeConfig {
+        airdrop: vec![funder.pubkey(), relayer.pubkey()],
+        airdrop_lamports: 1_000_000_000_000,
+        ..NodeConfig::ephemeral().unwrap()
+    })
+    .unwrap();
+    let url = node.rpc_url().to_string();
+    let ledger = Arc::new(RpcLedger::new(&url, CommitmentConfig::confirmed()));
+    let l: &dyn Ledger = ledger.as_ref();
+    let dir = tempfile::tempdir().unwrap();
+    let store_path = dir.path().join("receiver.db");
+    let relayer_key = dir.path().join("relayer.json");
+    write_key(&relayer_key, &relayer);
+
+    // the creator's earnings account, and a receiver with its durable store
+    l.send(
+        &[mix::init_earnings(
+            &funder.pubkey(),
+            &creator.pubkey(),
+            &SOL,
+        )],
+        &funder,
+        &[],
+    )
+    .await
+    .unwrap();
+    let store = Arc::new(SqliteStore::open(&store_path).unwrap());
+    let receiver = Receiver::new(
+        ledger.clone(),
+        store,
+        creator.pubkey(),
+        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
+    );
+
+    // payers fund escrows, open channels, pay; the receiver accepts
+    let mut channels = Vec::new();
+    let mut owners = Vec::new();
+    for _ in 0..PAYERS {
+        let owner = Keypair::new();
+        let deposit = PAID * CHANNELS_PER_PAYER as u64;
+        l.send(
+            &[solana_system_interface::instruction::transfer(
+                &funder.pubkey(),
+                &owner.pubkey(),
+                deposit + 1_000_000_000,
+            )],
+            &funder,
+            &[],
+        )
+        .await
+        .unwrap();
+        let wsol = tokens::create_token_account(l, &owner, &SOL, &owner.pubkey(), &TOKEN)
+            .await
+            .unwrap();
+        let escrow = pda::escrow(&owner.pubkey(), &SOL).0;
+        let mut ixs = tokens::wrap_sol_ixs(&owner.pubkey(), &wsol, deposit).unwrap();
+        ixs.push(mix::init_escrow(&owner.pubkey(), &SOL, &TOKEN));
+        ixs.push(mix::deposit(
+            &owner.pubkey(),
+            &escrow,
+            &SOL,
+            &wsol,
+            &TOKEN,
+            deposit,
+        ));
+        l.send(&ixs, &owner, &[]).await.unwrap();
+        let payer = Payer::new(Arc::new(SqliteStore::in_memory().unwrap()));
+        for _ in 0..CHANNELS_PER_PAYER {
+            let session = Keypair::new();
+            let state = accounts::escrow(l, &escrow).await.unwrap().unwrap();
+            let (ix, channel) = mix::open_channel(
+                &owner.pubkey(),
+                &escrow,
+                pda::ChannelSlot::next(&state),
+                OpenChannelArgs {
+                    creator: creator.pubkey(),
+                    signer: session.pubkey(),
+                    allocation: PAID,
+                    fee_recipient: None,
+                    fee_bps: 0,
+                    dispute_window_secs: WINDOW,
+                    expires_at: 0,
+                    nonce: rand::random(),
+                },
+            );
+            l.send(&[ix], &owner, &[]).await.unwrap();
+            payer.register(channel, &session, PAID).unwrap();
+            let paid = receiver
+                .accept(&payer.pay(&channel, PAID).unwrap(), PAID)
+                .await
+                .unwrap();
+            assert_eq!(paid.net, PAID);
+            channels.push((channel, escrow));
+        }
+        owners.push(owner);
+    }
+    let addresses: Vec<Pubkey> = channels.iter().map(|(c, _)| *c).collect();
+
+    // every payer asks to close: the windows start, nothing is claimed yet
+    for (p, owner) in owners.iter().enumerate() {
+        let ixs: Vec<_> = channels[p * CHANNELS_PER_PAYER..(p + 1) * CHANNELS_PER_PAYER]
+            .iter()
+            .map(|(ch, escrow)| mix::request_close(&owner.pubkey(), escrow, ch))
+            .collect();
+        l.send(&ixs, owner, &[]).await.unwrap();
+    }
+    let requested_at = l.unix_timestamp().await.unwrap();
+    assert!(claimed(l, &addresses).await.iter().all(|c| *c == 0));
+
+    // the watcher starts late, and is killed with SIGKILL as soon as it has
+    // claimed something
+    let mut first = watcher(&url, &relayer_key, &store_path);
+    let at_kill = wait_for(l, &addresses, |c| c.iter().any(|x| *x > 0)).await;
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    println!(
+        "killed with {} of {} channels claimed",
+        at_kill.iter().filter(|c| **c == PAID).count(),
+        addresses.len()
+    );
+
+    // restarted, it claims the rest; SIGTERM stops it cleanly
+    let second = watcher(&url, &relayer_key, &store_path);
+    wait_for(l, &addresses, |c| c.iter().all(|x| *x == PAID)).await;
+    let now = l.unix_timestamp().await.unwrap();
+    assert!(
+        now < requested_at + i64::from(WINDOW),
+        "claimed after the window ended"
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &second.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = second.wait_with_output().unwrap();
+    assert!(out.status.success(), "watch exit: {:?}", out.status);
+    let summary: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(summary["lost_amount"].as_u64(), Some(0));
+
+    // the windows end; the payers finalize; the creator holds every unit
+    RpcTimeControl::new(url.clone())
+        .advance(i64::from(WINDOW))
+        .await
+        .unwrap();
+    for (p, owner) in owners.iter().enumerate() {
+        let ixs: Vec<_> = channels[p * CHANNELS_PER_PAYER..(p + 1) * CHANNELS_PER_PAYER]
+            .iter()
+            .map(|(ch, escrow)| mix::finalize_close(escrow, ch, &owner.pubkey()))
+            .collect();
+        l.send(&ixs, &relayer, &[]).await.unwrap();
+    }
+    let earnings = accounts::earnings(l, &pda::earnings(&creator.pubkey(), &SOL).0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(earnings.balance, PAID * addresses.len() as u64);
+    node.stop();
+}
