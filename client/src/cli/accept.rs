@@ -7,6 +7,11 @@
 //! windows below `--min-dispute-window` are refused. Exit codes: 0 paid, 1
 //! refused (or another user error), 2 cluster unreachable, 3 a duplicate (the
 //! same voucher again: not a payment; do not serve the use).
+//!
+//! With `-` as the voucher, vouchers are read from standard input, one per
+//! line, and each gets one result line (JSON with `--output json`) as soon as
+//! it is durable: a metering process feeds the receiver through a pipe. An
+//! acknowledged line is a stored payment, whenever the process is killed.
 
 use super::{
     context::{format_amount, parse_amount, store_path, Ctx},
@@ -22,13 +27,15 @@ use crate::{
 use anchor_lang::prelude::Pubkey;
 use clap::Args;
 use std::{path::PathBuf, sync::Arc};
+use tokio::io::AsyncBufReadExt;
 
 /// Exit code of `accept` for a duplicate voucher.
 pub const DUPLICATE_EXIT_CODE: i32 = 3;
 
 #[derive(Args, Debug)]
 pub struct AcceptArgs {
-    /// The voucher (base58, or a file holding it).
+    /// The voucher (base58, or a file holding it); `-` reads one per line
+    /// from standard input.
     pub voucher: String,
     /// Price of the use, UI units of the channel's mint, net of any fee share.
     #[arg(long)]
@@ -54,10 +61,6 @@ pub struct AcceptArgs {
 
 pub async fn run(cli: &Cli, args: &AcceptArgs) -> Result<(), Failure> {
     let ctx = Ctx::new(cli)?;
-    let voucher = decode(&args.voucher)?;
-    let channel = accounts::channel(ctx.ledger(), &voucher.channel)
-        .await?
-        .ok_or_else(|| Failure::user(format!("channel {} does not exist", voucher.channel)))?;
     let mut mints = Vec::with_capacity(args.mints.len());
     for arg in &args.mints {
         let info = ctx.mint(arg).await?;
@@ -68,8 +71,6 @@ pub async fn run(cli: &Cli, args: &AcceptArgs) -> Result<(), Failure> {
             per_units: 1,
         });
     }
-    let mint = ctx.mint(&channel.mint.to_string()).await?;
-    let price = parse_amount(&args.price, mint.decimals)?;
     let mut fees = FeePolicy::default();
     for recipient in &args.fee_recipients {
         fees = fees.allow(*recipient, args.max_fee_bps);
@@ -85,6 +86,44 @@ pub async fn run(cli: &Cli, args: &AcceptArgs) -> Result<(), Failure> {
         ..ReceiverConfig::default()
     };
     let receiver = Receiver::new(ctx.ledger.clone(), store, ctx.me(), config);
+    if args.voucher != "-" {
+        return accept_one(&ctx, &receiver, &args.voucher, &args.price).await;
+    }
+    // one result line per voucher line, printed once the voucher is durable
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines
+        .next_line()
+        .await
+        .map_err(|e| Failure::user(format!("cannot read standard input: {e}")))?
+    {
+        if line.trim().is_empty() {
+            continue;
+        }
+        if let Err(failure) = accept_one(&ctx, &receiver, &line, &args.price).await {
+            if failure.code == 2 {
+                return Err(failure);
+            }
+            ctx.print(
+                serde_json::json!({ "error": failure.message, "code": failure.code }),
+                || format!("refused: {}", failure.message),
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn accept_one(
+    ctx: &Ctx,
+    receiver: &Receiver,
+    text: &str,
+    price: &str,
+) -> Result<(), Failure> {
+    let voucher = decode(text)?;
+    let channel = accounts::channel(ctx.ledger(), &voucher.channel)
+        .await?
+        .ok_or_else(|| Failure::user(format!("channel {} does not exist", voucher.channel)))?;
+    let mint = ctx.mint(&channel.mint.to_string()).await?;
+    let price = parse_amount(price, mint.decimals)?;
     let payment = match receiver.accept(&voucher, price).await {
         Ok(payment) => payment,
         Err(ClientError::Rejected(Rejection::Duplicate { channel, amount })) => {

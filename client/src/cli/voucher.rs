@@ -26,8 +26,12 @@ pub enum VoucherCommand {
         #[arg(long)]
         store: Option<PathBuf>,
         /// Also write the voucher to this file.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "count")]
         out: Option<PathBuf>,
+        /// Sign this many uses in a row, one voucher per line, each printed
+        /// once its cumulative amount is durable in the payer store.
+        #[arg(long, default_value_t = 1)]
+        count: u64,
     },
     /// Check a voucher against its channel on chain.
     Verify { voucher: String },
@@ -54,6 +58,7 @@ pub async fn run(cli: &Cli, args: &VoucherArgs) -> Result<(), Failure> {
             price,
             store,
             out,
+            count,
         } => {
             let c = accounts::channel(ctx.ledger(), channel)
                 .await?
@@ -64,16 +69,19 @@ pub async fn run(cli: &Cli, args: &VoucherArgs) -> Result<(), Failure> {
                 store.as_ref(),
                 "payer",
             ))?));
-            let voucher = payer.pay(channel, price)?;
-            let encoded = bs58::encode(voucher.to_bytes()).into_string();
-            if let Some(out) = out {
-                std::fs::write(out, &encoded)
-                    .map_err(|e| Failure::user(format!("cannot write {}: {e}", out.display())))?;
+            for _ in 0..*count {
+                let voucher = payer.pay(channel, price)?;
+                let encoded = bs58::encode(voucher.to_bytes()).into_string();
+                if let Some(out) = out {
+                    std::fs::write(out, &encoded).map_err(|e| {
+                        Failure::user(format!("cannot write {}: {e}", out.display()))
+                    })?;
+                }
+                ctx.print(
+                    serde_json::json!({ "voucher": encoded, "channel": channel.to_string(), "amount": voucher.amount }),
+                    || encoded.clone(),
+                );
             }
-            ctx.print(
-                serde_json::json!({ "voucher": encoded, "channel": channel.to_string(), "amount": voucher.amount }),
-                || encoded.clone(),
-            );
         }
         VoucherCommand::Verify { voucher } => {
             let v = decode(voucher)?;
