@@ -24,6 +24,10 @@
 //! - **a duplicate**: the same voucher again is a [`Rejection::Duplicate`]
 //!   error, never a payment, so a retry can never buy a second use.
 //!
+//! A voucher the store already answers (a retry, an older amount) is refused
+//! before any RPC call; unknown channels are remembered for the state-age
+//! bound (a negative cache entry), so junk costs one read per channel.
+//!
 //! Channel state is never older than [`ReceiverConfig::max_state_age`]
 //! (capped at a tenth of the minimum dispute window), so a voucher accepted
 //! after a close request still leaves the watcher almost the whole window to
@@ -426,6 +430,26 @@ impl Receiver {
     pub async fn accept(&self, voucher: &Voucher, price: u64) -> Result<Payment> {
         let slot = self.slot(&voucher.channel);
         let mut cached = slot.lock().await;
+        // cheap checks first: a retry or an old voucher of this creator's
+        // channel needs no RPC call (a shared store may hold other creators')
+        let known = self.store.get(&voucher.channel)?;
+        if let Some(row) = known.filter(|r| r.creator == self.creator) {
+            if row.voucher == *voucher {
+                return Err(Rejection::Duplicate {
+                    channel: voucher.channel,
+                    amount: voucher.amount,
+                }
+                .into());
+            }
+            let current = row.voucher.amount.max(row.claimed);
+            if voucher.amount <= current {
+                return Err(Rejection::NotAhead {
+                    amount: voucher.amount,
+                    current,
+                }
+                .into());
+            }
+        }
         let mut read = self
             .channel_state(&voucher.channel, &mut cached, false)
             .await?;

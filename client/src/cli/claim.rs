@@ -13,6 +13,7 @@ use crate::{
     planner::{ppm_from_ratio, Lost, Planner, PlannerConfig, Quarantined, UnitValue},
     store::{ClaimStatus, ReceiverStore, SqliteStore},
 };
+use anchor_lang::prelude::Pubkey;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -28,12 +29,40 @@ pub struct ClaimArgs {
     /// the fee ratio), as `lamports` or `lamports/units` (e.g. `6666666/1000000`).
     #[arg(long)]
     pub unit_lamports: Option<String>,
+    /// A mint you accept and its value: `sol`, or `MINT=LAMPORTS[/UNITS]`
+    /// (lamports per `UNITS` base units); repeat for several. Vouchers of a
+    /// mint without a value are set aside (quarantined), never claimed blind.
+    #[arg(long = "mint")]
+    pub mints: Vec<String>,
     /// Priority fee, micro-lamports per compute unit.
     #[arg(long, default_value_t = 0)]
     pub compute_unit_price: u64,
     /// Receiver store.
     #[arg(long)]
     pub store: Option<PathBuf>,
+}
+
+/// Parses `--mint` values: `sol`, or `MINT=LAMPORTS[/UNITS]`.
+pub fn mint_values(args: &[String]) -> Result<Vec<(Pubkey, UnitValue)>, Failure> {
+    args.iter()
+        .map(|arg| {
+            if arg.eq_ignore_ascii_case("sol") {
+                return Ok((
+                    anchor_spl::token::spl_token::native_mint::ID,
+                    UnitValue::LAMPORT,
+                ));
+            }
+            let (mint, value) = arg.split_once('=').ok_or_else(|| {
+                Failure::user(format!(
+                    "--mint {arg}: give the mint's value, as MINT=LAMPORTS[/UNITS] (or `sol`)"
+                ))
+            })?;
+            let mint = mint.parse().map_err(|_| {
+                Failure::user(format!("--mint {arg}: `{mint}` is not a mint address"))
+            })?;
+            Ok((mint, unit_value(value)?))
+        })
+        .collect()
 }
 
 /// Parses `lamports` or `lamports/units`.
@@ -112,6 +141,7 @@ pub async fn run(cli: &Cli, args: &ClaimArgs) -> Result<(), Failure> {
             config.values.insert(v.mint, value);
         }
     }
+    config.values.extend(mint_values(&args.mints)?);
     let planner = Planner::new(config);
     if args.dry_run {
         let (recon, plan) = planner.dry_run(ctx.ledger(), &store, &ctx.me()).await?;
@@ -197,5 +227,20 @@ mod tests {
         for bad in ["", "1.5", "-1", "3/0", "x/2", "1/2/3"] {
             assert!(unit_value(bad).is_err(), "{bad}");
         }
+        let mint = Pubkey::new_unique();
+        let values = mint_values(&["sol".into(), format!("{mint}=5/2")]).unwrap();
+        assert_eq!(
+            values[1],
+            (
+                mint,
+                UnitValue {
+                    lamports: 5,
+                    per_units: 2
+                }
+            )
+        );
+        assert_eq!(values[0].1, UnitValue::LAMPORT);
+        assert!(mint_values(&[mint.to_string()]).is_err());
+        assert!(mint_values(&["nope=1".into()]).is_err());
     }
 }

@@ -56,6 +56,9 @@ pub struct WatchArgs {
     /// `lamports` or `lamports/units`.
     #[arg(long)]
     pub unit_lamports: Option<String>,
+    /// A mint you accept and its value: `sol`, or `MINT=LAMPORTS[/UNITS]`.
+    #[arg(long = "mint")]
+    pub mints: Vec<String>,
     /// Log lines: text or json.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -148,6 +151,9 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
             planner.values.insert(v.mint, value);
         }
     }
+    planner
+        .values
+        .extend(super::claim::mint_values(&args.mints)?);
     let config = WatcherConfig {
         poll_interval: Duration::from_secs(args.poll_secs),
         plan_interval: Duration::from_secs(args.plan_secs),
