@@ -5,12 +5,14 @@
 #![cfg(all(feature = "cli", feature = "node"))]
 #![allow(clippy::arithmetic_side_effects)]
 
+mod common;
+
 use assert_cmd::Command;
 use micropay_client::simulation::{RpcTimeControl, TimeControl};
 use micropay_node::{LocalNode, NodeConfig};
 use serde_json::Value;
 use solana_sdk::signature::{Keypair, Signer};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 struct Story {
     url: String,
@@ -55,14 +57,6 @@ impl Story {
     }
 }
 
-fn write_key(path: &Path, key: &Keypair) {
-    std::fs::write(
-        path,
-        serde_json::to_string(&key.to_bytes().to_vec()).unwrap(),
-    )
-    .unwrap();
-}
-
 #[test]
 fn user_story_against_a_local_node() {
     let (payer, creator) = (Keypair::new(), Keypair::new());
@@ -76,8 +70,8 @@ fn user_story_against_a_local_node() {
         url: node.rpc_url().to_string(),
         dir: tempfile::tempdir().unwrap(),
     };
-    write_key(&s.path("payer.json"), &payer);
-    write_key(&s.path("creator.json"), &creator);
+    common::write_key(&s.path("payer.json"), &payer);
+    common::write_key(&s.path("creator.json"), &creator);
     let (pstore, rstore) = (s.path("payer.db"), s.path("receiver.db"));
     let (pstore, rstore) = (pstore.to_str().unwrap(), rstore.to_str().unwrap());
 

@@ -11,6 +11,8 @@
 #![cfg(all(feature = "cli", feature = "node"))]
 #![allow(clippy::arithmetic_side_effects)]
 
+mod common;
+
 use anchor_spl::token::spl_token::{native_mint::ID as SOL, ID as TOKEN};
 use micropay_client::{
     accounts, instructions as mix,
@@ -36,14 +38,6 @@ use std::{
     process::{Command, Stdio},
     sync::Arc,
 };
-
-fn write_key(path: &Path, key: &Keypair) {
-    std::fs::write(
-        path,
-        serde_json::to_string(&key.to_bytes().to_vec()).unwrap(),
-    )
-    .unwrap();
-}
 
 struct World {
     node: LocalNode,
@@ -72,8 +66,8 @@ async fn world(channels: usize) -> World {
         dir.path().join("creator.json"),
         dir.path().join("payer.json"),
     );
-    write_key(&creator_key, &creator);
-    write_key(&payer_key, &payer);
+    common::write_key(&creator_key, &creator);
+    common::write_key(&payer_key, &payer);
     let payer_store = dir.path().join("payer.db");
 
     let deposit = 10_000_000_000;

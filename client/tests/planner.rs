@@ -261,20 +261,7 @@ async fn a_failing_voucher_is_quarantined_and_the_rest_settle() {
     let f = common::one_channel(&ledger, 100_000_000, 10_000_000, 0).await;
     let (store, receiver) = common::receiver(&ledger, &f.creator.pubkey());
     let mut channels = vec![f.channel];
-    for _ in 0..3 {
-        channels.push(
-            common::open(
-                &ledger,
-                &f.user,
-                &f.escrow,
-                &f.creator.pubkey(),
-                &f.session.pubkey(),
-                10_000_000,
-                0,
-            )
-            .await,
-        );
-    }
+    channels.extend(common::more_channels(&ledger, &f, 3, 10_000_000).await);
     for ch in &channels {
         receiver
             .accept(&Voucher::sign(&f.session, *ch, 5_000_000), 1)
@@ -347,20 +334,7 @@ async fn many_channels_pack_into_full_transactions() {
     let f = common::one_channel(&ledger, 1_000_000_000, 10_000_000, 0).await;
     let (store, receiver) = common::receiver(&ledger, &f.creator.pubkey());
     let mut channels = vec![f.channel];
-    for _ in 0..19 {
-        channels.push(
-            common::open(
-                &ledger,
-                &f.user,
-                &f.escrow,
-                &f.creator.pubkey(),
-                &f.session.pubkey(),
-                10_000_000,
-                0,
-            )
-            .await,
-        );
-    }
+    channels.extend(common::more_channels(&ledger, &f, 19, 10_000_000).await);
     for ch in &channels {
         receiver
             .accept(&Voucher::sign(&f.session, *ch, 5_000_000), 1)

@@ -6,6 +6,8 @@
 #![cfg(all(feature = "cli", feature = "node"))]
 #![allow(clippy::arithmetic_side_effects)]
 
+mod common;
+
 use anchor_spl::token::spl_token::{native_mint::ID as SOL, ID as TOKEN};
 use micropay_client::{
     accounts, instructions as mix,
@@ -35,14 +37,6 @@ const WINDOW: u32 = 900;
 const PAYERS: usize = 3;
 const CHANNELS_PER_PAYER: usize = 4;
 const PAID: u64 = 2_000_000;
-
-fn write_key(path: &Path, key: &Keypair) {
-    std::fs::write(
-        path,
-        serde_json::to_string(&key.to_bytes().to_vec()).unwrap(),
-    )
-    .unwrap();
-}
 
 fn watcher(url: &str, key: &Path, store: &Path) -> Child {
     Command::new(assert_cmd::cargo::cargo_bin("micropay"))
@@ -100,7 +94,7 @@ async fn the_watcher_claims_every_closing_channel_before_its_window_ends_across_
     let dir = tempfile::tempdir().unwrap();
     let store_path = dir.path().join("receiver.db");
     let relayer_key = dir.path().join("relayer.json");
-    write_key(&relayer_key, &relayer);
+    common::write_key(&relayer_key, &relayer);
 
     // the creator's earnings account, and a receiver with its durable store
     l.send(

@@ -22,6 +22,16 @@ pub struct ClaimArgs {
     /// Print the plan and its fees; send and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub planner: PlannerArgs,
+    /// Receiver store.
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+}
+
+/// How claims are valued and paid for (shared by `claim` and `watch`).
+#[derive(Args, Debug)]
+pub struct PlannerArgs {
     /// Most a claim's fee may be, as a fraction of what it settles (0 < r ≤ 1).
     #[arg(long, default_value_t = 0.01)]
     pub target_fee_ratio: f64,
@@ -37,9 +47,30 @@ pub struct ClaimArgs {
     /// Priority fee, micro-lamports per compute unit.
     #[arg(long, default_value_t = 0)]
     pub compute_unit_price: u64,
-    /// Receiver store.
-    #[arg(long)]
-    pub store: Option<PathBuf>,
+}
+
+impl PlannerArgs {
+    /// The planner configuration for the vouchers in `store`.
+    pub fn config(&self, store: &dyn ReceiverStore) -> Result<PlannerConfig, Failure> {
+        let max_fee_ppm = ppm_from_ratio(self.target_fee_ratio).ok_or_else(|| {
+            Failure::user(format!(
+                "--target-fee-ratio {} must be above 0 and at most 1 (0.01 = 1%)",
+                self.target_fee_ratio
+            ))
+        })?;
+        let mut config = PlannerConfig {
+            max_fee_ppm,
+            ..PlannerConfig::default()
+        };
+        config.fees.compute_unit_price = self.compute_unit_price;
+        if let Some(value) = self.unit_lamports.as_deref().map(unit_value).transpose()? {
+            for v in store.list(&ClaimStatus::ALL)? {
+                config.values.insert(v.mint, value);
+            }
+        }
+        config.values.extend(mint_values(&self.mints)?);
+        Ok(config)
+    }
 }
 
 /// Parses `--mint` values: `sol`, or `MINT=LAMPORTS[/UNITS]`.
@@ -122,27 +153,9 @@ fn lost_text(lost: &[Lost]) -> String {
 }
 
 pub async fn run(cli: &Cli, args: &ClaimArgs) -> Result<(), Failure> {
-    let max_fee_ppm = ppm_from_ratio(args.target_fee_ratio).ok_or_else(|| {
-        Failure::user(format!(
-            "--target-fee-ratio {} must be above 0 and at most 1 (0.01 = 1%)",
-            args.target_fee_ratio
-        ))
-    })?;
-    let value = args.unit_lamports.as_deref().map(unit_value).transpose()?;
     let ctx = Ctx::new(cli)?;
     let store = SqliteStore::open(store_path(args.store.as_ref(), "receiver"))?;
-    let mut config = PlannerConfig {
-        max_fee_ppm,
-        ..PlannerConfig::default()
-    };
-    config.fees.compute_unit_price = args.compute_unit_price;
-    if let Some(value) = value {
-        for v in store.list(&ClaimStatus::OPEN)? {
-            config.values.insert(v.mint, value);
-        }
-    }
-    config.values.extend(mint_values(&args.mints)?);
-    let planner = Planner::new(config);
+    let planner = Planner::new(args.planner.config(&store)?);
     if args.dry_run {
         let (recon, plan) = planner.dry_run(ctx.ledger(), &store, &ctx.me()).await?;
         ctx.print(

@@ -13,8 +13,7 @@ use super::{
     Cli, Failure,
 };
 use crate::{
-    planner::{ppm_from_ratio, PlannerConfig},
-    store::{ClaimStatus, ReceiverStore, SqliteStore},
+    store::SqliteStore,
     watcher::{subscribe_channels, Watcher, WatcherConfig},
 };
 use anchor_lang::prelude::Pubkey;
@@ -49,16 +48,8 @@ pub struct WatchArgs {
     /// Seconds between two routine (non-urgent) claim plans.
     #[arg(long, default_value_t = 300)]
     pub plan_secs: u64,
-    /// Most a routine claim's fee may be, as a fraction of what it settles.
-    #[arg(long, default_value_t = 0.01)]
-    pub target_fee_ratio: f64,
-    /// Lamports one base unit of the non-SOL mints in the store is worth, as
-    /// `lamports` or `lamports/units`.
-    #[arg(long)]
-    pub unit_lamports: Option<String>,
-    /// A mint you accept and its value: `sol`, or `MINT=LAMPORTS[/UNITS]`.
-    #[arg(long = "mint")]
-    pub mints: Vec<String>,
+    #[command(flatten)]
+    pub planner: super::claim::PlannerArgs,
     /// Log lines: text or json.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -124,36 +115,14 @@ async fn shutdown_signal() {
 }
 
 pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
-    let max_fee_ppm = ppm_from_ratio(args.target_fee_ratio).ok_or_else(|| {
-        Failure::user(format!(
-            "--target-fee-ratio {} must be above 0 and at most 1 (0.01 = 1%)",
-            args.target_fee_ratio
-        ))
-    })?;
     if args.poll_secs == 0 {
         return Err(Failure::user("--poll-secs must be at least 1"));
     }
-    let value = args
-        .unit_lamports
-        .as_deref()
-        .map(super::claim::unit_value)
-        .transpose()?;
     init_logs(args.log_format);
     let ctx = Ctx::new(cli)?;
     let path = store_path(args.store.as_ref(), "receiver");
     let store = Arc::new(SqliteStore::open(&path)?);
-    let mut planner = PlannerConfig {
-        max_fee_ppm,
-        ..PlannerConfig::default()
-    };
-    if let Some(value) = value {
-        for v in store.list(&ClaimStatus::ALL)? {
-            planner.values.insert(v.mint, value);
-        }
-    }
-    planner
-        .values
-        .extend(super::claim::mint_values(&args.mints)?);
+    let planner = args.planner.config(store.as_ref())?;
     let config = WatcherConfig {
         poll_interval: Duration::from_secs(args.poll_secs),
         plan_interval: Duration::from_secs(args.plan_secs),

@@ -12,6 +12,56 @@ use solana_sdk::{
     signature::{Keypair, Signer},
 };
 
+/// The instructions that wrap `deposit` lamports into `owner`'s wSOL account
+/// `wsol`, create `owner`'s wSOL escrow and deposit them; and the escrow.
+pub fn escrow_ixs(
+    owner: &Pubkey,
+    wsol: &Pubkey,
+    deposit: u64,
+) -> (Pubkey, Vec<solana_sdk::instruction::Instruction>) {
+    let escrow = pda::escrow(owner, &SOL).0;
+    let mut ixs = tokens::wrap_sol_ixs(owner, wsol, deposit).unwrap();
+    ixs.push(mix::init_escrow(owner, &SOL, &TOKEN));
+    ixs.push(mix::deposit(owner, &escrow, &SOL, wsol, &TOKEN, deposit));
+    (escrow, ixs)
+}
+
+/// Writes `key` as a Solana CLI keypair file.
+pub fn write_key(path: &std::path::Path, key: &Keypair) {
+    std::fs::write(
+        path,
+        serde_json::to_string(&key.to_bytes().to_vec()).unwrap(),
+    )
+    .unwrap();
+}
+
+/// `n` more channels of `f`'s escrow to `f`'s creator, signed by `f`'s
+/// session key, each with `allocation`.
+pub async fn more_channels(
+    ledger: &EmbeddedLedger,
+    f: &OneChannel,
+    n: usize,
+    allocation: u64,
+) -> Vec<Pubkey> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let signer = f.session.pubkey();
+        out.push(
+            open(
+                ledger,
+                &f.user,
+                &f.escrow,
+                &f.creator.pubkey(),
+                &signer,
+                allocation,
+                0,
+            )
+            .await,
+        );
+    }
+    out
+}
+
 /// A wSOL escrow with `deposit` lamports and one channel to a new creator.
 pub struct OneChannel {
     pub user: Keypair,
@@ -38,17 +88,7 @@ pub async fn one_channel(
     let wsol = tokens::create_token_account(l, &user, &SOL, &user.pubkey(), &TOKEN)
         .await
         .unwrap();
-    let escrow = pda::escrow(&user.pubkey(), &SOL).0;
-    let mut ixs = tokens::wrap_sol_ixs(&user.pubkey(), &wsol, deposit).unwrap();
-    ixs.push(mix::init_escrow(&user.pubkey(), &SOL, &TOKEN));
-    ixs.push(mix::deposit(
-        &user.pubkey(),
-        &escrow,
-        &SOL,
-        &wsol,
-        &TOKEN,
-        deposit,
-    ));
+    let (escrow, mut ixs) = escrow_ixs(&user.pubkey(), &wsol, deposit);
     ixs.push(mix::init_earnings(&user.pubkey(), &creator.pubkey(), &SOL));
     ledger.send(&ixs, &user, &[]).await.unwrap();
     let channel = open(
