@@ -244,6 +244,25 @@ pub fn gross_for_net(cumulative: u64, net: u64, fee_bps: u16) -> Option<u64> {
     }
 }
 
+/// The lock slot of `channel` in `cache`; when the cache is full, idle slots
+/// (held by no one) are evicted down to three quarters of `capacity`. Slots in
+/// use are never evicted, so two accepts of one channel always share a lock.
+fn slot_in(cache: &mut HashMap<Pubkey, Slot>, channel: &Pubkey, capacity: usize) -> Slot {
+    if cache.len() >= capacity.max(1) && !cache.contains_key(channel) {
+        let keep = capacity.saturating_mul(3) / 4;
+        let idle: Vec<Pubkey> = cache
+            .iter()
+            .filter(|(_, slot)| Arc::strong_count(slot) == 1)
+            .map(|(k, _)| *k)
+            .take(cache.len().saturating_sub(keep))
+            .collect();
+        for key in idle {
+            cache.remove(&key);
+        }
+    }
+    cache.entry(*channel).or_default().clone()
+}
+
 /// What a cache slot knows about a channel.
 #[derive(Clone)]
 enum Known {
@@ -314,19 +333,7 @@ impl Receiver {
     /// The lock slot of `channel`; evicts idle slots when over capacity.
     fn slot(&self, channel: &Pubkey) -> Slot {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= self.config.cache_capacity.max(1) && !cache.contains_key(channel) {
-            let keep = self.config.cache_capacity.saturating_mul(3) / 4;
-            let idle: Vec<Pubkey> = cache
-                .iter()
-                .filter(|(_, slot)| Arc::strong_count(slot) == 1)
-                .map(|(k, _)| *k)
-                .take(cache.len().saturating_sub(keep))
-                .collect();
-            for key in idle {
-                cache.remove(&key);
-            }
-        }
-        cache.entry(*channel).or_default().clone()
+        slot_in(&mut cache, channel, self.config.cache_capacity)
     }
 
     /// Channel state and an estimate of the cluster clock, from `cached` when
@@ -597,6 +604,20 @@ mod tests {
             }
         }
         assert_eq!(gross_for_net(u64::MAX, 1, 0), None);
+    }
+
+    #[test]
+    fn the_cache_is_bounded_and_never_evicts_a_slot_in_use() {
+        let mut cache = HashMap::new();
+        let busy = Pubkey::new_unique();
+        let held = slot_in(&mut cache, &busy, 8);
+        for _ in 0..100 {
+            drop(slot_in(&mut cache, &Pubkey::new_unique(), 8));
+            assert!(cache.len() <= 8, "{}", cache.len());
+            assert!(cache.contains_key(&busy), "a slot in use was evicted");
+        }
+        // the same channel gets the same lock while it is held
+        assert!(Arc::ptr_eq(&held, &slot_in(&mut cache, &busy, 8)));
     }
 
     #[test]

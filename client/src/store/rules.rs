@@ -336,3 +336,125 @@ pub fn reserve_payment(
     }
     Err(ClientError::StoreContention { channel: *channel })
 }
+
+#[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)] // the model's bookkeeping on small numbers
+mod tests {
+    use super::*;
+    use crate::store::SqliteStore;
+    use proptest::prelude::*;
+    use solana_sdk::signature::Keypair;
+
+    /// What can happen to one channel's row, in any order.
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// The receiver accepts the payer's next voucher (`step` more).
+        Pay { step: u64 },
+        /// A retry of the last voucher.
+        Retry,
+        /// A claim of the current voucher is sent.
+        Submit,
+        /// The chain is read: `claimed` moved to `fraction`/4 of what the
+        /// last submitted voucher pays (a claim landing, partly or fully).
+        Observe { fraction: u64, later_slot: bool },
+        /// A read finds the account absent, at a later slot or not, on this
+        /// cluster or another.
+        Absent {
+            later_slot: bool,
+            same_cluster: bool,
+        },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (1..1_000u64).prop_map(|step| Op::Pay { step }),
+            1 => Just(Op::Retry),
+            2 => Just(Op::Submit),
+            3 => (0..=4u64, any::<bool>()).prop_map(|(fraction, later_slot)| Op::Observe { fraction, later_slot }),
+            1 => (any::<bool>(), any::<bool>()).prop_map(|(later_slot, same_cluster)| Op::Absent { later_slot, same_cluster }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Over any sequence: the stored voucher never goes down; every
+        /// increment is counted once (the counted increments add up to the
+        /// stored amount); a row is confirmed only when the chain's claimed
+        /// covers its voucher; closed only on evidence from its cluster at a
+        /// later slot; and what a close reports lost is exactly what the
+        /// chain had not paid.
+        #[test]
+        fn rows_never_lose_or_double_count_a_voucher(ops in prop::collection::vec(op(), 1..60)) {
+            let store = SqliteStore::in_memory().unwrap();
+            let key = Keypair::new();
+            let (channel, creator, mint) = (Pubkey::new_unique(), Pubkey::new_unique(), Pubkey::new_unique());
+            let here = Hash::new_from_array([1; 32]);
+            let allocation = 1_000_000u64;
+            let (mut signed, mut counted, mut slot) = (0u64, 0u64, 10u64);
+            let mut last: Option<Voucher> = None;
+            let mut in_flight = 0u64;
+            let mut chain_claimed = 0u64;
+            for op in ops {
+                let before = store.get(&channel).unwrap();
+                match op {
+                    Op::Pay { step } => {
+                        signed += step;
+                        let v = Voucher::sign(&key, channel, signed);
+                        let seen = Sighting { cluster: here, slot, claimed: chain_claimed, allocation };
+                        let r = record_voucher(&store, &v, &creator, &mint, &seen, &|_| true).unwrap();
+                        let closed = before.as_ref().is_some_and(|r| r.status == ClaimStatus::Closed);
+                        match r {
+                            Recorded::Accepted { previous } => counted += signed - previous,
+                            other => prop_assert!(closed || signed <= chain_claimed, "{other:?}"),
+                        }
+                        last = Some(v);
+                    }
+                    Op::Retry => {
+                        if let Some(v) = last {
+                            let seen = Sighting { cluster: here, slot, claimed: chain_claimed, allocation };
+                            let r = record_voucher(&store, &v, &creator, &mint, &seen, &|_| true).unwrap();
+                            prop_assert!(!matches!(r, Recorded::Accepted { .. }), "a retry counted");
+                        }
+                    }
+                    Op::Submit => {
+                        if let Some(row) = &before {
+                            if update(&store, &channel, &|r| submitted(r, row.voucher.amount, "sig")).unwrap().is_some() {
+                                in_flight = row.voucher.amount;
+                            }
+                        }
+                    }
+                    Op::Observe { fraction, later_slot } => {
+                        if later_slot { slot += 1; }
+                        chain_claimed = chain_claimed.max(in_flight * fraction / 4);
+                        let seen = Sighting { cluster: here, slot, claimed: chain_claimed, allocation };
+                        update(&store, &channel, &|r| observe(r, &seen)).unwrap();
+                    }
+                    Op::Absent { later_slot, same_cluster } => {
+                        let at = if later_slot { slot + 1 } else { slot };
+                        let cluster = if same_cluster { here } else { Hash::new_from_array([2; 32]) };
+                        let evidence = CloseEvidence::Absent { cluster, slot: at };
+                        let lost = std::cell::Cell::new(None);
+                        let written = update(&store, &channel, &|r| close(r, &evidence).map(|(n, l)| { lost.set(Some(l)); n })).unwrap();
+                        if let Some(row) = written {
+                            prop_assert!(same_cluster, "closed on another cluster's read");
+                            prop_assert!(before.as_ref().is_some_and(|b| at > b.seen_slot), "closed on a stale read");
+                            prop_assert_eq!(lost.get(), Some(row.voucher.amount.min(allocation).saturating_sub(row.claimed)));
+                        }
+                    }
+                }
+                let after = store.get(&channel).unwrap();
+                if let (Some(b), Some(a)) = (&before, &after) {
+                    prop_assert!(a.voucher.amount >= b.voucher.amount, "the voucher went down");
+                    prop_assert!(a.claimed >= b.claimed);
+                }
+                if let Some(a) = &after {
+                    prop_assert_eq!(counted, a.voucher.amount, "counted once, all of it");
+                    if a.status == ClaimStatus::Confirmed {
+                        prop_assert!(a.claimed >= a.voucher.amount.min(a.allocation), "confirmed unpaid");
+                    }
+                }
+            }
+        }
+    }
+}
