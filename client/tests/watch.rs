@@ -38,11 +38,12 @@ const PAYERS: usize = 3;
 const CHANNELS_PER_PAYER: usize = 4;
 const PAID: u64 = 2_000_000;
 
-fn watcher(url: &str, key: &Path, store: &Path) -> Child {
+fn watcher(node: &LocalNode, key: &Path, store: &Path, poll_secs: u64) -> Child {
     Command::new(assert_cmd::cargo::cargo_bin("micropay"))
-        .args(["-u", url, "-k"])
+        .args(["-u", node.rpc_url(), "-k"])
         .arg(key)
-        .args(["--output", "json", "watch", "--poll-secs", "1", "--store"])
+        .args(["--output", "json", "watch", "--ws-url", node.ws_url()])
+        .args(["--poll-secs", &poll_secs.to_string(), "--store"])
         .arg(store)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -79,8 +80,23 @@ async fn wait_for(l: &dyn Ledger, channels: &[Pubkey], done: impl Fn(&[u64]) -> 
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_watcher_claims_every_closing_channel_before_its_window_ends_across_a_sigkill() {
+/// A local node; a creator with its earnings account and a receiver with a
+/// file store; `PAYERS` payers with `CHANNELS_PER_PAYER` channels each to the
+/// creator, each channel paid `paid` by one voucher the receiver accepted.
+struct World {
+    node: LocalNode,
+    ledger: Arc<RpcLedger>,
+    _dir: tempfile::TempDir,
+    store_path: std::path::PathBuf,
+    relayer: Keypair,
+    relayer_key: std::path::PathBuf,
+    creator: Keypair,
+    owners: Vec<Keypair>,
+    channels: Vec<(Pubkey, Pubkey)>,
+    addresses: Vec<Pubkey>,
+}
+
+async fn world(paid: u64) -> World {
     let (funder, relayer, creator) = (Keypair::new(), Keypair::new(), Keypair::new());
     let node = LocalNode::start(NodeConfig {
         airdrop: vec![funder.pubkey(), relayer.pubkey()],
@@ -121,7 +137,7 @@ async fn the_watcher_claims_every_closing_channel_before_its_window_ends_across_
     let mut owners = Vec::new();
     for _ in 0..PAYERS {
         let owner = Keypair::new();
-        let deposit = PAID * CHANNELS_PER_PAYER as u64;
+        let deposit = paid * CHANNELS_PER_PAYER as u64;
         l.send(
             &[solana_system_interface::instruction::transfer(
                 &funder.pubkey(),
@@ -159,7 +175,7 @@ async fn the_watcher_claims_every_closing_channel_before_its_window_ends_across_
                 OpenChannelArgs {
                     creator: creator.pubkey(),
                     signer: session.pubkey(),
-                    allocation: PAID,
+                    allocation: paid,
                     fee_recipient: None,
                     fee_bps: 0,
                     dispute_window_secs: WINDOW,
@@ -168,33 +184,63 @@ async fn the_watcher_claims_every_closing_channel_before_its_window_ends_across_
                 },
             );
             l.send(&[ix], &owner, &[]).await.unwrap();
-            payer.register(channel, &session, PAID).unwrap();
-            let paid = receiver
-                .accept(&payer.pay(&channel, PAID).unwrap(), PAID)
+            payer.register(channel, &session, paid).unwrap();
+            let payment = receiver
+                .accept(&payer.pay(&channel, paid).unwrap(), paid)
                 .await
                 .unwrap();
-            assert_eq!(paid.net, PAID);
+            assert_eq!(payment.net, paid);
             channels.push((channel, escrow));
         }
         owners.push(owner);
     }
     let addresses: Vec<Pubkey> = channels.iter().map(|(c, _)| *c).collect();
 
-    // every payer asks to close: the windows start, nothing is claimed yet
-    for (p, owner) in owners.iter().enumerate() {
-        let ixs: Vec<_> = channels[p * CHANNELS_PER_PAYER..(p + 1) * CHANNELS_PER_PAYER]
-            .iter()
-            .map(|(ch, escrow)| mix::request_close(&owner.pubkey(), escrow, ch))
-            .collect();
-        l.send(&ixs, owner, &[]).await.unwrap();
+    World {
+        node,
+        ledger,
+        _dir: dir,
+        store_path,
+        relayer,
+        relayer_key,
+        creator,
+        owners,
+        channels,
+        addresses,
     }
+}
+
+impl World {
+    /// Every payer asks to close all its channels.
+    async fn close_all(&self) {
+        let l: &dyn Ledger = self.ledger.as_ref();
+        for (p, owner) in self.owners.iter().enumerate() {
+            let ixs: Vec<_> = self.channels[p * CHANNELS_PER_PAYER..(p + 1) * CHANNELS_PER_PAYER]
+                .iter()
+                .map(|(ch, escrow)| mix::request_close(&owner.pubkey(), escrow, ch))
+                .collect();
+            l.send(&ixs, owner, &[]).await.unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watcher_claims_every_closing_channel_before_its_window_ends_across_a_sigkill() {
+    let w = world(PAID).await;
+    let (node, l, addresses) = (&w.node, w.ledger.as_ref() as &dyn Ledger, &w.addresses);
+    let url = node.rpc_url().to_string();
+    let (relayer_key, store_path) = (&w.relayer_key, &w.store_path);
+    let (owners, channels, relayer, creator) = (&w.owners, &w.channels, &w.relayer, &w.creator);
+
+    // every payer asks to close: the windows start, nothing is claimed yet
+    w.close_all().await;
     let requested_at = l.unix_timestamp().await.unwrap();
-    assert!(claimed(l, &addresses).await.iter().all(|c| *c == 0));
+    assert!(claimed(l, addresses).await.iter().all(|c| *c == 0));
 
     // the watcher starts late, and is killed with SIGKILL as soon as it has
     // claimed something
-    let mut first = watcher(&url, &relayer_key, &store_path);
-    let at_kill = wait_for(l, &addresses, |c| c.iter().any(|x| *x > 0)).await;
+    let mut first = watcher(node, relayer_key, store_path, 1);
+    let at_kill = wait_for(l, addresses, |c| c.iter().any(|x| *x > 0)).await;
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
     println!(
@@ -204,8 +250,8 @@ async fn the_watcher_claims_every_closing_channel_before_its_window_ends_across_
     );
 
     // restarted, it claims the rest; SIGTERM stops it cleanly
-    let second = watcher(&url, &relayer_key, &store_path);
-    wait_for(l, &addresses, |c| c.iter().all(|x| *x == PAID)).await;
+    let second = watcher(node, relayer_key, store_path, 1);
+    wait_for(l, addresses, |c| c.iter().all(|x| *x == PAID)).await;
     let now = l.unix_timestamp().await.unwrap();
     assert!(
         now < requested_at + i64::from(WINDOW),
@@ -232,12 +278,39 @@ async fn the_watcher_claims_every_closing_channel_before_its_window_ends_across_
             .iter()
             .map(|(ch, escrow)| mix::finalize_close(escrow, ch, &owner.pubkey()))
             .collect();
-        l.send(&ixs, &relayer, &[]).await.unwrap();
+        l.send(&ixs, relayer, &[]).await.unwrap();
     }
     let earnings = accounts::earnings(l, &pda::earnings(&creator.pubkey(), &SOL).0)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(earnings.balance, PAID * addresses.len() as u64);
+    let World { node, .. } = w;
+    node.stop();
+}
+
+/// The watcher's subscription to channel changes: with a one-minute poll, a
+/// close request on channels whose vouchers were too small to claim so far
+/// still gets them claimed within seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_close_request_wakes_the_watcher_through_its_subscription() {
+    let w = world(20_000).await;
+    let l: &dyn Ledger = w.ledger.as_ref();
+    let mut child = watcher(&w.node, &w.relayer_key, &w.store_path, 60);
+    // its first pass finds the vouchers not worth a claim yet
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(claimed(l, &w.addresses).await.iter().all(|c| *c == 0));
+    let start = Instant::now();
+    w.close_all().await;
+    wait_for(l, &w.addresses, |c| c.iter().all(|x| *x == 20_000)).await;
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_secs(20),
+        "claimed after {took:?}: not woken"
+    );
+    println!("claimed {took:?} after the close requests (poll interval 60 s)");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let World { node, .. } = w;
     node.stop();
 }

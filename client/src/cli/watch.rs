@@ -13,12 +13,11 @@ use super::{
     Cli, Failure,
 };
 use crate::{
-    store::SqliteStore,
+    store::{ReceiverStore, SqliteStore},
     watcher::{subscribe_channels, Watcher, WatcherConfig},
 };
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, ValueEnum};
-use solana_sdk::signature::Signer;
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -33,7 +32,8 @@ pub struct WatchArgs {
     #[arg(long)]
     pub store: Option<PathBuf>,
     /// Follow channels of this creator for early notice of close requests
-    /// (default: the keypair's own address; with --all-creators, every channel).
+    /// (default: the creator of the store's vouchers when there is one;
+    /// otherwise, or with --all-creators, every micropay channel).
     #[arg(long)]
     pub creator: Option<Pubkey>,
     /// Subscribe to every micropay channel (a relayer for many creators).
@@ -91,26 +91,28 @@ fn init_logs(format: LogFormat) {
     };
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// A future that resolves on SIGINT or SIGTERM. The handlers are installed
+/// now, before any work, so a signal arriving during the first pass is not
+/// fatal but waits for the pass to end.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Failure> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+        let fail = |e: std::io::Error| Failure::user(format!("cannot handle signals: {e}"));
+        let mut term = signal(SignalKind::terminate()).map_err(fail)?;
+        let mut int = signal(SignalKind::interrupt()).map_err(fail)?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
@@ -119,6 +121,7 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
         return Err(Failure::user("--poll-secs must be at least 1"));
     }
     init_logs(args.log_format);
+    let shutdown = shutdown_signal()?;
     let ctx = Ctx::new(cli)?;
     let path = store_path(args.store.as_ref(), "receiver");
     let store = Arc::new(SqliteStore::open(&path)?);
@@ -133,7 +136,16 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
     let creator = match (args.all_creators, args.creator) {
         (true, _) => None,
         (false, Some(c)) => Some(c),
-        (false, None) => Some(fee_payer.pubkey()),
+        (false, None) => {
+            let creators: std::collections::BTreeSet<Pubkey> = store
+                .list(&crate::store::ClaimStatus::OPEN)?
+                .iter()
+                .map(|r| r.creator)
+                .collect();
+            (creators.len() == 1)
+                .then(|| creators.into_iter().next())
+                .flatten()
+        }
     };
     let watcher = Watcher::new(ctx.ledger.clone(), store, fee_payer, config);
     tracing::info!(store = %path.display(), rpc = %ctx.ledger.url(), "watching");
@@ -176,7 +188,7 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
             None
         }
     };
-    let report = watcher.run(wake, shutdown_signal()).await;
+    let report = watcher.run(wake, shutdown).await;
     let lost: u64 = report
         .lost
         .iter()
