@@ -96,6 +96,8 @@ pub enum ClientError {
     UnknownPayerChannel { channel: Pubkey },
     #[error("a payment must be above zero")]
     ZeroPayment,
+    #[error("no store at {path}: accept a voucher first (micropay accept creates it), or pass the right --store")]
+    StoreMissing { path: std::path::PathBuf },
     #[error("{0}")]
     Invalid(String),
 }

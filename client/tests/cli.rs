@@ -130,6 +130,20 @@ fn bad_flags_are_user_errors() {
         .code(1);
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("--target-fee-ratio"));
     micropay().args(["demo", "--no-such-flag"]).assert().code(1);
+    // claim checks its flags before anything else (no keypair needed to be told)
+    for bad in ["5", "nan", "0", "-1", "inf"] {
+        let out = micropay()
+            .args(["claim", "--target-fee-ratio", bad])
+            .assert()
+            .code(1);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(err.contains("--target-fee-ratio"), "{bad}: {err}");
+    }
+    let out = micropay()
+        .args(["claim", "--unit-lamports", "1.5"])
+        .assert()
+        .code(1);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("--unit-lamports"));
     micropay()
         .args(["demo", "--output", "json", "--price", "0"])
         .assert()
@@ -160,6 +174,22 @@ fn unreachable_cluster_is_exit_code_2() {
     let v = json(&out.get_output().stdout);
     assert_eq!(v["exit_code"], 2);
     assert!(v["error"].as_str().unwrap().contains("unreachable"), "{v}");
+    // a store path with a typo is not silently a new, empty store
+    let missing = dir.path().join("no/receiver.db");
+    let out = micropay()
+        .args([
+            "claim",
+            "-u",
+            "http://127.0.0.1:9",
+            "-k",
+            key.to_str().unwrap(),
+            "--store",
+        ])
+        .arg(&missing)
+        .assert()
+        .code(1);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("no store at"));
+    assert!(!missing.exists());
     // a missing keypair says how to make one
     let out = micropay()
         .args(["demo", "-u", "localhost", "-k", "/nonexistent/id.json"])

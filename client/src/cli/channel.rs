@@ -278,7 +278,7 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
             // closing never drops what was accepted
             let path = store_path(store.as_ref(), "receiver");
             let receiver_store = if store.is_some() || path.exists() {
-                Some(SqliteStore::open(&path)?)
+                Some(SqliteStore::open_existing(&path)?)
             } else {
                 None
             };

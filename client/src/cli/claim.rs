@@ -33,7 +33,7 @@ pub struct ClaimArgs {
 #[derive(Args, Debug)]
 pub struct PlannerArgs {
     /// Most a claim's fee may be, as a fraction of what it settles (0 < r ≤ 1).
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     pub target_fee_ratio: f64,
     /// Lamports one base unit of the non-SOL mints in the store is worth (for
     /// the fee ratio), as `lamports` or `lamports/units` (e.g. `6666666/1000000`).
@@ -50,16 +50,24 @@ pub struct PlannerArgs {
 }
 
 impl PlannerArgs {
-    /// The planner configuration for the vouchers in `store`.
-    pub fn config(&self, store: &dyn ReceiverStore) -> Result<PlannerConfig, Failure> {
-        let max_fee_ppm = ppm_from_ratio(self.target_fee_ratio).ok_or_else(|| {
-            Failure::user(format!(
+    /// Checks the flags (before any file or cluster is touched).
+    pub fn validate(&self) -> Result<(), Failure> {
+        if ppm_from_ratio(self.target_fee_ratio).is_none() {
+            return Err(Failure::user(format!(
                 "--target-fee-ratio {} must be above 0 and at most 1 (0.01 = 1%)",
                 self.target_fee_ratio
-            ))
-        })?;
+            )));
+        }
+        self.unit_lamports.as_deref().map(unit_value).transpose()?;
+        mint_values(&self.mints)?;
+        Ok(())
+    }
+
+    /// The planner configuration for the vouchers in `store`.
+    pub fn config(&self, store: &dyn ReceiverStore) -> Result<PlannerConfig, Failure> {
+        self.validate()?;
         let mut config = PlannerConfig {
-            max_fee_ppm,
+            max_fee_ppm: ppm_from_ratio(self.target_fee_ratio).unwrap_or(10_000),
             ..PlannerConfig::default()
         };
         config.fees.compute_unit_price = self.compute_unit_price;
@@ -153,8 +161,9 @@ fn lost_text(lost: &[Lost]) -> String {
 }
 
 pub async fn run(cli: &Cli, args: &ClaimArgs) -> Result<(), Failure> {
+    args.planner.validate()?;
     let ctx = Ctx::new(cli)?;
-    let store = SqliteStore::open(store_path(args.store.as_ref(), "receiver"))?;
+    let store = SqliteStore::open_existing(store_path(args.store.as_ref(), "receiver"))?;
     let planner = Planner::new(args.planner.config(&store)?);
     if args.dry_run {
         let (recon, plan) = planner.dry_run(ctx.ledger(), &store, &ctx.me()).await?;

@@ -120,11 +120,12 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
     if args.poll_secs == 0 {
         return Err(Failure::user("--poll-secs must be at least 1"));
     }
+    args.planner.validate()?;
     init_logs(args.log_format);
     let shutdown = shutdown_signal()?;
     let ctx = Ctx::new(cli)?;
     let path = store_path(args.store.as_ref(), "receiver");
-    let store = Arc::new(SqliteStore::open(&path)?);
+    let store = Arc::new(SqliteStore::open_existing(&path)?);
     let planner = args.planner.config(store.as_ref())?;
     let config = WatcherConfig {
         poll_interval: Duration::from_secs(args.poll_secs),

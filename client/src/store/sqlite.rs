@@ -125,6 +125,18 @@ impl SqliteStore {
         Self::init(conn)
     }
 
+    /// Opens the store at `path`, which must exist (a typo in a path must not
+    /// silently start an empty store).
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if !path.exists() {
+            return Err(ClientError::StoreMissing {
+                path: path.to_path_buf(),
+            });
+        }
+        Self::open(path)
+    }
+
     /// A private in-memory store (tests, one-shot runs).
     pub fn in_memory() -> Result<Self> {
         Self::init(Connection::open_in_memory()?)
