@@ -240,6 +240,8 @@ fn help_lists_every_flag() {
         vec!["accept"],
         vec!["claim"],
         vec!["keys", "new"],
+        vec!["keys", "pubkey"],
+        vec!["watch"],
     ] {
         let out = micropay().args(&cmd).arg("--help").assert().success();
         let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();

@@ -141,6 +141,40 @@ fn user_story_against_a_local_node() {
     );
     assert_eq!(v["allocation"].as_u64(), Some(1_500_000_000));
     let v = s.ok("payer.json", &["channel", "show", &channel]);
+    // read-only commands need no wallet file
+    let nobody = "nobody.json"; // does not exist
+    let w = s.ok(nobody, &["channel", "show", &channel]);
+    assert_eq!(w["allocation"], v["allocation"]);
+    let payer_address = payer.pubkey().to_string();
+    let w = s.ok(
+        nobody,
+        &["escrow", "show", "--mint", "sol", "--owner", &payer_address],
+    );
+    assert_eq!(w["owner"].as_str(), Some(payer_address.as_str()));
+    let w = s.ok(
+        nobody,
+        &[
+            "channel",
+            "list",
+            "--payer",
+            &payer_address,
+            "--mint",
+            "sol",
+        ],
+    );
+    assert_eq!(w.as_array().map(Vec::len), Some(1));
+    // ...but one that signs says how to get one
+    let msg = s.fails(nobody, &["escrow", "show", "--mint", "sol"], 1);
+    assert!(msg.contains("micropay keys new"), "{msg}");
+    // keys pubkey: no Solana CLI needed
+    let w = s.ok(
+        nobody,
+        &["keys", "pubkey", s.path("creator.json").to_str().unwrap()],
+    );
+    assert_eq!(
+        w["pubkey"].as_str(),
+        Some(creator.pubkey().to_string().as_str())
+    );
     assert_eq!(
         (
             v["allocation"].as_u64(),
@@ -166,7 +200,7 @@ fn user_story_against_a_local_node() {
                 .to_string()
         })
         .collect();
-    let v = s.ok("creator.json", &["voucher", "verify", &vouchers[2]]);
+    let v = s.ok("nobody.json", &["voucher", "verify", &vouchers[2]]);
     assert_eq!(
         (v["valid"].as_bool(), v["amount"].as_u64()),
         (Some(true), Some(3_000_000))

@@ -85,7 +85,7 @@ pub async fn run(cli: &Cli, args: &AcceptArgs) -> Result<(), Failure> {
         min_dispute_window_secs: args.min_dispute_window,
         ..ReceiverConfig::default()
     };
-    let receiver = Receiver::new(ctx.ledger.clone(), store, ctx.me(), config);
+    let receiver = Receiver::new(ctx.ledger.clone(), store, ctx.me()?, config);
     if args.voucher != "-" {
         return accept_one(&ctx, &receiver, &args.voucher, &args.price).await;
     }

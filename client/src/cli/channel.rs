@@ -121,8 +121,18 @@ async fn load(ctx: &Ctx, channel: &Pubkey) -> Result<Channel, Failure> {
 }
 
 pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
-    let ctx = Ctx::new(cli)?;
-    let me = ctx.me();
+    // `show` and `list` only read: they need no wallet (unless listing your own)
+    let ctx = Ctx::read_only(cli)?;
+    let reads_only = matches!(
+        &args.command,
+        ChannelCommand::Show { .. } | ChannelCommand::List { .. }
+    );
+    // never used by `show`; `list` asks for the signer only when it lists yours
+    let me = if reads_only {
+        Pubkey::default()
+    } else {
+        ctx.me()?
+    };
     match &args.command {
         ChannelCommand::Open {
             mint,
@@ -368,7 +378,11 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
                         Failure::user("--payer needs --mint (or list by --creator)")
                     })?;
                     let mint = ctx.mint(mint).await?;
-                    ChannelFilter::Escrow(pda::escrow(&p.unwrap_or(me), &mint.address).0)
+                    let owner = match p {
+                        Some(p) => *p,
+                        None => ctx.me()?,
+                    };
+                    ChannelFilter::Escrow(pda::escrow(&owner, &mint.address).0)
                 }
             };
             let found = ctx.ledger().channels(filter).await?;

@@ -166,7 +166,7 @@ pub async fn run(cli: &Cli, args: &ClaimArgs) -> Result<(), Failure> {
     let store = SqliteStore::open_existing(store_path(args.store.as_ref(), "receiver"))?;
     let planner = Planner::new(args.planner.config(&store)?);
     if args.dry_run {
-        let (recon, plan) = planner.dry_run(ctx.ledger(), &store, &ctx.me()).await?;
+        let (recon, plan) = planner.dry_run(ctx.ledger(), &store, &ctx.me()?).await?;
         ctx.print(
             serde_json::json!({
                 "transactions": plan.batches.len(),
@@ -197,7 +197,7 @@ pub async fn run(cli: &Cli, args: &ClaimArgs) -> Result<(), Failure> {
         );
         return Ok(());
     }
-    let (plan, done) = planner.run(ctx.ledger(), &store, &ctx.keypair).await?;
+    let (plan, done) = planner.run(ctx.ledger(), &store, ctx.keypair()?).await?;
     ctx.print(
         serde_json::json!({
             "transactions": done.transactions,

@@ -41,14 +41,23 @@ impl MintInfo {
 
 pub struct Ctx {
     pub ledger: Arc<RpcLedger>,
-    pub keypair: Keypair,
+    /// The signer, or why there is none (a read-only command needs none).
+    signer: Result<Keypair, String>,
     pub output: Output,
 }
 
 impl Ctx {
     /// The cluster (`-u`, never the embedded bank: its state would vanish with
-    /// the command) and the signer (`-k`).
+    /// the command) and the signer (`-k`), which must be readable.
     pub fn new(cli: &Cli) -> Result<Self, Failure> {
+        let ctx = Self::read_only(cli)?;
+        ctx.keypair()?;
+        Ok(ctx)
+    }
+
+    /// The cluster, and the signer when there is one: for commands that only
+    /// read (they ask for the signer only where they need an address).
+    pub fn read_only(cli: &Cli) -> Result<Self, Failure> {
         let url = match config::target(cli.url.as_deref(), "localhost") {
             config::Target::Rpc(url) => url,
             config::Target::Embedded => {
@@ -57,26 +66,36 @@ impl Ctx {
                 ))
             }
         };
-        let path = config::keypair_path(cli.keypair.as_deref())
-            .ok_or_else(|| Failure::user("no keypair: pass -k <file>"))?;
+        let signer = match config::keypair_path(cli.keypair.as_deref()) {
+            None => Err("no keypair: pass -k <file>".to_string()),
+            Some(path) => config::read_keypair(&path).map_err(|f| f.message),
+        };
         Ok(Ctx {
             ledger: Arc::new(RpcLedger::new(url, cli.commitment.config())),
-            keypair: config::read_keypair(&path)?,
+            signer,
             output: cli.output,
         })
+    }
+
+    /// The signer (`-k`), or the error that says how to get one.
+    pub fn keypair(&self) -> Result<&Keypair, Failure> {
+        self.signer
+            .as_ref()
+            .map_err(|message| Failure::user(message.clone()))
     }
 
     pub fn ledger(&self) -> &dyn Ledger {
         self.ledger.as_ref()
     }
 
-    pub fn me(&self) -> Pubkey {
-        self.keypair.pubkey()
+    /// The signer's address.
+    pub fn me(&self) -> Result<Pubkey, Failure> {
+        Ok(self.keypair()?.pubkey())
     }
 
     /// Sends with the CLI keypair as fee payer (and signer).
     pub async fn send(&self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<Sent, Failure> {
-        Ok(self.ledger.send(ixs, &self.keypair, signers).await?)
+        Ok(self.ledger.send(ixs, self.keypair()?, signers).await?)
     }
 
     /// `sol` or a mint address.

@@ -44,7 +44,7 @@ pub enum EarningsCommand {
 
 pub async fn run(cli: &Cli, args: &EarningsArgs) -> Result<(), Failure> {
     let ctx = Ctx::new(cli)?;
-    let me = ctx.me();
+    let me = ctx.me()?;
     let (mint, owner) = match &args.command {
         EarningsCommand::Init { mint, owner } => {
             let mint = ctx.mint(mint).await?;

@@ -84,7 +84,7 @@ pub async fn payout(
     to: Option<Pubkey>,
     build: impl Fn(&Pubkey) -> Instruction,
 ) -> Result<(Vec<Instruction>, Option<Keypair>), Failure> {
-    let me = ctx.me();
+    let me = ctx.me()?;
     if let Some(to) = to {
         return Ok((vec![build(&to)], None));
     }
@@ -102,8 +102,17 @@ pub async fn payout(
 }
 
 pub async fn run(cli: &Cli, args: &EscrowArgs) -> Result<(), Failure> {
-    let ctx = Ctx::new(cli)?;
-    let me = ctx.me();
+    // `show --owner` only reads: it needs no wallet
+    let ctx = Ctx::read_only(cli)?;
+    if let EscrowCommand::Show {
+        mint,
+        owner: Some(owner),
+    } = &args.command
+    {
+        let mint = ctx.mint(mint).await?;
+        return show(&ctx, &mint, owner, None).await;
+    }
+    let me = ctx.me()?;
     match &args.command {
         EscrowCommand::Init { mint } => {
             let mint = ctx.mint(mint).await?;

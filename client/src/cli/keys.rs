@@ -22,10 +22,28 @@ pub enum KeysCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Print the public key of a keypair file (no Solana CLI needed).
+    Pubkey {
+        /// The keypair file.
+        file: PathBuf,
+    },
 }
 
 pub fn run(cli: &Cli, args: &KeysArgs) -> Result<(), Failure> {
-    let KeysCommand::New { outfile, force } = &args.command;
+    let (outfile, force) = match &args.command {
+        KeysCommand::New { outfile, force } => (outfile, force),
+        KeysCommand::Pubkey { file } => {
+            let keypair = super::config::read_keypair(file)?;
+            match cli.output {
+                Output::Json => println!(
+                    "{}",
+                    serde_json::json!({ "pubkey": keypair.pubkey().to_string(), "path": file })
+                ),
+                Output::Text => println!("{}", keypair.pubkey()),
+            }
+            return Ok(());
+        }
+    };
     if outfile.exists() && !force {
         return Err(Failure::user(format!(
             "{} exists; pass --force to overwrite it",

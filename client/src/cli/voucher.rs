@@ -51,7 +51,8 @@ pub fn decode(text: &str) -> Result<Voucher, Failure> {
 }
 
 pub async fn run(cli: &Cli, args: &VoucherArgs) -> Result<(), Failure> {
-    let ctx = Ctx::new(cli)?;
+    // `verify` only reads: it needs no wallet
+    let ctx = Ctx::read_only(cli)?;
     match &args.command {
         VoucherCommand::Sign {
             channel,

@@ -133,7 +133,7 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
         planner,
         ..WatcherConfig::default()
     };
-    let fee_payer = ctx.keypair.insecure_clone();
+    let fee_payer = ctx.keypair()?.insecure_clone();
     let creator = match (args.all_creators, args.creator) {
         (true, _) => None,
         (false, Some(c)) => Some(c),
