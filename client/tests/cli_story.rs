@@ -201,6 +201,18 @@ fn user_story_against_a_local_node() {
         })
         .collect();
     let v = s.ok("nobody.json", &["voucher", "verify", &vouchers[2]]);
+    // verify and accept agree: a voucher above the allocation is not valid
+    let session = {
+        use micropay_client::store::PayerStore;
+        let store = micropay_client::store::SqliteStore::open(pstore).unwrap();
+        let row = store.get_payer(&channel.parse().unwrap()).unwrap().unwrap();
+        Keypair::try_from(row.signer_keypair.as_slice()).unwrap()
+    };
+    let over =
+        micropay_client::voucher::Voucher::sign(&session, channel.parse().unwrap(), 1_500_000_001);
+    let over = bs58::encode(over.to_bytes()).into_string();
+    let msg = s.fails("nobody.json", &["voucher", "verify", &over], 1);
+    assert!(msg.contains("above the channel's allocation"), "{msg}");
     assert_eq!(
         (v["valid"].as_bool(), v["amount"].as_u64()),
         (Some(true), Some(3_000_000))
@@ -359,9 +371,24 @@ fn user_story_against_a_local_node() {
         ],
     );
     assert_eq!(list.as_array().unwrap().len(), 1);
+    let msg = s.fails("payer.json", &["channel", "finalize", &channel], 1);
+    assert!(
+        msg.contains("no close request") && msg.contains("micropay channel request-close"),
+        "{msg}"
+    );
     s.ok("payer.json", &["channel", "request-close", &channel]);
+    let msg = s.fails("payer.json", &["channel", "request-close", &channel], 1);
+    assert!(
+        msg.contains("already asked to close") && msg.contains("micropay channel finalize"),
+        "{msg}"
+    );
     let msg = s.fails("payer.json", &["channel", "finalize", &channel], 1);
     assert!(msg.contains("dispute window is still open"), "{msg}");
+    // a time a person reads, not a unix timestamp
+    assert!(
+        msg.contains("can be finalized from 20") && msg.contains("Z on (in"),
+        "{msg}"
+    );
     tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(RpcTimeControl::new(s.url.clone()).advance(61))

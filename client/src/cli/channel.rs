@@ -1,7 +1,7 @@
 //! `micropay channel`: open, top up, close and inspect payment channels.
 
 use super::{
-    context::{format_amount, parse_amount, store_path, Ctx},
+    context::{format_amount, parse_amount, store_path, utc, Ctx},
     Cli, Failure,
 };
 use crate::{
@@ -244,6 +244,16 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
         }
         ChannelCommand::RequestClose { channel } => {
             let c = load(&ctx, channel).await?;
+            if c.close_requested() {
+                let closable = c
+                    .close_requested_at
+                    .saturating_add(i64::from(c.dispute_window_secs));
+                return Err(Failure::user(format!(
+                    "channel {channel} was already asked to close at {}; finalize it from {} on with `micropay channel finalize {channel}`",
+                    utc(c.close_requested_at),
+                    utc(closable)
+                )));
+            }
             ctx.send(&[mix::request_close(&me, &c.escrow, channel)], &[])
                 .await?;
             let c = load(&ctx, channel).await?;
@@ -256,6 +266,25 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
         }
         ChannelCommand::Finalize { channel } => {
             let c = load(&ctx, channel).await?;
+            let now = ctx.ledger().unix_timestamp().await?;
+            if !c.is_expired(now) {
+                if !c.close_requested() {
+                    return Err(Failure::user(format!(
+                        "channel {channel} has no close request: ask first with `micropay channel request-close {channel}` (the payer), then finalize after its {} s dispute window",
+                        c.dispute_window_secs
+                    )));
+                }
+                let closable = c
+                    .close_requested_at
+                    .saturating_add(i64::from(c.dispute_window_secs));
+                if now < closable {
+                    return Err(Failure::user(format!(
+                        "the dispute window is still open: channel {channel} can be finalized from {} on (in {} s)",
+                        utc(closable),
+                        closable.saturating_sub(now)
+                    )));
+                }
+            }
             let owner = accounts::escrow(ctx.ledger(), &c.escrow)
                 .await?
                 .ok_or_else(|| Failure::user("the channel's escrow is gone"))?

@@ -200,6 +200,17 @@ pub fn format_amount(amount: u64, decimals: u8) -> String {
     }
 }
 
+/// A cluster unix timestamp as a UTC time a person reads ("2026-11-27T10:45:00Z").
+pub fn utc(unix_timestamp: i64) -> String {
+    let secs = u64::try_from(unix_timestamp).unwrap_or(0);
+    std::time::UNIX_EPOCH
+        .checked_add(std::time::Duration::from_secs(secs))
+        .map_or_else(
+            || format!("unix time {unix_timestamp}"),
+            |t| humantime::format_rfc3339_seconds(t).to_string(),
+        )
+}
+
 /// `~/.config/micropay/<name>.db`, unless overridden.
 pub fn store_path(explicit: Option<&PathBuf>, name: &str) -> PathBuf {
     explicit.cloned().unwrap_or_else(|| {
