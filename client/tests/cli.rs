@@ -242,6 +242,7 @@ fn help_lists_every_flag() {
         vec!["keys", "new"],
         vec!["keys", "pubkey"],
         vec!["watch"],
+        vec!["airdrop"],
     ] {
         let out = micropay().args(&cmd).arg("--help").assert().success();
         let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();

@@ -166,6 +166,13 @@ fn user_story_against_a_local_node() {
     // ...but one that signs says how to get one
     let msg = s.fails(nobody, &["escrow", "show", "--mint", "sol"], 1);
     assert!(msg.contains("micropay keys new"), "{msg}");
+    // airdrop: the faucet of the local node, to any address
+    let fresh = Keypair::new().pubkey().to_string();
+    let w = s.ok(nobody, &["airdrop", "1.5", &fresh]);
+    assert_eq!(
+        (w["lamports"].as_u64(), w["balance"].as_u64()),
+        (Some(1_500_000_000), Some(1_500_000_000))
+    );
     // keys pubkey: no Solana CLI needed
     let w = s.ok(
         nobody,

@@ -246,5 +246,8 @@ mod tests {
         assert_eq!(format_amount(1_250_000, 6), "1.25");
         assert_eq!(format_amount(200_000, 6), "0.2");
         assert_eq!(format_amount(0, 9), "0");
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(1_795_000_000), "2026-11-18T11:06:40Z");
+        assert_eq!(utc(-5), "1970-01-01T00:00:00Z");
     }
 }

@@ -6,6 +6,7 @@
 //! 2 a network or cluster error (unreachable RPC node, ...).
 
 mod accept;
+mod airdrop;
 mod channel;
 mod claim;
 mod config;
@@ -69,6 +70,8 @@ pub enum Command {
     Keys(keys::KeysArgs),
     /// Daemon: claim every accepted voucher before its dispute window ends.
     Watch(watch::WatchArgs),
+    /// SOL from the faucet of the local node or a test cluster.
+    Airdrop(airdrop::AirdropArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -157,6 +160,7 @@ pub fn main() -> i32 {
             Command::Claim(args) => claim::run(&cli, args).await,
             Command::Keys(args) => keys::run(&cli, args),
             Command::Watch(args) => watch::run(&cli, args).await,
+            Command::Airdrop(args) => airdrop::run(&cli, args).await,
         }
     });
     match result {
