@@ -41,6 +41,12 @@ impl Payer {
         )
     }
 
+    /// Forgets `channel`'s session key if it never signed anything (its
+    /// channel failed to open); `true` when forgotten.
+    pub fn forget_unused(&self, channel: &Pubkey) -> Result<bool> {
+        rules::forget_unused_payer(self.store.as_ref(), channel)
+    }
+
     /// The next voucher: cumulative + `price`, signed by the session key.
     pub fn pay(&self, channel: &Pubkey, price: u64) -> Result<Voucher> {
         if price == 0 {

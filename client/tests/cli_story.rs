@@ -134,6 +134,35 @@ fn user_story_against_a_local_node() {
         ],
     );
     let channel = v["channel"].as_str().unwrap().to_string();
+    // a channel the program refuses (a 10 s window) leaves no orphan session key
+    let rows = || -> i64 {
+        rusqlite::Connection::open(pstore)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM payer_channels", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(rows(), 1);
+    let c = creator.pubkey().to_string();
+    let msg = s.fails(
+        "payer.json",
+        &[
+            "channel",
+            "open",
+            "--mint",
+            "sol",
+            "--creator",
+            &c,
+            "--allocation",
+            "0.1",
+            "--dispute-window",
+            "10",
+            "--store",
+            pstore,
+        ],
+        1,
+    );
+    assert!(msg.contains("Dispute window"), "{msg}");
+    assert_eq!(rows(), 1);
     // top it up by 0.5, then back to the story
     let v = s.ok(
         "payer.json",

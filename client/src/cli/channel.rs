@@ -6,6 +6,7 @@ use super::{
 };
 use crate::{
     accounts,
+    error::ClientError,
     events::MicropayEvent,
     instructions as mix,
     ledger::ChannelFilter,
@@ -188,7 +189,16 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
                 "payer",
             ))?));
             payer.register(channel, &session, allocation)?;
-            let sent = ctx.send(&[ix], &[]).await?;
+            let sent = match ctx.ledger().send(&[ix], ctx.keypair()?, &[]).await {
+                Ok(sent) => sent,
+                // refused for sure (the simulation failed): no orphan key;
+                // on a network error it may have landed, so the key stays
+                Err(e @ (ClientError::Program { .. } | ClientError::Transaction(_))) => {
+                    payer.forget_unused(&channel)?;
+                    return Err(e.into());
+                }
+                Err(e) => return Err(e.into()),
+            };
             ctx.print(
                 serde_json::json!({
                     "channel": channel.to_string(),

@@ -294,4 +294,22 @@ pub fn payer_store(store: &dyn PayerStore) {
     let after = store.get_payer(&ch).unwrap().unwrap();
     assert_eq!((after.cumulative, after.allocation), (100, 150));
     assert!(rules::reserve_payment(store, &Pubkey::new_unique(), 1).is_err());
+
+    // delete on the version only; a key that signed is never forgotten
+    let version = store.get_payer(&ch).unwrap().unwrap().version;
+    assert!(!store.delete_payer(&ch, version + 1).unwrap());
+    assert!(!rules::forget_unused_payer(store, &ch).unwrap());
+    assert!(store.get_payer(&ch).unwrap().is_some());
+    let unused = Pubkey::new_unique();
+    rules::register_payer(
+        store,
+        &PayerRecord {
+            channel: unused,
+            ..row.clone()
+        },
+    )
+    .unwrap();
+    assert!(rules::forget_unused_payer(store, &unused).unwrap());
+    assert_eq!(store.get_payer(&unused).unwrap(), None);
+    assert!(!rules::forget_unused_payer(store, &unused).unwrap());
 }

@@ -148,4 +148,8 @@ pub trait PayerStore: Send + Sync {
 
     /// Replaces the row while its version is `expected`; `true` when replaced.
     fn compare_and_swap_payer(&self, expected: u64, record: &PayerRecord) -> Result<bool>;
+
+    /// Deletes the row of `channel` while its version is `expected`; `true`
+    /// when deleted.
+    fn delete_payer(&self, channel: &Pubkey, expected: u64) -> Result<bool>;
 }

@@ -304,6 +304,24 @@ pub fn register_payer(store: &dyn PayerStore, record: &PayerRecord) -> Result<()
     })
 }
 
+/// Payer side: forgets a channel's session key when nothing was ever signed
+/// with it (its channel failed to open). Returns whether it was forgotten; a
+/// key that signed anything is kept, whatever happens.
+pub fn forget_unused_payer(store: &dyn PayerStore, channel: &Pubkey) -> Result<bool> {
+    for _ in 0..CAS_ATTEMPTS {
+        let Some(row) = store.get_payer(channel)? else {
+            return Ok(false);
+        };
+        if row.cumulative > 0 {
+            return Ok(false);
+        }
+        if store.delete_payer(channel, row.version)? {
+            return Ok(true);
+        }
+    }
+    Err(ClientError::StoreContention { channel: *channel })
+}
+
 /// Payer side: raises the channel's cumulative amount by `price` when it stays
 /// within the allocation, durably, before anything is signed. Returns the new
 /// row, or `None` when it would exceed the allocation.

@@ -337,6 +337,13 @@ impl ReceiverStore for SqliteStore {
 }
 
 impl PayerStore for SqliteStore {
+    fn delete_payer(&self, channel: &Pubkey, expected: u64) -> Result<bool> {
+        let conn = self.lock()?;
+        let mut stmt =
+            conn.prepare_cached("DELETE FROM payer_channels WHERE channel = ?1 AND version = ?2")?;
+        Ok(stmt.execute(params![channel.as_ref(), bits(expected)])? == 1)
+    }
+
     fn get_payer(&self, channel: &Pubkey) -> Result<Option<PayerRecord>> {
         let conn = self.lock()?;
         let mut stmt = conn.prepare_cached(
