@@ -254,6 +254,25 @@ fn help_lists_every_flag() {
     }
 }
 
+/// A port clash is named at once (not a time-out half a minute later).
+#[test]
+fn node_says_at_once_which_port_is_taken() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let start = std::time::Instant::now();
+    let out = micropay()
+        .args(["node", "--rpc-port", &port.to_string(), "--output", "json"])
+        .assert()
+        .code(2);
+    let v = json(&out.get_output().stdout);
+    let msg = v["error"].as_str().unwrap();
+    assert!(
+        msg.contains(&format!("JSON-RPC port {port}")) && msg.contains("in use"),
+        "{msg}"
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+}
+
 /// `micropay node` on free ports, then `micropay demo -u <its url>`, then Ctrl-C.
 #[test]
 fn node_serves_the_demo_and_stops_on_ctrl_c() {

@@ -35,6 +35,14 @@ pub enum NodeError {
     Start(String),
     #[error("the local node did not become ready within {0:?}")]
     Timeout(Duration),
+    /// A port is taken (by another node, or any other program).
+    #[error("{role} port {port} on {host} is in use ({reason}): stop what uses it, or pick another port")]
+    PortInUse {
+        role: &'static str,
+        host: String,
+        port: u16,
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -117,6 +125,17 @@ fn install_syscall_stubs() -> Result<(), NodeError> {
 impl LocalNode {
     /// Starts a node and waits until it serves RPC.
     pub fn start(config: NodeConfig) -> Result<Self, NodeError> {
+        // say at once which port is taken, instead of timing out later
+        for (role, port) in [("JSON-RPC", config.rpc_port), ("WebSocket", config.ws_port)] {
+            std::net::TcpListener::bind((config.bind_host.as_str(), port)).map_err(|e| {
+                NodeError::PortInUse {
+                    role,
+                    host: config.bind_host.clone(),
+                    port,
+                    reason: e.to_string(),
+                }
+            })?;
+        }
         install_syscall_stubs()?;
         let (mut svm, events, geyser) = SurfnetSvm::new(SurfnetSvmConfig::default())
             .map_err(|e| NodeError::Start(e.to_string()))?;

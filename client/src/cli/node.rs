@@ -43,10 +43,12 @@ pub async fn run(cli: &Cli, args: &NodeArgs) -> Result<(), Failure> {
         ..NodeConfig::default()
     })
     .map_err(|e| Failure {
-        message: format!(
-            "{e} (is another node using port {}? pass --rpc-port)",
-            args.rpc_port
-        ),
+        message: match e {
+            micropay_node::NodeError::PortInUse { .. } => {
+                format!("{e} (--rpc-port / --ws-port)")
+            }
+            other => other.to_string(),
+        },
         code: 2,
     })?;
     match cli.output {
@@ -56,6 +58,7 @@ pub async fn run(cli: &Cli, args: &NodeArgs) -> Result<(), Failure> {
                 "rpc_url": node.rpc_url(),
                 "ws_url": node.ws_url(),
                 "program_id": micropay::ID.to_string(),
+                "state": "memory",
                 "funded": airdrop.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
             })
         ),
@@ -64,6 +67,7 @@ pub async fn run(cli: &Cli, args: &NodeArgs) -> Result<(), Failure> {
             println!("  JSON-RPC   {}", node.rpc_url());
             println!("  WebSocket  {}", node.ws_url());
             println!("  program    {}", micropay::ID);
+            println!("  state      in memory: everything is gone when the node stops");
             for p in &airdrop {
                 println!("  funded     {p} ({} SOL)", args.airdrop_sol);
             }
