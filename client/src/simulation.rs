@@ -22,8 +22,9 @@ use crate::{
     tokens,
 };
 use anchor_lang::prelude::Pubkey;
+use anchor_lang::Space;
 use anchor_spl::token::spl_token;
-use micropay::{events::SettledVoucher, instructions::OpenChannelArgs};
+use micropay::{events::SettledVoucher, instructions::OpenChannelArgs, state::Channel};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use solana_sdk::signature::{Keypair, Signer};
 use std::sync::Arc;
@@ -166,25 +167,36 @@ struct SimPayer {
     fee_bps: u16,
 }
 
+/// Most channels one close transaction handles. Each adds a channel key and
+/// an instruction (about 50 bytes) and two entries to the instruction trace
+/// (the instruction and its event CPI, of at most 64): ten stay well inside
+/// 1,232 bytes and the trace limit.
+const CHANNELS_PER_CLOSE_TRANSACTION: usize = 10;
+
 impl SimPayer {
-    /// Asks to close every channel of this payer (one transaction).
+    /// Asks to close every channel of this payer, in as few transactions as
+    /// the limits allow.
     async fn request_close_all(&self, l: &dyn Ledger) -> Result<()> {
-        let ixs: Vec<_> = self
-            .channels
-            .iter()
-            .map(|ch| mix::request_close(&self.owner.pubkey(), &self.escrow, ch))
-            .collect();
-        l.send(&ixs, &self.owner, &[]).await.map(|_| ())
+        for chunk in self.channels.chunks(CHANNELS_PER_CLOSE_TRANSACTION) {
+            let ixs: Vec<_> = chunk
+                .iter()
+                .map(|ch| mix::request_close(&self.owner.pubkey(), &self.escrow, ch))
+                .collect();
+            l.send(&ixs, &self.owner, &[]).await?;
+        }
+        Ok(())
     }
 
     /// Finalizes every channel of this payer, paid by `relayer`.
     async fn finalize_all(&self, l: &dyn Ledger, relayer: &Keypair) -> Result<()> {
-        let ixs: Vec<_> = self
-            .channels
-            .iter()
-            .map(|ch| mix::finalize_close(&self.escrow, ch, &self.owner.pubkey()))
-            .collect();
-        l.send(&ixs, relayer, &[]).await.map(|_| ())
+        for chunk in self.channels.chunks(CHANNELS_PER_CLOSE_TRANSACTION) {
+            let ixs: Vec<_> = chunk
+                .iter()
+                .map(|ch| mix::finalize_close(&self.escrow, ch, &self.owner.pubkey()))
+                .collect();
+            l.send(&ixs, relayer, &[]).await?;
+        }
+        Ok(())
     }
 }
 
@@ -239,10 +251,14 @@ pub async fn run(
         } else {
             0
         };
+        // the rent of one channel per creator, plus fees and token accounts
+        let channel_rent = solana_sdk::rent::Rent::default()
+            .minimum_balance(8usize.saturating_add(Channel::INIT_SPACE));
+        let rent = channel_rent.saturating_mul(u64::try_from(config.creators).unwrap_or(u64::MAX));
         let ix = solana_system_interface::instruction::transfer(
             &funder.pubkey(),
             &owner.pubkey(),
-            sol_needed.saturating_add(100_000_000),
+            sol_needed.saturating_add(rent).saturating_add(100_000_000),
         );
         l.send(&[ix], funder, &[]).await?;
         let account =

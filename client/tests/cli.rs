@@ -120,6 +120,29 @@ fn demo_text_prints_the_table() {
     assert!(text.contains("0 lamports"), "{text}");
 }
 
+/// Regression: more than 32 creators failed (all of a payer's channels were
+/// closed in one transaction: trace limit at 33, size, then rent at 39).
+#[test]
+fn demo_with_many_creators_batches_its_closes() {
+    let out = micropay()
+        .args([
+            "demo",
+            "--payers",
+            "2",
+            "--creators",
+            "45",
+            "--payments",
+            "300",
+            "--output",
+            "json",
+        ])
+        .assert()
+        .success();
+    let v = json(&out.get_output().stdout);
+    assert_eq!(v["unaccounted_lamports"], 0);
+    assert_eq!(v["lost_base_units"], 0);
+}
+
 #[test]
 fn bad_flags_are_user_errors() {
     let out = micropay().args(["demo", "--payers", "0"]).assert().code(1);

@@ -127,7 +127,14 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<(), Failure> {
         ProgressStyle::with_template("{spinner} payments {bar:40} {pos}/{len} {per_sec} eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let on_payment = |done: usize| progress.set_position(done as u64);
+    // the clock of the rate and the eta starts with the payments, not the set-up
+    let on_payment = |done: usize| {
+        if done == 1 {
+            progress.reset_elapsed();
+            progress.reset_eta();
+        }
+        progress.set_position(done as u64);
+    };
 
     let started = Instant::now();
     let (where_, report) = match target {
