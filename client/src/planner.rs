@@ -35,6 +35,7 @@
 //! CLI's output) and as a `tracing` warning.
 
 use crate::{
+    accounts,
     error::{ClientError, Result},
     events::MicropayEvent,
     instructions::{self as mix, VoucherClaim},
@@ -45,7 +46,7 @@ use crate::{
         ClaimStatus, ReceiverStore, VoucherRecord,
     },
 };
-use anchor_lang::{prelude::Pubkey, AccountDeserialize};
+use anchor_lang::prelude::Pubkey;
 use anchor_spl::token::spl_token;
 use micropay::{events::SkipReason, state::Channel};
 use solana_compute_budget_interface::ComputeBudgetInstruction;
@@ -390,11 +391,18 @@ pub fn voucher_claim(voucher: &crate::voucher::Voucher, channel: &Channel) -> Vo
     }
 }
 
-/// Decodes a channel account; `None` when it is not one.
-fn decode_channel(account: &solana_sdk::account::Account) -> Option<Channel> {
-    (account.owner == micropay::ID)
-        .then(|| Channel::try_deserialize(&mut account.data.as_slice()).ok())
-        .flatten()
+/// A channel as read: `Ok(None)` when no micropay account is there (never
+/// created, or closed — lamports sent to the address afterwards do not make
+/// it a channel again, as the program's own `is_gone` holds), `Err` when a
+/// micropay account there does not decode as a channel.
+fn read_channel(
+    address: &Pubkey,
+    account: Option<solana_sdk::account::Account>,
+) -> Result<Option<Channel>> {
+    match account {
+        Some(a) => accounts::decode::<Channel>(address, &a, "channel"),
+        None => Ok(None),
+    }
 }
 
 impl Planner {
@@ -472,7 +480,11 @@ impl Planner {
                 recon.other_cluster.push(address);
                 continue;
             }
-            let Some(account) = account else {
+            let Ok(state) = read_channel(&address, account) else {
+                recon.undecodable.push(address);
+                continue;
+            };
+            let Some(channel) = state else {
                 let evidence = CloseEvidence::Absent { cluster, slot };
                 match rules::close(&row, &evidence) {
                     Some((_, lost)) => {
@@ -488,10 +500,6 @@ impl Planner {
                     }
                     None => recon.unverified.push(address),
                 }
-                continue;
-            };
-            let Some(channel) = decode_channel(&account) else {
-                recon.undecodable.push(address);
                 continue;
             };
             let seen = Sighting {
@@ -658,13 +666,20 @@ impl Planner {
             report.fees = report.fees.saturating_add(sent.fee);
             report.earnings_created = report.earnings_created.saturating_add(chunk.len());
         }
+        // read once: every confirmation below is from this cluster
+        let cluster = if plan.batches.is_empty() {
+            Hash::default()
+        } else {
+            ledger.genesis_hash().await?
+        };
         for batch in &plan.batches {
             let mut pending = vec![batch.claims.clone()];
             while let Some(claims) = pending.pop() {
                 let ixs = self.claim_instructions(&claims);
                 match ledger.simulate(&ixs, fee_payer, &[]).await {
                     Ok(_) => {
-                        self.settle(&claims, &ixs, ledger, store, fee_payer, &mut report)
+                        let claim = (claims.as_slice(), ixs.as_slice());
+                        self.settle(claim, cluster, ledger, store, fee_payer, &mut report)
                             .await?
                     }
                     Err(e @ ClientError::Rpc(_)) => return Err(e),
@@ -698,10 +713,12 @@ impl Planner {
     }
 
     /// Sends one claim transaction and records what the chain then says.
+    /// `(claims, ixs)`: the vouchers and the instructions that claim them;
+    /// `cluster`: the ledger's genesis hash, for the confirmations.
     async fn settle(
         &self,
-        claims: &[Candidate],
-        ixs: &[Instruction],
+        (claims, ixs): (&[Candidate], &[Instruction]),
+        cluster: Hash,
         ledger: &dyn Ledger,
         store: &dyn ReceiverStore,
         fee_payer: &Keypair,
@@ -737,20 +754,21 @@ impl Planner {
             }
         }
         // confirmation: each channel's `claimed` as the chain has it now
-        let cluster = ledger.genesis_hash().await?;
         let addresses: Vec<Pubkey> = claims.iter().map(|c| c.claim.channel).collect();
         let observed = ledger.observe(&addresses).await?;
         for ((address, account), slot) in
             addresses.iter().zip(observed.accounts).zip(observed.slots)
         {
-            let fact = match account.as_ref().and_then(decode_channel) {
-                Some(channel) => Fact::Seen(Sighting {
+            let fact = match read_channel(address, account) {
+                Ok(Some(channel)) => Fact::Seen(Sighting {
                     cluster,
                     slot,
                     claimed: channel.claimed,
                     allocation: channel.allocation,
                 }),
-                None => Fact::Closed(CloseEvidence::Absent { cluster, slot }),
+                Ok(None) => Fact::Closed(CloseEvidence::Absent { cluster, slot }),
+                // not readable as a channel: nothing to conclude
+                Err(_) => continue,
             };
             facts.push((*address, fact));
         }

@@ -49,7 +49,7 @@ use crate::{
     },
     voucher::Voucher,
 };
-use anchor_lang::{prelude::Pubkey, AccountDeserialize};
+use anchor_lang::prelude::Pubkey;
 use micropay::state::Channel;
 use solana_sdk::hash::Hash;
 use std::{
@@ -363,15 +363,8 @@ impl Receiver {
         let observed = self.ledger.observe(std::slice::from_ref(address)).await?;
         let slot = observed.slots.first().copied().unwrap_or(0);
         let channel = match observed.accounts.into_iter().next().flatten() {
-            Some(account) if account.owner == micropay::ID => Some(
-                Channel::try_deserialize(&mut account.data.as_slice()).map_err(|_| {
-                    crate::ClientError::Decode {
-                        address: *address,
-                        kind: "channel",
-                    }
-                })?,
-            ),
-            _ => None,
+            Some(account) => accounts::decode::<Channel>(address, &account, "channel")?,
+            None => None,
         };
         let unix_timestamp = self.ledger.unix_timestamp().await?;
         *cached = Some(Cached {

@@ -159,6 +159,8 @@ async fn a_voucher_is_closed_only_on_positive_evidence_and_loss_is_reported() {
     planner.run(l, store.as_ref(), &relayer).await.unwrap();
     assert_eq!(status(&store, &h.channel), ClaimStatus::Pending);
 
+    // lamports sent to the closed address do not make it a channel again
+    ledger.airdrop(&h.channel, 1_000_000).await.unwrap();
     // a later slot on the same cluster: the account is gone, the row closes,
     // and the 5 lamports it could no longer collect are reported (the dry run
     // says so first, and writes nothing)
