@@ -253,6 +253,44 @@ impl RawRecord {
     }
 }
 
+/// Runs `stmt` with the row's columns, in `RECEIVER_COLUMNS` order, as ?1 to
+/// ?12 (the version left out), and `extra` as ?13 onwards.
+fn execute_row(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    r: &VoucherRecord,
+    extra: &[i64],
+) -> rusqlite::Result<usize> {
+    let (amount, claimed, allocation, seen_slot) = (
+        bits(r.voucher.amount),
+        bits(r.claimed),
+        bits(r.allocation),
+        bits(r.seen_slot),
+    );
+    let cluster = r.cluster.map(|h| h.to_bytes().to_vec());
+    let (channel, creator, mint): (&[u8], &[u8], &[u8]) = (
+        r.voucher.channel.as_ref(),
+        r.creator.as_ref(),
+        r.mint.as_ref(),
+    );
+    let (signature, status) = (r.voucher.signature.as_slice(), r.status.as_str());
+    let mut values: Vec<&dyn rusqlite::ToSql> = vec![
+        &channel,
+        &amount,
+        &signature,
+        &creator,
+        &mint,
+        &claimed,
+        &allocation,
+        &status,
+        &r.claim_signature,
+        &cluster,
+        &seen_slot,
+        &r.note,
+    ];
+    values.extend(extra.iter().map(|v| v as &dyn rusqlite::ToSql));
+    stmt.execute(values.as_slice())
+}
+
 impl ReceiverStore for SqliteStore {
     fn get(&self, channel: &Pubkey) -> Result<Option<VoucherRecord>> {
         let conn = self.lock()?;
@@ -272,48 +310,19 @@ impl ReceiverStore for SqliteStore {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1)
              ON CONFLICT (channel) DO NOTHING"
         ))?;
-        let inserted = stmt.execute(params![
-            r.voucher.channel.as_ref(),
-            bits(r.voucher.amount),
-            r.voucher.signature.as_slice(),
-            r.creator.as_ref(),
-            r.mint.as_ref(),
-            bits(r.claimed),
-            bits(r.allocation),
-            r.status.as_str(),
-            r.claim_signature,
-            r.cluster.map(|h| h.to_bytes().to_vec()),
-            bits(r.seen_slot),
-            r.note,
-        ])?;
-        Ok(inserted == 1)
+        Ok(execute_row(&mut stmt, r, &[])? == 1)
     }
 
     fn compare_and_swap(&self, expected: u64, r: &VoucherRecord) -> Result<bool> {
         let conn = self.lock()?;
         let mut stmt = conn.prepare_cached(
-            "UPDATE receiver_vouchers SET amount = ?3, signature = ?4, creator = ?5, mint = ?6,
-                 claimed = ?7, allocation = ?8, status = ?9, claim_signature = ?10,
-                 cluster = ?11, seen_slot = ?12, note = ?13, version = ?14
-             WHERE channel = ?1 AND version = ?2",
+            "UPDATE receiver_vouchers SET amount = ?2, signature = ?3, creator = ?4, mint = ?5,
+                 claimed = ?6, allocation = ?7, status = ?8, claim_signature = ?9,
+                 cluster = ?10, seen_slot = ?11, note = ?12, version = ?13
+             WHERE channel = ?1 AND version = ?14",
         )?;
-        let updated = stmt.execute(params![
-            r.voucher.channel.as_ref(),
-            bits(expected),
-            bits(r.voucher.amount),
-            r.voucher.signature.as_slice(),
-            r.creator.as_ref(),
-            r.mint.as_ref(),
-            bits(r.claimed),
-            bits(r.allocation),
-            r.status.as_str(),
-            r.claim_signature,
-            r.cluster.map(|h| h.to_bytes().to_vec()),
-            bits(r.seen_slot),
-            r.note,
-            bits(expected.saturating_add(1)),
-        ])?;
-        Ok(updated == 1)
+        let versions = [bits(expected.saturating_add(1)), bits(expected)];
+        Ok(execute_row(&mut stmt, r, &versions)? == 1)
     }
 
     fn list(&self, statuses: &[ClaimStatus]) -> Result<Vec<VoucherRecord>> {
