@@ -14,7 +14,7 @@
 //! acknowledged line is a stored payment, whenever the process is killed.
 
 use super::{
-    context::{format_amount, parse_amount, store_path, Ctx},
+    context::{format_amount, parse_amount, store_path, Ctx, MintInfo},
     voucher::decode,
     Cli, Failure,
 };
@@ -26,7 +26,7 @@ use crate::{
 };
 use anchor_lang::prelude::Pubkey;
 use clap::Args;
-use std::{path::PathBuf, sync::Arc};
+use std::{collections::HashMap, path::PathBuf, sync::Arc};
 use tokio::io::AsyncBufReadExt;
 
 /// Exit code of `accept` for a duplicate voucher.
@@ -87,9 +87,18 @@ pub async fn run(cli: &Cli, args: &AcceptArgs) -> Result<(), Failure> {
     };
     let receiver = Receiver::new(ctx.ledger.clone(), store, ctx.me()?, config);
     if args.voucher != "-" {
-        return accept_one(&ctx, &receiver, &args.voucher, &args.price).await;
+        return accept_one(
+            &ctx,
+            &receiver,
+            &args.voucher,
+            &args.price,
+            &mut HashMap::new(),
+        )
+        .await;
     }
-    // one result line per voucher line, printed once the voucher is durable
+    // one result line per voucher line, printed once the voucher is durable;
+    // each channel's mint is read once, then the receiver's cache does the rest
+    let mut channel_mints = HashMap::new();
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     while let Some(line) = lines
         .next_line()
@@ -99,7 +108,8 @@ pub async fn run(cli: &Cli, args: &AcceptArgs) -> Result<(), Failure> {
         if line.trim().is_empty() {
             continue;
         }
-        if let Err(failure) = accept_one(&ctx, &receiver, &line, &args.price).await {
+        let accepted = accept_one(&ctx, &receiver, &line, &args.price, &mut channel_mints).await;
+        if let Err(failure) = accepted {
             if failure.code == 2 {
                 return Err(failure);
             }
@@ -117,12 +127,22 @@ async fn accept_one(
     receiver: &Receiver,
     text: &str,
     price: &str,
+    channel_mints: &mut HashMap<Pubkey, MintInfo>,
 ) -> Result<(), Failure> {
     let voucher = decode(text)?;
-    let channel = accounts::channel(ctx.ledger(), &voucher.channel)
-        .await?
-        .ok_or_else(|| Failure::user(format!("channel {} does not exist", voucher.channel)))?;
-    let mint = ctx.mint(&channel.mint.to_string()).await?;
+    let mint = match channel_mints.get(&voucher.channel) {
+        Some(mint) => mint.clone(),
+        None => {
+            let channel = accounts::channel(ctx.ledger(), &voucher.channel)
+                .await?
+                .ok_or_else(|| {
+                    Failure::user(format!("channel {} does not exist", voucher.channel))
+                })?;
+            let mint = ctx.mint(&channel.mint.to_string()).await?;
+            channel_mints.insert(voucher.channel, mint.clone());
+            mint
+        }
+    };
     let price = parse_amount(price, mint.decimals)?;
     let payment = match receiver.accept(&voucher, price).await {
         Ok(payment) => payment,
