@@ -1,32 +1,10 @@
-//! Decoding of micropay accounts from raw account data, and typed reads
-//! through any [`Ledger`].
+//! Typed reads of micropay accounts through any [`Ledger`], decoded with
+//! [`micropay_sdk::accounts`].
 
-use crate::{
-    error::{ClientError, Result},
-    ledger::Ledger,
-    pda,
-};
+use crate::{error::Result, ledger::Ledger};
 use anchor_lang::{prelude::Pubkey, AccountDeserialize};
 use micropay::state::{Channel, Earnings, Escrow};
-use solana_sdk::account::Account;
-
-/// Decodes a micropay account of type `T`; `None` when the account is not
-/// owned by the program (closed, or never created).
-pub fn decode<T: AccountDeserialize>(
-    address: &Pubkey,
-    account: &Account,
-    kind: &'static str,
-) -> Result<Option<T>> {
-    if account.owner != micropay::ID {
-        return Ok(None);
-    }
-    T::try_deserialize(&mut account.data.as_slice())
-        .map(Some)
-        .map_err(|_| ClientError::Decode {
-            address: *address,
-            kind,
-        })
-}
+use micropay_sdk::{accounts::decode, pda};
 
 async fn fetch<T: AccountDeserialize>(
     ledger: &dyn Ledger,
@@ -34,19 +12,22 @@ async fn fetch<T: AccountDeserialize>(
     kind: &'static str,
 ) -> Result<Option<T>> {
     match ledger.account(address).await? {
-        Some(account) => decode(address, &account, kind),
+        Some(account) => Ok(decode(address, &account, kind)?),
         None => Ok(None),
     }
 }
 
+/// The escrow at `address`; `None` when it does not exist.
 pub async fn escrow(ledger: &dyn Ledger, address: &Pubkey) -> Result<Option<Escrow>> {
     fetch(ledger, address, "escrow").await
 }
 
+/// The channel at `address`; `None` when it does not exist (or was closed).
 pub async fn channel(ledger: &dyn Ledger, address: &Pubkey) -> Result<Option<Channel>> {
     fetch(ledger, address, "channel").await
 }
 
+/// The earnings account at `address`; `None` when it does not exist.
 pub async fn earnings(ledger: &dyn Ledger, address: &Pubkey) -> Result<Option<Earnings>> {
     fetch(ledger, address, "earnings").await
 }
@@ -58,7 +39,7 @@ pub async fn channels(ledger: &dyn Ledger, addresses: &[Pubkey]) -> Result<Vec<O
         .iter()
         .zip(accounts)
         .map(|(address, account)| match account {
-            Some(a) => decode(address, &a, "channel"),
+            Some(a) => Ok(decode(address, &a, "channel")?),
             None => Ok(None),
         })
         .collect()
@@ -71,16 +52,8 @@ pub async fn vault_amount(ledger: &dyn Ledger, mint: &Pubkey) -> Result<u64> {
 
 /// Token amount of any SPL Token / Token-2022 account (0 when it does not exist).
 pub async fn token_amount(ledger: &dyn Ledger, address: &Pubkey) -> Result<u64> {
-    use anchor_spl::token_interface::spl_token_2022::{
-        extension::StateWithExtensions, state::Account as TokenAccount,
-    };
     match ledger.account(address).await? {
         None => Ok(0),
-        Some(a) => StateWithExtensions::<TokenAccount>::unpack(&a.data)
-            .map(|s| s.base.amount)
-            .map_err(|_| ClientError::Decode {
-                address: *address,
-                kind: "token account",
-            }),
+        Some(a) => Ok(micropay_sdk::accounts::token_amount(address, &a.data)?),
     }
 }

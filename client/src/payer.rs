@@ -10,9 +10,9 @@
 use crate::{
     error::{ClientError, Result},
     store::{rules, PayerRecord, PayerStore},
-    voucher::Voucher,
 };
 use anchor_lang::prelude::Pubkey;
+use micropay_sdk::voucher::Voucher;
 use solana_sdk::signature::{Keypair, Signer};
 use std::sync::Arc;
 
@@ -84,7 +84,7 @@ impl Payer {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite"))]
 mod tests {
     use super::*;
     use crate::store::SqliteStore;

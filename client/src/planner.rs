@@ -35,12 +35,8 @@
 //! CLI's output) and as a `tracing` warning.
 
 use crate::{
-    accounts,
     error::{ClientError, Result},
-    events::MicropayEvent,
-    instructions::{self as mix, VoucherClaim},
     ledger::Ledger,
-    pda,
     store::{
         rules::{self, CloseEvidence, Sighting},
         ClaimStatus, ReceiverStore, VoucherRecord,
@@ -49,6 +45,11 @@ use crate::{
 use anchor_lang::prelude::Pubkey;
 use anchor_spl::token::spl_token;
 use micropay::{events::SkipReason, state::Channel};
+use micropay_sdk::{
+    events::MicropayEvent,
+    instructions::{self as mix, VoucherClaim},
+    pda,
+};
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_sdk::{
     hash::Hash,
@@ -380,7 +381,7 @@ pub struct Planner {
 
 /// The claim of `voucher` on `channel` (state as read): the creator's and,
 /// with a fee share, the fee recipient's earnings accounts for its mint.
-pub fn voucher_claim(voucher: &crate::voucher::Voucher, channel: &Channel) -> VoucherClaim {
+pub fn voucher_claim(voucher: &micropay_sdk::voucher::Voucher, channel: &Channel) -> VoucherClaim {
     VoucherClaim {
         channel: voucher.channel,
         creator_earnings: pda::earnings(&channel.creator, &channel.mint).0,
@@ -400,7 +401,9 @@ fn read_channel(
     account: Option<solana_sdk::account::Account>,
 ) -> Result<Option<Channel>> {
     match account {
-        Some(a) => accounts::decode::<Channel>(address, &a, "channel"),
+        Some(a) => Ok(micropay_sdk::accounts::decode::<Channel>(
+            address, &a, "channel",
+        )?),
         None => Ok(None),
     }
 }
@@ -660,7 +663,14 @@ impl Planner {
         for chunk in plan.create_earnings.chunks(EARNINGS_PER_TRANSACTION) {
             let ixs: Vec<Instruction> = chunk
                 .iter()
-                .map(|(owner, mint)| mix::init_earnings(&fee_payer.pubkey(), owner, mint))
+                .map(|(owner, mint)| {
+                    mix::InitEarnings {
+                        payer: fee_payer.pubkey(),
+                        owner: *owner,
+                        mint: *mint,
+                    }
+                    .instruction()
+                })
                 .collect();
             let sent = ledger.send(&ixs, fee_payer, &[]).await?;
             report.fees = report.fees.saturating_add(sent.fee);
@@ -939,7 +949,7 @@ mod tests {
         let address = Pubkey::new_unique();
         Candidate {
             record: VoucherRecord {
-                voucher: crate::voucher::Voucher {
+                voucher: micropay_sdk::voucher::Voucher {
                     channel: address,
                     amount: value,
                     signature: [1; 64],

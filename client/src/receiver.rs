@@ -42,15 +42,14 @@ use crate::{
     accounts,
     error::Result,
     ledger::Ledger,
-    pda,
     store::{
         rules::{self, Recorded, Sighting},
         ReceiverStore,
     },
-    voucher::Voucher,
 };
 use anchor_lang::prelude::Pubkey;
 use micropay::state::Channel;
+use micropay_sdk::{pda, voucher::Voucher};
 use solana_sdk::hash::Hash;
 use std::{
     collections::{HashMap, HashSet},
@@ -363,7 +362,9 @@ impl Receiver {
         let observed = self.ledger.observe(std::slice::from_ref(address)).await?;
         let slot = observed.slots.first().copied().unwrap_or(0);
         let channel = match observed.accounts.into_iter().next().flatten() {
-            Some(account) => accounts::decode::<Channel>(address, &account, "channel")?,
+            Some(account) => {
+                micropay_sdk::accounts::decode::<Channel>(address, &account, "channel")?
+            }
             None => None,
         };
         let unix_timestamp = self.ledger.unix_timestamp().await?;

@@ -309,26 +309,14 @@ pub async fn subscribe_channels(
     ws_url: &str,
     creator: Option<Pubkey>,
 ) -> Result<mpsc::Receiver<()>> {
-    use anchor_lang::Space;
     use futures_util::StreamExt;
-    use solana_client::{
-        nonblocking::pubsub_client::PubsubClient,
-        rpc_config::{RpcAccountInfoConfig, RpcProgramAccountsConfig},
-        rpc_filter::{Memcmp, RpcFilterType},
-    };
+    use solana_pubsub_client::nonblocking::pubsub_client::PubsubClient;
+    use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
     let client = PubsubClient::new(ws_url)
         .await
         .map_err(|e| crate::ClientError::Rpc(format!("WebSocket {ws_url}: {e}")))?;
-    let mut filters = vec![RpcFilterType::DataSize(
-        (8 + micropay::state::Channel::INIT_SPACE) as u64,
-    )];
-    if let Some(creator) = creator {
-        let (offset, key) = crate::ledger::ChannelFilter::Creator(creator).memcmp();
-        filters.push(RpcFilterType::Memcmp(Memcmp::new_base58_encoded(
-            offset,
-            key.as_ref(),
-        )));
-    }
+    let filters =
+        crate::ledger::rpc::channel_filters(creator.map(crate::ledger::ChannelFilter::Creator));
     let config = RpcProgramAccountsConfig {
         filters: Some(filters),
         account_config: RpcAccountInfoConfig {

@@ -17,7 +17,7 @@ use micropay::{
     state::{Channel, Earnings, Escrow},
     voucher::voucher_message,
 };
-use micropay_client::{
+use micropay_sdk::{
     events::{decode, MicropayEvent},
     instructions::{self as mix, VoucherClaim},
     pda,
@@ -37,7 +37,9 @@ use std::collections::HashSet;
 pub use micropay::error::MicropayError;
 pub use solana_program_test;
 
-pub use micropay_client::ledger::embedded::program_test;
+pub use micropay_native::program_test;
+
+pub mod client;
 
 /// A mint known to the fixture.
 #[derive(Clone, Copy, Debug)]
@@ -592,20 +594,24 @@ impl TestContext {
             self.fund_token_account(mint, &token_account, funds).await;
         }
         let escrow = pda::escrow(&owner.pubkey(), &mint.address).0;
-        let mut ixs = vec![mix::init_escrow(
-            &owner.pubkey(),
-            &mint.address,
-            &mint.token_program,
-        )];
+        let mut ixs = vec![mix::InitEscrow {
+            owner: owner.pubkey(),
+            mint: mint.address,
+            token_program: mint.token_program,
+        }
+        .instruction()];
         if deposit > 0 {
-            ixs.push(mix::deposit(
-                &owner.pubkey(),
-                &escrow,
-                &mint.address,
-                &token_account,
-                &mint.token_program,
-                deposit,
-            ));
+            ixs.push(
+                mix::Deposit {
+                    depositor: owner.pubkey(),
+                    escrow,
+                    mint: mint.address,
+                    source: token_account,
+                    token_program: mint.token_program,
+                    amount: deposit,
+                }
+                .instruction(),
+            );
         }
         self.send(&ixs, &[&owner])
             .await
@@ -623,7 +629,12 @@ impl TestContext {
     pub async fn init_earnings(&mut self, owner: &Pubkey, mint: &MintInfo) -> Pubkey {
         let address = pda::earnings(owner, &mint.address).0;
         if self.account(address).await.is_none() {
-            let ix = mix::init_earnings(&self.ctx.payer.pubkey(), owner, &mint.address);
+            let ix = mix::InitEarnings {
+                payer: self.ctx.payer.pubkey(),
+                owner: *owner,
+                mint: mint.address,
+            }
+            .instruction();
             self.send(&[ix], &[]).await.expect("init earnings");
         }
         self.track_earnings(address);
@@ -669,7 +680,13 @@ impl TestContext {
         args: OpenChannelArgs,
     ) -> (Instruction, Pubkey) {
         let slot = pda::ChannelSlot::next(&self.escrow(payer.escrow).await.expect("escrow"));
-        mix::open_channel(&payer.owner.pubkey(), &payer.escrow, slot, args)
+        mix::OpenChannel {
+            owner: payer.owner.pubkey(),
+            escrow: payer.escrow,
+            slot,
+            args,
+        }
+        .with_channel()
     }
 
     /// Opens a channel from `payer` to `creator` with `allocation`.

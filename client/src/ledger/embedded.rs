@@ -13,10 +13,10 @@ use super::{sign_transaction, ChannelFilter, Ledger, Observed, Sent};
 use crate::{
     accounts,
     error::{ClientError, Result},
-    events::{from_inner_instructions, MicropayEvent},
 };
 use anchor_lang::prelude::Pubkey;
 use micropay::state::Channel;
+use micropay_sdk::events::{from_inner_instructions, MicropayEvent};
 use solana_program_test::{BanksClientError, ProgramTestContext};
 use solana_sdk::{
     account::Account,

@@ -7,9 +7,11 @@
 pub mod embedded;
 pub mod rpc;
 
-use crate::{error::Result, events::MicropayEvent};
+use crate::error::Result;
 use anchor_lang::prelude::Pubkey;
 use micropay::state::Channel;
+use micropay_sdk::events::MicropayEvent;
+pub use micropay_sdk::filters::ChannelFilter;
 use solana_sdk::{
     account::Account,
     hash::Hash,
@@ -49,33 +51,6 @@ pub struct Sent {
 pub struct Observed {
     pub accounts: Vec<Option<Account>>,
     pub slots: Vec<u64>,
-}
-
-/// Which channels to list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChannelFilter {
-    /// Channels paying this creator.
-    Creator(Pubkey),
-    /// Channels funded by this escrow.
-    Escrow(Pubkey),
-}
-
-impl ChannelFilter {
-    pub fn matches(&self, channel: &Channel) -> bool {
-        match self {
-            ChannelFilter::Creator(c) => channel.creator == *c,
-            ChannelFilter::Escrow(e) => channel.escrow == *e,
-        }
-    }
-
-    /// Byte offset and value of the field in the account data (for RPC memcmp).
-    pub fn memcmp(&self) -> (usize, Pubkey) {
-        // discriminator (8), escrow (32), mint (32), creator (32)
-        match self {
-            ChannelFilter::Escrow(e) => (8, *e),
-            ChannelFilter::Creator(c) => (8 + 32 + 32, *c),
-        }
-    }
 }
 
 #[async_trait::async_trait]

@@ -1,4 +1,4 @@
-//! Any cluster through JSON-RPC (`solana-client`'s nonblocking `RpcClient`):
+//! Any cluster through JSON-RPC (`solana-rpc-client`'s nonblocking `RpcClient`):
 //! localhost, devnet, mainnet-beta or any URL.
 //!
 //! Every transaction is simulated first, so a program error comes back as a
@@ -8,25 +8,22 @@
 //! read from `getTransaction`'s inner instructions.
 
 use super::{sign_transaction, ChannelFilter, Ledger, Observed, Sent};
-use crate::{
-    accounts,
-    error::{ClientError, Result},
-    events::{from_inner_instructions, MicropayEvent},
-};
-use anchor_lang::{prelude::Pubkey, Space};
+use crate::error::{ClientError, Result};
+use anchor_lang::prelude::Pubkey;
 use micropay::state::Channel;
-use solana_client::{
-    client_error::{ClientError as RpcClientError, ClientErrorKind},
-    nonblocking::rpc_client::RpcClient,
-    rpc_config::{
+use micropay_sdk::events::{from_inner_instructions, MicropayEvent};
+use solana_commitment_config::CommitmentConfig;
+use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client_api::response::RpcSimulateTransactionResult;
+use solana_rpc_client_api::{
+    client_error::{Error as RpcClientError, ErrorKind as ClientErrorKind},
+    config::{
         RpcAccountInfoConfig, RpcProgramAccountsConfig, RpcSimulateTransactionConfig,
         RpcTransactionConfig,
     },
-    rpc_filter::{Memcmp, RpcFilterType},
-    rpc_request::RpcError,
+    filter::{Memcmp, RpcFilterType},
+    request::RpcError,
 };
-use solana_commitment_config::CommitmentConfig;
-use solana_rpc_client_api::response::RpcSimulateTransactionResult;
 use solana_sdk::{
     account::Account,
     clock::Clock,
@@ -283,12 +280,8 @@ impl Ledger for RpcLedger {
     }
 
     async fn channels(&self, filter: ChannelFilter) -> Result<Vec<(Pubkey, Channel)>> {
-        let (offset, key) = filter.memcmp();
         let config = RpcProgramAccountsConfig {
-            filters: Some(vec![
-                RpcFilterType::DataSize((8 + Channel::INIT_SPACE) as u64),
-                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(offset, key.as_ref())),
-            ]),
+            filters: Some(channel_filters(Some(filter))),
             account_config: RpcAccountInfoConfig {
                 encoding: Some(solana_account_decoder_client_types::UiAccountEncoding::Base64),
                 commitment: Some(self.client.commitment()),
@@ -307,10 +300,25 @@ impl Ledger for RpcLedger {
                 address,
                 kind: "channel",
             })?;
-            if let Some(channel) = accounts::decode::<Channel>(&address, &account, "channel")? {
+            if let Some(channel) =
+                micropay_sdk::accounts::decode::<Channel>(&address, &account, "channel")?
+            {
                 out.push((address, channel));
             }
         }
         Ok(out)
     }
+}
+
+/// RPC filters selecting the channels of `filter` (all channels when `None`).
+pub(crate) fn channel_filters(filter: Option<ChannelFilter>) -> Vec<RpcFilterType> {
+    let memcmp = |m: micropay_sdk::filters::Memcmp| {
+        RpcFilterType::Memcmp(Memcmp::new_base58_encoded(m.offset, &m.bytes))
+    };
+    let mut filters = vec![
+        RpcFilterType::DataSize(micropay_sdk::filters::channel_data_size()),
+        memcmp(micropay_sdk::filters::channel_discriminator()),
+    ];
+    filters.extend(filter.map(|f| memcmp(f.memcmp())));
+    filters
 }

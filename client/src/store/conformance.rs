@@ -9,8 +9,8 @@
 #![allow(clippy::unwrap_used, clippy::arithmetic_side_effects)]
 
 use super::{rules, ClaimStatus, PayerRecord, PayerStore, ReceiverStore, VoucherRecord};
-use crate::voucher::Voucher;
 use anchor_lang::prelude::Pubkey;
+use micropay_sdk::voucher::Voucher;
 use solana_sdk::{hash::Hash, signature::Keypair};
 use std::sync::Arc;
 

@@ -21,12 +21,15 @@
 
 pub mod conformance;
 pub mod rules;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
-use crate::{error::Result, voucher::Voucher};
+use crate::error::Result;
 use anchor_lang::prelude::Pubkey;
+use micropay_sdk::voucher::Voucher;
 use solana_sdk::hash::Hash;
 
 /// Claim status of a stored voucher.

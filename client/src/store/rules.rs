@@ -18,11 +18,9 @@
 //! - a closed row whose channel is seen again is live again.
 
 use super::{ClaimStatus, PayerRecord, PayerStore, ReceiverStore, VoucherRecord};
-use crate::{
-    error::{ClientError, Result},
-    voucher::Voucher,
-};
+use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
+use micropay_sdk::voucher::Voucher;
 use solana_sdk::hash::Hash;
 
 /// How often a compare-and-set is retried against concurrent writers before
@@ -355,7 +353,7 @@ pub fn reserve_payment(
     Err(ClientError::StoreContention { channel: *channel })
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite"))]
 #[allow(clippy::arithmetic_side_effects)] // the model's bookkeeping on small numbers
 mod tests {
     use super::*;

@@ -11,11 +11,9 @@
 //! session secret keys.
 
 use super::{ClaimStatus, PayerRecord, PayerStore, ReceiverStore, VoucherRecord};
-use crate::{
-    error::{ClientError, Result},
-    voucher::Voucher,
-};
+use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
+use micropay_sdk::voucher::Voucher;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use solana_sdk::hash::Hash;
 use std::{path::Path, sync::Mutex};

@@ -2,7 +2,7 @@
 //! leaving balances unchanged (the per-mint invariant is checked after each).
 
 use anchor_lang::error::ErrorCode;
-use micropay_client::{instructions as mix, pda};
+use micropay_sdk::{instructions as mix, pda};
 use micropay_tests::*;
 use solana_sdk::signature::{Keypair, Signer};
 
@@ -144,13 +144,14 @@ async fn claim_crediting_earnings_of_another_mint() {
 async fn withdraw_more_than_balance() {
     let World { mut t, p, .. } = world().await;
     let free = t.escrow(p.escrow).await.unwrap().balance;
-    let ix = mix::withdraw(
-        &p.owner.pubkey(),
-        &p.mint.address,
-        &p.token_account,
-        &p.mint.token_program,
-        free + 1,
-    );
+    let ix = mix::Withdraw {
+        owner: p.owner.pubkey(),
+        mint: p.mint.address,
+        destination: p.token_account,
+        token_program: p.mint.token_program,
+        amount: free + 1,
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&p.owner]).await,
         MicropayError::InsufficientBalance,
@@ -162,16 +163,32 @@ async fn withdraw_more_than_balance() {
 async fn channel_closed_by_non_owner() {
     let World { mut t, p, ch, .. } = world().await;
     let mallory = t.wallet(1_000_000_000).await;
-    let ix = mix::request_close(&mallory.pubkey(), &p.escrow, &ch.address);
+    let ix = mix::RequestClose {
+        owner: mallory.pubkey(),
+        escrow: p.escrow,
+        channel: ch.address,
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&mallory]).await,
         MicropayError::NotEscrowOwner,
     );
     // finalize by anyone only after a request: none was made
-    let ix = mix::finalize_close(&p.escrow, &ch.address, &p.owner.pubkey());
+    let ix = mix::FinalizeClose {
+        escrow: p.escrow,
+        channel: ch.address,
+        owner: p.owner.pubkey(),
+    }
+    .instruction();
     assert_error(t.send(&[ix], &[]).await, MicropayError::CloseNotRequested);
     // creator_close by someone who is not the creator
-    let ix = mix::creator_close(&mallory.pubkey(), &p.escrow, &ch.address, &p.owner.pubkey());
+    let ix = mix::CreatorClose {
+        creator: mallory.pubkey(),
+        escrow: p.escrow,
+        channel: ch.address,
+        owner: p.owner.pubkey(),
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&mallory]).await,
         MicropayError::NotChannelCreator,
@@ -189,26 +206,28 @@ async fn earnings_withdrawn_by_non_owner() {
     let mallory = t.wallet(1_000_000_000).await;
     let loot = t.token_account(&p.mint, &mallory.pubkey()).await;
     // mallory names the creator's earnings account but signs herself
-    let mut ix = mix::withdraw_earnings(
-        &mallory.pubkey(),
-        &p.mint.address,
-        &loot,
-        &p.mint.token_program,
-        900,
-    );
+    let mut ix = mix::WithdrawEarnings {
+        owner: mallory.pubkey(),
+        mint: p.mint.address,
+        destination: loot,
+        token_program: p.mint.token_program,
+        amount: 900,
+    }
+    .instruction();
     ix.accounts[1].pubkey = c.earnings;
     assert_error(
         t.send(&[ix], &[&mallory]).await,
         MicropayError::NotEarningsOwner,
     );
     // her own (nonexistent) earnings account is no way in either
-    let ix = mix::withdraw_earnings(
-        &mallory.pubkey(),
-        &p.mint.address,
-        &loot,
-        &p.mint.token_program,
-        900,
-    );
+    let ix = mix::WithdrawEarnings {
+        owner: mallory.pubkey(),
+        mint: p.mint.address,
+        destination: loot,
+        token_program: p.mint.token_program,
+        amount: 900,
+    }
+    .instruction();
     assert_anchor_error(
         t.send(&[ix], &[&mallory]).await,
         ErrorCode::AccountNotInitialized,
@@ -243,33 +262,41 @@ async fn channel_address_is_never_reused_after_escrow_recreation() {
     let old = t.open_channel(&p, &c, 5_000, opts(&key)).await;
     t.claim(&[old.voucher(1_000)]).await.unwrap();
     let old_generation = t.escrow(p.escrow).await.unwrap().generation;
-    let ix = mix::creator_close(
-        &c.wallet.pubkey(),
-        &p.escrow,
-        &old.address,
-        &p.owner.pubkey(),
-    );
+    let ix = mix::CreatorClose {
+        creator: c.wallet.pubkey(),
+        escrow: p.escrow,
+        channel: old.address,
+        owner: p.owner.pubkey(),
+    }
+    .instruction();
     t.send(&[ix], &[&c.wallet]).await.unwrap();
     t.next_slot().await;
-    let ix = mix::close_escrow(
-        &p.owner.pubkey(),
-        &p.mint.address,
-        &p.token_account,
-        &p.mint.token_program,
-    );
+    let ix = mix::CloseEscrow {
+        owner: p.owner.pubkey(),
+        mint: p.mint.address,
+        destination: p.token_account,
+        token_program: p.mint.token_program,
+    }
+    .instruction();
     t.send(&[ix], &[&p.owner]).await.unwrap();
 
     // the same owner and mint again, the same nonce and session key, id 0 again
     let ixs = [
-        mix::init_escrow(&p.owner.pubkey(), &p.mint.address, &p.mint.token_program),
-        mix::deposit(
-            &p.owner.pubkey(),
-            &p.escrow,
-            &p.mint.address,
-            &p.token_account,
-            &p.mint.token_program,
-            10_000,
-        ),
+        mix::InitEscrow {
+            owner: p.owner.pubkey(),
+            mint: p.mint.address,
+            token_program: p.mint.token_program,
+        }
+        .instruction(),
+        mix::Deposit {
+            depositor: p.owner.pubkey(),
+            escrow: p.escrow,
+            mint: p.mint.address,
+            source: p.token_account,
+            token_program: p.mint.token_program,
+            amount: 10_000,
+        }
+        .instruction(),
     ];
     t.send(&ixs, &[&p.owner]).await.unwrap();
     let escrow = t.escrow(p.escrow).await.unwrap();
@@ -310,7 +337,13 @@ async fn a_broken_invariant_fails_the_instruction() {
     let mut corrupt = good.clone();
     corrupt.claimed = corrupt.allocation + 1_000;
     t.write_state(ch.address, &corrupt).await;
-    let ix = mix::top_up_channel(&p.owner.pubkey(), &p.escrow, &ch.address, 1);
+    let ix = mix::TopUpChannel {
+        owner: p.owner.pubkey(),
+        escrow: p.escrow,
+        channel: ch.address,
+        amount: 1,
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&p.owner]).await,
         MicropayError::InvariantViolated,

@@ -1,6 +1,6 @@
 use anchor_lang::prelude::AccountMeta;
 use micropay::{constants::NO_ACCOUNT_INDEX, events::SkipReason, instructions::ClaimEntry};
-use micropay_client::{events::MicropayEvent, instructions as mix};
+use micropay_sdk::{events::MicropayEvent, instructions as mix};
 use micropay_tests::*;
 use solana_sdk::signature::{Keypair, Signer};
 
@@ -226,11 +226,21 @@ async fn a_channel_finalized_ahead_of_the_claim_is_skipped_not_fatal() {
             },
         )
         .await;
-    let ix = mix::request_close(&p.owner.pubkey(), &p.escrow, &gone.address);
+    let ix = mix::RequestClose {
+        owner: p.owner.pubkey(),
+        escrow: p.escrow,
+        channel: gone.address,
+    }
+    .instruction();
     t.send(&[ix], &[&p.owner]).await.unwrap();
     t.advance_time(60).await;
     // the payer's finalize lands first
-    let ix = mix::finalize_close(&p.escrow, &gone.address, &p.owner.pubkey());
+    let ix = mix::FinalizeClose {
+        escrow: p.escrow,
+        channel: gone.address,
+        owner: p.owner.pubkey(),
+    }
+    .instruction();
     t.send(&[ix], &[]).await.unwrap();
     assert!(t.channel(gone.address).await.is_none());
 
@@ -275,7 +285,11 @@ async fn missing_fee_earnings_skip_the_entry_not_the_batch() {
         )
         .await;
     let plain = t.open_channel(&p, &c, 10_000, ChannelOpts::default()).await;
-    let ix = mix::close_earnings(&dapp.pubkey(), &mint.address);
+    let ix = mix::CloseEarnings {
+        owner: dapp.pubkey(),
+        mint: mint.address,
+    }
+    .instruction();
     t.send(&[ix], &[&dapp]).await.unwrap();
 
     let events = t
@@ -377,11 +391,12 @@ async fn claim_during_dispute_window_works() {
         .open_channel(&p, &c2, 10_000, ChannelOpts::default())
         .await;
     t.send(
-        &[mix::request_close(
-            &p.owner.pubkey(),
-            &p.escrow,
-            &ch2.address,
-        )],
+        &[mix::RequestClose {
+            owner: p.owner.pubkey(),
+            escrow: p.escrow,
+            channel: ch2.address,
+        }
+        .instruction()],
         &[&p.owner],
     )
     .await

@@ -1,5 +1,5 @@
 use micropay::events::SkipReason;
-use micropay_client::{events::MicropayEvent, instructions as mix};
+use micropay_sdk::{events::MicropayEvent, instructions as mix};
 use micropay_tests::*;
 use solana_sdk::signature::Signer;
 
@@ -12,19 +12,24 @@ async fn owner_closes_empty_earnings_and_anyone_recreates_them() {
     let ch = t.open_channel(&p, &c, 5_000, ChannelOpts::default()).await;
     t.claim(&[ch.voucher(1_000)]).await.unwrap();
 
-    let close = mix::close_earnings(&c.wallet.pubkey(), &mint.address);
+    let close = mix::CloseEarnings {
+        owner: c.wallet.pubkey(),
+        mint: mint.address,
+    }
+    .instruction();
     assert_error(
         t.send(std::slice::from_ref(&close), &[&c.wallet]).await,
         MicropayError::EarningsNotEmpty,
     );
     let dest = t.token_account(&mint, &c.wallet.pubkey()).await;
-    let ix = mix::withdraw_earnings(
-        &c.wallet.pubkey(),
-        &mint.address,
-        &dest,
-        &mint.token_program,
-        1_000,
-    );
+    let ix = mix::WithdrawEarnings {
+        owner: c.wallet.pubkey(),
+        mint: mint.address,
+        destination: dest,
+        token_program: mint.token_program,
+        amount: 1_000,
+    }
+    .instruction();
     t.send(&[ix], &[&c.wallet]).await.unwrap();
 
     let lamports = t.lamports(c.wallet.pubkey()).await;
@@ -61,7 +66,11 @@ async fn only_the_owner_closes_earnings() {
     let mint = t.spl_mint().await;
     let c = t.creator(&mint).await;
     let mallory = t.wallet(1_000_000_000).await;
-    let mut ix = mix::close_earnings(&mallory.pubkey(), &mint.address);
+    let mut ix = mix::CloseEarnings {
+        owner: mallory.pubkey(),
+        mint: mint.address,
+    }
+    .instruction();
     ix.accounts[1].pubkey = c.earnings;
     assert_error(
         t.send(&[ix], &[&mallory]).await,

@@ -1,4 +1,4 @@
-use micropay_client::{events::MicropayEvent, instructions as mix};
+use micropay_sdk::{events::MicropayEvent, instructions as mix};
 use micropay_tests::*;
 use solana_sdk::signature::Signer;
 
@@ -10,12 +10,13 @@ async fn creator_claims_then_closes_at_once() {
     let c = t.creator(&mint).await;
     let ch = t.open_channel(&p, &c, 800, ChannelOpts::default()).await;
     let claim = mix::claim(&[ch.voucher(200)]);
-    let close = mix::creator_close(
-        &c.wallet.pubkey(),
-        &p.escrow,
-        &ch.address,
-        &p.owner.pubkey(),
-    );
+    let close = mix::CreatorClose {
+        creator: c.wallet.pubkey(),
+        escrow: p.escrow,
+        channel: ch.address,
+        owner: p.owner.pubkey(),
+    }
+    .instruction();
     let events = t.send_events(&[claim, close], &[&c.wallet]).await.unwrap();
     assert!(events.iter().any(|e| matches!(e, MicropayEvent::ChannelClosed(c) if c.by_creator && c.refund == 600 && c.claimed == 200)));
     assert!(t.channel(ch.address).await.is_none());
@@ -33,29 +34,37 @@ async fn creator_close_rejections() {
     let c = t.creator(&mint).await;
     let ch = t.open_channel(&p, &c, 800, ChannelOpts::default()).await;
     // the payer is not the creator
-    let ix = mix::creator_close(&p.owner.pubkey(), &p.escrow, &ch.address, &p.owner.pubkey());
+    let ix = mix::CreatorClose {
+        creator: p.owner.pubkey(),
+        escrow: p.escrow,
+        channel: ch.address,
+        owner: p.owner.pubkey(),
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&p.owner]).await,
         MicropayError::NotChannelCreator,
     );
     // refund into another escrow
-    let ix = mix::creator_close(
-        &c.wallet.pubkey(),
-        &q.escrow,
-        &ch.address,
-        &q.owner.pubkey(),
-    );
+    let ix = mix::CreatorClose {
+        creator: c.wallet.pubkey(),
+        escrow: q.escrow,
+        channel: ch.address,
+        owner: q.owner.pubkey(),
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&c.wallet]).await,
         MicropayError::ChannelEscrowMismatch,
     );
     // rent to the creator instead of the owner
-    let ix = mix::creator_close(
-        &c.wallet.pubkey(),
-        &p.escrow,
-        &ch.address,
-        &c.wallet.pubkey(),
-    );
+    let ix = mix::CreatorClose {
+        creator: c.wallet.pubkey(),
+        escrow: p.escrow,
+        channel: ch.address,
+        owner: c.wallet.pubkey(),
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&c.wallet]).await,
         MicropayError::RentReceiverMismatch,

@@ -2,7 +2,7 @@ use anchor_spl::{
     token::spl_token,
     token_interface::spl_token_2022::{self, extension::ExtensionType},
 };
-use micropay_client::{events::MicropayEvent, instructions as mix};
+use micropay_sdk::{events::MicropayEvent, instructions as mix};
 use micropay_tests::*;
 use solana_sdk::signature::{Keypair, Signer};
 
@@ -14,14 +14,15 @@ async fn deposit_credits_escrow_and_vault() {
     // the whole token balance: the boundary
     let events = t
         .send_events(
-            &[mix::deposit(
-                &p.owner.pubkey(),
-                &p.escrow,
-                &mint.address,
-                &p.token_account,
-                &mint.token_program,
-                1_000,
-            )],
+            &[mix::Deposit {
+                depositor: p.owner.pubkey(),
+                escrow: p.escrow,
+                mint: mint.address,
+                source: p.token_account,
+                token_program: mint.token_program,
+                amount: 1_000,
+            }
+            .instruction()],
             &[&p.owner],
         )
         .await
@@ -42,14 +43,15 @@ async fn anyone_may_fund_an_escrow() {
     let sponsor = t.wallet(1_000_000_000).await;
     let source = t.token_account(&mint, &sponsor.pubkey()).await;
     t.fund_token_account(&mint, &source, 300).await;
-    let ix = mix::deposit(
-        &sponsor.pubkey(),
-        &p.escrow,
-        &mint.address,
-        &source,
-        &mint.token_program,
-        300,
-    );
+    let ix = mix::Deposit {
+        depositor: sponsor.pubkey(),
+        escrow: p.escrow,
+        mint: mint.address,
+        source,
+        token_program: mint.token_program,
+        amount: 300,
+    }
+    .instruction();
     t.send(&[ix], &[&sponsor]).await.unwrap();
     assert_eq!(t.escrow(p.escrow).await.unwrap().balance, 300);
     t.assert_invariants().await;
@@ -60,14 +62,15 @@ async fn zero_deposit_is_rejected() {
     let mut t = TestContext::new().await;
     let mint = t.spl_mint().await;
     let p = t.payer_with_escrow(&mint, 1_000, 0).await;
-    let ix = mix::deposit(
-        &p.owner.pubkey(),
-        &p.escrow,
-        &mint.address,
-        &p.token_account,
-        &mint.token_program,
-        0,
-    );
+    let ix = mix::Deposit {
+        depositor: p.owner.pubkey(),
+        escrow: p.escrow,
+        mint: mint.address,
+        source: p.token_account,
+        token_program: mint.token_program,
+        amount: 0,
+    }
+    .instruction();
     assert_error(t.send(&[ix], &[&p.owner]).await, MicropayError::ZeroAmount);
     t.assert_invariants().await;
 }
@@ -81,14 +84,15 @@ async fn deposit_into_escrow_of_another_mint_is_rejected() {
     let _ = t.payer_with_escrow(&other, 0, 0).await; // creates other's vault
     let source = t.token_account(&other, &p.owner.pubkey()).await;
     t.fund_token_account(&other, &source, 100).await;
-    let ix = mix::deposit(
-        &p.owner.pubkey(),
-        &p.escrow,
-        &other.address,
-        &source,
-        &other.token_program,
-        100,
-    );
+    let ix = mix::Deposit {
+        depositor: p.owner.pubkey(),
+        escrow: p.escrow,
+        mint: other.address,
+        source,
+        token_program: other.token_program,
+        amount: 100,
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&p.owner]).await,
         MicropayError::MintMismatch,
@@ -101,14 +105,15 @@ async fn deposit_above_token_balance_fails_in_token_program() {
     let mut t = TestContext::new().await;
     let mint = t.spl_mint().await;
     let p = t.payer_with_escrow(&mint, 1_000, 0).await;
-    let ix = mix::deposit(
-        &p.owner.pubkey(),
-        &p.escrow,
-        &mint.address,
-        &p.token_account,
-        &mint.token_program,
-        1_001,
-    );
+    let ix = mix::Deposit {
+        depositor: p.owner.pubkey(),
+        escrow: p.escrow,
+        mint: mint.address,
+        source: p.token_account,
+        token_program: mint.token_program,
+        amount: 1_001,
+    }
+    .instruction();
     let err = t.send(&[ix], &[&p.owner]).await.unwrap_err();
     assert_eq!(
         custom_code(&err),
@@ -177,14 +182,15 @@ async fn a_mint_recreated_with_a_refused_extension_takes_no_deposit() {
     assert_eq!(evil.address, mint.address);
     let source = t.token_account(&evil, &p.owner.pubkey()).await;
     t.fund_token_account(&evil, &source, 1_000).await;
-    let ix = mix::deposit(
-        &p.owner.pubkey(),
-        &p.escrow,
-        &evil.address,
-        &source,
-        &evil.token_program,
-        1_000,
-    );
+    let ix = mix::Deposit {
+        depositor: p.owner.pubkey(),
+        escrow: p.escrow,
+        mint: evil.address,
+        source,
+        token_program: evil.token_program,
+        amount: 1_000,
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&p.owner]).await,
         MicropayError::UnsupportedMintExtension,

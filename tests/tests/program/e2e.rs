@@ -2,7 +2,7 @@
 //! operation sequences against an off-chain model.
 
 use anchor_spl::token::spl_token;
-use micropay_client::instructions as mix;
+use micropay_sdk::instructions as mix;
 use micropay_tests::*;
 use proptest::prelude::*;
 use solana_sdk::signature::{Keypair, Signer};
@@ -28,11 +28,12 @@ async fn token_2022_full_lifecycle_conserves_every_unit() {
     // 1,000 uses of 7 units each, settled in two claims
     t.claim(&[ch.voucher(3_500)]).await.unwrap();
     t.send(
-        &[mix::request_close(
-            &p.owner.pubkey(),
-            &p.escrow,
-            &ch.address,
-        )],
+        &[mix::RequestClose {
+            owner: p.owner.pubkey(),
+            escrow: p.escrow,
+            channel: ch.address,
+        }
+        .instruction()],
         &[&p.owner],
     )
     .await
@@ -40,11 +41,12 @@ async fn token_2022_full_lifecycle_conserves_every_unit() {
     t.claim(&[ch.voucher(7_000)]).await.unwrap();
     t.advance_time(3_600).await;
     t.send(
-        &[mix::finalize_close(
-            &p.escrow,
-            &ch.address,
-            &p.owner.pubkey(),
-        )],
+        &[mix::FinalizeClose {
+            escrow: p.escrow,
+            channel: ch.address,
+            owner: p.owner.pubkey(),
+        }
+        .instruction()],
         &[],
     )
     .await
@@ -58,25 +60,27 @@ async fn token_2022_full_lifecycle_conserves_every_unit() {
     // cumulative: 2.5% of 7,000 (the two claims of 3,500 paid 87, then 88)
     assert_eq!(fee_earned, 175);
     t.send(
-        &[mix::withdraw_earnings(
-            &c.wallet.pubkey(),
-            &mint.address,
-            &creator_dest,
-            &mint.token_program,
-            creator_earned,
-        )],
+        &[mix::WithdrawEarnings {
+            owner: c.wallet.pubkey(),
+            mint: mint.address,
+            destination: creator_dest,
+            token_program: mint.token_program,
+            amount: creator_earned,
+        }
+        .instruction()],
         &[&c.wallet],
     )
     .await
     .unwrap();
     t.send(
-        &[mix::withdraw_earnings(
-            &dapp.pubkey(),
-            &mint.address,
-            &dapp_dest,
-            &mint.token_program,
-            fee_earned,
-        )],
+        &[mix::WithdrawEarnings {
+            owner: dapp.pubkey(),
+            mint: mint.address,
+            destination: dapp_dest,
+            token_program: mint.token_program,
+            amount: fee_earned,
+        }
+        .instruction()],
         &[&dapp],
     )
     .await
@@ -85,19 +89,21 @@ async fn token_2022_full_lifecycle_conserves_every_unit() {
     t.next_slot().await;
     t.send(
         &[
-            mix::withdraw(
-                &p.owner.pubkey(),
-                &mint.address,
-                &p.token_account,
-                &mint.token_program,
-                rest,
-            ),
-            mix::close_escrow(
-                &p.owner.pubkey(),
-                &mint.address,
-                &p.token_account,
-                &mint.token_program,
-            ),
+            mix::Withdraw {
+                owner: p.owner.pubkey(),
+                mint: mint.address,
+                destination: p.token_account,
+                token_program: mint.token_program,
+                amount: rest,
+            }
+            .instruction(),
+            mix::CloseEscrow {
+                owner: p.owner.pubkey(),
+                mint: mint.address,
+                destination: p.token_account,
+                token_program: mint.token_program,
+            }
+            .instruction(),
         ],
         &[&p.owner],
     )
@@ -109,7 +115,7 @@ async fn token_2022_full_lifecycle_conserves_every_unit() {
     assert_eq!(t.token_balance(creator_dest).await, creator_earned);
     assert_eq!(t.token_balance(dapp_dest).await, fee_earned);
     assert_eq!(
-        t.token_balance(micropay_client::pda::vault(&mint.address).0)
+        t.token_balance(micropay_sdk::pda::vault(&mint.address).0)
             .await,
         0
     );
@@ -131,13 +137,14 @@ async fn wrapped_sol_deposit_claim_and_unwrap() {
     // the creator withdraws into a wSOL account and unwraps it by closing it
     let wsol = t.token_account(&sol, &c.wallet.pubkey()).await;
     t.send(
-        &[mix::withdraw_earnings(
-            &c.wallet.pubkey(),
-            &sol.address,
-            &wsol,
-            &sol.token_program,
-            123_456_789,
-        )],
+        &[mix::WithdrawEarnings {
+            owner: c.wallet.pubkey(),
+            mint: sol.address,
+            destination: wsol,
+            token_program: sol.token_program,
+            amount: 123_456_789,
+        }
+        .instruction()],
         &[&c.wallet],
     )
     .await
@@ -271,14 +278,15 @@ async fn run(ops: Vec<Op>) {
         let result = match op.clone() {
             Op::Deposit { payer, amount } => {
                 let p = &payers[payer];
-                let ix = mix::deposit(
-                    &p.owner.pubkey(),
-                    &p.escrow,
-                    &mint.address,
-                    &p.token_account,
-                    &mint.token_program,
+                let ix = mix::Deposit {
+                    depositor: p.owner.pubkey(),
+                    escrow: p.escrow,
+                    mint: mint.address,
+                    source: p.token_account,
+                    token_program: mint.token_program,
                     amount,
-                );
+                }
+                .instruction();
                 let r = t.send(&[ix], &[&p.owner]).await;
                 if amount == 0 {
                     expected = Err(MicropayError::ZeroAmount);
@@ -294,13 +302,14 @@ async fn run(ops: Vec<Op>) {
             }
             Op::Withdraw { payer, amount } => {
                 let p = &payers[payer];
-                let ix = mix::withdraw(
-                    &p.owner.pubkey(),
-                    &mint.address,
-                    &p.token_account,
-                    &mint.token_program,
+                let ix = mix::Withdraw {
+                    owner: p.owner.pubkey(),
+                    mint: mint.address,
+                    destination: p.token_account,
+                    token_program: mint.token_program,
                     amount,
-                );
+                }
+                .instruction();
                 expected = if amount == 0 {
                     Err(MicropayError::ZeroAmount)
                 } else if amount > escrow[payer] {
@@ -376,8 +385,13 @@ async fn run(ops: Vec<Op>) {
                     ch.allocation += amount;
                     Ok(())
                 };
-                let ix =
-                    mix::top_up_channel(&p.owner.pubkey(), &p.escrow, &ch.fixture.address, amount);
+                let ix = mix::TopUpChannel {
+                    owner: p.owner.pubkey(),
+                    escrow: p.escrow,
+                    channel: ch.fixture.address,
+                    amount,
+                }
+                .instruction();
                 t.send(&[ix], &[&p.owner]).await
             }
             Op::PayAndClaim {
@@ -415,7 +429,12 @@ async fn run(ops: Vec<Op>) {
                     ch.close_requested_at = Some(t.now().await);
                     Ok(())
                 };
-                let ix = mix::request_close(&p.owner.pubkey(), &p.escrow, &ch.fixture.address);
+                let ix = mix::RequestClose {
+                    owner: p.owner.pubkey(),
+                    escrow: p.escrow,
+                    channel: ch.fixture.address,
+                }
+                .instruction();
                 t.send(&[ix], &[&p.owner]).await
             }
             Op::Advance { secs } => {
@@ -437,7 +456,12 @@ async fn run(ops: Vec<Op>) {
                     }
                 };
                 let p = &payers[ch.payer];
-                let ix = mix::finalize_close(&p.escrow, &ch.fixture.address, &p.owner.pubkey());
+                let ix = mix::FinalizeClose {
+                    escrow: p.escrow,
+                    channel: ch.fixture.address,
+                    owner: p.owner.pubkey(),
+                }
+                .instruction();
                 t.send(&[ix], &[]).await
             }
             Op::CreatorClose { channel } => {
@@ -449,12 +473,13 @@ async fn run(ops: Vec<Op>) {
                 escrow[ch.payer] += ch.allocation - ch.claimed;
                 ch.open = false;
                 expected = Ok(());
-                let ix = mix::creator_close(
-                    &creator.wallet.pubkey(),
-                    &p.escrow,
-                    &ch.fixture.address,
-                    &p.owner.pubkey(),
-                );
+                let ix = mix::CreatorClose {
+                    creator: creator.wallet.pubkey(),
+                    escrow: p.escrow,
+                    channel: ch.fixture.address,
+                    owner: p.owner.pubkey(),
+                }
+                .instruction();
                 t.send(&[ix], &[&creator.wallet]).await
             }
             Op::WithdrawEarnings { creator, amount } => {
@@ -468,13 +493,14 @@ async fn run(ops: Vec<Op>) {
                     withdrawn[creator] += amount;
                     Ok(())
                 };
-                let ix = mix::withdraw_earnings(
-                    &c.wallet.pubkey(),
-                    &mint.address,
-                    &dests[creator],
-                    &mint.token_program,
+                let ix = mix::WithdrawEarnings {
+                    owner: c.wallet.pubkey(),
+                    mint: mint.address,
+                    destination: dests[creator],
+                    token_program: mint.token_program,
                     amount,
-                );
+                }
+                .instruction();
                 t.send(&[ix], &[&c.wallet]).await
             }
         };
@@ -522,7 +548,7 @@ async fn run(ops: Vec<Op>) {
     }
     // nothing created or lost: every token is in a wallet, a destination or the vault
     let vault = t
-        .token_balance(micropay_client::pda::vault(&mint.address).0)
+        .token_balance(micropay_sdk::pda::vault(&mint.address).0)
         .await;
     assert_eq!(
         wallet[0] + wallet[1] + withdrawn[0] + withdrawn[1] + vault,

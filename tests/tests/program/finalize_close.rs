@@ -1,4 +1,4 @@
-use micropay_client::{events::MicropayEvent, instructions as mix};
+use micropay_sdk::{events::MicropayEvent, instructions as mix};
 use micropay_tests::*;
 use solana_sdk::signature::Signer;
 
@@ -20,13 +20,23 @@ async fn finalize_at_window_edge() {
         )
         .await;
     t.claim(&[ch.voucher(300)]).await.unwrap();
-    let ix = mix::request_close(&p.owner.pubkey(), &p.escrow, &ch.address);
+    let ix = mix::RequestClose {
+        owner: p.owner.pubkey(),
+        escrow: p.escrow,
+        channel: ch.address,
+    }
+    .instruction();
     t.send(&[ix], &[&p.owner]).await.unwrap();
     let requested = t.channel(ch.address).await.unwrap().close_requested_at;
 
     // one second before the window ends
     t.set_time(requested + 599).await;
-    let ix = mix::finalize_close(&p.escrow, &ch.address, &p.owner.pubkey());
+    let ix = mix::FinalizeClose {
+        escrow: p.escrow,
+        channel: ch.address,
+        owner: p.owner.pubkey(),
+    }
+    .instruction();
     assert_error(
         t.send(std::slice::from_ref(&ix), &[]).await,
         MicropayError::DisputeWindowOpen,
@@ -86,7 +96,12 @@ async fn expired_channel_closes_at_once_without_request() {
             },
         )
         .await;
-    let ix = mix::finalize_close(&p.escrow, &ch.address, &p.owner.pubkey());
+    let ix = mix::FinalizeClose {
+        escrow: p.escrow,
+        channel: ch.address,
+        owner: p.owner.pubkey(),
+    }
+    .instruction();
     t.set_time(now + 99).await;
     assert_error(
         t.send(std::slice::from_ref(&ix), &[]).await,
@@ -105,10 +120,20 @@ async fn rent_goes_only_to_the_escrow_owner() {
     let p = t.payer_with_escrow(&mint, 1_000, 1_000).await;
     let c = t.creator(&mint).await;
     let ch = t.open_channel(&p, &c, 800, ChannelOpts::default()).await;
-    let ix = mix::request_close(&p.owner.pubkey(), &p.escrow, &ch.address);
+    let ix = mix::RequestClose {
+        owner: p.owner.pubkey(),
+        escrow: p.escrow,
+        channel: ch.address,
+    }
+    .instruction();
     t.send(&[ix], &[&p.owner]).await.unwrap();
     t.advance_time(3_600).await;
-    let ix = mix::finalize_close(&p.escrow, &ch.address, &c.wallet.pubkey());
+    let ix = mix::FinalizeClose {
+        escrow: p.escrow,
+        channel: ch.address,
+        owner: c.wallet.pubkey(),
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[]).await,
         MicropayError::RentReceiverMismatch,

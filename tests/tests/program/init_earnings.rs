@@ -1,4 +1,4 @@
-use micropay_client::{events::MicropayEvent, instructions as mix, pda};
+use micropay_sdk::{events::MicropayEvent, instructions as mix, pda};
 use micropay_tests::*;
 use solana_sdk::signature::{Keypair, Signer};
 
@@ -8,7 +8,12 @@ async fn anyone_creates_earnings_for_a_creator() {
     let mint = t.spl_mint().await;
     let creator = Keypair::new().pubkey();
     let relayer = t.wallet(1_000_000_000).await;
-    let ix = mix::init_earnings(&relayer.pubkey(), &creator, &mint.address);
+    let ix = mix::InitEarnings {
+        payer: relayer.pubkey(),
+        owner: creator,
+        mint: mint.address,
+    }
+    .instruction();
     let events = t.send_events(&[ix], &[&relayer]).await.unwrap();
     let address = pda::earnings(&creator, &mint.address).0;
     t.track_earnings(address);
@@ -22,7 +27,12 @@ async fn anyone_creates_earnings_for_a_creator() {
     );
 
     // a second time is refused, nothing changes
-    let ix = mix::init_earnings(&relayer.pubkey(), &creator, &mint.address);
+    let ix = mix::InitEarnings {
+        payer: relayer.pubkey(),
+        owner: creator,
+        mint: mint.address,
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&relayer]).await,
         MicropayError::AlreadyInitialized,
@@ -35,7 +45,12 @@ async fn earnings_need_a_real_mint() {
     let mut t = TestContext::new().await;
     let creator = Keypair::new().pubkey();
     let not_a_mint = t.wallet(1_000_000).await.pubkey();
-    let ix = mix::init_earnings(&t.payer().pubkey(), &creator, &not_a_mint);
+    let ix = mix::InitEarnings {
+        payer: t.payer().pubkey(),
+        owner: creator,
+        mint: not_a_mint,
+    }
+    .instruction();
     assert_anchor_error(
         t.send(&[ix], &[]).await,
         anchor_lang::error::ErrorCode::AccountOwnedByWrongProgram,

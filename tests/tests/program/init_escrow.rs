@@ -3,7 +3,7 @@ use anchor_spl::token_interface::spl_token_2022::{
     self,
     extension::{metadata_pointer, transfer_fee, ExtensionType},
 };
-use micropay_client::{events::MicropayEvent, instructions as mix, pda};
+use micropay_sdk::{events::MicropayEvent, instructions as mix, pda};
 use micropay_tests::*;
 use solana_sdk::signature::Signer;
 
@@ -16,11 +16,12 @@ async fn creates_escrow_and_vault_once_per_mint() {
 
     let events = t
         .send_events(
-            &[mix::init_escrow(
-                &a.pubkey(),
-                &mint.address,
-                &mint.token_program,
-            )],
+            &[mix::InitEscrow {
+                owner: a.pubkey(),
+                mint: mint.address,
+                token_program: mint.token_program,
+            }
+            .instruction()],
             &[&a],
         )
         .await
@@ -33,11 +34,12 @@ async fn creates_escrow_and_vault_once_per_mint() {
 
     let events = t
         .send_events(
-            &[mix::init_escrow(
-                &b.pubkey(),
-                &mint.address,
-                &mint.token_program,
-            )],
+            &[mix::InitEscrow {
+                owner: b.pubkey(),
+                mint: mint.address,
+                token_program: mint.token_program,
+            }
+            .instruction()],
             &[&b],
         )
         .await
@@ -64,7 +66,12 @@ async fn second_escrow_for_same_owner_and_mint_is_rejected() {
     let mut t = TestContext::new().await;
     let mint = t.spl_mint().await;
     let p = t.payer_with_escrow(&mint, 0, 0).await;
-    let ix = mix::init_escrow(&p.owner.pubkey(), &mint.address, &mint.token_program);
+    let ix = mix::InitEscrow {
+        owner: p.owner.pubkey(),
+        mint: mint.address,
+        token_program: mint.token_program,
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&p.owner]).await,
         MicropayError::AlreadyInitialized,
@@ -104,28 +111,45 @@ async fn prefunded_escrow_earnings_and_channel_addresses_still_initialize() {
     t.fund_token_account(&mint, &token_account, 1_000).await;
     t.send(
         &[
-            mix::init_escrow(&owner.pubkey(), &mint.address, &mint.token_program),
-            mix::deposit(
-                &owner.pubkey(),
-                &escrow,
-                &mint.address,
-                &token_account,
-                &mint.token_program,
-                1_000,
-            ),
+            mix::InitEscrow {
+                owner: owner.pubkey(),
+                mint: mint.address,
+                token_program: mint.token_program,
+            }
+            .instruction(),
+            mix::Deposit {
+                depositor: owner.pubkey(),
+                escrow,
+                mint: mint.address,
+                source: token_account,
+                token_program: mint.token_program,
+                amount: 1_000,
+            }
+            .instruction(),
         ],
         &[&owner],
     )
     .await
     .unwrap();
     t.track_escrow(escrow);
-    let ix = mix::init_earnings(&t.payer().pubkey(), &creator.pubkey(), &mint.address);
+    let ix = mix::InitEarnings {
+        payer: t.payer().pubkey(),
+        owner: creator.pubkey(),
+        mint: mint.address,
+    }
+    .instruction();
     t.send(&[ix], &[]).await.unwrap();
     t.track_earnings(earnings);
     let session = solana_sdk::signature::Keypair::new();
     let mut args = t.channel_args(&creator.pubkey(), &session.pubkey(), 1_000);
     args.nonce = nonce;
-    let (ix, address) = mix::open_channel(&owner.pubkey(), &escrow, slot, args);
+    let (ix, address) = mix::OpenChannel {
+        owner: owner.pubkey(),
+        escrow,
+        slot,
+        args,
+    }
+    .with_channel();
     assert_eq!(address, channel);
     t.send(&[ix], &[&owner]).await.unwrap();
     t.track_channel(channel);
@@ -155,7 +179,12 @@ async fn token_program_must_own_the_mint() {
     let mut t = TestContext::new().await;
     let mint = t.token_2022_mint().await;
     let owner = t.wallet(1_000_000_000).await;
-    let ix = mix::init_escrow(&owner.pubkey(), &mint.address, &anchor_spl::token::ID);
+    let ix = mix::InitEscrow {
+        owner: owner.pubkey(),
+        mint: mint.address,
+        token_program: anchor_spl::token::ID,
+    }
+    .instruction();
     assert_anchor_error(
         t.send(&[ix], &[&owner]).await,
         ErrorCode::ConstraintMintTokenProgram,
@@ -187,7 +216,12 @@ async fn transfer_fee_mint_is_refused() {
         .await
         .unwrap();
     let owner = t.wallet(1_000_000_000).await;
-    let ix = mix::init_escrow(&owner.pubkey(), &mint.address, &mint.token_program);
+    let ix = mix::InitEscrow {
+        owner: owner.pubkey(),
+        mint: mint.address,
+        token_program: mint.token_program,
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&owner]).await,
         MicropayError::UnsupportedMintExtension,

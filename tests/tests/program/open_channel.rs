@@ -2,7 +2,7 @@ use micropay::{
     constants::{MAX_DISPUTE_WINDOW_SECS, MAX_FEE_BPS, MIN_DISPUTE_WINDOW_SECS},
     instructions::OpenChannelArgs,
 };
-use micropay_client::{events::MicropayEvent, pda};
+use micropay_sdk::{events::MicropayEvent, pda};
 use micropay_tests::*;
 use solana_sdk::signature::{Keypair, Signer};
 

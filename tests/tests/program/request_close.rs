@@ -1,4 +1,4 @@
-use micropay_client::{events::MicropayEvent, instructions as mix};
+use micropay_sdk::{events::MicropayEvent, instructions as mix};
 use micropay_tests::*;
 use solana_sdk::signature::Signer;
 
@@ -20,7 +20,12 @@ async fn request_close_starts_the_window() {
         )
         .await;
     let now = t.now().await;
-    let ix = mix::request_close(&p.owner.pubkey(), &p.escrow, &ch.address);
+    let ix = mix::RequestClose {
+        owner: p.owner.pubkey(),
+        escrow: p.escrow,
+        channel: ch.address,
+    }
+    .instruction();
     let events = t.send_events(&[ix], &[&p.owner]).await.unwrap();
     assert!(
         matches!(&events[..], [MicropayEvent::CloseRequested(e)] if e.requested_at == now && e.closable_at == now + 600)
@@ -28,7 +33,12 @@ async fn request_close_starts_the_window() {
     assert_eq!(t.channel(ch.address).await.unwrap().close_requested_at, now);
 
     // twice is refused
-    let ix = mix::request_close(&p.owner.pubkey(), &p.escrow, &ch.address);
+    let ix = mix::RequestClose {
+        owner: p.owner.pubkey(),
+        escrow: p.escrow,
+        channel: ch.address,
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&p.owner]).await,
         MicropayError::ChannelClosing,
@@ -45,13 +55,23 @@ async fn request_close_rejections() {
     let c = t.creator(&mint).await;
     let ch = t.open_channel(&p, &c, 500, ChannelOpts::default()).await;
     // q's escrow with p's channel
-    let ix = mix::request_close(&q.owner.pubkey(), &q.escrow, &ch.address);
+    let ix = mix::RequestClose {
+        owner: q.owner.pubkey(),
+        escrow: q.escrow,
+        channel: ch.address,
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&q.owner]).await,
         MicropayError::ChannelEscrowMismatch,
     );
     // the creator cannot request (that is creator_close)
-    let ix = mix::request_close(&c.wallet.pubkey(), &p.escrow, &ch.address);
+    let ix = mix::RequestClose {
+        owner: c.wallet.pubkey(),
+        escrow: p.escrow,
+        channel: ch.address,
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&c.wallet]).await,
         MicropayError::NotEscrowOwner,

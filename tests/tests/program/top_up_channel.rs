@@ -1,4 +1,4 @@
-use micropay_client::{events::MicropayEvent, instructions as mix};
+use micropay_sdk::{events::MicropayEvent, instructions as mix};
 use micropay_tests::*;
 use solana_sdk::signature::Signer;
 
@@ -10,7 +10,13 @@ async fn top_up_moves_balance_into_allocation() {
     let c = t.creator(&mint).await;
     let ch = t.open_channel(&p, &c, 400, ChannelOpts::default()).await;
     // exactly the remaining balance
-    let ix = mix::top_up_channel(&p.owner.pubkey(), &p.escrow, &ch.address, 600);
+    let ix = mix::TopUpChannel {
+        owner: p.owner.pubkey(),
+        escrow: p.escrow,
+        channel: ch.address,
+        amount: 600,
+    }
+    .instruction();
     let events = t.send_events(&[ix], &[&p.owner]).await.unwrap();
     assert!(
         matches!(&events[..], [MicropayEvent::ChannelToppedUp(e)] if e.allocation == 1_000 && e.escrow_balance == 0)
@@ -31,29 +37,64 @@ async fn top_up_rejections() {
     let ch = t.open_channel(&p, &c, 400, ChannelOpts::default()).await;
     let q_ch = t.open_channel(&q, &c, 400, ChannelOpts::default()).await;
 
-    let ix = mix::top_up_channel(&p.owner.pubkey(), &p.escrow, &ch.address, 0);
+    let ix = mix::TopUpChannel {
+        owner: p.owner.pubkey(),
+        escrow: p.escrow,
+        channel: ch.address,
+        amount: 0,
+    }
+    .instruction();
     assert_error(t.send(&[ix], &[&p.owner]).await, MicropayError::ZeroAmount);
-    let ix = mix::top_up_channel(&p.owner.pubkey(), &p.escrow, &ch.address, 601);
+    let ix = mix::TopUpChannel {
+        owner: p.owner.pubkey(),
+        escrow: p.escrow,
+        channel: ch.address,
+        amount: 601,
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&p.owner]).await,
         MicropayError::InsufficientBalance,
     );
     // p's escrow funding q's channel
-    let ix = mix::top_up_channel(&p.owner.pubkey(), &p.escrow, &q_ch.address, 10);
+    let ix = mix::TopUpChannel {
+        owner: p.owner.pubkey(),
+        escrow: p.escrow,
+        channel: q_ch.address,
+        amount: 10,
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&p.owner]).await,
         MicropayError::ChannelEscrowMismatch,
     );
     // q signing for p's escrow
-    let ix = mix::top_up_channel(&q.owner.pubkey(), &p.escrow, &ch.address, 10);
+    let ix = mix::TopUpChannel {
+        owner: q.owner.pubkey(),
+        escrow: p.escrow,
+        channel: ch.address,
+        amount: 10,
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&q.owner]).await,
         MicropayError::NotEscrowOwner,
     );
     // after a close request
-    let ix = mix::request_close(&p.owner.pubkey(), &p.escrow, &ch.address);
+    let ix = mix::RequestClose {
+        owner: p.owner.pubkey(),
+        escrow: p.escrow,
+        channel: ch.address,
+    }
+    .instruction();
     t.send(&[ix], &[&p.owner]).await.unwrap();
-    let ix = mix::top_up_channel(&p.owner.pubkey(), &p.escrow, &ch.address, 10);
+    let ix = mix::TopUpChannel {
+        owner: p.owner.pubkey(),
+        escrow: p.escrow,
+        channel: ch.address,
+        amount: 10,
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&p.owner]).await,
         MicropayError::ChannelClosing,

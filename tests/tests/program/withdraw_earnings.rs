@@ -1,4 +1,4 @@
-use micropay_client::{events::MicropayEvent, instructions as mix};
+use micropay_sdk::{events::MicropayEvent, instructions as mix};
 use micropay_tests::*;
 use solana_sdk::signature::Signer;
 
@@ -12,24 +12,26 @@ async fn creator_withdraws_part_then_exact_rest() {
     t.claim(&[ch.voucher(3_000)]).await.unwrap();
     let dest = t.token_account(&mint, &c.wallet.pubkey()).await;
 
-    let ix = mix::withdraw_earnings(
-        &c.wallet.pubkey(),
-        &mint.address,
-        &dest,
-        &mint.token_program,
-        1_000,
-    );
+    let ix = mix::WithdrawEarnings {
+        owner: c.wallet.pubkey(),
+        mint: mint.address,
+        destination: dest,
+        token_program: mint.token_program,
+        amount: 1_000,
+    }
+    .instruction();
     let events = t.send_events(&[ix], &[&c.wallet]).await.unwrap();
     assert!(
         matches!(&events[..], [MicropayEvent::EarningsWithdrawn(e)] if e.amount == 1_000 && e.balance == 2_000)
     );
-    let ix = mix::withdraw_earnings(
-        &c.wallet.pubkey(),
-        &mint.address,
-        &dest,
-        &mint.token_program,
-        2_000,
-    );
+    let ix = mix::WithdrawEarnings {
+        owner: c.wallet.pubkey(),
+        mint: mint.address,
+        destination: dest,
+        token_program: mint.token_program,
+        amount: 2_000,
+    }
+    .instruction();
     t.send(&[ix], &[&c.wallet]).await.unwrap();
     assert_eq!(t.token_balance(dest).await, 3_000);
     let earnings = t.earnings(c.earnings).await.unwrap();
@@ -49,21 +51,23 @@ async fn withdraw_earnings_rejections() {
     t.claim(&[ch.voucher(3_000)]).await.unwrap();
     let dest = t.token_account(&mint, &c.wallet.pubkey()).await;
 
-    let ix = mix::withdraw_earnings(
-        &c.wallet.pubkey(),
-        &mint.address,
-        &dest,
-        &mint.token_program,
-        0,
-    );
+    let ix = mix::WithdrawEarnings {
+        owner: c.wallet.pubkey(),
+        mint: mint.address,
+        destination: dest,
+        token_program: mint.token_program,
+        amount: 0,
+    }
+    .instruction();
     assert_error(t.send(&[ix], &[&c.wallet]).await, MicropayError::ZeroAmount);
-    let ix = mix::withdraw_earnings(
-        &c.wallet.pubkey(),
-        &mint.address,
-        &dest,
-        &mint.token_program,
-        3_001,
-    );
+    let ix = mix::WithdrawEarnings {
+        owner: c.wallet.pubkey(),
+        mint: mint.address,
+        destination: dest,
+        token_program: mint.token_program,
+        amount: 3_001,
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&c.wallet]).await,
         MicropayError::InsufficientBalance,
@@ -71,13 +75,14 @@ async fn withdraw_earnings_rejections() {
 
     // earnings of `mint` paid out of `other`'s vault
     let other_dest = t.token_account(&other, &c.wallet.pubkey()).await;
-    let mut ix = mix::withdraw_earnings(
-        &c.wallet.pubkey(),
-        &other.address,
-        &other_dest,
-        &other.token_program,
-        1,
-    );
+    let mut ix = mix::WithdrawEarnings {
+        owner: c.wallet.pubkey(),
+        mint: other.address,
+        destination: other_dest,
+        token_program: other.token_program,
+        amount: 1,
+    }
+    .instruction();
     ix.accounts[1].pubkey = c.earnings;
     assert_error(
         t.send(&[ix], &[&c.wallet]).await,
@@ -86,14 +91,15 @@ async fn withdraw_earnings_rejections() {
     assert_eq!(t.token_balance(other_dest).await, 0);
 
     // the vault itself as destination is named as such
-    let vault = micropay_client::pda::vault(&mint.address).0;
-    let ix = mix::withdraw_earnings(
-        &c.wallet.pubkey(),
-        &mint.address,
-        &vault,
-        &mint.token_program,
-        1,
-    );
+    let vault = micropay_sdk::pda::vault(&mint.address).0;
+    let ix = mix::WithdrawEarnings {
+        owner: c.wallet.pubkey(),
+        mint: mint.address,
+        destination: vault,
+        token_program: mint.token_program,
+        amount: 1,
+    }
+    .instruction();
     assert_error(
         t.send(&[ix], &[&c.wallet]).await,
         MicropayError::InvalidVault,

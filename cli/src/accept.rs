@@ -1,0 +1,177 @@
+//! `micropay accept`: the receiver side from the shell: verify a voucher for
+//! one use at `--price` and store it durably (you are the creator, `-k`).
+//!
+//! The receiver's contract applies as in the library: only the mints given
+//! with `--mint` are accepted, fee shares only for `--fee-recipient`s up to
+//! `--max-fee-bps`, the price is counted net of the fee share, and dispute
+//! windows below `--min-dispute-window` are refused. Exit codes: 0 paid, 1
+//! refused (or another user error), 2 cluster unreachable, 3 a duplicate (the
+//! same voucher again: not a payment; do not serve the use).
+//!
+//! With `-` as the voucher, vouchers are read from standard input, one per
+//! line, and each gets one result line (JSON with `--output json`) as soon as
+//! it is durable: a metering process feeds the receiver through a pipe. An
+//! acknowledged line is a stored payment, whenever the process is killed.
+
+use super::{
+    context::{format_amount, parse_amount, store_path, Ctx, MintInfo},
+    voucher::decode,
+    Cli, Failure,
+};
+use anchor_lang::prelude::Pubkey;
+use clap::Args;
+use micropay_client::{
+    accounts,
+    receiver::{AcceptedMint, FeePolicy, Receiver, ReceiverConfig, Rejection},
+    store::SqliteStore,
+    ClientError,
+};
+use std::{collections::HashMap, path::PathBuf, sync::Arc};
+use tokio::io::AsyncBufReadExt;
+
+/// Exit code of `accept` for a duplicate voucher.
+pub const DUPLICATE_EXIT_CODE: i32 = 3;
+
+#[derive(Args, Debug)]
+pub struct AcceptArgs {
+    /// The voucher (base58, or a file holding it); `-` reads one per line
+    /// from standard input.
+    pub voucher: String,
+    /// Price of the use, UI units of the channel's mint, net of any fee share.
+    #[arg(long)]
+    pub price: String,
+    /// A mint you accept (`sol` or an address); repeat for several. Vouchers
+    /// of any other mint are refused.
+    #[arg(long = "mint", required = true)]
+    pub mints: Vec<String>,
+    /// A dApp fee recipient you accept on channels; repeat for several.
+    #[arg(long = "fee-recipient")]
+    pub fee_recipients: Vec<Pubkey>,
+    /// Highest fee share (bps) you accept for those recipients.
+    #[arg(long, default_value_t = 0)]
+    pub max_fee_bps: u16,
+    /// Shortest dispute window you accept, seconds: the time you (your
+    /// watcher) have to claim after the payer asks to close.
+    #[arg(long, default_value_t = ReceiverConfig::default().min_dispute_window_secs)]
+    pub min_dispute_window: u32,
+    /// Receiver store.
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+}
+
+pub async fn run(cli: &Cli, args: &AcceptArgs) -> Result<(), Failure> {
+    let ctx = Ctx::new(cli)?;
+    let mut mints = Vec::with_capacity(args.mints.len());
+    for arg in &args.mints {
+        let info = ctx.mint(arg).await?;
+        // the receiver only checks membership; the planner values claims
+        mints.push(AcceptedMint {
+            mint: info.address,
+            lamports: 1,
+            per_units: 1,
+        });
+    }
+    let mut fees = FeePolicy::default();
+    for recipient in &args.fee_recipients {
+        fees = fees.allow(*recipient, args.max_fee_bps);
+    }
+    let store = Arc::new(SqliteStore::open(store_path(
+        args.store.as_ref(),
+        "receiver",
+    ))?);
+    let config = ReceiverConfig {
+        mints,
+        fees,
+        min_dispute_window_secs: args.min_dispute_window,
+        ..ReceiverConfig::default()
+    };
+    let receiver = Receiver::new(ctx.ledger.clone(), store, ctx.me()?, config);
+    if args.voucher != "-" {
+        return accept_one(
+            &ctx,
+            &receiver,
+            &args.voucher,
+            &args.price,
+            &mut HashMap::new(),
+        )
+        .await;
+    }
+    // one result line per voucher line, printed once the voucher is durable;
+    // each channel's mint is read once, then the receiver's cache does the rest
+    let mut channel_mints = HashMap::new();
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines
+        .next_line()
+        .await
+        .map_err(|e| Failure::user(format!("cannot read standard input: {e}")))?
+    {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let accepted = accept_one(&ctx, &receiver, &line, &args.price, &mut channel_mints).await;
+        if let Err(failure) = accepted {
+            if failure.code == 2 {
+                return Err(failure);
+            }
+            ctx.print(
+                serde_json::json!({ "error": failure.message, "code": failure.code }),
+                || format!("refused: {}", failure.message),
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn accept_one(
+    ctx: &Ctx,
+    receiver: &Receiver,
+    text: &str,
+    price: &str,
+    channel_mints: &mut HashMap<Pubkey, MintInfo>,
+) -> Result<(), Failure> {
+    let voucher = decode(text)?;
+    let mint = match channel_mints.get(&voucher.channel) {
+        Some(mint) => mint.clone(),
+        None => {
+            let channel = accounts::channel(ctx.ledger(), &voucher.channel)
+                .await?
+                .ok_or_else(|| {
+                    Failure::user(format!("channel {} does not exist", voucher.channel))
+                })?;
+            let mint = ctx.mint(&channel.mint.to_string()).await?;
+            channel_mints.insert(voucher.channel, mint.clone());
+            mint
+        }
+    };
+    let price = parse_amount(price, mint.decimals)?;
+    let payment = match receiver.accept(&voucher, price).await {
+        Ok(payment) => payment,
+        Err(ClientError::Rejected(Rejection::Duplicate { channel, amount })) => {
+            return Err(Failure {
+                message: format!(
+                    "duplicate: the voucher for {} on channel {channel} was accepted before; it pays nothing now, do not serve the use again",
+                    format_amount(amount, mint.decimals)
+                ),
+                code: DUPLICATE_EXIT_CODE,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    ctx.print(
+        serde_json::json!({
+            "channel": voucher.channel.to_string(),
+            "amount": voucher.amount,
+            "paid": payment.increment,
+            "paid_net": payment.net,
+        }),
+        || {
+            format!(
+                "accepted: {} paid ({} to you, net of fee share), {} in total on this channel",
+                mint.ui(payment.increment),
+                mint.ui(payment.net),
+                mint.ui(voucher.amount)
+            )
+        },
+    );
+    Ok(())
+}

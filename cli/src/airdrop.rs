@@ -1,0 +1,72 @@
+//! `micropay airdrop`: SOL for a wallet on the local node or a test cluster
+//! (devnet, testnet): the faucet a newcomer needs without the Solana CLI.
+
+use super::{
+    context::{format_amount, parse_amount, Ctx},
+    Cli, Failure,
+};
+use anchor_lang::prelude::Pubkey;
+use clap::Args;
+use micropay_client::ClientError;
+use std::time::Duration;
+
+#[derive(Args, Debug)]
+pub struct AirdropArgs {
+    /// SOL to request (e.g. `2` or `0.5`).
+    pub amount: String,
+    /// Who gets it (default: your wallet, `-k`).
+    pub pubkey: Option<Pubkey>,
+}
+
+pub async fn run(cli: &Cli, args: &AirdropArgs) -> Result<(), Failure> {
+    let lamports = parse_amount(&args.amount, 9)?;
+    if lamports == 0 {
+        return Err(Failure::user("the amount must be above zero"));
+    }
+    let ctx = Ctx::read_only(cli)?;
+    let to = match args.pubkey {
+        Some(p) => p,
+        None => ctx.me()?,
+    };
+    let client = ctx.ledger.client();
+    let signature = client.request_airdrop(&to, lamports).await.map_err(|e| {
+        Failure::from(ClientError::Rpc(format!(
+            "{e}; this cluster may give no airdrops (mainnet never does): fund {to} from another wallet"
+        )))
+    })?;
+    // wait for the faucet's transfer, at most a minute
+    let mut confirmed = false;
+    for _ in 0..120 {
+        if client
+            .confirm_transaction(&signature)
+            .await
+            .map_err(|e| Failure::from(ClientError::Rpc(e.to_string())))?
+        {
+            confirmed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    if !confirmed {
+        return Err(Failure::from(ClientError::Rpc(format!(
+            "the airdrop {signature} was not confirmed within a minute"
+        ))));
+    }
+    let balance = ctx.ledger().balance(&to).await?;
+    ctx.print(
+        serde_json::json!({
+            "pubkey": to.to_string(),
+            "lamports": lamports,
+            "balance": balance,
+            "signature": signature.to_string(),
+        }),
+        || {
+            format!(
+                "{} SOL sent to {to}; it holds {} SOL",
+                format_amount(lamports, 9),
+                format_amount(balance, 9)
+            )
+        },
+    );
+    Ok(())
+}

@@ -1,0 +1,485 @@
+//! `micropay channel`: open, top up, close and inspect payment channels.
+
+use super::{
+    context::{format_amount, parse_amount, store_path, utc, Ctx},
+    Cli, Failure,
+};
+use anchor_lang::prelude::Pubkey;
+use clap::{Args, Subcommand};
+use micropay::{instructions::OpenChannelArgs, state::Channel};
+use micropay_client::{
+    accounts,
+    error::ClientError,
+    ledger::ChannelFilter,
+    payer::Payer,
+    planner::voucher_claim,
+    store::{
+        rules::{self, CloseEvidence},
+        PayerRecord, PayerStore, ReceiverStore, SqliteStore,
+    },
+};
+use micropay_sdk::{events::MicropayEvent, instructions as mix, pda};
+use solana_sdk::signature::{Keypair, Signer};
+use std::{path::PathBuf, sync::Arc};
+
+#[derive(Args, Debug)]
+pub struct ChannelArgs {
+    #[command(subcommand)]
+    pub command: ChannelCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ChannelCommand {
+    /// Open a channel to a creator, funded from your escrow; a new session
+    /// key signs its vouchers and is kept in your payer store.
+    Open {
+        #[arg(long)]
+        mint: String,
+        /// Creator wallet credited by claims.
+        #[arg(long)]
+        creator: Pubkey,
+        /// Most the channel can pay, UI units.
+        #[arg(long)]
+        allocation: String,
+        /// dApp fee recipient (with --fee-bps).
+        #[arg(long, requires = "fee_bps")]
+        fee_recipient: Option<Pubkey>,
+        /// dApp fee share, basis points (at most 1000).
+        #[arg(long, requires = "fee_recipient")]
+        fee_bps: Option<u16>,
+        /// Seconds the creator has to claim after a close request.
+        #[arg(long, default_value_t = 86_400)]
+        dispute_window: u32,
+        /// Let the channel expire this many seconds from now.
+        #[arg(long)]
+        expires_in: Option<i64>,
+        /// Payer store (session keys and signed amounts).
+        #[arg(long)]
+        store: Option<PathBuf>,
+    },
+    /// Add allocation from your escrow.
+    TopUp {
+        channel: Pubkey,
+        amount: String,
+        #[arg(long)]
+        store: Option<PathBuf>,
+    },
+    /// Start closing (the creator has the dispute window to claim).
+    RequestClose { channel: Pubkey },
+    /// Close after the dispute window (or once expired); anyone may.
+    Finalize { channel: Pubkey },
+    /// As the creator: close now, returning the rest to the payer.
+    CreatorClose {
+        channel: Pubkey,
+        /// Receiver store: its pending voucher for this channel is claimed in
+        /// the same transaction, before the channel closes.
+        #[arg(long)]
+        store: Option<PathBuf>,
+    },
+    /// Show a channel.
+    Show { channel: Pubkey },
+    /// List channels by payer (with --mint) or by creator.
+    List {
+        #[arg(long, conflicts_with = "creator")]
+        payer: Option<Pubkey>,
+        #[arg(long)]
+        creator: Option<Pubkey>,
+        /// With --payer: the escrow's mint.
+        #[arg(long)]
+        mint: Option<String>,
+    },
+}
+
+fn channel_json(address: &Pubkey, c: &Channel, decimals: u8) -> serde_json::Value {
+    serde_json::json!({
+        "channel": address.to_string(),
+        "escrow": c.escrow.to_string(),
+        "mint": c.mint.to_string(),
+        "creator": c.creator.to_string(),
+        "signer": c.signer.to_string(),
+        "allocation": c.allocation,
+        "claimed": c.claimed,
+        "remaining_ui": format_amount(c.remaining(), decimals),
+        "fee_recipient": (c.fee_bps > 0).then(|| c.fee_recipient.to_string()),
+        "fee_bps": c.fee_bps,
+        "dispute_window_secs": c.dispute_window_secs,
+        "expires_at": c.expires_at,
+        "close_requested_at": c.close_requested_at,
+        "id": c.id,
+    })
+}
+
+async fn load(ctx: &Ctx, channel: &Pubkey) -> Result<Channel, Failure> {
+    accounts::channel(ctx.ledger(), channel)
+        .await?
+        .ok_or_else(|| {
+            Failure::user(format!(
+                "channel {channel} does not exist (closed, or another cluster?)"
+            ))
+        })
+}
+
+pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
+    // `show` and `list` only read: they need no wallet (unless listing your own)
+    let ctx = Ctx::read_only(cli)?;
+    let reads_only = matches!(
+        &args.command,
+        ChannelCommand::Show { .. } | ChannelCommand::List { .. }
+    );
+    // never used by `show`; `list` asks for the signer only when it lists yours
+    let me = if reads_only {
+        Pubkey::default()
+    } else {
+        ctx.me()?
+    };
+    match &args.command {
+        ChannelCommand::Open {
+            mint,
+            creator,
+            allocation,
+            fee_recipient,
+            fee_bps,
+            dispute_window,
+            expires_in,
+            store,
+        } => {
+            let mint = ctx.mint(mint).await?;
+            let allocation = parse_amount(allocation, mint.decimals)?;
+            let escrow_address = pda::escrow(&me, &mint.address).0;
+            let escrow = accounts::escrow(ctx.ledger(), &escrow_address)
+                .await?
+                .ok_or_else(|| {
+                    Failure::user(format!(
+                        "you have no escrow for {}; run `micropay escrow init --mint {}`",
+                        mint.symbol, mint.address
+                    ))
+                })?;
+            if allocation > escrow.balance {
+                return Err(Failure::user(format!(
+                    "escrow has {} free; deposit more with `micropay escrow deposit --mint {} <amount>`",
+                    mint.ui(escrow.balance),
+                    mint.address
+                )));
+            }
+            let expires_at = match expires_in {
+                Some(secs) => ctx.ledger().unix_timestamp().await?.saturating_add(*secs),
+                None => 0,
+            };
+            let session = Keypair::new();
+            let (ix, channel) = mix::OpenChannel {
+                owner: me,
+                escrow: escrow_address,
+                slot: pda::ChannelSlot::next(&escrow),
+                args: OpenChannelArgs {
+                    creator: *creator,
+                    signer: session.pubkey(),
+                    allocation,
+                    fee_recipient: *fee_recipient,
+                    fee_bps: fee_bps.unwrap_or(0),
+                    dispute_window_secs: *dispute_window,
+                    expires_at,
+                    nonce: rand::random(),
+                },
+            }
+            .with_channel();
+            // the session key is durable before the channel exists
+            let payer = Payer::new(Arc::new(SqliteStore::open(store_path(
+                store.as_ref(),
+                "payer",
+            ))?));
+            payer.register(channel, &session, allocation)?;
+            let sent = match ctx.ledger().send(&[ix], ctx.keypair()?, &[]).await {
+                Ok(sent) => sent,
+                // refused for sure (the simulation failed): no orphan key;
+                // on a network error it may have landed, so the key stays
+                Err(e @ (ClientError::Program { .. } | ClientError::Transaction(_))) => {
+                    payer.forget_unused(&channel)?;
+                    return Err(e.into());
+                }
+                Err(e) => return Err(e.into()),
+            };
+            ctx.print(
+                serde_json::json!({
+                    "channel": channel.to_string(),
+                    "session_key": session.pubkey().to_string(),
+                    "allocation": allocation,
+                    "signature": sent.signature.to_string(),
+                }),
+                || {
+                    format!(
+                        "channel {channel} opened with {} (session key {})",
+                        mint.ui(allocation),
+                        session.pubkey()
+                    )
+                },
+            );
+        }
+        ChannelCommand::TopUp {
+            channel,
+            amount,
+            store,
+        } => {
+            let c = load(&ctx, channel).await?;
+            let mint = ctx.mint(&c.mint.to_string()).await?;
+            let amount = parse_amount(amount, mint.decimals)?;
+            let escrow = accounts::escrow(ctx.ledger(), &c.escrow)
+                .await?
+                .map_or(0, |e| e.balance);
+            if amount > escrow {
+                return Err(Failure::user(format!(
+                    "escrow has {} free; deposit more with `micropay escrow deposit --mint {} <amount>`",
+                    mint.ui(escrow),
+                    mint.address
+                )));
+            }
+            ctx.send(
+                &[mix::TopUpChannel {
+                    owner: me,
+                    escrow: c.escrow,
+                    channel: *channel,
+                    amount,
+                }
+                .instruction()],
+                &[],
+            )
+            .await?;
+            let allocation = c.allocation.saturating_add(amount);
+            // the payer may now sign up to the new allocation
+            let payer_store = SqliteStore::open(store_path(store.as_ref(), "payer"))?;
+            if let Some(state) = payer_store.get_payer(channel)? {
+                rules::register_payer(
+                    &payer_store,
+                    &PayerRecord {
+                        allocation,
+                        ..state
+                    },
+                )?;
+            }
+            ctx.print(
+                serde_json::json!({ "channel": channel.to_string(), "allocation": allocation }),
+                || format!("channel {channel} now allocates {}", mint.ui(allocation)),
+            );
+        }
+        ChannelCommand::RequestClose { channel } => {
+            let c = load(&ctx, channel).await?;
+            if c.close_requested() {
+                let closable = c
+                    .close_requested_at
+                    .saturating_add(i64::from(c.dispute_window_secs));
+                return Err(Failure::user(format!(
+                    "channel {channel} was already asked to close at {}; finalize it from {} on with `micropay channel finalize {channel}`",
+                    utc(c.close_requested_at),
+                    utc(closable)
+                )));
+            }
+            ctx.send(
+                &[mix::RequestClose {
+                    owner: me,
+                    escrow: c.escrow,
+                    channel: *channel,
+                }
+                .instruction()],
+                &[],
+            )
+            .await?;
+            let c = load(&ctx, channel).await?;
+            let closable = c
+                .close_requested_at
+                .saturating_add(i64::from(c.dispute_window_secs));
+            ctx.print(serde_json::json!({ "channel": channel.to_string(), "closable_at": closable }), || {
+                format!("close requested; `micropay channel finalize {channel}` works from unix time {closable}")
+            });
+        }
+        ChannelCommand::Finalize { channel } => {
+            let c = load(&ctx, channel).await?;
+            let now = ctx.ledger().unix_timestamp().await?;
+            if !c.is_expired(now) {
+                if !c.close_requested() {
+                    return Err(Failure::user(format!(
+                        "channel {channel} has no close request: ask first with `micropay channel request-close {channel}` (the payer), then finalize after its {} s dispute window",
+                        c.dispute_window_secs
+                    )));
+                }
+                let closable = c
+                    .close_requested_at
+                    .saturating_add(i64::from(c.dispute_window_secs));
+                if now < closable {
+                    return Err(Failure::user(format!(
+                        "the dispute window is still open: channel {channel} can be finalized from {} on (in {} s)",
+                        utc(closable),
+                        closable.saturating_sub(now)
+                    )));
+                }
+            }
+            let owner = accounts::escrow(ctx.ledger(), &c.escrow)
+                .await?
+                .ok_or_else(|| Failure::user("the channel's escrow is gone"))?
+                .owner;
+            ctx.send(
+                &[mix::FinalizeClose {
+                    escrow: c.escrow,
+                    channel: *channel,
+                    owner,
+                }
+                .instruction()],
+                &[],
+            )
+            .await?;
+            ctx.print(
+                serde_json::json!({ "channel": channel.to_string(), "refund": c.remaining() }),
+                || {
+                    format!(
+                        "channel {channel} closed; {} base units returned to the escrow",
+                        c.remaining()
+                    )
+                },
+            );
+        }
+        ChannelCommand::CreatorClose { channel, store } => {
+            let c = load(&ctx, channel).await?;
+            if c.creator != me {
+                return Err(Failure::user(format!(
+                    "only the creator {} can do this; pass its keypair with -k",
+                    c.creator
+                )));
+            }
+            let owner = accounts::escrow(ctx.ledger(), &c.escrow)
+                .await?
+                .ok_or_else(|| Failure::user("the channel's escrow is gone"))?
+                .owner;
+            // settle the pending voucher first, in the same transaction, so
+            // closing never drops what was accepted
+            let path = store_path(store.as_ref(), "receiver");
+            let receiver_store = if store.is_some() || path.exists() {
+                Some(SqliteStore::open_existing(&path)?)
+            } else {
+                None
+            };
+            let pending = match &receiver_store {
+                Some(rs) => ReceiverStore::get(rs, channel)?
+                    .filter(|r| r.voucher.amount.min(c.allocation) > c.claimed),
+                None => None,
+            };
+            let mut ixs = Vec::new();
+            if let Some(row) = &pending {
+                let mut owners = vec![c.creator];
+                if c.fee_bps > 0 {
+                    owners.push(c.fee_recipient);
+                }
+                for owner in owners {
+                    let earnings = pda::earnings(&owner, &c.mint).0;
+                    if accounts::earnings(ctx.ledger(), &earnings).await?.is_none() {
+                        ixs.push(
+                            mix::InitEarnings {
+                                payer: me,
+                                owner,
+                                mint: c.mint,
+                            }
+                            .instruction(),
+                        );
+                    }
+                }
+                ixs.push(mix::claim(&[voucher_claim(&row.voucher, &c)]));
+            }
+            ixs.push(
+                mix::CreatorClose {
+                    creator: me,
+                    escrow: c.escrow,
+                    channel: *channel,
+                    owner,
+                }
+                .instruction(),
+            );
+            let sent = ctx.send(&ixs, &[]).await?;
+            let settled: u64 = sent
+                .events
+                .iter()
+                .filter_map(|e| match e {
+                    MicropayEvent::Claimed(claimed) => Some(claimed),
+                    _ => None,
+                })
+                .flat_map(|claimed| claimed.settled.iter().map(|s| s.delta))
+                .sum();
+            let final_claimed = sent.events.iter().find_map(|e| match e {
+                MicropayEvent::ChannelClosed(closed) => Some(closed.claimed),
+                _ => None,
+            });
+            if let Some(rs) = &receiver_store {
+                let evidence = CloseEvidence::Event {
+                    claimed: final_claimed,
+                };
+                rules::update(rs, channel, &|r| rules::close(r, &evidence).map(|(n, _)| n))?;
+            }
+            let refund = final_claimed.map_or(c.remaining(), |claimed| {
+                c.allocation.saturating_sub(claimed)
+            });
+            let mint = ctx.mint(&c.mint.to_string()).await?;
+            ctx.print(
+                serde_json::json!({
+                    "channel": channel.to_string(),
+                    "settled": settled,
+                    "refund": refund,
+                    "signature": sent.signature.to_string(),
+                }),
+                || {
+                    format!(
+                        "channel {channel} closed by its creator; {} settled first, {} back to the payer",
+                        mint.ui(settled),
+                        mint.ui(refund)
+                    )
+                },
+            );
+        }
+        ChannelCommand::Show { channel } => {
+            let c = load(&ctx, channel).await?;
+            let mint = ctx.mint(&c.mint.to_string()).await?;
+            ctx.print(channel_json(channel, &c, mint.decimals), || {
+                format!(
+                    "channel {channel}\n  creator     {}\n  allocation  {}\n  claimed     {}\n  fee         {} bps\n  closing     {}",
+                    c.creator,
+                    mint.ui(c.allocation),
+                    mint.ui(c.claimed),
+                    c.fee_bps,
+                    if c.close_requested() { "requested" } else { "no" }
+                )
+            });
+        }
+        ChannelCommand::List {
+            payer,
+            creator,
+            mint,
+        } => {
+            let filter = match (payer, creator) {
+                (_, Some(c)) => ChannelFilter::Creator(*c),
+                (p, None) => {
+                    let mint = mint.as_deref().ok_or_else(|| {
+                        Failure::user("--payer needs --mint (or list by --creator)")
+                    })?;
+                    let mint = ctx.mint(mint).await?;
+                    let owner = match p {
+                        Some(p) => *p,
+                        None => ctx.me()?,
+                    };
+                    ChannelFilter::Escrow(pda::escrow(&owner, &mint.address).0)
+                }
+            };
+            let found = ctx.ledger().channels(filter).await?;
+            ctx.print(
+                serde_json::Value::Array(
+                    found.iter().map(|(a, c)| channel_json(a, c, 0)).collect(),
+                ),
+                || {
+                    let mut out = format!("{} channel(s)", found.len());
+                    for (a, c) in &found {
+                        out.push_str(&format!(
+                            "\n  {a}  creator {}  claimed {}/{}",
+                            c.creator, c.claimed, c.allocation
+                        ));
+                    }
+                    out
+                },
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,268 @@
+//! `micropay claim`: run the planner over the receiver store and settle what
+//! is worth settling (you pay the fees, `-k`; claims are permissionless).
+//!
+//! `--dry-run` reconciles and plans without writing anything. A real run
+//! also reports vouchers set aside (quarantined, with the reason) and value
+//! lost because a channel closed before its voucher was claimed.
+
+use super::{
+    context::{store_path, Ctx},
+    Cli, Failure,
+};
+use anchor_lang::prelude::Pubkey;
+use clap::Args;
+use micropay_client::{
+    planner::{ppm_from_ratio, Lost, Planner, PlannerConfig, Quarantined, UnitValue},
+    store::{ClaimStatus, ReceiverStore, SqliteStore},
+};
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct ClaimArgs {
+    /// Print the plan and its fees; send and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub planner: PlannerArgs,
+    /// Receiver store.
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+}
+
+/// How claims are valued and paid for (shared by `claim` and `watch`).
+#[derive(Args, Debug)]
+pub struct PlannerArgs {
+    /// Most a claim's fee may be, as a fraction of what it settles (0 < r ≤ 1).
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
+    pub target_fee_ratio: f64,
+    /// Lamports one base unit of the non-SOL mints in the store is worth (for
+    /// the fee ratio), as `lamports` or `lamports/units` (e.g. `6666666/1000000`).
+    #[arg(long)]
+    pub unit_lamports: Option<String>,
+    /// A mint you accept and its value: `sol`, or `MINT=LAMPORTS[/UNITS]`
+    /// (lamports per `UNITS` base units); repeat for several. Vouchers of a
+    /// mint without a value are set aside (quarantined), never claimed blind.
+    #[arg(long = "mint")]
+    pub mints: Vec<String>,
+    /// Priority fee, micro-lamports per compute unit.
+    #[arg(long, default_value_t = 0)]
+    pub compute_unit_price: u64,
+}
+
+impl PlannerArgs {
+    /// Checks the flags (before any file or cluster is touched).
+    pub fn validate(&self) -> Result<(), Failure> {
+        if ppm_from_ratio(self.target_fee_ratio).is_none() {
+            return Err(Failure::user(format!(
+                "--target-fee-ratio {} must be above 0 and at most 1 (0.01 = 1%)",
+                self.target_fee_ratio
+            )));
+        }
+        self.unit_lamports.as_deref().map(unit_value).transpose()?;
+        mint_values(&self.mints)?;
+        Ok(())
+    }
+
+    /// The planner configuration for the vouchers in `store`.
+    pub fn config(&self, store: &dyn ReceiverStore) -> Result<PlannerConfig, Failure> {
+        self.validate()?;
+        let mut config = PlannerConfig {
+            max_fee_ppm: ppm_from_ratio(self.target_fee_ratio).unwrap_or(10_000),
+            ..PlannerConfig::default()
+        };
+        config.fees.compute_unit_price = self.compute_unit_price;
+        if let Some(value) = self.unit_lamports.as_deref().map(unit_value).transpose()? {
+            for v in store.list(&ClaimStatus::ALL)? {
+                config.values.insert(v.mint, value);
+            }
+        }
+        config.values.extend(mint_values(&self.mints)?);
+        Ok(config)
+    }
+}
+
+/// Parses `--mint` values: `sol`, or `MINT=LAMPORTS[/UNITS]`.
+pub fn mint_values(args: &[String]) -> Result<Vec<(Pubkey, UnitValue)>, Failure> {
+    args.iter()
+        .map(|arg| {
+            if arg.eq_ignore_ascii_case("sol") {
+                return Ok((
+                    anchor_spl::token::spl_token::native_mint::ID,
+                    UnitValue::LAMPORT,
+                ));
+            }
+            let (mint, value) = arg.split_once('=').ok_or_else(|| {
+                Failure::user(format!(
+                    "--mint {arg}: give the mint's value, as MINT=LAMPORTS[/UNITS] (or `sol`)"
+                ))
+            })?;
+            let mint = mint.parse().map_err(|_| {
+                Failure::user(format!("--mint {arg}: `{mint}` is not a mint address"))
+            })?;
+            Ok((mint, unit_value(value)?))
+        })
+        .collect()
+}
+
+/// Parses `lamports` or `lamports/units`.
+pub fn unit_value(text: &str) -> Result<UnitValue, Failure> {
+    let bad = || {
+        Failure::user(format!(
+            "--unit-lamports `{text}` must be `lamports` or `lamports/units`, whole numbers (units > 0)"
+        ))
+    };
+    let (lamports, per_units) = text.split_once('/').unwrap_or((text, "1"));
+    let lamports = lamports.trim().parse().map_err(|_| bad())?;
+    let per_units: u64 = per_units.trim().parse().map_err(|_| bad())?;
+    if per_units == 0 {
+        return Err(bad());
+    }
+    Ok(UnitValue {
+        lamports,
+        per_units,
+    })
+}
+
+fn lost_json(lost: &[Lost]) -> serde_json::Value {
+    serde_json::Value::Array(
+        lost.iter()
+            .map(|l| {
+                serde_json::json!({
+                    "channel": l.channel.to_string(), "mint": l.mint.to_string(),
+                    "creator": l.creator.to_string(), "amount": l.amount,
+                })
+            })
+            .collect(),
+    )
+}
+
+fn quarantined_json(q: &[Quarantined]) -> serde_json::Value {
+    serde_json::Value::Array(
+        q.iter()
+            .map(|q| {
+                serde_json::json!({
+                    "channel": q.channel.to_string(), "amount": q.amount, "reason": q.reason,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// A loud line per lost voucher, for the text output.
+fn lost_text(lost: &[Lost]) -> String {
+    lost.iter()
+        .map(|l| {
+            format!(
+                "\nLOST: channel {} closed with {} base units of {} unclaimed (creator {})",
+                l.channel, l.amount, l.mint, l.creator
+            )
+        })
+        .collect()
+}
+
+pub async fn run(cli: &Cli, args: &ClaimArgs) -> Result<(), Failure> {
+    args.planner.validate()?;
+    let ctx = Ctx::new(cli)?;
+    let store = SqliteStore::open_existing(store_path(args.store.as_ref(), "receiver"))?;
+    let planner = Planner::new(args.planner.config(&store)?);
+    if args.dry_run {
+        let (recon, plan) = planner.dry_run(ctx.ledger(), &store, &ctx.me()?).await?;
+        ctx.print(
+            serde_json::json!({
+                "transactions": plan.batches.len(),
+                "vouchers": plan.vouchers(),
+                "fees_lamports": plan.fees(),
+                "deferred": plan.deferred.len(),
+                "would_quarantine": quarantined_json(&plan.quarantine),
+                "would_lose": lost_json(&recon.lost),
+                "unverified": recon.unverified.len(),
+                "other_cluster": recon.other_cluster.len(),
+                "earnings_to_create": plan.create_earnings.len(),
+                "batches": plan.batches.iter().map(|b| serde_json::json!({
+                    "vouchers": b.claims.len(), "bytes": b.size, "fee_lamports": b.fee,
+                    "value_lamports": b.value_lamports, "urgent": b.urgent,
+                })).collect::<Vec<_>>(),
+            }),
+            || {
+                format!(
+                    "plan: {} transaction(s), {} voucher(s), {} lamports of fees; {} voucher(s) wait for more value, {} cannot be valued{}",
+                    plan.batches.len(),
+                    plan.vouchers(),
+                    plan.fees(),
+                    plan.deferred.len(),
+                    plan.quarantine.len(),
+                    lost_text(&recon.lost),
+                )
+            },
+        );
+        return Ok(());
+    }
+    let (plan, done) = planner.run(ctx.ledger(), &store, ctx.keypair()?).await?;
+    ctx.print(
+        serde_json::json!({
+            "transactions": done.transactions,
+            "vouchers_settled": done.vouchers_settled,
+            "vouchers_skipped": done.vouchers_skipped,
+            "settled_amount": done.settled_amount,
+            "fees_lamports": done.fees,
+            "deferred": plan.deferred.len(),
+            "quarantined": quarantined_json(&done.quarantined),
+            "lost": lost_json(&done.lost),
+            "bisections": done.bisections,
+            "earnings_created": done.earnings_created,
+        }),
+        || {
+            let mut text = format!(
+                "claimed: {} transaction(s), {} voucher(s) settled ({} skipped), {} base units, {} lamports of fees; {} waiting",
+                done.transactions, done.vouchers_settled, done.vouchers_skipped, done.settled_amount, done.fees, plan.deferred.len()
+            );
+            for q in &done.quarantined {
+                text.push_str(&format!("\nquarantined: channel {}: {}", q.channel, q.reason));
+            }
+            text.push_str(&lost_text(&done.lost));
+            text
+        },
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_values_parse_exactly() {
+        assert_eq!(
+            unit_value("6666666/1000000").unwrap(),
+            UnitValue {
+                lamports: 6_666_666,
+                per_units: 1_000_000
+            }
+        );
+        assert_eq!(
+            unit_value("7").unwrap(),
+            UnitValue {
+                lamports: 7,
+                per_units: 1
+            }
+        );
+        for bad in ["", "1.5", "-1", "3/0", "x/2", "1/2/3"] {
+            assert!(unit_value(bad).is_err(), "{bad}");
+        }
+        let mint = Pubkey::new_unique();
+        let values = mint_values(&["sol".into(), format!("{mint}=5/2")]).unwrap();
+        assert_eq!(
+            values[1],
+            (
+                mint,
+                UnitValue {
+                    lamports: 5,
+                    per_units: 2
+                }
+            )
+        );
+        assert_eq!(values[0].1, UnitValue::LAMPORT);
+        assert!(mint_values(&[mint.to_string()]).is_err());
+        assert!(mint_values(&["nope=1".into()]).is_err());
+    }
+}

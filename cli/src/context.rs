@@ -1,0 +1,253 @@
+//! What the cluster subcommands share: the RPC ledger and signer, mints and
+//! their decimals, amounts in UI units, default store paths, printing text or
+//! JSON, and errors a person can act on.
+
+use super::{config, Cli, Failure, Output};
+use anchor_lang::prelude::Pubkey;
+use anchor_spl::{
+    token::spl_token,
+    token_interface::spl_token_2022::{extension::StateWithExtensions, state::Mint},
+};
+use micropay_client::{
+    accounts,
+    ledger::{rpc::RpcLedger, Ledger, Sent},
+    ClientError,
+};
+use solana_sdk::{
+    instruction::Instruction,
+    signature::{Keypair, Signer},
+};
+use std::{path::PathBuf, sync::Arc};
+
+/// A mint as the CLI shows it.
+#[derive(Clone, Debug)]
+pub struct MintInfo {
+    pub address: Pubkey,
+    pub token_program: Pubkey,
+    pub decimals: u8,
+    /// "SOL" for wrapped SOL, else a short form of the address.
+    pub symbol: String,
+}
+
+impl MintInfo {
+    pub fn is_sol(&self) -> bool {
+        self.address == spl_token::native_mint::ID
+    }
+
+    pub fn ui(&self, amount: u64) -> String {
+        format!("{} {}", format_amount(amount, self.decimals), self.symbol)
+    }
+}
+
+pub struct Ctx {
+    pub ledger: Arc<RpcLedger>,
+    /// The signer, or why there is none (a read-only command needs none).
+    signer: Result<Keypair, String>,
+    pub output: Output,
+}
+
+impl Ctx {
+    /// The cluster (`-u`, never the embedded bank: its state would vanish with
+    /// the command) and the signer (`-k`), which must be readable.
+    pub fn new(cli: &Cli) -> Result<Self, Failure> {
+        let ctx = Self::read_only(cli)?;
+        ctx.keypair()?;
+        Ok(ctx)
+    }
+
+    /// The cluster, and the signer when there is one: for commands that only
+    /// read (they ask for the signer only where they need an address).
+    pub fn read_only(cli: &Cli) -> Result<Self, Failure> {
+        let url = match config::target(cli.url.as_deref(), "localhost") {
+            config::Target::Rpc(url) => url,
+            config::Target::Embedded => {
+                return Err(Failure::user(
+                    "the embedded bank lives only as long as one command; start `micropay node` and use -u localhost",
+                ))
+            }
+        };
+        let signer = match config::keypair_path(cli.keypair.as_deref()) {
+            None => Err("no keypair: pass -k <file>".to_string()),
+            Some(path) => config::read_keypair(&path).map_err(|f| f.message),
+        };
+        Ok(Ctx {
+            ledger: Arc::new(RpcLedger::new(url, cli.commitment.config())),
+            signer,
+            output: cli.output,
+        })
+    }
+
+    /// The signer (`-k`), or the error that says how to get one.
+    pub fn keypair(&self) -> Result<&Keypair, Failure> {
+        self.signer
+            .as_ref()
+            .map_err(|message| Failure::user(message.clone()))
+    }
+
+    pub fn ledger(&self) -> &dyn Ledger {
+        self.ledger.as_ref()
+    }
+
+    /// The signer's address.
+    pub fn me(&self) -> Result<Pubkey, Failure> {
+        Ok(self.keypair()?.pubkey())
+    }
+
+    /// Sends with the CLI keypair as fee payer (and signer).
+    pub async fn send(&self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<Sent, Failure> {
+        Ok(self.ledger.send(ixs, self.keypair()?, signers).await?)
+    }
+
+    /// `sol` or a mint address.
+    pub async fn mint(&self, arg: &str) -> Result<MintInfo, Failure> {
+        let address = if arg.eq_ignore_ascii_case("sol") {
+            spl_token::native_mint::ID
+        } else {
+            arg.parse()
+                .map_err(|_| Failure::user(format!("`{arg}` is not a mint address (or `sol`)")))?
+        };
+        let account = self.ledger.account(&address).await?.ok_or_else(|| {
+            Failure::user(format!("mint {address} does not exist on this cluster"))
+        })?;
+        let state = StateWithExtensions::<Mint>::unpack(&account.data)
+            .map_err(|_| Failure::user(format!("{address} is not a token mint")))?;
+        let symbol = if address == spl_token::native_mint::ID {
+            "SOL".to_string()
+        } else {
+            let s = address.to_string();
+            format!("{}…", &s[..4])
+        };
+        Ok(MintInfo {
+            address,
+            token_program: account.owner,
+            decimals: state.base.decimals,
+            symbol,
+        })
+    }
+
+    /// The signer's token account of `mint` with the most tokens.
+    pub async fn token_account(
+        &self,
+        owner: &Pubkey,
+        mint: &MintInfo,
+    ) -> Result<Option<(Pubkey, u64)>, Failure> {
+        let accounts = self
+            .ledger
+            .client()
+            .get_token_accounts_by_owner(
+                owner,
+                solana_rpc_client_api::request::TokenAccountsFilter::Mint(mint.address),
+            )
+            .await
+            .map_err(|e| ClientError::Rpc(e.to_string()))?;
+        let mut best: Option<(Pubkey, u64)> = None;
+        for keyed in accounts {
+            let Ok(address) = keyed.pubkey.parse::<Pubkey>() else {
+                continue;
+            };
+            let amount = accounts::token_amount(self.ledger(), &address).await?;
+            if best.is_none_or(|(_, b)| amount > b) {
+                best = Some((address, amount));
+            }
+        }
+        Ok(best)
+    }
+
+    /// Prints `json` (JSON output) or `text` (text output).
+    pub fn print(&self, json: serde_json::Value, text: impl FnOnce() -> String) {
+        match self.output {
+            Output::Json => println!("{json}"),
+            Output::Text => println!("{}", text()),
+        }
+    }
+}
+
+/// Parses a UI amount ("1.25") into base units, exactly (no floats).
+pub fn parse_amount(ui: &str, decimals: u8) -> Result<u64, Failure> {
+    let bad = || {
+        Failure::user(format!(
+            "`{ui}` is not an amount with at most {decimals} decimals"
+        ))
+    };
+    let (whole, frac) = ui.split_once('.').unwrap_or((ui, ""));
+    if whole.is_empty() && frac.is_empty() || frac.len() > usize::from(decimals) {
+        return Err(bad());
+    }
+    if !whole
+        .chars()
+        .chain(frac.chars())
+        .all(|c| c.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let digits = format!("{whole}{frac:0<width$}", width = usize::from(decimals));
+    digits.parse::<u64>().map_err(|_| bad())
+}
+
+/// Formats base units with the mint's decimals ("1.25").
+pub fn format_amount(amount: u64, decimals: u8) -> String {
+    let s = format!(
+        "{:0>width$}",
+        amount,
+        width = usize::from(decimals).saturating_add(1)
+    );
+    let (whole, frac) = s.split_at(s.len().saturating_sub(usize::from(decimals)));
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        whole.to_string()
+    } else {
+        format!("{whole}.{frac}")
+    }
+}
+
+/// A cluster unix timestamp as a UTC time a person reads ("2026-11-27T10:45:00Z").
+pub fn utc(unix_timestamp: i64) -> String {
+    let secs = u64::try_from(unix_timestamp).unwrap_or(0);
+    std::time::UNIX_EPOCH
+        .checked_add(std::time::Duration::from_secs(secs))
+        .map_or_else(
+            || format!("unix time {unix_timestamp}"),
+            |t| humantime::format_rfc3339_seconds(t).to_string(),
+        )
+}
+
+/// `~/.config/micropay/<name>.db`, unless overridden.
+pub fn store_path(explicit: Option<&PathBuf>, name: &str) -> PathBuf {
+    explicit.cloned().unwrap_or_else(|| {
+        std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default()
+            .join(".config/micropay")
+            .join(format!("{name}.db"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_parse_exactly_and_format_back() {
+        assert_eq!(parse_amount("1.25", 6).unwrap(), 1_250_000);
+        assert_eq!(parse_amount("0.000001", 6).unwrap(), 1);
+        assert_eq!(parse_amount("3", 9).unwrap(), 3_000_000_000);
+        assert_eq!(parse_amount(".5", 1).unwrap(), 5);
+        for bad in [
+            "",
+            ".",
+            "1.0000001",
+            "-1",
+            "1e3",
+            "abc",
+            "99999999999999999999",
+        ] {
+            assert!(parse_amount(bad, 6).is_err(), "{bad}");
+        }
+        assert_eq!(format_amount(1_250_000, 6), "1.25");
+        assert_eq!(format_amount(200_000, 6), "0.2");
+        assert_eq!(format_amount(0, 9), "0");
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(1_795_000_000), "2026-11-18T11:06:40Z");
+        assert_eq!(utc(-5), "1970-01-01T00:00:00Z");
+    }
+}

@@ -1,0 +1,303 @@
+//! `micropay demo`: the whole story on the embedded bank by default (no keys,
+//! no validator), or on any cluster with `-u`. Prints what settling the
+//! payments cost, next to what one transfer per payment would have cost, and
+//! checks exact conservation.
+
+use super::{config, context::format_amount as ui, Cli, Failure, Output};
+use crate::scenario::{
+    self, RpcTimeControl, ScenarioConfig, ScenarioMint, ScenarioReport, TimeControl,
+};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use micropay_client::ledger::{embedded::EmbeddedLedger, rpc::RpcLedger, Ledger};
+use solana_sdk::signature::Signer;
+use std::{io::IsTerminal, sync::Arc, time::Instant};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DemoMint {
+    /// SOL, as wrapped SOL.
+    Sol,
+    /// A new 6-decimal token (USDC-like), valued at `--token-lamports`.
+    Token,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Payers (each funds an escrow and opens a channel to every creator).
+    #[arg(long, default_value_t = 3)]
+    pub payers: usize,
+    /// Creators (each accepts vouchers through its receiver).
+    #[arg(long, default_value_t = 4)]
+    pub creators: usize,
+    /// Payments (uses) to stream.
+    #[arg(long, default_value_t = 10_000)]
+    pub payments: usize,
+    /// Mean price of one use, in UI units of the mint (prices vary ±50%).
+    /// Default: 0.00001 SOL, or 0.01 token.
+    #[arg(long)]
+    pub price: Option<f64>,
+    /// Most a claim transaction's fee may be, as a fraction of what it settles.
+    #[arg(long, default_value_t = 0.01)]
+    pub target_fee_ratio: f64,
+    /// Random seed: the same seed gives the same run.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// What the payments are in: a new token mint (default), or SOL.
+    #[arg(long, value_enum, default_value_t = DemoMint::Token)]
+    pub mint: DemoMint,
+    /// For `--mint token`: lamports one whole token is worth (for the fee ratio).
+    #[arg(long, default_value_t = 6_666_666)]
+    pub token_lamports: u64,
+    /// dApp fee share, basis points, on every other payer's channels.
+    #[arg(long, default_value_t = 250)]
+    pub fee_bps: u16,
+}
+
+fn to_base_units(ui: f64, decimals: u8) -> Result<u64, Failure> {
+    let scaled = ui * 10f64.powi(i32::from(decimals));
+    if !(scaled.is_finite() && (2.0..1e15).contains(&scaled)) {
+        return Err(Failure::user(format!(
+            "--price {ui} is out of range: it must be at least 2 base units (1e-{decimals} each)"
+        )));
+    }
+    Ok(scaled.round() as u64)
+}
+
+fn config_from(args: &DemoArgs) -> Result<ScenarioConfig, Failure> {
+    if args.payers == 0 || args.creators == 0 || args.payments == 0 {
+        return Err(Failure::user(
+            "--payers, --creators and --payments must be at least 1",
+        ));
+    }
+    if !(args.target_fee_ratio > 0.0 && args.target_fee_ratio < 1.0) {
+        return Err(Failure::user(
+            "--target-fee-ratio must be between 0 and 1, e.g. 0.01 for 1%",
+        ));
+    }
+    if args.fee_bps > micropay::constants::MAX_FEE_BPS {
+        return Err(Failure::user(format!(
+            "--fee-bps is at most {} (10%)",
+            micropay::constants::MAX_FEE_BPS
+        )));
+    }
+    let (mint, decimals, default_price) = match args.mint {
+        DemoMint::Sol => (ScenarioMint::WrappedSol, 9, 0.000_01),
+        DemoMint::Token => (
+            ScenarioMint::NewToken {
+                decimals: 6,
+                value: micropay_client::planner::UnitValue {
+                    lamports: args.token_lamports,
+                    per_units: 1_000_000,
+                },
+            },
+            6,
+            0.01,
+        ),
+    };
+    let mean = to_base_units(args.price.unwrap_or(default_price), decimals)?;
+    Ok(ScenarioConfig {
+        payers: args.payers,
+        creators: args.creators,
+        payments: args.payments,
+        min_price: (mean / 2).max(1),
+        max_price: mean.saturating_add(mean / 2),
+        target_fee_ratio: args.target_fee_ratio,
+        seed: args.seed,
+        mint,
+        dapp_fee_bps: args.fee_bps,
+        closing_payers: usize::from(args.payers > 1),
+        claim_every: (args.payments / 10).max(1),
+        // the receiver's default minimum: 15 minutes for the watcher to claim
+        dispute_window_secs: micropay_client::receiver::ReceiverConfig::default()
+            .min_dispute_window_secs,
+    })
+}
+
+pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<(), Failure> {
+    let config = config_from(args)?;
+    let target = config::target(cli.url.as_deref().or(Some("embedded")), "embedded");
+
+    let progress = if cli.output == Output::Text && std::io::stderr().is_terminal() {
+        ProgressBar::with_draw_target(Some(args.payments as u64), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} payments {bar:40} {pos}/{len} {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    // the clock of the rate and the eta starts with the payments, not the set-up
+    let on_payment = |done: usize| {
+        if done == 1 {
+            progress.reset_elapsed();
+            progress.reset_eta();
+        }
+        progress.set_position(done as u64);
+    };
+
+    let started = Instant::now();
+    let (where_, report) = match target {
+        config::Target::Embedded => {
+            let bank = Arc::new(EmbeddedLedger::start().await);
+            let funder = bank.payer().insecure_clone();
+            let time: &dyn TimeControl = bank.as_ref();
+            let ledger: Arc<dyn Ledger> = bank.clone();
+            let report = scenario::run(ledger, time, &funder, &config, &on_payment).await?;
+            ("embedded bank".to_string(), report)
+        }
+        config::Target::Rpc(url) => {
+            let path = config::keypair_path(cli.keypair.as_deref())
+                .ok_or_else(|| Failure::user("no keypair: pass -k <file>"))?;
+            let funder = config::read_keypair(&path)?;
+            let rpc = Arc::new(RpcLedger::new(url.clone(), cli.commitment.config()));
+            let balance = rpc.balance(&funder.pubkey()).await?;
+            if balance < 10_000_000_000 {
+                // a local node airdrops on request; a real cluster may refuse
+                let _ = rpc
+                    .client()
+                    .request_airdrop(&funder.pubkey(), 100_000_000_000)
+                    .await;
+            }
+            let time = RpcTimeControl::new(url.clone());
+            let report = scenario::run(rpc, &time, &funder, &config, &on_payment).await?;
+            (url, report)
+        }
+    };
+    progress.finish_and_clear();
+    print_report(
+        cli.output,
+        &where_,
+        args,
+        &config,
+        &report,
+        started.elapsed().as_secs_f64(),
+    );
+    if report.unaccounted != 0 {
+        return Err(Failure::user(format!(
+            "{} base units unaccounted: conservation failed",
+            report.unaccounted
+        )));
+    }
+    Ok(())
+}
+
+fn print_report(
+    output: Output,
+    where_: &str,
+    args: &DemoArgs,
+    config: &ScenarioConfig,
+    r: &ScenarioReport,
+    secs: f64,
+) {
+    let (symbol, decimals) = match config.mint {
+        ScenarioMint::WrappedSol => ("SOL", 9u8),
+        ScenarioMint::NewToken { decimals, .. } => ("TOKEN", decimals),
+    };
+    match output {
+        Output::Json => {
+            let json = serde_json::json!({
+                "cluster": where_,
+                "mint": r.mint.to_string(),
+                "payers": args.payers,
+                "creators": args.creators,
+                "payments": r.payments,
+                "payments_refused": r.refused,
+                "value_paid": r.value_paid,
+                "value_paid_ui": ui(r.value_paid, decimals),
+                "claim_transactions": r.claim_transactions,
+                "vouchers_settled": r.vouchers_settled,
+                "vouchers_skipped": r.vouchers_skipped,
+                "fees_lamports": r.fees_lamports,
+                "fee_per_payment_lamports": r.fee_per_payment_lamports,
+                "fee_ratio": r.fee_ratio,
+                "target_fee_ratio": config.target_fee_ratio,
+                "per_payment_fees_lamports": r.per_payment_fees_lamports,
+                "unaccounted_lamports": r.unaccounted,
+                "lost_base_units": r.lost,
+                "quarantined": r.quarantined,
+                "dapp_fees": r.dapp_withdrawn,
+                "seconds": secs,
+            });
+            println!("{json}");
+        }
+        Output::Text => {
+            let rows: Vec<(&str, String)> = vec![
+                (
+                    "payments",
+                    format!(
+                        "{} (and {} refused on a closing channel)",
+                        r.payments, r.refused
+                    ),
+                ),
+                (
+                    "value paid",
+                    format!("{} {symbol}", ui(r.value_paid, decimals)),
+                ),
+                ("claim transactions", r.claim_transactions.to_string()),
+                (
+                    "vouchers settled",
+                    format!(
+                        "{} ({} stale skipped)",
+                        r.vouchers_settled, r.vouchers_skipped
+                    ),
+                ),
+                ("total fees", format!("{} lamports", r.fees_lamports)),
+                (
+                    "fee per payment",
+                    format!("{:.2} lamports", r.fee_per_payment_lamports),
+                ),
+                (
+                    "fee as % of value",
+                    format!(
+                        "{:.4} % (target {} %)",
+                        r.fee_ratio * 100.0,
+                        config.target_fee_ratio * 100.0
+                    ),
+                ),
+                (
+                    "one transfer per payment",
+                    format!(
+                        "{} lamports ({:.0}x more)",
+                        r.per_payment_fees_lamports,
+                        r.per_payment_fees_lamports as f64 / r.fees_lamports.max(1) as f64
+                    ),
+                ),
+                (
+                    "dApp fee share earned",
+                    format!("{} {symbol}", ui(r.dapp_withdrawn, decimals)),
+                ),
+                (
+                    "unaccounted",
+                    format!(
+                        "{} {}",
+                        r.unaccounted,
+                        if decimals == 9 {
+                            "lamports"
+                        } else {
+                            "base units"
+                        }
+                    ),
+                ),
+            ];
+            println!(
+                "micropay demo on the {where_}: {} payers, {} creators, {:.1} s",
+                args.payers, args.creators, secs
+            );
+            for (k, v) in rows {
+                println!("  {k:<26} {v}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ui_amounts() {
+        assert_eq!(to_base_units(0.00001, 9).unwrap(), 10_000);
+        assert!(to_base_units(0.0, 9).is_err());
+        assert!(to_base_units(f64::NAN, 9).is_err());
+    }
+}

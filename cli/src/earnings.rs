@@ -1,0 +1,124 @@
+//! `micropay earnings`: what a creator or fee recipient has earned.
+
+use super::{
+    context::{format_amount, parse_amount, Ctx},
+    escrow::payout,
+    Cli, Failure,
+};
+use anchor_lang::prelude::Pubkey;
+use clap::{Args, Subcommand};
+use micropay_client::accounts;
+use micropay_sdk::{instructions as mix, pda};
+use solana_sdk::signature::Keypair;
+
+#[derive(Args, Debug)]
+pub struct EarningsArgs {
+    #[command(subcommand)]
+    pub command: EarningsCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EarningsCommand {
+    /// Create the earnings account of a wallet (default: you) for a mint; you pay its rent.
+    Init {
+        #[arg(long)]
+        mint: String,
+        #[arg(long)]
+        owner: Option<Pubkey>,
+    },
+    /// Withdraw earnings (an amount in UI units, or `all`); SOL is unwrapped.
+    Withdraw {
+        #[arg(long)]
+        mint: String,
+        amount: String,
+        #[arg(long)]
+        to: Option<Pubkey>,
+    },
+    /// Show earnings.
+    Show {
+        #[arg(long)]
+        mint: String,
+        #[arg(long)]
+        owner: Option<Pubkey>,
+    },
+}
+
+pub async fn run(cli: &Cli, args: &EarningsArgs) -> Result<(), Failure> {
+    let ctx = Ctx::new(cli)?;
+    let me = ctx.me()?;
+    let (mint, owner) = match &args.command {
+        EarningsCommand::Init { mint, owner } => {
+            let mint = ctx.mint(mint).await?;
+            let owner = owner.unwrap_or(me);
+            ctx.send(
+                &[mix::InitEarnings {
+                    payer: me,
+                    owner,
+                    mint: mint.address,
+                }
+                .instruction()],
+                &[],
+            )
+            .await?;
+            (mint, owner)
+        }
+        EarningsCommand::Withdraw { mint, amount, to } => {
+            let mint = ctx.mint(mint).await?;
+            let address = pda::earnings(&me, &mint.address).0;
+            let balance = accounts::earnings(ctx.ledger(), &address)
+                .await?
+                .map_or(0, |e| e.balance);
+            let amount = if amount == "all" {
+                balance
+            } else {
+                parse_amount(amount, mint.decimals)?
+            };
+            if amount == 0 || amount > balance {
+                return Err(Failure::user(format!(
+                    "you have {} of earnings; withdraw between a base unit and that (or `all`)",
+                    mint.ui(balance)
+                )));
+            }
+            let (ixs, temp) = payout(&ctx, &mint, *to, |dest| {
+                mix::WithdrawEarnings {
+                    owner: me,
+                    mint: mint.address,
+                    destination: *dest,
+                    token_program: mint.token_program,
+                    amount,
+                }
+                .instruction()
+            })
+            .await?;
+            let signers: Vec<&Keypair> = temp.iter().collect();
+            ctx.send(&ixs, &signers).await?;
+            (mint, me)
+        }
+        EarningsCommand::Show { mint, owner } => (ctx.mint(mint).await?, owner.unwrap_or(me)),
+    };
+    let address = pda::earnings(&owner, &mint.address).0;
+    let earnings = accounts::earnings(ctx.ledger(), &address).await?.ok_or_else(|| {
+        Failure::user(format!(
+            "{owner} has no earnings account for {}; create it with `micropay earnings init --mint {} --owner {owner}`",
+            mint.symbol, mint.address
+        ))
+    })?;
+    ctx.print(
+        serde_json::json!({
+            "earnings": address.to_string(),
+            "owner": earnings.owner.to_string(),
+            "mint": earnings.mint.to_string(),
+            "balance": earnings.balance,
+            "balance_ui": format_amount(earnings.balance, mint.decimals),
+            "total_earned": earnings.total_earned,
+        }),
+        || {
+            format!(
+                "earnings {address}\n  balance       {}\n  total earned  {}",
+                mint.ui(earnings.balance),
+                mint.ui(earnings.total_earned)
+            )
+        },
+    );
+    Ok(())
+}

@@ -1,0 +1,187 @@
+//! The `micropay` CLI, like Solana's: clap derive, one module per subcommand,
+//! global `--url` (monikers, `embedded`, or any URL), `--keypair` (default from
+//! the Solana CLI config), `--commitment`, `--output text|json`.
+//!
+//! Exit codes: 0 success, 1 a user error (bad input, refused by the program),
+//! 2 a network or cluster error (unreachable RPC node, ...).
+
+mod accept;
+mod airdrop;
+mod channel;
+mod claim;
+mod config;
+mod context;
+mod demo;
+mod earnings;
+mod escrow;
+mod keys;
+mod node;
+pub mod scenario;
+mod voucher;
+mod watch;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use micropay_client::error::ClientError;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "micropay",
+    version,
+    about = "Pay-per-use micropayments on Solana: escrows, signed vouchers, batched claims"
+)]
+pub struct Cli {
+    /// Cluster: `embedded` (an in-process bank), `localhost`, `devnet`,
+    /// `testnet`, `mainnet-beta`, or an RPC URL. Default: the Solana CLI
+    /// config's, else localhost (`demo` defaults to `embedded`).
+    #[arg(short = 'u', long = "url", global = true)]
+    pub url: Option<String>,
+    /// Keypair file paying fees and signing. Default: the Solana CLI config's.
+    #[arg(short = 'k', long = "keypair", global = true)]
+    pub keypair: Option<String>,
+    /// Commitment for reads and confirmations.
+    #[arg(long, global = true, value_enum, default_value_t = Commitment::Confirmed)]
+    pub commitment: Commitment,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the whole story (escrows, channels, streamed payments, batched
+    /// claims, closes, withdrawals) and print what it cost.
+    Demo(demo::DemoArgs),
+    /// Start a local Solana JSON-RPC + WebSocket node with micropay.
+    Node(node::NodeArgs),
+    /// Your escrow for a mint: init, deposit, withdraw, show.
+    Escrow(escrow::EscrowArgs),
+    /// Payment channels: open, top-up, request-close, finalize, creator-close, show, list.
+    Channel(channel::ChannelArgs),
+    /// Earnings of a creator or fee recipient: init, withdraw, show.
+    Earnings(earnings::EarningsArgs),
+    /// Vouchers: sign (payer), verify (receiver).
+    Voucher(voucher::VoucherArgs),
+    /// Receiver: verify a voucher for one use and store it.
+    Accept(accept::AcceptArgs),
+    /// Claim what is worth claiming from the receiver store, in batches.
+    Claim(claim::ClaimArgs),
+    /// Key files (session keys, wallets).
+    Keys(keys::KeysArgs),
+    /// Daemon: claim every accepted voucher before its dispute window ends.
+    Watch(watch::WatchArgs),
+    /// SOL from the faucet of the local node or a test cluster.
+    Airdrop(airdrop::AirdropArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Commitment {
+    Processed,
+    Confirmed,
+    Finalized,
+}
+
+impl Commitment {
+    pub fn config(self) -> solana_commitment_config::CommitmentConfig {
+        use solana_commitment_config::CommitmentConfig as C;
+        match self {
+            Commitment::Processed => C::processed(),
+            Commitment::Confirmed => C::confirmed(),
+            Commitment::Finalized => C::finalized(),
+        }
+    }
+}
+
+/// A CLI failure: what to tell the user, and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub code: i32,
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Self {
+        let code = match e {
+            ClientError::Rpc(_) => 2,
+            _ => 1,
+        };
+        Failure {
+            message: e.to_string(),
+            code,
+        }
+    }
+}
+
+impl From<micropay_sdk::SdkError> for Failure {
+    fn from(e: micropay_sdk::SdkError) -> Self {
+        ClientError::from(e).into()
+    }
+}
+
+impl Failure {
+    pub fn user(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            code: 1,
+        }
+    }
+}
+
+/// Parses the command line, runs it, prints errors; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let output = cli.output;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match &cli.command {
+            Command::Demo(args) => demo::run(&cli, args).await,
+            Command::Node(args) => node::run(&cli, args).await,
+            Command::Escrow(args) => escrow::run(&cli, args).await,
+            Command::Channel(args) => channel::run(&cli, args).await,
+            Command::Earnings(args) => earnings::run(&cli, args).await,
+            Command::Voucher(args) => voucher::run(&cli, args).await,
+            Command::Accept(args) => accept::run(&cli, args).await,
+            Command::Claim(args) => claim::run(&cli, args).await,
+            Command::Keys(args) => keys::run(&cli, args),
+            Command::Watch(args) => watch::run(&cli, args).await,
+            Command::Airdrop(args) => airdrop::run(&cli, args).await,
+        }
+    });
+    match result {
+        Ok(()) => 0,
+        Err(failure) => {
+            if output == Output::Json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "error": failure.message, "exit_code": failure.code })
+                );
+            } else {
+                eprintln!("error: {}", failure.message);
+            }
+            failure.code
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! `micropay voucher`: sign (payer side) and verify (receiver side).
+//! A voucher travels as base58 of `channel ‖ amount (u64 LE) ‖ signature`.
+
+use super::{
+    context::{format_amount, parse_amount, store_path, Ctx},
+    Cli, Failure,
+};
+use anchor_lang::prelude::Pubkey;
+use clap::{Args, Subcommand};
+use micropay_client::{accounts, payer::Payer, store::SqliteStore};
+use micropay_sdk::voucher::Voucher;
+use std::{path::PathBuf, sync::Arc};
+
+#[derive(Args, Debug)]
+pub struct VoucherArgs {
+    #[command(subcommand)]
+    pub command: VoucherCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VoucherCommand {
+    /// Pay `price` more on a channel: prints the next cumulative voucher.
+    Sign {
+        channel: Pubkey,
+        /// Price of this use, UI units of the channel's mint.
+        price: String,
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// Also write the voucher to this file.
+        #[arg(long, conflicts_with = "count")]
+        out: Option<PathBuf>,
+        /// Sign this many uses in a row, one voucher per line, each printed
+        /// once its cumulative amount is durable in the payer store.
+        #[arg(long, default_value_t = 1)]
+        count: u64,
+    },
+    /// Check a voucher against its channel on chain.
+    Verify { voucher: String },
+}
+
+pub fn decode(text: &str) -> Result<Voucher, Failure> {
+    let text = text.trim();
+    let text = std::fs::read_to_string(text)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| text.to_string());
+    let bytes = bs58::decode(&text).into_vec().map_err(|_| {
+        Failure::user(
+            "the voucher is not base58 (pass the string `voucher sign` printed, or its file)",
+        )
+    })?;
+    Voucher::from_bytes(&bytes).map_err(|e| Failure::user(e.to_string()))
+}
+
+pub async fn run(cli: &Cli, args: &VoucherArgs) -> Result<(), Failure> {
+    // `verify` only reads: it needs no wallet
+    let ctx = Ctx::read_only(cli)?;
+    match &args.command {
+        VoucherCommand::Sign {
+            channel,
+            price,
+            store,
+            out,
+            count,
+        } => {
+            let c = accounts::channel(ctx.ledger(), channel)
+                .await?
+                .ok_or_else(|| Failure::user(format!("channel {channel} does not exist")))?;
+            let mint = ctx.mint(&c.mint.to_string()).await?;
+            let price = parse_amount(price, mint.decimals)?;
+            let payer = Payer::new(Arc::new(SqliteStore::open(store_path(
+                store.as_ref(),
+                "payer",
+            ))?));
+            for _ in 0..*count {
+                let voucher = payer.pay(channel, price)?;
+                let encoded = bs58::encode(voucher.to_bytes()).into_string();
+                if let Some(out) = out {
+                    std::fs::write(out, &encoded).map_err(|e| {
+                        Failure::user(format!("cannot write {}: {e}", out.display()))
+                    })?;
+                }
+                ctx.print(
+                    serde_json::json!({ "voucher": encoded, "channel": channel.to_string(), "amount": voucher.amount }),
+                    || encoded.clone(),
+                );
+            }
+        }
+        VoucherCommand::Verify { voucher } => {
+            let v = decode(voucher)?;
+            let c = accounts::channel(ctx.ledger(), &v.channel)
+                .await?
+                .ok_or_else(|| Failure::user(format!("channel {} does not exist", v.channel)))?;
+            let mint = ctx.mint(&c.mint.to_string()).await?;
+            // the same verdict the receiver (and the program) reach
+            let verdict = v
+                .verify(&c.signer)
+                .map_err(|e| e.to_string())
+                .and_then(|()| {
+                    if v.amount > c.allocation {
+                        Err(format!(
+                            "the amount {} is above the channel's allocation {}",
+                            mint.ui(v.amount),
+                            mint.ui(c.allocation)
+                        ))
+                    } else {
+                        Ok(())
+                    }
+                });
+            // an invalid voucher is one error (one JSON line), with its reason
+            verdict.map_err(|e| Failure::user(format!("invalid voucher: {e}")))?;
+            let payable = v.amount.min(c.allocation).saturating_sub(c.claimed);
+            ctx.print(
+                serde_json::json!({
+                    "channel": v.channel.to_string(),
+                    "amount": v.amount,
+                    "amount_ui": format_amount(v.amount, mint.decimals),
+                    "valid": true,
+                    "unclaimed": payable,
+                }),
+                || {
+                    format!(
+                        "valid voucher for {} on {} ({} unclaimed)",
+                        mint.ui(v.amount),
+                        v.channel,
+                        mint.ui(payable)
+                    )
+                },
+            );
+        }
+    }
+    Ok(())
+}

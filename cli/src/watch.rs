@@ -1,0 +1,232 @@
+//! `micropay watch`: the creator's (or a relayer's) daemon. It follows the
+//! receiver store's open vouchers and their channels, claims every voucher
+//! whose payer asked to close (or whose channel expires soon) before its
+//! deadline, with an escalating priority fee, claims the rest on a schedule
+//! at the target fee ratio, and stops cleanly on SIGINT / SIGTERM. It keeps
+//! no state of its own, so it may be killed and restarted at any time.
+//!
+//! Logs go to stderr (`--log-format json` for structured lines); the summary
+//! printed at exit follows `--output`.
+
+use super::{
+    context::{store_path, Ctx},
+    Cli, Failure,
+};
+use anchor_lang::prelude::Pubkey;
+use clap::{Args, ValueEnum};
+use micropay_client::{
+    store::{ReceiverStore, SqliteStore},
+    watcher::{subscribe_channels, Watcher, WatcherConfig},
+};
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// Receiver store to watch.
+    #[arg(long)]
+    pub store: Option<PathBuf>,
+    /// Follow channels of this creator for early notice of close requests
+    /// (default: the creator of the store's vouchers when there is one;
+    /// otherwise, or with --all-creators, every micropay channel).
+    #[arg(long)]
+    pub creator: Option<Pubkey>,
+    /// Subscribe to every micropay channel (a relayer for many creators).
+    #[arg(long, conflicts_with = "creator")]
+    pub all_creators: bool,
+    /// WebSocket URL (default: derived from the RPC URL, port + 1).
+    #[arg(long)]
+    pub ws_url: Option<String>,
+    /// Seconds between two looks at the chain when nothing happens.
+    #[arg(long, default_value_t = 10)]
+    pub poll_secs: u64,
+    /// Seconds between two routine (non-urgent) claim plans.
+    #[arg(long, default_value_t = 300)]
+    pub plan_secs: u64,
+    #[command(flatten)]
+    pub planner: super::claim::PlannerArgs,
+    /// Log lines: text or json.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// One pass, then exit (for cron jobs and scripts).
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// Solana's convention: the WebSocket port is the RPC port + 1.
+pub fn websocket_url(rpc: &str) -> String {
+    let (scheme, rest) = match rpc.split_once("://") {
+        Some(("https", rest)) => ("wss", rest),
+        Some((_, rest)) => ("ws", rest),
+        None => ("ws", rpc),
+    };
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let authority = match authority.rsplit_once(':') {
+        Some((host, port)) => match port.parse::<u16>() {
+            Ok(p) => format!("{host}:{}", p.saturating_add(1)),
+            Err(_) => authority.to_string(),
+        },
+        None => authority.to_string(),
+    };
+    if path.is_empty() {
+        format!("{scheme}://{authority}")
+    } else {
+        format!("{scheme}://{authority}/{path}")
+    }
+}
+
+fn init_logs(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::INFO)
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// A future that resolves on SIGINT or SIGTERM. The handlers are installed
+/// now, before any work, so a signal arriving during the first pass is not
+/// fatal but waits for the pass to end.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Failure> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let fail = |e: std::io::Error| Failure::user(format!("cannot handle signals: {e}"));
+        let mut term = signal(SignalKind::terminate()).map_err(fail)?;
+        let mut int = signal(SignalKind::interrupt()).map_err(fail)?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
+
+pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
+    if args.poll_secs == 0 {
+        return Err(Failure::user("--poll-secs must be at least 1"));
+    }
+    args.planner.validate()?;
+    init_logs(args.log_format);
+    let shutdown = shutdown_signal()?;
+    let ctx = Ctx::new(cli)?;
+    let path = store_path(args.store.as_ref(), "receiver");
+    let store = Arc::new(SqliteStore::open_existing(&path)?);
+    let planner = args.planner.config(store.as_ref())?;
+    let config = WatcherConfig {
+        poll_interval: Duration::from_secs(args.poll_secs),
+        plan_interval: Duration::from_secs(args.plan_secs),
+        planner,
+        ..WatcherConfig::default()
+    };
+    let fee_payer = ctx.keypair()?.insecure_clone();
+    let creator = match (args.all_creators, args.creator) {
+        (true, _) => None,
+        (false, Some(c)) => Some(c),
+        (false, None) => {
+            let creators: std::collections::BTreeSet<Pubkey> = store
+                .list(&micropay_client::store::ClaimStatus::OPEN)?
+                .iter()
+                .map(|r| r.creator)
+                .collect();
+            (creators.len() == 1)
+                .then(|| creators.into_iter().next())
+                .flatten()
+        }
+    };
+    let watcher = Watcher::new(ctx.ledger.clone(), store, fee_payer, config);
+    tracing::info!(store = %path.display(), rpc = %ctx.ledger.url(), "watching");
+
+    if args.once {
+        let mut state = Default::default();
+        let pass = watcher.pass(&mut state).await?;
+        let e = &pass.execution;
+        ctx.print(
+            serde_json::json!({
+                "open": pass.open, "urgent": pass.urgent,
+                "claim_transactions": e.transactions, "vouchers_settled": e.vouchers_settled,
+                "settled_amount": e.settled_amount, "fees_lamports": e.fees,
+                "quarantined": e.quarantined.len(),
+                "lost": e.lost.iter().map(|l| serde_json::json!({
+                    "channel": l.channel.to_string(), "amount": l.amount,
+                })).collect::<Vec<_>>(),
+            }),
+            || {
+                format!(
+                    "one pass: {} open voucher(s), {} urgent; {} claim transaction(s) settled {} base units for {} lamports",
+                    pass.open, pass.urgent, e.transactions, e.settled_amount, e.fees
+                )
+            },
+        );
+        return Ok(());
+    }
+
+    let ws = args
+        .ws_url
+        .clone()
+        .unwrap_or_else(|| websocket_url(&ctx.ledger.url()));
+    let wake = match subscribe_channels(&ws, creator).await {
+        Ok(rx) => {
+            tracing::info!(ws = %ws, "subscribed to channel changes");
+            Some(rx)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "no WebSocket subscription: polling only");
+            None
+        }
+    };
+    let report = watcher.run(wake, shutdown).await;
+    let lost: u64 = report
+        .lost
+        .iter()
+        .fold(0u64, |s, l| s.saturating_add(l.amount));
+    ctx.print(
+        serde_json::json!({
+            "passes": report.passes, "errors": report.errors,
+            "claim_transactions": report.claim_transactions,
+            "vouchers_settled": report.vouchers_settled,
+            "settled_amount": report.settled_amount, "fees_lamports": report.fees,
+            "quarantined": report.quarantined, "lost_amount": lost,
+        }),
+        || {
+            format!(
+                "stopped after {} pass(es): {} claim transaction(s), {} voucher(s), {} base units settled, {} lamports of fees; {} lost",
+                report.passes, report.claim_transactions, report.vouchers_settled,
+                report.settled_amount, report.fees, lost
+            )
+        },
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn websocket_urls_follow_the_solana_convention() {
+        assert_eq!(
+            websocket_url("http://127.0.0.1:8899"),
+            "ws://127.0.0.1:8900"
+        );
+        assert_eq!(
+            websocket_url("https://api.devnet.solana.com"),
+            "wss://api.devnet.solana.com"
+        );
+        assert_eq!(websocket_url("http://host:1234/rpc"), "ws://host:1235/rpc");
+    }
+}

@@ -1,0 +1,364 @@
+//! The `micropay` binary: the demo on the embedded default and through a local
+//! node started by `micropay node`, its JSON shape, and the exit codes and
+//! messages of common mistakes.
+#![allow(clippy::arithmetic_side_effects)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+use solana_sdk::signature::{Keypair, Signer};
+use std::{
+    io::{BufRead, BufReader},
+    process::Stdio,
+};
+
+fn micropay() -> Command {
+    Command::cargo_bin("micropay").unwrap()
+}
+
+fn json(output: &[u8]) -> Value {
+    let text = String::from_utf8_lossy(output);
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not json ({e}): {text}"))
+}
+
+fn check_demo(v: &Value, payments: u64) {
+    for field in [
+        "payments",
+        "value_paid",
+        "claim_transactions",
+        "vouchers_settled",
+        "fees_lamports",
+        "fee_per_payment_lamports",
+        "fee_ratio",
+        "per_payment_fees_lamports",
+        "unaccounted_lamports",
+    ] {
+        assert!(v.get(field).is_some(), "missing {field} in {v}");
+    }
+    assert_eq!(v["payments"], payments);
+    assert_eq!(v["unaccounted_lamports"], 0);
+    assert_eq!(v["per_payment_fees_lamports"], payments * 5_000);
+    let claims = v["claim_transactions"].as_u64().unwrap();
+    assert!(claims > 0);
+    assert_eq!(v["fees_lamports"].as_u64().unwrap(), claims * 5_000);
+    assert!(v["fee_ratio"].as_f64().unwrap() <= v["target_fee_ratio"].as_f64().unwrap());
+    assert!(v["value_paid"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn demo_on_the_embedded_default_reports_json() {
+    let out = micropay()
+        .args(["demo", "--payments", "3000", "--output", "json"])
+        .assert()
+        .success();
+    let v = json(&out.get_output().stdout);
+    check_demo(&v, 3_000);
+    assert_eq!(v["cluster"], "embedded bank");
+}
+
+#[test]
+fn demo_in_wrapped_sol() {
+    let out = micropay()
+        .args([
+            "demo",
+            "--mint",
+            "sol",
+            "--payments",
+            "1000",
+            "--output",
+            "json",
+        ])
+        .assert()
+        .success();
+    let v = json(&out.get_output().stdout);
+    check_demo(&v, 1_000);
+    assert_eq!(v["mint"], "So11111111111111111111111111111111111111112");
+}
+
+#[test]
+fn demo_with_a_token_mint_and_a_seed_is_reproducible() {
+    let run = || {
+        let out = micropay()
+            .args([
+                "demo",
+                "--mint",
+                "token",
+                "--payments",
+                "1000",
+                "--seed",
+                "7",
+                "--output",
+                "json",
+            ])
+            .assert()
+            .success();
+        json(&out.get_output().stdout)
+    };
+    let (a, b) = (run(), run());
+    check_demo(&a, 1_000);
+    assert_eq!(a["value_paid"], b["value_paid"]);
+    assert_eq!(a["claim_transactions"], b["claim_transactions"]);
+}
+
+#[test]
+fn demo_text_prints_the_table() {
+    let out = micropay()
+        .args(["demo", "--payments", "1000"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    for row in [
+        "payments",
+        "value paid",
+        "claim transactions",
+        "fee as % of value",
+        "one transfer per payment",
+        "unaccounted",
+    ] {
+        assert!(text.contains(row), "no {row} in\n{text}");
+    }
+    assert!(text.contains("0 lamports"), "{text}");
+}
+
+/// Regression: more than 32 creators failed (all of a payer's channels were
+/// closed in one transaction: trace limit at 33, size, then rent at 39).
+#[test]
+fn demo_with_many_creators_batches_its_closes() {
+    let out = micropay()
+        .args([
+            "demo",
+            "--payers",
+            "2",
+            "--creators",
+            "45",
+            "--payments",
+            "300",
+            "--output",
+            "json",
+        ])
+        .assert()
+        .success();
+    let v = json(&out.get_output().stdout);
+    assert_eq!(v["unaccounted_lamports"], 0);
+    assert_eq!(v["lost_base_units"], 0);
+}
+
+#[test]
+fn bad_flags_are_user_errors() {
+    let out = micropay().args(["demo", "--payers", "0"]).assert().code(1);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("--payers"));
+    let out = micropay()
+        .args(["demo", "--target-fee-ratio", "2"])
+        .assert()
+        .code(1);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("--target-fee-ratio"));
+    micropay().args(["demo", "--no-such-flag"]).assert().code(1);
+    // claim checks its flags before anything else (no keypair needed to be told)
+    for bad in ["5", "nan", "0", "-1", "inf"] {
+        let out = micropay()
+            .args(["claim", "--target-fee-ratio", bad])
+            .assert()
+            .code(1);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(err.contains("--target-fee-ratio"), "{bad}: {err}");
+    }
+    let out = micropay()
+        .args(["claim", "--unit-lamports", "1.5"])
+        .assert()
+        .code(1);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("--unit-lamports"));
+    micropay()
+        .args(["demo", "--output", "json", "--price", "0"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn unreachable_cluster_is_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id.json");
+    std::fs::write(
+        &key,
+        serde_json::to_string(&Keypair::new().to_bytes().to_vec()).unwrap(),
+    )
+    .unwrap();
+    let out = micropay()
+        .args([
+            "demo",
+            "-u",
+            "http://127.0.0.1:9",
+            "-k",
+            key.to_str().unwrap(),
+            "--output",
+            "json",
+        ])
+        .assert()
+        .code(2);
+    let v = json(&out.get_output().stdout);
+    assert_eq!(v["exit_code"], 2);
+    assert!(v["error"].as_str().unwrap().contains("unreachable"), "{v}");
+    // a store path with a typo is not silently a new, empty store
+    let missing = dir.path().join("no/receiver.db");
+    let out = micropay()
+        .args([
+            "claim",
+            "-u",
+            "http://127.0.0.1:9",
+            "-k",
+            key.to_str().unwrap(),
+            "--store",
+        ])
+        .arg(&missing)
+        .assert()
+        .code(1);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("no store at"));
+    assert!(!missing.exists());
+    // a missing keypair says how to make one
+    let out = micropay()
+        .args(["demo", "-u", "localhost", "-k", "/nonexistent/id.json"])
+        .assert()
+        .code(1);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("solana-keygen new"));
+}
+
+#[test]
+fn help_lists_every_flag() {
+    let out = micropay().args(["demo", "--help"]).assert().success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    for flag in [
+        "--payers",
+        "--creators",
+        "--payments",
+        "--price",
+        "--target-fee-ratio",
+        "--seed",
+        "--mint",
+        "--url",
+        "--keypair",
+        "--output",
+    ] {
+        assert!(text.contains(flag), "{flag} missing from demo --help");
+    }
+    // every subcommand documents itself
+    for cmd in [
+        vec!["node"],
+        vec!["escrow"],
+        vec!["escrow", "init"],
+        vec!["escrow", "deposit"],
+        vec!["escrow", "withdraw"],
+        vec!["escrow", "show"],
+        vec!["channel"],
+        vec!["channel", "open"],
+        vec!["channel", "top-up"],
+        vec!["channel", "request-close"],
+        vec!["channel", "finalize"],
+        vec!["channel", "creator-close"],
+        vec!["channel", "show"],
+        vec!["channel", "list"],
+        vec!["earnings", "init"],
+        vec!["earnings", "withdraw"],
+        vec!["earnings", "show"],
+        vec!["voucher", "sign"],
+        vec!["voucher", "verify"],
+        vec!["accept"],
+        vec!["claim"],
+        vec!["keys", "new"],
+        vec!["keys", "pubkey"],
+        vec!["watch"],
+        vec!["airdrop"],
+    ] {
+        let out = micropay().args(&cmd).arg("--help").assert().success();
+        let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        assert!(text.contains("Usage: micropay"), "{cmd:?}: {text}");
+        assert!(
+            text.contains("--url") && text.contains("--output"),
+            "{cmd:?} lacks the global options"
+        );
+    }
+}
+
+/// A port clash is named at once (not a time-out half a minute later).
+#[test]
+fn node_says_at_once_which_port_is_taken() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let start = std::time::Instant::now();
+    let out = micropay()
+        .args(["node", "--rpc-port", &port.to_string(), "--output", "json"])
+        .assert()
+        .code(2);
+    let v = json(&out.get_output().stdout);
+    let msg = v["error"].as_str().unwrap();
+    assert!(
+        msg.contains(&format!("JSON-RPC port {port}")) && msg.contains("in use"),
+        "{msg}"
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+}
+
+/// `micropay node` on free ports, then `micropay demo -u <its url>`, then Ctrl-C.
+#[test]
+fn node_serves_the_demo_and_stops_on_ctrl_c() {
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (rpc, ws) = (free(), free());
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id.json");
+    let keypair = Keypair::new();
+    std::fs::write(
+        &key,
+        serde_json::to_string(&keypair.to_bytes().to_vec()).unwrap(),
+    )
+    .unwrap();
+
+    let mut node = std::process::Command::new(assert_cmd::cargo::cargo_bin("micropay"))
+        .args([
+            "node",
+            "--rpc-port",
+            &rpc.to_string(),
+            "--ws-port",
+            &ws.to_string(),
+            "--fund-keypair",
+        ])
+        .args(["-k", key.to_str().unwrap(), "--output", "json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(node.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let started: Value = serde_json::from_str(&line).unwrap();
+    let url = started["rpc_url"].as_str().unwrap().to_string();
+    assert_eq!(url, format!("http://127.0.0.1:{rpc}"));
+    assert_eq!(started["funded"][0], keypair.pubkey().to_string());
+
+    let out = micropay()
+        .args([
+            "demo",
+            "-u",
+            &url,
+            "-k",
+            key.to_str().unwrap(),
+            "--payments",
+            "600",
+            "--output",
+            "json",
+        ])
+        .assert()
+        .success();
+    let v = json(&out.get_output().stdout);
+    check_demo(&v, 600);
+    assert_eq!(v["cluster"], url);
+
+    std::process::Command::new("kill")
+        .args(["-INT", &node.id().to_string()])
+        .status()
+        .unwrap();
+    let status = node.wait().unwrap();
+    assert!(status.success(), "node exited with {status}");
+}

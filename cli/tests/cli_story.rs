@@ -1,0 +1,483 @@
+//! A whole user story through the `micropay` binary against a local node
+//! started by the test: escrow → channel → vouchers → accept → claim →
+//! earnings → close → withdraw, with the JSON fields, and the error text and
+//! exit code of the common mistakes.
+#![allow(clippy::arithmetic_side_effects)]
+
+mod common;
+
+use assert_cmd::Command;
+use micropay_cli::scenario::{RpcTimeControl, TimeControl};
+use micropay_node::{LocalNode, NodeConfig};
+use serde_json::Value;
+use solana_sdk::signature::{Keypair, Signer};
+use std::path::PathBuf;
+
+struct Story {
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Story {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Runs `micropay -u <node> -k <key> --output json <args>`.
+    fn run(&self, key: &str, args: &[&str]) -> assert_cmd::assert::Assert {
+        Command::cargo_bin("micropay")
+            .unwrap()
+            .args([
+                "-u",
+                &self.url,
+                "-k",
+                self.path(key).to_str().unwrap(),
+                "--output",
+                "json",
+            ])
+            .args(args)
+            .assert()
+    }
+
+    fn ok(&self, key: &str, args: &[&str]) -> Value {
+        let out = self.run(key, args).success();
+        let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        serde_json::from_str(text.trim())
+            .unwrap_or_else(|e| panic!("{args:?}: not json ({e}): {text}"))
+    }
+
+    /// Fails with `code`; returns the error message.
+    fn fails(&self, key: &str, args: &[&str], code: i32) -> String {
+        let out = self.run(key, args).code(code);
+        let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        let v: Value = serde_json::from_str(text.trim())
+            .unwrap_or_else(|e| panic!("{args:?}: not json ({e}): {text}"));
+        v["error"].as_str().unwrap().to_string()
+    }
+}
+
+#[test]
+fn user_story_against_a_local_node() {
+    let (payer, creator) = (Keypair::new(), Keypair::new());
+    let node = LocalNode::start(NodeConfig {
+        airdrop: vec![payer.pubkey(), creator.pubkey()],
+        airdrop_lamports: 100_000_000_000,
+        ..NodeConfig::ephemeral().unwrap()
+    })
+    .unwrap();
+    let s = Story {
+        url: node.rpc_url().to_string(),
+        dir: tempfile::tempdir().unwrap(),
+    };
+    common::write_key(&s.path("payer.json"), &payer);
+    common::write_key(&s.path("creator.json"), &creator);
+    let (pstore, rstore) = (s.path("payer.db"), s.path("receiver.db"));
+    let (pstore, rstore) = (pstore.to_str().unwrap(), rstore.to_str().unwrap());
+
+    // escrow: init, then a deposit of 2 SOL (wrapped on the way)
+    let v = s.ok("payer.json", &["escrow", "init", "--mint", "sol"]);
+    let escrow = v["escrow"].as_str().unwrap().to_string();
+    let v = s.ok("payer.json", &["escrow", "deposit", "--mint", "sol", "2"]);
+    assert_eq!(
+        (
+            v["escrow"].as_str().unwrap(),
+            v["balance"].as_u64().unwrap()
+        ),
+        (escrow.as_str(), 2_000_000_000)
+    );
+    assert!(s
+        .fails(
+            "payer.json",
+            &["escrow", "deposit", "--mint", "sol", "1.0000000001"],
+            1
+        )
+        .contains("at most 9 decimals"));
+
+    // the creator's earnings account, then a channel of 1 SOL
+    s.ok("creator.json", &["earnings", "init", "--mint", "sol"]);
+    let msg = s.fails(
+        "payer.json",
+        &[
+            "channel",
+            "open",
+            "--mint",
+            "sol",
+            "--creator",
+            &creator.pubkey().to_string(),
+            "--allocation",
+            "5",
+            "--store",
+            pstore,
+        ],
+        1,
+    );
+    assert!(
+        msg.contains("escrow has 2 SOL free; deposit more with `micropay escrow deposit"),
+        "{msg}"
+    );
+    let v = s.ok(
+        "payer.json",
+        &[
+            "channel",
+            "open",
+            "--mint",
+            "sol",
+            "--creator",
+            &creator.pubkey().to_string(),
+            "--allocation",
+            "1",
+            "--dispute-window",
+            "60",
+            "--store",
+            pstore,
+        ],
+    );
+    let channel = v["channel"].as_str().unwrap().to_string();
+    // a channel the program refuses (a 10 s window) leaves no orphan session key
+    let rows = || -> i64 {
+        rusqlite::Connection::open(pstore)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM payer_channels", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(rows(), 1);
+    let c = creator.pubkey().to_string();
+    let msg = s.fails(
+        "payer.json",
+        &[
+            "channel",
+            "open",
+            "--mint",
+            "sol",
+            "--creator",
+            &c,
+            "--allocation",
+            "0.1",
+            "--dispute-window",
+            "10",
+            "--store",
+            pstore,
+        ],
+        1,
+    );
+    assert!(msg.contains("Dispute window"), "{msg}");
+    assert_eq!(rows(), 1);
+    // top it up by 0.5, then back to the story
+    let v = s.ok(
+        "payer.json",
+        &["channel", "top-up", &channel, "0.5", "--store", pstore],
+    );
+    assert_eq!(v["allocation"].as_u64(), Some(1_500_000_000));
+    let v = s.ok("payer.json", &["channel", "show", &channel]);
+    // read-only commands need no wallet file
+    let nobody = "nobody.json"; // does not exist
+    let w = s.ok(nobody, &["channel", "show", &channel]);
+    assert_eq!(w["allocation"], v["allocation"]);
+    let payer_address = payer.pubkey().to_string();
+    let w = s.ok(
+        nobody,
+        &["escrow", "show", "--mint", "sol", "--owner", &payer_address],
+    );
+    assert_eq!(w["owner"].as_str(), Some(payer_address.as_str()));
+    let w = s.ok(
+        nobody,
+        &[
+            "channel",
+            "list",
+            "--payer",
+            &payer_address,
+            "--mint",
+            "sol",
+        ],
+    );
+    assert_eq!(w.as_array().map(Vec::len), Some(1));
+    // ...but one that signs says how to get one
+    let msg = s.fails(nobody, &["escrow", "show", "--mint", "sol"], 1);
+    assert!(msg.contains("micropay keys new"), "{msg}");
+    // airdrop: the faucet of the local node, to any address
+    let fresh = Keypair::new().pubkey().to_string();
+    let w = s.ok(nobody, &["airdrop", "1.5", &fresh]);
+    assert_eq!(
+        (w["lamports"].as_u64(), w["balance"].as_u64()),
+        (Some(1_500_000_000), Some(1_500_000_000))
+    );
+    // keys pubkey: no Solana CLI needed
+    let w = s.ok(
+        nobody,
+        &["keys", "pubkey", s.path("creator.json").to_str().unwrap()],
+    );
+    assert_eq!(
+        w["pubkey"].as_str(),
+        Some(creator.pubkey().to_string().as_str())
+    );
+    assert_eq!(
+        (
+            v["allocation"].as_u64(),
+            v["claimed"].as_u64(),
+            v["creator"].as_str()
+        ),
+        (
+            Some(1_500_000_000),
+            Some(0),
+            Some(creator.pubkey().to_string().as_str())
+        )
+    );
+
+    // three uses of 0.001 SOL: three cumulative vouchers, no transaction
+    let vouchers: Vec<String> = (0..3)
+        .map(|_| {
+            s.ok(
+                "payer.json",
+                &["voucher", "sign", &channel, "0.001", "--store", pstore],
+            )["voucher"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let v = s.ok("nobody.json", &["voucher", "verify", &vouchers[2]]);
+    // verify and accept agree: a voucher above the allocation is not valid
+    let session = {
+        use micropay_client::store::PayerStore;
+        let store = micropay_client::store::SqliteStore::open(pstore).unwrap();
+        let row = store.get_payer(&channel.parse().unwrap()).unwrap().unwrap();
+        Keypair::try_from(row.signer_keypair.as_slice()).unwrap()
+    };
+    let over =
+        micropay_sdk::voucher::Voucher::sign(&session, channel.parse().unwrap(), 1_500_000_001);
+    let over = bs58::encode(over.to_bytes()).into_string();
+    let msg = s.fails("nobody.json", &["voucher", "verify", &over], 1);
+    assert!(msg.contains("above the channel's allocation"), "{msg}");
+    assert_eq!(
+        (v["valid"].as_bool(), v["amount"].as_u64()),
+        (Some(true), Some(3_000_000))
+    );
+
+    // the receiver refuses the 60 s dispute window unless told it can claim that fast
+    let accept = |voucher: &str, extra: &[&str]| -> Vec<String> {
+        let mut a = vec![
+            "accept".to_string(),
+            voucher.to_string(),
+            "--price".into(),
+            "0.001".into(),
+            "--mint".into(),
+            "sol".into(),
+            "--store".into(),
+            rstore.to_string(),
+        ];
+        a.extend(extra.iter().map(|x| x.to_string()));
+        a
+    };
+    let args = accept(&vouchers[2], &[]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let msg = s.fails("creator.json", &refs, 1);
+    assert!(msg.contains("dispute window of 60 s"), "{msg}");
+    // the receiver accepts the newest once; the same again is a duplicate
+    // (exit code 3: not a payment); an older one is refused
+    let fast = ["--min-dispute-window", "60"];
+    let args = accept(&vouchers[2], &fast);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let v = s.ok("creator.json", &refs);
+    assert_eq!(
+        (v["paid"].as_u64(), v["paid_net"].as_u64()),
+        (Some(3_000_000), Some(3_000_000))
+    );
+    let msg = s.fails("creator.json", &refs, 3);
+    assert!(msg.contains("duplicate"), "{msg}");
+    let args = accept(&vouchers[0], &fast);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(s.fails("creator.json", &refs, 1).contains("not above"));
+    // a payer cannot accept for the creator's channel
+    let args = accept(&vouchers[2], &fast);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(s.fails("payer.json", &refs, 1).contains("not this creator"));
+    // a mangled voucher
+    let mut bad = vouchers[2].clone();
+    bad.replace_range(10..11, if &bad[10..11] == "A" { "B" } else { "A" });
+    assert_eq!(
+        s.run("creator.json", &["voucher", "verify", &bad])
+            .get_output()
+            .status
+            .code(),
+        Some(1)
+    );
+
+    // claim: the plan first, then for real
+    let plan = s.ok("creator.json", &["claim", "--dry-run", "--store", rstore]);
+    assert_eq!(
+        (
+            plan["transactions"].as_u64(),
+            plan["vouchers"].as_u64(),
+            plan["fees_lamports"].as_u64()
+        ),
+        (Some(1), Some(1), Some(5_000))
+    );
+    let done = s.ok("creator.json", &["claim", "--store", rstore]);
+    assert_eq!(
+        (
+            done["vouchers_settled"].as_u64(),
+            done["settled_amount"].as_u64()
+        ),
+        (Some(1), Some(3_000_000))
+    );
+    let nothing = s.ok("creator.json", &["claim", "--store", rstore]);
+    assert_eq!(nothing["transactions"].as_u64(), Some(0));
+
+    // earnings: shown, withdrawn (unwrapped to SOL)
+    let v = s.ok("creator.json", &["earnings", "show", "--mint", "sol"]);
+    assert_eq!(v["balance"].as_u64(), Some(3_000_000));
+    let v = s.ok(
+        "creator.json",
+        &["earnings", "withdraw", "--mint", "sol", "all"],
+    );
+    assert_eq!(
+        (v["balance"].as_u64(), v["total_earned"].as_u64()),
+        (Some(0), Some(3_000_000))
+    );
+    assert!(s
+        .fails(
+            "creator.json",
+            &["earnings", "withdraw", "--mint", "sol", "0.1"],
+            1
+        )
+        .contains("you have 0 SOL of earnings"));
+
+    // the payer cannot withdraw what the channel holds
+    assert!(s
+        .fails(
+            "payer.json",
+            &["escrow", "withdraw", "--mint", "sol", "1"],
+            1
+        )
+        .contains("escrow has 0.5 SOL free"));
+
+    // a second channel, ended at once by its creator
+    let c = creator.pubkey().to_string();
+    let v = s.ok(
+        "payer.json",
+        &[
+            "channel",
+            "open",
+            "--mint",
+            "sol",
+            "--creator",
+            &c,
+            "--allocation",
+            "0.25",
+            "--store",
+            pstore,
+        ],
+    );
+    let second = v["channel"].as_str().unwrap().to_string();
+    assert!(s
+        .fails("payer.json", &["channel", "creator-close", &second], 1)
+        .contains("only the creator"));
+    // a use paid on it and accepted, not yet claimed: closing settles it first
+    let voucher = s.ok(
+        "payer.json",
+        &["voucher", "sign", &second, "0.01", "--store", pstore],
+    )["voucher"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let args = accept(&voucher, &[]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(
+        s.ok("creator.json", &refs)["paid"].as_u64(),
+        Some(10_000_000)
+    );
+    let v = s.ok(
+        "creator.json",
+        &["channel", "creator-close", &second, "--store", rstore],
+    );
+    assert_eq!(
+        (v["settled"].as_u64(), v["refund"].as_u64()),
+        (Some(10_000_000), Some(240_000_000))
+    );
+
+    // closing: request, the window holds, then finalize
+    let list = s.ok(
+        "payer.json",
+        &[
+            "channel",
+            "list",
+            "--creator",
+            &creator.pubkey().to_string(),
+        ],
+    );
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let msg = s.fails("payer.json", &["channel", "finalize", &channel], 1);
+    assert!(
+        msg.contains("no close request") && msg.contains("micropay channel request-close"),
+        "{msg}"
+    );
+    s.ok("payer.json", &["channel", "request-close", &channel]);
+    let msg = s.fails("payer.json", &["channel", "request-close", &channel], 1);
+    assert!(
+        msg.contains("already asked to close") && msg.contains("micropay channel finalize"),
+        "{msg}"
+    );
+    let msg = s.fails("payer.json", &["channel", "finalize", &channel], 1);
+    assert!(msg.contains("dispute window is still open"), "{msg}");
+    // a time a person reads, not a unix timestamp
+    assert!(
+        msg.contains("can be finalized from 20") && msg.contains("Z on (in"),
+        "{msg}"
+    );
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(RpcTimeControl::new(s.url.clone()).advance(61))
+        .unwrap();
+    let v = s.ok("payer.json", &["channel", "finalize", &channel]);
+    assert_eq!(v["refund"].as_u64(), Some(1_500_000_000 - 3_000_000));
+    assert!(s
+        .ok(
+            "payer.json",
+            &[
+                "channel",
+                "list",
+                "--payer",
+                &payer.pubkey().to_string(),
+                "--mint",
+                "sol"
+            ]
+        )
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .fails("payer.json", &["channel", "show", &channel], 1)
+        .contains("does not exist"));
+
+    // everything back out of the escrow
+    let v = s.ok("payer.json", &["escrow", "show", "--mint", "sol"]);
+    assert_eq!(
+        (v["balance"].as_u64(), v["open_channels"].as_u64()),
+        (Some(1_987_000_000), Some(0))
+    );
+    let v = s.ok(
+        "payer.json",
+        &["escrow", "withdraw", "--mint", "sol", "1.987"],
+    );
+    assert_eq!(v["balance"].as_u64(), Some(0));
+
+    // keys
+    let key = s.path("session.json");
+    let v = s.ok("payer.json", &["keys", "new", "-o", key.to_str().unwrap()]);
+    assert!(v["pubkey"].as_str().is_some());
+    assert!(s
+        .fails(
+            "payer.json",
+            &["keys", "new", "-o", key.to_str().unwrap()],
+            1
+        )
+        .contains("--force"));
+    // the embedded bank is refused for state-keeping commands
+    let out = Command::cargo_bin("micropay")
+        .unwrap()
+        .args(["-u", "embedded", "escrow", "show", "--mint", "sol"])
+        .assert()
+        .code(1);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("micropay node"));
+    node.stop();
+}

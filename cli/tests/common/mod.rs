@@ -1,0 +1,7 @@
+//! Fixtures shared by the CLI and local-node tests: the embedded-bank client
+//! fixtures of `micropay-tests`, and the on-chain check of a demo report.
+#![allow(dead_code, unused_imports)]
+
+pub mod verify;
+
+pub use micropay_tests::client::*;

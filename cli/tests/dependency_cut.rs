@@ -1,0 +1,86 @@
+//! The crate cut holds: what a dApp pulls with `cargo add` stays small.
+//! `micropay-sdk` has no async runtime, database or RPC client;
+//! `micropay-client` without default features has no bank, local node or
+//! CLI framework. Checked with `cargo tree`, as a user would see it.
+
+use std::process::Command;
+
+/// The crate names in `cargo tree`'s output for `args`.
+fn tree(args: &[&str]) -> Vec<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args([
+            "tree",
+            "--offline",
+            "--locked",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "cargo tree {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+fn assert_absent(args: &[&str], banned: &[&str]) {
+    let crates = tree(args);
+    assert!(crates.len() > 10, "cargo tree {args:?} listed {crates:?}");
+    for name in banned {
+        assert!(
+            !crates.iter().any(|c| c == name),
+            "cargo tree {args:?} contains {name}"
+        );
+    }
+}
+
+#[test]
+fn sdk_has_no_runtime_database_or_rpc_client() {
+    assert_absent(
+        &["-p", "micropay-sdk"],
+        &[
+            "tokio",
+            "rusqlite",
+            "solana-client",
+            "solana-rpc-client",
+            "reqwest",
+        ],
+    );
+}
+
+#[test]
+fn client_without_default_features_has_no_bank_node_or_cli() {
+    let banned = [
+        "solana-program-test",
+        "surfpool-core",
+        "surfpool-types",
+        "micropay-node",
+        "micropay-native",
+        "clap",
+        "indicatif",
+        "rusqlite",
+    ];
+    assert_absent(&["-p", "micropay-client", "--no-default-features"], &banned);
+    // the default feature adds SQLite and nothing else of the list
+    let crates = tree(&["-p", "micropay-client"]);
+    assert!(crates.iter().any(|c| c == "rusqlite"));
+    assert_absent(&["-p", "micropay-client"], &banned[..7]);
+}
+
+#[test]
+fn program_tests_do_not_build_the_local_node() {
+    assert_absent(
+        &["-p", "micropay-tests"],
+        &["surfpool-core", "micropay-node", "clap"],
+    );
+}

@@ -1,5 +1,0 @@
-//! The `micropay` command-line tool; see `micropay --help`.
-
-fn main() {
-    std::process::exit(micropay_client::cli::main());
-}

@@ -1,0 +1,35 @@
+//! # micropay-sdk
+//!
+//! Everything about the micropay program that needs no I/O: what a dApp, a
+//! relayer or a front end needs to talk to the program, whatever runtime,
+//! RPC client or storage it uses.
+//!
+//! - [`pda`]: every program address, from the program crate's seeds;
+//! - [`instructions`]: a builder for every instruction, each a struct with
+//!   named fields, including the batched `claim` that packs shared accounts
+//!   once and refers to them by index;
+//! - [`accounts`] and [`events`]: decoding of accounts and events;
+//! - [`filters`]: the `getProgramAccounts` filters that find channels;
+//! - [`voucher`]: the exact on-chain voucher message, signing with any
+//!   `Signer`, and strict off-chain verification;
+//! - [`tokens`]: the SPL Token instructions micropay users need (token
+//!   accounts, wrapping and unwrapping SOL);
+//! - [`error`]: the program's error codes, and this crate's errors.
+//!
+//! The I/O layers (ledgers, stores, payer, receiver, claim planner) are in
+//! `micropay-client`; the command-line tool is `micropay-cli`.
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+#![warn(missing_docs)]
+
+pub mod accounts;
+pub mod error;
+pub mod events;
+pub mod filters;
+pub mod instructions;
+pub mod pda;
+pub mod tokens;
+pub mod voucher;
+
+pub use error::SdkError;
+pub use micropay;

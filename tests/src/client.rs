@@ -1,0 +1,193 @@
+//! Client fixtures on the embedded bank: a funded wSOL escrow with channels
+//! in one line, a receiver with an in-memory store, keypair files for the
+//! CLI tests.
+
+use anchor_spl::token::spl_token::{native_mint::ID as SOL, ID as TOKEN};
+use micropay::instructions::OpenChannelArgs;
+use micropay_client::{accounts, ledger::embedded::EmbeddedLedger, ledger::Ledger, tokens};
+use micropay_sdk::{instructions as mix, pda, tokens as sdk_tokens};
+use solana_sdk::{
+    pubkey::Pubkey,
+    signature::{Keypair, Signer},
+};
+
+/// The instructions that wrap `deposit` lamports into `owner`'s wSOL account
+/// `wsol`, create `owner`'s wSOL escrow and deposit them; and the escrow.
+pub fn escrow_ixs(
+    owner: &Pubkey,
+    wsol: &Pubkey,
+    deposit: u64,
+) -> (Pubkey, Vec<solana_sdk::instruction::Instruction>) {
+    let escrow = pda::escrow(owner, &SOL).0;
+    let mut ixs = sdk_tokens::WrapSol {
+        from: *owner,
+        account: *wsol,
+        lamports: deposit,
+    }
+    .instructions()
+    .unwrap();
+    ixs.push(
+        mix::InitEscrow {
+            owner: *owner,
+            mint: SOL,
+            token_program: TOKEN,
+        }
+        .instruction(),
+    );
+    ixs.push(
+        mix::Deposit {
+            depositor: *owner,
+            escrow,
+            mint: SOL,
+            source: *wsol,
+            token_program: TOKEN,
+            amount: deposit,
+        }
+        .instruction(),
+    );
+    (escrow, ixs)
+}
+
+/// Writes `key` as a Solana CLI keypair file.
+pub fn write_key(path: &std::path::Path, key: &Keypair) {
+    std::fs::write(
+        path,
+        serde_json::to_string(&key.to_bytes().to_vec()).unwrap(),
+    )
+    .unwrap();
+}
+
+/// `n` more channels of `f`'s escrow to `f`'s creator, signed by `f`'s
+/// session key, each with `allocation`.
+pub async fn more_channels(
+    ledger: &EmbeddedLedger,
+    f: &OneChannel,
+    n: usize,
+    allocation: u64,
+) -> Vec<Pubkey> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let signer = f.session.pubkey();
+        out.push(
+            open(
+                ledger,
+                &f.user,
+                &f.escrow,
+                &f.creator.pubkey(),
+                &signer,
+                allocation,
+                0,
+            )
+            .await,
+        );
+    }
+    out
+}
+
+/// A wSOL escrow with `deposit` lamports and one channel to a new creator.
+pub struct OneChannel {
+    pub user: Keypair,
+    pub creator: Keypair,
+    pub session: Keypair,
+    pub escrow: Pubkey,
+    pub channel: Pubkey,
+    pub allocation: u64,
+}
+
+pub async fn one_channel(
+    ledger: &EmbeddedLedger,
+    deposit: u64,
+    allocation: u64,
+    expires_at: i64,
+) -> OneChannel {
+    let l: &dyn Ledger = ledger;
+    let user = Keypair::new();
+    ledger
+        .airdrop(&user.pubkey(), deposit + 1_000_000_000)
+        .await
+        .unwrap();
+    let (creator, session) = (Keypair::new(), Keypair::new());
+    let wsol = tokens::create_token_account(l, &user, &SOL, &user.pubkey(), &TOKEN)
+        .await
+        .unwrap();
+    let (escrow, mut ixs) = escrow_ixs(&user.pubkey(), &wsol, deposit);
+    ixs.push(
+        mix::InitEarnings {
+            payer: user.pubkey(),
+            owner: creator.pubkey(),
+            mint: SOL,
+        }
+        .instruction(),
+    );
+    ledger.send(&ixs, &user, &[]).await.unwrap();
+    let channel = open(
+        ledger,
+        &user,
+        &escrow,
+        &creator.pubkey(),
+        &session.pubkey(),
+        allocation,
+        expires_at,
+    )
+    .await;
+    OneChannel {
+        user,
+        creator,
+        session,
+        escrow,
+        channel,
+        allocation,
+    }
+}
+
+pub async fn open(
+    ledger: &EmbeddedLedger,
+    user: &Keypair,
+    escrow: &Pubkey,
+    creator: &Pubkey,
+    signer: &Pubkey,
+    allocation: u64,
+    expires_at: i64,
+) -> Pubkey {
+    let l: &dyn Ledger = ledger;
+    let slot = pda::ChannelSlot::next(&accounts::escrow(l, escrow).await.unwrap().unwrap());
+    let (ix, channel) = mix::OpenChannel {
+        owner: user.pubkey(),
+        escrow: *escrow,
+        slot,
+        args: OpenChannelArgs {
+            creator: *creator,
+            signer: *signer,
+            allocation,
+            fee_recipient: None,
+            fee_bps: 0,
+            dispute_window_secs: 900,
+            expires_at,
+            nonce: rand::random(),
+        },
+    }
+    .with_channel();
+    ledger.send(&[ix], user, &[]).await.unwrap();
+    channel
+}
+
+/// An in-memory receiver store and a receiver for `creator` on `ledger`.
+pub fn receiver(
+    ledger: &std::sync::Arc<EmbeddedLedger>,
+    creator: &Pubkey,
+) -> (
+    std::sync::Arc<dyn micropay_client::store::ReceiverStore>,
+    micropay_client::receiver::Receiver,
+) {
+    let store: std::sync::Arc<dyn micropay_client::store::ReceiverStore> =
+        std::sync::Arc::new(micropay_client::store::SqliteStore::in_memory().unwrap());
+    let receiver = micropay_client::receiver::Receiver::new(
+        ledger.clone(),
+        store.clone(),
+        *creator,
+        micropay_client::receiver::ReceiverConfig::accepting([
+            micropay_client::receiver::AcceptedMint::wrapped_sol(),
+        ]),
+    );
+    (store, receiver)
+}

@@ -1,0 +1,6 @@
+//! Client tests on the embedded bank: the receiver and the claim planner
+//! against the real program, and the crate docs' story end to end.
+
+mod planner;
+mod receiver;
+mod story;

@@ -1,0 +1,395 @@
+//! The planner on the embedded bank: deferral below the target ratio, urgent
+//! claims, stale vouchers recognised, batching — and the rules that keep every
+//! accepted voucher: a newer voucher is never confirmed by an older claim, a
+//! row is closed only on positive evidence from its own cluster, a dry run
+//! writes nothing, a failing voucher is quarantined while the rest settle,
+//! missing earnings accounts are created, lost value is reported.
+#![allow(clippy::arithmetic_side_effects)]
+
+use micropay_tests::client as common;
+
+use micropay_client::{
+    ledger::{embedded::EmbeddedLedger, Ledger},
+    planner::{Planner, PlannerConfig},
+    store::{ClaimStatus, ReceiverStore},
+};
+use micropay_sdk::{instructions as mix, voucher::Voucher};
+use solana_sdk::signature::{Keypair, Signer};
+use std::sync::Arc;
+
+fn status(store: &Arc<dyn ReceiverStore>, channel: &solana_sdk::pubkey::Pubkey) -> ClaimStatus {
+    store.get(channel).unwrap().unwrap().status
+}
+
+#[tokio::test]
+async fn small_value_waits_urgent_is_claimed_stale_is_confirmed() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let l: &dyn Ledger = ledger.as_ref();
+    let f = common::one_channel(&ledger, 100_000_000, 50_000_000, 0).await;
+    let (store, receiver) = common::receiver(&ledger, &f.creator.pubkey());
+    let planner = Planner::new(PlannerConfig::default());
+    let relayer = ledger.payer().insecure_clone();
+
+    // 10,000 lamports owed: a 5,000-lamport claim would be 50% of it: wait
+    receiver
+        .accept(&Voucher::sign(&f.session, f.channel, 10_000), 10_000)
+        .await
+        .unwrap();
+    let (_, plan) = planner
+        .dry_run(l, store.as_ref(), &relayer.pubkey())
+        .await
+        .unwrap();
+    assert!(plan.batches.is_empty());
+    assert_eq!(plan.deferred, vec![f.channel]);
+
+    // worth 1,000,000: 0.5% fee, claim
+    receiver
+        .accept(&Voucher::sign(&f.session, f.channel, 1_000_000), 1)
+        .await
+        .unwrap();
+    let (plan, done) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    assert_eq!(
+        (plan.batches.len(), done.transactions, done.settled_amount),
+        (1, 1, 1_000_000)
+    );
+    assert_eq!(status(&store, &f.channel), ClaimStatus::Confirmed);
+    assert!(store.list(&ClaimStatus::OPEN).unwrap().is_empty());
+
+    // a small voucher becomes urgent once the payer asks to close
+    receiver
+        .accept(&Voucher::sign(&f.session, f.channel, 1_000_100), 100)
+        .await
+        .unwrap();
+    let (_, plan) = planner
+        .dry_run(l, store.as_ref(), &relayer.pubkey())
+        .await
+        .unwrap();
+    assert!(plan.batches.is_empty());
+    l.send(
+        &[mix::RequestClose {
+            owner: f.user.pubkey(),
+            escrow: f.escrow,
+            channel: f.channel,
+        }
+        .instruction()],
+        &f.user,
+        &[],
+    )
+    .await
+    .unwrap();
+    let (_, done) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    assert_eq!(done.settled_amount, 100);
+
+    // a voucher someone else settled first is recognised, not retried
+    let g = common::one_channel(&ledger, 100_000_000, 50_000_000, 0).await;
+    let (store2, receiver2) = common::receiver(&ledger, &g.creator.pubkey());
+    let v = Voucher::sign(&g.session, g.channel, 2_000_000);
+    receiver2.accept(&v, 1).await.unwrap();
+    let other_relayer = mix::claim(&[mix::VoucherClaim {
+        channel: g.channel,
+        creator_earnings: micropay_sdk::pda::earnings(
+            &g.creator.pubkey(),
+            &anchor_spl::token::spl_token::native_mint::ID,
+        )
+        .0,
+        fee_earnings: None,
+        amount: v.amount,
+        signature: v.signature,
+    }]);
+    l.send(&[other_relayer], &relayer, &[]).await.unwrap();
+    let (plan, done) = planner.run(l, store2.as_ref(), &relayer).await.unwrap();
+    assert!(plan.batches.is_empty() && plan.deferred.is_empty());
+    assert_eq!(done.transactions, 0);
+    assert_eq!(status(&store2, &g.channel), ClaimStatus::Confirmed);
+}
+
+/// Regressions: a channel closed before its voucher was claimed is closed in
+/// the store only on positive evidence from the cluster the voucher was seen
+/// on — never by a claim (not even a dry run) against another cluster, and
+/// not by a read that is not after the last sighting (a lagging node). The
+/// value lost is reported.
+#[tokio::test]
+async fn a_voucher_is_closed_only_on_positive_evidence_and_loss_is_reported() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let l: &dyn Ledger = ledger.as_ref();
+    let relayer = ledger.payer().insecure_clone();
+    let planner = Planner::new(PlannerConfig::default());
+    let h = common::one_channel(&ledger, 100_000_000, 50_000_000, 0).await;
+    let (store, receiver) = common::receiver(&ledger, &h.creator.pubkey());
+    receiver
+        .accept(&Voucher::sign(&h.session, h.channel, 5), 5)
+        .await
+        .unwrap();
+    let before = store.get(&h.channel).unwrap().unwrap();
+
+    // the wrong cluster: another bank, where this channel never existed
+    let elsewhere = EmbeddedLedger::start().await;
+    assert_ne!(
+        elsewhere.genesis_hash().await.unwrap(),
+        l.genesis_hash().await.unwrap()
+    );
+    let (recon, _) = planner
+        .dry_run(&elsewhere, store.as_ref(), &relayer.pubkey())
+        .await
+        .unwrap();
+    assert_eq!(recon.other_cluster, vec![h.channel]);
+    let other_payer = elsewhere.payer().insecure_clone();
+    let (_, done) = planner
+        .run(&elsewhere, store.as_ref(), &other_payer)
+        .await
+        .unwrap();
+    assert!(done.lost.is_empty());
+    assert_eq!(store.get(&h.channel).unwrap().unwrap(), before);
+
+    // the creator closes the channel without claiming; a read at the slot of
+    // the last sighting is no evidence (the bank has not moved a slot)
+    l.send(
+        &[mix::CreatorClose {
+            creator: h.creator.pubkey(),
+            escrow: h.escrow,
+            channel: h.channel,
+            owner: h.user.pubkey(),
+        }
+        .instruction()],
+        &relayer,
+        &[&h.creator],
+    )
+    .await
+    .unwrap();
+    let (recon, _) = planner
+        .dry_run(l, store.as_ref(), &relayer.pubkey())
+        .await
+        .unwrap();
+    assert_eq!(recon.unverified, vec![h.channel]);
+    planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    assert_eq!(status(&store, &h.channel), ClaimStatus::Pending);
+
+    // lamports sent to the closed address do not make it a channel again
+    ledger.airdrop(&h.channel, 1_000_000).await.unwrap();
+    // a later slot on the same cluster: the account is gone, the row closes,
+    // and the 5 lamports it could no longer collect are reported (the dry run
+    // says so first, and writes nothing)
+    ledger.warp_slots(1).await.unwrap();
+    let (recon, _) = planner
+        .dry_run(l, store.as_ref(), &relayer.pubkey())
+        .await
+        .unwrap();
+    assert_eq!(recon.lost.len(), 1);
+    assert_eq!(status(&store, &h.channel), ClaimStatus::Pending);
+    let (_, done) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    assert_eq!(done.lost.len(), 1);
+    assert_eq!((done.lost[0].channel, done.lost[0].amount), (h.channel, 5));
+    assert_eq!(status(&store, &h.channel), ClaimStatus::Closed);
+}
+
+/// Regression: a claim confirming voucher A marked a newer voucher A′,
+/// accepted while the claim was in flight, as confirmed: A′ was lost.
+#[tokio::test]
+async fn a_claim_never_confirms_a_newer_voucher() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let l: &dyn Ledger = ledger.as_ref();
+    let relayer = ledger.payer().insecure_clone();
+    let f = common::one_channel(&ledger, 100_000_000, 50_000_000, 0).await;
+    let (store, receiver) = common::receiver(&ledger, &f.creator.pubkey());
+    let planner = Planner::new(PlannerConfig::default());
+    receiver
+        .accept(&Voucher::sign(&f.session, f.channel, 1_000_000), 1)
+        .await
+        .unwrap();
+    let recon = planner.reconcile(l, store.as_ref()).await.unwrap();
+    planner.apply(store.as_ref(), &recon).unwrap();
+    let plan = planner.plan(&recon, &relayer.pubkey());
+    assert_eq!(plan.vouchers(), 1);
+
+    // A′ arrives after the plan was made
+    receiver
+        .accept(&Voucher::sign(&f.session, f.channel, 3_000_000), 1)
+        .await
+        .unwrap();
+    let done = planner
+        .execute(&plan, l, store.as_ref(), &relayer)
+        .await
+        .unwrap();
+    assert_eq!(done.settled_amount, 1_000_000);
+    let row = store.get(&f.channel).unwrap().unwrap();
+    assert_eq!(
+        (row.voucher.amount, row.claimed, row.status),
+        (3_000_000, 1_000_000, ClaimStatus::Pending)
+    );
+    let (_, done) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    assert_eq!(done.settled_amount, 2_000_000);
+    assert_eq!(status(&store, &f.channel), ClaimStatus::Confirmed);
+}
+
+/// Regression: `claim --dry-run` wrote the store (marking vouchers confirmed
+/// or closed). A dry run reads only.
+#[tokio::test]
+async fn a_dry_run_writes_nothing() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let l: &dyn Ledger = ledger.as_ref();
+    let relayer = ledger.payer().insecure_clone();
+    let f = common::one_channel(&ledger, 100_000_000, 50_000_000, 0).await;
+    let (store, receiver) = common::receiver(&ledger, &f.creator.pubkey());
+    let v = Voucher::sign(&f.session, f.channel, 2_000_000);
+    receiver.accept(&v, 1).await.unwrap();
+    // settled by someone else: a real run would confirm the row
+    let earnings = micropay_sdk::pda::earnings(
+        &f.creator.pubkey(),
+        &anchor_spl::token::spl_token::native_mint::ID,
+    )
+    .0;
+    let ix = mix::claim(&[mix::VoucherClaim {
+        channel: f.channel,
+        creator_earnings: earnings,
+        fee_earnings: None,
+        amount: v.amount,
+        signature: v.signature,
+    }]);
+    l.send(&[ix], &relayer, &[]).await.unwrap();
+    let before = store.get(&f.channel).unwrap().unwrap();
+    let planner = Planner::new(PlannerConfig::default());
+    let (recon, plan) = planner
+        .dry_run(l, store.as_ref(), &relayer.pubkey())
+        .await
+        .unwrap();
+    assert_eq!(recon.settled, vec![f.channel]);
+    assert!(plan.batches.is_empty());
+    assert_eq!(store.get(&f.channel).unwrap().unwrap(), before);
+}
+
+/// One voucher that cannot settle (its stored signature got corrupted) is
+/// found by bisection and quarantined with its reason; the others settle in
+/// the same run, and the run does not fail.
+#[tokio::test]
+async fn a_failing_voucher_is_quarantined_and_the_rest_settle() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let l: &dyn Ledger = ledger.as_ref();
+    let relayer = ledger.payer().insecure_clone();
+    let f = common::one_channel(&ledger, 100_000_000, 10_000_000, 0).await;
+    let (store, receiver) = common::receiver(&ledger, &f.creator.pubkey());
+    let mut channels = vec![f.channel];
+    channels.extend(common::more_channels(&ledger, &f, 3, 10_000_000).await);
+    for ch in &channels {
+        receiver
+            .accept(&Voucher::sign(&f.session, *ch, 5_000_000), 1)
+            .await
+            .unwrap();
+    }
+    let bad = channels[2];
+    let mut row = store.get(&bad).unwrap().unwrap();
+    row.voucher.signature[0] ^= 1;
+    assert!(store.compare_and_swap(row.version, &row).unwrap());
+
+    let planner = Planner::new(PlannerConfig::default());
+    let (_, done) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    assert_eq!(done.vouchers_settled, 3);
+    assert!(done.bisections >= 1);
+    assert_eq!(done.quarantined.len(), 1);
+    assert_eq!(done.quarantined[0].channel, bad);
+    assert!(
+        done.quarantined[0]
+            .reason
+            .contains("InvalidVoucherSignature"),
+        "{}",
+        done.quarantined[0].reason
+    );
+    assert_eq!(status(&store, &bad), ClaimStatus::Quarantined);
+    for ch in channels.iter().filter(|c| **c != bad) {
+        assert_eq!(status(&store, ch), ClaimStatus::Confirmed);
+    }
+    // quarantined vouchers are reported again, never block: a later run
+    // settles nothing else and fails nothing
+    let (_, again) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    assert_eq!((again.vouchers_settled, again.quarantined.len()), (0, 1));
+}
+
+/// A creator's earnings account closed after the voucher was accepted is
+/// created again by the planner (paid by the relayer) before claiming.
+#[tokio::test]
+async fn missing_earnings_accounts_are_created_before_claiming() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let l: &dyn Ledger = ledger.as_ref();
+    let relayer = ledger.payer().insecure_clone();
+    let f = common::one_channel(&ledger, 100_000_000, 10_000_000, 0).await;
+    let (store, receiver) = common::receiver(&ledger, &f.creator.pubkey());
+    receiver
+        .accept(&Voucher::sign(&f.session, f.channel, 5_000_000), 1)
+        .await
+        .unwrap();
+    ledger
+        .airdrop(&f.creator.pubkey(), 100_000_000)
+        .await
+        .unwrap();
+    let sol = anchor_spl::token::spl_token::native_mint::ID;
+    l.send(
+        &[mix::CloseEarnings {
+            owner: f.creator.pubkey(),
+            mint: sol,
+        }
+        .instruction()],
+        &f.creator,
+        &[],
+    )
+    .await
+    .unwrap();
+    let planner = Planner::new(PlannerConfig::default());
+    let (_, done) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    assert_eq!((done.earnings_created, done.settled_amount), (1, 5_000_000));
+    assert_eq!(status(&store, &f.channel), ClaimStatus::Confirmed);
+}
+
+#[tokio::test]
+async fn many_channels_pack_into_full_transactions() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let l: &dyn Ledger = ledger.as_ref();
+    let f = common::one_channel(&ledger, 1_000_000_000, 10_000_000, 0).await;
+    let (store, receiver) = common::receiver(&ledger, &f.creator.pubkey());
+    let mut channels = vec![f.channel];
+    channels.extend(common::more_channels(&ledger, &f, 19, 10_000_000).await);
+    for ch in &channels {
+        receiver
+            .accept(&Voucher::sign(&f.session, *ch, 5_000_000), 1)
+            .await
+            .unwrap();
+    }
+    let planner = Planner::new(PlannerConfig::default());
+    let relayer = Keypair::new();
+    ledger
+        .airdrop(&relayer.pubkey(), 1_000_000_000)
+        .await
+        .unwrap();
+    let capacity = planner.capacity(&relayer.pubkey());
+    let (plan, done) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    // one creator's earnings account is shared, so more than the worst case fit
+    assert!(plan.batches.iter().all(|b| b.size <= 1_232));
+    assert!(plan.batches[0].claims.len() >= capacity);
+    assert_eq!(done.vouchers_settled, 20);
+    assert_eq!(done.transactions, plan.batches.len());
+    assert!(done.transactions <= 20usize.div_ceil(capacity));
+    assert_eq!(done.fees, 5_000 * done.transactions as u64);
+    assert_eq!(done.settled_amount, 100_000_000);
+}
+
+#[tokio::test]
+async fn a_channel_near_expiry_is_claimed_whatever_its_value() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let l: &dyn Ledger = ledger.as_ref();
+    let now = l.unix_timestamp().await.unwrap();
+    let f = common::one_channel(&ledger, 100_000_000, 50_000_000, now + 4_000).await;
+    let (store, receiver) = common::receiver(&ledger, &f.creator.pubkey());
+    receiver
+        .accept(&Voucher::sign(&f.session, f.channel, 300), 300)
+        .await
+        .unwrap();
+    let planner = Planner::new(PlannerConfig::default()); // claims within 3,600 s of expiry
+    let relayer = ledger.payer().insecure_clone();
+    let (_, plan) = planner
+        .dry_run(l, store.as_ref(), &relayer.pubkey())
+        .await
+        .unwrap();
+    assert!(plan.batches.is_empty());
+    ledger.advance_time(400).await.unwrap();
+    let (plan, done) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    assert!(plan.batches[0].urgent);
+    assert_eq!(done.settled_amount, 300);
+}
