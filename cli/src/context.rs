@@ -8,6 +8,7 @@ use anchor_spl::{
     token::spl_token,
     token_interface::spl_token_2022::{extension::StateWithExtensions, state::Mint},
 };
+use micropay_client::ledger::DynSigner;
 use micropay_client::{
     accounts,
     ledger::{rpc::RpcLedger, Ledger, Sent},
@@ -94,7 +95,7 @@ impl Ctx {
     }
 
     /// Sends with the CLI keypair as fee payer (and signer).
-    pub async fn send(&self, ixs: &[Instruction], signers: &[&Keypair]) -> Result<Sent, Failure> {
+    pub async fn send(&self, ixs: &[Instruction], signers: &[&DynSigner]) -> Result<Sent, Failure> {
         Ok(self.ledger.send(ixs, self.keypair()?, signers).await?)
     }
 

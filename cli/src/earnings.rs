@@ -8,8 +8,8 @@ use super::{
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, Subcommand};
 use micropay_client::accounts;
+use micropay_client::ledger::DynSigner;
 use micropay_sdk::{instructions as mix, pda};
-use solana_sdk::signature::Keypair;
 
 #[derive(Args, Debug)]
 pub struct EarningsArgs {
@@ -90,7 +90,7 @@ pub async fn run(cli: &Cli, args: &EarningsArgs) -> Result<(), Failure> {
                 .instruction()
             })
             .await?;
-            let signers: Vec<&Keypair> = temp.iter().collect();
+            let signers: Vec<&DynSigner> = temp.iter().map(|k| k as &DynSigner).collect();
             ctx.send(&ixs, &signers).await?;
             (mint, me)
         }

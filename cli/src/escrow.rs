@@ -7,6 +7,7 @@ use super::{
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, Subcommand};
 use micropay_client::accounts;
+use micropay_client::ledger::DynSigner;
 use micropay_sdk::{instructions as mix, pda};
 use solana_sdk::{
     instruction::Instruction,
@@ -206,7 +207,7 @@ pub async fn run(cli: &Cli, args: &EscrowArgs) -> Result<(), Failure> {
                     .instruction()]
                 }
             };
-            let signer_refs: Vec<&Keypair> = signers.iter().collect();
+            let signer_refs: Vec<&DynSigner> = signers.iter().map(|k| k as &DynSigner).collect();
             let sent = ctx.send(&ixs, &signer_refs).await?;
             show(&ctx, &mint, &me, Some(sent.signature.to_string())).await?;
         }
@@ -234,7 +235,7 @@ pub async fn run(cli: &Cli, args: &EscrowArgs) -> Result<(), Failure> {
                 .instruction()
             })
             .await?;
-            let signers: Vec<&Keypair> = temp.iter().collect();
+            let signers: Vec<&DynSigner> = temp.iter().map(|k| k as &DynSigner).collect();
             let sent = ctx.send(&ixs, &signers).await?;
             show(&ctx, &mint, &me, Some(sent.signature.to_string())).await?;
         }

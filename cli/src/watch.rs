@@ -148,7 +148,12 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
                 .flatten()
         }
     };
-    let watcher = Watcher::new(ctx.ledger.clone(), store, fee_payer, config);
+    let watcher = Watcher::new(
+        ctx.ledger.clone(),
+        store,
+        std::sync::Arc::new(fee_payer),
+        config,
+    );
     tracing::info!(store = %path.display(), rpc = %ctx.ledger.url(), "watching");
 
     if args.once {

@@ -63,6 +63,7 @@
 //! ```
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
+#![warn(missing_docs)]
 
 pub mod accounts;
 pub mod error;

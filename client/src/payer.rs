@@ -16,12 +16,14 @@ use micropay_sdk::voucher::Voucher;
 use solana_sdk::signature::{Keypair, Signer};
 use std::sync::Arc;
 
+/// The payer's side: signs cumulative vouchers with each channel's session key, durably.
 #[derive(Clone)]
 pub struct Payer {
     store: Arc<dyn PayerStore>,
 }
 
 impl Payer {
+    /// A payer keeping its channels in `store`.
     pub fn new(store: Arc<dyn PayerStore>) -> Self {
         Payer { store }
     }

@@ -36,7 +36,7 @@
 
 use crate::{
     error::{ClientError, Result},
-    ledger::Ledger,
+    ledger::{sign_transaction, DynSigner, Ledger},
     store::{
         rules::{self, CloseEvidence, Sighting},
         ClaimStatus, ReceiverStore, VoucherRecord,
@@ -52,10 +52,7 @@ use micropay_sdk::{
 };
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_sdk::{
-    hash::Hash,
-    instruction::Instruction,
-    signature::{Keypair, Signer},
-    transaction::Transaction,
+    hash::Hash, instruction::Instruction, signature::Signature, transaction::Transaction,
 };
 use std::collections::{BTreeSet, HashMap};
 
@@ -73,6 +70,7 @@ const EARNINGS_PER_TRANSACTION: usize = 8;
 /// How the cluster charges, and the compute model of a claim.
 #[derive(Clone, Copy, Debug)]
 pub struct FeeModel {
+    /// Base fee per signature, lamports.
     pub lamports_per_signature: u64,
     /// Priority fee, micro-lamports per requested compute unit.
     pub compute_unit_price: u64,
@@ -146,7 +144,9 @@ pub fn ppm_from_ratio(ratio: f64) -> Option<u64> {
 /// `per_units` base units.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UnitValue {
+    /// Lamports ...
     pub lamports: u64,
+    /// ... per this many base units.
     pub per_units: u64,
 }
 
@@ -167,6 +167,7 @@ impl UnitValue {
     }
 }
 
+/// What the planner aims for and how it values vouchers.
 #[derive(Clone, Debug)]
 pub struct PlannerConfig {
     /// Most a claim transaction's fee may be, in parts per million of the
@@ -176,6 +177,7 @@ pub struct PlannerConfig {
     pub expiry_margin_secs: i64,
     /// Lamport value of each mint's base units (wrapped SOL is always 1:1).
     pub values: HashMap<Pubkey, UnitValue>,
+    /// The cluster's fee model.
     pub fees: FeeModel,
 }
 
@@ -218,10 +220,13 @@ impl PlannerConfig {
 /// A voucher that may be claimed now.
 #[derive(Clone, Debug)]
 pub struct Candidate {
+    /// The store's row.
     pub record: VoucherRecord,
+    /// The channel as read.
     pub channel: Channel,
     /// What it settles now: `min(amount, allocation) − claimed`, base units.
     pub value: u64,
+    /// The claim entry that settles the row's voucher.
     pub claim: VoucherClaim,
 }
 
@@ -249,15 +254,20 @@ impl Candidate {
 /// A store write the chain justifies, applied with compare-and-set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fact {
+    /// The channel was read at a slot.
     Seen(Sighting),
+    /// The channel is gone, with the evidence.
     Closed(CloseEvidence),
 }
 
 /// Value that can no longer be collected: the channel closed first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lost {
+    /// The channel that closed.
     pub channel: Pubkey,
+    /// Its mint.
     pub mint: Pubkey,
+    /// Its creator.
     pub creator: Pubkey,
     /// Base units of `mint`.
     pub amount: u64,
@@ -268,7 +278,9 @@ pub struct Lost {
 pub struct Reconciliation {
     /// Cluster clock, unix seconds.
     pub now: i64,
+    /// Genesis hash of the cluster read.
     pub cluster: Hash,
+    /// Rows with value left to claim.
     pub candidates: Vec<Candidate>,
     /// Store writes the chain justifies (not yet applied).
     pub facts: Vec<(Pubkey, Fact)>,
@@ -292,14 +304,18 @@ pub struct Reconciliation {
 /// What applying a reconciliation wrote.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Applied {
+    /// Rows confirmed by what the chain shows.
     pub confirmed: usize,
+    /// Rows closed on positive evidence.
     pub closed: usize,
+    /// Value lost to channels that closed first.
     pub lost: Vec<Lost>,
 }
 
 /// One claim transaction.
 #[derive(Clone, Debug)]
 pub struct Batch {
+    /// The vouchers claimed, in order.
     pub claims: Vec<Candidate>,
     /// Lamports it will cost.
     pub fee: u64,
@@ -314,13 +330,18 @@ pub struct Batch {
 /// A voucher set aside, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Quarantined {
+    /// The channel.
     pub channel: Pubkey,
+    /// The voucher's cumulative amount set aside.
     pub amount: u64,
+    /// Why, in words.
     pub reason: String,
 }
 
+/// What to claim now, in which transactions (the output of [`Planner::plan`]).
 #[derive(Clone, Debug, Default)]
 pub struct Plan {
+    /// Claim transactions, in sending order.
     pub batches: Vec<Batch>,
     /// Channels whose voucher waits for more value.
     pub deferred: Vec<Pubkey>,
@@ -331,10 +352,12 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Lamports the batches cost.
     pub fn fees(&self) -> u64 {
         self.batches.iter().map(|b| b.fee).sum()
     }
 
+    /// Vouchers the batches settle.
     pub fn vouchers(&self) -> usize {
         self.batches.iter().map(|b| b.claims.len()).sum()
     }
@@ -343,8 +366,11 @@ impl Plan {
 /// What executing a plan did.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Execution {
+    /// Claim transactions that landed.
     pub transactions: usize,
+    /// Vouchers the program settled.
     pub vouchers_settled: usize,
+    /// Vouchers the program skipped (with the reason in its event).
     pub vouchers_skipped: usize,
     /// Lamports paid in fees (claims and earnings accounts' setup).
     pub fees: u64,
@@ -360,6 +386,18 @@ pub struct Execution {
     pub bisections: usize,
     /// Earnings accounts created so that claims can settle.
     pub earnings_created: usize,
+    /// Claims whose blockhash expired before they landed (their vouchers
+    /// are claimable again).
+    pub expired: usize,
+}
+
+/// What [`Planner::resume`] found of the claims left in flight.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Resumed {
+    /// In-flight claims that landed.
+    pub landed: usize,
+    /// In-flight claims that never will (their vouchers are claimable again).
+    pub dropped: usize,
 }
 
 impl Execution {
@@ -375,7 +413,9 @@ impl Execution {
     }
 }
 
+/// The claim planner: resume, reconcile, plan, execute.
 pub struct Planner {
+    /// What it aims for.
     pub config: PlannerConfig,
 }
 
@@ -409,6 +449,7 @@ fn read_channel(
 }
 
 impl Planner {
+    /// A planner with `config`.
     pub fn new(config: PlannerConfig) -> Self {
         Planner { config }
     }
@@ -654,7 +695,7 @@ impl Planner {
         plan: &Plan,
         ledger: &dyn Ledger,
         store: &dyn ReceiverStore,
-        fee_payer: &Keypair,
+        fee_payer: &DynSigner,
     ) -> Result<Execution> {
         let mut report = Execution::default();
         for q in &plan.quarantine {
@@ -686,12 +727,12 @@ impl Planner {
             let mut pending = vec![batch.claims.clone()];
             while let Some(claims) = pending.pop() {
                 let ixs = self.claim_instructions(&claims);
-                match ledger.simulate(&ixs, fee_payer, &[]).await {
-                    Ok(_) => {
-                        let claim = (claims.as_slice(), ixs.as_slice());
-                        self.settle(claim, cluster, ledger, store, fee_payer, &mut report)
-                            .await?
-                    }
+                let claim = (claims.as_slice(), ixs.as_slice());
+                match self
+                    .settle(claim, cluster, ledger, store, fee_payer, &mut report)
+                    .await
+                {
+                    Ok(()) => {}
                     Err(e @ ClientError::Rpc(_)) => return Err(e),
                     Err(e) if claims.len() > 1 => {
                         tracing::info!(vouchers = claims.len(), error = %e, "claim fails: bisecting");
@@ -725,22 +766,55 @@ impl Planner {
     /// Sends one claim transaction and records what the chain then says.
     /// `(claims, ixs)`: the vouchers and the instructions that claim them;
     /// `cluster`: the ledger's genesis hash, for the confirmations.
+    ///
+    /// The claim's signature is in the store before the transaction leaves:
+    /// a crash after sending leaves rows that [`Planner::resume`] waits for,
+    /// never a second claim sent blind. `Err` when the ledger refused the
+    /// transaction before sending it (the rows are claimable again), or the
+    /// cluster could not be reached (the rows stay in flight).
     async fn settle(
         &self,
         (claims, ixs): (&[Candidate], &[Instruction]),
         cluster: Hash,
         ledger: &dyn Ledger,
         store: &dyn ReceiverStore,
-        fee_payer: &Keypair,
+        fee_payer: &DynSigner,
         report: &mut Execution,
     ) -> Result<()> {
-        let sent = ledger.send(ixs, fee_payer, &[]).await?;
-        let signature = sent.signature.to_string();
+        let blockhash = ledger.recent_blockhash().await?;
+        let tx = sign_transaction(ixs, fee_payer, &[], blockhash.hash)?;
+        let signature = tx.signatures[0];
+        let recorded = signature.to_string();
+        let valid_until = blockhash.last_valid_block_height;
         for c in claims {
             rules::update(store, &c.claim.channel, &|r| {
-                rules::submitted(r, c.record.voucher.amount, &signature)
+                rules::submitted(r, c.record.voucher.amount, &recorded, valid_until)
             })?;
         }
+        match ledger.submit(&tx).await {
+            Ok(()) => {}
+            // it may have left: it stays in flight, for `resume`
+            Err(e @ ClientError::Rpc(_)) => return Err(e),
+            Err(e) => {
+                drop_claim(store, claims.iter().map(|c| &c.claim.channel), &recorded)?;
+                return Err(e);
+            }
+        }
+        let confirmed = match ledger.confirm(&signature, valid_until).await {
+            Ok(confirmed) => confirmed,
+            Err(e @ ClientError::Rpc(_)) => return Err(e),
+            // it failed on chain: nothing of it settled
+            Err(e) => {
+                drop_claim(store, claims.iter().map(|c| &c.claim.channel), &recorded)?;
+                return Err(e);
+            }
+        };
+        let Some(sent) = confirmed else {
+            tracing::info!(%signature, "claim expired before landing: claimable again");
+            drop_claim(store, claims.iter().map(|c| &c.claim.channel), &recorded)?;
+            report.expired = report.expired.saturating_add(1);
+            return Ok(());
+        };
         report.transactions = report.transactions.saturating_add(1);
         report.fees = report.fees.saturating_add(sent.fee);
         let mut facts = Vec::new();
@@ -787,13 +861,50 @@ impl Planner {
         Ok(())
     }
 
-    /// Reconciles, applies, plans and executes in one call.
+    /// Step 0: waits for every claim the store has in flight (signed and
+    /// recorded by an earlier run, maybe sent, maybe not), so that no second
+    /// claim of the same vouchers is sent while the first can still land.
+    /// A claim that landed is confirmed by the next reconciliation; one that
+    /// can no longer land leaves its rows claimable again. Returns how many
+    /// in-flight claims landed and how many were dropped.
+    pub async fn resume(&self, ledger: &dyn Ledger, store: &dyn ReceiverStore) -> Result<Resumed> {
+        let rows = store.list(&[ClaimStatus::Submitted])?;
+        let mut claims: HashMap<String, (u64, Vec<Pubkey>)> = HashMap::new();
+        for row in &rows {
+            if let Some((signature, valid_until)) = rules::in_flight(row) {
+                let entry = claims
+                    .entry(signature.to_string())
+                    .or_insert((valid_until, Vec::new()));
+                entry.1.push(row.voucher.channel);
+            }
+        }
+        let mut resumed = Resumed::default();
+        for (recorded, (valid_until, channels)) in claims {
+            let Ok(signature) = recorded.parse::<Signature>() else {
+                drop_claim(store, channels.iter(), &recorded)?;
+                continue;
+            };
+            match ledger.confirm(&signature, valid_until).await {
+                Ok(Some(_)) => resumed.landed = resumed.landed.saturating_add(1),
+                // it failed on chain: nothing of it settled
+                Ok(None) | Err(ClientError::Program { .. } | ClientError::Transaction(_)) => {
+                    drop_claim(store, channels.iter(), &recorded)?;
+                    resumed.dropped = resumed.dropped.saturating_add(1);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(resumed)
+    }
+
+    /// Resumes, reconciles, applies, plans and executes in one call.
     pub async fn run(
         &self,
         ledger: &dyn Ledger,
         store: &dyn ReceiverStore,
-        fee_payer: &Keypair,
+        fee_payer: &DynSigner,
     ) -> Result<(Plan, Execution)> {
+        self.resume(ledger, store).await?;
         let recon = self.reconcile(ledger, store).await?;
         let applied = self.apply(store, &recon)?;
         let plan = self.plan(&recon, &fee_payer.pubkey());
@@ -813,6 +924,19 @@ impl Planner {
         let plan = self.plan(&recon, fee_payer);
         Ok((recon, plan))
     }
+}
+
+/// Makes the rows of `channels` claimable again when they still wait for
+/// the claim `signature`, which will never land.
+fn drop_claim<'a>(
+    store: &dyn ReceiverStore,
+    channels: impl Iterator<Item = &'a Pubkey>,
+    signature: &str,
+) -> Result<()> {
+    for channel in channels {
+        rules::update(store, channel, &|r| rules::dropped(r, signature))?;
+    }
+    Ok(())
 }
 
 /// Quarantines `q` in the store (when the row still holds that voucher).
@@ -960,6 +1084,7 @@ mod tests {
                 allocation: value,
                 status: ClaimStatus::Pending,
                 claim_signature: None,
+                claim_valid_until: None,
                 cluster: None,
                 seen_slot: 0,
                 note: None,

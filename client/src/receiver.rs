@@ -62,49 +62,101 @@ use tokio::sync::{Mutex, OnceCell};
 /// report or act on it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Rejection {
+    /// No channel at that address.
     #[error("channel {0} does not exist (closed or never opened)")]
     UnknownChannel(Pubkey),
+    /// The channel pays another creator (`actual`).
     #[error("channel {channel} pays {actual}, not this creator")]
-    WrongCreator { channel: Pubkey, actual: Pubkey },
+    WrongCreator {
+        /// The channel.
+        channel: Pubkey,
+        /// The creator it pays.
+        actual: Pubkey,
+    },
+    /// The channel's mint is not accepted.
     #[error("channel {channel} pays in mint {mint}, which this receiver does not accept")]
-    MintNotAccepted { channel: Pubkey, mint: Pubkey },
+    MintNotAccepted {
+        /// The channel.
+        channel: Pubkey,
+        /// Its mint.
+        mint: Pubkey,
+    },
     #[error(
         "channel {channel} gives {bps} bps to {recipient}, outside this receiver's fee policy"
     )]
+    /// The channel's fee share is not accepted.
     FeeNotAccepted {
+        /// The channel.
         channel: Pubkey,
+        /// Its fee recipient.
         recipient: Pubkey,
+        /// Its fee share, basis points.
         bps: u16,
     },
+    /// The channel's dispute window is shorter than accepted.
     #[error("channel {channel} has a dispute window of {secs} s, below the {min} s this receiver needs to claim in time")]
     DisputeWindowTooShort {
+        /// The channel.
         channel: Pubkey,
+        /// Its window, seconds.
         secs: u32,
+        /// The shortest accepted, seconds.
         min: u32,
     },
+    /// The payer asked to close the channel.
     #[error("channel {0} is closing; ask the payer for a new channel")]
     ChannelClosing(Pubkey),
+    /// The channel expires too soon to claim.
     #[error("channel {0} expires too soon to accept more payments")]
     ChannelExpiring(Pubkey),
+    /// An earnings account the claim needs does not exist.
     #[error("earnings account {account} (of {owner}) does not exist, so a claim of channel {channel} would settle nothing; create it with `micropay earnings init`")]
     EarningsMissing {
+        /// The channel.
         channel: Pubkey,
+        /// Who the earnings account is for.
         owner: Pubkey,
+        /// Its address.
         account: Pubkey,
     },
+    /// The voucher is above the channel's allocation.
     #[error("voucher amount {amount} is above the channel allocation {allocation}")]
-    ExceedsAllocation { amount: u64, allocation: u64 },
+    ExceedsAllocation {
+        /// The voucher's cumulative amount.
+        amount: u64,
+        /// The channel's allocation.
+        allocation: u64,
+    },
+    /// The voucher is not above what is held or claimed.
     #[error("voucher amount {amount} is not above the {current} already held")]
-    NotAhead { amount: u64, current: u64 },
+    NotAhead {
+        /// The voucher's cumulative amount.
+        amount: u64,
+        /// What is held or claimed already.
+        current: u64,
+    },
+    /// The voucher pays the creator less than the price.
     #[error("voucher pays {paid} more (net of the fee share), less than the price {price}")]
-    Underpaid { paid: u64, price: u64 },
+    Underpaid {
+        /// What the voucher pays the creator, net.
+        paid: u64,
+        /// The price asked.
+        price: u64,
+    },
+    /// This exact voucher was accepted before.
     #[error("voucher for {amount} on channel {channel} was accepted before: a retry pays nothing")]
-    Duplicate { channel: Pubkey, amount: u64 },
+    Duplicate {
+        /// The channel.
+        channel: Pubkey,
+        /// The voucher's cumulative amount.
+        amount: u64,
+    },
 }
 
 /// What an accepted voucher paid: the only success `accept` returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Payment {
+    /// The channel paid.
     pub channel: Pubkey,
     /// The voucher's cumulative amount, base units.
     pub cumulative: u64,
@@ -120,8 +172,11 @@ pub struct Payment {
 /// planner weighs settled value against fees paid in lamports with it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AcceptedMint {
+    /// The mint.
     pub mint: Pubkey,
+    /// Lamports ...
     pub lamports: u64,
+    /// ... per this many base units.
     pub per_units: u64,
 }
 
@@ -141,7 +196,9 @@ impl AcceptedMint {
 /// most `max_bps`. Default: no fee share allowed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FeePolicy {
+    /// Fee recipients allowed.
     pub recipients: HashSet<Pubkey>,
+    /// Highest fee share allowed, basis points.
     pub max_bps: u16,
 }
 
@@ -153,16 +210,19 @@ impl FeePolicy {
         self
     }
 
+    /// Whether `channel`'s fee share is acceptable.
     pub fn accepts(&self, channel: &Channel) -> bool {
         channel.fee_bps == 0
             || (self.recipients.contains(&channel.fee_recipient) && channel.fee_bps <= self.max_bps)
     }
 }
 
+/// What a receiver accepts.
 #[derive(Clone, Debug)]
 pub struct ReceiverConfig {
     /// Accepted mints; a voucher of any other mint is refused.
     pub mints: Vec<AcceptedMint>,
+    /// Accepted dApp fee shares.
     pub fees: FeePolicy,
     /// Shortest dispute window accepted, seconds (default 15 minutes): the
     /// time the watcher has to claim after a close request.
@@ -288,6 +348,7 @@ struct Read {
 
 type Slot = Arc<Mutex<Option<Cached>>>;
 
+/// The creator's side: accepts vouchers that will be money, durably, once each.
 pub struct Receiver {
     ledger: Arc<dyn Ledger>,
     store: Arc<dyn ReceiverStore>,
@@ -304,6 +365,7 @@ pub struct Receiver {
 }
 
 impl Receiver {
+    /// A receiver for `creator`, reading `ledger`, recording in `store`.
     pub fn new(
         ledger: Arc<dyn Ledger>,
         store: Arc<dyn ReceiverStore>,
@@ -321,10 +383,12 @@ impl Receiver {
         }
     }
 
+    /// The creator paid.
     pub fn creator(&self) -> Pubkey {
         self.creator
     }
 
+    /// What it accepts.
     pub fn config(&self) -> &ReceiverConfig {
         &self.config
     }

@@ -1,7 +1,10 @@
 //! Token plumbing that sends transactions: creating mints and token accounts,
 //! minting. The instructions themselves are [`micropay_sdk::tokens`]'s.
 
-use crate::{error::Result, ledger::Ledger};
+use crate::{
+    error::Result,
+    ledger::{DynSigner, Ledger},
+};
 use anchor_lang::prelude::Pubkey;
 use micropay_sdk::tokens as sdk;
 use solana_sdk::signature::{Keypair, Signer};
@@ -9,7 +12,7 @@ use solana_sdk::signature::{Keypair, Signer};
 /// Creates a mint (no extension) with `authority` as mint authority.
 pub async fn create_mint(
     ledger: &dyn Ledger,
-    payer: &Keypair,
+    payer: &DynSigner,
     authority: &Pubkey,
     token_program: &Pubkey,
     decimals: u8,
@@ -30,7 +33,7 @@ pub async fn create_mint(
 /// Creates a token account of `mint` owned by `owner`; returns its address.
 pub async fn create_token_account(
     ledger: &dyn Ledger,
-    payer: &Keypair,
+    payer: &DynSigner,
     mint: &Pubkey,
     owner: &Pubkey,
     token_program: &Pubkey,
@@ -51,8 +54,8 @@ pub async fn create_token_account(
 /// Mints `amount` to `account`; `authority` signs.
 pub async fn mint_to(
     ledger: &dyn Ledger,
-    payer: &Keypair,
-    authority: &Keypair,
+    payer: &DynSigner,
+    authority: &DynSigner,
     mint: &Pubkey,
     account: &Pubkey,
     token_program: &Pubkey,

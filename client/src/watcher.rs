@@ -23,6 +23,7 @@
 //!
 //! Every decision and its numbers go to `tracing`.
 
+use crate::ledger::DynSigner;
 use crate::{
     error::Result,
     ledger::Ledger,
@@ -30,7 +31,7 @@ use crate::{
     store::ReceiverStore,
 };
 use anchor_lang::prelude::Pubkey;
-use solana_sdk::signature::Keypair;
+use solana_sdk::signature::Signer;
 use std::{
     future::Future,
     sync::Arc,
@@ -38,6 +39,7 @@ use std::{
 };
 use tokio::sync::mpsc;
 
+/// How the watcher paces itself.
 #[derive(Clone, Debug)]
 pub struct WatcherConfig {
     /// Longest time between two looks at the chain.
@@ -49,7 +51,9 @@ pub struct WatcherConfig {
     pub urgent_fee_ladder: Vec<u64>,
     /// First wait after an error; doubled per consecutive error up to `max_backoff`.
     pub min_backoff: Duration,
+    /// Longest wait after failures.
     pub max_backoff: Duration,
+    /// The planner's configuration for routine passes.
     pub planner: PlannerConfig,
 }
 
@@ -69,14 +73,19 @@ impl Default for WatcherConfig {
 /// What the watcher did, summed over its passes.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WatchReport {
+    /// Passes run.
     pub passes: usize,
+    /// Passes that failed.
     pub errors: usize,
+    /// Claim transactions that landed.
     pub claim_transactions: usize,
+    /// Vouchers settled.
     pub vouchers_settled: usize,
     /// Base units settled.
     pub settled_amount: u64,
     /// Lamports paid (claims and earnings accounts' setup).
     pub fees: u64,
+    /// Vouchers quarantined.
     pub quarantined: usize,
     /// Value lost to channels that closed before their voucher was claimed.
     pub lost: Vec<Lost>,
@@ -102,6 +111,7 @@ pub struct Pass {
     pub urgent: usize,
     /// The planner ran (urgent work, or the routine interval passed).
     pub planned: bool,
+    /// What the planner did, if it ran.
     pub execution: Execution,
     /// When the next pass is due at the latest.
     pub next_in: Duration,
@@ -118,10 +128,11 @@ pub struct WatchState {
     failures: u32,
 }
 
+/// The claim daemon: passes over the store, claiming before deadlines.
 pub struct Watcher {
     ledger: Arc<dyn Ledger>,
     store: Arc<dyn ReceiverStore>,
-    fee_payer: Keypair,
+    fee_payer: Arc<DynSigner>,
     config: WatcherConfig,
 }
 
@@ -130,7 +141,7 @@ impl Watcher {
     pub fn new(
         ledger: Arc<dyn Ledger>,
         store: Arc<dyn ReceiverStore>,
-        fee_payer: Keypair,
+        fee_payer: Arc<DynSigner>,
         config: WatcherConfig,
     ) -> Self {
         Watcher {
@@ -148,6 +159,8 @@ impl Watcher {
         let ledger = self.ledger.as_ref();
         let store = self.store.as_ref();
         let planner = Planner::new(self.config.planner.clone());
+        // claims a killed watcher left in flight land or expire first
+        planner.resume(ledger, store).await?;
         let recon = planner.reconcile(ledger, store).await?;
         let applied = planner.apply(store, &recon)?;
         let margin = self.config.planner.expiry_margin_secs;
@@ -183,7 +196,7 @@ impl Watcher {
             config.fees.compute_unit_price = config.fees.compute_unit_price.max(price);
         }
         let planner = Planner::new(config);
-        let plan = planner.plan(&recon, &solana_sdk::signer::Signer::pubkey(&self.fee_payer));
+        let plan = planner.plan(&recon, &self.fee_payer.pubkey());
         tracing::info!(
             open = recon.candidates.len(),
             urgent,
@@ -192,7 +205,9 @@ impl Watcher {
             compute_unit_price = planner.config.fees.compute_unit_price,
             "planning claims"
         );
-        let result = planner.execute(&plan, ledger, store, &self.fee_payer).await;
+        let result = planner
+            .execute(&plan, ledger, store, self.fee_payer.as_ref())
+            .await;
         let mut execution = match result {
             Ok(execution) => execution,
             Err(e) => {

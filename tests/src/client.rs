@@ -4,12 +4,25 @@
 
 use anchor_spl::token::spl_token::{native_mint::ID as SOL, ID as TOKEN};
 use micropay::instructions::OpenChannelArgs;
-use micropay_client::{accounts, ledger::embedded::EmbeddedLedger, ledger::Ledger, tokens};
+use micropay::state::Channel;
+use micropay_client::{
+    accounts,
+    ledger::{
+        embedded::EmbeddedLedger, ChannelFilter, DynSigner, Ledger, Observed, RecentBlockhash, Sent,
+    },
+    tokens, ClientError, Result,
+};
+use micropay_sdk::events::MicropayEvent;
 use micropay_sdk::{instructions as mix, pda, tokens as sdk_tokens};
+use solana_sdk::{
+    account::Account, hash::Hash, instruction::Instruction, message::Message, signature::Signature,
+    transaction::Transaction,
+};
 use solana_sdk::{
     pubkey::Pubkey,
     signature::{Keypair, Signer},
 };
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// The instructions that wrap `deposit` lamports into `owner`'s wSOL account
 /// `wsol`, create `owner`'s wSOL escrow and deposit them; and the escrow.
@@ -190,4 +203,113 @@ pub fn receiver(
         ]),
     );
     (store, receiver)
+}
+
+/// The embedded bank behind a ledger that counts what it is asked and fails
+/// on demand, as a killed process or an unreachable node would.
+pub struct Faulty {
+    inner: std::sync::Arc<EmbeddedLedger>,
+    observes: AtomicUsize,
+    submits: AtomicUsize,
+    /// The next `submit` is lost: it answers like a timeout, never sends.
+    pub lose_next_submit: AtomicBool,
+    /// The next `confirm` fails like a process killed after sending.
+    pub crash_next_confirm: AtomicBool,
+    /// The next `submit` stays in flight: the bank executes it only when
+    /// someone confirms its signature (a cluster that has not landed it yet).
+    pub hold_next_submit: AtomicBool,
+    held: tokio::sync::Mutex<Option<Transaction>>,
+}
+
+impl Faulty {
+    /// A faultless ledger over `inner`, counters at zero.
+    pub fn new(inner: std::sync::Arc<EmbeddedLedger>) -> Self {
+        Faulty {
+            inner,
+            observes: AtomicUsize::new(0),
+            submits: AtomicUsize::new(0),
+            lose_next_submit: AtomicBool::new(false),
+            crash_next_confirm: AtomicBool::new(false),
+            hold_next_submit: AtomicBool::new(false),
+            held: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// `observe` calls so far.
+    pub fn observes(&self) -> usize {
+        self.observes.load(Ordering::SeqCst)
+    }
+
+    /// Transactions handed to the bank so far.
+    pub fn submits(&self) -> usize {
+        self.submits.load(Ordering::SeqCst)
+    }
+}
+
+fn killed() -> ClientError {
+    ClientError::Rpc("connection reset (the test's fault)".into())
+}
+
+#[async_trait::async_trait]
+impl Ledger for Faulty {
+    async fn recent_blockhash(&self) -> Result<RecentBlockhash> {
+        self.inner.recent_blockhash().await
+    }
+    async fn submit(&self, tx: &Transaction) -> Result<()> {
+        if self.lose_next_submit.swap(false, Ordering::SeqCst) {
+            return Err(killed());
+        }
+        self.submits.fetch_add(1, Ordering::SeqCst);
+        if self.hold_next_submit.swap(false, Ordering::SeqCst) {
+            *self.held.lock().await = Some(tx.clone());
+            return Ok(());
+        }
+        self.inner.submit(tx).await
+    }
+    async fn confirm(&self, signature: &Signature, last_valid: u64) -> Result<Option<Sent>> {
+        if self.crash_next_confirm.swap(false, Ordering::SeqCst) {
+            return Err(killed());
+        }
+        let landing = {
+            let mut held = self.held.lock().await;
+            match held.as_ref() {
+                Some(tx) if tx.signatures[0] == *signature => held.take(),
+                _ => None,
+            }
+        };
+        if let Some(tx) = landing {
+            self.inner.submit(&tx).await?;
+        }
+        self.inner.confirm(signature, last_valid).await
+    }
+    async fn simulate(
+        &self,
+        ixs: &[Instruction],
+        payer: &DynSigner,
+        signers: &[&DynSigner],
+    ) -> Result<Vec<MicropayEvent>> {
+        self.inner.simulate(ixs, payer, signers).await
+    }
+    async fn account(&self, address: &Pubkey) -> Result<Option<Account>> {
+        self.inner.account(address).await
+    }
+    async fn accounts(&self, addresses: &[Pubkey]) -> Result<Vec<Option<Account>>> {
+        self.inner.accounts(addresses).await
+    }
+    async fn fee_for_message(&self, message: &Message) -> Result<u64> {
+        self.inner.fee_for_message(message).await
+    }
+    async fn unix_timestamp(&self) -> Result<i64> {
+        self.inner.unix_timestamp().await
+    }
+    async fn genesis_hash(&self) -> Result<Hash> {
+        self.inner.genesis_hash().await
+    }
+    async fn observe(&self, addresses: &[Pubkey]) -> Result<Observed> {
+        self.observes.fetch_add(1, Ordering::SeqCst);
+        self.inner.observe(addresses).await
+    }
+    async fn channels(&self, filter: ChannelFilter) -> Result<Vec<(Pubkey, Channel)>> {
+        self.inner.channels(filter).await
+    }
 }

@@ -9,7 +9,7 @@
 //! transactions sent through this ledger, since the bank has no
 //! `getProgramAccounts`.
 
-use super::{sign_transaction, ChannelFilter, Ledger, Observed, Sent};
+use super::{sign_transaction, ChannelFilter, DynSigner, Ledger, Observed, RecentBlockhash, Sent};
 use crate::{
     accounts,
     error::{ClientError, Result},
@@ -27,7 +27,7 @@ use solana_sdk::{
     signature::{Keypair, Signature, Signer},
     transaction::{Transaction, TransactionError},
 };
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use tokio::sync::Mutex;
 
 pub use micropay_native::{builtin, program_test, quiet_logs};
@@ -73,10 +73,12 @@ async fn simulate_events(ctx: &ProgramTestContext, tx: &Transaction) -> Result<V
     ))
 }
 
+/// An in-process bank with a funded payer; see the module docs.
 pub struct EmbeddedLedger {
     ctx: Mutex<ProgramTestContext>,
     payer: Keypair,
-    sent: Mutex<HashSet<Signature>>,
+    /// Every transaction executed, by signature (the bank is final at once).
+    landed: Mutex<HashMap<Signature, Sent>>,
     channels: Mutex<BTreeSet<Pubkey>>,
 }
 
@@ -89,7 +91,7 @@ impl EmbeddedLedger {
         EmbeddedLedger {
             ctx: Mutex::new(ctx),
             payer,
-            sent: Mutex::new(HashSet::new()),
+            landed: Mutex::new(HashMap::new()),
             channels: Mutex::new(BTreeSet::new()),
         }
     }
@@ -152,57 +154,84 @@ impl EmbeddedLedger {
 
 #[async_trait::async_trait]
 impl Ledger for EmbeddedLedger {
-    async fn send(
-        &self,
-        instructions: &[Instruction],
-        payer: &Keypair,
-        signers: &[&Keypair],
-    ) -> Result<Sent> {
-        let mut ctx = self.ctx.lock().await;
-        let mut blockhash = ctx
+    async fn recent_blockhash(&self) -> Result<RecentBlockhash> {
+        let ctx = self.ctx.lock().await;
+        let (hash, last_valid_block_height) = ctx
             .banks_client
-            .get_latest_blockhash()
+            .get_latest_blockhash_with_commitment(Default::default())
             .await
-            .map_err(bank_error)?;
-        let mut tx = sign_transaction(instructions, payer, signers, blockhash);
-        {
-            // An identical transaction would be dropped as already processed:
-            // wait for a new blockhash so a deliberate resend really executes.
-            let mut sent = self.sent.lock().await;
-            if sent.contains(&tx.signatures[0]) {
-                blockhash = ctx
-                    .get_new_latest_blockhash()
-                    .await
-                    .map_err(|e| ClientError::Rpc(e.to_string()))?;
-                tx = sign_transaction(instructions, payer, signers, blockhash);
-            }
-            sent.insert(tx.signatures[0]);
+            .map_err(bank_error)?
+            .ok_or_else(|| ClientError::Rpc("the bank has no blockhash".into()))?;
+        Ok(RecentBlockhash {
+            hash,
+            last_valid_block_height,
+        })
+    }
+
+    async fn submit(&self, transaction: &Transaction) -> Result<()> {
+        let ctx = self.ctx.lock().await;
+        let signature = transaction.signatures[0];
+        if self.landed.lock().await.contains_key(&signature) {
+            return Ok(());
         }
-        let events = simulate_events(&ctx, &tx).await?;
+        let events = simulate_events(&ctx, transaction).await?;
         let fee = ctx
             .banks_client
-            .get_fee_for_message(tx.message.clone())
+            .get_fee_for_message(transaction.message.clone())
             .await
             .map_err(bank_error)?
             .unwrap_or(0);
-        let signature = tx.signatures[0];
         ctx.banks_client
-            .process_transaction(tx)
+            .process_transaction(transaction.clone())
             .await
             .map_err(bank_error)?;
         self.index_channels(&events, &mut *self.channels.lock().await);
-        Ok(Sent {
+        let sent = Sent {
             signature,
             events,
             fee,
-        })
+        };
+        self.landed.lock().await.insert(signature, sent);
+        Ok(())
+    }
+
+    async fn confirm(&self, signature: &Signature, _last_valid: u64) -> Result<Option<Sent>> {
+        // the bank executes at submit: a signature it has not seen never lands
+        Ok(self.landed.lock().await.get(signature).cloned())
+    }
+
+    async fn send(
+        &self,
+        instructions: &[Instruction],
+        payer: &DynSigner,
+        signers: &[&DynSigner],
+    ) -> Result<Sent> {
+        let blockhash = self.latest_blockhash().await?;
+        let mut tx = sign_transaction(instructions, payer, signers, blockhash)?;
+        if self.landed.lock().await.contains_key(&tx.signatures[0]) {
+            // An identical transaction would be dropped as already processed:
+            // wait for a new blockhash so a deliberate resend really executes.
+            let blockhash = self
+                .ctx
+                .lock()
+                .await
+                .get_new_latest_blockhash()
+                .await
+                .map_err(|e| ClientError::Rpc(e.to_string()))?;
+            tx = sign_transaction(instructions, payer, signers, blockhash)?;
+        }
+        self.submit(&tx).await?;
+        let signature = tx.signatures[0];
+        self.confirm(&signature, 0)
+            .await?
+            .ok_or(ClientError::Expired { attempts: 1 })
     }
 
     async fn simulate(
         &self,
         instructions: &[Instruction],
-        payer: &Keypair,
-        signers: &[&Keypair],
+        payer: &DynSigner,
+        signers: &[&DynSigner],
     ) -> Result<Vec<MicropayEvent>> {
         let ctx = self.ctx.lock().await;
         let blockhash = ctx
@@ -210,7 +239,7 @@ impl Ledger for EmbeddedLedger {
             .get_latest_blockhash()
             .await
             .map_err(bank_error)?;
-        let tx = sign_transaction(instructions, payer, signers, blockhash);
+        let tx = sign_transaction(instructions, payer, signers, blockhash)?;
         simulate_events(&ctx, &tx).await
     }
 
@@ -237,11 +266,7 @@ impl Ledger for EmbeddedLedger {
     }
 
     async fn latest_blockhash(&self) -> Result<Hash> {
-        let ctx = self.ctx.lock().await;
-        ctx.banks_client
-            .get_latest_blockhash()
-            .await
-            .map_err(bank_error)
+        Ok(self.recent_blockhash().await?.hash)
     }
 
     async fn fee_for_message(&self, message: &Message) -> Result<u64> {

@@ -1,13 +1,24 @@
 //! What the client needs from a chain, behind one async trait, with two
-//! implementations: [`EmbeddedLedger`](embedded::EmbeddedLedger), an in-process
-//! bank (feature `embedded`, the default), and [`RpcLedger`](rpc::RpcLedger),
-//! any cluster through JSON-RPC.
+//! implementations: [`RpcLedger`](rpc::RpcLedger), any cluster through
+//! JSON-RPC, and `EmbeddedLedger` (`embedded::EmbeddedLedger`, feature
+//! `embedded`), an in-process bank.
+//!
+//! Signing goes through `&dyn Signer`, so a hardware wallet or a remote
+//! signer works wherever a keypair does. Sending is split in three steps a
+//! caller can persist between — sign with a [`RecentBlockhash`], [`submit`],
+//! [`confirm`] — so that the planner records a claim's signature before the
+//! claim leaves the machine, and a restart waits for that claim instead of
+//! sending a second one. [`send`] composes them for everything else.
+//!
+//! [`submit`]: Ledger::submit
+//! [`confirm`]: Ledger::confirm
+//! [`send`]: Ledger::send
 
 #[cfg(feature = "embedded")]
 pub mod embedded;
 pub mod rpc;
 
-use crate::error::Result;
+use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
 use micropay::state::Channel;
 use micropay_sdk::events::MicropayEvent;
@@ -17,26 +28,54 @@ use solana_sdk::{
     hash::Hash,
     instruction::Instruction,
     message::Message,
-    signature::{Keypair, Signature, Signer},
+    signature::{Signature, Signer},
     transaction::Transaction,
 };
 
+/// Any signer a ledger call can hold across an `await`: a keypair, a
+/// hardware wallet (`solana-remote-wallet`), a remote or presigned signer.
+pub type DynSigner = dyn Signer + Send + Sync;
+
+/// How often [`Ledger::send`] signs anew when a transaction's blockhash
+/// expired before it landed.
+pub const SEND_ATTEMPTS: usize = 3;
+
 /// Signs a legacy transaction with the fee `payer` first, then `signers`
-/// (the payer is not repeated when it also signs an instruction).
+/// (the payer is not repeated when it also signs an instruction). Fails when
+/// a signer cannot sign (a hardware wallet unplugged, a remote signer down).
 pub fn sign_transaction(
     instructions: &[Instruction],
-    payer: &Keypair,
-    signers: &[&Keypair],
+    payer: &DynSigner,
+    signers: &[&DynSigner],
     blockhash: Hash,
-) -> Transaction {
-    let mut all = vec![payer];
-    all.extend(signers.iter().filter(|k| k.pubkey() != payer.pubkey()));
-    Transaction::new_signed_with_payer(instructions, Some(&payer.pubkey()), &all, blockhash)
+) -> Result<Transaction> {
+    let fee_payer = payer.try_pubkey().map_err(ClientError::Signing)?;
+    let mut all: Vec<&dyn Signer> = vec![payer as &dyn Signer];
+    for signer in signers {
+        if signer.try_pubkey().map_err(ClientError::Signing)? != fee_payer {
+            all.push(*signer as &dyn Signer);
+        }
+    }
+    let message = Message::new_with_blockhash(instructions, Some(&fee_payer), &blockhash);
+    let mut tx = Transaction::new_unsigned(message);
+    tx.try_sign(&all, blockhash).map_err(ClientError::Signing)?;
+    Ok(tx)
+}
+
+/// A blockhash to sign with, and the last block height at which a
+/// transaction signed with it can still land.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecentBlockhash {
+    /// The blockhash.
+    pub hash: Hash,
+    /// After this block height, a transaction with `hash` never lands.
+    pub last_valid_block_height: u64,
 }
 
 /// A confirmed transaction.
 #[derive(Clone, Debug)]
 pub struct Sent {
+    /// Its signature (the fee payer's).
     pub signature: Signature,
     /// micropay events it emitted, in order.
     pub events: Vec<MicropayEvent>,
@@ -49,34 +88,77 @@ pub struct Sent {
 /// on that cluster at that slot: evidence the planner may act on.
 #[derive(Clone, Debug, Default)]
 pub struct Observed {
+    /// The accounts, in the order asked; `None` for absent ones.
     pub accounts: Vec<Option<Account>>,
+    /// The slot each account was read at.
     pub slots: Vec<u64>,
 }
 
+/// What the client needs from a chain.
 #[async_trait::async_trait]
 pub trait Ledger: Send + Sync {
-    /// Signs with `payer` (fee payer) and `signers`, sends, and waits for
-    /// confirmation. Program errors come back as `ClientError::Program`.
+    /// A blockhash to sign with, and how long it stays valid.
+    async fn recent_blockhash(&self) -> Result<RecentBlockhash>;
+
+    /// Simulates `transaction` (a program error comes back typed, and nothing
+    /// is paid), then hands it to the cluster without waiting. Submitting the
+    /// same transaction again is harmless: a signature lands at most once.
+    async fn submit(&self, transaction: &Transaction) -> Result<()>;
+
+    /// Waits until the transaction `signature` is confirmed at the ledger's
+    /// commitment and returns it with its events; `Ok(None)` once the block
+    /// height passed `last_valid_block_height` without it (it never lands:
+    /// signing anew is safe); a program error when it failed on chain.
+    async fn confirm(
+        &self,
+        signature: &Signature,
+        last_valid_block_height: u64,
+    ) -> Result<Option<Sent>>;
+
+    /// Signs with `payer` (fee payer) and `signers`, submits and confirms;
+    /// signs anew with a fresh blockhash when one expired on the way (at most
+    /// [`SEND_ATTEMPTS`] times). Program errors come back as
+    /// `ClientError::Program`.
     async fn send(
         &self,
         instructions: &[Instruction],
-        payer: &Keypair,
-        signers: &[&Keypair],
-    ) -> Result<Sent>;
+        payer: &DynSigner,
+        signers: &[&DynSigner],
+    ) -> Result<Sent> {
+        for _ in 0..SEND_ATTEMPTS {
+            let blockhash = self.recent_blockhash().await?;
+            let tx = sign_transaction(instructions, payer, signers, blockhash.hash)?;
+            self.submit(&tx).await?;
+            let confirmed = self
+                .confirm(&tx.signatures[0], blockhash.last_valid_block_height)
+                .await?;
+            if let Some(sent) = confirmed {
+                return Ok(sent);
+            }
+        }
+        Err(ClientError::Expired {
+            attempts: SEND_ATTEMPTS,
+        })
+    }
 
     /// Runs the transaction without committing it; returns its events.
     async fn simulate(
         &self,
         instructions: &[Instruction],
-        payer: &Keypair,
-        signers: &[&Keypair],
+        payer: &DynSigner,
+        signers: &[&DynSigner],
     ) -> Result<Vec<MicropayEvent>>;
 
+    /// The account at `address`, at the ledger's commitment.
     async fn account(&self, address: &Pubkey) -> Result<Option<Account>>;
 
+    /// Many accounts in one read, in the order asked.
     async fn accounts(&self, addresses: &[Pubkey]) -> Result<Vec<Option<Account>>>;
 
-    async fn latest_blockhash(&self) -> Result<Hash>;
+    /// The latest blockhash.
+    async fn latest_blockhash(&self) -> Result<Hash> {
+        Ok(self.recent_blockhash().await?.hash)
+    }
 
     /// Lamports the cluster charges for `message` (signatures and priority).
     async fn fee_for_message(&self, message: &Message) -> Result<u64>;
@@ -98,5 +180,51 @@ pub trait Ledger: Send + Sync {
     /// SOL balance in lamports.
     async fn balance(&self, address: &Pubkey) -> Result<u64> {
         Ok(self.account(address).await?.map_or(0, |a| a.lamports))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use solana_sdk::signer::{keypair::Keypair, SignerError};
+
+    /// A hardware wallet that was unplugged: it knows its key, cannot sign.
+    struct Unplugged(Pubkey);
+
+    impl Signer for Unplugged {
+        fn try_pubkey(&self) -> std::result::Result<Pubkey, SignerError> {
+            Ok(self.0)
+        }
+        fn try_sign_message(&self, _: &[u8]) -> std::result::Result<Signature, SignerError> {
+            Err(SignerError::Connection("device unplugged".into()))
+        }
+        fn is_interactive(&self) -> bool {
+            true
+        }
+    }
+
+    fn transfer(from: &Pubkey) -> Instruction {
+        solana_system_interface::instruction::transfer(from, &Pubkey::new_unique(), 1)
+    }
+
+    #[test]
+    fn any_signer_signs_and_a_failing_one_is_a_typed_error() {
+        let payer = Keypair::new();
+        let other = Keypair::new();
+        let ixs = [transfer(&payer.pubkey()), transfer(&other.pubkey())];
+        let tx = sign_transaction(&ixs, &payer, &[&other, &payer], Hash::new_unique()).unwrap();
+        assert_eq!(tx.signatures.len(), 2, "the payer signs once");
+        assert_eq!(tx.message.account_keys[0], payer.pubkey());
+        assert!(tx.verify().is_ok());
+
+        let unplugged = Unplugged(other.pubkey());
+        let failed = sign_transaction(&ixs, &payer, &[&unplugged], Hash::new_unique());
+        assert!(
+            matches!(
+                failed,
+                Err(ClientError::Signing(SignerError::Connection(_)))
+            ),
+            "{failed:?}"
+        );
     }
 }

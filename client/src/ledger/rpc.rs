@@ -2,12 +2,13 @@
 //! localhost, devnet, mainnet-beta or any URL.
 //!
 //! Every transaction is simulated first, so a program error comes back as a
-//! typed `ClientError::Program` without paying a fee; it is then sent and
-//! confirmed at the ledger's commitment, re-signed with a fresh blockhash (at
-//! most `SEND_ATTEMPTS` times) when the blockhash expired on the way. Events are
-//! read from `getTransaction`'s inner instructions.
+//! typed `ClientError::Program` without paying a fee; it is then sent with
+//! preflight skipped (the simulation was the preflight) and confirmed by
+//! polling its status at the ledger's commitment until its blockhash's last
+//! valid block height. Events are read from `getTransaction`'s inner
+//! instructions.
 
-use super::{sign_transaction, ChannelFilter, Ledger, Observed, Sent};
+use super::{sign_transaction, ChannelFilter, DynSigner, Ledger, Observed, RecentBlockhash, Sent};
 use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
 use micropay::state::Channel;
@@ -18,11 +19,10 @@ use solana_rpc_client_api::response::RpcSimulateTransactionResult;
 use solana_rpc_client_api::{
     client_error::{Error as RpcClientError, ErrorKind as ClientErrorKind},
     config::{
-        RpcAccountInfoConfig, RpcProgramAccountsConfig, RpcSimulateTransactionConfig,
-        RpcTransactionConfig,
+        RpcAccountInfoConfig, RpcProgramAccountsConfig, RpcSendTransactionConfig,
+        RpcSimulateTransactionConfig, RpcTransactionConfig,
     },
     filter::{Memcmp, RpcFilterType},
-    request::RpcError,
 };
 use solana_sdk::{
     account::Account,
@@ -30,16 +30,17 @@ use solana_sdk::{
     hash::Hash,
     instruction::{Instruction, InstructionError},
     message::Message,
-    signature::Keypair,
+    signature::Signature,
     transaction::{Transaction, TransactionError},
 };
 use solana_transaction_status_client_types::{
     option_serializer::OptionSerializer, UiInnerInstructions, UiInstruction, UiTransactionEncoding,
 };
 
-/// How often a transaction is re-signed when its blockhash expired.
-pub const SEND_ATTEMPTS: usize = 3;
+/// How long [`Ledger::confirm`] waits between two status polls.
+const CONFIRM_POLL: std::time::Duration = std::time::Duration::from_millis(400);
 
+/// A ledger on any cluster, through JSON-RPC.
 pub struct RpcLedger {
     client: RpcClient,
 }
@@ -59,13 +60,6 @@ fn rpc_error(err: RpcClientError) -> ClientError {
         ClientErrorKind::TransactionError(e) => transaction_error(e.clone()),
         _ => ClientError::Rpc(err.to_string()),
     }
-}
-
-fn blockhash_expired(err: &RpcClientError) -> bool {
-    matches!(
-        err.kind(),
-        ClientErrorKind::TransactionError(TransactionError::BlockhashNotFound)
-    ) || matches!(err.kind(), ClientErrorKind::RpcError(RpcError::ForUser(m)) if m.contains("blockhash"))
 }
 
 fn inner_events(keys: &[Pubkey], inner: &[UiInnerInstructions]) -> Vec<MicropayEvent> {
@@ -91,10 +85,12 @@ impl RpcLedger {
         }
     }
 
+    /// The underlying RPC client (for calls the trait does not cover).
     pub fn client(&self) -> &RpcClient {
         &self.client
     }
 
+    /// The RPC URL.
     pub fn url(&self) -> String {
         self.client.url()
     }
@@ -165,41 +161,83 @@ impl RpcLedger {
 
 #[async_trait::async_trait]
 impl Ledger for RpcLedger {
-    async fn send(
+    async fn recent_blockhash(&self) -> Result<RecentBlockhash> {
+        let (hash, last_valid_block_height) = self
+            .client
+            .get_latest_blockhash_with_commitment(self.client.commitment())
+            .await
+            .map_err(rpc_error)?;
+        Ok(RecentBlockhash {
+            hash,
+            last_valid_block_height,
+        })
+    }
+
+    async fn submit(&self, transaction: &Transaction) -> Result<()> {
+        self.simulate_tx(transaction).await?;
+        self.client
+            .send_transaction_with_config(
+                transaction,
+                RpcSendTransactionConfig {
+                    skip_preflight: true,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(rpc_error)?;
+        Ok(())
+    }
+
+    async fn confirm(
         &self,
-        instructions: &[Instruction],
-        payer: &Keypair,
-        signers: &[&Keypair],
-    ) -> Result<Sent> {
-        let mut last_error = None;
-        for _ in 0..SEND_ATTEMPTS {
-            let blockhash = self.latest_blockhash().await?;
-            let tx = sign_transaction(instructions, payer, signers, blockhash);
-            self.simulate_tx(&tx).await?;
-            match self.client.send_and_confirm_transaction(&tx).await {
-                Ok(signature) => {
-                    let (events, fee) = self.transaction_events(&signature).await?;
-                    return Ok(Sent {
-                        signature,
+        signature: &Signature,
+        last_valid_block_height: u64,
+    ) -> Result<Option<Sent>> {
+        let commitment = self.client.commitment();
+        loop {
+            let status = self
+                .client
+                .get_signature_statuses(&[*signature])
+                .await
+                .map_err(rpc_error)?
+                .value
+                .into_iter()
+                .next()
+                .flatten();
+            if let Some(status) = status {
+                if let Some(err) = status.err {
+                    return Err(transaction_error(err));
+                }
+                if status.satisfies_commitment(commitment) {
+                    let (events, fee) = self.transaction_events(signature).await?;
+                    return Ok(Some(Sent {
+                        signature: *signature,
                         events,
                         fee,
-                    });
+                    }));
                 }
-                Err(e) if blockhash_expired(&e) => last_error = Some(e),
-                Err(e) => return Err(rpc_error(e)),
+            } else {
+                let height = self
+                    .client
+                    .get_block_height_with_commitment(commitment)
+                    .await
+                    .map_err(rpc_error)?;
+                if height > last_valid_block_height {
+                    return Ok(None);
+                }
             }
+            tokio::time::sleep(CONFIRM_POLL).await;
         }
-        Err(last_error.map_or_else(|| ClientError::Rpc("send failed".into()), rpc_error))
     }
 
     async fn simulate(
         &self,
         instructions: &[Instruction],
-        payer: &Keypair,
-        signers: &[&Keypair],
+        payer: &DynSigner,
+        signers: &[&DynSigner],
     ) -> Result<Vec<MicropayEvent>> {
         let blockhash = self.latest_blockhash().await?;
-        let tx = sign_transaction(instructions, payer, signers, blockhash);
+        let tx = sign_transaction(instructions, payer, signers, blockhash)?;
         let result = self.simulate_tx(&tx).await?;
         Ok(inner_events(
             &tx.message.account_keys,
@@ -229,10 +267,6 @@ impl Ledger for RpcLedger {
             );
         }
         Ok(out)
-    }
-
-    async fn latest_blockhash(&self) -> Result<Hash> {
-        self.client.get_latest_blockhash().await.map_err(rpc_error)
     }
 
     async fn fee_for_message(&self, message: &Message) -> Result<u64> {

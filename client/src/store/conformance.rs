@@ -27,6 +27,7 @@ fn record(channel: Pubkey, amount: u64) -> VoucherRecord {
         allocation: amount,
         status: ClaimStatus::Pending,
         claim_signature: None,
+        claim_valid_until: None,
         cluster: None,
         seen_slot: 0,
         note: None,
@@ -55,6 +56,7 @@ pub fn receiver_store(store: &dyn ReceiverStore) {
     first.cluster = Some(Hash::new_from_array([9; 32]));
     first.seen_slot = u64::MAX;
     first.claim_signature = Some("sig".into());
+    first.claim_valid_until = Some(u64::MAX);
     first.note = Some("note".into());
     first.status = ClaimStatus::Quarantined;
     assert!(store.insert(&first).unwrap(), "insert into an empty slot");
@@ -137,7 +139,25 @@ pub fn receiver_store(store: &dyn ReceiverStore) {
 
     // a claim confirming voucher A never confirms a newer A′ accepted meanwhile
     let row = store.get(&d).unwrap().unwrap();
-    rules::update(store, &d, &|r| rules::submitted(r, 100, "claim-1")).unwrap();
+    let sent = rules::update(store, &d, &|r| rules::submitted(r, 100, "claim-1", 77)).unwrap();
+    assert_eq!(
+        sent.as_ref().and_then(rules::in_flight),
+        Some(("claim-1", 77)),
+        "the claim's signature is recorded with its validity"
+    );
+    // a claim that will never land makes the row claimable again, once
+    let dropped = rules::update(store, &d, &|r| rules::dropped(r, "claim-1")).unwrap();
+    assert_eq!(dropped.map(|r| r.status), Some(ClaimStatus::Pending));
+    assert!(rules::update(store, &d, &|r| rules::dropped(r, "claim-1"))
+        .unwrap()
+        .is_none());
+    rules::update(store, &d, &|r| rules::submitted(r, 100, "claim-2", 78)).unwrap();
+    assert!(
+        rules::update(store, &d, &|r| rules::dropped(r, "claim-1"))
+            .unwrap()
+            .is_none(),
+        "dropping an older claim leaves the newer one in flight"
+    );
     let newer = rules::record_voucher(store, &v(200), &creator, &mint, &seen(0, 1_000), &any);
     assert_eq!(newer.unwrap(), rules::Recorded::Accepted { previous: 100 });
     let claimed_a = seen(100, 1_000);

@@ -35,14 +35,20 @@ use solana_sdk::hash::Hash;
 /// Claim status of a stored voucher.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ClaimStatus {
+    /// Accepted, not yet claimed.
     Pending,
+    /// A claim carrying it was signed and recorded (maybe sent).
     Submitted,
+    /// The chain settled it.
     Confirmed,
+    /// The channel is gone; any unclaimed value is reported lost.
     Closed,
+    /// Set aside with a reason; retried alone.
     Quarantined,
 }
 
 impl ClaimStatus {
+    /// Every status.
     pub const ALL: [ClaimStatus; 5] = [
         ClaimStatus::Pending,
         ClaimStatus::Submitted,
@@ -58,6 +64,7 @@ impl ClaimStatus {
         ClaimStatus::Quarantined,
     ];
 
+    /// The status's name in stores and output.
     pub fn as_str(&self) -> &'static str {
         match self {
             ClaimStatus::Pending => "pending",
@@ -68,6 +75,7 @@ impl ClaimStatus {
         }
     }
 
+    /// The status named `s`.
     pub fn parse(s: &str) -> Option<Self> {
         ClaimStatus::ALL.into_iter().find(|c| c.as_str() == s)
     }
@@ -78,15 +86,23 @@ impl ClaimStatus {
 pub struct VoucherRecord {
     /// The highest voucher accepted (its `channel` is the row's key).
     pub voucher: Voucher,
+    /// The channel's creator.
     pub creator: Pubkey,
+    /// The channel's mint.
     pub mint: Pubkey,
     /// The channel's `claimed` as last seen on chain, base units.
     pub claimed: u64,
     /// The channel's `allocation` as last seen on chain, base units.
     pub allocation: u64,
+    /// Where the voucher's claim stands.
     pub status: ClaimStatus,
-    /// Signature of the last claim transaction that carried the voucher.
+    /// Signature of the last claim transaction that carried the voucher,
+    /// recorded before that transaction was sent.
     pub claim_signature: Option<String>,
+    /// The last block height at which that transaction can land (`None`
+    /// when unknown). Until then a restart waits for it rather than sending
+    /// a second claim.
+    pub claim_valid_until: Option<u64>,
     /// Genesis hash of the cluster the channel was seen on (`None`: rows
     /// written before this was recorded, until the channel is seen again).
     pub cluster: Option<Hash>,
@@ -101,6 +117,7 @@ pub struct VoucherRecord {
 /// A payer's row for one channel.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PayerRecord {
+    /// The channel (the row's key).
     pub channel: Pubkey,
     /// The session key's 64-byte keypair (secret ‖ public). Never printed.
     pub signer_keypair: [u8; 64],
@@ -127,6 +144,7 @@ impl std::fmt::Debug for PayerRecord {
 /// The receiver's primitives. Implementations make each call atomic and
 /// durable before it returns; they decide nothing.
 pub trait ReceiverStore: Send + Sync {
+    /// The row of `channel`.
     fn get(&self, channel: &Pubkey) -> Result<Option<VoucherRecord>>;
 
     /// Inserts `record` with version 1 unless its channel has a row already;
@@ -144,6 +162,7 @@ pub trait ReceiverStore: Send + Sync {
 
 /// The payer's primitives, with the same contract as [`ReceiverStore`].
 pub trait PayerStore: Send + Sync {
+    /// The payer's row of `channel`.
     fn get_payer(&self, channel: &Pubkey) -> Result<Option<PayerRecord>>;
 
     /// Inserts with version 1 unless the channel has a row; `true` when inserted.

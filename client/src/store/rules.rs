@@ -45,12 +45,22 @@ pub struct Sighting {
 pub enum CloseEvidence {
     /// The program said so: a `ChannelClosed` event, or a claim's skip with
     /// reason `ChannelClosed`, with the channel's final `claimed` when known.
-    Event { claimed: Option<u64> },
+    /// The program said the channel closed (with its last `claimed`, if known).
+    Event {
+        /// The channel's `claimed` when it closed, if the event said.
+        claimed: Option<u64>,
+    },
     /// The account was absent at `slot` (confirmed commitment or higher) on
     /// `cluster`. Counts only on the cluster the row was seen on and at a slot
     /// after the last sighting — so a wrong cluster, a restarted local node
     /// (slots start again) or a lagging RPC node never closes a row.
-    Absent { cluster: Hash, slot: u64 },
+    /// The account was absent on `cluster` at `slot`.
+    Absent {
+        /// Genesis hash of the cluster read.
+        cluster: Hash,
+        /// The slot of the read.
+        slot: u64,
+    },
 }
 
 impl CloseEvidence {
@@ -69,13 +79,25 @@ impl CloseEvidence {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Recorded {
     /// Stored as the channel's highest; `previous` is the amount it is ahead of.
-    Accepted { previous: u64 },
+    /// Recorded; `previous` was the amount held before.
+    Accepted {
+        /// The amount held before.
+        previous: u64,
+    },
     /// The very same voucher was stored before: not counted again.
     Duplicate,
     /// Not above what the row (or the chain) already has.
-    NotAhead { current: u64 },
+    /// Not above `current` (held or claimed).
+    NotAhead {
+        /// What is held or claimed.
+        current: u64,
+    },
     /// Ahead, but the price rule refused the increment.
-    Underpaid { current: u64 },
+    /// Above `current`, but the increment does not pay the price.
+    Underpaid {
+        /// What is held.
+        current: u64,
+    },
 }
 
 /// The pure decision of [`record_voucher`]: the row to write, or why not.
@@ -121,6 +143,7 @@ pub fn decide_record(
             allocation: seen.allocation,
             status: ClaimStatus::Pending,
             claim_signature: None,
+            claim_valid_until: None,
             cluster: Some(seen.cluster),
             seen_slot: seen.slot,
             note: None,
@@ -213,11 +236,13 @@ pub fn close(record: &VoucherRecord, evidence: &CloseEvidence) -> Option<(Vouche
     Some((next, lost))
 }
 
-/// The row once a claim transaction carrying its voucher was sent.
+/// The row once a claim transaction carrying its voucher was signed, before
+/// it is sent: `signature` can land until block height `valid_until`.
 pub fn submitted(
     record: &VoucherRecord,
     voucher_amount: u64,
     signature: &str,
+    valid_until: u64,
 ) -> Option<VoucherRecord> {
     // a newer voucher arrived meanwhile: this claim does not carry it
     if record.voucher.amount != voucher_amount
@@ -231,8 +256,39 @@ pub fn submitted(
     let mut next = record.clone();
     next.status = ClaimStatus::Submitted;
     next.claim_signature = Some(signature.to_string());
+    next.claim_valid_until = Some(valid_until);
     next.note = None;
     Some(next)
+}
+
+/// The claim transaction `signature` will never land (it was refused before
+/// sending, or its blockhash expired): the row is claimable again. Any other
+/// row (a later claim, a confirmation meanwhile) is left as it is.
+pub fn dropped(record: &VoucherRecord, signature: &str) -> Option<VoucherRecord> {
+    if record.status != ClaimStatus::Submitted
+        || record.claim_signature.as_deref() != Some(signature)
+    {
+        return None;
+    }
+    let mut next = record.clone();
+    next.status = ClaimStatus::Pending;
+    next.claim_valid_until = None;
+    Some(next)
+}
+
+/// The claim transaction a row waits for, if one may still be in flight:
+/// its signature and the last block height at which it can land.
+pub fn in_flight(record: &VoucherRecord) -> Option<(&str, u64)> {
+    match (
+        record.status,
+        &record.claim_signature,
+        record.claim_valid_until,
+    ) {
+        (ClaimStatus::Submitted, Some(signature), Some(valid_until)) => {
+            Some((signature.as_str(), valid_until))
+        }
+        _ => None,
+    }
 }
 
 /// The row set aside with `reason`: reported, retried alone, never batched.
@@ -368,8 +424,10 @@ mod tests {
         Pay { step: u64 },
         /// A retry of the last voucher.
         Retry,
-        /// A claim of the current voucher is sent.
+        /// A claim of the current voucher is signed and recorded.
         Submit,
+        /// The last recorded claim will never land (refused, or expired).
+        Drop,
         /// The chain is read: `claimed` moved to `fraction`/4 of what the
         /// last submitted voucher pays (a claim landing, partly or fully).
         Observe { fraction: u64, later_slot: bool },
@@ -386,6 +444,7 @@ mod tests {
             4 => (1..1_000u64).prop_map(|step| Op::Pay { step }),
             1 => Just(Op::Retry),
             2 => Just(Op::Submit),
+            1 => Just(Op::Drop),
             3 => (0..=4u64, any::<bool>()).prop_map(|(fraction, later_slot)| Op::Observe { fraction, later_slot }),
             1 => (any::<bool>(), any::<bool>()).prop_map(|(later_slot, same_cluster)| Op::Absent { later_slot, same_cluster }),
         ]
@@ -409,7 +468,7 @@ mod tests {
             let allocation = 1_000_000u64;
             let (mut signed, mut counted, mut slot) = (0u64, 0u64, 10u64);
             let mut last: Option<Voucher> = None;
-            let mut in_flight = 0u64;
+            let mut submitted_amount = 0u64;
             let mut chain_claimed = 0u64;
             for op in ops {
                 let before = store.get(&channel).unwrap();
@@ -435,14 +494,23 @@ mod tests {
                     }
                     Op::Submit => {
                         if let Some(row) = &before {
-                            if update(&store, &channel, &|r| submitted(r, row.voucher.amount, "sig")).unwrap().is_some() {
-                                in_flight = row.voucher.amount;
+                            if update(&store, &channel, &|r| submitted(r, row.voucher.amount, "sig", slot + 150)).unwrap().is_some() {
+                                submitted_amount = row.voucher.amount;
                             }
                         }
                     }
+                    Op::Drop => {
+                        let written = update(&store, &channel, &|r| dropped(r, "sig")).unwrap();
+                        if let Some(row) = written {
+                            prop_assert_eq!(row.status, ClaimStatus::Pending, "a dropped claim leaves the voucher claimable");
+                            prop_assert!(in_flight(&row).is_none());
+                        }
+                        // the claim never lands: nothing of it reaches the chain
+                        submitted_amount = chain_claimed.min(submitted_amount);
+                    }
                     Op::Observe { fraction, later_slot } => {
                         if later_slot { slot += 1; }
-                        chain_claimed = chain_claimed.max(in_flight * fraction / 4);
+                        chain_claimed = chain_claimed.max(submitted_amount * fraction / 4);
                         let seen = Sighting { cluster: here, slot, claimed: chain_claimed, allocation };
                         update(&store, &channel, &|r| observe(r, &seen)).unwrap();
                     }

@@ -66,8 +66,12 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE vouchers;
     CREATE INDEX receiver_vouchers_status ON receiver_vouchers (status, channel);
     ALTER TABLE payer_channels ADD COLUMN version INTEGER NOT NULL DEFAULT 1;",
+    // 3: the last block height at which the claim transaction recorded in
+    // `claim_signature` can land (NULL: unknown, rows of earlier versions).
+    "ALTER TABLE receiver_vouchers ADD COLUMN claim_valid_until INTEGER;",
 ];
 
+/// The SQLite store; see the module docs.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
 }
@@ -183,7 +187,7 @@ impl SqliteStore {
 }
 
 const RECEIVER_COLUMNS: &str = "channel, amount, signature, creator, mint, claimed, allocation, \
-     status, claim_signature, cluster, seen_slot, note, version";
+     status, claim_signature, cluster, seen_slot, note, claim_valid_until, version";
 
 struct RawRecord {
     channel: Vec<u8>,
@@ -198,6 +202,7 @@ struct RawRecord {
     cluster: Option<Vec<u8>>,
     seen_slot: i64,
     note: Option<String>,
+    claim_valid_until: Option<i64>,
     version: i64,
 }
 
@@ -216,7 +221,8 @@ impl RawRecord {
             cluster: row.get(9)?,
             seen_slot: row.get(10)?,
             note: row.get(11)?,
-            version: row.get(12)?,
+            claim_valid_until: row.get(12)?,
+            version: row.get(13)?,
         })
     }
 
@@ -246,13 +252,14 @@ impl RawRecord {
             cluster,
             seen_slot: unbits(self.seen_slot),
             note: self.note,
+            claim_valid_until: self.claim_valid_until.map(unbits),
             version: unbits(self.version),
         })
     }
 }
 
 /// Runs `stmt` with the row's columns, in `RECEIVER_COLUMNS` order, as ?1 to
-/// ?12 (the version left out), and `extra` as ?13 onwards.
+/// ?13 (the version left out), and `extra` as ?14 onwards.
 fn execute_row(
     stmt: &mut rusqlite::CachedStatement<'_>,
     r: &VoucherRecord,
@@ -265,6 +272,7 @@ fn execute_row(
         bits(r.seen_slot),
     );
     let cluster = r.cluster.map(|h| h.to_bytes().to_vec());
+    let valid_until = r.claim_valid_until.map(bits);
     let (channel, creator, mint): (&[u8], &[u8], &[u8]) = (
         r.voucher.channel.as_ref(),
         r.creator.as_ref(),
@@ -284,6 +292,7 @@ fn execute_row(
         &cluster,
         &seen_slot,
         &r.note,
+        &valid_until,
     ];
     values.extend(extra.iter().map(|v| v as &dyn rusqlite::ToSql));
     stmt.execute(values.as_slice())
@@ -305,7 +314,7 @@ impl ReceiverStore for SqliteStore {
         let conn = self.lock()?;
         let mut stmt = conn.prepare_cached(&format!(
             "INSERT INTO receiver_vouchers ({RECEIVER_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1)
              ON CONFLICT (channel) DO NOTHING"
         ))?;
         Ok(execute_row(&mut stmt, r, &[])? == 1)
@@ -316,8 +325,9 @@ impl ReceiverStore for SqliteStore {
         let mut stmt = conn.prepare_cached(
             "UPDATE receiver_vouchers SET amount = ?2, signature = ?3, creator = ?4, mint = ?5,
                  claimed = ?6, allocation = ?7, status = ?8, claim_signature = ?9,
-                 cluster = ?10, seen_slot = ?11, note = ?12, version = ?13
-             WHERE channel = ?1 AND version = ?14",
+                 cluster = ?10, seen_slot = ?11, note = ?12, claim_valid_until = ?13,
+                 version = ?14
+             WHERE channel = ?1 AND version = ?15",
         )?;
         let versions = [bits(expected.saturating_add(1)), bits(expected)];
         Ok(execute_row(&mut stmt, r, &versions)? == 1)

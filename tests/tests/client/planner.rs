@@ -8,6 +8,7 @@
 
 use micropay_tests::client as common;
 
+use micropay_client::ClientError;
 use micropay_client::{
     ledger::{embedded::EmbeddedLedger, Ledger},
     planner::{Planner, PlannerConfig},
@@ -15,7 +16,7 @@ use micropay_client::{
 };
 use micropay_sdk::{instructions as mix, voucher::Voucher};
 use solana_sdk::signature::{Keypair, Signer};
-use std::sync::Arc;
+use std::sync::{atomic::Ordering, Arc};
 
 fn status(store: &Arc<dyn ReceiverStore>, channel: &solana_sdk::pubkey::Pubkey) -> ClaimStatus {
     store.get(channel).unwrap().unwrap().status
@@ -392,4 +393,84 @@ async fn a_channel_near_expiry_is_claimed_whatever_its_value() {
     let (plan, done) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
     assert!(plan.batches[0].urgent);
     assert_eq!(done.settled_amount, 300);
+}
+
+/// A claim's signature is in the store before the claim leaves. A planner
+/// killed after sending resumes by waiting for that claim, not by sending a
+/// second one; a claim lost before it left is dropped and sent anew.
+#[tokio::test]
+async fn a_restart_resumes_the_claim_in_flight_instead_of_sending_another() {
+    let bank = Arc::new(EmbeddedLedger::start().await);
+    let f = common::one_channel(&bank, 100_000_000, 50_000_000, 0).await;
+    let (store, receiver) = common::receiver(&bank, &f.creator.pubkey());
+    let ledger = common::Faulty::new(bank.clone());
+    let planner = Planner::new(PlannerConfig::default());
+    let relayer = bank.payer().insecure_clone();
+    let claimed = |store: &Arc<dyn ReceiverStore>| store.get(&f.channel).unwrap().unwrap();
+
+    // sent, not landed yet, and the process dies before it learns more
+    receiver
+        .accept(&Voucher::sign(&f.session, f.channel, 2_000_000), 1)
+        .await
+        .unwrap();
+    ledger.hold_next_submit.store(true, Ordering::SeqCst);
+    ledger.crash_next_confirm.store(true, Ordering::SeqCst);
+    let crashed = planner.run(&ledger, store.as_ref(), &relayer).await;
+    assert!(matches!(crashed, Err(ClientError::Rpc(_))), "{crashed:?}");
+    assert_eq!(ledger.submits(), 1);
+    let row = claimed(&store);
+    assert_eq!(row.status, ClaimStatus::Submitted);
+    let (recorded, _) = micropay_client::store::rules::in_flight(&row).expect("in flight");
+    assert_eq!(
+        Some(recorded),
+        row.claim_signature.as_deref(),
+        "the signature of the claim that left is the one recorded"
+    );
+
+    let on_chain = || async {
+        micropay_client::accounts::channel(bank.as_ref(), &f.channel)
+            .await
+            .unwrap()
+            .unwrap()
+            .claimed
+    };
+    assert_eq!(on_chain().await, 0, "still in flight");
+
+    // the restart waits for the claim in flight (it lands); nothing is sent again
+    let (_, done) = planner
+        .run(&ledger, store.as_ref(), &relayer)
+        .await
+        .unwrap();
+    assert_eq!((ledger.submits(), done.transactions), (1, 0));
+    let row = claimed(&store);
+    assert_eq!(
+        (row.status, row.claimed),
+        (ClaimStatus::Confirmed, 2_000_000)
+    );
+
+    // recorded, but lost before it left: after the restart it is sent anew
+    receiver
+        .accept(&Voucher::sign(&f.session, f.channel, 3_000_000), 1)
+        .await
+        .unwrap();
+    ledger.lose_next_submit.store(true, Ordering::SeqCst);
+    assert!(planner
+        .run(&ledger, store.as_ref(), &relayer)
+        .await
+        .is_err());
+    assert_eq!(claimed(&store).status, ClaimStatus::Submitted);
+    let resumed = planner.resume(&ledger, store.as_ref()).await.unwrap();
+    assert_eq!((resumed.landed, resumed.dropped), (0, 1));
+    assert_eq!(claimed(&store).status, ClaimStatus::Pending);
+    let (_, done) = planner
+        .run(&ledger, store.as_ref(), &relayer)
+        .await
+        .unwrap();
+    assert_eq!((ledger.submits(), done.transactions), (2, 1));
+    let row = claimed(&store);
+    assert_eq!(
+        (row.status, row.claimed),
+        (ClaimStatus::Confirmed, 3_000_000)
+    );
+    assert_eq!(on_chain().await, 3_000_000);
 }

@@ -389,90 +389,14 @@ async fn fee_shares_are_counted_net_and_need_their_earnings_account() {
     );
 }
 
-/// A ledger that counts channel reads, to see what the receiver asks the
-/// cluster for.
-struct Counting {
-    inner: Arc<EmbeddedLedger>,
-    observes: std::sync::atomic::AtomicUsize,
-}
-
-#[async_trait::async_trait]
-impl Ledger for Counting {
-    async fn send(
-        &self,
-        ixs: &[solana_sdk::instruction::Instruction],
-        payer: &Keypair,
-        signers: &[&Keypair],
-    ) -> micropay_client::Result<micropay_client::ledger::Sent> {
-        self.inner.send(ixs, payer, signers).await
-    }
-    async fn simulate(
-        &self,
-        ixs: &[solana_sdk::instruction::Instruction],
-        payer: &Keypair,
-        signers: &[&Keypair],
-    ) -> micropay_client::Result<Vec<micropay_sdk::events::MicropayEvent>> {
-        self.inner.simulate(ixs, payer, signers).await
-    }
-    async fn account(
-        &self,
-        address: &solana_sdk::pubkey::Pubkey,
-    ) -> micropay_client::Result<Option<solana_sdk::account::Account>> {
-        self.inner.account(address).await
-    }
-    async fn accounts(
-        &self,
-        addresses: &[solana_sdk::pubkey::Pubkey],
-    ) -> micropay_client::Result<Vec<Option<solana_sdk::account::Account>>> {
-        self.inner.accounts(addresses).await
-    }
-    async fn latest_blockhash(&self) -> micropay_client::Result<solana_sdk::hash::Hash> {
-        self.inner.latest_blockhash().await
-    }
-    async fn fee_for_message(
-        &self,
-        message: &solana_sdk::message::Message,
-    ) -> micropay_client::Result<u64> {
-        self.inner.fee_for_message(message).await
-    }
-    async fn unix_timestamp(&self) -> micropay_client::Result<i64> {
-        self.inner.unix_timestamp().await
-    }
-    async fn genesis_hash(&self) -> micropay_client::Result<solana_sdk::hash::Hash> {
-        self.inner.genesis_hash().await
-    }
-    async fn observe(
-        &self,
-        addresses: &[solana_sdk::pubkey::Pubkey],
-    ) -> micropay_client::Result<micropay_client::ledger::Observed> {
-        self.observes
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.inner.observe(addresses).await
-    }
-    async fn channels(
-        &self,
-        filter: micropay_client::ledger::ChannelFilter,
-    ) -> micropay_client::Result<
-        Vec<(
-            solana_sdk::pubkey::Pubkey,
-            micropay_client::micropay::state::Channel,
-        )>,
-    > {
-        self.inner.channels(filter).await
-    }
-}
-
 /// Availability: retries and old vouchers are answered from the store, and an
 /// unknown channel from a negative cache entry, without asking the cluster.
 #[tokio::test]
 async fn cheap_refusals_cost_no_cluster_reads() {
     let bank = Arc::new(EmbeddedLedger::start().await);
     let f = common::one_channel(&bank, 10_000_000, 1_000_000, 0).await;
-    let ledger = Arc::new(Counting {
-        inner: bank.clone(),
-        observes: std::sync::atomic::AtomicUsize::new(0),
-    });
-    let reads = || ledger.observes.load(std::sync::atomic::Ordering::SeqCst);
+    let ledger = Arc::new(common::Faulty::new(bank.clone()));
+    let reads = || ledger.observes();
     let store: Arc<dyn ReceiverStore> = Arc::new(SqliteStore::in_memory().unwrap());
     let receiver = Receiver::new(
         ledger.clone(),
