@@ -7,7 +7,13 @@ use super::{
 };
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, Subcommand};
-use micropay_client::{accounts, payer::Payer, store::SqliteStore};
+use micropay::state::Channel;
+use micropay_client::{
+    accounts,
+    ledger::ChannelFilter,
+    payer::Payer,
+    store::{PayerStore, SqliteStore},
+};
 use micropay_sdk::voucher::Voucher;
 use std::{path::PathBuf, sync::Arc};
 
@@ -21,7 +27,10 @@ pub struct VoucherArgs {
 pub enum VoucherCommand {
     /// Pay `price` more on a channel: prints the next cumulative voucher.
     Sign {
-        channel: Pubkey,
+        /// The channel, or the creator when you have exactly one open
+        /// channel to them (in this payer store).
+        #[arg(value_name = "CHANNEL|CREATOR")]
+        target: Pubkey,
         /// Price of this use, UI units of the channel's mint.
         price: String,
         #[arg(long)]
@@ -51,26 +60,59 @@ pub fn decode(text: &str) -> Result<Voucher, Failure> {
     Voucher::from_bytes(&bytes).map_err(|e| Failure::user(e.to_string()))
 }
 
+/// The channel `target` names: a channel address, or a creator to whom the
+/// payer store holds exactly one open channel.
+async fn resolve_channel(
+    ctx: &Ctx,
+    store: &dyn PayerStore,
+    target: &Pubkey,
+) -> Result<(Pubkey, Channel), Failure> {
+    if let Some(channel) = accounts::channel(ctx.ledger(), target).await? {
+        return Ok((*target, channel));
+    }
+    let mut mine = Vec::new();
+    for (address, channel) in ctx
+        .ledger()
+        .channels(ChannelFilter::Creator(*target))
+        .await?
+    {
+        if channel.close_requested_at == 0 && store.get_payer(&address)?.is_some() {
+            mine.push((address, channel));
+        }
+    }
+    match mine.len() {
+        1 => Ok(mine.remove(0)),
+        0 => Err(Failure::user(format!(
+            "{target} is neither a channel nor a creator you have an open channel to: \
+             open one with `micropay channel open --creator {target} ...`, or pass the channel address"
+        ))),
+        _ => Err(Failure::user(format!(
+            "you have {} open channels to {target}: pass one of their addresses ({})",
+            mine.len(),
+            mine.iter()
+                .map(|(a, _)| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
 pub async fn run(cli: &Cli, args: &VoucherArgs) -> Result<(), Failure> {
     // `verify` only reads: it needs no wallet
     let ctx = Ctx::read_only(cli)?;
     match &args.command {
         VoucherCommand::Sign {
-            channel,
+            target,
             price,
             store,
             out,
             count,
         } => {
-            let c = accounts::channel(ctx.ledger(), channel)
-                .await?
-                .ok_or_else(|| Failure::user(format!("channel {channel} does not exist")))?;
+            let payer_store = Arc::new(SqliteStore::open(store_path(store.as_ref(), "payer"))?);
+            let (channel, c) = &resolve_channel(&ctx, payer_store.as_ref(), target).await?;
             let mint = ctx.mint(&c.mint.to_string()).await?;
             let price = parse_amount(price, mint.decimals)?;
-            let payer = Payer::new(Arc::new(SqliteStore::open(store_path(
-                store.as_ref(),
-                "payer",
-            ))?));
+            let payer = Payer::new(payer_store);
             for _ in 0..*count {
                 let voucher = payer.pay(channel, price)?;
                 let encoded = bs58::encode(voucher.to_bytes()).into_string();
