@@ -42,8 +42,11 @@ impl MintInfo {
 
 pub struct Ctx {
     pub ledger: Arc<RpcLedger>,
-    /// The signer, or why there is none (a read-only command needs none).
-    signer: Result<Keypair, String>,
+    /// Where the signer comes from (`-k`, the Solana CLI config, the default).
+    source: Option<config::SignerSource>,
+    /// The signer, read on first use (a read-only command never prompts),
+    /// or why there is none.
+    signer: std::sync::OnceLock<Result<Keypair, String>>,
     pub output: Output,
 }
 
@@ -59,7 +62,7 @@ impl Ctx {
     /// The cluster, and the signer when there is one: for commands that only
     /// read (they ask for the signer only where they need an address).
     pub fn read_only(cli: &Cli) -> Result<Self, Failure> {
-        let url = match config::target(cli.url.as_deref(), "localhost") {
+        let url = match config::target(cli.url.as_deref(), "localhost")? {
             config::Target::Rpc(url) => url,
             config::Target::Embedded => {
                 return Err(Failure::user(
@@ -67,13 +70,11 @@ impl Ctx {
                 ))
             }
         };
-        let signer = match config::keypair_path(cli.keypair.as_deref()) {
-            None => Err("no keypair: pass -k <file>".to_string()),
-            Some(path) => config::read_keypair(&path).map_err(|f| f.message),
-        };
+        let source = config::signer_source(cli.keypair.as_deref());
         Ok(Ctx {
             ledger: Arc::new(RpcLedger::new(url, cli.commitment.config())),
-            signer,
+            source,
+            signer: std::sync::OnceLock::new(),
             output: cli.output,
         })
     }
@@ -81,6 +82,10 @@ impl Ctx {
     /// The signer (`-k`), or the error that says how to get one.
     pub fn keypair(&self) -> Result<&Keypair, Failure> {
         self.signer
+            .get_or_init(|| match &self.source {
+                None => Err("no keypair: pass -k <file>".to_string()),
+                Some(source) => config::read_signer(source).map_err(|f| f.message),
+            })
             .as_ref()
             .map_err(|message| Failure::user(message.clone()))
     }

@@ -115,7 +115,7 @@ fn config_from(args: &DemoArgs) -> Result<ScenarioConfig, Failure> {
 
 pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<(), Failure> {
     let config = config_from(args)?;
-    let target = config::target(cli.url.as_deref().or(Some("embedded")), "embedded");
+    let target = config::target(cli.url.as_deref().or(Some("embedded")), "embedded")?;
 
     let progress = if cli.output == Output::Text && std::io::stderr().is_terminal() {
         ProgressBar::with_draw_target(Some(args.payments as u64), ProgressDrawTarget::stderr())
@@ -146,9 +146,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<(), Failure> {
             ("embedded bank".to_string(), report)
         }
         config::Target::Rpc(url) => {
-            let path = config::keypair_path(cli.keypair.as_deref())
-                .ok_or_else(|| Failure::user("no keypair: pass -k <file>"))?;
-            let funder = config::read_keypair(&path)?;
+            let funder = config::signer(cli.keypair.as_deref())?;
             let rpc = Arc::new(RpcLedger::new(url.clone(), cli.commitment.config()));
             let balance = rpc.balance(&funder.pubkey()).await?;
             if balance < 10_000_000_000 {

@@ -22,22 +22,25 @@ pub enum KeysCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Print the public key of a keypair file (no Solana CLI needed).
+    /// Print the public key of a signer (no Solana CLI needed).
     Pubkey {
-        /// The keypair file.
-        file: PathBuf,
+        /// A keypair file, `prompt://`, or `stdin` (the Solana CLI's signer
+        /// paths). Default: -k, else the Solana CLI config's keypair, else
+        /// ~/.config/solana/id.json.
+        #[arg(value_name = "SIGNER")]
+        signer: Option<String>,
     },
 }
 
 pub fn run(cli: &Cli, args: &KeysArgs) -> Result<(), Failure> {
     let (outfile, force) = match &args.command {
         KeysCommand::New { outfile, force } => (outfile, force),
-        KeysCommand::Pubkey { file } => {
-            let keypair = super::config::read_keypair(file)?;
+        KeysCommand::Pubkey { signer } => {
+            let keypair = super::config::signer(signer.as_deref().or(cli.keypair.as_deref()))?;
             match cli.output {
                 Output::Json => println!(
                     "{}",
-                    serde_json::json!({ "pubkey": keypair.pubkey().to_string(), "path": file })
+                    serde_json::json!({ "pubkey": keypair.pubkey().to_string() })
                 ),
                 Output::Text => println!("{}", keypair.pubkey()),
             }

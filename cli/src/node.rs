@@ -30,9 +30,7 @@ pub struct NodeArgs {
 pub async fn run(cli: &Cli, args: &NodeArgs) -> Result<(), Failure> {
     let mut airdrop = args.airdrop.clone();
     if args.fund_keypair {
-        let path = config::keypair_path(cli.keypair.as_deref())
-            .ok_or_else(|| Failure::user("no keypair to fund: pass -k <file>"))?;
-        airdrop.push(config::read_keypair(&path)?.pubkey());
+        airdrop.push(config::signer(cli.keypair.as_deref())?.pubkey());
     }
     let node = LocalNode::start(NodeConfig {
         bind_host: args.bind.clone(),

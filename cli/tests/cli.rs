@@ -362,3 +362,89 @@ fn node_serves_the_demo_and_stops_on_ctrl_c() {
     let status = node.wait().unwrap();
     assert!(status.success(), "node exited with {status}");
 }
+
+/// `-u` with a typo is named at once with the accepted forms (exit 1), for
+/// every cluster command, before any network use.
+#[test]
+fn a_cluster_typo_is_named_not_a_builder_error() {
+    let home = tempfile::tempdir().unwrap();
+    let out = micropay()
+        .env("HOME", home.path())
+        .args(["-u", "localhostt", "escrow", "show", "--owner"])
+        .arg(Keypair::new().pubkey().to_string())
+        .args(["--mint", "sol", "--output", "json"])
+        .assert()
+        .code(1);
+    let msg = json(&out.get_output().stdout)["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("unknown cluster \"localhostt\"") && msg.contains("localhost, devnet"),
+        "{msg}"
+    );
+    assert!(!msg.contains("builder error"), "{msg}");
+}
+
+/// Signers follow the Solana CLI: the config file's keypair (read with
+/// solana-cli-config, `~` expanded), `stdin`, and a clear refusal of USB.
+#[test]
+fn signers_follow_the_solana_cli_conventions() {
+    let home = tempfile::tempdir().unwrap();
+    let wallet = Keypair::new();
+    let config_dir = home.path().join(".config/solana/cli");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(
+        home.path().join("wallet.json"),
+        serde_json::to_string(&wallet.to_bytes().to_vec()).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        config_dir.join("config.yml"),
+        "---\njson_rpc_url: \"http://127.0.0.1:1\"\nwebsocket_url: \"\"\nkeypair_path: ~/wallet.json\naddress_labels: {}\ncommitment: confirmed\n",
+    )
+    .unwrap();
+    let pubkey = |args: &[&str], stdin: Option<String>| {
+        let mut cmd = micropay();
+        cmd.env("HOME", home.path()).args(args);
+        if let Some(input) = stdin {
+            cmd.write_stdin(input);
+        }
+        let out = cmd.assert().success();
+        String::from_utf8_lossy(&out.get_output().stdout)
+            .trim()
+            .to_string()
+    };
+    // the config's keypair_path, with ~ expanded
+    assert_eq!(
+        pubkey(&["keys", "pubkey"], None),
+        wallet.pubkey().to_string()
+    );
+    // `stdin`: a keypair file's contents piped in
+    let piped = Keypair::new();
+    let text = serde_json::to_string(&piped.to_bytes().to_vec()).unwrap();
+    assert_eq!(
+        pubkey(&["keys", "pubkey", "stdin"], Some(text)),
+        piped.pubkey().to_string()
+    );
+    // a hardware wallet: refused, saying why and what works
+    let out = micropay()
+        .env("HOME", home.path())
+        .args(["keys", "pubkey", "usb://ledger"])
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("usb://ledger") && err.contains("prompt://"),
+        "{err}"
+    );
+    // the config's json_rpc_url is the default cluster (nothing listens there)
+    let out = micropay()
+        .env("HOME", home.path())
+        .args(["channel", "show"])
+        .arg(Keypair::new().pubkey().to_string())
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+}
