@@ -192,7 +192,11 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
                 Ok(sent) => sent,
                 // refused for sure (the simulation failed): no orphan key;
                 // on a network error it may have landed, so the key stays
-                Err(e @ (ClientError::Program { .. } | ClientError::Transaction(_))) => {
+                Err(
+                    e @ (ClientError::Program { .. }
+                    | ClientError::Instruction { .. }
+                    | ClientError::Transaction { .. }),
+                ) => {
                     payer.forget_unused(&channel)?;
                     return Err(e.into());
                 }

@@ -449,6 +449,27 @@ fn user_story_against_a_local_node() {
         .fails("payer.json", &["channel", "show", &channel], 1)
         .contains("does not exist"));
 
+    // a wallet address where a token account belongs, and more SOL than the
+    // wallet holds: sentences that say what to do, not hex codes
+    let wallet = payer.pubkey().to_string();
+    let msg = s.fails(
+        "payer.json",
+        &[
+            "escrow", "withdraw", "--mint", "sol", "0.001", "--to", &wallet,
+        ],
+        1,
+    );
+    assert!(
+        msg.contains("not a wallet address") && !msg.contains("0x"),
+        "{msg}"
+    );
+    let msg = s.fails(
+        "payer.json",
+        &["escrow", "deposit", "--mint", "sol", "5000"],
+        1,
+    );
+    assert!(msg.contains("too few SOL") && !msg.contains("0x"), "{msg}");
+
     // everything back out of the escrow
     let v = s.ok("payer.json", &["escrow", "show", "--mint", "sol"]);
     assert_eq!(

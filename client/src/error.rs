@@ -4,6 +4,7 @@
 use anchor_lang::prelude::Pubkey;
 use micropay::error::MicropayError;
 use micropay_sdk::error::program_error;
+use solana_sdk::{instruction::InstructionError, message::Message, transaction::TransactionError};
 
 /// The client's errors: each says what went wrong and, where it can, what to do.
 #[derive(Debug, thiserror::Error)]
@@ -20,9 +21,25 @@ pub enum ClientError {
         /// The error itself.
         error: MicropayError,
     },
-    /// Another program or the runtime refused the transaction.
-    #[error("transaction failed: {0}")]
-    Transaction(String),
+    /// An instruction failed in another program (System, SPL Token), or in
+    /// micropay before its own checks (an Anchor account constraint).
+    #[error("{}", instruction_sentence(*index, program.as_ref(), error))]
+    Instruction {
+        /// Index of the failing instruction in the transaction.
+        index: u8,
+        /// The program that failed, when the transaction is known.
+        program: Option<Pubkey>,
+        /// The error.
+        error: InstructionError,
+    },
+    /// The runtime refused the transaction as a whole.
+    #[error("{}", transaction_sentence(error, fee_payer.as_ref()))]
+    Transaction {
+        /// The error.
+        error: TransactionError,
+        /// The fee payer, when the transaction is known.
+        fee_payer: Option<Pubkey>,
+    },
     /// The cluster could not be reached or answered with an error.
     #[error(
         "cluster unreachable or failing ({0}); check the RPC URL and that the node is running"
@@ -117,17 +134,104 @@ impl From<rusqlite::Error> for ClientError {
     }
 }
 
+const SPL_TOKEN: Pubkey = anchor_spl::token::ID;
+const TOKEN_2022: Pubkey = anchor_spl::token_2022::ID;
+const SYSTEM: Pubkey = anchor_lang::system_program::ID;
+
+/// What a failed instruction means for the user, and what to do.
+fn instruction_sentence(index: u8, program: Option<&Pubkey>, error: &InstructionError) -> String {
+    use InstructionError::Custom;
+    let token = |p: &Pubkey| *p == SPL_TOKEN || *p == TOKEN_2022;
+    let what = match (program, error) {
+        (Some(p), Custom(0)) if *p == SYSTEM => {
+            "an account this transaction creates already exists".to_string()
+        }
+        (Some(p), Custom(1)) if *p == SYSTEM => "the wallet has too few SOL for this transfer: \
+             send less, or fund it (`micropay airdrop <SOL>` on a local node or test cluster)"
+            .to_string(),
+        (Some(p), Custom(1)) if token(p) => {
+            "the token account holds too few tokens for this transfer: send less".to_string()
+        }
+        (Some(p), Custom(3)) if token(p) => {
+            "a token account is of another mint: pass a token account of this mint".to_string()
+        }
+        (Some(p), Custom(4)) if token(p) => {
+            "a token account is not owned by the signer: pass one you own".to_string()
+        }
+        // Anchor's AccountOwnedByWrongProgram: typically a wallet address
+        // where a token account belongs
+        (Some(p), Custom(3007)) if *p == micropay::ID => {
+            "an account is owned by the wrong program: where a token account is expected \
+             (`--to`, `--from`), pass a token account of the mint, not a wallet address"
+                .to_string()
+        }
+        // Anchor's AccountNotInitialized
+        (Some(p), Custom(3012)) if *p == micropay::ID => {
+            "an account the instruction needs does not exist: create it first".to_string()
+        }
+        (Some(p), e) => format!("program {p} failed: {e}"),
+        (None, e) => e.to_string(),
+    };
+    format!(
+        "instruction {} refused: {what}",
+        u16::from(index).saturating_add(1)
+    )
+}
+
+/// What a refused transaction means for the user, and what to do.
+fn transaction_sentence(error: &TransactionError, fee_payer: Option<&Pubkey>) -> String {
+    let payer = fee_payer.map_or_else(
+        || "the fee payer".to_string(),
+        |p| format!("the fee payer {p}"),
+    );
+    match error {
+        TransactionError::AccountNotFound => format!(
+            "{payer} has no SOL on this cluster: fund it (`micropay airdrop 1` on a local node or \
+             test cluster), or check -k and -u"
+        ),
+        TransactionError::InsufficientFundsForFee => {
+            format!("{payer} has too few SOL for the fee: fund it")
+        }
+        TransactionError::InsufficientFundsForRent { .. } => {
+            "an account would be left below its rent-exempt minimum: send more SOL with it".into()
+        }
+        TransactionError::BlockhashNotFound => {
+            "the transaction's blockhash expired before it landed: try again".into()
+        }
+        other => format!("transaction refused: {other}"),
+    }
+}
+
 impl ClientError {
-    /// Builds the error of a failed transaction from its custom code, if any.
-    pub fn from_custom_code(code: u32, fallback: String) -> Self {
-        match program_error(code) {
-            Some(error) => ClientError::Program {
-                code,
-                name: error.name(),
-                message: error.to_string(),
-                error,
-            },
-            None => ClientError::Transaction(fallback),
+    /// The error of a failed transaction; `message` (the transaction's)
+    /// names the failing program and the fee payer. A custom code of
+    /// micropay's becomes [`ClientError::Program`].
+    pub fn from_transaction_error(error: TransactionError, message: Option<&Message>) -> Self {
+        let fee_payer = message.and_then(|m| m.account_keys.first().copied());
+        let TransactionError::InstructionError(index, instruction) = error else {
+            return ClientError::Transaction { error, fee_payer };
+        };
+        let program = message.and_then(|m| {
+            let ix = m.instructions.get(usize::from(index))?;
+            m.account_keys
+                .get(usize::from(ix.program_id_index))
+                .copied()
+        });
+        if let InstructionError::Custom(code) = instruction {
+            let ours = program.is_none_or(|p| p == micropay::ID);
+            if let Some(error) = program_error(code).filter(|_| ours) {
+                return ClientError::Program {
+                    code,
+                    name: error.name(),
+                    message: error.to_string(),
+                    error,
+                };
+            }
+        }
+        ClientError::Instruction {
+            index,
+            program,
+            error: instruction,
         }
     }
 
@@ -147,16 +251,65 @@ pub type Result<T, E = ClientError> = std::result::Result<T, E>;
 mod tests {
     use super::*;
 
+    fn message(programs: &[Pubkey]) -> Message {
+        let payer = Pubkey::new_unique();
+        let ixs: Vec<_> = programs
+            .iter()
+            .map(|p| solana_sdk::instruction::Instruction::new_with_bytes(*p, &[], vec![]))
+            .collect();
+        Message::new(&ixs, Some(&payer))
+    }
+
+    fn ix_error(program: Pubkey, code: u32) -> ClientError {
+        let m = message(&[SYSTEM, program]);
+        let e = TransactionError::InstructionError(1, InstructionError::Custom(code));
+        ClientError::from_transaction_error(e, Some(&m))
+    }
+
     #[test]
     fn a_program_code_becomes_the_program_error() {
-        let e = ClientError::from_custom_code(
-            u32::from(MicropayError::InsufficientBalance),
-            String::new(),
-        );
+        let code = u32::from(MicropayError::InsufficientBalance);
+        let e = ix_error(micropay::ID, code);
         assert!(e.to_string().starts_with("Not enough free balance"), "{e}");
+        // without the transaction, a micropay code is still recognised
+        let bare = TransactionError::InstructionError(0, InstructionError::Custom(code));
         assert!(matches!(
-            ClientError::from_custom_code(42, "x".into()),
-            ClientError::Transaction(_)
+            ClientError::from_transaction_error(bare, None).program_error(),
+            Some(MicropayError::InsufficientBalance)
         ));
+        // the same number from another program is that program's
+        assert!(matches!(
+            ix_error(SPL_TOKEN, code),
+            ClientError::Instruction { program: Some(p), .. } if p == SPL_TOKEN
+        ));
+    }
+
+    /// The runtime and token errors users meet are sentences that say what
+    /// to do, not hex codes.
+    #[test]
+    fn runtime_and_token_errors_are_sentences() {
+        let cases = [
+            (ix_error(SYSTEM, 1), "too few SOL for this transfer"),
+            (ix_error(SPL_TOKEN, 1), "too few tokens"),
+            (ix_error(TOKEN_2022, 4), "not owned by the signer"),
+            (ix_error(micropay::ID, 3007), "not a wallet address"),
+            (ix_error(micropay::ID, 3012), "does not exist"),
+        ];
+        for (e, says) in cases {
+            let text = e.to_string();
+            assert!(
+                text.contains(says) && text.starts_with("instruction 2 refused"),
+                "{text}"
+            );
+            assert!(!text.contains("0x"), "{text}");
+        }
+        let m = message(&[SYSTEM]);
+        let payer = m.account_keys[0];
+        let e = ClientError::from_transaction_error(TransactionError::AccountNotFound, Some(&m));
+        let text = e.to_string();
+        assert!(
+            text.contains(&payer.to_string()) && text.contains("micropay airdrop"),
+            "{text}"
+        );
     }
 }

@@ -887,7 +887,12 @@ impl Planner {
             match ledger.confirm(&signature, valid_until).await {
                 Ok(Some(_)) => resumed.landed = resumed.landed.saturating_add(1),
                 // it failed on chain: nothing of it settled
-                Ok(None) | Err(ClientError::Program { .. } | ClientError::Transaction(_)) => {
+                Ok(None)
+                | Err(
+                    ClientError::Program { .. }
+                    | ClientError::Instruction { .. }
+                    | ClientError::Transaction { .. },
+                ) => {
                     drop_claim(store, channels.iter(), &recorded)?;
                     resumed.dropped = resumed.dropped.saturating_add(1);
                 }

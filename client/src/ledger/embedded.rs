@@ -22,10 +22,10 @@ use solana_sdk::{
     account::Account,
     clock::Clock,
     hash::Hash,
-    instruction::{Instruction, InstructionError},
+    instruction::Instruction,
     message::Message,
     signature::{Keypair, Signature, Signer},
-    transaction::{Transaction, TransactionError},
+    transaction::Transaction,
 };
 use std::collections::{BTreeSet, HashMap};
 use tokio::sync::Mutex;
@@ -34,17 +34,17 @@ pub use micropay_native::{builtin, program_test, quiet_logs};
 
 /// Converts a bank error into the client's error.
 pub fn bank_error(err: BanksClientError) -> ClientError {
-    let tx_err = match &err {
-        BanksClientError::TransactionError(e) => Some(e),
-        BanksClientError::SimulationError { err, .. } => Some(err),
-        _ => None,
-    };
-    match tx_err {
-        Some(TransactionError::InstructionError(_, InstructionError::Custom(code))) => {
-            ClientError::from_custom_code(*code, err.to_string())
+    tx_error(err, None)
+}
+
+/// Converts a bank error about `message`'s transaction into the client's error.
+fn tx_error(err: BanksClientError, message: Option<&Message>) -> ClientError {
+    match err {
+        BanksClientError::TransactionError(e)
+        | BanksClientError::SimulationError { err: e, .. } => {
+            ClientError::from_transaction_error(e, message)
         }
-        Some(e) => ClientError::Transaction(e.to_string()),
-        None => ClientError::Rpc(err.to_string()),
+        other => ClientError::Rpc(other.to_string()),
     }
 }
 
@@ -56,7 +56,10 @@ async fn simulate_events(ctx: &ProgramTestContext, tx: &Transaction) -> Result<V
         .await
         .map_err(bank_error)?;
     if let Some(Err(e)) = simulation.result {
-        return Err(bank_error(BanksClientError::TransactionError(e)));
+        return Err(tx_error(
+            BanksClientError::TransactionError(e),
+            Some(&tx.message),
+        ));
     }
     let inner = simulation
         .simulation_details
@@ -184,7 +187,7 @@ impl Ledger for EmbeddedLedger {
         ctx.banks_client
             .process_transaction(transaction.clone())
             .await
-            .map_err(bank_error)?;
+            .map_err(|e| tx_error(e, Some(&transaction.message)))?;
         self.index_channels(&events, &mut *self.channels.lock().await);
         let sent = Sent {
             signature,

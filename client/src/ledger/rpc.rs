@@ -28,7 +28,7 @@ use solana_sdk::{
     account::Account,
     clock::Clock,
     hash::Hash,
-    instruction::{Instruction, InstructionError},
+    instruction::Instruction,
     message::Message,
     signature::Signature,
     transaction::{Transaction, TransactionError},
@@ -47,12 +47,7 @@ pub struct RpcLedger {
 
 /// Maps a transaction error to the client's error.
 pub fn transaction_error(err: TransactionError) -> ClientError {
-    match err {
-        TransactionError::InstructionError(_, InstructionError::Custom(code)) => {
-            ClientError::from_custom_code(code, err.to_string())
-        }
-        other => ClientError::Transaction(other.to_string()),
-    }
+    ClientError::from_transaction_error(err, None)
 }
 
 fn rpc_error(err: RpcClientError) -> ClientError {
@@ -112,7 +107,10 @@ impl RpcLedger {
             .map_err(rpc_error)?
             .value;
         match result.err.clone() {
-            Some(err) => Err(transaction_error(err.into())),
+            Some(err) => Err(ClientError::from_transaction_error(
+                err.into(),
+                Some(&tx.message),
+            )),
             None => Ok(result),
         }
     }
