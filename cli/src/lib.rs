@@ -119,6 +119,15 @@ impl From<ClientError> for Failure {
     }
 }
 
+impl From<scenario::ScenarioError> for Failure {
+    fn from(e: scenario::ScenarioError) -> Self {
+        match e {
+            scenario::ScenarioError::Client(c) => c.into(),
+            other => Failure::user(other.to_string()),
+        }
+    }
+}
+
 impl From<micropay_sdk::SdkError> for Failure {
     fn from(e: micropay_sdk::SdkError) -> Self {
         ClientError::from(e).into()

@@ -28,6 +28,57 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 use solana_sdk::signature::{Keypair, Signer};
 use std::sync::Arc;
 
+/// Why the scenario could not run, or found its own promise broken.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The configuration cannot make a story.
+    #[error("need at least one payer and one creator, and 0 < min price ({min_price}) <= max price ({max_price})")]
+    Shape {
+        /// The smallest price asked, base units.
+        min_price: u64,
+        /// The largest price asked, base units.
+        max_price: u64,
+    },
+    /// The fee target is outside (0, 1].
+    #[error("the target fee ratio must be above 0 and at most 1, not {0}")]
+    FeeRatio(f64),
+    /// A price grossed up for the fee share overflows.
+    #[error("a price of {price} base units overflows once grossed up for the fee share")]
+    PriceOverflow {
+        /// The price, base units.
+        price: u64,
+    },
+    /// A receiver accepted a payment on a channel whose payer asked to close.
+    #[error("channel {channel}: a closing channel accepted a payment")]
+    ClosingChannelAccepted {
+        /// The channel.
+        channel: Pubkey,
+    },
+    /// Vouchers were still open after the closing claims.
+    #[error("{count} voucher(s) left unclaimed after the channels closed")]
+    LeftUnclaimed {
+        /// How many.
+        count: usize,
+    },
+    /// Accepted value was lost to a close.
+    #[error("{amount} base units accepted on channel {channel} were lost: the channel closed before its voucher was claimed")]
+    Lost {
+        /// The channel.
+        channel: Pubkey,
+        /// Base units lost.
+        amount: u64,
+    },
+    /// The client failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+}
+
+impl From<micropay_sdk::SdkError> for ScenarioError {
+    fn from(e: micropay_sdk::SdkError) -> Self {
+        ScenarioError::Client(e.into())
+    }
+}
+
 /// Moves a ledger's clock (the embedded bank, or a local node's cheatcode).
 #[async_trait::async_trait]
 pub trait TimeControl: Send + Sync {
@@ -221,15 +272,16 @@ pub async fn run(
     funder: &Keypair,
     config: &ScenarioConfig,
     on_payment: &(dyn Fn(usize) + Send + Sync),
-) -> Result<ScenarioReport> {
+) -> Result<ScenarioReport, ScenarioError> {
     if config.payers == 0
         || config.creators == 0
         || config.min_price == 0
         || config.min_price > config.max_price
     {
-        return Err(ClientError::Invalid(
-            "need at least one payer and one creator, and 0 < min price <= max price".into(),
-        ));
+        return Err(ScenarioError::Shape {
+            min_price: config.min_price,
+            max_price: config.max_price,
+        });
     }
     let l = ledger.as_ref();
     let mut rng = StdRng::seed_from_u64(config.seed);
@@ -244,9 +296,8 @@ pub async fn run(
     let allocation = per_payer.saturating_add(config.max_price);
     let deposit = allocation.saturating_mul(u64::try_from(config.creators).unwrap_or(1));
 
-    let max_fee_ppm = ppm_from_ratio(config.target_fee_ratio).ok_or_else(|| {
-        ClientError::Invalid("the target fee ratio must be above 0 and at most 1".into())
-    })?;
+    let max_fee_ppm = ppm_from_ratio(config.target_fee_ratio)
+        .ok_or(ScenarioError::FeeRatio(config.target_fee_ratio))?;
     let (mint, value) = match config.mint {
         ScenarioMint::WrappedSol => (spl_token::native_mint::ID, UnitValue::LAMPORT),
         ScenarioMint::NewToken { decimals, value } => (
@@ -436,19 +487,18 @@ pub async fn run(
         let price = rng.gen_range(config.min_price..=config.max_price);
         // the creator prices a use at `price` net; a fee channel's payer adds
         // the dApp's share on top
-        let gross = |payer: &SimPayer| -> Result<u64> {
+        let gross = |payer: &SimPayer| -> Result<u64, ScenarioError> {
             let paid = payer.payer.paid(&payer.channels[c])?;
-            gross_for_net(paid, price, payer.fee_bps)
-                .ok_or_else(|| ClientError::Invalid("price overflows".into()))
+            gross_for_net(paid, price, payer.fee_bps).ok_or(ScenarioError::PriceOverflow { price })
         };
         if i == config.payments / 2 && closing > 0 {
             let late = payers[0]
                 .payer
                 .pay(&payers[0].channels[c], gross(&payers[0])?)?;
             if creators[c].1.accept(&late, price).await.is_ok() {
-                return Err(ClientError::Invalid(
-                    "a closing channel accepted a payment".into(),
-                ));
+                return Err(ScenarioError::ClosingChannelAccepted {
+                    channel: payers[0].channels[c],
+                });
             }
             refused = refused.saturating_add(1);
         }
@@ -472,10 +522,9 @@ pub async fn run(
     }
     let (_, e) = planner.run(l, receiver_store.as_ref(), funder).await?;
     accumulate(&mut total, e);
-    if !receiver_store.list(&ClaimStatus::OPEN)?.is_empty() {
-        return Err(ClientError::Invalid(
-            "vouchers left unclaimed after close".into(),
-        ));
+    let left = receiver_store.list(&ClaimStatus::OPEN)?.len();
+    if left > 0 {
+        return Err(ScenarioError::LeftUnclaimed { count: left });
     }
     time.advance(i64::from(config.dispute_window_secs)).await?;
     for payer in payers.iter().filter(|p| !p.closing) {
@@ -538,10 +587,10 @@ pub async fn run(
     }
 
     if let Some(l) = total.lost.first() {
-        return Err(ClientError::Invalid(format!(
-            "{} base units accepted on channel {} were lost: the channel closed before its voucher was claimed",
-            l.amount, l.channel
-        )));
+        return Err(ScenarioError::Lost {
+            channel: l.channel,
+            amount: l.amount,
+        });
     }
     let value_paid: u64 = creator_outcomes.iter().map(|c| c.accepted).sum();
     let deposited: i128 = payer_outcomes.iter().map(|p| i128::from(p.deposited)).sum();

@@ -85,8 +85,16 @@ pub enum ClientError {
     #[error("voucher refused: {0}")]
     Rejected(#[from] crate::receiver::Rejection),
     /// The voucher store failed (I/O, corruption, schema).
-    #[error("voucher store: {0}")]
-    Store(String),
+    #[error("{}", match path {
+        Some(path) => format!("voucher store {}: {reason}", path.display()),
+        None => format!("voucher store: {reason}"),
+    })]
+    Store {
+        /// The store's file, when it has one.
+        path: Option<std::path::PathBuf>,
+        /// What failed.
+        reason: String,
+    },
     /// Compare-and-set kept losing to concurrent writers of one row.
     #[error(
         "the store row of channel {channel} kept changing under concurrent writers; try again"
@@ -111,9 +119,15 @@ pub enum ClientError {
         /// The path given.
         path: std::path::PathBuf,
     },
-    /// Input the caller must fix, said in words.
-    #[error("{0}")]
-    Invalid(String),
+    /// A token program's instruction builder refused its arguments (an
+    /// unknown token program id).
+    #[error("token program {program} cannot build this instruction: {error}")]
+    TokenInstruction {
+        /// The token program id given.
+        program: Pubkey,
+        /// The builder's error.
+        error: anchor_lang::prelude::ProgramError,
+    },
 }
 
 impl From<micropay_sdk::SdkError> for ClientError {
@@ -122,7 +136,9 @@ impl From<micropay_sdk::SdkError> for ClientError {
         match e {
             S::Decode { address, kind } => ClientError::Decode { address, kind },
             S::Voucher(v) => ClientError::Voucher(v),
-            S::TokenInstruction { .. } => ClientError::Invalid(e.to_string()),
+            S::TokenInstruction { program, error } => {
+                ClientError::TokenInstruction { program, error }
+            }
         }
     }
 }
@@ -130,7 +146,7 @@ impl From<micropay_sdk::SdkError> for ClientError {
 #[cfg(feature = "sqlite")]
 impl From<rusqlite::Error> for ClientError {
     fn from(e: rusqlite::Error) -> Self {
-        ClientError::Store(e.to_string())
+        ClientError::store(e.to_string())
     }
 }
 
@@ -203,6 +219,14 @@ fn transaction_sentence(error: &TransactionError, fee_payer: Option<&Pubkey>) ->
 }
 
 impl ClientError {
+    /// A store error not (yet) tied to a file.
+    pub fn store(reason: impl Into<String>) -> Self {
+        ClientError::Store {
+            path: None,
+            reason: reason.into(),
+        }
+    }
+
     /// The error of a failed transaction; `message` (the transaction's)
     /// names the failing program and the fee payer. A custom code of
     /// micropay's becomes [`ClientError::Program`].

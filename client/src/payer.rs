@@ -67,7 +67,7 @@ impl Payer {
             });
         };
         let key = Keypair::try_from(state.signer_keypair.as_slice())
-            .map_err(|_| ClientError::Store("corrupt session key in store".into()))?;
+            .map_err(|_| ClientError::store("corrupt session key in store"))?;
         Ok(Voucher::sign(&key, *channel, state.cumulative))
     }
 

@@ -74,6 +74,8 @@ const MIGRATIONS: &[&str] = &[
 /// The SQLite store; see the module docs.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// The database file (`None` in memory): every error names it.
+    path: Option<std::path::PathBuf>,
 }
 
 fn bits(value: u64) -> i64 {
@@ -85,7 +87,7 @@ fn unbits(value: i64) -> u64 {
 }
 
 fn corrupt(what: &str) -> ClientError {
-    ClientError::Store(format!("corrupt {what} in store"))
+    ClientError::store(format!("corrupt {what} in store"))
 }
 
 fn key(bytes: Vec<u8>) -> Result<Pubkey> {
@@ -96,8 +98,10 @@ fn key(bytes: Vec<u8>) -> Result<Pubkey> {
 #[cfg(unix)]
 fn private_file(path: &Path) -> Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let fail =
-        |e: std::io::Error| ClientError::Store(format!("cannot create {}: {e}", path.display()));
+    let fail = |e: std::io::Error| ClientError::Store {
+        path: Some(path.to_path_buf()),
+        reason: format!("cannot create it: {e}"),
+    };
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -117,14 +121,20 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| ClientError::Store(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| ClientError::Store {
+                path: Some(path.to_path_buf()),
+                reason: format!("cannot create its directory {}: {e}", dir.display()),
+            })?;
         }
         private_file(path)?;
-        let conn = Connection::open(path)
-            .map_err(|e| ClientError::Store(format!("cannot open {}: {e}", path.display())))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        Self::init(conn)
+        let named = |e: rusqlite::Error| ClientError::Store {
+            path: Some(path.to_path_buf()),
+            reason: format!("cannot open it: {e}"),
+        };
+        let conn = Connection::open(path).map_err(named)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(named)?;
+        Self::init(conn, Some(path.to_path_buf()))
     }
 
     /// Opens the store at `path`, which must exist (a typo in a path must not
@@ -141,30 +151,42 @@ impl SqliteStore {
 
     /// A private in-memory store (tests, one-shot runs).
     pub fn in_memory() -> Result<Self> {
-        Self::init(Connection::open_in_memory()?)
+        Self::init(Connection::open_in_memory()?, None)
     }
 
-    fn init(conn: Connection) -> Result<Self> {
+    fn init(conn: Connection, path: Option<std::path::PathBuf>) -> Result<Self> {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let store = SqliteStore {
             conn: Mutex::new(conn),
+            path,
         };
-        store.migrate()?;
+        store.named(|| store.migrate())?;
         Ok(store)
+    }
+
+    /// `f`'s result, its store errors naming this store's file.
+    fn named<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        f().map_err(|e| match e {
+            ClientError::Store { path: None, reason } => ClientError::Store {
+                path: self.path.clone(),
+                reason,
+            },
+            other => other,
+        })
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
         self.conn
             .lock()
-            .map_err(|_| ClientError::Store("store lock poisoned".into()))
+            .map_err(|_| ClientError::store("store lock poisoned"))
     }
 
     fn migrate(&self) -> Result<()> {
         let mut conn = self.lock()?;
         let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > MIGRATIONS.len() {
-            return Err(ClientError::Store(format!(
+            return Err(ClientError::store(format!(
                 "store schema version {version} is newer than this client ({}); upgrade micropay",
                 MIGRATIONS.len()
             )));
@@ -300,119 +322,135 @@ fn execute_row(
 
 impl ReceiverStore for SqliteStore {
     fn get(&self, channel: &Pubkey) -> Result<Option<VoucherRecord>> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {RECEIVER_COLUMNS} FROM receiver_vouchers WHERE channel = ?1"
-        ))?;
-        stmt.query_row(params![channel.as_ref()], RawRecord::read)
-            .optional()?
-            .map(RawRecord::decode)
-            .transpose()
+        self.named(|| {
+            let conn = self.lock()?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {RECEIVER_COLUMNS} FROM receiver_vouchers WHERE channel = ?1"
+            ))?;
+            stmt.query_row(params![channel.as_ref()], RawRecord::read)
+                .optional()?
+                .map(RawRecord::decode)
+                .transpose()
+        })
     }
 
     fn insert(&self, r: &VoucherRecord) -> Result<bool> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare_cached(&format!(
-            "INSERT INTO receiver_vouchers ({RECEIVER_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1)
-             ON CONFLICT (channel) DO NOTHING"
-        ))?;
-        Ok(execute_row(&mut stmt, r, &[])? == 1)
+        self.named(|| {
+            let conn = self.lock()?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "INSERT INTO receiver_vouchers ({RECEIVER_COLUMNS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1)
+                 ON CONFLICT (channel) DO NOTHING"
+            ))?;
+            Ok(execute_row(&mut stmt, r, &[])? == 1)
+        })
     }
 
     fn compare_and_swap(&self, expected: u64, r: &VoucherRecord) -> Result<bool> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare_cached(
-            "UPDATE receiver_vouchers SET amount = ?2, signature = ?3, creator = ?4, mint = ?5,
-                 claimed = ?6, allocation = ?7, status = ?8, claim_signature = ?9,
-                 cluster = ?10, seen_slot = ?11, note = ?12, claim_valid_until = ?13,
-                 version = ?14
-             WHERE channel = ?1 AND version = ?15",
-        )?;
-        let versions = [bits(expected.saturating_add(1)), bits(expected)];
-        Ok(execute_row(&mut stmt, r, &versions)? == 1)
+        self.named(|| {
+            let conn = self.lock()?;
+            let mut stmt = conn.prepare_cached(
+                "UPDATE receiver_vouchers SET amount = ?2, signature = ?3, creator = ?4, mint = ?5,
+                     claimed = ?6, allocation = ?7, status = ?8, claim_signature = ?9,
+                     cluster = ?10, seen_slot = ?11, note = ?12, claim_valid_until = ?13,
+                     version = ?14
+                 WHERE channel = ?1 AND version = ?15",
+            )?;
+            let versions = [bits(expected.saturating_add(1)), bits(expected)];
+            Ok(execute_row(&mut stmt, r, &versions)? == 1)
+        })
     }
 
     fn list(&self, statuses: &[ClaimStatus]) -> Result<Vec<VoucherRecord>> {
-        if statuses.is_empty() {
-            return Ok(Vec::new());
-        }
-        let conn = self.lock()?;
-        let placeholders = vec!["?"; statuses.len()].join(", ");
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {RECEIVER_COLUMNS} FROM receiver_vouchers
-             WHERE status IN ({placeholders}) ORDER BY channel"
-        ))?;
-        let names: Vec<&str> = statuses.iter().map(ClaimStatus::as_str).collect();
-        let rows = stmt.query_map(rusqlite::params_from_iter(names), RawRecord::read)?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(row?.decode()?);
-        }
-        Ok(out)
+        self.named(|| {
+            if statuses.is_empty() {
+                return Ok(Vec::new());
+            }
+            let conn = self.lock()?;
+            let placeholders = vec!["?"; statuses.len()].join(", ");
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {RECEIVER_COLUMNS} FROM receiver_vouchers
+                 WHERE status IN ({placeholders}) ORDER BY channel"
+            ))?;
+            let names: Vec<&str> = statuses.iter().map(ClaimStatus::as_str).collect();
+            let rows = stmt.query_map(rusqlite::params_from_iter(names), RawRecord::read)?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(row?.decode()?);
+            }
+            Ok(out)
+        })
     }
 }
 
 impl PayerStore for SqliteStore {
     fn delete_payer(&self, channel: &Pubkey, expected: u64) -> Result<bool> {
-        let conn = self.lock()?;
-        let mut stmt =
-            conn.prepare_cached("DELETE FROM payer_channels WHERE channel = ?1 AND version = ?2")?;
-        Ok(stmt.execute(params![channel.as_ref(), bits(expected)])? == 1)
+        self.named(|| {
+            let conn = self.lock()?;
+            let mut stmt = conn
+                .prepare_cached("DELETE FROM payer_channels WHERE channel = ?1 AND version = ?2")?;
+            Ok(stmt.execute(params![channel.as_ref(), bits(expected)])? == 1)
+        })
     }
 
     fn get_payer(&self, channel: &Pubkey) -> Result<Option<PayerRecord>> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT signer_keypair, cumulative, allocation, version
-             FROM payer_channels WHERE channel = ?1",
-        )?;
-        let row: Option<(Vec<u8>, i64, i64, i64)> = stmt
-            .query_row(params![channel.as_ref()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        self.named(|| {
+            let conn = self.lock()?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT signer_keypair, cumulative, allocation, version
+                 FROM payer_channels WHERE channel = ?1",
+            )?;
+            let row: Option<(Vec<u8>, i64, i64, i64)> = stmt
+                .query_row(params![channel.as_ref()], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .optional()?;
+            row.map(|(keypair, cumulative, allocation, version)| {
+                Ok(PayerRecord {
+                    channel: *channel,
+                    signer_keypair: keypair.try_into().map_err(|_| corrupt("session key"))?,
+                    cumulative: unbits(cumulative),
+                    allocation: unbits(allocation),
+                    version: unbits(version),
+                })
             })
-            .optional()?;
-        row.map(|(keypair, cumulative, allocation, version)| {
-            Ok(PayerRecord {
-                channel: *channel,
-                signer_keypair: keypair.try_into().map_err(|_| corrupt("session key"))?,
-                cumulative: unbits(cumulative),
-                allocation: unbits(allocation),
-                version: unbits(version),
-            })
+            .transpose()
         })
-        .transpose()
     }
 
     fn insert_payer(&self, r: &PayerRecord) -> Result<bool> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare_cached(
-            "INSERT INTO payer_channels (channel, signer_keypair, cumulative, allocation, version)
-             VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT (channel) DO NOTHING",
-        )?;
-        Ok(stmt.execute(params![
-            r.channel.as_ref(),
-            r.signer_keypair.as_slice(),
-            bits(r.cumulative),
-            bits(r.allocation),
-        ])? == 1)
+        self.named(|| {
+            let conn = self.lock()?;
+            let mut stmt = conn.prepare_cached(
+                "INSERT INTO payer_channels (channel, signer_keypair, cumulative, allocation, version)
+                 VALUES (?1, ?2, ?3, ?4, 1) ON CONFLICT (channel) DO NOTHING",
+            )?;
+            Ok(stmt.execute(params![
+                r.channel.as_ref(),
+                r.signer_keypair.as_slice(),
+                bits(r.cumulative),
+                bits(r.allocation),
+            ])? == 1)
+        })
     }
 
     fn compare_and_swap_payer(&self, expected: u64, r: &PayerRecord) -> Result<bool> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare_cached(
-            "UPDATE payer_channels SET signer_keypair = ?3, cumulative = ?4, allocation = ?5,
-                 version = ?6
-             WHERE channel = ?1 AND version = ?2",
-        )?;
-        Ok(stmt.execute(params![
-            r.channel.as_ref(),
-            bits(expected),
-            r.signer_keypair.as_slice(),
-            bits(r.cumulative),
-            bits(r.allocation),
-            bits(expected.saturating_add(1)),
-        ])? == 1)
+        self.named(|| {
+            let conn = self.lock()?;
+            let mut stmt = conn.prepare_cached(
+                "UPDATE payer_channels SET signer_keypair = ?3, cumulative = ?4, allocation = ?5,
+                     version = ?6
+                 WHERE channel = ?1 AND version = ?2",
+            )?;
+            Ok(stmt.execute(params![
+                r.channel.as_ref(),
+                bits(expected),
+                r.signer_keypair.as_slice(),
+                bits(r.cumulative),
+                bits(r.allocation),
+                bits(expected.saturating_add(1)),
+            ])? == 1)
+        })
     }
 }
 
@@ -544,5 +582,41 @@ mod tests {
         drop(conn);
         let err = SqliteStore::open(&path).err().unwrap();
         assert!(err.to_string().contains("newer than this client"), "{err}");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+    }
+
+    /// Every store error names the file: a corrupt row, a file that is not a
+    /// database.
+    #[test]
+    fn store_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("receiver.db");
+        let store = SqliteStore::open(&path).unwrap();
+        let channel = Pubkey::new_unique();
+        store
+            .lock()
+            .unwrap()
+            .execute(
+                "INSERT INTO receiver_vouchers VALUES (?1, 1, x'00', x'00', x'00', 0, 0, 'pending', NULL, NULL, 0, NULL, 1, NULL)",
+                params![channel.as_ref()],
+            )
+            .unwrap();
+        let err = ReceiverStore::get(&store, &channel).unwrap_err();
+        assert!(
+            matches!(&err, ClientError::Store { path: Some(p), .. } if *p == path),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("corrupt"), "{err}");
+
+        let garbage = dir.path().join("garbage.db");
+        std::fs::write(&garbage, vec![7u8; 4096]).unwrap();
+        let err = SqliteStore::open(&garbage).err().unwrap();
+        assert!(
+            err.to_string().contains(&garbage.display().to_string()),
+            "{err}"
+        );
     }
 }
