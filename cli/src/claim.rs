@@ -44,9 +44,14 @@ pub struct PlannerArgs {
     /// mint without a value are set aside (quarantined), never claimed blind.
     #[arg(long = "mint")]
     pub mints: Vec<String>,
-    /// Priority fee, micro-lamports per compute unit.
+    /// Least priority fee, micro-lamports per compute unit. More is paid when
+    /// the cluster's recent fees on the claimed channels ask for it (their
+    /// median for routine claims, their 90th percentile near a deadline).
     #[arg(long, default_value_t = 0)]
     pub compute_unit_price: u64,
+    /// Most priority fee ever paid, micro-lamports per compute unit.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub max_compute_unit_price: u64,
 }
 
 impl PlannerArgs {
@@ -71,6 +76,7 @@ impl PlannerArgs {
             ..PlannerConfig::default()
         };
         config.fees.compute_unit_price = self.compute_unit_price;
+        config.priority.max_compute_unit_price = self.max_compute_unit_price;
         if let Some(value) = self.unit_lamports.as_deref().map(unit_value).transpose()? {
             for v in store.list(&ClaimStatus::ALL)? {
                 config.values.insert(v.mint, value);

@@ -177,8 +177,11 @@ pub struct PlannerConfig {
     pub expiry_margin_secs: i64,
     /// Lamport value of each mint's base units (wrapped SOL is always 1:1).
     pub values: HashMap<Pubkey, UnitValue>,
-    /// The cluster's fee model.
+    /// The cluster's fee model. Its `compute_unit_price` is a floor: the
+    /// planner pays more when the cluster's recent fees say it must.
     pub fees: FeeModel,
+    /// How the priority fee follows the cluster's recent fees.
+    pub priority: PriorityPolicy,
 }
 
 impl Default for PlannerConfig {
@@ -188,7 +191,64 @@ impl Default for PlannerConfig {
             expiry_margin_secs: 3_600,
             values: HashMap::new(),
             fees: FeeModel::default(),
+            priority: PriorityPolicy::default(),
         }
+    }
+}
+
+/// How soon a claim must land.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Urgency {
+    /// It may wait for a cheap slot: the fee target decides.
+    Routine,
+    /// A dispute window or an expiry is near: it must land now.
+    Deadline,
+}
+
+/// The priority fee, from the prioritization fees the cluster saw recently
+/// on the accounts a claim writes (`getRecentPrioritizationFees`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PriorityPolicy {
+    /// Percentile of recent fees paid for routine claims (0–100).
+    pub routine_percentile: u8,
+    /// Percentile paid when a deadline is near (0–100).
+    pub deadline_percentile: u8,
+    /// Never more than this, micro-lamports per compute unit.
+    pub max_compute_unit_price: u64,
+}
+
+impl Default for PriorityPolicy {
+    fn default() -> Self {
+        PriorityPolicy {
+            routine_percentile: 50,
+            deadline_percentile: 90,
+            max_compute_unit_price: 1_000_000,
+        }
+    }
+}
+
+impl PriorityPolicy {
+    /// The compute-unit price (micro-lamports) for `urgency`, from recent
+    /// per-slot fees `samples`: their percentile, capped; 0 without samples.
+    pub fn price(&self, samples: &[u64], urgency: Urgency) -> u64 {
+        if samples.is_empty() {
+            return 0;
+        }
+        let mut sorted = samples.to_vec();
+        sorted.sort_unstable();
+        let percentile = match urgency {
+            Urgency::Routine => self.routine_percentile,
+            Urgency::Deadline => self.deadline_percentile,
+        }
+        .min(100);
+        // nearest rank: ceil(p/100 · n), at least the first
+        let rank = (usize::from(percentile).saturating_mul(sorted.len())).div_ceil(100);
+        let index = rank.saturating_sub(1).min(sorted.len().saturating_sub(1));
+        sorted
+            .get(index)
+            .copied()
+            .unwrap_or(0)
+            .min(self.max_compute_unit_price)
     }
 }
 
@@ -912,10 +972,43 @@ impl Planner {
         self.resume(ledger, store).await?;
         let recon = self.reconcile(ledger, store).await?;
         let applied = self.apply(store, &recon)?;
-        let plan = self.plan(&recon, &fee_payer.pubkey());
-        let mut execution = self.execute(&plan, ledger, store, fee_payer).await?;
+        let planner = self.priced(ledger, &recon).await?;
+        let plan = planner.plan(&recon, &fee_payer.pubkey());
+        let mut execution = planner.execute(&plan, ledger, store, fee_payer).await?;
         execution.add_lost(applied.lost);
         Ok((plan, execution))
+    }
+
+    /// The urgency of a reconciliation's work: a deadline when any voucher
+    /// is urgent.
+    pub fn urgency(&self, recon: &Reconciliation) -> Urgency {
+        let margin = self.config.expiry_margin_secs;
+        if recon.candidates.iter().any(|c| c.urgent(recon.now, margin)) {
+            Urgency::Deadline
+        } else {
+            Urgency::Routine
+        }
+    }
+
+    /// This planner with its compute-unit price raised to what the cluster's
+    /// recent fees on the candidates' channels ask for the work's urgency
+    /// (never below the configured price).
+    pub async fn priced(&self, ledger: &dyn Ledger, recon: &Reconciliation) -> Result<Planner> {
+        let mut config = self.config.clone();
+        if recon.candidates.is_empty() {
+            return Ok(Planner { config });
+        }
+        // the RPC method takes at most 128 accounts
+        let accounts: Vec<Pubkey> = recon
+            .candidates
+            .iter()
+            .take(128)
+            .map(|c| c.claim.channel)
+            .collect();
+        let samples = ledger.recent_prioritization_fees(&accounts).await?;
+        let price = config.priority.price(&samples, self.urgency(recon));
+        config.fees.compute_unit_price = config.fees.compute_unit_price.max(price);
+        Ok(Planner { config })
     }
 
     /// Reconciles and plans without writing anything (a dry run).
@@ -993,6 +1086,32 @@ pub fn apply_facts(store: &dyn ReceiverStore, facts: &[(Pubkey, Fact)]) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn priority_follows_recent_fees_by_urgency_and_is_capped() {
+        let policy = PriorityPolicy {
+            routine_percentile: 50,
+            deadline_percentile: 90,
+            max_compute_unit_price: 8,
+        };
+        assert_eq!(policy.price(&[], Urgency::Deadline), 0, "no fee market");
+        let samples: Vec<u64> = (1..=10).rev().collect();
+        assert_eq!(policy.price(&samples, Urgency::Routine), 5);
+        assert_eq!(policy.price(&samples, Urgency::Deadline), 8, "capped at 8");
+        let uncapped = PriorityPolicy {
+            max_compute_unit_price: u64::MAX,
+            ..policy
+        };
+        assert_eq!(uncapped.price(&samples, Urgency::Deadline), 9);
+        let extremes = PriorityPolicy {
+            routine_percentile: 0,
+            deadline_percentile: 200,
+            max_compute_unit_price: u64::MAX,
+        };
+        assert_eq!(extremes.price(&samples, Urgency::Routine), 1);
+        assert_eq!(extremes.price(&samples, Urgency::Deadline), 10);
+        assert_eq!(extremes.price(&[u64::MAX], Urgency::Deadline), u64::MAX);
+    }
 
     #[test]
     fn fee_model_limits_and_priority() {

@@ -195,7 +195,8 @@ impl Watcher {
                 .unwrap_or(0);
             config.fees.compute_unit_price = config.fees.compute_unit_price.max(price);
         }
-        let planner = Planner::new(config);
+        // the ladder is a floor; a busy cluster's recent fees may ask more
+        let planner = Planner::new(config).priced(ledger, &recon).await?;
         let plan = planner.plan(&recon, &self.fee_payer.pubkey());
         tracing::info!(
             open = recon.candidates.len(),

@@ -219,6 +219,8 @@ pub struct Faulty {
     /// someone confirms its signature (a cluster that has not landed it yet).
     pub hold_next_submit: AtomicBool,
     held: tokio::sync::Mutex<Option<Transaction>>,
+    /// What `recent_prioritization_fees` answers (a busy cluster's fees).
+    pub priority_samples: std::sync::Mutex<Vec<u64>>,
 }
 
 impl Faulty {
@@ -232,6 +234,7 @@ impl Faulty {
             crash_next_confirm: AtomicBool::new(false),
             hold_next_submit: AtomicBool::new(false),
             held: tokio::sync::Mutex::new(None),
+            priority_samples: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -311,5 +314,12 @@ impl Ledger for Faulty {
     }
     async fn channels(&self, filter: ChannelFilter) -> Result<Vec<(Pubkey, Channel)>> {
         self.inner.channels(filter).await
+    }
+    async fn recent_prioritization_fees(&self, _accounts: &[Pubkey]) -> Result<Vec<u64>> {
+        Ok(self
+            .priority_samples
+            .lock()
+            .map_err(|_| ClientError::Rpc("poisoned".into()))?
+            .clone())
     }
 }

@@ -177,6 +177,14 @@ pub trait Ledger: Send + Sync {
     /// Existing channels matching `filter`.
     async fn channels(&self, filter: ChannelFilter) -> Result<Vec<(Pubkey, Channel)>>;
 
+    /// Prioritization fees (micro-lamports per compute unit) paid in recent
+    /// slots by transactions writing `accounts`, one sample per slot; empty
+    /// where the cluster has no fee market (the embedded bank).
+    async fn recent_prioritization_fees(&self, accounts: &[Pubkey]) -> Result<Vec<u64>> {
+        let _ = accounts;
+        Ok(Vec::new())
+    }
+
     /// SOL balance in lamports.
     async fn balance(&self, address: &Pubkey) -> Result<u64> {
         Ok(self.account(address).await?.map_or(0, |a| a.lamports))

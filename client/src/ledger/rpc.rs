@@ -284,6 +284,17 @@ impl Ledger for RpcLedger {
         Ok(clock.unix_timestamp)
     }
 
+    async fn recent_prioritization_fees(&self, accounts: &[Pubkey]) -> Result<Vec<u64>> {
+        Ok(self
+            .client
+            .get_recent_prioritization_fees(accounts)
+            .await
+            .map_err(rpc_error)?
+            .into_iter()
+            .map(|f| f.prioritization_fee)
+            .collect())
+    }
+
     async fn genesis_hash(&self) -> Result<Hash> {
         self.client.get_genesis_hash().await.map_err(rpc_error)
     }

@@ -474,3 +474,62 @@ async fn a_restart_resumes_the_claim_in_flight_instead_of_sending_another() {
     );
     assert_eq!(on_chain().await, 3_000_000);
 }
+
+/// On a busy cluster the priority fee follows its recent fees: a routine
+/// claim that would cost more than the fee target waits; once the payer asks
+/// to close, the deadline price is paid and the claim lands.
+#[tokio::test]
+async fn priority_fees_follow_the_cluster_and_the_deadline() {
+    let bank = Arc::new(EmbeddedLedger::start().await);
+    let f = common::one_channel(&bank, 100_000_000, 50_000_000, 0).await;
+    let (store, receiver) = common::receiver(&bank, &f.creator.pubkey());
+    let ledger = common::Faulty::new(bank.clone());
+    let planner = Planner::new(PlannerConfig::default());
+    let relayer = bank.payer().insecure_clone();
+    receiver
+        .accept(&Voucher::sign(&f.session, f.channel, 1_000_000), 1)
+        .await
+        .unwrap();
+
+    // quiet cluster: 5,000 lamports for 1,000,000 is within the 1% target
+    let recon = planner.reconcile(&ledger, store.as_ref()).await.unwrap();
+    let quiet = planner.priced(&ledger, &recon).await.unwrap();
+    assert_eq!(quiet.config.fees.compute_unit_price, 0);
+    assert_eq!(quiet.plan(&recon, &relayer.pubkey()).batches.len(), 1);
+
+    // busy: the median paid is 1,000,000 micro-lamports per CU
+    *ledger.priority_samples.lock().unwrap() = vec![0, 1_000_000, 1_000_000, 1_000_000];
+    let busy = planner.priced(&ledger, &recon).await.unwrap();
+    assert_eq!(busy.config.fees.compute_unit_price, 1_000_000);
+    let plan = busy.plan(&recon, &relayer.pubkey());
+    assert!(
+        plan.batches.is_empty(),
+        "routine claims wait out a fee spike"
+    );
+    assert_eq!(plan.deferred, vec![f.channel]);
+
+    // the payer asks to close: a deadline, paid at the 90th percentile
+    bank.send(
+        &[mix::RequestClose {
+            owner: f.user.pubkey(),
+            escrow: f.escrow,
+            channel: f.channel,
+        }
+        .instruction()],
+        &f.user,
+        &[],
+    )
+    .await
+    .unwrap();
+    let (plan, done) = planner
+        .run(&ledger, store.as_ref(), &relayer)
+        .await
+        .unwrap();
+    assert_eq!((plan.batches.len(), done.transactions), (1, 1));
+    let priority = done.fees - 5_000;
+    assert!(
+        priority >= 10_000,
+        "the bank charged {priority} lamports of priority"
+    );
+    assert_eq!(status(&store, &f.channel), ClaimStatus::Confirmed);
+}
