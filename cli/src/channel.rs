@@ -1,7 +1,7 @@
 //! `micropay channel`: open, top up, close and inspect payment channels.
 
 use super::{
-    context::{format_amount, parse_amount, store_path, utc, Ctx},
+    context::{format_amount, parse_amount, store_path, utc, Ctx, MintInfo},
     Cli, Failure,
 };
 use anchor_lang::prelude::Pubkey;
@@ -90,23 +90,92 @@ pub enum ChannelCommand {
     },
 }
 
-fn channel_json(address: &Pubkey, c: &Channel, decimals: u8) -> serde_json::Value {
-    serde_json::json!({
-        "channel": address.to_string(),
-        "escrow": c.escrow.to_string(),
-        "mint": c.mint.to_string(),
-        "creator": c.creator.to_string(),
-        "signer": c.signer.to_string(),
-        "allocation": c.allocation,
-        "claimed": c.claimed,
-        "remaining_ui": format_amount(c.remaining(), decimals),
-        "fee_recipient": (c.fee_bps > 0).then(|| c.fee_recipient.to_string()),
-        "fee_bps": c.fee_bps,
-        "dispute_window_secs": c.dispute_window_secs,
-        "expires_at": c.expires_at,
-        "close_requested_at": c.close_requested_at,
-        "id": c.id,
-    })
+/// One channel as `channel show` and `channel list` print it: the same
+/// struct for text and JSON, so they cannot drift. Amounts in base units,
+/// with `_ui` twins in the mint's units.
+#[derive(Debug, serde::Serialize)]
+pub struct ChannelView {
+    channel: String,
+    escrow: String,
+    mint: String,
+    creator: String,
+    signer: String,
+    allocation: u64,
+    allocation_ui: String,
+    claimed: u64,
+    claimed_ui: String,
+    remaining: u64,
+    remaining_ui: String,
+    fee_recipient: Option<String>,
+    fee_bps: u16,
+    dispute_window_secs: u32,
+    expires_at: i64,
+    close_requested_at: i64,
+    id: u64,
+    /// The mint's symbol, for the text form.
+    #[serde(skip)]
+    symbol: String,
+}
+
+impl ChannelView {
+    fn new(address: &Pubkey, c: &Channel, mint: &MintInfo) -> Self {
+        ChannelView {
+            channel: address.to_string(),
+            escrow: c.escrow.to_string(),
+            mint: c.mint.to_string(),
+            creator: c.creator.to_string(),
+            signer: c.signer.to_string(),
+            allocation: c.allocation,
+            allocation_ui: format_amount(c.allocation, mint.decimals),
+            claimed: c.claimed,
+            claimed_ui: format_amount(c.claimed, mint.decimals),
+            remaining: c.remaining(),
+            remaining_ui: format_amount(c.remaining(), mint.decimals),
+            fee_recipient: (c.fee_bps > 0).then(|| c.fee_recipient.to_string()),
+            fee_bps: c.fee_bps,
+            dispute_window_secs: c.dispute_window_secs,
+            expires_at: c.expires_at,
+            close_requested_at: c.close_requested_at,
+            id: c.id,
+            symbol: mint.symbol.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for ChannelView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "channel {}\n  creator     {}\n  allocation  {} {s}\n  claimed     {} {s}\n  remaining   {} {s}\n  fee         {} bps\n  closing     {}",
+            self.channel,
+            self.creator,
+            self.allocation_ui,
+            self.claimed_ui,
+            self.remaining_ui,
+            self.fee_bps,
+            if self.close_requested_at > 0 { utc(self.close_requested_at) } else { "no".into() },
+            s = self.symbol,
+        )
+    }
+}
+
+/// `channel list`: the channels found.
+#[derive(Debug, serde::Serialize)]
+#[serde(transparent)]
+pub struct ChannelList(Vec<ChannelView>);
+
+impl std::fmt::Display for ChannelList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} channel(s)", self.0.len())?;
+        for c in &self.0 {
+            write!(
+                f,
+                "\n  {}  creator {}  claimed {} of {} {}",
+                c.channel, c.creator, c.claimed_ui, c.allocation_ui, c.symbol
+            )?;
+        }
+        Ok(())
+    }
 }
 
 async fn load(ctx: &Ctx, channel: &Pubkey) -> Result<Channel, Failure> {
@@ -437,16 +506,7 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
         ChannelCommand::Show { channel } => {
             let c = load(&ctx, channel).await?;
             let mint = ctx.mint(&c.mint.to_string()).await?;
-            ctx.print(channel_json(channel, &c, mint.decimals), || {
-                format!(
-                    "channel {channel}\n  creator     {}\n  allocation  {}\n  claimed     {}\n  fee         {} bps\n  closing     {}",
-                    c.creator,
-                    mint.ui(c.allocation),
-                    mint.ui(c.claimed),
-                    c.fee_bps,
-                    if c.close_requested() { "requested" } else { "no" }
-                )
-            });
+            ctx.show(&ChannelView::new(channel, &c, &mint));
         }
         ChannelCommand::List {
             payer,
@@ -468,21 +528,17 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
                 }
             };
             let found = ctx.ledger().channels(filter).await?;
-            ctx.print(
-                serde_json::Value::Array(
-                    found.iter().map(|(a, c)| channel_json(a, c, 0)).collect(),
-                ),
-                || {
-                    let mut out = format!("{} channel(s)", found.len());
-                    for (a, c) in &found {
-                        out.push_str(&format!(
-                            "\n  {a}  creator {}  claimed {}/{}",
-                            c.creator, c.claimed, c.allocation
-                        ));
-                    }
-                    out
-                },
-            );
+            let mut mints: std::collections::HashMap<Pubkey, MintInfo> = Default::default();
+            let mut views = Vec::with_capacity(found.len());
+            for (address, c) in &found {
+                if let std::collections::hash_map::Entry::Vacant(slot) = mints.entry(c.mint) {
+                    slot.insert(ctx.mint(&c.mint.to_string()).await?);
+                }
+                if let Some(mint) = mints.get(&c.mint) {
+                    views.push(ChannelView::new(address, c, mint));
+                }
+            }
+            ctx.show(&ChannelList(views));
         }
     }
     Ok(())

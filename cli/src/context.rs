@@ -160,6 +160,17 @@ impl Ctx {
     }
 
     /// Prints `json` (JSON output) or `text` (text output).
+    /// Prints a command's typed result: its JSON, or its text.
+    pub fn show<T: serde::Serialize + std::fmt::Display>(&self, result: &T) {
+        match self.output {
+            Output::Json => match serde_json::to_string(result) {
+                Ok(json) => println!("{json}"),
+                Err(e) => eprintln!("error: cannot encode the result as JSON: {e}"),
+            },
+            Output::Text => println!("{result}"),
+        }
+    }
+
     pub fn print(&self, json: serde_json::Value, text: impl FnOnce() -> String) {
         match self.output {
             Output::Json => println!("{json}"),

@@ -191,6 +191,11 @@ fn user_story_against_a_local_node() {
         ],
     );
     assert_eq!(w.as_array().map(Vec::len), Some(1));
+    // list and show print the same typed view, amounts in the mint's units
+    assert_eq!(w[0]["remaining_ui"], v["remaining_ui"]);
+    assert_eq!(w[0]["allocation_ui"].as_str(), Some("1.5"));
+    let remaining: f64 = v["remaining_ui"].as_str().unwrap().parse().unwrap();
+    assert!(remaining > 0.0 && remaining <= 1.5, "{remaining}");
     // ...but one that signs says how to get one
     let msg = s.fails(nobody, &["escrow", "show", "--mint", "sol"], 1);
     assert!(msg.contains("micropay keys new"), "{msg}");
