@@ -106,15 +106,72 @@ pub struct Failure {
     pub code: i32,
 }
 
+/// What to run next, in CLI commands, for the program errors whose own
+/// message names an instruction or leaves the next step open.
+fn cli_advice(error: micropay::error::MicropayError) -> Option<&'static str> {
+    use micropay::error::MicropayError as E;
+    Some(match error {
+        E::CloseNotRequested => {
+            "the channel has no close request: run `micropay channel request-close <CHANNEL>` first"
+        }
+        E::ChannelClosing => {
+            "the channel is closing (its payer asked to close it): open a new one with `micropay channel open`"
+        }
+        E::DisputeWindowOpen => {
+            "the dispute window is still open: `micropay channel finalize` works once it ends (`micropay channel show` says when the close was asked)"
+        }
+        E::EscrowHasOpenChannels => {
+            "the escrow still has open channels: close them first (`micropay channel request-close`, then `micropay channel finalize`)"
+        }
+        E::InsufficientBalance => {
+            "not enough free balance in the escrow: `micropay escrow deposit`, or ask for less"
+        }
+        _ => return None,
+    })
+}
+
 impl From<ClientError> for Failure {
     fn from(e: ClientError) -> Self {
         let code = match e {
             ClientError::Rpc(_) => 2,
             _ => 1,
         };
-        Failure {
-            message: e.to_string(),
-            code,
+        let message = match e.program_error().and_then(cli_advice) {
+            Some(advice) => format!("{advice} ({e})"),
+            None => e.to_string(),
+        };
+        Failure { message, code }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use micropay::error::MicropayError as E;
+
+    /// Users read CLI commands, not instruction names.
+    #[test]
+    fn program_errors_advise_cli_commands() {
+        for error in [
+            E::CloseNotRequested,
+            E::ChannelClosing,
+            E::DisputeWindowOpen,
+            E::EscrowHasOpenChannels,
+            E::InsufficientBalance,
+        ] {
+            let e = ClientError::from_transaction_error(
+                solana_sdk::transaction::TransactionError::InstructionError(
+                    0,
+                    solana_sdk::instruction::InstructionError::Custom(u32::from(error)),
+                ),
+                None,
+            );
+            let failure = Failure::from(e);
+            let advice = cli_advice(error).unwrap();
+            assert!(failure.message.starts_with(advice), "{}", failure.message);
+            assert!(advice.contains("`micropay "), "{advice}");
+            assert!(!advice.contains('_'), "an instruction name: {advice}");
+            assert_eq!(failure.code, 1);
         }
     }
 }
