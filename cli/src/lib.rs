@@ -144,38 +144,6 @@ impl From<ClientError> for Failure {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use micropay::error::MicropayError as E;
-
-    /// Users read CLI commands, not instruction names.
-    #[test]
-    fn program_errors_advise_cli_commands() {
-        for error in [
-            E::CloseNotRequested,
-            E::ChannelClosing,
-            E::DisputeWindowOpen,
-            E::EscrowHasOpenChannels,
-            E::InsufficientBalance,
-        ] {
-            let e = ClientError::from_transaction_error(
-                solana_sdk::transaction::TransactionError::InstructionError(
-                    0,
-                    solana_sdk::instruction::InstructionError::Custom(u32::from(error)),
-                ),
-                None,
-            );
-            let failure = Failure::from(e);
-            let advice = cli_advice(error).unwrap();
-            assert!(failure.message.starts_with(advice), "{}", failure.message);
-            assert!(advice.contains("`micropay "), "{advice}");
-            assert!(!advice.contains('_'), "an instruction name: {advice}");
-            assert_eq!(failure.code, 1);
-        }
-    }
-}
-
 impl From<scenario::ScenarioError> for Failure {
     fn from(e: scenario::ScenarioError) -> Self {
         match e {
@@ -248,6 +216,38 @@ pub fn main() -> i32 {
                 eprintln!("error: {}", failure.message);
             }
             failure.code
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use micropay::error::MicropayError as E;
+
+    /// Users read CLI commands, not instruction names.
+    #[test]
+    fn program_errors_advise_cli_commands() {
+        for error in [
+            E::CloseNotRequested,
+            E::ChannelClosing,
+            E::DisputeWindowOpen,
+            E::EscrowHasOpenChannels,
+            E::InsufficientBalance,
+        ] {
+            let e = ClientError::from_transaction_error(
+                solana_sdk::transaction::TransactionError::InstructionError(
+                    0,
+                    solana_sdk::instruction::InstructionError::Custom(u32::from(error)),
+                ),
+                None,
+            );
+            let failure = Failure::from(e);
+            let advice = cli_advice(error).unwrap();
+            assert!(failure.message.starts_with(advice), "{}", failure.message);
+            assert!(advice.contains("`micropay "), "{advice}");
+            assert!(!advice.contains('_'), "an instruction name: {advice}");
+            assert_eq!(failure.code, 1);
         }
     }
 }
