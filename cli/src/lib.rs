@@ -206,6 +206,8 @@ pub fn main() -> i32 {
     });
     match result {
         Ok(()) => 0,
+        // a failure already reported (by a child process) has no message
+        Err(failure) if failure.message.is_empty() => failure.code,
         Err(failure) => {
             if output == Output::Json {
                 println!(

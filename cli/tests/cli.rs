@@ -448,3 +448,81 @@ fn signers_follow_the_solana_cli_conventions() {
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(err.contains("127.0.0.1:1"), "{err}");
 }
+
+/// Program logs of refused transactions stay out of the node's terminal
+/// unless `--log` is given; SIGTERM to `micropay node` stops the node it
+/// runs (its ports are free again).
+#[test]
+fn node_logs_only_when_asked_and_stops_on_sigterm() {
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id.json");
+    let keypair = Keypair::new();
+    std::fs::write(
+        &key,
+        serde_json::to_string(&keypair.to_bytes().to_vec()).unwrap(),
+    )
+    .unwrap();
+    let key = key.to_str().unwrap().to_string();
+    for log in [false, true] {
+        let (rpc, ws) = (free(), free());
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("micropay"));
+        cmd.args([
+            "node",
+            "--rpc-port",
+            &rpc.to_string(),
+            "--ws-port",
+            &ws.to_string(),
+        ])
+        .args(["--fund-keypair", "-k", &key])
+        .stdout(Stdio::piped());
+        if log {
+            cmd.arg("--log");
+        }
+        let mut node = cmd.spawn().unwrap();
+        let mut out = BufReader::new(node.stdout.take().unwrap());
+        let mut banner = String::new();
+        while !banner.contains("Use it with") {
+            assert!(out.read_line(&mut banner).unwrap() > 0, "{banner}");
+        }
+        let url = format!("http://127.0.0.1:{rpc}");
+        let run = |args: &[&str]| {
+            micropay()
+                .args(["-u", &url, "-k", &key])
+                .args(args)
+                .assert()
+        };
+        run(&["escrow", "init", "--mint", "sol"]).success();
+        run(&["escrow", "deposit", "--mint", "sol", "1"]).success();
+        // refused by the program: a wallet where a token account belongs
+        let wallet = keypair.pubkey().to_string();
+        run(&[
+            "escrow", "withdraw", "--mint", "sol", "0.5", "--to", &wallet,
+        ])
+        .code(1);
+        std::process::Command::new("kill")
+            .args(["-TERM", &node.id().to_string()])
+            .status()
+            .unwrap();
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+        node.wait().unwrap();
+        assert_eq!(rest.contains("AnchorError"), log, "log={log}: {rest}");
+        // the node process is gone with it: its port binds again
+        let mut bound = false;
+        for _ in 0..50 {
+            if std::net::TcpListener::bind(("127.0.0.1", rpc)).is_ok() {
+                bound = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(bound, "port {rpc} still taken after SIGTERM");
+    }
+}
