@@ -6,13 +6,15 @@
 //! lost because a channel closed before its voucher was claimed.
 
 use super::{
-    context::{store_path, Ctx},
+    context::{format_amount, store_path, Ctx},
     Cli, Failure,
 };
 use anchor_lang::prelude::Pubkey;
 use clap::Args;
 use micropay_client::{
-    planner::{ppm_from_ratio, Lost, Planner, PlannerConfig, Quarantined, UnitValue},
+    planner::{
+        ppm_from_ratio, Execution, Lost, Plan, Planner, PlannerConfig, Quarantined, UnitValue,
+    },
     store::{ClaimStatus, ReceiverStore, SqliteStore},
 };
 use std::path::PathBuf;
@@ -159,7 +161,7 @@ fn lost_text(lost: &[Lost]) -> String {
     lost.iter()
         .map(|l| {
             format!(
-                "\nLOST: channel {} closed with {} base units of {} unclaimed (creator {})",
+                "\nLOST: channel {} closed with {} base units of mint {} unclaimed (creator {})",
                 l.channel, l.amount, l.mint, l.creator
             )
         })
@@ -204,32 +206,118 @@ pub async fn run(cli: &Cli, args: &ClaimArgs) -> Result<(), Failure> {
         return Ok(());
     }
     let (plan, done) = planner.run(ctx.ledger(), &store, ctx.keypair()?).await?;
-    ctx.print(
-        serde_json::json!({
-            "transactions": done.transactions,
-            "vouchers_settled": done.vouchers_settled,
-            "vouchers_skipped": done.vouchers_skipped,
-            "settled_amount": done.settled_amount,
-            "fees_lamports": done.fees,
-            "deferred": plan.deferred.len(),
-            "quarantined": quarantined_json(&done.quarantined),
-            "lost": lost_json(&done.lost),
-            "bisections": done.bisections,
-            "earnings_created": done.earnings_created,
-        }),
-        || {
-            let mut text = format!(
-                "claimed: {} transaction(s), {} voucher(s) settled ({} skipped), {} base units, {} lamports of fees; {} waiting",
-                done.transactions, done.vouchers_settled, done.vouchers_skipped, done.settled_amount, done.fees, plan.deferred.len()
-            );
-            for q in &done.quarantined {
-                text.push_str(&format!("\nquarantined: channel {}: {}", q.channel, q.reason));
-            }
-            text.push_str(&lost_text(&done.lost));
-            text
-        },
-    );
+    let result = ClaimResult::new(&ctx, &plan, &done).await?;
+    ctx.show(&result);
     Ok(())
+}
+
+/// An amount of one mint, in base units and in the mint's units.
+#[derive(Debug, serde::Serialize)]
+pub struct MintAmount {
+    mint: String,
+    amount: u64,
+    amount_ui: String,
+    #[serde(skip)]
+    symbol: String,
+}
+
+/// What `micropay claim` did: one struct for its text and its JSON.
+#[derive(Debug, serde::Serialize)]
+pub struct ClaimResult {
+    transactions: usize,
+    signatures: Vec<String>,
+    vouchers_settled: usize,
+    vouchers_skipped: usize,
+    /// Base units settled over all mints (see `settled` per mint).
+    settled_amount: u64,
+    settled: Vec<MintAmount>,
+    fees_lamports: u64,
+    fees_sol: String,
+    deferred: usize,
+    expired: usize,
+    quarantined: serde_json::Value,
+    lost: serde_json::Value,
+    bisections: usize,
+    earnings_created: usize,
+    #[serde(skip)]
+    notes: String,
+}
+
+impl ClaimResult {
+    async fn new(ctx: &Ctx, plan: &Plan, done: &Execution) -> Result<Self, Failure> {
+        let mint_of: std::collections::HashMap<Pubkey, Pubkey> = plan
+            .batches
+            .iter()
+            .flat_map(|b| b.claims.iter())
+            .map(|c| (c.claim.channel, c.channel.mint))
+            .collect();
+        let mut per_mint: std::collections::BTreeMap<Pubkey, u64> = Default::default();
+        for s in &done.settled {
+            if let Some(mint) = mint_of.get(&s.channel) {
+                let sum = per_mint.entry(*mint).or_default();
+                *sum = sum.saturating_add(s.delta);
+            }
+        }
+        let mut settled = Vec::with_capacity(per_mint.len());
+        for (mint, amount) in per_mint {
+            let info = ctx.mint(&mint.to_string()).await?;
+            settled.push(MintAmount {
+                mint: mint.to_string(),
+                amount,
+                amount_ui: format_amount(amount, info.decimals),
+                symbol: info.symbol,
+            });
+        }
+        let mut notes = String::new();
+        for q in &done.quarantined {
+            notes.push_str(&format!(
+                "\nquarantined: channel {}: {}",
+                q.channel, q.reason
+            ));
+        }
+        notes.push_str(&lost_text(&done.lost));
+        Ok(ClaimResult {
+            transactions: done.transactions,
+            signatures: done.signatures.iter().map(|s| s.to_string()).collect(),
+            vouchers_settled: done.vouchers_settled,
+            vouchers_skipped: done.vouchers_skipped,
+            settled_amount: done.settled_amount,
+            settled,
+            fees_lamports: done.fees,
+            fees_sol: format_amount(done.fees, 9),
+            deferred: plan.deferred.len(),
+            expired: done.expired,
+            quarantined: quarantined_json(&done.quarantined),
+            lost: lost_json(&done.lost),
+            bisections: done.bisections,
+            earnings_created: done.earnings_created,
+            notes,
+        })
+    }
+}
+
+impl std::fmt::Display for ClaimResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let settled = if self.settled.is_empty() {
+            "nothing".to_string()
+        } else {
+            self.settled
+                .iter()
+                .map(|m| format!("{} {}", m.amount_ui, m.symbol))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        write!(
+            f,
+            "claimed: {} transaction(s), {} voucher(s) settled ({} skipped): {settled}; {} SOL of fees; {} waiting{}",
+            self.transactions,
+            self.vouchers_settled,
+            self.vouchers_skipped,
+            self.fees_sol,
+            self.deferred,
+            self.notes
+        )
+    }
 }
 
 #[cfg(test)]

@@ -325,6 +325,10 @@ fn user_story_against_a_local_node() {
         ),
         (Some(1), Some(3_000_000))
     );
+    // the result names its transaction and says the amount in the mint's units
+    assert_eq!(done["signatures"].as_array().map(Vec::len), Some(1));
+    assert_eq!(done["settled"][0]["amount_ui"].as_str(), Some("0.003"));
+    assert_eq!(done["fees_sol"].as_str(), Some("0.000005"));
     let nothing = s.ok("creator.json", &["claim", "--store", rstore]);
     assert_eq!(nothing["transactions"].as_u64(), Some(0));
 

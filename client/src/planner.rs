@@ -449,6 +449,8 @@ pub struct Execution {
     /// Claims whose blockhash expired before they landed (their vouchers
     /// are claimable again).
     pub expired: usize,
+    /// Signatures of the claim transactions that landed, in order.
+    pub signatures: Vec<Signature>,
 }
 
 /// What [`Planner::resume`] found of the claims left in flight.
@@ -876,6 +878,7 @@ impl Planner {
             return Ok(());
         };
         report.transactions = report.transactions.saturating_add(1);
+        report.signatures.push(signature);
         report.fees = report.fees.saturating_add(sent.fee);
         let mut facts = Vec::new();
         for event in &sent.events {
