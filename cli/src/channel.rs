@@ -305,17 +305,18 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
                     mint.address
                 )));
             }
-            ctx.send(
-                &[mix::TopUpChannel {
-                    owner: me,
-                    escrow: c.escrow,
-                    channel: *channel,
-                    amount,
-                }
-                .instruction()],
-                &[],
-            )
-            .await?;
+            let sent = ctx
+                .send(
+                    &[mix::TopUpChannel {
+                        owner: me,
+                        escrow: c.escrow,
+                        channel: *channel,
+                        amount,
+                    }
+                    .instruction()],
+                    &[],
+                )
+                .await?;
             let allocation = c.allocation.saturating_add(amount);
             // the payer may now sign up to the new allocation
             let payer_store = SqliteStore::open(store_path(store.as_ref(), "payer"))?;
@@ -329,7 +330,12 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
                 )?;
             }
             ctx.print(
-                serde_json::json!({ "channel": channel.to_string(), "allocation": allocation }),
+                serde_json::json!({
+                    "channel": channel.to_string(),
+                    "allocation": allocation,
+                    "allocation_ui": format_amount(allocation, mint.decimals),
+                    "signature": sent.signature.to_string(),
+                }),
                 || format!("channel {channel} now allocates {}", mint.ui(allocation)),
             );
         }
@@ -345,23 +351,34 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
                     utc(closable)
                 )));
             }
-            ctx.send(
-                &[mix::RequestClose {
-                    owner: me,
-                    escrow: c.escrow,
-                    channel: *channel,
-                }
-                .instruction()],
-                &[],
-            )
-            .await?;
+            let sent = ctx
+                .send(
+                    &[mix::RequestClose {
+                        owner: me,
+                        escrow: c.escrow,
+                        channel: *channel,
+                    }
+                    .instruction()],
+                    &[],
+                )
+                .await?;
             let c = load(&ctx, channel).await?;
             let closable = c
                 .close_requested_at
                 .saturating_add(i64::from(c.dispute_window_secs));
-            ctx.print(serde_json::json!({ "channel": channel.to_string(), "closable_at": closable }), || {
-                format!("close requested; `micropay channel finalize {channel}` works from unix time {closable}")
-            });
+            ctx.print(
+                serde_json::json!({
+                    "channel": channel.to_string(),
+                    "closable_at": closable,
+                    "signature": sent.signature.to_string(),
+                }),
+                || {
+                    format!(
+                        "close requested; `micropay channel finalize {channel}` works from {} on",
+                        utc(closable)
+                    )
+                },
+            );
         }
         ChannelCommand::Finalize { channel } => {
             let c = load(&ctx, channel).await?;
@@ -388,22 +405,29 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
                 .await?
                 .ok_or_else(|| Failure::user("the channel's escrow is gone"))?
                 .owner;
-            ctx.send(
-                &[mix::FinalizeClose {
-                    escrow: c.escrow,
-                    channel: *channel,
-                    owner,
-                }
-                .instruction()],
-                &[],
-            )
-            .await?;
+            let sent = ctx
+                .send(
+                    &[mix::FinalizeClose {
+                        escrow: c.escrow,
+                        channel: *channel,
+                        owner,
+                    }
+                    .instruction()],
+                    &[],
+                )
+                .await?;
+            let mint = ctx.mint(&c.mint.to_string()).await?;
             ctx.print(
-                serde_json::json!({ "channel": channel.to_string(), "refund": c.remaining() }),
+                serde_json::json!({
+                    "channel": channel.to_string(),
+                    "refund": c.remaining(),
+                    "refund_ui": format_amount(c.remaining(), mint.decimals),
+                    "signature": sent.signature.to_string(),
+                }),
                 || {
                     format!(
-                        "channel {channel} closed; {} base units returned to the escrow",
-                        c.remaining()
+                        "channel {channel} closed; {} returned to the escrow",
+                        mint.ui(c.remaining())
                     )
                 },
             );

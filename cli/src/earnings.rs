@@ -46,21 +46,22 @@ pub enum EarningsCommand {
 pub async fn run(cli: &Cli, args: &EarningsArgs) -> Result<(), Failure> {
     let ctx = Ctx::new(cli)?;
     let me = ctx.me()?;
-    let (mint, owner) = match &args.command {
+    let (mint, owner, signature) = match &args.command {
         EarningsCommand::Init { mint, owner } => {
             let mint = ctx.mint(mint).await?;
             let owner = owner.unwrap_or(me);
-            ctx.send(
-                &[mix::InitEarnings {
-                    payer: me,
-                    owner,
-                    mint: mint.address,
-                }
-                .instruction()],
-                &[],
-            )
-            .await?;
-            (mint, owner)
+            let sent = ctx
+                .send(
+                    &[mix::InitEarnings {
+                        payer: me,
+                        owner,
+                        mint: mint.address,
+                    }
+                    .instruction()],
+                    &[],
+                )
+                .await?;
+            (mint, owner, Some(sent.signature))
         }
         EarningsCommand::Withdraw { mint, amount, to } => {
             let mint = ctx.mint(mint).await?;
@@ -91,10 +92,10 @@ pub async fn run(cli: &Cli, args: &EarningsArgs) -> Result<(), Failure> {
             })
             .await?;
             let signers: Vec<&DynSigner> = temp.iter().map(|k| k as &DynSigner).collect();
-            ctx.send(&ixs, &signers).await?;
-            (mint, me)
+            let sent = ctx.send(&ixs, &signers).await?;
+            (mint, me, Some(sent.signature))
         }
-        EarningsCommand::Show { mint, owner } => (ctx.mint(mint).await?, owner.unwrap_or(me)),
+        EarningsCommand::Show { mint, owner } => (ctx.mint(mint).await?, owner.unwrap_or(me), None),
     };
     let address = pda::earnings(&owner, &mint.address).0;
     let earnings = accounts::earnings(ctx.ledger(), &address).await?.ok_or_else(|| {
@@ -103,22 +104,49 @@ pub async fn run(cli: &Cli, args: &EarningsArgs) -> Result<(), Failure> {
             mint.symbol, mint.address
         ))
     })?;
-    ctx.print(
-        serde_json::json!({
-            "earnings": address.to_string(),
-            "owner": earnings.owner.to_string(),
-            "mint": earnings.mint.to_string(),
-            "balance": earnings.balance,
-            "balance_ui": format_amount(earnings.balance, mint.decimals),
-            "total_earned": earnings.total_earned,
-        }),
-        || {
-            format!(
-                "earnings {address}\n  balance       {}\n  total earned  {}",
-                mint.ui(earnings.balance),
-                mint.ui(earnings.total_earned)
-            )
-        },
-    );
+    ctx.show(&EarningsView {
+        earnings: address.to_string(),
+        owner: earnings.owner.to_string(),
+        mint: earnings.mint.to_string(),
+        balance: earnings.balance,
+        balance_ui: format_amount(earnings.balance, mint.decimals),
+        total_earned: earnings.total_earned,
+        total_earned_ui: format_amount(earnings.total_earned, mint.decimals),
+        signature: signature.map(|s| s.to_string()),
+        symbol: mint.symbol.clone(),
+    });
     Ok(())
+}
+
+/// An earnings account as every `earnings` command prints it, with the
+/// signature of the transaction that changed it (none for `show`).
+#[derive(Debug, serde::Serialize)]
+pub struct EarningsView {
+    earnings: String,
+    owner: String,
+    mint: String,
+    balance: u64,
+    balance_ui: String,
+    total_earned: u64,
+    total_earned_ui: String,
+    signature: Option<String>,
+    #[serde(skip)]
+    symbol: String,
+}
+
+impl std::fmt::Display for EarningsView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "earnings {}\n  balance       {} {s}\n  total earned  {} {s}",
+            self.earnings,
+            self.balance_ui,
+            self.total_earned_ui,
+            s = self.symbol
+        )?;
+        if let Some(signature) = &self.signature {
+            write!(f, "\n  signature     {signature}")?;
+        }
+        Ok(())
+    }
 }

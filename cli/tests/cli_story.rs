@@ -94,7 +94,9 @@ fn user_story_against_a_local_node() {
         .contains("at most 9 decimals"));
 
     // the creator's earnings account, then a channel of 1 SOL
-    s.ok("creator.json", &["earnings", "init", "--mint", "sol"]);
+    let v = s.ok("creator.json", &["earnings", "init", "--mint", "sol"]);
+    assert!(v["signature"].as_str().is_some(), "{v}");
+    assert_eq!(v["balance_ui"].as_str(), Some("0"));
     let msg = s.fails(
         "payer.json",
         &[
@@ -168,6 +170,8 @@ fn user_story_against_a_local_node() {
         &["channel", "top-up", &channel, "0.5", "--store", pstore],
     );
     assert_eq!(v["allocation"].as_u64(), Some(1_500_000_000));
+    assert_eq!(v["allocation_ui"].as_str(), Some("1.5"));
+    assert!(v["signature"].as_str().is_some(), "{v}");
     let v = s.ok("payer.json", &["channel", "show", &channel]);
     // read-only commands need no wallet file
     let nobody = "nobody.json"; // does not exist
@@ -439,6 +443,8 @@ fn user_story_against_a_local_node() {
         .unwrap();
     let v = s.ok("payer.json", &["channel", "finalize", &channel]);
     assert_eq!(v["refund"].as_u64(), Some(1_500_000_000 - 3_000_000));
+    assert_eq!(v["refund_ui"].as_str(), Some("1.497"));
+    assert!(v["signature"].as_str().is_some(), "{v}");
     assert!(s
         .ok(
             "payer.json",
