@@ -9,7 +9,7 @@
 //! printed at exit follows `--output`.
 
 use super::{
-    context::{store_path, Ctx},
+    context::{format_amount, store_path, Ctx},
     Cli, Failure,
 };
 use anchor_lang::prelude::Pubkey;
@@ -172,8 +172,8 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
             }),
             || {
                 format!(
-                    "one pass: {} open voucher(s), {} urgent; {} claim transaction(s) settled {} base units for {} lamports",
-                    pass.open, pass.urgent, e.transactions, e.settled_amount, e.fees
+                    "one pass: {} open voucher(s), {} urgent; {} claim transaction(s) settled {} voucher(s) for {} SOL of fees",
+                    pass.open, pass.urgent, e.transactions, e.vouchers_settled, format_amount(e.fees, 9)
                 )
             },
         );
@@ -209,9 +209,9 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
         }),
         || {
             format!(
-                "stopped after {} pass(es): {} claim transaction(s), {} voucher(s), {} base units settled, {} lamports of fees; {} lost",
+                "stopped after {} pass(es): {} claim transaction(s) settled {} voucher(s) for {} SOL of fees; {} voucher(s) lost value",
                 report.passes, report.claim_transactions, report.vouchers_settled,
-                report.settled_amount, report.fees, lost
+                format_amount(report.fees, 9), report.lost.len()
             )
         },
     );

@@ -1022,7 +1022,8 @@ impl Planner {
         fee_payer: &Pubkey,
     ) -> Result<(Reconciliation, Plan)> {
         let recon = self.reconcile(ledger, store).await?;
-        let plan = self.plan(&recon, fee_payer);
+        // priced as a real run would be (reading fees writes nothing)
+        let plan = self.priced(ledger, &recon).await?.plan(&recon, fee_payer);
         Ok((recon, plan))
     }
 }
