@@ -53,20 +53,34 @@ pub async fn run(cli: &Cli, args: &AirdropArgs) -> Result<(), Failure> {
         ))));
     }
     let balance = ctx.ledger().balance(&to).await?;
-    ctx.print(
-        serde_json::json!({
-            "pubkey": to.to_string(),
-            "lamports": lamports,
-            "balance": balance,
-            "signature": signature.to_string(),
-        }),
-        || {
-            format!(
-                "{} SOL sent to {to}; it holds {} SOL",
-                format_amount(lamports, 9),
-                format_amount(balance, 9)
-            )
-        },
-    );
+    ctx.show(&Airdropped {
+        pubkey: to.to_string(),
+        lamports,
+        balance,
+        balance_sol: format_amount(balance, 9),
+        sol: format_amount(lamports, 9),
+        signature: signature.to_string(),
+    });
     Ok(())
+}
+
+/// What `micropay airdrop` did.
+#[derive(Debug, serde::Serialize)]
+pub struct Airdropped {
+    pubkey: String,
+    lamports: u64,
+    sol: String,
+    balance: u64,
+    balance_sol: String,
+    signature: String,
+}
+
+impl std::fmt::Display for Airdropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} SOL sent to {}; it holds {} SOL",
+            self.sol, self.pubkey, self.balance_sol
+        )
+    }
 }

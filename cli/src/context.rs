@@ -162,13 +162,7 @@ impl Ctx {
     /// Prints `json` (JSON output) or `text` (text output).
     /// Prints a command's typed result: its JSON, or its text.
     pub fn show<T: serde::Serialize + std::fmt::Display>(&self, result: &T) {
-        match self.output {
-            Output::Json => match serde_json::to_string(result) {
-                Ok(json) => println!("{json}"),
-                Err(e) => eprintln!("error: cannot encode the result as JSON: {e}"),
-            },
-            Output::Text => println!("{result}"),
-        }
+        emit(self.output, result);
     }
 
     pub fn print(&self, json: serde_json::Value, text: impl FnOnce() -> String) {
@@ -226,6 +220,18 @@ pub fn utc(unix_timestamp: i64) -> String {
             || format!("unix time {unix_timestamp}"),
             |t| humantime::format_rfc3339_seconds(t).to_string(),
         )
+}
+
+/// Prints a command's typed result as `output` asks: one JSON line, or its
+/// `Display` text. Text and JSON come from the same struct, so they agree.
+pub fn emit<T: serde::Serialize + std::fmt::Display>(output: Output, result: &T) {
+    match output {
+        Output::Json => match serde_json::to_string(result) {
+            Ok(json) => println!("{json}"),
+            Err(e) => eprintln!("error: cannot encode the result as JSON: {e}"),
+        },
+        Output::Text => println!("{result}"),
+    }
 }
 
 /// `~/.config/micropay/<name>.db`, unless overridden.

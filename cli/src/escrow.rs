@@ -137,11 +137,7 @@ pub async fn run(cli: &Cli, args: &EscrowArgs) -> Result<(), Failure> {
                     &[],
                 )
                 .await?;
-            let escrow = pda::escrow(&me, &mint.address).0;
-            ctx.print(
-                serde_json::json!({ "escrow": escrow.to_string(), "mint": mint.address.to_string(), "signature": sent.signature.to_string() }),
-                || format!("escrow {escrow} created for {}", mint.symbol),
-            );
+            show(&ctx, &mint, &me, Some(sent.signature.to_string())).await?;
         }
         EscrowCommand::Deposit { mint, amount, from } => {
             let mint = ctx.mint(mint).await?;
@@ -262,26 +258,48 @@ async fn show(
                 mint.symbol, mint.address
             ))
         })?;
-    ctx.print(
-        serde_json::json!({
-            "escrow": address.to_string(),
-            "owner": escrow.owner.to_string(),
-            "mint": escrow.mint.to_string(),
-            "balance": escrow.balance,
-            "balance_ui": super::context::format_amount(escrow.balance, mint.decimals),
-            "open_channels": escrow.open_channels,
-            "next_channel_id": escrow.next_channel_id,
-            "generation": escrow.generation,
-            "signature": signature,
-        }),
-        || {
-            format!(
-                "escrow {address}\n  owner          {}\n  free balance   {}\n  open channels  {}",
-                escrow.owner,
-                mint.ui(escrow.balance),
-                escrow.open_channels
-            )
-        },
-    );
+    ctx.show(&EscrowView {
+        escrow: address.to_string(),
+        owner: escrow.owner.to_string(),
+        mint: escrow.mint.to_string(),
+        balance: escrow.balance,
+        balance_ui: super::context::format_amount(escrow.balance, mint.decimals),
+        open_channels: escrow.open_channels,
+        next_channel_id: escrow.next_channel_id,
+        generation: escrow.generation,
+        signature,
+        symbol: mint.symbol.clone(),
+    });
     Ok(())
+}
+
+/// An escrow as every `escrow` command prints it, with the signature of the
+/// transaction that changed it (none for `show`).
+#[derive(Debug, serde::Serialize)]
+pub struct EscrowView {
+    escrow: String,
+    owner: String,
+    mint: String,
+    balance: u64,
+    balance_ui: String,
+    open_channels: u32,
+    next_channel_id: u64,
+    generation: u64,
+    signature: Option<String>,
+    #[serde(skip)]
+    symbol: String,
+}
+
+impl std::fmt::Display for EscrowView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "escrow {}\n  owner          {}\n  free balance   {} {}\n  open channels  {}",
+            self.escrow, self.owner, self.balance_ui, self.symbol, self.open_channels
+        )?;
+        if let Some(signature) = &self.signature {
+            write!(f, "\n  signature      {signature}")?;
+        }
+        Ok(())
+    }
 }

@@ -1,6 +1,6 @@
 //! `micropay keys`: session keys and wallets as keypair files.
 
-use super::{Cli, Failure, Output};
+use super::{context::emit, Cli, Failure};
 use clap::{Args, Subcommand};
 use solana_sdk::signature::{Keypair, Signer};
 use std::path::PathBuf;
@@ -37,13 +37,13 @@ pub fn run(cli: &Cli, args: &KeysArgs) -> Result<(), Failure> {
         KeysCommand::New { outfile, force } => (outfile, force),
         KeysCommand::Pubkey { signer } => {
             let keypair = super::config::signer(signer.as_deref().or(cli.keypair.as_deref()))?;
-            match cli.output {
-                Output::Json => println!(
-                    "{}",
-                    serde_json::json!({ "pubkey": keypair.pubkey().to_string() })
-                ),
-                Output::Text => println!("{}", keypair.pubkey()),
-            }
+            emit(
+                cli.output,
+                &KeyResult {
+                    pubkey: keypair.pubkey().to_string(),
+                    path: None,
+                },
+            );
             return Ok(());
         }
     };
@@ -67,12 +67,29 @@ pub fn run(cli: &Cli, args: &KeysArgs) -> Result<(), Failure> {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(outfile, std::fs::Permissions::from_mode(0o600));
     }
-    match cli.output {
-        Output::Json => println!(
-            "{}",
-            serde_json::json!({ "pubkey": keypair.pubkey().to_string(), "path": outfile })
-        ),
-        Output::Text => println!("{} written to {}", keypair.pubkey(), outfile.display()),
-    }
+    emit(
+        cli.output,
+        &KeyResult {
+            pubkey: keypair.pubkey().to_string(),
+            path: Some(outfile.display().to_string()),
+        },
+    );
     Ok(())
+}
+
+/// A key `keys new` wrote (with its file) or `keys pubkey` read.
+#[derive(Debug, serde::Serialize)]
+pub struct KeyResult {
+    pubkey: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+}
+
+impl std::fmt::Display for KeyResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.path {
+            Some(path) => write!(f, "{} written to {path}", self.pubkey),
+            None => f.write_str(&self.pubkey),
+        }
+    }
 }

@@ -121,10 +121,12 @@ pub async fn run(cli: &Cli, args: &VoucherArgs) -> Result<(), Failure> {
                         Failure::user(format!("cannot write {}: {e}", out.display()))
                     })?;
                 }
-                ctx.print(
-                    serde_json::json!({ "voucher": encoded, "channel": channel.to_string(), "amount": voucher.amount }),
-                    || encoded.clone(),
-                );
+                ctx.show(&Signed {
+                    voucher: encoded,
+                    channel: channel.to_string(),
+                    amount: voucher.amount,
+                    amount_ui: format_amount(voucher.amount, mint.decimals),
+                });
             }
         }
         VoucherCommand::Verify { voucher } => {
@@ -151,24 +153,59 @@ pub async fn run(cli: &Cli, args: &VoucherArgs) -> Result<(), Failure> {
             // an invalid voucher is one error (one JSON line), with its reason
             verdict.map_err(|e| Failure::user(format!("invalid voucher: {e}")))?;
             let payable = v.amount.min(c.allocation).saturating_sub(c.claimed);
-            ctx.print(
-                serde_json::json!({
-                    "channel": v.channel.to_string(),
-                    "amount": v.amount,
-                    "amount_ui": format_amount(v.amount, mint.decimals),
-                    "valid": true,
-                    "unclaimed": payable,
-                }),
-                || {
-                    format!(
-                        "valid voucher for {} on {} ({} unclaimed)",
-                        mint.ui(v.amount),
-                        v.channel,
-                        mint.ui(payable)
-                    )
-                },
-            );
+            ctx.show(&Verified {
+                channel: v.channel.to_string(),
+                amount: v.amount,
+                amount_ui: format_amount(v.amount, mint.decimals),
+                valid: true,
+                unclaimed: payable,
+                unclaimed_ui: format_amount(payable, mint.decimals),
+                symbol: mint.symbol.clone(),
+            });
         }
     }
     Ok(())
+}
+
+/// `voucher sign`: one line per voucher; the text form is the voucher itself
+/// (so `> v.txt` writes exactly what `accept` reads).
+#[derive(Debug, serde::Serialize)]
+pub struct Signed {
+    voucher: String,
+    channel: String,
+    amount: u64,
+    amount_ui: String,
+}
+
+impl std::fmt::Display for Signed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.voucher)
+    }
+}
+
+/// `voucher verify`: a valid voucher and what it still pays (an invalid one
+/// is an error, with its reason).
+#[derive(Debug, serde::Serialize)]
+pub struct Verified {
+    channel: String,
+    amount: u64,
+    amount_ui: String,
+    valid: bool,
+    unclaimed: u64,
+    unclaimed_ui: String,
+    #[serde(skip)]
+    symbol: String,
+}
+
+impl std::fmt::Display for Verified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "valid voucher for {} {s} on {} ({} {s} unclaimed)",
+            self.amount_ui,
+            self.channel,
+            self.unclaimed_ui,
+            s = self.symbol
+        )
+    }
 }
