@@ -113,10 +113,10 @@ pub async fn run(cli: &Cli, args: &AcceptArgs) -> Result<(), Failure> {
             if failure.code == 2 {
                 return Err(failure);
             }
-            ctx.print(
-                serde_json::json!({ "error": failure.message, "code": failure.code }),
-                || format!("refused: {}", failure.message),
-            );
+            ctx.show(&Refused {
+                error: failure.message,
+                code: failure.code,
+            });
         }
     }
     Ok(())
@@ -157,21 +157,56 @@ async fn accept_one(
         }
         Err(e) => return Err(e.into()),
     };
-    ctx.print(
-        serde_json::json!({
-            "channel": voucher.channel.to_string(),
-            "amount": voucher.amount,
-            "paid": payment.increment,
-            "paid_net": payment.net,
-        }),
-        || {
-            format!(
-                "accepted: {} paid ({} to you, net of fee share), {} in total on this channel",
-                mint.ui(payment.increment),
-                mint.ui(payment.net),
-                mint.ui(voucher.amount)
-            )
-        },
-    );
+    ctx.show(&Accepted {
+        channel: voucher.channel.to_string(),
+        amount: voucher.amount,
+        amount_ui: format_amount(voucher.amount, mint.decimals),
+        paid: payment.increment,
+        paid_ui: format_amount(payment.increment, mint.decimals),
+        paid_net: payment.net,
+        paid_net_ui: format_amount(payment.net, mint.decimals),
+        symbol: mint.symbol.clone(),
+    });
     Ok(())
+}
+
+/// An accepted voucher: what it paid (the increment over the best voucher
+/// held before), and the creator's part of it.
+#[derive(Debug, serde::Serialize)]
+pub struct Accepted {
+    channel: String,
+    amount: u64,
+    amount_ui: String,
+    paid: u64,
+    paid_ui: String,
+    paid_net: u64,
+    paid_net_ui: String,
+    #[serde(skip)]
+    symbol: String,
+}
+
+impl std::fmt::Display for Accepted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "accepted: {} {s} paid ({} {s} to you, net of fee share), {} {s} in total on this channel",
+            self.paid_ui,
+            self.paid_net_ui,
+            self.amount_ui,
+            s = self.symbol
+        )
+    }
+}
+
+/// A voucher refused in a stream (`accept -`), which goes on.
+#[derive(Debug, serde::Serialize)]
+pub struct Refused {
+    error: String,
+    code: i32,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "refused: {}", self.error)
+    }
 }
