@@ -271,21 +271,14 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
                 }
                 Err(e) => return Err(e.into()),
             };
-            ctx.print(
-                serde_json::json!({
-                    "channel": channel.to_string(),
-                    "session_key": session.pubkey().to_string(),
-                    "allocation": allocation,
-                    "signature": sent.signature.to_string(),
-                }),
-                || {
-                    format!(
-                        "channel {channel} opened with {} (session key {})",
-                        mint.ui(allocation),
-                        session.pubkey()
-                    )
-                },
-            );
+            ctx.show(&Opened {
+                channel: channel.to_string(),
+                session_key: session.pubkey().to_string(),
+                allocation,
+                allocation_ui: format_amount(allocation, mint.decimals),
+                signature: sent.signature.to_string(),
+                symbol: mint.symbol.clone(),
+            });
         }
         ChannelCommand::TopUp {
             channel,
@@ -329,15 +322,13 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
                     },
                 )?;
             }
-            ctx.print(
-                serde_json::json!({
-                    "channel": channel.to_string(),
-                    "allocation": allocation,
-                    "allocation_ui": format_amount(allocation, mint.decimals),
-                    "signature": sent.signature.to_string(),
-                }),
-                || format!("channel {channel} now allocates {}", mint.ui(allocation)),
-            );
+            ctx.show(&ToppedUp {
+                channel: channel.to_string(),
+                allocation,
+                allocation_ui: format_amount(allocation, mint.decimals),
+                signature: sent.signature.to_string(),
+                symbol: mint.symbol.clone(),
+            });
         }
         ChannelCommand::RequestClose { channel } => {
             let c = load(&ctx, channel).await?;
@@ -366,19 +357,12 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
             let closable = c
                 .close_requested_at
                 .saturating_add(i64::from(c.dispute_window_secs));
-            ctx.print(
-                serde_json::json!({
-                    "channel": channel.to_string(),
-                    "closable_at": closable,
-                    "signature": sent.signature.to_string(),
-                }),
-                || {
-                    format!(
-                        "close requested; `micropay channel finalize {channel}` works from {} on",
-                        utc(closable)
-                    )
-                },
-            );
+            ctx.show(&CloseRequested {
+                channel: channel.to_string(),
+                closable_at: closable,
+                closable_at_utc: utc(closable),
+                signature: sent.signature.to_string(),
+            });
         }
         ChannelCommand::Finalize { channel } => {
             let c = load(&ctx, channel).await?;
@@ -417,20 +401,15 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
                 )
                 .await?;
             let mint = ctx.mint(&c.mint.to_string()).await?;
-            ctx.print(
-                serde_json::json!({
-                    "channel": channel.to_string(),
-                    "refund": c.remaining(),
-                    "refund_ui": format_amount(c.remaining(), mint.decimals),
-                    "signature": sent.signature.to_string(),
-                }),
-                || {
-                    format!(
-                        "channel {channel} closed; {} returned to the escrow",
-                        mint.ui(c.remaining())
-                    )
-                },
-            );
+            ctx.show(&Closed {
+                channel: channel.to_string(),
+                settled: None,
+                settled_ui: None,
+                refund: c.remaining(),
+                refund_ui: format_amount(c.remaining(), mint.decimals),
+                signature: sent.signature.to_string(),
+                symbol: mint.symbol.clone(),
+            });
         }
         ChannelCommand::CreatorClose { channel, store } => {
             let c = load(&ctx, channel).await?;
@@ -511,21 +490,15 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
                 c.allocation.saturating_sub(claimed)
             });
             let mint = ctx.mint(&c.mint.to_string()).await?;
-            ctx.print(
-                serde_json::json!({
-                    "channel": channel.to_string(),
-                    "settled": settled,
-                    "refund": refund,
-                    "signature": sent.signature.to_string(),
-                }),
-                || {
-                    format!(
-                        "channel {channel} closed by its creator; {} settled first, {} back to the payer",
-                        mint.ui(settled),
-                        mint.ui(refund)
-                    )
-                },
-            );
+            ctx.show(&Closed {
+                channel: channel.to_string(),
+                settled: Some(settled),
+                settled_ui: Some(format_amount(settled, mint.decimals)),
+                refund,
+                refund_ui: format_amount(refund, mint.decimals),
+                signature: sent.signature.to_string(),
+                symbol: mint.symbol.clone(),
+            });
         }
         ChannelCommand::Show { channel } => {
             let c = load(&ctx, channel).await?;
@@ -566,4 +539,103 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// `channel open`: the new channel and its session key (whose secret is in
+/// the payer store, never printed).
+#[derive(Debug, serde::Serialize)]
+pub struct Opened {
+    channel: String,
+    session_key: String,
+    allocation: u64,
+    allocation_ui: String,
+    signature: String,
+    #[serde(skip)]
+    symbol: String,
+}
+
+impl std::fmt::Display for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "channel {} opened with {} {} (session key {})",
+            self.channel, self.allocation_ui, self.symbol, self.session_key
+        )
+    }
+}
+
+/// `channel top-up`: the channel's new allocation.
+#[derive(Debug, serde::Serialize)]
+pub struct ToppedUp {
+    channel: String,
+    allocation: u64,
+    allocation_ui: String,
+    signature: String,
+    #[serde(skip)]
+    symbol: String,
+}
+
+impl std::fmt::Display for ToppedUp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "channel {} now allocates {} {}",
+            self.channel, self.allocation_ui, self.symbol
+        )
+    }
+}
+
+/// `channel request-close`: when `finalize` becomes possible.
+#[derive(Debug, serde::Serialize)]
+pub struct CloseRequested {
+    channel: String,
+    /// Unix seconds.
+    closable_at: i64,
+    closable_at_utc: String,
+    signature: String,
+}
+
+impl std::fmt::Display for CloseRequested {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "close requested; `micropay channel finalize {}` works from {} on",
+            self.channel, self.closable_at_utc
+        )
+    }
+}
+
+/// `channel finalize` and `channel creator-close`: what went back to the
+/// escrow, and (creator-close) what was settled first.
+#[derive(Debug, serde::Serialize)]
+pub struct Closed {
+    channel: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    settled: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    settled_ui: Option<String>,
+    refund: u64,
+    refund_ui: String,
+    signature: String,
+    #[serde(skip)]
+    symbol: String,
+}
+
+impl std::fmt::Display for Closed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.settled_ui {
+            Some(settled) => write!(
+                f,
+                "channel {} closed by its creator; {settled} {s} settled first, {} {s} back to the payer",
+                self.channel,
+                self.refund_ui,
+                s = self.symbol
+            ),
+            None => write!(
+                f,
+                "channel {} closed; {} {} returned to the escrow",
+                self.channel, self.refund_ui, self.symbol
+            ),
+        }
+    }
 }

@@ -175,40 +175,82 @@ pub async fn run(cli: &Cli, args: &ClaimArgs) -> Result<(), Failure> {
     let planner = Planner::new(args.planner.config(&store)?);
     if args.dry_run {
         let (recon, plan) = planner.dry_run(ctx.ledger(), &store, &ctx.me()?).await?;
-        ctx.print(
-            serde_json::json!({
-                "transactions": plan.batches.len(),
-                "vouchers": plan.vouchers(),
-                "fees_lamports": plan.fees(),
-                "deferred": plan.deferred.len(),
-                "would_quarantine": quarantined_json(&plan.quarantine),
-                "would_lose": lost_json(&recon.lost),
-                "unverified": recon.unverified.len(),
-                "other_cluster": recon.other_cluster.len(),
-                "earnings_to_create": plan.create_earnings.len(),
-                "batches": plan.batches.iter().map(|b| serde_json::json!({
-                    "vouchers": b.claims.len(), "bytes": b.size, "fee_lamports": b.fee,
-                    "value_lamports": b.value_lamports, "urgent": b.urgent,
-                })).collect::<Vec<_>>(),
-            }),
-            || {
-                format!(
-                    "plan: {} transaction(s), {} voucher(s), {} lamports of fees; {} voucher(s) wait for more value, {} cannot be valued{}",
-                    plan.batches.len(),
-                    plan.vouchers(),
-                    plan.fees(),
-                    plan.deferred.len(),
-                    plan.quarantine.len(),
-                    lost_text(&recon.lost),
-                )
-            },
-        );
+        ctx.show(&PlanResult {
+            transactions: plan.batches.len(),
+            vouchers: plan.vouchers(),
+            fees_lamports: plan.fees(),
+            fees_sol: format_amount(plan.fees(), 9),
+            deferred: plan.deferred.len(),
+            would_quarantine: quarantined_json(&plan.quarantine),
+            would_lose: lost_json(&recon.lost),
+            unverified: recon.unverified.len(),
+            other_cluster: recon.other_cluster.len(),
+            earnings_to_create: plan.create_earnings.len(),
+            batches: plan
+                .batches
+                .iter()
+                .map(|b| BatchView {
+                    vouchers: b.claims.len(),
+                    bytes: b.size,
+                    fee_lamports: b.fee,
+                    value_lamports: b.value_lamports,
+                    urgent: b.urgent,
+                })
+                .collect(),
+            quarantine_count: plan.quarantine.len(),
+            notes: lost_text(&recon.lost),
+        });
         return Ok(());
     }
     let (plan, done) = planner.run(ctx.ledger(), &store, ctx.keypair()?).await?;
     let result = ClaimResult::new(&ctx, &plan, &done).await?;
     ctx.show(&result);
     Ok(())
+}
+
+/// One claim transaction of a plan.
+#[derive(Debug, serde::Serialize)]
+pub struct BatchView {
+    vouchers: usize,
+    bytes: usize,
+    fee_lamports: u64,
+    value_lamports: u64,
+    urgent: bool,
+}
+
+/// `claim --dry-run`: what a claim would send, and what it would cost.
+#[derive(Debug, serde::Serialize)]
+pub struct PlanResult {
+    transactions: usize,
+    vouchers: usize,
+    fees_lamports: u64,
+    fees_sol: String,
+    deferred: usize,
+    would_quarantine: serde_json::Value,
+    would_lose: serde_json::Value,
+    unverified: usize,
+    other_cluster: usize,
+    earnings_to_create: usize,
+    batches: Vec<BatchView>,
+    #[serde(skip)]
+    quarantine_count: usize,
+    #[serde(skip)]
+    notes: String,
+}
+
+impl std::fmt::Display for PlanResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "plan: {} transaction(s), {} voucher(s), {} SOL of fees; {} voucher(s) wait for more value, {} cannot be valued{}",
+            self.transactions,
+            self.vouchers,
+            self.fees_sol,
+            self.deferred,
+            self.quarantine_count,
+            self.notes
+        )
+    }
 }
 
 /// An amount of one mint, in base units and in the mint's units.

@@ -164,13 +164,6 @@ impl Ctx {
     pub fn show<T: serde::Serialize + std::fmt::Display>(&self, result: &T) {
         emit(self.output, result);
     }
-
-    pub fn print(&self, json: serde_json::Value, text: impl FnOnce() -> String) {
-        match self.output {
-            Output::Json => println!("{json}"),
-            Output::Text => println!("{}", text()),
-        }
-    }
 }
 
 /// Parses a UI amount ("1.25") into base units, exactly (no floats).

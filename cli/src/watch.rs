@@ -160,23 +160,25 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
         let mut state = Default::default();
         let pass = watcher.pass(&mut state).await?;
         let e = &pass.execution;
-        ctx.print(
-            serde_json::json!({
-                "open": pass.open, "urgent": pass.urgent,
-                "claim_transactions": e.transactions, "vouchers_settled": e.vouchers_settled,
-                "settled_amount": e.settled_amount, "fees_lamports": e.fees,
-                "quarantined": e.quarantined.len(),
-                "lost": e.lost.iter().map(|l| serde_json::json!({
-                    "channel": l.channel.to_string(), "amount": l.amount,
-                })).collect::<Vec<_>>(),
-            }),
-            || {
-                format!(
-                    "one pass: {} open voucher(s), {} urgent; {} claim transaction(s) settled {} voucher(s) for {} SOL of fees",
-                    pass.open, pass.urgent, e.transactions, e.vouchers_settled, format_amount(e.fees, 9)
-                )
-            },
-        );
+        ctx.show(&OnePass {
+            open: pass.open,
+            urgent: pass.urgent,
+            claim_transactions: e.transactions,
+            signatures: e.signatures.iter().map(|s| s.to_string()).collect(),
+            vouchers_settled: e.vouchers_settled,
+            settled_amount: e.settled_amount,
+            fees_lamports: e.fees,
+            fees_sol: format_amount(e.fees, 9),
+            quarantined: e.quarantined.len(),
+            lost: e
+                .lost
+                .iter()
+                .map(|l| LostAmount {
+                    channel: l.channel.to_string(),
+                    amount: l.amount,
+                })
+                .collect(),
+        });
         return Ok(());
     }
 
@@ -199,23 +201,87 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
         .lost
         .iter()
         .fold(0u64, |s, l| s.saturating_add(l.amount));
-    ctx.print(
-        serde_json::json!({
-            "passes": report.passes, "errors": report.errors,
-            "claim_transactions": report.claim_transactions,
-            "vouchers_settled": report.vouchers_settled,
-            "settled_amount": report.settled_amount, "fees_lamports": report.fees,
-            "quarantined": report.quarantined, "lost_amount": lost,
-        }),
-        || {
-            format!(
-                "stopped after {} pass(es): {} claim transaction(s) settled {} voucher(s) for {} SOL of fees; {} voucher(s) lost value",
-                report.passes, report.claim_transactions, report.vouchers_settled,
-                format_amount(report.fees, 9), report.lost.len()
-            )
-        },
-    );
+    ctx.show(&Stopped {
+        passes: report.passes,
+        errors: report.errors,
+        claim_transactions: report.claim_transactions,
+        vouchers_settled: report.vouchers_settled,
+        settled_amount: report.settled_amount,
+        fees_lamports: report.fees,
+        fees_sol: format_amount(report.fees, 9),
+        quarantined: report.quarantined,
+        lost_amount: lost,
+        lost_vouchers: report.lost.len(),
+    });
     Ok(())
+}
+
+/// Value lost on one channel (base units of its mint).
+#[derive(Debug, serde::Serialize)]
+pub struct LostAmount {
+    channel: String,
+    amount: u64,
+}
+
+/// `watch --once`: what the one pass found and did.
+#[derive(Debug, serde::Serialize)]
+pub struct OnePass {
+    open: usize,
+    urgent: usize,
+    claim_transactions: usize,
+    signatures: Vec<String>,
+    vouchers_settled: usize,
+    /// Base units over all mints.
+    settled_amount: u64,
+    fees_lamports: u64,
+    fees_sol: String,
+    quarantined: usize,
+    lost: Vec<LostAmount>,
+}
+
+impl std::fmt::Display for OnePass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "one pass: {} open voucher(s), {} urgent; {} claim transaction(s) settled {} voucher(s) for {} SOL of fees",
+            self.open, self.urgent, self.claim_transactions, self.vouchers_settled, self.fees_sol
+        )?;
+        for l in &self.lost {
+            write!(
+                f,
+                "\nLOST: {} base units on channel {}",
+                l.amount, l.channel
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// `watch` once stopped: what it did over all its passes.
+#[derive(Debug, serde::Serialize)]
+pub struct Stopped {
+    passes: usize,
+    errors: usize,
+    claim_transactions: usize,
+    vouchers_settled: usize,
+    /// Base units over all mints.
+    settled_amount: u64,
+    fees_lamports: u64,
+    fees_sol: String,
+    quarantined: usize,
+    /// Base units lost over all channels.
+    lost_amount: u64,
+    lost_vouchers: usize,
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "stopped after {} pass(es): {} claim transaction(s) settled {} voucher(s) for {} SOL of fees; {} voucher(s) lost value",
+            self.passes, self.claim_transactions, self.vouchers_settled, self.fees_sol, self.lost_vouchers
+        )
+    }
 }
 
 #[cfg(test)]
