@@ -268,10 +268,6 @@ impl Ledger for EmbeddedLedger {
         Ok(out)
     }
 
-    async fn latest_blockhash(&self) -> Result<Hash> {
-        Ok(self.recent_blockhash().await?.hash)
-    }
-
     async fn fee_for_message(&self, message: &Message) -> Result<u64> {
         let ctx = self.ctx.lock().await;
         ctx.banks_client
