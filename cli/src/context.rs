@@ -99,9 +99,11 @@ impl Ctx {
         Ok(self.keypair()?.pubkey())
     }
 
-    /// Sends with the CLI keypair as fee payer (and signer).
-    pub async fn send(&self, ixs: &[Instruction], signers: &[&DynSigner]) -> Result<Sent, Failure> {
-        Ok(self.ledger.send(ixs, self.keypair()?, signers).await?)
+    /// Sends with the CLI keypair as fee payer (and signer), and `extra`:
+    /// the keypairs of accounts the command creates (temporary wSOL).
+    pub async fn send(&self, ixs: &[Instruction], extra: &[Keypair]) -> Result<Sent, Failure> {
+        let signers: Vec<&DynSigner> = extra.iter().map(|k| k as &DynSigner).collect();
+        Ok(self.ledger.send(ixs, self.keypair()?, &signers).await?)
     }
 
     /// `sol` or a mint address.

@@ -8,7 +8,6 @@ use super::{
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, Subcommand};
 use micropay_client::accounts;
-use micropay_client::ledger::DynSigner;
 use micropay_sdk::{instructions as mix, pda};
 
 #[derive(Args, Debug)]
@@ -91,8 +90,7 @@ pub async fn run(cli: &Cli, args: &EarningsArgs) -> Result<(), Failure> {
                 .instruction()
             })
             .await?;
-            let signers: Vec<&DynSigner> = temp.iter().map(|k| k as &DynSigner).collect();
-            let sent = ctx.send(&ixs, &signers).await?;
+            let sent = ctx.send(&ixs, temp.as_slice()).await?;
             (mint, me, Some(sent.signature))
         }
         EarningsCommand::Show { mint, owner } => (ctx.mint(mint).await?, owner.unwrap_or(me), None),

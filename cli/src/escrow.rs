@@ -7,7 +7,6 @@ use super::{
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, Subcommand};
 use micropay_client::accounts;
-use micropay_client::ledger::DynSigner;
 use micropay_sdk::{instructions as mix, pda};
 use solana_sdk::{
     instruction::Instruction,
@@ -203,8 +202,7 @@ pub async fn run(cli: &Cli, args: &EscrowArgs) -> Result<(), Failure> {
                     .instruction()]
                 }
             };
-            let signer_refs: Vec<&DynSigner> = signers.iter().map(|k| k as &DynSigner).collect();
-            let sent = ctx.send(&ixs, &signer_refs).await?;
+            let sent = ctx.send(&ixs, &signers).await?;
             show(&ctx, &mint, &me, Some(sent.signature.to_string())).await?;
         }
         EscrowCommand::Withdraw { mint, amount, to } => {
@@ -231,8 +229,7 @@ pub async fn run(cli: &Cli, args: &EscrowArgs) -> Result<(), Failure> {
                 .instruction()
             })
             .await?;
-            let signers: Vec<&DynSigner> = temp.iter().map(|k| k as &DynSigner).collect();
-            let sent = ctx.send(&ixs, &signers).await?;
+            let sent = ctx.send(&ixs, temp.as_slice()).await?;
             show(&ctx, &mint, &me, Some(sent.signature.to_string())).await?;
         }
         EscrowCommand::Show { mint, owner } => {
