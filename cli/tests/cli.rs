@@ -15,6 +15,15 @@ fn micropay() -> Command {
     Command::cargo_bin("micropay").unwrap()
 }
 
+/// A TCP port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 fn json(output: &[u8]) -> Value {
     let text = String::from_utf8_lossy(output);
     serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not json ({e}): {text}"))
@@ -298,22 +307,11 @@ fn node_says_at_once_which_port_is_taken() {
 /// `micropay node` on free ports, then `micropay demo -u <its url>`, then Ctrl-C.
 #[test]
 fn node_serves_the_demo_and_stops_on_ctrl_c() {
-    let free = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    };
-    let (rpc, ws) = (free(), free());
+    let (rpc, ws) = (free_port(), free_port());
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("id.json");
     let keypair = Keypair::new();
-    std::fs::write(
-        &key,
-        serde_json::to_string(&keypair.to_bytes().to_vec()).unwrap(),
-    )
-    .unwrap();
+    micropay_tests::client::write_key(&key, &keypair);
 
     let mut node = std::process::Command::new(assert_cmd::cargo::cargo_bin("micropay"))
         .args([
@@ -394,11 +392,7 @@ fn signers_follow_the_solana_cli_conventions() {
     let wallet = Keypair::new();
     let config_dir = home.path().join(".config/solana/cli");
     std::fs::create_dir_all(&config_dir).unwrap();
-    std::fs::write(
-        home.path().join("wallet.json"),
-        serde_json::to_string(&wallet.to_bytes().to_vec()).unwrap(),
-    )
-    .unwrap();
+    micropay_tests::client::write_key(&home.path().join("wallet.json"), &wallet);
     std::fs::write(
         config_dir.join("config.yml"),
         "---\njson_rpc_url: \"http://127.0.0.1:1\"\nwebsocket_url: \"\"\nkeypair_path: ~/wallet.json\naddress_labels: {}\ncommitment: confirmed\n",
@@ -454,24 +448,13 @@ fn signers_follow_the_solana_cli_conventions() {
 /// runs (its ports are free again).
 #[test]
 fn node_logs_only_when_asked_and_stops_on_sigterm() {
-    let free = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    };
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("id.json");
     let keypair = Keypair::new();
-    std::fs::write(
-        &key,
-        serde_json::to_string(&keypair.to_bytes().to_vec()).unwrap(),
-    )
-    .unwrap();
+    micropay_tests::client::write_key(&key, &keypair);
     let key = key.to_str().unwrap().to_string();
     for log in [false, true] {
-        let (rpc, ws) = (free(), free());
+        let (rpc, ws) = (free_port(), free_port());
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("micropay"));
         cmd.args([
             "node",
