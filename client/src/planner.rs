@@ -853,12 +853,14 @@ impl Planner {
                 rules::submitted(r, c.record.voucher.amount, &recorded, valid_until)
             })?;
         }
+        // the claim will never land: its rows are claimable again
+        let dropped = || drop_claim(store, claims.iter().map(|c| &c.claim.channel), &recorded);
         match ledger.submit(&tx).await {
             Ok(()) => {}
             // it may have left: it stays in flight, for `resume`
             Err(e @ ClientError::Rpc(_)) => return Err(e),
             Err(e) => {
-                drop_claim(store, claims.iter().map(|c| &c.claim.channel), &recorded)?;
+                dropped()?;
                 return Err(e);
             }
         }
@@ -867,13 +869,13 @@ impl Planner {
             Err(e @ ClientError::Rpc(_)) => return Err(e),
             // it failed on chain: nothing of it settled
             Err(e) => {
-                drop_claim(store, claims.iter().map(|c| &c.claim.channel), &recorded)?;
+                dropped()?;
                 return Err(e);
             }
         };
         let Some(sent) = confirmed else {
             tracing::info!(%signature, "claim expired before landing: claimable again");
-            drop_claim(store, claims.iter().map(|c| &c.claim.channel), &recorded)?;
+            dropped()?;
             report.expired = report.expired.saturating_add(1);
             return Ok(());
         };
