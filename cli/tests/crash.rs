@@ -72,33 +72,7 @@ async fn world(channels: usize) -> World {
     let wsol = tokens::create_token_account(l, &payer, &SOL, &payer.pubkey(), &TOKEN)
         .await
         .unwrap();
-    let escrow = pda::escrow(&payer.pubkey(), &SOL).0;
-    let mut ixs = micropay_sdk::tokens::WrapSol {
-        from: payer.pubkey(),
-        account: wsol,
-        lamports: deposit,
-    }
-    .instructions()
-    .unwrap();
-    ixs.push(
-        mix::InitEscrow {
-            owner: payer.pubkey(),
-            mint: SOL,
-            token_program: TOKEN,
-        }
-        .instruction(),
-    );
-    ixs.push(
-        mix::Deposit {
-            depositor: payer.pubkey(),
-            escrow,
-            mint: SOL,
-            source: wsol,
-            token_program: TOKEN,
-            amount: deposit,
-        }
-        .instruction(),
-    );
+    let (escrow, mut ixs) = common::escrow_ixs(&payer.pubkey(), &wsol, deposit);
     ixs.push(
         mix::InitEarnings {
             payer: payer.pubkey(),

@@ -152,33 +152,7 @@ async fn world(paid: u64) -> World {
         let wsol = tokens::create_token_account(l, &owner, &SOL, &owner.pubkey(), &TOKEN)
             .await
             .unwrap();
-        let escrow = pda::escrow(&owner.pubkey(), &SOL).0;
-        let mut ixs = micropay_sdk::tokens::WrapSol {
-            from: owner.pubkey(),
-            account: wsol,
-            lamports: deposit,
-        }
-        .instructions()
-        .unwrap();
-        ixs.push(
-            mix::InitEscrow {
-                owner: owner.pubkey(),
-                mint: SOL,
-                token_program: TOKEN,
-            }
-            .instruction(),
-        );
-        ixs.push(
-            mix::Deposit {
-                depositor: owner.pubkey(),
-                escrow,
-                mint: SOL,
-                source: wsol,
-                token_program: TOKEN,
-                amount: deposit,
-            }
-            .instruction(),
-        );
+        let (escrow, ixs) = common::escrow_ixs(&owner.pubkey(), &wsol, deposit);
         l.send(&ixs, &owner, &[]).await.unwrap();
         let payer = Payer::new(Arc::new(SqliteStore::in_memory().unwrap()));
         for _ in 0..CHANNELS_PER_PAYER {
