@@ -161,7 +161,6 @@ impl Ctx {
         Ok(best)
     }
 
-    /// Prints `json` (JSON output) or `text` (text output).
     /// Prints a command's typed result: its JSON, or its text.
     pub fn show<T: serde::Serialize + std::fmt::Display>(&self, result: &T) {
         emit(self.output, result);

@@ -3,7 +3,11 @@
 //! payments cost, next to what one transfer per payment would have cost, and
 //! checks exact conservation.
 
-use super::{config, context::format_amount as ui, Cli, Failure, Output};
+use super::{
+    config,
+    context::{emit, format_amount as ui},
+    Cli, Failure, Output,
+};
 use crate::scenario::{
     self, RpcTimeControl, ScenarioConfig, ScenarioMint, ScenarioReport, TimeControl,
 };
@@ -162,14 +166,14 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<(), Failure> {
         }
     };
     progress.finish_and_clear();
-    print_report(
-        cli.output,
-        &where_,
+    let result = DemoResult::new(
+        where_,
         args,
         &config,
         &report,
         started.elapsed().as_secs_f64(),
     );
+    emit(cli.output, &result);
     if report.unaccounted != 0 {
         return Err(Failure::user(format!(
             "{} base units unaccounted: conservation failed",
@@ -179,112 +183,150 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn print_report(
-    output: Output,
-    where_: &str,
-    args: &DemoArgs,
-    config: &ScenarioConfig,
-    r: &ScenarioReport,
-    secs: f64,
-) {
-    let (symbol, decimals) = match config.mint {
-        ScenarioMint::WrappedSol => ("SOL", 9u8),
-        ScenarioMint::NewToken { decimals, .. } => ("TOKEN", decimals),
-    };
-    match output {
-        Output::Json => {
-            let json = serde_json::json!({
-                "cluster": where_,
-                "mint": r.mint.to_string(),
-                "payers": args.payers,
-                "creators": args.creators,
-                "payments": r.payments,
-                "payments_refused": r.refused,
-                "value_paid": r.value_paid,
-                "value_paid_ui": ui(r.value_paid, decimals),
-                "claim_transactions": r.claim_transactions,
-                "vouchers_settled": r.vouchers_settled,
-                "vouchers_skipped": r.vouchers_skipped,
-                "fees_lamports": r.fees_lamports,
-                "fee_per_payment_lamports": r.fee_per_payment_lamports,
-                "fee_ratio": r.fee_ratio,
-                "target_fee_ratio": config.target_fee_ratio,
-                "per_payment_fees_lamports": r.per_payment_fees_lamports,
-                "unaccounted_lamports": r.unaccounted,
-                "lost_base_units": r.lost,
-                "quarantined": r.quarantined,
-                "dapp_fees": r.dapp_withdrawn,
-                "seconds": secs,
-            });
-            println!("{json}");
+/// What `micropay demo` prints: the cost of settling the payments, next to
+/// one transfer per payment, and the conservation check.
+#[derive(serde::Serialize, Debug)]
+pub struct DemoResult {
+    /// "embedded bank", or the cluster's URL.
+    pub cluster: String,
+    /// The mint the payments were made in.
+    pub mint: String,
+    pub payers: usize,
+    pub creators: usize,
+    pub payments: usize,
+    /// Payments refused on a closing channel (one attempt, to show it).
+    pub payments_refused: usize,
+    /// Base units paid (accepted by receivers).
+    pub value_paid: u64,
+    /// The same, in UI units of the mint.
+    pub value_paid_ui: String,
+    pub claim_transactions: usize,
+    pub vouchers_settled: usize,
+    pub vouchers_skipped: usize,
+    pub fees_lamports: u64,
+    pub fee_per_payment_lamports: f64,
+    pub fee_ratio: f64,
+    pub target_fee_ratio: f64,
+    /// Fees of the same payments settled one transfer each.
+    pub per_payment_fees_lamports: u64,
+    /// Deposits found in no escrow and no withdrawal (0 when conserved), base units.
+    pub unaccounted_lamports: i128,
+    /// Accepted base units a closed channel took before they were claimed.
+    pub lost_base_units: u64,
+    pub quarantined: usize,
+    /// Base units the dApp withdrew as its fee share.
+    pub dapp_fees: u64,
+    pub seconds: f64,
+    #[serde(skip)]
+    symbol: &'static str,
+    #[serde(skip)]
+    decimals: u8,
+}
+
+impl DemoResult {
+    fn new(
+        cluster: String,
+        args: &DemoArgs,
+        config: &ScenarioConfig,
+        r: &ScenarioReport,
+        seconds: f64,
+    ) -> Self {
+        let (symbol, decimals) = match config.mint {
+            ScenarioMint::WrappedSol => ("SOL", 9u8),
+            ScenarioMint::NewToken { decimals, .. } => ("TOKEN", decimals),
+        };
+        Self {
+            cluster,
+            mint: r.mint.to_string(),
+            payers: args.payers,
+            creators: args.creators,
+            payments: r.payments,
+            payments_refused: r.refused,
+            value_paid: r.value_paid,
+            value_paid_ui: ui(r.value_paid, decimals),
+            claim_transactions: r.claim_transactions,
+            vouchers_settled: r.vouchers_settled,
+            vouchers_skipped: r.vouchers_skipped,
+            fees_lamports: r.fees_lamports,
+            fee_per_payment_lamports: r.fee_per_payment_lamports,
+            fee_ratio: r.fee_ratio,
+            target_fee_ratio: config.target_fee_ratio,
+            per_payment_fees_lamports: r.per_payment_fees_lamports,
+            unaccounted_lamports: r.unaccounted,
+            lost_base_units: r.lost,
+            quarantined: r.quarantined,
+            dapp_fees: r.dapp_withdrawn,
+            seconds,
+            symbol,
+            decimals,
         }
-        Output::Text => {
-            let rows: Vec<(&str, String)> = vec![
-                (
-                    "payments",
-                    format!(
-                        "{} (and {} refused on a closing channel)",
-                        r.payments, r.refused
-                    ),
+    }
+}
+
+impl std::fmt::Display for DemoResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (symbol, decimals) = (self.symbol, self.decimals);
+        let unit = if decimals == 9 {
+            "lamports"
+        } else {
+            "base units"
+        };
+        let rows: [(&str, String); 10] = [
+            (
+                "payments",
+                format!(
+                    "{} (and {} refused on a closing channel)",
+                    self.payments, self.payments_refused
                 ),
-                (
-                    "value paid",
-                    format!("{} {symbol}", ui(r.value_paid, decimals)),
+            ),
+            ("value paid", format!("{} {symbol}", self.value_paid_ui)),
+            ("claim transactions", self.claim_transactions.to_string()),
+            (
+                "vouchers settled",
+                format!(
+                    "{} ({} stale skipped)",
+                    self.vouchers_settled, self.vouchers_skipped
                 ),
-                ("claim transactions", r.claim_transactions.to_string()),
-                (
-                    "vouchers settled",
-                    format!(
-                        "{} ({} stale skipped)",
-                        r.vouchers_settled, r.vouchers_skipped
-                    ),
+            ),
+            ("total fees", format!("{} lamports", self.fees_lamports)),
+            (
+                "fee per payment",
+                format!("{:.2} lamports", self.fee_per_payment_lamports),
+            ),
+            (
+                "fee as % of value",
+                format!(
+                    "{:.4} % (target {} %)",
+                    self.fee_ratio * 100.0,
+                    self.target_fee_ratio * 100.0
                 ),
-                ("total fees", format!("{} lamports", r.fees_lamports)),
-                (
-                    "fee per payment",
-                    format!("{:.2} lamports", r.fee_per_payment_lamports),
+            ),
+            (
+                "one transfer per payment",
+                format!(
+                    "{} lamports ({:.0}x more)",
+                    self.per_payment_fees_lamports,
+                    self.per_payment_fees_lamports as f64 / self.fees_lamports.max(1) as f64
                 ),
-                (
-                    "fee as % of value",
-                    format!(
-                        "{:.4} % (target {} %)",
-                        r.fee_ratio * 100.0,
-                        config.target_fee_ratio * 100.0
-                    ),
-                ),
-                (
-                    "one transfer per payment",
-                    format!(
-                        "{} lamports ({:.0}x more)",
-                        r.per_payment_fees_lamports,
-                        r.per_payment_fees_lamports as f64 / r.fees_lamports.max(1) as f64
-                    ),
-                ),
-                (
-                    "dApp fee share earned",
-                    format!("{} {symbol}", ui(r.dapp_withdrawn, decimals)),
-                ),
-                (
-                    "unaccounted",
-                    format!(
-                        "{} {}",
-                        r.unaccounted,
-                        if decimals == 9 {
-                            "lamports"
-                        } else {
-                            "base units"
-                        }
-                    ),
-                ),
-            ];
-            println!(
-                "micropay demo on the {where_}: {} payers, {} creators, {:.1} s",
-                args.payers, args.creators, secs
-            );
-            for (k, v) in rows {
-                println!("  {k:<26} {v}");
-            }
+            ),
+            (
+                "dApp fee share earned",
+                format!("{} {symbol}", ui(self.dapp_fees, decimals)),
+            ),
+            (
+                "unaccounted",
+                format!("{} {unit}", self.unaccounted_lamports),
+            ),
+        ];
+        write!(
+            f,
+            "micropay demo on the {}: {} payers, {} creators, {:.1} s",
+            self.cluster, self.payers, self.creators, self.seconds
+        )?;
+        for (k, v) in rows {
+            write!(f, "\n  {k:<26} {v}")?;
         }
+        Ok(())
     }
 }
 

@@ -7,7 +7,7 @@
 //! child process whose standard output is shown up to the banner and
 //! dropped after it; this process stops the child on Ctrl-C or SIGTERM.
 
-use super::{config, Cli, Failure, Output};
+use super::{config, context::emit, Cli, Failure, Output};
 use micropay_node::{LocalNode, NodeConfig, DEFAULT_RPC_PORT, DEFAULT_WS_PORT};
 use solana_sdk::{pubkey::Pubkey, signature::Signer};
 
@@ -34,6 +34,44 @@ pub struct NodeArgs {
     /// Show the program logs of every transaction (refused ones included).
     #[arg(long)]
     pub log: bool,
+}
+
+/// What `micropay node` prints once it serves: where to reach it.
+#[derive(serde::Serialize, Debug)]
+pub struct NodeBanner {
+    pub rpc_url: String,
+    pub ws_url: String,
+    pub program_id: String,
+    /// Where the ledger lives: always "memory" (gone when the node stops).
+    pub state: &'static str,
+    /// Accounts funded at start.
+    pub funded: Vec<String>,
+    /// SOL each funded account got.
+    #[serde(skip)]
+    pub airdrop_sol: u64,
+}
+
+/// The last line of the text banner; the supervisor stops forwarding after it.
+const BANNER_END: &str = "Use it with";
+
+impl std::fmt::Display for NodeBanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "micropay local node")?;
+        writeln!(f, "  JSON-RPC   {}", self.rpc_url)?;
+        writeln!(f, "  WebSocket  {}", self.ws_url)?;
+        writeln!(f, "  program    {}", self.program_id)?;
+        writeln!(
+            f,
+            "  state      in memory: everything is gone when the node stops"
+        )?;
+        for p in &self.funded {
+            writeln!(f, "  funded     {p} ({} SOL)", self.airdrop_sol)?;
+        }
+        write!(
+            f,
+            "{BANNER_END} `micropay -u localhost ...` or `solana -u localhost ...`; Ctrl-C stops it."
+        )
+    }
 }
 
 /// Set in the environment of the node process that the supervisor starts.
@@ -80,7 +118,7 @@ async fn supervise(cli: &Cli) -> Result<(), Failure> {
             if banner {
                 println!("{line}");
             }
-            if json || line.starts_with("Use it with") {
+            if json || line.starts_with(BANNER_END) {
                 banner = false;
             }
         }
@@ -136,29 +174,17 @@ async fn serve(cli: &Cli, args: &NodeArgs) -> Result<(), Failure> {
         },
         code: 2,
     })?;
-    match cli.output {
-        Output::Json => println!(
-            "{}",
-            serde_json::json!({
-                "rpc_url": node.rpc_url(),
-                "ws_url": node.ws_url(),
-                "program_id": micropay::ID.to_string(),
-                "state": "memory",
-                "funded": airdrop.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
-            })
-        ),
-        Output::Text => {
-            println!("micropay local node");
-            println!("  JSON-RPC   {}", node.rpc_url());
-            println!("  WebSocket  {}", node.ws_url());
-            println!("  program    {}", micropay::ID);
-            println!("  state      in memory: everything is gone when the node stops");
-            for p in &airdrop {
-                println!("  funded     {p} ({} SOL)", args.airdrop_sol);
-            }
-            println!("Use it with `micropay -u localhost ...` or `solana -u localhost ...`; Ctrl-C stops it.");
-        }
-    }
+    emit(
+        cli.output,
+        &NodeBanner {
+            rpc_url: node.rpc_url().to_string(),
+            ws_url: node.ws_url().to_string(),
+            program_id: micropay::ID.to_string(),
+            state: "memory",
+            funded: airdrop.iter().map(ToString::to_string).collect(),
+            airdrop_sol: args.airdrop_sol,
+        },
+    );
     tokio::signal::ctrl_c()
         .await
         .map_err(|e| Failure::user(format!("cannot wait for Ctrl-C: {e}")))?;
