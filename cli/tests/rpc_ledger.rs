@@ -1,6 +1,6 @@
 //! `RpcLedger` against the local node: typed program errors from simulation,
-//! events from `getTransaction`, channel listing by creator and by escrow, and
-//! a clear error for an unreachable node.
+//! events from `getTransaction`, channels by creator and by escrow and escrows
+//! by owner (`getProgramAccounts`), and a clear error for an unreachable node.
 
 use anchor_spl::token::spl_token::{native_mint::ID as SOL, ID as TOKEN};
 use micropay_client::{
@@ -127,6 +127,20 @@ async fn rpc_ledger_against_the_local_node() {
             .len(),
         3
     );
+    // escrows by owner through the same generic query
+    let owned = l
+        .program_accounts(&micropay_sdk::filters::escrows(Some(user.pubkey())))
+        .await
+        .unwrap();
+    assert_eq!(
+        owned.iter().map(|(a, _)| *a).collect::<Vec<_>>(),
+        vec![escrow]
+    );
+    assert!(l
+        .program_accounts(&micropay_sdk::filters::escrows(Some(a)))
+        .await
+        .unwrap()
+        .is_empty());
     assert!(l.unix_timestamp().await.unwrap() > 1_600_000_000);
     node.stop();
 

@@ -331,8 +331,9 @@ pub async fn subscribe_channels(
     let client = PubsubClient::new(ws_url)
         .await
         .map_err(|e| crate::ClientError::Rpc(format!("WebSocket {ws_url}: {e}")))?;
-    let filters =
-        crate::ledger::rpc::channel_filters(creator.map(crate::ledger::ChannelFilter::Creator));
+    let filters = crate::ledger::rpc::rpc_filters(&micropay_sdk::filters::channels(
+        creator.map(crate::ledger::ChannelFilter::Creator),
+    ));
     let config = RpcProgramAccountsConfig {
         filters: Some(filters),
         account_config: RpcAccountInfoConfig {

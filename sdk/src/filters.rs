@@ -1,10 +1,71 @@
-//! Which channels to list, and the `getProgramAccounts` filters that find
-//! them: a channel's data starts with its discriminator, then `escrow`,
-//! `mint`, `creator` (32 bytes each), so a memcmp on one field and the
-//! discriminator selects exactly the channels wanted.
+//! The `getProgramAccounts` filters that find micropay accounts, as plain
+//! data ([`AccountFilter`]) that any transport turns into its own filters
+//! (JSON-RPC's `dataSize`/`memcmp`, or a scan of a local bank).
+//!
+//! A channel's data starts with its discriminator, then `escrow`, `mint`,
+//! `creator` (32 bytes each); an escrow's with its discriminator, then
+//! `owner`. The size, the discriminator and a memcmp on one field select
+//! exactly the accounts wanted.
 
-use anchor_lang::{prelude::Pubkey, Discriminator};
-use micropay::state::Channel;
+use anchor_lang::{prelude::Pubkey, Discriminator, Space};
+use micropay::state::{Channel, Escrow};
+
+/// One condition on a program account's data, as RPC's filters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccountFilter {
+    /// The data is exactly this many bytes.
+    DataSize(u64),
+    /// The data holds these bytes at this offset.
+    Memcmp(Memcmp),
+}
+
+impl AccountFilter {
+    /// Whether account data `data` passes this filter.
+    pub fn matches(&self, data: &[u8]) -> bool {
+        match self {
+            AccountFilter::DataSize(size) => u64::try_from(data.len()) == Ok(*size),
+            AccountFilter::Memcmp(m) => m
+                .offset
+                .checked_add(m.bytes.len())
+                .and_then(|end| data.get(m.offset..end))
+                .is_some_and(|found| found == m.bytes.as_slice()),
+        }
+    }
+}
+
+/// Whether `data` passes every filter of `filters`.
+pub fn matches_all(filters: &[AccountFilter], data: &[u8]) -> bool {
+    filters.iter().all(|f| f.matches(data))
+}
+
+/// The filters selecting the channels of `filter` (every channel when `None`).
+pub fn channels(filter: Option<ChannelFilter>) -> Vec<AccountFilter> {
+    let mut filters = vec![
+        AccountFilter::DataSize(channel_data_size()),
+        AccountFilter::Memcmp(channel_discriminator()),
+    ];
+    filters.extend(filter.map(|f| AccountFilter::Memcmp(f.memcmp())));
+    filters
+}
+
+/// The filters selecting the escrows of `owner` (every escrow when `None`).
+pub fn escrows(owner: Option<Pubkey>) -> Vec<AccountFilter> {
+    let mut filters = vec![
+        // lossless: account sizes are far below u64::MAX
+        AccountFilter::DataSize((8 + Escrow::INIT_SPACE) as u64),
+        AccountFilter::Memcmp(Memcmp {
+            offset: 0,
+            bytes: Escrow::DISCRIMINATOR.to_vec(),
+        }),
+    ];
+    filters.extend(owner.map(|owner| {
+        AccountFilter::Memcmp(Memcmp {
+            offset: 8,
+            bytes: owner.to_bytes().to_vec(),
+        })
+    }));
+    filters
+}
 
 /// Which channels to list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,7 +118,6 @@ pub fn channel_discriminator() -> Memcmp {
 
 /// The data size of every channel account, for RPC's `dataSize` filter.
 pub fn channel_data_size() -> u64 {
-    use anchor_lang::Space;
     // lossless: account sizes are far below u64::MAX
     (8 + Channel::INIT_SPACE) as u64
 }
@@ -104,6 +164,48 @@ mod tests {
         ] {
             assert!(!other.matches(&channel));
             assert_ne!(at(&other.memcmp()), other.memcmp().bytes, "{other:?}");
+            assert!(!matches_all(&channels(Some(other)), &data));
         }
+        assert!(matches_all(&channels(None), &data));
+        assert!(matches_all(
+            &channels(Some(ChannelFilter::Creator(channel.creator))),
+            &data
+        ));
+        assert!(!matches_all(&escrows(None), &data));
+        // one byte short or long is another account
+        assert!(!matches_all(&channels(None), &data[..data.len() - 1]));
+    }
+
+    #[test]
+    fn escrow_filters_match_a_serialized_escrow() {
+        let escrow = Escrow {
+            owner: Pubkey::new_unique(),
+            mint: Pubkey::new_unique(),
+            balance: 7,
+            next_channel_id: 2,
+            generation: 9,
+            open_channels: 1,
+            bump: 254,
+        };
+        let mut data = Vec::new();
+        escrow.try_serialize(&mut data).unwrap();
+        assert!(matches_all(&escrows(None), &data));
+        assert!(matches_all(&escrows(Some(escrow.owner)), &data));
+        assert!(!matches_all(&escrows(Some(escrow.mint)), &data));
+        assert!(!matches_all(&channels(None), &data));
+    }
+
+    #[test]
+    fn a_memcmp_past_the_end_matches_nothing() {
+        let far = AccountFilter::Memcmp(Memcmp {
+            offset: usize::MAX,
+            bytes: vec![1],
+        });
+        assert!(!far.matches(&[1, 2, 3]));
+        let empty_at_end = AccountFilter::Memcmp(Memcmp {
+            offset: 3,
+            bytes: vec![],
+        });
+        assert!(empty_at_end.matches(&[1, 2, 3]));
     }
 }

@@ -9,7 +9,7 @@
 //!   named fields, including the batched `claim` that packs shared accounts
 //!   once and refers to them by index;
 //! - [`accounts`] and [`events`]: decoding of accounts and events;
-//! - [`filters`]: the `getProgramAccounts` filters that find channels;
+//! - [`filters`]: the `getProgramAccounts` filters that find channels and escrows;
 //! - [`voucher`]: the exact on-chain voucher message, signing with any
 //!   `Signer`, and strict off-chain verification;
 //! - [`tokens`]: the SPL Token instructions micropay users need (token

@@ -4,11 +4,10 @@
 
 use anchor_spl::token::spl_token::{native_mint::ID as SOL, ID as TOKEN};
 use micropay::instructions::OpenChannelArgs;
-use micropay::state::Channel;
 use micropay_client::{
     accounts,
     ledger::{
-        embedded::EmbeddedLedger, ChannelFilter, DynSigner, Ledger, Observed, RecentBlockhash, Sent,
+        embedded::EmbeddedLedger, AccountFilter, DynSigner, Ledger, Observed, RecentBlockhash, Sent,
     },
     tokens, ClientError, Result,
 };
@@ -312,8 +311,8 @@ impl Ledger for Faulty {
         self.observes.fetch_add(1, Ordering::SeqCst);
         self.inner.observe(addresses).await
     }
-    async fn channels(&self, filter: ChannelFilter) -> Result<Vec<(Pubkey, Channel)>> {
-        self.inner.channels(filter).await
+    async fn program_accounts(&self, filters: &[AccountFilter]) -> Result<Vec<(Pubkey, Account)>> {
+        self.inner.program_accounts(filters).await
     }
     async fn recent_prioritization_fees(&self, _accounts: &[Pubkey]) -> Result<Vec<u64>> {
         Ok(self

@@ -5,17 +5,14 @@
 //!
 //! Events come from a simulation of each transaction on the same state right
 //! before it executes (natively they exist only as inner instructions).
-//! Channels are listed from the `ChannelOpened`/`ChannelClosed` events of the
-//! transactions sent through this ledger, since the bank has no
-//! `getProgramAccounts`.
+//! The bank has no `getProgramAccounts`: program accounts are found among
+//! the accounts named by transactions sent through this ledger (every account
+//! the program creates is named by the transaction that creates it; accounts
+//! put into the bank at genesis are not found).
 
-use super::{sign_transaction, ChannelFilter, DynSigner, Ledger, Observed, RecentBlockhash, Sent};
-use crate::{
-    accounts,
-    error::{ClientError, Result},
-};
+use super::{sign_transaction, AccountFilter, DynSigner, Ledger, Observed, RecentBlockhash, Sent};
+use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
-use micropay::state::Channel;
 use micropay_sdk::events::{from_inner_instructions, MicropayEvent};
 use solana_program_test::{BanksClientError, ProgramTestContext};
 use solana_sdk::{
@@ -82,7 +79,9 @@ pub struct EmbeddedLedger {
     payer: Keypair,
     /// Every transaction executed, by signature (the bank is final at once).
     landed: Mutex<HashMap<Signature, Sent>>,
-    channels: Mutex<BTreeSet<Pubkey>>,
+    /// Every account a landed transaction named: BanksClient has no
+    /// `getProgramAccounts`, so [`Ledger::program_accounts`] scans these.
+    touched: Mutex<BTreeSet<Pubkey>>,
 }
 
 impl EmbeddedLedger {
@@ -95,7 +94,7 @@ impl EmbeddedLedger {
             ctx: Mutex::new(ctx),
             payer,
             landed: Mutex::new(HashMap::new()),
-            channels: Mutex::new(BTreeSet::new()),
+            touched: Mutex::new(BTreeSet::new()),
         }
     }
 
@@ -139,20 +138,6 @@ impl EmbeddedLedger {
         let ix = solana_system_interface::instruction::transfer(&self.payer.pubkey(), to, lamports);
         self.send(&[ix], &self.payer, &[]).await
     }
-
-    fn index_channels(&self, events: &[MicropayEvent], channels: &mut BTreeSet<Pubkey>) {
-        for event in events {
-            match event {
-                MicropayEvent::ChannelOpened(e) => {
-                    channels.insert(e.channel);
-                }
-                MicropayEvent::ChannelClosed(e) => {
-                    channels.remove(&e.channel);
-                }
-                _ => {}
-            }
-        }
-    }
 }
 
 #[async_trait::async_trait]
@@ -188,7 +173,10 @@ impl Ledger for EmbeddedLedger {
             .process_transaction(transaction.clone())
             .await
             .map_err(|e| tx_error(e, Some(&transaction.message)))?;
-        self.index_channels(&events, &mut *self.channels.lock().await);
+        self.touched
+            .lock()
+            .await
+            .extend(transaction.message.account_keys.iter().copied());
         let sent = Sent {
             signature,
             events,
@@ -303,14 +291,16 @@ impl Ledger for EmbeddedLedger {
         })
     }
 
-    async fn channels(&self, filter: ChannelFilter) -> Result<Vec<(Pubkey, Channel)>> {
-        let known: Vec<Pubkey> = self.channels.lock().await.iter().copied().collect();
-        let states = accounts::channels(self, &known).await?;
-        Ok(known
+    async fn program_accounts(&self, filters: &[AccountFilter]) -> Result<Vec<(Pubkey, Account)>> {
+        let touched: Vec<Pubkey> = self.touched.lock().await.iter().copied().collect();
+        let found = self.accounts(&touched).await?;
+        Ok(touched
             .into_iter()
-            .zip(states)
-            .filter_map(|(address, state)| state.map(|s| (address, s)))
-            .filter(|(_, channel)| filter.matches(channel))
+            .zip(found)
+            .filter_map(|(address, account)| account.map(|a| (address, a)))
+            .filter(|(_, a)| {
+                a.owner == micropay::ID && micropay_sdk::filters::matches_all(filters, &a.data)
+            })
             .collect())
     }
 }

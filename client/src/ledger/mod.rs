@@ -22,7 +22,7 @@ use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
 use micropay::state::Channel;
 use micropay_sdk::events::MicropayEvent;
-pub use micropay_sdk::filters::ChannelFilter;
+pub use micropay_sdk::filters::{AccountFilter, ChannelFilter};
 use solana_sdk::{
     account::Account,
     hash::Hash,
@@ -174,8 +174,26 @@ pub trait Ledger: Send + Sync {
     /// ledger's own commitment, with the slot of each read.
     async fn observe(&self, addresses: &[Pubkey]) -> Result<Observed>;
 
+    /// Accounts owned by the micropay program whose data passes every one of
+    /// `filters` (build them with [`micropay_sdk::filters`]): RPC's
+    /// `getProgramAccounts`.
+    async fn program_accounts(&self, filters: &[AccountFilter]) -> Result<Vec<(Pubkey, Account)>>;
+
     /// Existing channels matching `filter`.
-    async fn channels(&self, filter: ChannelFilter) -> Result<Vec<(Pubkey, Channel)>>;
+    async fn channels(&self, filter: ChannelFilter) -> Result<Vec<(Pubkey, Channel)>> {
+        let found = self
+            .program_accounts(&micropay_sdk::filters::channels(Some(filter)))
+            .await?;
+        let mut out = Vec::with_capacity(found.len());
+        for (address, account) in found {
+            if let Some(channel) =
+                micropay_sdk::accounts::decode::<Channel>(&address, &account, "channel")?
+            {
+                out.push((address, channel));
+            }
+        }
+        Ok(out)
+    }
 
     /// Prioritization fees (micro-lamports per compute unit) paid in recent
     /// slots by transactions writing `accounts`, one sample per slot; empty

@@ -8,10 +8,9 @@
 //! valid block height. Events are read from `getTransaction`'s inner
 //! instructions.
 
-use super::{sign_transaction, ChannelFilter, DynSigner, Ledger, Observed, RecentBlockhash, Sent};
+use super::{sign_transaction, AccountFilter, DynSigner, Ledger, Observed, RecentBlockhash, Sent};
 use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
-use micropay::state::Channel;
 use micropay_sdk::events::{from_inner_instructions, MicropayEvent};
 use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
@@ -322,9 +321,9 @@ impl Ledger for RpcLedger {
         Ok(observed)
     }
 
-    async fn channels(&self, filter: ChannelFilter) -> Result<Vec<(Pubkey, Channel)>> {
+    async fn program_accounts(&self, filters: &[AccountFilter]) -> Result<Vec<(Pubkey, Account)>> {
         let config = RpcProgramAccountsConfig {
-            filters: Some(channel_filters(Some(filter))),
+            filters: Some(rpc_filters(filters)),
             account_config: RpcAccountInfoConfig {
                 encoding: Some(solana_account_decoder_client_types::UiAccountEncoding::Base64),
                 commitment: Some(self.client.commitment()),
@@ -341,27 +340,28 @@ impl Ledger for RpcLedger {
         for (address, ui_account) in found {
             let account: Account = ui_account.decode().ok_or(ClientError::Decode {
                 address,
-                kind: "channel",
+                kind: "program account",
             })?;
-            if let Some(channel) =
-                micropay_sdk::accounts::decode::<Channel>(&address, &account, "channel")?
+            // a node that ignores a filter must not slip other accounts in
+            if account.owner == micropay::ID
+                && micropay_sdk::filters::matches_all(filters, &account.data)
             {
-                out.push((address, channel));
+                out.push((address, account));
             }
         }
         Ok(out)
     }
 }
 
-/// RPC filters selecting the channels of `filter` (all channels when `None`).
-pub(crate) fn channel_filters(filter: Option<ChannelFilter>) -> Vec<RpcFilterType> {
-    let memcmp = |m: micropay_sdk::filters::Memcmp| {
-        RpcFilterType::Memcmp(Memcmp::new_base58_encoded(m.offset, &m.bytes))
-    };
-    let mut filters = vec![
-        RpcFilterType::DataSize(micropay_sdk::filters::channel_data_size()),
-        memcmp(micropay_sdk::filters::channel_discriminator()),
-    ];
-    filters.extend(filter.map(|f| memcmp(f.memcmp())));
+/// The JSON-RPC form of `filters`.
+pub(crate) fn rpc_filters(filters: &[AccountFilter]) -> Vec<RpcFilterType> {
     filters
+        .iter()
+        .map(|f| match f {
+            AccountFilter::DataSize(size) => RpcFilterType::DataSize(*size),
+            AccountFilter::Memcmp(m) => {
+                RpcFilterType::Memcmp(Memcmp::new_base58_encoded(m.offset, &m.bytes))
+            }
+        })
+        .collect()
 }
