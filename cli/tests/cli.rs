@@ -509,3 +509,59 @@ fn node_logs_only_when_asked_and_stops_on_sigterm() {
         assert!(bound, "port {rpc} still taken after SIGTERM");
     }
 }
+
+/// A local node restarted on the same port keeps no state: the wallet it
+/// funded is gone, and a command that pays a fee says so and what to do,
+/// naming the wallet, instead of "AccountNotFound".
+#[test]
+fn a_restarted_empty_node_says_to_fund_the_wallet() {
+    use micropay_node::{LocalNode, NodeConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id.json");
+    let wallet = Keypair::new();
+    micropay_tests::client::write_key(&key, &wallet);
+    let config = NodeConfig {
+        airdrop: vec![wallet.pubkey()],
+        ..NodeConfig::ephemeral().unwrap()
+    };
+    let node = LocalNode::start(config.clone()).unwrap();
+    let url = node.rpc_url().to_string();
+    let run = |args: &[&str]| {
+        micropay()
+            .env("HOME", dir.path())
+            .args(["-u", &url, "-k", key.to_str().unwrap()])
+            .args(args)
+            .assert()
+    };
+    run(&["escrow", "init", "--mint", "sol"]).success();
+    node.stop();
+
+    // same ports, empty state, nobody funded
+    let node = LocalNode::start(NodeConfig {
+        airdrop: vec![],
+        ..config
+    })
+    .unwrap();
+    let out = run(&["escrow", "init", "--mint", "sol"]).code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains(&wallet.pubkey().to_string())
+            && err.contains("has no SOL on this cluster")
+            && err.contains("micropay airdrop"),
+        "{err}"
+    );
+    assert!(!err.contains("AccountNotFound"), "{err}");
+    // read-only commands need no SOL: the escrow is simply not there
+    let out = run(&["escrow", "show", "--mint", "sol"]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.get_output().stdout),
+        String::from_utf8_lossy(&out.get_output().stderr)
+    );
+    assert!(
+        text.contains(&format!("no escrow for {}", wallet.pubkey()))
+            && text.contains("micropay escrow init"),
+        "{text}"
+    );
+    node.stop();
+}
