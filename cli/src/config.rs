@@ -3,8 +3,11 @@
 //! changes what micropay uses), and the Solana CLI's signer paths: a
 //! keypair file, `prompt://` (a seed phrase and passphrase typed in),
 //! `stdin` (a keypair file's contents piped in). Hardware wallets
-//! (`usb://ledger`) are refused with a clear message: this build does not
-//! link the USB stack.
+//! (`usb://ledger`) are refused with a clear message: solana-remote-wallet
+//! reaches a device only with its `hidapi` feature (a C library this build
+//! does not link), and its `RemoteKeypair` holds an `Rc`, so it is not the
+//! `Send + Sync` signer the async ledger takes; supporting it means a signer
+//! thread that owns the device, which needs a device to test on.
 
 use super::Failure;
 use solana_sdk::signature::Keypair;
