@@ -165,6 +165,11 @@ pub struct Payment {
     /// The creator's part of `increment` (net of the fee share, computed
     /// cumulatively as the program does): what the creator collects. ≥ price.
     pub net: u64,
+    /// The channel's allocation as read: `allocation - cumulative` is what
+    /// the payer can still pay without a top-up.
+    pub allocation: u64,
+    /// The channel's voucher-signing key (the payer's session key).
+    pub signer: Pubkey,
 }
 
 /// A mint the receiver accepts, and what one base unit is worth in lamports,
@@ -448,6 +453,17 @@ impl Receiver {
         })
     }
 
+    /// The best voucher held for `channel` of this creator, and what the
+    /// channel had settled on chain when last seen (base units): what a payer
+    /// that lost its state resumes from. Reads only the store.
+    pub fn held(&self, channel: &Pubkey) -> Result<Option<(Voucher, u64)>> {
+        Ok(self
+            .store
+            .get(channel)?
+            .filter(|row| row.creator == self.creator)
+            .map(|row| (row.voucher, row.claimed)))
+    }
+
     /// Forgets cached channel state (e.g. after a top-up or a close request
     /// was seen).
     pub async fn invalidate(&self, channel: &Pubkey) {
@@ -493,6 +509,18 @@ impl Receiver {
     /// Holds the channel's lock (only this channel's) until the voucher is
     /// stored, so accepts of one channel never race within this receiver.
     pub async fn accept(&self, voucher: &Voucher, price: u64) -> Result<Payment> {
+        self.accept_priced(voucher, &|_| Some(price)).await
+    }
+
+    /// [`Receiver::accept`] with a price that depends on the channel's mint
+    /// (`price(mint)`, base units of that mint): a mint it gives no price
+    /// for is refused as [`Rejection::MintNotAccepted`], like a mint outside
+    /// the receiver's configuration.
+    pub async fn accept_priced(
+        &self,
+        voucher: &Voucher,
+        price: &(dyn Fn(&Pubkey) -> Option<u64> + Sync),
+    ) -> Result<Payment> {
         let slot = self.slot(&voucher.channel);
         let mut cached = slot.lock().await;
         // cheap checks first: a retry or an old voucher of this creator's
@@ -534,13 +562,16 @@ impl Receiver {
             }
             .into());
         }
-        if !self.config.accepts_mint(&channel.mint) {
-            return Err(Rejection::MintNotAccepted {
-                channel: id,
-                mint: channel.mint,
+        let price = match price(&channel.mint) {
+            Some(price) if self.config.accepts_mint(&channel.mint) => price,
+            _ => {
+                return Err(Rejection::MintNotAccepted {
+                    channel: id,
+                    mint: channel.mint,
+                }
+                .into())
             }
-            .into());
-        }
+        };
         if !self.config.fees.accepts(&channel) {
             return Err(Rejection::FeeNotAccepted {
                 channel: id,
@@ -609,6 +640,8 @@ impl Receiver {
                 cumulative: voucher.amount,
                 increment: voucher.amount.saturating_sub(previous),
                 net: new_net.saturating_sub(creator_share(previous, bps)),
+                allocation: channel.allocation,
+                signer: channel.signer,
             }),
             Recorded::Duplicate => Err(Rejection::Duplicate {
                 channel: id,

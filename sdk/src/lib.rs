@@ -14,6 +14,7 @@
 //!   `Signer`, and strict off-chain verification;
 //! - [`tokens`]: the SPL Token instructions micropay users need (token
 //!   accounts, wrapping and unwrapping SOL);
+//! - [`x402`]: vouchers over HTTP (the x402 v2 headers, micropay's scheme);
 //! - [`error`]: the program's error codes, and this crate's errors.
 //!
 //! The I/O layers (ledgers, stores, payer, receiver, claim planner) are in
@@ -30,6 +31,7 @@ pub mod instructions;
 pub mod pda;
 pub mod tokens;
 pub mod voucher;
+pub mod x402;
 
 pub use error::SdkError;
 pub use micropay;

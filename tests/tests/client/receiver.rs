@@ -15,7 +15,10 @@ use micropay_sdk::{
     instructions as mix,
     voucher::{Voucher, VoucherError},
 };
-use solana_sdk::signature::{Keypair, Signer};
+use solana_sdk::{
+    pubkey::Pubkey,
+    signature::{Keypair, Signer},
+};
 use std::sync::Arc;
 
 fn rejection(result: Result<Payment, ClientError>) -> Rejection {
@@ -38,7 +41,9 @@ async fn acceptance_rules() {
             channel: f.channel,
             cumulative: 100,
             increment: 100,
-            net: 100
+            net: 100,
+            allocation: 1_000_000,
+            signer: f.session.pubkey(),
         }
     );
     // durable before success
@@ -427,4 +432,46 @@ async fn cheap_refusals_cost_no_cluster_reads() {
         ));
     }
     assert_eq!(reads(), 2);
+}
+
+/// A price per mint (the paywall's routes): the channel's mint picks the
+/// price, a mint without one is refused like an unaccepted mint; `held`
+/// returns the best voucher for a payer that lost its state.
+#[tokio::test]
+async fn prices_follow_the_channel_mint_and_held_is_the_best_voucher() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let f = common::one_channel(&ledger, 10_000_000, 1_000_000, 0).await;
+    let (store, receiver) = common::receiver(&ledger, &f.creator.pubkey());
+    let sol = anchor_spl::token::spl_token::native_mint::ID;
+    assert_eq!(receiver.held(&f.channel).unwrap(), None);
+
+    let v = Voucher::sign(&f.session, f.channel, 300);
+    let only_usdc = |mint: &Pubkey| (*mint != sol).then_some(1);
+    assert_eq!(
+        rejection(receiver.accept_priced(&v, &only_usdc).await),
+        Rejection::MintNotAccepted {
+            channel: f.channel,
+            mint: sol
+        }
+    );
+    let sol_at_300 = |mint: &Pubkey| (*mint == sol).then_some(300);
+    let paid = receiver.accept_priced(&v, &sol_at_300).await.unwrap();
+    assert_eq!((paid.cumulative, paid.net), (300, 300));
+    let v2 = Voucher::sign(&f.session, f.channel, 500);
+    assert_eq!(
+        rejection(receiver.accept_priced(&v2, &sol_at_300).await),
+        Rejection::Underpaid {
+            paid: 200,
+            price: 300
+        }
+    );
+    assert_eq!(receiver.held(&f.channel).unwrap(), Some((v, 0)));
+    // another creator's receiver on the same store holds nothing of it
+    let other = Receiver::new(
+        ledger.clone(),
+        store.clone(),
+        Pubkey::new_unique(),
+        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
+    );
+    assert_eq!(other.held(&f.channel).unwrap(), None);
 }
