@@ -464,7 +464,10 @@ mod tests {
         assert_eq!(json["accepts"][0]["payTo"], required.accepts[0].pay_to);
         assert_eq!(json["accepts"][0]["maxTimeoutSeconds"], 60);
         assert_eq!(json["accepts"][0]["extra"]["minDisputeWindowSecs"], 900);
-        assert_eq!(json["extensions"]["micropay"]["info"]["reason"], "underpaid");
+        assert_eq!(
+            json["extensions"]["micropay"]["info"]["reason"],
+            "underpaid"
+        );
         assert_eq!(back.refusal().unwrap().reason, RefusalCode::Underpaid);
     }
 
@@ -549,6 +552,9 @@ mod tests {
                 ..
             })
         ));
-        assert_eq!(wire("18446744073709551615", &sig).voucher().unwrap().amount, u64::MAX);
+        assert_eq!(
+            wire("18446744073709551615", &sig).voucher().unwrap().amount,
+            u64::MAX
+        );
     }
 }

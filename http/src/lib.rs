@@ -1,0 +1,26 @@
+//! # micropay-http
+//!
+//! micropay over HTTP, on the x402 v2 transport ([`micropay_sdk::x402`]):
+//!
+//! - [`paywall`]: a tower `Layer` for axum/hyper services that prices
+//!   requests by [`route`] and serves one only for a voucher the creator's
+//!   receiver accepts (recorded durably first);
+//! - [`route`]: method + path pattern → a price per accepted mint.
+//!
+//! ```no_run
+//! # async fn doc(receiver: std::sync::Arc<micropay_client::receiver::Receiver>, routes: Vec<micropay_http::route::Route>) {
+//! use micropay_http::paywall::{Paywall, PaywallConfig};
+//! let paywall = Paywall::new(
+//!     receiver,
+//!     PaywallConfig { routes, network: "solana:...".into(), max_timeout_seconds: 60, fund_action: None },
+//! );
+//! let app: axum::Router = axum::Router::new()
+//!     .route("/weather", axum::routing::get(|| async { "sunny" }))
+//!     .layer(paywall);
+//! # let _ = app;
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+pub mod paywall;
+pub mod route;

@@ -1,0 +1,345 @@
+//! The paywall: a tower [`Layer`] that prices requests by route and lets a
+//! request through only when its `PAYMENT-SIGNATURE` carries a voucher the
+//! creator's [`Receiver`] accepts.
+//!
+//! The voucher is verified and recorded durably *before* the inner service
+//! runs (the receiver's contract), so an accepted voucher is money even if
+//! the service then fails or the process dies; a retry of the same voucher
+//! is refused as a duplicate, never served twice. A payer who wants another
+//! try pays again. What cannot be decided (the cluster or the store is
+//! unreachable) is a `503` with `Retry-After`, never a free pass.
+//!
+//! Refusals are `402` with the x402 body and header; the `micropay`
+//! extension says why in a machine-readable code and, when the client is
+//! behind the server, carries the best voucher held so the client resumes
+//! from it (see [`micropay_sdk::x402`]).
+
+use crate::route::Route;
+use axum::body::Body;
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use micropay_client::{
+    receiver::{Receiver, Rejection},
+    ClientError,
+};
+use micropay_sdk::x402::{
+    self, encode_header, Extension, MicropayExtra, PaymentPayload, PaymentRequired,
+    PaymentRequirements, Refusal, RefusalCode, ResourceInfo, SettlementResponse, WireVoucher,
+};
+use std::{
+    collections::BTreeMap,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+use tower::{Layer, Service};
+
+/// How the paywall presents itself.
+#[derive(Clone, Debug)]
+pub struct PaywallConfig {
+    /// Priced routes; the first match prices a request, no match is free.
+    pub routes: Vec<Route>,
+    /// The cluster's CAIP-2 id ([`x402::network`] of its genesis hash).
+    pub network: String,
+    /// How long a client has for its paid retry, seconds (told, not enforced:
+    /// a voucher does not expire).
+    pub max_timeout_seconds: u64,
+    /// URL of a Solana Action that funds an escrow and opens a channel.
+    pub fund_action: Option<String>,
+}
+
+/// What the paywall decided for one request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decision {
+    /// No route prices it.
+    Free,
+    /// Paid: serve it, and answer with this `PAYMENT-RESPONSE`.
+    Paid(SettlementResponse),
+    /// Not paid: answer `402` with this.
+    Refused(Box<PaymentRequired>),
+    /// Cannot decide now (cluster or store unreachable): `503`.
+    Unavailable(String),
+}
+
+/// The tower layer; cheap to clone.
+#[derive(Clone)]
+pub struct Paywall {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    receiver: Arc<Receiver>,
+    config: PaywallConfig,
+}
+
+impl Paywall {
+    /// A paywall accepting vouchers through `receiver`.
+    pub fn new(receiver: Arc<Receiver>, config: PaywallConfig) -> Self {
+        Paywall {
+            shared: Arc::new(Shared { receiver, config }),
+        }
+    }
+
+    /// The receiver behind it.
+    pub fn receiver(&self) -> &Arc<Receiver> {
+        &self.shared.receiver
+    }
+
+    /// The route pricing `method path`, if any.
+    pub fn route(&self, method: &Method, path: &str) -> Option<&Route> {
+        self.shared
+            .config
+            .routes
+            .iter()
+            .find(|r| r.matches(method, path))
+    }
+
+    /// The ways to pay for `route`: one per priced mint.
+    fn requirements(&self, route: &Route) -> Vec<PaymentRequirements> {
+        let receiver = &self.shared.receiver;
+        let config = receiver.config();
+        let mut fee_recipients: Vec<String> = config
+            .fees
+            .recipients
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        fee_recipients.sort();
+        route
+            .prices
+            .iter()
+            .map(|price| PaymentRequirements {
+                scheme: x402::SCHEME.to_string(),
+                network: self.shared.config.network.clone(),
+                amount: price.amount.to_string(),
+                asset: price.mint.to_string(),
+                pay_to: receiver.creator().to_string(),
+                max_timeout_seconds: self.shared.config.max_timeout_seconds,
+                extra: MicropayExtra {
+                    program_id: micropay_client::micropay::ID.to_string(),
+                    decimals: price.decimals,
+                    min_dispute_window_secs: config.min_dispute_window_secs,
+                    fee_recipients: fee_recipients.clone(),
+                    max_fee_bps: config.fees.max_bps,
+                    fund_action: self.shared.config.fund_action.clone(),
+                },
+            })
+            .collect()
+    }
+
+    fn refused(&self, route: &Route, url: &str, refusal: Refusal, error: String) -> Decision {
+        Decision::Refused(Box::new(PaymentRequired {
+            x402_version: x402::X402_VERSION,
+            error: Some(error),
+            resource: ResourceInfo {
+                url: url.to_string(),
+                description: route.description.clone(),
+                mime_type: None,
+            },
+            accepts: self.requirements(route),
+            extensions: BTreeMap::from([(
+                x402::EXTENSION.to_string(),
+                Extension::refusal(refusal),
+            )]),
+        }))
+    }
+
+    /// Decides `method path` with payment header `payment` (the raw
+    /// `PAYMENT-SIGNATURE`); records an accepted voucher durably before it
+    /// returns [`Decision::Paid`].
+    pub async fn decide(&self, method: &Method, path: &str, payment: Option<&[u8]>) -> Decision {
+        let Some(route) = self.route(method, path) else {
+            return Decision::Free;
+        };
+        let refuse =
+            |code: RefusalCode, error: String| self.refused(route, path, Refusal::new(code), error);
+        let Some(payment) = payment else {
+            return refuse(
+                RefusalCode::PaymentRequired,
+                "this resource is paid: send a micropay voucher in the PAYMENT-SIGNATURE header"
+                    .into(),
+            );
+        };
+        let payload: PaymentPayload = match x402::decode_header(x402::PAYMENT_SIGNATURE, payment) {
+            Ok(p) => p,
+            Err(e) => return refuse(RefusalCode::Malformed, e.to_string()),
+        };
+        let accepted = &payload.accepted;
+        if payload.x402_version != x402::X402_VERSION
+            || accepted.scheme != x402::SCHEME
+            || accepted.network != self.shared.config.network
+        {
+            return refuse(
+                RefusalCode::Unsupported,
+                format!(
+                    "this server takes x402 version {} with scheme `{}` on {}",
+                    x402::X402_VERSION,
+                    x402::SCHEME,
+                    self.shared.config.network
+                ),
+            );
+        }
+        let creator = self.shared.receiver.creator();
+        if accepted.pay_to != creator.to_string() {
+            return refuse(
+                RefusalCode::WrongPayTo,
+                format!("payments here go to {creator}, not {}", accepted.pay_to),
+            );
+        }
+        let voucher = match payload.payload.voucher() {
+            Ok(v) => v,
+            Err(e) => return refuse(RefusalCode::Malformed, e.to_string()),
+        };
+        let price = |mint: &_| route.price(mint);
+        match self.shared.receiver.accept_priced(&voucher, &price).await {
+            Ok(paid) => Decision::Paid(SettlementResponse {
+                success: true,
+                transaction: String::new(),
+                network: self.shared.config.network.clone(),
+                payer: Some(paid.signer.to_string()),
+                channel: paid.channel.to_string(),
+                cumulative: paid.cumulative.to_string(),
+                paid: paid.net.to_string(),
+                remaining: paid.allocation.saturating_sub(paid.cumulative).to_string(),
+            }),
+            Err(ClientError::Rejected(rejection)) => {
+                let code = refusal_code(&rejection);
+                let mut refusal = Refusal {
+                    channel: Some(voucher.channel.to_string()),
+                    ..Refusal::new(code)
+                };
+                if matches!(code, RefusalCode::Stale | RefusalCode::Duplicate) {
+                    match self.shared.receiver.held(&voucher.channel) {
+                        Ok(Some((held, claimed))) => {
+                            refusal.held = Some(WireVoucher::from(&held));
+                            refusal.claimed = Some(claimed.to_string());
+                        }
+                        Ok(None) => {}
+                        Err(e) => return Decision::Unavailable(e.to_string()),
+                    }
+                }
+                self.refused(route, path, refusal, rejection.to_string())
+            }
+            Err(ClientError::Voucher(e)) => {
+                let refusal = Refusal {
+                    channel: Some(voucher.channel.to_string()),
+                    ..Refusal::new(RefusalCode::BadSignature)
+                };
+                self.refused(route, path, refusal, e.to_string())
+            }
+            Err(other) => Decision::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// The wire code of a receiver's rejection.
+pub fn refusal_code(rejection: &Rejection) -> RefusalCode {
+    match rejection {
+        Rejection::UnknownChannel(_) => RefusalCode::UnknownChannel,
+        Rejection::WrongCreator { .. } => RefusalCode::WrongCreator,
+        Rejection::MintNotAccepted { .. } => RefusalCode::MintNotAccepted,
+        Rejection::FeeNotAccepted { .. } => RefusalCode::FeeNotAccepted,
+        Rejection::DisputeWindowTooShort { .. } => RefusalCode::DisputeWindowTooShort,
+        Rejection::ChannelClosing(_) => RefusalCode::Closing,
+        Rejection::ChannelExpiring(_) => RefusalCode::Expiring,
+        Rejection::EarningsMissing { .. } => RefusalCode::EarningsMissing,
+        Rejection::ExceedsAllocation { .. } => RefusalCode::ExceedsAllocation,
+        Rejection::NotAhead { .. } => RefusalCode::Stale,
+        Rejection::Underpaid { .. } => RefusalCode::Underpaid,
+        Rejection::Duplicate { .. } => RefusalCode::Duplicate,
+    }
+}
+
+/// The `402` for `required`: its JSON as the body and, base64, the header.
+pub fn payment_required(required: &PaymentRequired) -> Response<Body> {
+    let json = serde_json::to_vec(required).unwrap_or_default();
+    let mut response = Response::new(Body::from(json));
+    *response.status_mut() = StatusCode::PAYMENT_REQUIRED;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&encode_header(required)) {
+        headers.insert(x402::PAYMENT_REQUIRED, value);
+    }
+    response
+}
+
+/// The `503` for a decision that could not be made.
+pub fn unavailable(reason: &str) -> Response<Body> {
+    let mut response = Response::new(Body::from(format!(
+        "payment could not be checked now: {reason}\n"
+    )));
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+impl<S> Layer<S> for Paywall {
+    type Service = PaywallService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        PaywallService {
+            paywall: self.clone(),
+            inner,
+        }
+    }
+}
+
+/// The paywall in front of `S`.
+#[derive(Clone)]
+pub struct PaywallService<S> {
+    paywall: Paywall,
+    inner: S,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<S, B, ResBody> Service<Request<B>> for PaywallService<S>
+where
+    S: Service<Request<B>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        // the ready service serves this request; a fresh clone waits for the next
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let paywall = self.paywall.clone();
+        Box::pin(async move {
+            let payment = request
+                .headers()
+                .get(x402::PAYMENT_SIGNATURE)
+                .map(|v| v.as_bytes().to_vec());
+            let decision = paywall
+                .decide(request.method(), request.uri().path(), payment.as_deref())
+                .await;
+            match decision {
+                Decision::Free => Ok(inner.call(request).await?.map(Body::new)),
+                Decision::Paid(settlement) => {
+                    let mut response = inner.call(request).await?.map(Body::new);
+                    if let Ok(value) = HeaderValue::from_str(&encode_header(&settlement)) {
+                        response.headers_mut().insert(x402::PAYMENT_RESPONSE, value);
+                    }
+                    Ok(response)
+                }
+                Decision::Refused(required) => Ok(payment_required(&required)),
+                Decision::Unavailable(reason) => Ok(unavailable(&reason)),
+            }
+        })
+    }
+}

@@ -1,0 +1,286 @@
+//! The paywall layer in front of an axum service, on the embedded bank:
+//! free routes pass, priced routes answer 402 in x402 v2 form until a voucher
+//! the receiver accepts arrives, each voucher is served once, a client that
+//! is behind gets the voucher the server holds (signed by its own key), and
+//! an unreachable cluster is a 503, never a free pass.
+#![allow(clippy::arithmetic_side_effects)]
+
+use anchor_spl::token::spl_token::native_mint::ID as SOL;
+use axum::{body::Body, routing::get, Router};
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use micropay_client::{
+    ledger::{embedded::EmbeddedLedger, rpc::RpcLedger, Ledger},
+    receiver::{AcceptedMint, Receiver, ReceiverConfig},
+    store::SqliteStore,
+};
+use micropay_http::{
+    paywall::{Paywall, PaywallConfig},
+    route::{PathPattern, Price, Route},
+};
+use micropay_sdk::{
+    voucher::Voucher,
+    x402::{self, PaymentPayload, PaymentRequired, RefusalCode, SettlementResponse, WireVoucher},
+};
+use micropay_tests::client::one_channel;
+use solana_sdk::{
+    pubkey::Pubkey,
+    signature::{Keypair, Signer},
+};
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Arc,
+};
+use tower::ServiceExt;
+
+const PRICE: u64 = 1_000;
+
+fn routes() -> Vec<Route> {
+    vec![Route::new(
+        Some(http::Method::GET),
+        PathPattern::parse("/paid/**").unwrap(),
+        vec![Price {
+            mint: SOL,
+            amount: PRICE,
+            decimals: 9,
+        }],
+    )
+    .unwrap()]
+}
+
+/// An app whose handler counts how often it ran.
+fn app(receiver: Arc<Receiver>, network: String, served: Arc<AtomicUsize>) -> Router {
+    let paywall = Paywall::new(
+        receiver,
+        PaywallConfig {
+            routes: routes(),
+            network,
+            max_timeout_seconds: 60,
+            fund_action: Some("http://example.test/actions/fund".into()),
+        },
+    );
+    let count = move || {
+        let served = served.clone();
+        async move {
+            served.fetch_add(1, Ordering::SeqCst);
+            "sunny"
+        }
+    };
+    Router::new()
+        .route("/free", get(|| async { "free" }))
+        .route("/paid/weather", get(count))
+        .layer(paywall)
+}
+
+async fn call(app: &Router, path: &str, payment: Option<String>) -> Response<Body> {
+    let mut request = Request::get(path);
+    if let Some(p) = payment {
+        request = request.header(x402::PAYMENT_SIGNATURE, p);
+    }
+    app.clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+}
+
+async fn body(response: Response<Body>) -> String {
+    String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap()
+}
+
+/// The 402's header, decoded; checks the body says the same.
+async fn required(response: Response<Body>) -> PaymentRequired {
+    assert_eq!(response.status(), StatusCode::PAYMENT_REQUIRED);
+    let header = response.headers()[x402::PAYMENT_REQUIRED]
+        .as_bytes()
+        .to_vec();
+    let from_header: PaymentRequired =
+        x402::decode_header(x402::PAYMENT_REQUIRED, &header).unwrap();
+    let from_body: PaymentRequired = serde_json::from_str(&body(response).await).unwrap();
+    assert_eq!(from_header, from_body);
+    from_header
+}
+
+fn pay(required: &PaymentRequired, voucher: &Voucher) -> String {
+    x402::encode_header(&PaymentPayload {
+        x402_version: x402::X402_VERSION,
+        resource: Some(required.resource.clone()),
+        accepted: required.for_mint(&SOL).unwrap().clone(),
+        payload: WireVoucher::from(voucher),
+    })
+}
+
+#[tokio::test]
+async fn the_paywall_serves_each_accepted_voucher_once() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let f = one_channel(&ledger, 10_000_000, 1_000_000, 0).await;
+    let receiver = Arc::new(Receiver::new(
+        ledger.clone(),
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        f.creator.pubkey(),
+        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
+    ));
+    let network = x402::network(&ledger.genesis_hash().await.unwrap());
+    let served = Arc::new(AtomicUsize::new(0));
+    let app = app(receiver, network.clone(), served.clone());
+
+    // free routes need nothing
+    let free = call(&app, "/free", None).await;
+    assert_eq!(free.status(), StatusCode::OK);
+    assert!(free.headers().get(x402::PAYMENT_RESPONSE).is_none());
+
+    // a priced route without payment: what to pay, in x402 v2 form
+    let asked = required(call(&app, "/paid/weather", None).await).await;
+    assert_eq!(asked.x402_version, 2);
+    assert_eq!(asked.resource.url, "/paid/weather");
+    assert_eq!(
+        asked.refusal().unwrap().reason,
+        RefusalCode::PaymentRequired
+    );
+    let offer = asked.for_mint(&SOL).unwrap();
+    assert_eq!(offer.scheme, "micropay");
+    assert_eq!(offer.network, network);
+    assert!(network.starts_with("solana:") && network.len() == "solana:".len() + 32);
+    assert_eq!(offer.price().unwrap(), PRICE);
+    assert_eq!(offer.creator().unwrap(), f.creator.pubkey());
+    assert_eq!(
+        offer.extra.program_id,
+        micropay_client::micropay::ID.to_string()
+    );
+    assert_eq!(offer.extra.min_dispute_window_secs, 900);
+    assert_eq!(
+        offer.extra.fund_action.as_deref(),
+        Some("http://example.test/actions/fund")
+    );
+    assert_eq!(served.load(Ordering::SeqCst), 0);
+
+    // paid: served once, with the settlement header
+    let first = Voucher::sign(&f.session, f.channel, PRICE);
+    let response = call(&app, "/paid/weather", Some(pay(&asked, &first))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let settled: SettlementResponse = x402::decode_header(
+        x402::PAYMENT_RESPONSE,
+        response.headers()[x402::PAYMENT_RESPONSE].as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(body(response).await, "sunny");
+    assert!(settled.success);
+    assert_eq!(settled.channel, f.channel.to_string());
+    assert_eq!(settled.cumulative, PRICE.to_string());
+    assert_eq!(settled.paid, PRICE.to_string());
+    assert_eq!(settled.remaining, (1_000_000 - PRICE).to_string());
+    assert_eq!(settled.payer, Some(f.session.pubkey().to_string()));
+    assert_eq!(settled.transaction, "");
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+
+    // the same voucher again: not served twice
+    let again = required(call(&app, "/paid/weather", Some(pay(&asked, &first))).await).await;
+    let refusal = again.refusal().unwrap();
+    assert_eq!(refusal.reason, RefusalCode::Duplicate);
+    assert_eq!(
+        refusal.verified_held(&f.channel, &f.session.pubkey()),
+        Some(first)
+    );
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+
+    // a client that lost its state signs from 0 again: it is told what the
+    // server holds, signed by its own key, and continues from there
+    let lost = Voucher::sign(&f.session, f.channel, PRICE / 2);
+    let stale = required(call(&app, "/paid/weather", Some(pay(&asked, &lost))).await).await;
+    let refusal = stale.refusal().unwrap();
+    assert_eq!(refusal.reason, RefusalCode::Stale);
+    assert_eq!(refusal.claimed.as_deref(), Some("0"));
+    let held = refusal
+        .verified_held(&f.channel, &f.session.pubkey())
+        .unwrap();
+    let next = Voucher::sign(&f.session, f.channel, held.amount + PRICE);
+    let response = call(&app, "/paid/weather", Some(pay(&asked, &next))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+
+    // underpaid, forged, wrong creator, wrong network, junk: refused, not served
+    let cases: Vec<(String, RefusalCode)> = vec![
+        (
+            pay(&asked, &Voucher::sign(&f.session, f.channel, 2 * PRICE + 1)),
+            RefusalCode::Underpaid,
+        ),
+        (
+            pay(
+                &asked,
+                &Voucher::sign(&Keypair::new(), f.channel, 10 * PRICE),
+            ),
+            RefusalCode::BadSignature,
+        ),
+        (
+            pay(
+                &asked,
+                &Voucher::sign(&f.session, Pubkey::new_unique(), 10 * PRICE),
+            ),
+            RefusalCode::UnknownChannel,
+        ),
+        (
+            pay(&asked, &Voucher::sign(&f.session, f.channel, 2_000_000)),
+            RefusalCode::ExceedsAllocation,
+        ),
+        ("not base64!".into(), RefusalCode::Malformed),
+        (
+            x402::encode_header(&serde_json::json!({"x402Version": 2})),
+            RefusalCode::Malformed,
+        ),
+    ];
+    for (header, code) in cases {
+        let refused = required(call(&app, "/paid/weather", Some(header)).await).await;
+        assert_eq!(refused.refusal().unwrap().reason, code);
+    }
+    let mut elsewhere = asked.clone();
+    elsewhere.accepts[0].pay_to = Pubkey::new_unique().to_string();
+    let voucher = Voucher::sign(&f.session, f.channel, 10 * PRICE);
+    let refused =
+        required(call(&app, "/paid/weather", Some(pay(&elsewhere, &voucher))).await).await;
+    assert_eq!(refused.refusal().unwrap().reason, RefusalCode::WrongPayTo);
+    let mut devnet = asked.clone();
+    devnet.accepts[0].network = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1".into();
+    let refused = required(call(&app, "/paid/weather", Some(pay(&devnet, &voucher))).await).await;
+    assert_eq!(refused.refusal().unwrap().reason, RefusalCode::Unsupported);
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+    // and after all that, the next honest voucher still pays
+    let response = call(&app, "/paid/weather", Some(pay(&asked, &voucher))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(served.load(Ordering::SeqCst), 3);
+}
+
+/// A cluster that cannot be reached: the paywall cannot check the voucher,
+/// so it answers 503 with Retry-After and never runs the service.
+#[tokio::test]
+async fn an_unreachable_cluster_is_a_503_not_a_free_pass() {
+    let ledger: Arc<dyn Ledger> = Arc::new(RpcLedger::new(
+        "http://127.0.0.1:1",
+        solana_commitment_config::CommitmentConfig::confirmed(),
+    ));
+    let creator = Pubkey::new_unique();
+    let receiver = Arc::new(Receiver::new(
+        ledger,
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        creator,
+        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
+    ));
+    let served = Arc::new(AtomicUsize::new(0));
+    let app = app(receiver, "solana:local".into(), served.clone());
+    let asked = required(call(&app, "/paid/weather", None).await).await;
+    let voucher = Voucher::sign(&Keypair::new(), Pubkey::new_unique(), PRICE);
+    let response = call(&app, "/paid/weather", Some(pay(&asked, &voucher))).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()[http::header::RETRY_AFTER], "1");
+    assert!(body(response)
+        .await
+        .contains("payment could not be checked"));
+    assert_eq!(served.load(Ordering::SeqCst), 0);
+}
