@@ -110,6 +110,13 @@ pub enum ClientError {
         /// The channel.
         channel: Pubkey,
     },
+    /// A server claimed to hold a voucher of this channel that its session
+    /// key never signed: nothing is changed.
+    #[error("channel {channel}: the voucher the server says it holds was not signed by this channel's session key; not resuming from it")]
+    ForeignHeldVoucher {
+        /// The channel.
+        channel: Pubkey,
+    },
     /// A payment of zero was asked.
     #[error("a payment must be above zero")]
     ZeroPayment,

@@ -43,6 +43,61 @@ impl Payer {
         )
     }
 
+    /// Registers a channel found on chain whose session key the payer can
+    /// derive again (see [`micropay_sdk::session`]) after losing its store:
+    /// it signs no less than `claimed`, what the channel already settled.
+    pub fn adopt(
+        &self,
+        channel: Pubkey,
+        session: &Keypair,
+        allocation: u64,
+        claimed: u64,
+    ) -> Result<()> {
+        rules::register_payer(
+            self.store.as_ref(),
+            &PayerRecord {
+                channel,
+                signer_keypair: session.to_bytes(),
+                cumulative: claimed,
+                allocation,
+                version: 0,
+            },
+        )
+    }
+
+    /// Resumes `channel` from `held`, the voucher a receiver says it holds
+    /// (a payer that lost its state signs below it, and is refused as stale).
+    /// Only a voucher this channel's session key signed counts: a receiver
+    /// cannot make the payer skip ahead. Never lowers the cumulative amount;
+    /// `true` when it rose.
+    pub fn resync(&self, channel: &Pubkey, held: &Voucher) -> Result<bool> {
+        let row = self
+            .store
+            .get_payer(channel)?
+            .ok_or(ClientError::UnknownPayerChannel { channel: *channel })?;
+        let key = Keypair::try_from(row.signer_keypair.as_slice())
+            .map_err(|_| ClientError::store("corrupt session key in store"))?;
+        if held.channel != *channel || held.verify(&key.pubkey()).is_err() {
+            return Err(ClientError::ForeignHeldVoucher { channel: *channel });
+        }
+        if held.amount <= row.cumulative {
+            return Ok(false);
+        }
+        rules::register_payer(
+            self.store.as_ref(),
+            &PayerRecord {
+                cumulative: held.amount,
+                ..row
+            },
+        )?;
+        Ok(true)
+    }
+
+    /// The allocation the payer knows for `channel`.
+    pub fn allocation(&self, channel: &Pubkey) -> Result<Option<u64>> {
+        Ok(self.store.get_payer(channel)?.map(|s| s.allocation))
+    }
+
     /// Forgets `channel`'s session key if it never signed anything (its
     /// channel failed to open); `true` when forgotten.
     pub fn forget_unused(&self, channel: &Pubkey) -> Result<bool> {
@@ -90,6 +145,38 @@ impl Payer {
 mod tests {
     use super::*;
     use crate::store::SqliteStore;
+
+    #[test]
+    fn resync_follows_only_vouchers_of_the_session_key_and_never_goes_back() {
+        let store: Arc<dyn PayerStore> = Arc::new(SqliteStore::in_memory().unwrap());
+        let payer = Payer::new(store);
+        let session = Keypair::new();
+        let channel = Pubkey::new_unique();
+        // the store was lost; the channel is adopted from chain at its claimed amount
+        payer.adopt(channel, &session, 1_000, 100).unwrap();
+        assert_eq!(payer.paid(&channel).unwrap(), 100);
+        // a server's made-up voucher (another key, or another channel) changes nothing
+        let forged = Voucher::sign(&Keypair::new(), channel, 900);
+        assert!(matches!(
+            payer.resync(&channel, &forged),
+            Err(ClientError::ForeignHeldVoucher { .. })
+        ));
+        let elsewhere = Voucher::sign(&session, Pubkey::new_unique(), 900);
+        assert!(payer.resync(&channel, &elsewhere).is_err());
+        assert_eq!(payer.paid(&channel).unwrap(), 100);
+        // a voucher it signed before the loss: resume from it
+        let held = Voucher::sign(&session, channel, 400);
+        assert!(payer.resync(&channel, &held).unwrap());
+        assert_eq!(payer.pay(&channel, 10).unwrap().amount, 410);
+        // an older one never lowers the amount
+        let older = Voucher::sign(&session, channel, 200);
+        assert!(!payer.resync(&channel, &older).unwrap());
+        assert_eq!(payer.paid(&channel).unwrap(), 410);
+        assert!(matches!(
+            payer.resync(&Pubkey::new_unique(), &held),
+            Err(ClientError::UnknownPayerChannel { .. })
+        ));
+    }
 
     #[test]
     fn pays_cumulatively_and_refuses_beyond_allocation() {

@@ -14,6 +14,7 @@
 //!   `Signer`, and strict off-chain verification;
 //! - [`tokens`]: the SPL Token instructions micropay users need (token
 //!   accounts, wrapping and unwrapping SOL);
+//! - [`session`]: session keys a payer derives again from its wallet;
 //! - [`x402`]: vouchers over HTTP (the x402 v2 headers, micropay's scheme);
 //! - [`error`]: the program's error codes, and this crate's errors.
 //!
@@ -29,6 +30,7 @@ pub mod events;
 pub mod filters;
 pub mod instructions;
 pub mod pda;
+pub mod session;
 pub mod tokens;
 pub mod voucher;
 pub mod x402;
