@@ -5,7 +5,9 @@
 //! - [`paywall`]: a tower `Layer` for axum/hyper services that prices
 //!   requests by [`route`] and serves one only for a voucher the creator's
 //!   receiver accepts (recorded durably first);
-//! - [`route`]: method + path pattern → a price per accepted mint.
+//! - [`route`]: method + path pattern → a price per accepted mint;
+//! - [`pay`]: the paying client, a `reqwest-middleware` middleware that
+//!   answers a 402 with a voucher by itself.
 //!
 //! ```no_run
 //! # async fn doc(receiver: std::sync::Arc<micropay_client::receiver::Receiver>, routes: Vec<micropay_http::route::Route>) {
@@ -22,5 +24,6 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod pay;
 pub mod paywall;
 pub mod route;

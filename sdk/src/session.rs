@@ -59,7 +59,10 @@ mod tests {
             a.pubkey(),
             derive(&wallet, &Pubkey::new_unique(), 7).unwrap().pubkey()
         );
-        assert_ne!(a.pubkey(), derive(&Keypair::new(), &escrow, 7).unwrap().pubkey());
+        assert_ne!(
+            a.pubkey(),
+            derive(&Keypair::new(), &escrow, 7).unwrap().pubkey()
+        );
         assert_ne!(a.pubkey(), wallet.pubkey());
     }
 }

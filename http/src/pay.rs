@@ -1,0 +1,621 @@
+//! The paying client: a `reqwest-middleware` middleware that answers a
+//! micropay `402` by itself.
+//!
+//! On a `402` whose `PAYMENT-REQUIRED` offers the `micropay` scheme on the
+//! ledger's cluster, in a mint the [`PayPolicy`] has a budget for, it finds
+//! a channel to `payTo` — in memory, else on chain among its escrow's
+//! channels (the session key is derived from the wallet, see
+//! [`micropay_sdk::session`], so a client that lost its store finds its
+//! channels again), else it opens one from the escrow's free balance — signs
+//! the next voucher and retries. It tops a channel up when its allocation
+//! runs out, and resumes from the server's held voucher when told it is
+//! behind (only a voucher its own session key signed counts).
+//!
+//! Spending caps (per creator and in total, per mint) are checked before
+//! every voucher; what the server accepted is counted in [`Spending`].
+//!
+//! Requests on one channel are sent one at a time (from signing until the
+//! server's answer): vouchers are cumulative, so a later voucher arriving
+//! first would pay for the earlier request too.
+//!
+//! A request whose body cannot be cloned (a stream) is sent once, unpaid.
+
+use micropay_client::{
+    accounts,
+    ledger::{ChannelFilter, DynSigner, Ledger},
+    micropay::{instructions::OpenChannelArgs, state::Channel},
+    payer::Payer,
+    ClientError,
+};
+use micropay_sdk::{
+    instructions as mix, pda, session,
+    voucher::Voucher,
+    x402::{self, PaymentPayload, PaymentRequired, PaymentRequirements, RefusalCode, WireVoucher},
+};
+use reqwest::{Request, Response, StatusCode};
+use reqwest_middleware::{Middleware, Next};
+use solana_sdk::{pubkey::Pubkey, signature::Signer};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, Mutex as StdMutex},
+};
+use tokio::sync::{Mutex, OnceCell};
+
+/// What the middleware may spend in one mint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// Most base units paid to one creator.
+    pub per_creator: u64,
+    /// Most base units paid in total.
+    pub total: u64,
+}
+
+/// How the middleware pays.
+#[derive(Clone, Debug)]
+pub struct PayPolicy {
+    /// Mints it pays in, with their budgets; offers in other mints are ignored.
+    pub budgets: BTreeMap<Pubkey, Budget>,
+    /// A new channel (or a top-up) allocates this many requests at the
+    /// offered price, within the budget and the escrow's free balance.
+    pub allocation_requests: u64,
+}
+
+/// What the middleware has paid, base units: vouchers accepted by servers
+/// and those whose answer is still outstanding.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Spending {
+    /// Per mint.
+    pub total: BTreeMap<Pubkey, u64>,
+    /// Per (creator, mint).
+    pub by_creator: BTreeMap<(Pubkey, Pubkey), u64>,
+    /// Paid requests.
+    pub requests: u64,
+}
+
+impl Spending {
+    /// Paid in `mint`.
+    pub fn in_mint(&self, mint: &Pubkey) -> u64 {
+        self.total.get(mint).copied().unwrap_or(0)
+    }
+}
+
+/// Why the middleware could not pay.
+#[derive(Debug, thiserror::Error)]
+pub enum PayError {
+    /// Paying would pass a spending cap.
+    #[error("paying {price} to {creator} in mint {mint} would pass the {cap} cap ({spent} spent)")]
+    Budget {
+        /// The creator.
+        creator: Pubkey,
+        /// The mint.
+        mint: Pubkey,
+        /// The price asked.
+        price: u64,
+        /// What was spent under this cap.
+        spent: u64,
+        /// The cap.
+        cap: u64,
+    },
+    /// The wallet has no escrow for the mint.
+    #[error("no escrow for mint {mint}: create and fund one (micropay escrow init / deposit, or the server's fund action)")]
+    NoEscrow {
+        /// The mint.
+        mint: Pubkey,
+    },
+    /// The escrow's free balance cannot fund a channel or a top-up.
+    #[error("escrow for mint {mint} has {free} free, {needed} needed: deposit more (micropay escrow deposit)")]
+    EscrowShort {
+        /// The mint.
+        mint: Pubkey,
+        /// Free balance, base units.
+        free: u64,
+        /// Needed, base units.
+        needed: u64,
+    },
+    /// The offer is not one this client can pay (a malformed field).
+    #[error("the server's offer cannot be read: {0}")]
+    Offer(#[from] x402::WireError),
+    /// The ledger, store or signer failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+}
+
+/// The middleware; cheap to clone.
+#[derive(Clone)]
+pub struct Pay {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    ledger: Arc<dyn Ledger>,
+    wallet: Arc<DynSigner>,
+    payer: Payer,
+    policy: PayPolicy,
+    network: OnceCell<String>,
+    /// Known channel per (creator, mint); its lock is held from signing to
+    /// the server's answer.
+    channels: Mutex<Slots>,
+    spending: StdMutex<Spending>,
+}
+
+/// One channel in use.
+struct Slot {
+    channel: Pubkey,
+    /// A voucher signed for a request whose answer never came (transport
+    /// error, 503): sent again with the next request instead of a new one,
+    /// so a lost answer costs the payer nothing.
+    pending: Option<Voucher>,
+}
+
+/// Channels in use by (creator, mint).
+type Slots = HashMap<(Pubkey, Pubkey), Arc<Mutex<Slot>>>;
+
+/// How many times one request is retried with a (new) voucher.
+const PAID_ATTEMPTS: usize = 3;
+
+impl Pay {
+    /// A middleware paying from `wallet`'s escrows on `ledger`, keeping
+    /// session keys and amounts in `payer`.
+    pub fn new(
+        ledger: Arc<dyn Ledger>,
+        wallet: Arc<DynSigner>,
+        payer: Payer,
+        policy: PayPolicy,
+    ) -> Self {
+        Pay {
+            shared: Arc::new(Shared {
+                ledger,
+                wallet,
+                payer,
+                policy,
+                network: OnceCell::new(),
+                channels: Mutex::new(HashMap::new()),
+                spending: StdMutex::new(Spending::default()),
+            }),
+        }
+    }
+
+    /// What was paid so far.
+    pub fn spending(&self) -> Spending {
+        self.shared
+            .spending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    async fn network(&self) -> Result<&String, ClientError> {
+        self.shared
+            .network
+            .get_or_try_init(|| async {
+                Ok(x402::network(&self.shared.ledger.genesis_hash().await?))
+            })
+            .await
+    }
+
+    /// The offer of `required` this client pays: micropay on its cluster, in
+    /// a mint it has a budget for.
+    async fn pick<'a>(
+        &self,
+        required: &'a PaymentRequired,
+    ) -> Result<Option<&'a PaymentRequirements>, PayError> {
+        let network = self.network().await?;
+        Ok(required.accepts.iter().find(|r| {
+            r.scheme == x402::SCHEME
+                && r.network == *network
+                && r.extra.program_id == micropay_client::micropay::ID.to_string()
+                && r.mint()
+                    .is_ok_and(|m| self.shared.policy.budgets.contains_key(&m))
+        }))
+    }
+
+    /// Counts `price` as spent if it stays within both caps of `mint`.
+    fn reserve(&self, creator: &Pubkey, mint: &Pubkey, price: u64) -> Result<(), PayError> {
+        let budget = self
+            .shared
+            .policy
+            .budgets
+            .get(mint)
+            .copied()
+            .unwrap_or(Budget {
+                per_creator: 0,
+                total: 0,
+            });
+        let mut s = self
+            .shared
+            .spending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let by_creator = s.by_creator.get(&(*creator, *mint)).copied().unwrap_or(0);
+        let total = s.total.get(mint).copied().unwrap_or(0);
+        for (spent, cap) in [(by_creator, budget.per_creator), (total, budget.total)] {
+            if spent.checked_add(price).is_none_or(|n| n > cap) {
+                return Err(PayError::Budget {
+                    creator: *creator,
+                    mint: *mint,
+                    price,
+                    spent,
+                    cap,
+                });
+            }
+        }
+        s.total.insert(*mint, total.saturating_add(price));
+        s.by_creator
+            .insert((*creator, *mint), by_creator.saturating_add(price));
+        Ok(())
+    }
+
+    /// Takes back a reservation the server did not take.
+    fn release(&self, creator: &Pubkey, mint: &Pubkey, price: u64) {
+        let mut s = self
+            .shared
+            .spending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = s.total.get_mut(mint) {
+            *t = t.saturating_sub(price);
+        }
+        if let Some(t) = s.by_creator.get_mut(&(*creator, *mint)) {
+            *t = t.saturating_sub(price);
+        }
+    }
+
+    fn served(&self) {
+        let mut s = self
+            .shared
+            .spending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        s.requests = s.requests.saturating_add(1);
+    }
+
+    /// The channel lock for (creator, mint): found, discovered or opened.
+    async fn channel_for(
+        &self,
+        creator: Pubkey,
+        mint: Pubkey,
+        offer: &PaymentRequirements,
+        price: u64,
+    ) -> Result<Arc<Mutex<Slot>>, PayError> {
+        let mut channels = self.shared.channels.lock().await;
+        if let Some(known) = channels.get(&(creator, mint)) {
+            return Ok(known.clone());
+        }
+        let channel = match self.discover(creator, mint, offer).await? {
+            Some(c) => c,
+            None => self.open(creator, mint, offer, price).await?,
+        };
+        let slot = Arc::new(Mutex::new(Slot {
+            channel,
+            pending: None,
+        }));
+        channels.insert((creator, mint), slot.clone());
+        Ok(slot)
+    }
+
+    /// A usable channel of the wallet's escrow to `creator`, registered with
+    /// the payer (adopted with its derived session key when the store lost
+    /// it); the one with the most allocation left.
+    async fn discover(
+        &self,
+        creator: Pubkey,
+        mint: Pubkey,
+        offer: &PaymentRequirements,
+    ) -> Result<Option<Pubkey>, PayError> {
+        let wallet = self.shared.wallet.pubkey();
+        let escrow = pda::escrow(&wallet, &mint).0;
+        let mut best: Option<(u64, Pubkey)> = None;
+        for (address, channel) in self
+            .shared
+            .ledger
+            .channels(ChannelFilter::Escrow(escrow))
+            .await?
+        {
+            if !self.usable(&channel, creator, offer) {
+                continue;
+            }
+            if self.shared.payer.signer(&address)? != Some(channel.signer) {
+                let key = session::derive(self.shared.wallet.as_ref(), &escrow, channel.nonce)
+                    .map_err(ClientError::Signing)?;
+                if key.pubkey() != channel.signer {
+                    continue; // opened elsewhere with a random key: not ours to sign
+                }
+                self.shared
+                    .payer
+                    .adopt(address, &key, channel.allocation, channel.claimed)?;
+            }
+            let left = channel
+                .allocation
+                .saturating_sub(self.shared.payer.paid(&address)?);
+            if best.is_none_or(|(l, _)| left > l) {
+                best = Some((left, address));
+            }
+        }
+        Ok(best.map(|(_, a)| a))
+    }
+
+    fn usable(&self, channel: &Channel, creator: Pubkey, offer: &PaymentRequirements) -> bool {
+        channel.creator == creator
+            && !channel.close_requested()
+            && channel.expires_at == 0
+            && channel.fee_bps == 0
+            && channel.dispute_window_secs >= offer.extra.min_dispute_window_secs
+    }
+
+    /// How much to allocate for `creator` at `price`: the policy's number of
+    /// requests, within what the budget leaves.
+    fn allocation(&self, creator: &Pubkey, mint: &Pubkey, price: u64) -> u64 {
+        let budget = self.shared.policy.budgets.get(mint);
+        let spent = self
+            .spending()
+            .by_creator
+            .get(&(*creator, *mint))
+            .copied()
+            .unwrap_or(0);
+        let left = budget.map_or(0, |b| b.per_creator.saturating_sub(spent));
+        price
+            .saturating_mul(self.shared.policy.allocation_requests.max(1))
+            .min(left)
+            .max(price)
+    }
+
+    async fn free_balance(&self, mint: &Pubkey) -> Result<(Pubkey, u64, u64), PayError> {
+        let escrow = pda::escrow(&self.shared.wallet.pubkey(), mint).0;
+        let state = accounts::escrow(self.shared.ledger.as_ref(), &escrow)
+            .await?
+            .ok_or(PayError::NoEscrow { mint: *mint })?;
+        Ok((escrow, state.balance, state.generation))
+    }
+
+    /// Opens a channel to `creator` with a derived session key.
+    async fn open(
+        &self,
+        creator: Pubkey,
+        mint: Pubkey,
+        offer: &PaymentRequirements,
+        price: u64,
+    ) -> Result<Pubkey, PayError> {
+        let wallet = self.shared.wallet.pubkey();
+        let (escrow, free, _) = self.free_balance(&mint).await?;
+        let allocation = self.allocation(&creator, &mint, price).min(free);
+        if allocation < price {
+            return Err(PayError::EscrowShort {
+                mint,
+                free,
+                needed: price,
+            });
+        }
+        let state = accounts::escrow(self.shared.ledger.as_ref(), &escrow)
+            .await?
+            .ok_or(PayError::NoEscrow { mint })?;
+        let nonce: u64 = rand::random();
+        let key = session::derive(self.shared.wallet.as_ref(), &escrow, nonce)
+            .map_err(ClientError::Signing)?;
+        let (ix, channel) = mix::OpenChannel {
+            owner: wallet,
+            escrow,
+            slot: pda::ChannelSlot::next(&state),
+            args: OpenChannelArgs {
+                creator,
+                signer: key.pubkey(),
+                allocation,
+                fee_recipient: None,
+                fee_bps: 0,
+                dispute_window_secs: offer.extra.min_dispute_window_secs,
+                expires_at: 0,
+                nonce,
+            },
+        }
+        .with_channel();
+        // durable before it exists (and derivable again anyway)
+        self.shared.payer.register(channel, &key, allocation)?;
+        self.shared
+            .ledger
+            .send(&[ix], self.shared.wallet.as_ref(), &[])
+            .await?;
+        Ok(channel)
+    }
+
+    /// Raises `channel`'s allocation: to what the chain says if it is higher
+    /// than the store's, else by a top-up from the escrow.
+    async fn top_up(
+        &self,
+        channel: &Pubkey,
+        creator: &Pubkey,
+        mint: &Pubkey,
+        price: u64,
+    ) -> Result<(), PayError> {
+        let on_chain = accounts::channel(self.shared.ledger.as_ref(), channel)
+            .await?
+            .ok_or(ClientError::AccountNotFound(*channel))?;
+        let known = self.shared.payer.allocation(channel)?.unwrap_or(0);
+        let paid = self.shared.payer.paid(channel)?;
+        if on_chain.allocation > known && on_chain.allocation.saturating_sub(paid) >= price {
+            return Ok(self.shared.payer.adopt(
+                *channel,
+                &self.session_key(channel, &on_chain).await?,
+                on_chain.allocation,
+                on_chain.claimed,
+            )?);
+        }
+        let (escrow, free, _) = self.free_balance(mint).await?;
+        let amount = self.allocation(creator, mint, price).min(free);
+        if amount < price {
+            return Err(PayError::EscrowShort {
+                mint: *mint,
+                free,
+                needed: price,
+            });
+        }
+        self.shared
+            .ledger
+            .send(
+                &[mix::TopUpChannel {
+                    owner: self.shared.wallet.pubkey(),
+                    escrow,
+                    channel: *channel,
+                    amount,
+                }
+                .instruction()],
+                self.shared.wallet.as_ref(),
+                &[],
+            )
+            .await?;
+        let allocation = on_chain.allocation.saturating_add(amount);
+        let key = self.session_key(channel, &on_chain).await?;
+        self.shared
+            .payer
+            .adopt(*channel, &key, allocation, on_chain.claimed)?;
+        Ok(())
+    }
+
+    async fn session_key(
+        &self,
+        channel: &Pubkey,
+        state: &Channel,
+    ) -> Result<solana_sdk::signature::Keypair, PayError> {
+        let key = session::derive(self.shared.wallet.as_ref(), &state.escrow, state.nonce)
+            .map_err(ClientError::Signing)?;
+        if key.pubkey() != state.signer {
+            return Err(ClientError::UnknownPayerChannel { channel: *channel }.into());
+        }
+        Ok(key)
+    }
+}
+
+impl Pay {
+    /// The next voucher on `channel`, topping it up when its allocation is spent.
+    async fn next_voucher(
+        &self,
+        channel: &Pubkey,
+        creator: &Pubkey,
+        mint: &Pubkey,
+        price: u64,
+    ) -> Result<Voucher, PayError> {
+        match self.shared.payer.pay(channel, price) {
+            Err(ClientError::AllocationExceeded { .. }) => {
+                self.top_up(channel, creator, mint, price).await?;
+                Ok(self.shared.payer.pay(channel, price)?)
+            }
+            other => Ok(other?),
+        }
+    }
+}
+
+fn payment_required(response: &Response) -> Option<PaymentRequired> {
+    if response.status() != StatusCode::PAYMENT_REQUIRED {
+        return None;
+    }
+    let header = response.headers().get(x402::PAYMENT_REQUIRED)?;
+    x402::decode_header(x402::PAYMENT_REQUIRED, header.as_bytes()).ok()
+}
+
+#[async_trait::async_trait]
+impl Middleware for Pay {
+    async fn handle(
+        &self,
+        request: Request,
+        extensions: &mut http::Extensions,
+        next: Next<'_>,
+    ) -> reqwest_middleware::Result<Response> {
+        let Some(retry) = request.try_clone() else {
+            return next.run(request, extensions).await;
+        };
+        let response = next.clone().run(request, extensions).await?;
+        let Some(required) = payment_required(&response) else {
+            return Ok(response);
+        };
+        let fail = reqwest_middleware::Error::middleware;
+        let Some(offer) = self.pick(&required).await.map_err(fail)? else {
+            return Ok(response);
+        };
+        let (creator, mint, price) = (
+            offer.creator().map_err(|e| fail(PayError::from(e)))?,
+            offer.mint().map_err(|e| fail(PayError::from(e)))?,
+            offer.price().map_err(|e| fail(PayError::from(e)))?,
+        );
+        let slot = self
+            .channel_for(creator, mint, offer, price)
+            .await
+            .map_err(fail)?;
+        let mut slot = slot.lock().await;
+        let channel = slot.channel;
+        let mut last = response;
+        for _ in 0..PAID_ATTEMPTS {
+            self.reserve(&creator, &mint, price).map_err(fail)?;
+            let voucher = match slot.pending.take() {
+                Some(v) => Ok(v),
+                None => self.next_voucher(&channel, &creator, &mint, price).await,
+            };
+            let voucher = match voucher {
+                Ok(v) => v,
+                Err(e) => {
+                    self.release(&creator, &mint, price);
+                    return Err(fail(e));
+                }
+            };
+            let header = x402::encode_header(&PaymentPayload {
+                x402_version: x402::X402_VERSION,
+                resource: Some(required.resource.clone()),
+                accepted: offer.clone(),
+                payload: WireVoucher::from(&voucher),
+            });
+            let Some(mut paid) = retry.try_clone() else {
+                self.release(&creator, &mint, price);
+                return Ok(last);
+            };
+            if let Ok(value) = http::HeaderValue::from_str(&header) {
+                paid.headers_mut().insert(x402::PAYMENT_SIGNATURE, value);
+            }
+            // until the server answers, the voucher may or may not be taken
+            slot.pending = Some(voucher);
+            let response = match next.clone().run(paid, extensions).await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.release(&creator, &mint, price);
+                    return Err(e);
+                }
+            };
+            if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+                // not checked: the same voucher goes with the next request
+                self.release(&creator, &mint, price);
+                return Ok(response);
+            }
+            slot.pending = None;
+            let Some(refused) = payment_required(&response) else {
+                self.served();
+                return Ok(response);
+            };
+            self.release(&creator, &mint, price);
+            let Some(refusal) = refused.refusal().cloned() else {
+                return Ok(response);
+            };
+            match refusal.reason {
+                RefusalCode::Stale | RefusalCode::Duplicate => {
+                    let signer = self
+                        .shared
+                        .payer
+                        .signer(&channel)
+                        .map_err(|e| fail(PayError::from(e)))?;
+                    match signer.and_then(|s| refusal.verified_held(&channel, &s)) {
+                        Some(held) => {
+                            self.shared
+                                .payer
+                                .resync(&channel, &held)
+                                .map_err(|e| fail(PayError::from(e)))?;
+                        }
+                        None => return Ok(response),
+                    }
+                }
+                RefusalCode::ExceedsAllocation => {
+                    self.top_up(&channel, &creator, &mint, price)
+                        .await
+                        .map_err(fail)?;
+                }
+                _ => return Ok(response),
+            }
+            last = response;
+        }
+        Ok(last)
+    }
+}
