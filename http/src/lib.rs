@@ -6,6 +6,10 @@
 //!   requests by [`route`] and serves one only for a voucher the creator's
 //!   receiver accepts (recorded durably first);
 //! - [`route`]: method + path pattern → a price per accepted mint;
+//! - [`proxy`]: a reverse proxy to one upstream (what `micropay serve` puts
+//!   behind the paywall);
+//! - [`actions`]: Solana Actions that fund an escrow and open a channel to
+//!   the creator from any Actions-capable wallet;
 //! - [`pay`]: the paying client, a `reqwest-middleware` middleware that
 //!   answers a 402 with a voucher by itself.
 //!
@@ -24,6 +28,8 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod actions;
 pub mod pay;
 pub mod paywall;
+pub mod proxy;
 pub mod route;

@@ -1,6 +1,7 @@
 //! The SPL Token and Token-2022 instructions micropay users need: mints and
 //! token accounts (plain keypair accounts: any token account of the mint works
-//! with micropay), and wrapping SOL.
+//! with micropay; associated token accounts where only the wallet signs, as
+//! in a Solana Action), and wrapping SOL.
 
 use crate::error::SdkError;
 use anchor_lang::prelude::{ProgramError, Pubkey};
@@ -158,6 +159,57 @@ impl WrapSol {
             spl_token::instruction::sync_native(&spl_token::ID, &self.account)
                 .map_err(token_error(&spl_token::ID))?,
         ])
+    }
+}
+
+/// The Associated Token Account program.
+pub const ASSOCIATED_TOKEN_PROGRAM: Pubkey =
+    anchor_lang::pubkey!("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
+
+/// `owner`'s associated token account of `mint`, created if missing
+/// (`CreateIdempotent`): only the payer signs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CreateAssociatedTokenAccount {
+    /// Pays rent; signs.
+    pub payer: Pubkey,
+    /// The account's owner.
+    pub owner: Pubkey,
+    /// The account's mint.
+    pub mint: Pubkey,
+    /// The mint's token program.
+    pub token_program: Pubkey,
+}
+
+impl CreateAssociatedTokenAccount {
+    /// The account's address.
+    pub fn address(&self) -> Pubkey {
+        Pubkey::find_program_address(
+            &[
+                self.owner.as_ref(),
+                self.token_program.as_ref(),
+                self.mint.as_ref(),
+            ],
+            &ASSOCIATED_TOKEN_PROGRAM,
+        )
+        .0
+    }
+
+    /// The instruction.
+    pub fn instruction(&self) -> Instruction {
+        use solana_sdk::instruction::AccountMeta;
+        Instruction {
+            program_id: ASSOCIATED_TOKEN_PROGRAM,
+            accounts: vec![
+                AccountMeta::new(self.payer, true),
+                AccountMeta::new(self.address(), false),
+                AccountMeta::new_readonly(self.owner, false),
+                AccountMeta::new_readonly(self.mint, false),
+                AccountMeta::new_readonly(solana_system_interface::program::ID, false),
+                AccountMeta::new_readonly(self.token_program, false),
+            ],
+            // 1 = CreateIdempotent
+            data: vec![1],
+        }
     }
 }
 

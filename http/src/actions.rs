@@ -1,0 +1,518 @@
+//! Solana Actions for people with wallets: `GET /actions/fund` describes
+//! the action, `POST /actions/fund?amount=<UI>` with `{"account": <wallet>}`
+//! returns a transaction for the wallet to sign that deposits `amount` and
+//! opens a channel of that allocation to this creator.
+//!
+//! A channel's address depends on its escrow's creation slot (so that no
+//! address is ever reused), which is unknown before the escrow exists: for a
+//! wallet without an escrow the first transaction creates it and deposits,
+//! and its `links.next` (Actions chaining) leads to `/actions/fund/next`,
+//! which offers the second one, `POST /actions/open`, opening the channel
+//! from the deposit. `GET /actions.json` maps the site's paths to them. Every response
+//! carries the CORS headers, `X-Action-Version` and `X-Blockchain-Ids` the
+//! Actions spec asks for; `OPTIONS` answers preflights.
+//!
+//! The channel's voucher key: the `session` query parameter when given (a
+//! key the payer's app generated and keeps), else the wallet itself. The
+//! server never makes the key — whoever holds a channel's key can sign its
+//! vouchers, and the server is the party paid by them.
+//!
+//! For wrapped SOL the transaction wraps the lamports through the wallet's
+//! associated wSOL account (created if missing, and closed again at the end
+//! when this transaction created it).
+
+use axum::{
+    body::Body,
+    extract::{Query, State},
+    response::Response,
+    routing::get,
+    Router,
+};
+use http::{header, HeaderValue, StatusCode};
+use micropay_client::{
+    accounts,
+    ledger::Ledger,
+    micropay::{instructions::OpenChannelArgs, state::Escrow},
+};
+use micropay_sdk::{instructions as mix, pda, tokens};
+use serde::{Deserialize, Serialize};
+use solana_sdk::{
+    instruction::Instruction, message::Message, pubkey::Pubkey, transaction::Transaction,
+};
+use std::sync::Arc;
+
+/// The Actions spec version this server follows.
+pub const ACTION_VERSION: &str = "2.4";
+
+/// What the fund action offers.
+#[derive(Clone, Debug)]
+pub struct FundAction {
+    /// The creator the channel pays.
+    pub creator: Pubkey,
+    /// The mint deposited.
+    pub mint: Pubkey,
+    /// Its token program.
+    pub token_program: Pubkey,
+    /// Its decimals.
+    pub decimals: u8,
+    /// Its symbol, for labels ("SOL").
+    pub symbol: String,
+    /// Dispute window of the channel opened, seconds (at least the
+    /// receiver's minimum).
+    pub dispute_window_secs: u32,
+    /// CAIP-2 id of the cluster (`X-Blockchain-Ids`).
+    pub network: String,
+    /// Title shown by wallets.
+    pub title: String,
+    /// What the action does, shown by wallets.
+    pub description: String,
+    /// Icon URL (absolute, or a path on this server).
+    pub icon: String,
+}
+
+#[derive(Clone)]
+struct ActionsState {
+    ledger: Arc<dyn Ledger>,
+    fund: Arc<FundAction>,
+}
+
+/// The Actions routes: `/actions.json`, `/actions/fund`.
+pub fn router(ledger: Arc<dyn Ledger>, fund: FundAction) -> Router {
+    Router::new()
+        .route("/actions.json", get(actions_json).options(preflight))
+        .route(
+            "/actions/fund",
+            get(describe).post(fund_post).options(preflight),
+        )
+        .route(
+            "/actions/fund/next",
+            axum::routing::post(next).options(preflight),
+        )
+        .route(
+            "/actions/open",
+            axum::routing::post(open).options(preflight),
+        )
+        .with_state(ActionsState {
+            ledger,
+            fund: Arc::new(fund),
+        })
+}
+
+fn with_headers(network: &str, status: StatusCode, body: Body) -> Response {
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET,POST,PUT,OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static(
+            "Content-Type, Authorization, Content-Encoding, Accept-Encoding, X-Action-Version, X-Blockchain-Ids",
+        ),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("X-Action-Version, X-Blockchain-Ids"),
+    );
+    h.insert("x-action-version", HeaderValue::from_static(ACTION_VERSION));
+    if let Ok(v) = HeaderValue::from_str(network) {
+        h.insert("x-blockchain-ids", v);
+    }
+    r
+}
+
+fn json<T: Serialize>(network: &str, status: StatusCode, value: &T) -> Response {
+    with_headers(
+        network,
+        status,
+        Body::from(serde_json::to_vec(value).unwrap_or_default()),
+    )
+}
+
+/// An Actions error body: `{"message": ...}`.
+fn error(network: &str, status: StatusCode, message: String) -> Response {
+    json(network, status, &serde_json::json!({ "message": message }))
+}
+
+async fn preflight(State(s): State<ActionsState>) -> Response {
+    with_headers(&s.fund.network, StatusCode::OK, Body::empty())
+}
+
+async fn actions_json(State(s): State<ActionsState>) -> Response {
+    json(
+        &s.fund.network,
+        StatusCode::OK,
+        &serde_json::json!({
+            "rules": [{ "pathPattern": "/actions/**", "apiPath": "/actions/**" }]
+        }),
+    )
+}
+
+async fn describe(State(s): State<ActionsState>) -> Response {
+    let f = &s.fund;
+    json(
+        &f.network,
+        StatusCode::OK,
+        &serde_json::json!({
+            "type": "action",
+            "icon": f.icon,
+            "title": f.title,
+            "description": f.description,
+            "label": format!("Fund with {}", f.symbol),
+            "links": { "actions": [{
+                "type": "transaction",
+                "label": format!("Deposit and open a channel ({})", f.symbol),
+                "href": "/actions/fund?amount={amount}",
+                "parameters": [{
+                    "type": "number",
+                    "name": "amount",
+                    "label": format!("Amount in {}", f.symbol),
+                    "required": true
+                }]
+            }]}
+        }),
+    )
+}
+
+/// Query of the POST.
+#[derive(Debug, Deserialize)]
+pub struct FundQuery {
+    /// UI amount deposited and allocated.
+    pub amount: String,
+    /// The channel's voucher key (default: the wallet).
+    pub session: Option<String>,
+}
+
+/// Body of the POST (Actions `ActionPostRequest`).
+#[derive(Debug, Deserialize)]
+pub struct FundRequest {
+    /// The wallet, base58.
+    pub account: String,
+}
+
+/// Response of the POST (Actions `TransactionResponse`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FundResponse {
+    /// Always "transaction".
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Base64 of the unsigned transaction (the wallet pays and signs).
+    pub transaction: String,
+    /// What it does.
+    pub message: String,
+    /// The next step, when there is one (Actions chaining).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<serde_json::Value>,
+}
+
+/// Reads the wallet, the voucher key and the amount of a POST, or says
+/// what is wrong with it.
+fn request(f: &FundAction, q: &FundQuery, body: &[u8]) -> Result<(Pubkey, Pubkey, u64), String> {
+    let Ok(body) = serde_json::from_slice::<FundRequest>(body) else {
+        return Err("send {\"account\": \"<your wallet address>\"} as JSON".into());
+    };
+    let Ok(wallet) = body.account.parse::<Pubkey>() else {
+        return Err(format!("`{}` is not a wallet address", body.account));
+    };
+    let signer = match q.session.as_deref().map(str::parse::<Pubkey>) {
+        None => wallet,
+        Some(Ok(k)) => k,
+        Some(Err(_)) => return Err("`session` is not a public key".into()),
+    };
+    let Some(amount) = parse_ui(&q.amount, f.decimals).filter(|a| *a > 0) else {
+        return Err(format!(
+            "amount `{}` must be above zero with at most {} decimals",
+            q.amount, f.decimals
+        ));
+    };
+    Ok((wallet, signer, amount))
+}
+
+fn query(q: &FundQuery) -> String {
+    match &q.session {
+        Some(s) => format!("amount={}&session={s}", q.amount),
+        None => format!("amount={}", q.amount),
+    }
+}
+
+async fn fund_post(
+    State(s): State<ActionsState>,
+    Query(q): Query<FundQuery>,
+    body: axum::body::Bytes,
+) -> Response {
+    let f = &s.fund;
+    let (wallet, signer, amount) = match request(f, &q, &body) {
+        Ok(r) => r,
+        Err(message) => return error(&f.network, StatusCode::BAD_REQUEST, message),
+    };
+    match fund_transaction(s.ledger.as_ref(), f, wallet, signer, amount).await {
+        Ok((tx, message, opened)) => json(
+            &f.network,
+            StatusCode::OK,
+            &FundResponse {
+                kind: "transaction".into(),
+                transaction: base64_encode(&tx),
+                message,
+                links: (!opened).then(|| {
+                    serde_json::json!({ "next": {
+                        "type": "post",
+                        "href": format!("/actions/fund/next?{}", query(&q)),
+                    }})
+                }),
+            },
+        ),
+        Err(e) => unavailable(f, e),
+    }
+}
+
+/// After the escrow was created: the action that opens the channel.
+async fn next(State(s): State<ActionsState>, Query(q): Query<FundQuery>) -> Response {
+    let f = &s.fund;
+    json(
+        &f.network,
+        StatusCode::OK,
+        &serde_json::json!({
+            "type": "action",
+            "icon": f.icon,
+            "title": f.title,
+            "description": format!("Your escrow holds the deposit. Open the channel of {} {} to pay {}.", q.amount, f.symbol, f.creator),
+            "label": "Open the channel",
+            "links": { "actions": [{
+                "type": "transaction",
+                "label": "Open the channel",
+                "href": format!("/actions/open?{}", query(&q)),
+            }]}
+        }),
+    )
+}
+
+async fn open(
+    State(s): State<ActionsState>,
+    Query(q): Query<FundQuery>,
+    body: axum::body::Bytes,
+) -> Response {
+    let f = &s.fund;
+    let (wallet, signer, amount) = match request(f, &q, &body) {
+        Ok(r) => r,
+        Err(message) => return error(&f.network, StatusCode::BAD_REQUEST, message),
+    };
+    let escrow_address = pda::escrow(&wallet, &f.mint).0;
+    let escrow = match accounts::escrow(s.ledger.as_ref(), &escrow_address).await {
+        Ok(Some(e)) => e,
+        Ok(None) => {
+            return error(
+                &f.network,
+                StatusCode::BAD_REQUEST,
+                "you have no escrow yet: fund it first (POST /actions/fund)".into(),
+            )
+        }
+        Err(e) => return unavailable(f, e),
+    };
+    if escrow.balance < amount {
+        return error(
+            &f.network,
+            StatusCode::BAD_REQUEST,
+            format!(
+                "your escrow has {} {} free, less than {}: fund it (POST /actions/fund)",
+                ui(escrow.balance, f.decimals),
+                f.symbol,
+                q.amount
+            ),
+        );
+    }
+    let (ix, message) = open_instruction(f, wallet, signer, amount, &escrow);
+    match unsigned(s.ledger.as_ref(), &[ix], &wallet).await {
+        Ok(tx) => json(
+            &f.network,
+            StatusCode::OK,
+            &FundResponse {
+                kind: "transaction".into(),
+                transaction: base64_encode(&tx),
+                message,
+                links: None,
+            },
+        ),
+        Err(e) => unavailable(f, e),
+    }
+}
+
+fn unavailable(f: &FundAction, e: micropay_client::ClientError) -> Response {
+    error(
+        &f.network,
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("cannot build the transaction now: {e}"),
+    )
+}
+
+async fn unsigned(
+    ledger: &dyn Ledger,
+    ixs: &[Instruction],
+    wallet: &Pubkey,
+) -> Result<Transaction, micropay_client::ClientError> {
+    let blockhash = ledger.latest_blockhash().await?;
+    Ok(Transaction::new_unsigned(Message::new_with_blockhash(
+        ixs,
+        Some(wallet),
+        &blockhash,
+    )))
+}
+
+/// `open_channel` from `escrow` to the creator, and what it does.
+fn open_instruction(
+    f: &FundAction,
+    wallet: Pubkey,
+    signer: Pubkey,
+    amount: u64,
+    escrow: &Escrow,
+) -> (Instruction, String) {
+    let (ix, channel) = mix::OpenChannel {
+        owner: wallet,
+        escrow: pda::escrow(&wallet, &f.mint).0,
+        slot: pda::ChannelSlot::next(escrow),
+        args: OpenChannelArgs {
+            creator: f.creator,
+            signer,
+            allocation: amount,
+            fee_recipient: None,
+            fee_bps: 0,
+            dispute_window_secs: f.dispute_window_secs,
+            expires_at: 0,
+            nonce: rand::random(),
+        },
+    }
+    .with_channel();
+    (
+        ix,
+        format!(
+            "opens channel {channel} of {} {} to {}, vouchers signed by {signer}",
+            ui(amount, f.decimals),
+            f.symbol,
+            f.creator
+        ),
+    )
+}
+
+fn base64_encode(tx: &Transaction) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bincode::serialize(tx).unwrap_or_default())
+}
+
+/// The unsigned funding transaction, what it does, and whether it opens
+/// the channel (only on an existing escrow).
+async fn fund_transaction(
+    ledger: &dyn Ledger,
+    f: &FundAction,
+    wallet: Pubkey,
+    signer: Pubkey,
+    amount: u64,
+) -> Result<(Transaction, String, bool), micropay_client::ClientError> {
+    let escrow_address = pda::escrow(&wallet, &f.mint).0;
+    let existing: Option<Escrow> = accounts::escrow(ledger, &escrow_address).await?;
+    let mut ixs: Vec<Instruction> = Vec::new();
+    let ata = tokens::CreateAssociatedTokenAccount {
+        payer: wallet,
+        owner: wallet,
+        mint: f.mint,
+        token_program: f.token_program,
+    };
+    let source = ata.address();
+    let sol = f.mint == anchor_spl::token::spl_token::native_mint::ID;
+    let created_ata = sol && ledger.account(&source).await?.is_none();
+    if sol {
+        ixs.push(ata.instruction());
+        ixs.extend(
+            tokens::WrapSol {
+                from: wallet,
+                account: source,
+                lamports: amount,
+            }
+            .instructions()?,
+        );
+    }
+    if existing.is_none() {
+        ixs.push(
+            mix::InitEscrow {
+                owner: wallet,
+                mint: f.mint,
+                token_program: f.token_program,
+            }
+            .instruction(),
+        );
+    }
+    ixs.push(
+        mix::Deposit {
+            depositor: wallet,
+            escrow: escrow_address,
+            mint: f.mint,
+            source,
+            token_program: f.token_program,
+            amount,
+        }
+        .instruction(),
+    );
+    let mut message = format!(
+        "deposits {} {} into your micropay escrow",
+        ui(amount, f.decimals),
+        f.symbol
+    );
+    let opened = existing.is_some();
+    match &existing {
+        Some(escrow) => {
+            let (open, what) = open_instruction(f, wallet, signer, amount, escrow);
+            ixs.push(open);
+            message = format!("{message} and {what}");
+        }
+        None => message.push_str(" (a new escrow; the next step opens the channel)"),
+    }
+    if created_ata {
+        ixs.push(
+            tokens::UnwrapSol {
+                account: source,
+                owner: wallet,
+                to: wallet,
+            }
+            .instruction()?,
+        );
+    }
+    Ok((unsigned(ledger, &ixs, &wallet).await?, message, opened))
+}
+
+fn parse_ui(ui: &str, decimals: u8) -> Option<u64> {
+    let (whole, frac) = ui.split_once('.').unwrap_or((ui, ""));
+    if (whole.is_empty() && frac.is_empty())
+        || frac.len() > usize::from(decimals)
+        || !whole
+            .chars()
+            .chain(frac.chars())
+            .all(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    format!("{whole}{frac:0<width$}", width = usize::from(decimals))
+        .parse()
+        .ok()
+}
+
+fn ui(amount: u64, decimals: u8) -> String {
+    let s = format!(
+        "{amount:0>width$}",
+        width = usize::from(decimals).saturating_add(1)
+    );
+    let (whole, frac) = s.split_at(s.len().saturating_sub(usize::from(decimals)));
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        whole.to_string()
+    } else {
+        format!("{whole}.{frac}")
+    }
+}

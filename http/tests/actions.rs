@@ -1,0 +1,215 @@
+//! The Solana Actions funding flow on the embedded bank, as a wallet runs it:
+//! discovery (`actions.json`, GET metadata, CORS and Actions headers), then
+//! POST `{account}`, sign the returned transaction, send it. A wallet without
+//! an escrow gets the escrow and deposit first and a chained next action that
+//! opens the channel; a wallet with one gets deposit and channel in one
+//! transaction. Bad requests say what is wrong.
+#![allow(clippy::arithmetic_side_effects)]
+
+use anchor_spl::token::spl_token::{native_mint::ID as SOL, ID as TOKEN};
+use axum::{body::Body, Router};
+use base64::Engine;
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+use micropay_client::{
+    accounts,
+    ledger::{embedded::EmbeddedLedger, ChannelFilter, Ledger},
+};
+use micropay_http::actions::{router, FundAction, FundResponse};
+use micropay_sdk::{pda, tokens, x402};
+use serde_json::Value;
+use solana_sdk::{
+    pubkey::Pubkey,
+    signature::{Keypair, Signer},
+    transaction::Transaction,
+};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+async fn call(app: &Router, method: &str, uri: &str, body: Option<Value>) -> Response<Body> {
+    let request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
+        .unwrap();
+    app.clone().oneshot(request).await.unwrap()
+}
+
+async fn json(response: Response<Body>) -> Value {
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Signs the action's transaction as a wallet would and sends it.
+async fn sign_and_send(ledger: &EmbeddedLedger, wallet: &Keypair, response: &FundResponse) {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(&response.transaction)
+        .unwrap();
+    let mut tx: Transaction = bincode::deserialize(&bytes).unwrap();
+    assert_eq!(
+        tx.message.account_keys[0],
+        wallet.pubkey(),
+        "the wallet pays"
+    );
+    let blockhash = tx.message.recent_blockhash;
+    tx.try_sign(&[wallet], blockhash).unwrap();
+    ledger.submit(&tx).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_wallet_funds_an_escrow_and_opens_a_channel_through_actions() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let wallet = Keypair::new();
+    ledger
+        .airdrop(&wallet.pubkey(), 10_000_000_000)
+        .await
+        .unwrap();
+    let creator = Pubkey::new_unique();
+    let network = x402::network(&ledger.genesis_hash().await.unwrap());
+    let app = router(
+        ledger.clone(),
+        FundAction {
+            creator,
+            mint: SOL,
+            token_program: TOKEN,
+            decimals: 9,
+            symbol: "SOL".into(),
+            dispute_window_secs: 900,
+            network: network.clone(),
+            title: "Weather API".into(),
+            description: "Pay per request".into(),
+            icon: "https://example.test/icon.png".into(),
+        },
+    );
+
+    // discovery, with the headers the spec asks for on every response
+    let rules = call(&app, "GET", "/actions.json", None).await;
+    assert_eq!(rules.status(), StatusCode::OK);
+    let h = rules.headers();
+    assert_eq!(h["access-control-allow-origin"], "*");
+    assert_eq!(h["x-action-version"], "2.4");
+    assert_eq!(h["x-blockchain-ids"], network.as_str());
+    assert_eq!(json(rules).await["rules"][0]["apiPath"], "/actions/**");
+    let preflight = call(&app, "OPTIONS", "/actions/fund", None).await;
+    assert_eq!(preflight.status(), StatusCode::OK);
+    assert!(preflight.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .contains("X-Action-Version"));
+    let meta = json(call(&app, "GET", "/actions/fund", None).await).await;
+    assert_eq!(meta["type"], "action");
+    assert_eq!(meta["title"], "Weather API");
+    let link = &meta["links"]["actions"][0];
+    assert_eq!(link["type"], "transaction");
+    assert_eq!(link["href"], "/actions/fund?amount={amount}");
+    assert_eq!(link["parameters"][0]["name"], "amount");
+
+    // a wallet without an escrow: escrow + deposit, then the chained step
+    let account = serde_json::json!({ "account": wallet.pubkey().to_string() });
+    let session = Keypair::new().pubkey();
+    let first = call(
+        &app,
+        "POST",
+        &format!("/actions/fund?amount=0.5&session={session}"),
+        Some(account.clone()),
+    )
+    .await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let first: FundResponse = serde_json::from_value(json(first).await).unwrap();
+    assert_eq!(first.kind, "transaction");
+    let next = first.links.clone().unwrap()["next"]["href"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        next,
+        format!("/actions/fund/next?amount=0.5&session={session}")
+    );
+    sign_and_send(&ledger, &wallet, &first).await;
+    let escrow = pda::escrow(&wallet.pubkey(), &SOL).0;
+    let state = accounts::escrow(ledger.as_ref(), &escrow)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(state.balance, 500_000_000);
+    // the temporary wSOL account was closed again
+    let ata = tokens::CreateAssociatedTokenAccount {
+        payer: wallet.pubkey(),
+        owner: wallet.pubkey(),
+        mint: SOL,
+        token_program: TOKEN,
+    }
+    .address();
+    assert!(ledger.account(&ata).await.unwrap().is_none());
+
+    let next_action = json(call(&app, "POST", &next, Some(account.clone())).await).await;
+    assert_eq!(next_action["type"], "action");
+    let open_href = next_action["links"]["actions"][0]["href"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let open = call(&app, "POST", &open_href, Some(account.clone())).await;
+    assert_eq!(open.status(), StatusCode::OK);
+    let open: FundResponse = serde_json::from_value(json(open).await).unwrap();
+    assert!(open.links.is_none());
+    sign_and_send(&ledger, &wallet, &open).await;
+    let channels = ledger
+        .channels(ChannelFilter::Escrow(escrow))
+        .await
+        .unwrap();
+    assert_eq!(channels.len(), 1);
+    let (_, channel) = &channels[0];
+    assert_eq!(
+        (channel.creator, channel.signer, channel.allocation),
+        (creator, session, 500_000_000)
+    );
+    assert_eq!(channel.dispute_window_secs, 900);
+
+    // with an escrow: deposit and channel in one transaction, signed by the wallet
+    let again = call(
+        &app,
+        "POST",
+        "/actions/fund?amount=0.1",
+        Some(account.clone()),
+    )
+    .await;
+    let again: FundResponse = serde_json::from_value(json(again).await).unwrap();
+    assert!(again.links.is_none(), "{}", again.message);
+    sign_and_send(&ledger, &wallet, &again).await;
+    let channels = ledger
+        .channels(ChannelFilter::Escrow(escrow))
+        .await
+        .unwrap();
+    assert_eq!(channels.len(), 2);
+    assert!(channels
+        .iter()
+        .any(|(_, c)| c.signer == wallet.pubkey() && c.allocation == 100_000_000));
+
+    // bad requests: 400 with a message, nothing built
+    for (uri, body) in [
+        ("/actions/fund?amount=0.5", None),
+        (
+            "/actions/fund?amount=0.5",
+            Some(serde_json::json!({ "account": "not-a-key" })),
+        ),
+        ("/actions/fund?amount=abc", Some(account.clone())),
+        ("/actions/fund?amount=0", Some(account.clone())),
+        ("/actions/fund?amount=0.0000000001", Some(account.clone())),
+        ("/actions/fund?amount=1&session=xyz", Some(account.clone())),
+        ("/actions/open?amount=100", Some(account.clone())),
+        (
+            "/actions/open?amount=1",
+            Some(serde_json::json!({ "account": Pubkey::new_unique().to_string() })),
+        ),
+    ] {
+        let response = call(&app, "POST", uri, body).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{uri}");
+        assert!(response.headers().contains_key("x-action-version"));
+        let message = json(response).await["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(!message.is_empty(), "{uri}");
+    }
+}
