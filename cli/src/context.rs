@@ -62,7 +62,23 @@ impl Ctx {
     /// The cluster, and the signer when there is one: for commands that only
     /// read (they ask for the signer only where they need an address).
     pub fn read_only(cli: &Cli) -> Result<Self, Failure> {
-        let url = match config::target(cli.url.as_deref(), "localhost")? {
+        Self::connect(
+            cli.url.as_deref(),
+            cli.keypair.as_deref(),
+            cli.commitment,
+            cli.output,
+        )
+    }
+
+    /// [`Ctx::read_only`] with the cluster and signer given (e.g. from a
+    /// configuration file when the flags are absent).
+    pub fn connect(
+        url: Option<&str>,
+        keypair: Option<&str>,
+        commitment: crate::Commitment,
+        output: Output,
+    ) -> Result<Self, Failure> {
+        let url = match config::target(url, "localhost")? {
             config::Target::Rpc(url) => url,
             config::Target::Embedded => {
                 return Err(Failure::user(
@@ -70,12 +86,12 @@ impl Ctx {
                 ))
             }
         };
-        let source = config::signer_source(cli.keypair.as_deref());
+        let source = config::signer_source(keypair);
         Ok(Ctx {
-            ledger: Arc::new(RpcLedger::new(url, cli.commitment.config())),
+            ledger: Arc::new(RpcLedger::new(url, commitment.config())),
             source,
             signer: std::sync::OnceLock::new(),
-            output: cli.output,
+            output,
         })
     }
 

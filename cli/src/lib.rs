@@ -14,9 +14,11 @@ mod context;
 mod demo;
 mod earnings;
 mod escrow;
+mod fetch;
 mod keys;
 mod node;
 pub mod scenario;
+mod serve;
 mod voucher;
 mod watch;
 
@@ -73,6 +75,11 @@ pub enum Command {
     Watch(watch::WatchArgs),
     /// SOL from the faucet of the local node or a test cluster.
     Airdrop(airdrop::AirdropArgs),
+    /// Sell an HTTP API per request: a paywall (x402, micropay vouchers) in
+    /// front of it, with the watcher inside.
+    Serve(serve::ServeArgs),
+    /// Fetch a URL like curl, paying its micropay 402 with a voucher.
+    Fetch(fetch::FetchArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -202,6 +209,8 @@ pub fn main() -> i32 {
             Command::Keys(args) => keys::run(&cli, args),
             Command::Watch(args) => watch::run(&cli, args).await,
             Command::Airdrop(args) => airdrop::run(&cli, args).await,
+            Command::Serve(args) => serve::run(&cli, args).await,
+            Command::Fetch(args) => fetch::run(&cli, args).await,
         }
     });
     match result {

@@ -80,7 +80,7 @@ pub fn websocket_url(rpc: &str) -> String {
     }
 }
 
-fn init_logs(format: LogFormat) {
+pub(crate) fn init_logs(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_max_level(tracing::Level::INFO)
@@ -94,7 +94,7 @@ fn init_logs(format: LogFormat) {
 /// A future that resolves on SIGINT or SIGTERM. The handlers are installed
 /// now, before any work, so a signal arriving during the first pass is not
 /// fatal but waits for the pass to end.
-fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Failure> {
+pub(crate) fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Failure> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

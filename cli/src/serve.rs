@@ -1,0 +1,550 @@
+//! `micropay serve`: a paywall in front of any HTTP API, configured by a
+//! TOML file, like Aperture does for L402. Requests matching a priced route
+//! are answered `402` (x402 v2, scheme `micropay`) until they carry a voucher
+//! the creator's receiver accepts; everything else goes straight to the
+//! upstream. The watcher runs inside (claims on schedule and before every
+//! dispute deadline), so running `serve` is the creator's whole duty.
+//!
+//! The file (see README, "Sell an API per request"):
+//!
+//! ```toml
+//! upstream = "http://127.0.0.1:8080"   # the API sold
+//! listen = "127.0.0.1:8402"            # where clients connect
+//! mints = ["sol"]                      # accepted: `sol`, or MINT=LAMPORTS[/UNITS]
+//! # cluster, keypair (the creator), store: like -u, -k, --store
+//!
+//! [[route]]
+//! method = "GET"                       # optional: any method
+//! path = "/weather/**"                 # `*` one segment, final `**` the rest
+//! price = { sol = "0.00001" }          # UI units per request, per accepted mint
+//! ```
+//!
+//! Unless `[actions] enabled = false`, it also serves a Solana Action
+//! (`/actions/fund`, `/actions.json`) through which any Actions-capable
+//! wallet funds an escrow and opens a channel to this creator; the 402s link
+//! to it.
+//!
+//! `-u` and `-k` on the command line win over `cluster` and `keypair` in
+//! the file, which win over the Solana CLI config.
+
+use super::{
+    claim::mint_values,
+    context::{emit, parse_amount, store_path, Ctx},
+    watch::{init_logs, shutdown_signal, websocket_url, LogFormat},
+    Cli, Failure, Output,
+};
+use anchor_lang::prelude::Pubkey;
+use clap::Args;
+use micropay_client::{
+    planner::{ppm_from_ratio, PlannerConfig},
+    receiver::{AcceptedMint, FeePolicy, Receiver, ReceiverConfig},
+    store::{ReceiverStore, SqliteStore},
+    watcher::{subscribe_channels, Watcher, WatcherConfig},
+};
+use micropay_http::{
+    paywall::{Paywall, PaywallConfig},
+    proxy::Proxy,
+    route::{PathPattern, Price, Route},
+};
+use micropay_sdk::x402;
+use serde::Deserialize;
+use std::{collections::BTreeMap, path::PathBuf, sync::Arc, time::Duration};
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The configuration file (TOML).
+    #[arg(long, short = 'c', default_value = "micropay-serve.toml")]
+    pub config: PathBuf,
+    /// Check the file and the cluster, print what would be served, and exit.
+    #[arg(long)]
+    pub check: bool,
+    /// Log lines on stderr: text or json.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// The configuration file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// The API sold: `http://host:port`, optionally with a base path.
+    pub upstream: String,
+    /// Address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Cluster (like `-u`).
+    pub cluster: Option<String>,
+    /// The creator's keypair (like `-k`): receives the payments, pays claim fees.
+    pub keypair: Option<String>,
+    /// Receiver store (default `~/.config/micropay/receiver.db`).
+    pub store: Option<PathBuf>,
+    /// Accepted mints: `sol`, or `MINT=LAMPORTS[/UNITS]` (its value in
+    /// lamports, for the claim planner's fee ratio).
+    pub mints: Vec<String>,
+    /// How long a client has for its paid retry, seconds.
+    #[serde(default = "default_timeout")]
+    pub max_timeout_seconds: u64,
+    /// Shortest dispute window accepted, seconds.
+    #[serde(default = "default_window")]
+    pub min_dispute_window_secs: u32,
+    /// dApp fee shares accepted.
+    #[serde(default)]
+    pub fees: FeesConfig,
+    /// The watcher inside `serve`.
+    #[serde(default)]
+    pub watch: WatchConfig,
+    /// The Solana Action that funds an escrow and opens a channel.
+    #[serde(default)]
+    pub actions: ActionsConfig,
+    /// Priced routes; the first that matches prices a request.
+    #[serde(rename = "route", default)]
+    pub routes: Vec<RouteConfig>,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8402".into()
+}
+fn default_timeout() -> u64 {
+    60
+}
+fn default_window() -> u32 {
+    ReceiverConfig::default().min_dispute_window_secs
+}
+
+/// Accepted fee shares.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeesConfig {
+    /// Fee recipients a channel may name.
+    #[serde(default)]
+    pub recipients: Vec<String>,
+    /// Highest fee share, basis points.
+    #[serde(default)]
+    pub max_bps: u16,
+}
+
+/// The watcher's pace.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchConfig {
+    /// Run it (default true). Without it, run `micropay watch` on the store.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Seconds between two looks at the chain.
+    #[serde(default = "default_poll")]
+    pub poll_secs: u64,
+    /// Seconds between two routine claim plans.
+    #[serde(default = "default_plan")]
+    pub plan_secs: u64,
+    /// Most a claim's fee may be, as a fraction of what it settles.
+    #[serde(default = "default_ratio")]
+    pub target_fee_ratio: f64,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        WatchConfig {
+            enabled: true,
+            poll_secs: default_poll(),
+            plan_secs: default_plan(),
+            target_fee_ratio: default_ratio(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_poll() -> u64 {
+    10
+}
+fn default_plan() -> u64 {
+    300
+}
+fn default_ratio() -> f64 {
+    0.01
+}
+
+/// The funding Action (`/actions/fund`, `/actions.json`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionsConfig {
+    /// Serve it (default true).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Mint deposited: `sol` or an address (default: the first of `mints`).
+    pub mint: Option<String>,
+    /// The URL clients reach this server at (default `http://<listen>`).
+    pub public_url: Option<String>,
+    /// Title shown by wallets.
+    #[serde(default = "default_title")]
+    pub title: String,
+    /// Description shown by wallets.
+    #[serde(default = "default_description")]
+    pub description: String,
+    /// Icon URL.
+    #[serde(default = "default_icon")]
+    pub icon: String,
+}
+
+impl Default for ActionsConfig {
+    fn default() -> Self {
+        ActionsConfig {
+            enabled: true,
+            mint: None,
+            public_url: None,
+            title: default_title(),
+            description: default_description(),
+            icon: default_icon(),
+        }
+    }
+}
+
+fn default_title() -> String {
+    "Pay per request with micropay".into()
+}
+fn default_description() -> String {
+    "Deposit into your micropay escrow and open a payment channel to this API: each request is then paid by a signed voucher, without a transaction.".into()
+}
+fn default_icon() -> String {
+    "https://solana.com/src/img/branding/solanaLogoMark.svg".into()
+}
+
+/// One priced route.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// HTTP method; any when absent.
+    pub method: Option<String>,
+    /// Path pattern.
+    pub path: String,
+    /// Price per request: accepted mint (`sol` or its address) → UI amount.
+    pub price: BTreeMap<String, String>,
+    /// What the resource is (shown in the 402).
+    pub description: Option<String>,
+}
+
+impl ServeConfig {
+    /// Reads and parses `path`; errors name the file and the line.
+    pub fn read(path: &std::path::Path) -> Result<Self, Failure> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Failure::user(format!(
+                "cannot read {}: {e} (pass the file with --config)",
+                path.display()
+            ))
+        })?;
+        toml::from_str(&text).map_err(|e| Failure::user(format!("{}: {e}", path.display())))
+    }
+}
+
+/// What `serve` serves, printed once it listens.
+#[derive(Debug, serde::Serialize)]
+pub struct Serving {
+    pub url: String,
+    pub upstream: String,
+    pub creator: String,
+    pub cluster: String,
+    pub network: String,
+    pub store: String,
+    pub watcher: bool,
+    /// The funding Action's URL, when served.
+    pub fund_action: Option<String>,
+    pub routes: Vec<RouteView>,
+}
+
+/// A route as served.
+#[derive(Debug, serde::Serialize)]
+pub struct RouteView {
+    pub method: String,
+    pub path: String,
+    /// Mint → price in base units.
+    pub prices: BTreeMap<String, u64>,
+    /// Mint → price in UI units.
+    pub prices_ui: BTreeMap<String, String>,
+}
+
+impl std::fmt::Display for Serving {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "micropay serve")?;
+        writeln!(f, "  listening  {}", self.url)?;
+        writeln!(f, "  upstream   {}", self.upstream)?;
+        writeln!(f, "  creator    {}", self.creator)?;
+        writeln!(f, "  cluster    {} ({})", self.cluster, self.network)?;
+        writeln!(f, "  store      {}", self.store)?;
+        writeln!(
+            f,
+            "  watcher    {}",
+            if self.watcher {
+                "on (claims on schedule and before every dispute deadline)"
+            } else {
+                "off: run `micropay watch` on the store"
+            }
+        )?;
+        if let Some(action) = &self.fund_action {
+            writeln!(f, "  action     {action} (fund an escrow from a wallet)")?;
+        }
+        for r in &self.routes {
+            let prices: Vec<String> = r
+                .prices_ui
+                .iter()
+                .map(|(mint, ui)| format!("{ui} {mint}"))
+                .collect();
+            writeln!(
+                f,
+                "  route      {} {}  {}",
+                r.method,
+                r.path,
+                prices.join(", ")
+            )?;
+        }
+        write!(f, "Ctrl-C stops it.")
+    }
+}
+
+pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
+    let file = ServeConfig::read(&args.config)?;
+    if !(file.watch.poll_secs > 0 && ppm_from_ratio(file.watch.target_fee_ratio).is_some()) {
+        return Err(Failure::user(format!(
+            "{}: [watch] poll_secs must be at least 1 and target_fee_ratio above 0 and at most 1",
+            args.config.display()
+        )));
+    }
+    let proxy = Proxy::new(&file.upstream)
+        .map_err(|e| Failure::user(format!("{}: {e}", args.config.display())))?;
+    let values = mint_values(&file.mints)?;
+    if values.is_empty() {
+        return Err(Failure::user(format!(
+            "{}: `mints` is empty: accept at least one, e.g. mints = [\"sol\"]",
+            args.config.display()
+        )));
+    }
+    let ctx = Ctx::connect(
+        cli.url.as_deref().or(file.cluster.as_deref()),
+        cli.keypair.as_deref().or(file.keypair.as_deref()),
+        cli.commitment,
+        cli.output,
+    )?;
+    let creator = ctx.me()?;
+
+    // routes: prices in UI units of accepted mints, converted with the mint's decimals
+    let mut mints = BTreeMap::new();
+    for (mint, _) in &values {
+        mints.insert(*mint, ctx.mint(&mint.to_string()).await?);
+    }
+    let mut routes = Vec::with_capacity(file.routes.len());
+    let mut views = Vec::with_capacity(file.routes.len());
+    for r in &file.routes {
+        let where_ = format!("{}: route {}", args.config.display(), r.path);
+        let method = r
+            .method
+            .as_deref()
+            .map(|m| {
+                http::Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+                    .map_err(|_| Failure::user(format!("{where_}: `{m}` is not an HTTP method")))
+            })
+            .transpose()?;
+        let path =
+            PathPattern::parse(&r.path).map_err(|e| Failure::user(format!("{where_}: {e}")))?;
+        let mut prices = Vec::new();
+        let mut view = RouteView {
+            method: method
+                .as_ref()
+                .map_or("*", http::Method::as_str)
+                .to_string(),
+            path: path.to_string(),
+            prices: BTreeMap::new(),
+            prices_ui: BTreeMap::new(),
+        };
+        for (name, ui) in &r.price {
+            let mint = if name.eq_ignore_ascii_case("sol") {
+                anchor_spl::token::spl_token::native_mint::ID
+            } else {
+                name.parse::<Pubkey>().map_err(|_| {
+                    Failure::user(format!("{where_}: `{name}` is not a mint (or `sol`)"))
+                })?
+            };
+            let info = mints.get(&mint).ok_or_else(|| {
+                Failure::user(format!(
+                    "{where_}: mint {name} is priced but not in `mints`: accept it there"
+                ))
+            })?;
+            let amount = parse_amount(ui, info.decimals)
+                .map_err(|f| Failure::user(format!("{where_}: {}", f.message)))?;
+            prices.push(Price {
+                mint,
+                amount,
+                decimals: info.decimals,
+            });
+            view.prices.insert(info.symbol.clone(), amount);
+            view.prices_ui.insert(info.symbol.clone(), ui.clone());
+        }
+        let mut route = Route::new(method, path, prices)
+            .map_err(|e| Failure::user(format!("{where_}: {e}")))?;
+        route.description = r.description.clone();
+        routes.push(route);
+        views.push(view);
+    }
+
+    let mut fees = FeePolicy::default();
+    for r in &file.fees.recipients {
+        let recipient = r.parse().map_err(|_| {
+            Failure::user(format!(
+                "{}: fee recipient `{r}` is not an address",
+                args.config.display()
+            ))
+        })?;
+        fees = fees.allow(recipient, file.fees.max_bps);
+    }
+    let receiver_config = ReceiverConfig {
+        fees,
+        min_dispute_window_secs: file.min_dispute_window_secs,
+        ..ReceiverConfig::accepting(values.iter().map(|(mint, v)| AcceptedMint {
+            mint: *mint,
+            lamports: v.lamports,
+            per_units: v.per_units,
+        }))
+    };
+    let path = store_path(file.store.as_ref(), "receiver");
+    let store = Arc::new(SqliteStore::open(&path)?);
+    let genesis = ctx.ledger().genesis_hash().await?;
+    let network = x402::network(&genesis);
+    let receiver = Arc::new(Receiver::new(
+        ctx.ledger.clone(),
+        store.clone(),
+        creator,
+        receiver_config,
+    ));
+    let public_url = file
+        .actions
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", file.listen));
+    let actions = if file.actions.enabled {
+        let mint = match &file.actions.mint {
+            Some(m) => ctx.mint(m).await?,
+            None => ctx.mint(&values[0].0.to_string()).await?,
+        };
+        if !mints.contains_key(&mint.address) {
+            return Err(Failure::user(format!(
+                "{}: [actions] mint {} is not in `mints`",
+                args.config.display(),
+                mint.address
+            )));
+        }
+        Some(micropay_http::actions::FundAction {
+            creator,
+            mint: mint.address,
+            token_program: mint.token_program,
+            decimals: mint.decimals,
+            symbol: mint.symbol.clone(),
+            dispute_window_secs: file.min_dispute_window_secs,
+            network: network.clone(),
+            title: file.actions.title.clone(),
+            description: file.actions.description.clone(),
+            icon: file.actions.icon.clone(),
+        })
+    } else {
+        None
+    };
+    let fund_action = actions
+        .as_ref()
+        .map(|_| format!("{}/actions/fund", public_url.trim_end_matches('/')));
+    let paywall = Paywall::new(
+        receiver,
+        PaywallConfig {
+            routes,
+            network: network.clone(),
+            max_timeout_seconds: file.max_timeout_seconds,
+            fund_action: fund_action.clone(),
+        },
+    );
+    let serving = Serving {
+        url: format!("http://{}", file.listen),
+        upstream: proxy.upstream().to_string(),
+        creator: creator.to_string(),
+        cluster: ctx.ledger.url(),
+        network,
+        store: path.display().to_string(),
+        watcher: file.watch.enabled,
+        fund_action,
+        routes: views,
+    };
+    if args.check {
+        emit(cli.output, &serving);
+        return Ok(());
+    }
+
+    init_logs(args.log_format);
+    let listener = tokio::net::TcpListener::bind(&file.listen)
+        .await
+        .map_err(|e| Failure {
+            message: format!("cannot listen on {}: {e} (change `listen`)", file.listen),
+            code: 2,
+        })?;
+    let signal = shutdown_signal()?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        signal.await;
+        let _ = stop.send(true);
+    });
+    let watcher = if file.watch.enabled {
+        let planner = PlannerConfig {
+            max_fee_ppm: ppm_from_ratio(file.watch.target_fee_ratio).unwrap_or(10_000),
+            values: values.iter().copied().collect(),
+            ..PlannerConfig::default()
+        };
+        let watcher = Watcher::new(
+            ctx.ledger.clone(),
+            store.clone() as Arc<dyn ReceiverStore>,
+            Arc::new(ctx.keypair()?.insecure_clone()),
+            WatcherConfig {
+                poll_interval: Duration::from_secs(file.watch.poll_secs),
+                plan_interval: Duration::from_secs(file.watch.plan_secs),
+                planner,
+                ..WatcherConfig::default()
+            },
+        );
+        let ws = websocket_url(&ctx.ledger.url());
+        let wake = subscribe_channels(&ws, Some(creator)).await.ok();
+        let mut stopped = stopped.clone();
+        Some(tokio::spawn(async move {
+            watcher
+                .run(wake, async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+        }))
+    } else {
+        None
+    };
+    emit(cli.output, &serving);
+    // the Action's routes are never priced; everything else goes through the paywall
+    let mut app = proxy.router().layer(paywall);
+    if let Some(fund) = actions {
+        app = micropay_http::actions::router(ctx.ledger.clone(), fund).merge(app);
+    }
+    let mut stopped_http = stopped.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = stopped_http.wait_for(|s| *s).await;
+        })
+        .await
+        .map_err(|e| Failure {
+            message: format!("serving stopped: {e}"),
+            code: 2,
+        })?;
+    if let Some(task) = watcher {
+        let report = task
+            .await
+            .map_err(|e| Failure::user(format!("watcher: {e}")))?;
+        tracing::info!(
+            claims = report.claim_transactions,
+            settled = report.settled_amount,
+            "watcher stopped"
+        );
+    }
+    if cli.output == Output::Text {
+        println!("stopped");
+    }
+    Ok(())
+}
