@@ -7,6 +7,7 @@
 
 mod accept;
 mod airdrop;
+mod bench_paywall;
 mod channel;
 mod claim;
 mod config;
@@ -80,6 +81,9 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Fetch a URL like curl, paying its micropay 402 with a voucher.
     Fetch(fetch::FetchArgs),
+    /// Load-test the paywall locally: requests/s and added latency at several
+    /// concurrency levels (embedded bank, loopback).
+    BenchPaywall(bench_paywall::BenchPaywallArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -211,6 +215,7 @@ pub fn main() -> i32 {
             Command::Airdrop(args) => airdrop::run(&cli, args).await,
             Command::Serve(args) => serve::run(&cli, args).await,
             Command::Fetch(args) => fetch::run(&cli, args).await,
+            Command::BenchPaywall(args) => bench_paywall::run(&cli, args).await,
         }
     });
     match result {

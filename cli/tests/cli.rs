@@ -274,6 +274,9 @@ fn help_lists_every_flag() {
         vec!["keys", "pubkey"],
         vec!["watch"],
         vec!["airdrop"],
+        vec!["serve"],
+        vec!["fetch"],
+        vec!["bench-paywall"],
     ] {
         let out = micropay().args(&cmd).arg("--help").assert().success();
         let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
@@ -564,4 +567,83 @@ fn a_restarted_empty_node_says_to_fund_the_wallet() {
         "{text}"
     );
     node.stop();
+}
+
+/// The paywall load test runs on the embedded bank, prints one row per
+/// concurrency level, and checks that every paid request was counted once.
+#[test]
+fn bench_paywall_prints_a_row_per_level_and_counts_every_payment() {
+    let out = micropay()
+        .args([
+            "bench-paywall",
+            "--concurrency",
+            "1,4",
+            "--requests",
+            "40",
+            "--store",
+            "memory",
+            "--output",
+            "json",
+        ])
+        .assert()
+        .success();
+    let v = json(&out.get_output().stdout);
+    let levels = v["levels"].as_array().unwrap();
+    assert_eq!(levels.len(), 2);
+    assert_eq!(levels[0]["concurrency"], 1);
+    assert_eq!(levels[1]["concurrency"], 4);
+    assert_eq!(v["accepted"], 80);
+    for l in levels {
+        assert!(l["paid_rps"].as_f64().unwrap() > 0.0);
+        assert!(l["paid_p99_us"].as_u64().unwrap() >= l["paid_p50_us"].as_u64().unwrap());
+    }
+    micropay()
+        .args(["bench-paywall", "--concurrency", "0"])
+        .assert()
+        .code(1);
+}
+
+/// `serve` refuses a bad configuration file before touching the cluster,
+/// naming the file and what is wrong.
+#[test]
+fn serve_says_what_is_wrong_with_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &str); 4] = [
+        ("", "missing field `upstream`"),
+        (
+            "upstream = \"ftp://x\"\nmints = [\"sol\"]\n",
+            "must be an http:// or https:// URL",
+        ),
+        (
+            "upstream = \"http://127.0.0.1:1\"\nmints = []\n",
+            "`mints` is empty",
+        ),
+        (
+            "upstream = \"http://127.0.0.1:1\"\nmints = [\"sol\"]\nlisten_on = 1\n",
+            "unknown field `listen_on`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let path = dir.path().join("serve.toml");
+        std::fs::write(&path, text).unwrap();
+        let out = micropay()
+            .args(["-u", "http://127.0.0.1:1", "serve", "-c"])
+            .arg(&path)
+            .assert()
+            .code(1);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(
+            err.contains(expected) && err.contains("serve.toml"),
+            "{text:?}: {err}"
+        );
+    }
+    let out = micropay()
+        .args(["serve", "-c", "/nonexistent/serve.toml"])
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("/nonexistent/serve.toml") && err.contains("--config"),
+        "{err}"
+    );
 }

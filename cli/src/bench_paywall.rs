@@ -1,0 +1,419 @@
+//! `micropay bench-paywall`: a bounded local load test of the paywall. On
+//! the embedded bank (no validator), it starts a trivial JSON upstream and
+//! `serve`'s stack in front of it (paywall + proxy, receiver store on disk
+//! unless `--store memory`), gives every client its own funded channel, and
+//! at each concurrency level sends the same number of requests straight to
+//! the upstream and through the paywall, each paid with a fresh voucher
+//! (signed before the clock starts). It prints requests per second and the
+//! p50/p99 latency of both, and what the paywall adds.
+//!
+//! Everything runs on this machine over loopback, so the numbers are this
+//! machine's; a debug build is far slower than `--release` (the result says
+//! which one ran).
+
+use super::{context::emit, Cli, Failure};
+use axum::{routing::get, Router};
+use clap::{Args, ValueEnum};
+use micropay::instructions::OpenChannelArgs;
+use micropay_client::{
+    accounts,
+    ledger::{embedded::EmbeddedLedger, Ledger},
+    receiver::{AcceptedMint, Receiver, ReceiverConfig},
+    store::{ReceiverStore, SqliteStore},
+    tokens,
+};
+use micropay_http::{
+    paywall::{Paywall, PaywallConfig},
+    proxy::Proxy,
+    route::{PathPattern, Price, Route},
+};
+use micropay_sdk::{instructions as mix, pda, voucher::Voucher, x402};
+use solana_sdk::signature::{Keypair, Signer};
+use std::{sync::Arc, time::Instant};
+
+const SOL: solana_sdk::pubkey::Pubkey = anchor_spl::token::spl_token::native_mint::ID;
+const TOKEN: solana_sdk::pubkey::Pubkey = anchor_spl::token::spl_token::ID;
+/// Lamports per request.
+const PRICE: u64 = 1_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    /// SQLite on disk, synchronous: what `serve` runs.
+    Disk,
+    /// SQLite in memory: not durable; shows the ceiling without fsync.
+    Memory,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchPaywallArgs {
+    /// Concurrent clients, one level per value.
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
+    pub concurrency: Vec<usize>,
+    /// Requests per level (each level sends this many direct and this many paid).
+    #[arg(long, default_value_t = 2_000)]
+    pub requests: usize,
+    /// The receiver store.
+    #[arg(long, value_enum, default_value_t = StoreKind::Disk)]
+    pub store: StoreKind,
+}
+
+/// One concurrency level.
+#[derive(Debug, serde::Serialize)]
+pub struct Level {
+    pub concurrency: usize,
+    pub requests: usize,
+    pub direct_rps: f64,
+    pub paid_rps: f64,
+    pub direct_p50_us: u64,
+    pub direct_p99_us: u64,
+    pub paid_p50_us: u64,
+    pub paid_p99_us: u64,
+    /// What the paywall adds at the median and the 99th percentile, µs.
+    pub added_p50_us: u64,
+    pub added_p99_us: u64,
+}
+
+/// What `bench-paywall` measured.
+#[derive(Debug, serde::Serialize)]
+pub struct BenchPaywall {
+    /// "release" or "debug".
+    pub build: &'static str,
+    pub store: String,
+    pub levels: Vec<Level>,
+    /// Vouchers the receiver accepted (one per paid request).
+    pub accepted: u64,
+}
+
+impl std::fmt::Display for BenchPaywall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "paywall load test ({} build, receiver store {}), loopback, embedded bank",
+            self.build, self.store
+        )?;
+        writeln!(
+            f,
+            "{:>7} {:>8} {:>11} {:>11} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            "clients",
+            "requests",
+            "direct r/s",
+            "paid r/s",
+            "direct p50",
+            "direct p99",
+            "paid p50",
+            "paid p99",
+            "added p50",
+            "added p99"
+        )?;
+        for l in &self.levels {
+            writeln!(
+                f,
+                "{:>7} {:>8} {:>11.0} {:>11.0} {:>8}µs {:>8}µs {:>8}µs {:>8}µs {:>8}µs {:>8}µs",
+                l.concurrency,
+                l.requests,
+                l.direct_rps,
+                l.paid_rps,
+                l.direct_p50_us,
+                l.direct_p99_us,
+                l.paid_p50_us,
+                l.paid_p99_us,
+                l.added_p50_us,
+                l.added_p99_us
+            )?;
+        }
+        write!(f, "{} vouchers accepted", self.accepted)
+    }
+}
+
+/// A client's channel and its session key.
+struct Client {
+    channel: solana_sdk::pubkey::Pubkey,
+    session: Keypair,
+}
+
+fn percentile(sorted: &[u64], p: usize) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let index = sorted.len().saturating_sub(1).saturating_mul(p) / 100;
+    sorted.get(index).copied().unwrap_or(0)
+}
+
+/// Sends `requests` requests from `clients.len()` tasks; each request's
+/// header (if any) comes from `header(client, n)`. Returns (rps, latencies).
+async fn load(
+    url: &str,
+    clients: usize,
+    requests: usize,
+    headers: Vec<Vec<Option<String>>>,
+) -> Result<(f64, Vec<u64>), Failure> {
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(clients);
+    for own in headers.into_iter().take(clients) {
+        let http = http.clone();
+        let url = url.to_string();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(own.len());
+            for header in own {
+                let mut request = http.get(&url);
+                if let Some(h) = header {
+                    request = request.header(x402::PAYMENT_SIGNATURE, h);
+                }
+                let t = Instant::now();
+                let response = request.send().await.map_err(|e| e.to_string())?;
+                let status = response.status();
+                response.bytes().await.map_err(|e| e.to_string())?;
+                if !status.is_success() {
+                    return Err(format!("HTTP {status}"));
+                }
+                latencies.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
+            }
+            Ok::<_, String>(latencies)
+        }));
+    }
+    let mut all = Vec::with_capacity(requests);
+    for task in tasks {
+        let latencies = task
+            .await
+            .map_err(|e| Failure::user(format!("a client task failed: {e}")))?
+            .map_err(|e| Failure::user(format!("a request failed: {e}")))?;
+        all.extend(latencies);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    all.sort_unstable();
+    // counts of requests are far below 2^52: exact as f64
+    Ok((all.len() as f64 / secs.max(1e-9), all))
+}
+
+async fn serve_on_loopback(app: Router) -> Result<String, Failure> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| Failure::user(format!("cannot listen on loopback: {e}")))?;
+    let url = format!(
+        "http://{}",
+        listener
+            .local_addr()
+            .map_err(|e| Failure::user(e.to_string()))?
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(url)
+}
+
+pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
+    if args.concurrency.iter().any(|c| *c == 0 || *c > 1_024) || args.concurrency.is_empty() {
+        return Err(Failure::user("--concurrency takes values from 1 to 1024"));
+    }
+    if args.requests == 0 || args.requests > 1_000_000 {
+        return Err(Failure::user("--requests takes 1 to 1000000"));
+    }
+    let most = args.concurrency.iter().copied().max().unwrap_or(1);
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let l: &dyn Ledger = ledger.as_ref();
+    let funder = ledger.payer().insecure_clone();
+    let creator = Keypair::new();
+    l.send(
+        &[mix::InitEarnings {
+            payer: funder.pubkey(),
+            owner: creator.pubkey(),
+            mint: SOL,
+        }
+        .instruction()],
+        &funder,
+        &[],
+    )
+    .await?;
+    // each client gets a channel large enough for every paid request it sends
+    let per_client = args
+        .concurrency
+        .iter()
+        .map(|c| args.requests.div_ceil(*c))
+        .sum::<usize>();
+    let allocation = PRICE.saturating_mul(u64::try_from(per_client).unwrap_or(u64::MAX));
+    let mut clients = Vec::with_capacity(most);
+    for _ in 0..most {
+        let owner = Keypair::new();
+        ledger
+            .airdrop(&owner.pubkey(), allocation.saturating_add(100_000_000))
+            .await?;
+        let wsol = tokens::create_token_account(l, &owner, &SOL, &owner.pubkey(), &TOKEN).await?;
+        let escrow = pda::escrow(&owner.pubkey(), &SOL).0;
+        let mut ixs = micropay_sdk::tokens::WrapSol {
+            from: owner.pubkey(),
+            account: wsol,
+            lamports: allocation,
+        }
+        .instructions()?;
+        ixs.push(
+            mix::InitEscrow {
+                owner: owner.pubkey(),
+                mint: SOL,
+                token_program: TOKEN,
+            }
+            .instruction(),
+        );
+        ixs.push(
+            mix::Deposit {
+                depositor: owner.pubkey(),
+                escrow,
+                mint: SOL,
+                source: wsol,
+                token_program: TOKEN,
+                amount: allocation,
+            }
+            .instruction(),
+        );
+        l.send(&ixs, &owner, &[]).await?;
+        let state = accounts::escrow(l, &escrow)
+            .await?
+            .ok_or_else(|| Failure::user("the escrow was not created"))?;
+        let session = Keypair::new();
+        let (open, channel) = mix::OpenChannel {
+            owner: owner.pubkey(),
+            escrow,
+            slot: pda::ChannelSlot::next(&state),
+            args: OpenChannelArgs {
+                creator: creator.pubkey(),
+                signer: session.pubkey(),
+                allocation,
+                fee_recipient: None,
+                fee_bps: 0,
+                dispute_window_secs: ReceiverConfig::default().min_dispute_window_secs,
+                expires_at: 0,
+                nonce: 0,
+            },
+        }
+        .with_channel();
+        l.send(&[open], &owner, &[]).await?;
+        clients.push(Client { channel, session });
+    }
+
+    let dir = tempfile::tempdir().map_err(|e| Failure::user(format!("temp dir: {e}")))?;
+    let store: Arc<dyn ReceiverStore> = match args.store {
+        StoreKind::Disk => Arc::new(SqliteStore::open(dir.path().join("receiver.db"))?),
+        StoreKind::Memory => Arc::new(SqliteStore::in_memory()?),
+    };
+    let receiver = Arc::new(Receiver::new(
+        ledger.clone(),
+        store.clone(),
+        creator.pubkey(),
+        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
+    ));
+    let network = x402::network(&l.genesis_hash().await?);
+    let route = Route::new(
+        None,
+        PathPattern::parse("/**").map_err(|e| Failure::user(e.to_string()))?,
+        vec![Price {
+            mint: SOL,
+            amount: PRICE,
+            decimals: 9,
+        }],
+    )
+    .map_err(|e| Failure::user(e.to_string()))?;
+    let paywall = Paywall::new(
+        receiver,
+        PaywallConfig {
+            routes: vec![route],
+            network: network.clone(),
+            max_timeout_seconds: 60,
+            fund_action: None,
+        },
+    );
+    let upstream = serve_on_loopback(Router::new().route(
+        "/data",
+        get(|| async { axum::Json(serde_json::json!({ "temperature": 21 })) }),
+    ))
+    .await?;
+    let proxy = Proxy::new(&upstream).map_err(|e| Failure::user(e.to_string()))?;
+    let gateway = serve_on_loopback(proxy.router().layer(paywall)).await?;
+
+    // a request the paywall accepts needs the offer it made
+    let asked = reqwest::get(format!("{gateway}/data"))
+        .await
+        .map_err(|e| Failure::user(e.to_string()))?;
+    let required: x402::PaymentRequired = asked
+        .headers()
+        .get(x402::PAYMENT_REQUIRED)
+        .and_then(|v| x402::decode_header(x402::PAYMENT_REQUIRED, v.as_bytes()).ok())
+        .ok_or_else(|| Failure::user("the paywall sent no PAYMENT-REQUIRED"))?;
+    let offer = required
+        .for_mint(&SOL)
+        .cloned()
+        .ok_or_else(|| Failure::user("the paywall offered no SOL price"))?;
+
+    let mut cumulative = vec![0u64; clients.len()];
+    let mut levels = Vec::with_capacity(args.concurrency.len());
+    for &c in &args.concurrency {
+        let per = args.requests.div_ceil(c);
+        let direct_headers: Vec<Vec<Option<String>>> = (0..c).map(|_| vec![None; per]).collect();
+        let (direct_rps, direct) =
+            load(&format!("{upstream}/data"), c, per * c, direct_headers).await?;
+        // vouchers signed before the clock starts
+        let mut paid_headers = Vec::with_capacity(c);
+        for (i, client) in clients.iter().take(c).enumerate() {
+            let mut own = Vec::with_capacity(per);
+            for _ in 0..per {
+                let next = cumulative[i].saturating_add(PRICE);
+                cumulative[i] = next;
+                let voucher = Voucher::sign(&client.session, client.channel, next);
+                own.push(Some(x402::encode_header(&x402::PaymentPayload {
+                    x402_version: x402::X402_VERSION,
+                    resource: None,
+                    accepted: offer.clone(),
+                    payload: x402::WireVoucher::from(&voucher),
+                })));
+            }
+            paid_headers.push(own);
+        }
+        let (paid_rps, paid) = load(&format!("{gateway}/data"), c, per * c, paid_headers).await?;
+        let (d50, d99, p50, p99) = (
+            percentile(&direct, 50),
+            percentile(&direct, 99),
+            percentile(&paid, 50),
+            percentile(&paid, 99),
+        );
+        levels.push(Level {
+            concurrency: c,
+            requests: per * c,
+            direct_rps,
+            paid_rps,
+            direct_p50_us: d50,
+            direct_p99_us: d99,
+            paid_p50_us: p50,
+            paid_p99_us: p99,
+            added_p50_us: p50.saturating_sub(d50),
+            added_p99_us: p99.saturating_sub(d99),
+        });
+    }
+    let accepted: u64 = store
+        .list(&micropay_client::store::ClaimStatus::ALL)?
+        .iter()
+        .map(|r| r.voucher.amount / PRICE)
+        .sum();
+    let expected: u64 = levels
+        .iter()
+        .map(|l| u64::try_from(l.requests).unwrap_or(u64::MAX))
+        .sum();
+    if accepted != expected {
+        return Err(Failure::user(format!(
+            "the receiver holds {accepted} paid requests, {expected} were served: a voucher was lost or counted twice"
+        )));
+    }
+    emit(
+        cli.output,
+        &BenchPaywall {
+            build: if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            },
+            store: match args.store {
+                StoreKind::Disk => "on disk (synchronous)".into(),
+                StoreKind::Memory => "in memory (not durable)".into(),
+            },
+            levels,
+            accepted,
+        },
+    );
+    Ok(())
+}
