@@ -222,6 +222,9 @@ pub struct RouteConfig {
     pub price: BTreeMap<String, String>,
     /// What the resource is (shown in the 402).
     pub description: Option<String>,
+    /// Claim each voucher on chain before serving (high-value requests).
+    #[serde(default)]
+    pub settle_first: bool,
 }
 
 impl ServeConfig {
@@ -261,6 +264,8 @@ pub struct RouteView {
     pub prices: BTreeMap<String, u64>,
     /// Mint → price in UI units.
     pub prices_ui: BTreeMap<String, String>,
+    /// Vouchers are claimed on chain before the request is served.
+    pub settle_first: bool,
 }
 
 impl std::fmt::Display for Serving {
@@ -291,10 +296,15 @@ impl std::fmt::Display for Serving {
                 .collect();
             writeln!(
                 f,
-                "  route      {} {}  {}",
+                "  route      {} {}  {}{}",
                 r.method,
                 r.path,
-                prices.join(", ")
+                prices.join(", "),
+                if r.settle_first {
+                    "  (settled before serving)"
+                } else {
+                    ""
+                }
             )?;
         }
         write!(f, "Ctrl-C stops it.")
@@ -354,6 +364,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
             path: path.to_string(),
             prices: BTreeMap::new(),
             prices_ui: BTreeMap::new(),
+            settle_first: false,
         };
         for (name, ui) in &r.price {
             let mint = if name.eq_ignore_ascii_case("sol") {
@@ -381,6 +392,8 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         let mut route = Route::new(method, path, prices)
             .map_err(|e| Failure::user(format!("{where_}: {e}")))?;
         route.description = r.description.clone();
+        route.settle_first = r.settle_first;
+        view.settle_first = r.settle_first;
         routes.push(route);
         views.push(view);
     }
@@ -449,7 +462,11 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
     let fund_action = actions
         .as_ref()
         .map(|_| format!("{}/actions/fund", public_url.trim_end_matches('/')));
-    let paywall = Paywall::new(
+    let claimer = micropay_http::paywall::ClaimNow::new(
+        ctx.ledger.clone(),
+        Arc::new(ctx.keypair()?.insecure_clone()),
+    );
+    let paywall = Paywall::with_settle(
         receiver,
         PaywallConfig {
             routes,
@@ -457,6 +474,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
             max_timeout_seconds: file.max_timeout_seconds,
             fund_action: fund_action.clone(),
         },
+        Arc::new(claimer),
     );
     let serving = Serving {
         url: format!("http://{}", file.listen),

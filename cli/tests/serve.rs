@@ -1,6 +1,7 @@
 //! Pay-per-request end to end over real HTTP on 127.0.0.1 against the local
 //! node: a JSON API behind `micropay serve` (a child process, configured by
-//! its TOML file), `micropay fetch` paying its first request, then a library
+//! its TOML file), `micropay fetch` paying its first request and one on a
+//! settle-first route (claimed on chain before it is served), then a library
 //! client (the paying middleware) making many paid requests and losing its
 //! whole store midway; the watcher inside `serve` settles everything (the
 //! last part when the payer asks to close its channel). At the end the
@@ -38,6 +39,8 @@ use std::{
 const PRICE: u64 = 10_000;
 /// Paid requests made by the library client (half before losing its store).
 const REQUESTS: usize = 10_000;
+/// Lamports of the one settle-first request.
+const PREMIUM: u64 = 100_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_behind_micropay_serve_is_paid_per_request_and_settled() {
@@ -82,6 +85,7 @@ async fn an_api_behind_micropay_serve_is_paid_per_request_and_settled() {
                 }
             }),
         )
+        .route("/premium/report", get(|| async { "the full report" }))
         .route("/health", get(|| async { "ok" }));
     let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let upstream_url = format!("http://{}", upstream.local_addr().unwrap());
@@ -107,6 +111,11 @@ poll_secs = 1
 plan_secs = 1
 
 [[route]]
+path = "/premium/**"
+price = {{ sol = "0.0001" }}
+settle_first = true
+
+[[route]]
 method = "GET"
 path = "/weather/*"
 price = {{ sol = "0.00001" }}
@@ -123,7 +132,8 @@ description = "today's weather"
         &["serve", "-c", config.to_str().unwrap(), "--check"],
     );
     let v: serde_json::Value = serde_json::from_slice(&checked.get_output().stdout).unwrap();
-    assert_eq!(v["routes"][0]["prices"]["SOL"], PRICE);
+    assert_eq!(v["routes"][0]["settle_first"], true);
+    assert_eq!(v["routes"][1]["prices"]["SOL"], PRICE);
     assert_eq!(v["creator"], creator.pubkey().to_string());
 
     let mut serve = std::process::Command::new(assert_cmd::cargo::cargo_bin("micropay"))
@@ -199,6 +209,32 @@ description = "today's weather"
     assert_eq!(v["payment"]["cumulative"], PRICE.to_string());
     assert_eq!(hits.load(Ordering::SeqCst), 1);
 
+    // a settle-first route: the voucher is claimed on chain before serving
+    let premium = micropay(
+        &payer_key,
+        &[
+            "fetch",
+            &format!("{base}/premium/report"),
+            "--store",
+            dir.path().join("cli-payer.db").to_str().unwrap(),
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&premium.get_output().stdout).unwrap();
+    assert_eq!(v["body"], "the full report");
+    let claim = v["payment"]["transaction"].as_str().unwrap().to_string();
+    assert!(!claim.is_empty(), "{v}");
+    let earnings_account = micropay_sdk::pda::earnings(&creator.pubkey(), &SOL).0;
+    let ledger_now = RpcLedger::new(url.clone(), CommitmentConfig::confirmed());
+    let settled_first = accounts::earnings(&ledger_now, &earnings_account)
+        .await
+        .unwrap()
+        .unwrap()
+        .balance;
+    assert!(
+        settled_first >= PREMIUM,
+        "settled before serving: {settled_first}"
+    );
+
     // the library client: many paid requests, its store lost halfway
     let ledger: Arc<dyn Ledger> =
         Arc::new(RpcLedger::new(url.clone(), CommitmentConfig::confirmed()));
@@ -265,7 +301,7 @@ description = "today's weather"
         .sum();
     assert_eq!(
         counted,
-        (served as u64) * PRICE,
+        (served as u64) * PRICE + PREMIUM,
         "no unit lost or paid twice"
     );
     // routine claims wait until they are worth their fee; the payer closing

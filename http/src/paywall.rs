@@ -9,6 +9,14 @@
 //! try pays again. What cannot be decided (the cluster or the store is
 //! unreachable) is a `503` with `Retry-After`, never a free pass.
 //!
+//! A route marked `settle_first` also claims the voucher on chain (through
+//! a [`Settle`]) before the service runs, and the `PAYMENT-RESPONSE` names
+//! the claim transaction. If the claim fails, the answer is a `503` and the
+//! voucher stays accepted (the watcher collects it anyway); the client's
+//! retry of the same request with the same voucher is then settled and
+//! served, not refused as a duplicate — as long as this process runs (the
+//! set of accepted-but-unserved vouchers is in memory).
+//!
 //! Refusals are `402` with the x402 body and header; the `micropay`
 //! extension says why in a machine-readable code and, when the client is
 //! behind the server, carries the best voucher held so the client resumes
@@ -19,21 +27,76 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use micropay_client::{
-    receiver::{Receiver, Rejection},
+    accounts,
+    ledger::{DynSigner, Ledger},
+    receiver::{Payment, Receiver, Rejection},
     ClientError,
 };
 use micropay_sdk::x402::{
     self, encode_header, Extension, MicropayExtra, PaymentPayload, PaymentRequired,
     PaymentRequirements, Refusal, RefusalCode, ResourceInfo, SettlementResponse, WireVoucher,
 };
+use micropay_sdk::{instructions as mix, pda, voucher::Voucher};
+use solana_sdk::{pubkey::Pubkey, signature::Signature};
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     future::Future,
     pin::Pin,
-    sync::Arc,
+    sync::{Arc, Mutex as StdMutex},
     task::{Context, Poll},
 };
 use tower::{Layer, Service};
+
+/// Claims one accepted voucher on chain now, for `settle_first` routes.
+#[async_trait::async_trait]
+pub trait Settle: Send + Sync {
+    /// Claims `voucher`; the claim transaction's signature once the channel
+    /// has settled at least its amount.
+    async fn settle(&self, voucher: &Voucher) -> Result<Signature, ClientError>;
+}
+
+/// [`Settle`] with a one-voucher `claim`, fees paid by `fee_payer`.
+pub struct ClaimNow {
+    ledger: Arc<dyn Ledger>,
+    fee_payer: Arc<DynSigner>,
+}
+
+impl ClaimNow {
+    /// Claims through `ledger`, paying fees with `fee_payer` (the creator).
+    pub fn new(ledger: Arc<dyn Ledger>, fee_payer: Arc<DynSigner>) -> Self {
+        ClaimNow { ledger, fee_payer }
+    }
+}
+
+#[async_trait::async_trait]
+impl Settle for ClaimNow {
+    async fn settle(&self, voucher: &Voucher) -> Result<Signature, ClientError> {
+        let ledger = self.ledger.as_ref();
+        let channel = accounts::channel(ledger, &voucher.channel)
+            .await?
+            .ok_or(ClientError::AccountNotFound(voucher.channel))?;
+        let claim = mix::claim(&[mix::VoucherClaim {
+            channel: voucher.channel,
+            creator_earnings: pda::earnings(&channel.creator, &channel.mint).0,
+            fee_earnings: (channel.fee_bps > 0)
+                .then(|| pda::earnings(&channel.fee_recipient, &channel.mint).0),
+            amount: voucher.amount,
+            signature: voucher.signature,
+        }]);
+        let sent = ledger.send(&[claim], self.fee_payer.as_ref(), &[]).await?;
+        // settled by this claim, or by another (the watcher) before it
+        let after = accounts::channel(ledger, &voucher.channel)
+            .await?
+            .ok_or(ClientError::AccountNotFound(voucher.channel))?;
+        if after.claimed < voucher.amount {
+            return Err(ClientError::Rpc(format!(
+                "claim {} landed but channel {} settled only {} of {}",
+                sent.signature, voucher.channel, after.claimed, voucher.amount
+            )));
+        }
+        Ok(sent.signature)
+    }
+}
 
 /// How the paywall presents itself.
 #[derive(Clone, Debug)]
@@ -71,13 +134,81 @@ pub struct Paywall {
 struct Shared {
     receiver: Arc<Receiver>,
     config: PaywallConfig,
+    settle: Option<Arc<dyn Settle>>,
+    /// Vouchers of `settle_first` routes accepted but not yet served because
+    /// their claim failed: a retry with the same voucher is settled and served.
+    unsettled: StdMutex<HashMap<(Pubkey, u64), Payment>>,
 }
 
 impl Paywall {
     /// A paywall accepting vouchers through `receiver`.
     pub fn new(receiver: Arc<Receiver>, config: PaywallConfig) -> Self {
         Paywall {
-            shared: Arc::new(Shared { receiver, config }),
+            shared: Arc::new(Shared {
+                receiver,
+                config,
+                settle: None,
+                unsettled: StdMutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// A paywall whose `settle_first` routes claim through `settle`.
+    pub fn with_settle(
+        receiver: Arc<Receiver>,
+        config: PaywallConfig,
+        settle: Arc<dyn Settle>,
+    ) -> Self {
+        Paywall {
+            shared: Arc::new(Shared {
+                receiver,
+                config,
+                settle: Some(settle),
+                unsettled: StdMutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    fn paid(&self, paid: &Payment, transaction: String) -> Decision {
+        Decision::Paid(SettlementResponse {
+            success: true,
+            transaction,
+            network: self.shared.config.network.clone(),
+            payer: Some(paid.signer.to_string()),
+            channel: paid.channel.to_string(),
+            cumulative: paid.cumulative.to_string(),
+            paid: paid.net.to_string(),
+            remaining: paid.allocation.saturating_sub(paid.cumulative).to_string(),
+        })
+    }
+
+    fn unsettled(&self) -> std::sync::MutexGuard<'_, HashMap<(Pubkey, u64), Payment>> {
+        self.shared
+            .unsettled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Claims `voucher` first (a `settle_first` route): paid with the claim's
+    /// signature, or `503` with the voucher kept for the retry.
+    async fn settle_then_pay(&self, voucher: &Voucher, paid: Payment) -> Decision {
+        let Some(settle) = &self.shared.settle else {
+            return Decision::Unavailable(
+                "this route settles first, but the paywall has no claimer configured".into(),
+            );
+        };
+        match settle.settle(voucher).await {
+            Ok(signature) => {
+                self.unsettled().remove(&(voucher.channel, voucher.amount));
+                self.paid(&paid, signature.to_string())
+            }
+            Err(e) => {
+                self.unsettled()
+                    .insert((voucher.channel, voucher.amount), paid);
+                Decision::Unavailable(format!(
+                    "the voucher is accepted but its claim failed ({e}); send the same request again"
+                ))
+            }
         }
     }
 
@@ -193,17 +324,17 @@ impl Paywall {
         };
         let price = |mint: &_| route.price(mint);
         match self.shared.receiver.accept_priced(&voucher, &price).await {
-            Ok(paid) => Decision::Paid(SettlementResponse {
-                success: true,
-                transaction: String::new(),
-                network: self.shared.config.network.clone(),
-                payer: Some(paid.signer.to_string()),
-                channel: paid.channel.to_string(),
-                cumulative: paid.cumulative.to_string(),
-                paid: paid.net.to_string(),
-                remaining: paid.allocation.saturating_sub(paid.cumulative).to_string(),
-            }),
+            Ok(paid) if route.settle_first => self.settle_then_pay(&voucher, paid).await,
+            Ok(paid) => self.paid(&paid, String::new()),
             Err(ClientError::Rejected(rejection)) => {
+                // the retry of a settle-first request whose claim failed;
+                // taken out of the set so that one retry alone is served
+                let retry = matches!(rejection, Rejection::Duplicate { .. })
+                    .then(|| self.unsettled().remove(&(voucher.channel, voucher.amount)))
+                    .flatten();
+                if let Some(paid) = retry {
+                    return self.settle_then_pay(&voucher, paid).await;
+                }
                 let code = refusal_code(&rejection);
                 let mut refusal = Refusal {
                     channel: Some(voucher.channel.to_string()),

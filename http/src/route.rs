@@ -140,6 +140,9 @@ pub struct Route {
     pub prices: Vec<Price>,
     /// What the resource is, for the 402.
     pub description: Option<String>,
+    /// Claim the voucher on chain before the request is served (for
+    /// high-value requests): the creator holds settled money, not a voucher.
+    pub settle_first: bool,
 }
 
 impl Route {
@@ -173,6 +176,7 @@ impl Route {
             path,
             prices,
             description: None,
+            settle_first: false,
         })
     }
 

@@ -15,7 +15,7 @@ use micropay_client::{
     store::SqliteStore,
 };
 use micropay_http::{
-    paywall::{Paywall, PaywallConfig},
+    paywall::{ClaimNow, Paywall, PaywallConfig, Settle},
     route::{PathPattern, Price, Route},
 };
 use micropay_sdk::{
@@ -283,4 +283,119 @@ async fn an_unreachable_cluster_is_a_503_not_a_free_pass() {
         .await
         .contains("payment could not be checked"));
     assert_eq!(served.load(Ordering::SeqCst), 0);
+}
+
+/// Fails its first claim (an RPC hiccup), then claims for real.
+struct FlakyOnce {
+    inner: ClaimNow,
+    failed: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl Settle for FlakyOnce {
+    async fn settle(
+        &self,
+        voucher: &Voucher,
+    ) -> Result<solana_sdk::signature::Signature, micropay_client::ClientError> {
+        if !self.failed.swap(true, Ordering::SeqCst) {
+            return Err(micropay_client::ClientError::Rpc("connection reset".into()));
+        }
+        self.inner.settle(voucher).await
+    }
+}
+
+/// A settle-first route: the voucher is claimed on chain before the service
+/// runs; a failed claim is a 503 and the retry of the same voucher is
+/// settled and served once, never twice.
+#[tokio::test]
+async fn settle_first_routes_claim_before_serving() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let f = one_channel(&ledger, 10_000_000, 1_000_000, 0).await;
+    let receiver = Arc::new(Receiver::new(
+        ledger.clone(),
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        f.creator.pubkey(),
+        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
+    ));
+    let fee_payer: Arc<micropay_client::ledger::DynSigner> =
+        Arc::new(ledger.payer().insecure_clone());
+    let settle = Arc::new(FlakyOnce {
+        inner: ClaimNow::new(ledger.clone(), fee_payer),
+        failed: std::sync::atomic::AtomicBool::new(false),
+    });
+    let mut route = routes().remove(0);
+    route.settle_first = true;
+    let network = x402::network(&ledger.genesis_hash().await.unwrap());
+    let paywall = Paywall::with_settle(
+        receiver,
+        PaywallConfig {
+            routes: vec![route],
+            network,
+            max_timeout_seconds: 60,
+            fund_action: None,
+        },
+        settle,
+    );
+    let served = Arc::new(AtomicUsize::new(0));
+    let counter = served.clone();
+    let app = Router::new()
+        .route(
+            "/paid/weather",
+            get(move || {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    "sunny"
+                }
+            }),
+        )
+        .layer(paywall);
+    let claimed = || async {
+        micropay_client::accounts::channel(ledger.as_ref(), &f.channel)
+            .await
+            .unwrap()
+            .unwrap()
+            .claimed
+    };
+    let asked = required(call(&app, "/paid/weather", None).await).await;
+    let first = pay(&asked, &Voucher::sign(&f.session, f.channel, PRICE));
+
+    // the claim fails: 503, not served, nothing settled
+    let response = call(&app, "/paid/weather", Some(first.clone())).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body(response).await.contains("send the same request again"));
+    assert_eq!(served.load(Ordering::SeqCst), 0);
+    assert_eq!(claimed().await, 0);
+
+    // the same request again: settled on chain, then served, with the claim's signature
+    let response = call(&app, "/paid/weather", Some(first.clone())).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let settled: SettlementResponse = x402::decode_header(
+        x402::PAYMENT_RESPONSE,
+        response.headers()[x402::PAYMENT_RESPONSE].as_bytes(),
+    )
+    .unwrap();
+    assert!(!settled.transaction.is_empty());
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+    assert_eq!(claimed().await, PRICE);
+
+    // and once more: a duplicate now, not served twice
+    let again = required(call(&app, "/paid/weather", Some(first)).await).await;
+    assert_eq!(again.refusal().unwrap().reason, RefusalCode::Duplicate);
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+
+    // the next voucher settles straight away
+    let second = pay(&asked, &Voucher::sign(&f.session, f.channel, 2 * PRICE));
+    let response = call(&app, "/paid/weather", Some(second)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+    assert_eq!(claimed().await, 2 * PRICE);
+    let earnings = micropay_client::accounts::earnings(
+        ledger.as_ref(),
+        &micropay_sdk::pda::earnings(&f.creator.pubkey(), &SOL).0,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(earnings.balance, 2 * PRICE);
 }
