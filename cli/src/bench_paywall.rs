@@ -345,9 +345,10 @@ pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
     let mut levels = Vec::with_capacity(args.concurrency.len());
     for &c in &args.concurrency {
         let per = args.requests.div_ceil(c);
+        let total = per.saturating_mul(c);
         let direct_headers: Vec<Vec<Option<String>>> = (0..c).map(|_| vec![None; per]).collect();
         let (direct_rps, direct) =
-            load(&format!("{upstream}/data"), c, per * c, direct_headers).await?;
+            load(&format!("{upstream}/data"), c, total, direct_headers).await?;
         // vouchers signed before the clock starts
         let mut paid_headers = Vec::with_capacity(c);
         for (i, client) in clients.iter().take(c).enumerate() {
@@ -365,7 +366,7 @@ pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
             }
             paid_headers.push(own);
         }
-        let (paid_rps, paid) = load(&format!("{gateway}/data"), c, per * c, paid_headers).await?;
+        let (paid_rps, paid) = load(&format!("{gateway}/data"), c, total, paid_headers).await?;
         let (d50, d99, p50, p99) = (
             percentile(&direct, 50),
             percentile(&direct, 99),
@@ -374,7 +375,7 @@ pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
         );
         levels.push(Level {
             concurrency: c,
-            requests: per * c,
+            requests: total,
             direct_rps,
             paid_rps,
             direct_p50_us: d50,
