@@ -185,40 +185,16 @@ impl Ctx {
 
 /// Parses a UI amount ("1.25") into base units, exactly (no floats).
 pub fn parse_amount(ui: &str, decimals: u8) -> Result<u64, Failure> {
-    let bad = || {
+    micropay_sdk::amount::parse_ui(ui, decimals).ok_or_else(|| {
         Failure::user(format!(
             "`{ui}` is not an amount with at most {decimals} decimals"
         ))
-    };
-    let (whole, frac) = ui.split_once('.').unwrap_or((ui, ""));
-    if whole.is_empty() && frac.is_empty() || frac.len() > usize::from(decimals) {
-        return Err(bad());
-    }
-    if !whole
-        .chars()
-        .chain(frac.chars())
-        .all(|c| c.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    let digits = format!("{whole}{frac:0<width$}", width = usize::from(decimals));
-    digits.parse::<u64>().map_err(|_| bad())
+    })
 }
 
 /// Formats base units with the mint's decimals ("1.25").
 pub fn format_amount(amount: u64, decimals: u8) -> String {
-    let s = format!(
-        "{:0>width$}",
-        amount,
-        width = usize::from(decimals).saturating_add(1)
-    );
-    let (whole, frac) = s.split_at(s.len().saturating_sub(usize::from(decimals)));
-    let frac = frac.trim_end_matches('0');
-    if frac.is_empty() {
-        whole.to_string()
-    } else {
-        format!("{whole}.{frac}")
-    }
+    micropay_sdk::amount::format_ui(amount, decimals)
 }
 
 /// A cluster unix timestamp as a UTC time a person reads ("2026-11-27T10:45:00Z").

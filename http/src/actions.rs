@@ -34,7 +34,10 @@ use micropay_client::{
     ledger::Ledger,
     micropay::{instructions::OpenChannelArgs, state::Escrow},
 };
-use micropay_sdk::{instructions as mix, pda, tokens};
+use micropay_sdk::{
+    amount::{format_ui as ui, parse_ui},
+    instructions as mix, pda, tokens,
+};
 use serde::{Deserialize, Serialize};
 use solana_sdk::{
     instruction::Instruction, message::Message, pubkey::Pubkey, transaction::Transaction,
@@ -485,34 +488,4 @@ async fn fund_transaction(
         );
     }
     Ok((unsigned(ledger, &ixs, &wallet).await?, message, opened))
-}
-
-fn parse_ui(ui: &str, decimals: u8) -> Option<u64> {
-    let (whole, frac) = ui.split_once('.').unwrap_or((ui, ""));
-    if (whole.is_empty() && frac.is_empty())
-        || frac.len() > usize::from(decimals)
-        || !whole
-            .chars()
-            .chain(frac.chars())
-            .all(|c| c.is_ascii_digit())
-    {
-        return None;
-    }
-    format!("{whole}{frac:0<width$}", width = usize::from(decimals))
-        .parse()
-        .ok()
-}
-
-fn ui(amount: u64, decimals: u8) -> String {
-    let s = format!(
-        "{amount:0>width$}",
-        width = usize::from(decimals).saturating_add(1)
-    );
-    let (whole, frac) = s.split_at(s.len().saturating_sub(usize::from(decimals)));
-    let frac = frac.trim_end_matches('0');
-    if frac.is_empty() {
-        whole.to_string()
-    } else {
-        format!("{whole}.{frac}")
-    }
 }

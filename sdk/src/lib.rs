@@ -9,6 +9,7 @@
 //!   named fields, including the batched `claim` that packs shared accounts
 //!   once and refers to them by index;
 //! - [`accounts`] and [`events`]: decoding of accounts and events;
+//! - [`amount`]: UI amounts ("1.25") to and from base units, exactly;
 //! - [`filters`]: the `getProgramAccounts` filters that find channels and escrows;
 //! - [`voucher`]: the exact on-chain voucher message, signing with any
 //!   `Signer`, and strict off-chain verification;
@@ -25,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod accounts;
+pub mod amount;
 pub mod error;
 pub mod events;
 pub mod filters;
