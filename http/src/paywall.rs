@@ -36,7 +36,7 @@ use micropay_sdk::x402::{
     self, encode_header, Extension, MicropayExtra, PaymentPayload, PaymentRequired,
     PaymentRequirements, Refusal, RefusalCode, ResourceInfo, SettlementResponse, WireVoucher,
 };
-use micropay_sdk::{instructions as mix, pda, voucher::Voucher};
+use micropay_sdk::{instructions as mix, voucher::Voucher};
 use solana_sdk::{pubkey::Pubkey, signature::Signature};
 use std::{
     collections::{BTreeMap, HashMap},
@@ -75,14 +75,7 @@ impl Settle for ClaimNow {
         let channel = accounts::channel(ledger, &voucher.channel)
             .await?
             .ok_or(ClientError::AccountNotFound(voucher.channel))?;
-        let claim = mix::claim(&[mix::VoucherClaim {
-            channel: voucher.channel,
-            creator_earnings: pda::earnings(&channel.creator, &channel.mint).0,
-            fee_earnings: (channel.fee_bps > 0)
-                .then(|| pda::earnings(&channel.fee_recipient, &channel.mint).0),
-            amount: voucher.amount,
-            signature: voucher.signature,
-        }]);
+        let claim = mix::claim(&[micropay_client::planner::voucher_claim(voucher, &channel)]);
         let sent = ledger.send(&[claim], self.fee_payer.as_ref(), &[]).await?;
         // settled by this claim, or by another (the watcher) before it
         let after = accounts::channel(ledger, &voucher.channel)
