@@ -93,6 +93,16 @@ impl Payer {
         Ok(true)
     }
 
+    /// Raises the allocation the payer may sign up to for `channel` (after a
+    /// top-up); never lowers it.
+    pub fn raise_allocation(&self, channel: &Pubkey, allocation: u64) -> Result<()> {
+        let row = self
+            .store
+            .get_payer(channel)?
+            .ok_or(ClientError::UnknownPayerChannel { channel: *channel })?;
+        rules::register_payer(self.store.as_ref(), &PayerRecord { allocation, ..row })
+    }
+
     /// The allocation the payer knows for `channel`.
     pub fn allocation(&self, channel: &Pubkey) -> Result<Option<u64>> {
         Ok(self.store.get_payer(channel)?.map(|s| s.allocation))

@@ -23,7 +23,10 @@
 use micropay_client::{
     accounts,
     ledger::{ChannelFilter, DynSigner, Ledger},
-    micropay::{instructions::OpenChannelArgs, state::Channel},
+    micropay::{
+        instructions::OpenChannelArgs,
+        state::{Channel, Escrow},
+    },
     payer::Payer,
     ClientError,
 };
@@ -359,12 +362,13 @@ impl Pay {
             .max(price)
     }
 
-    async fn free_balance(&self, mint: &Pubkey) -> Result<(Pubkey, u64, u64), PayError> {
+    /// The wallet's escrow for `mint`: its address and state.
+    async fn escrow(&self, mint: &Pubkey) -> Result<(Pubkey, Escrow), PayError> {
         let escrow = pda::escrow(&self.shared.wallet.pubkey(), mint).0;
         let state = accounts::escrow(self.shared.ledger.as_ref(), &escrow)
             .await?
             .ok_or(PayError::NoEscrow { mint: *mint })?;
-        Ok((escrow, state.balance, state.generation))
+        Ok((escrow, state))
     }
 
     /// Opens a channel to `creator` with a derived session key.
@@ -376,18 +380,15 @@ impl Pay {
         price: u64,
     ) -> Result<Pubkey, PayError> {
         let wallet = self.shared.wallet.pubkey();
-        let (escrow, free, _) = self.free_balance(&mint).await?;
-        let allocation = self.allocation(&creator, &mint, price).min(free);
+        let (escrow, state) = self.escrow(&mint).await?;
+        let allocation = self.allocation(&creator, &mint, price).min(state.balance);
         if allocation < price {
             return Err(PayError::EscrowShort {
                 mint,
-                free,
+                free: state.balance,
                 needed: price,
             });
         }
-        let state = accounts::escrow(self.shared.ledger.as_ref(), &escrow)
-            .await?
-            .ok_or(PayError::NoEscrow { mint })?;
         let nonce: u64 = rand::random();
         let key = session::derive(self.shared.wallet.as_ref(), &escrow, nonce)
             .map_err(ClientError::Signing)?;
@@ -409,11 +410,25 @@ impl Pay {
         .with_channel();
         // durable before it exists (and derivable again anyway)
         self.shared.payer.register(channel, &key, allocation)?;
-        self.shared
+        match self
+            .shared
             .ledger
             .send(&[ix], self.shared.wallet.as_ref(), &[])
-            .await?;
-        Ok(channel)
+            .await
+        {
+            Ok(_) => Ok(channel),
+            // refused for sure: no orphan key; after a network error it may
+            // have landed, so the key stays
+            Err(
+                e @ (ClientError::Program { .. }
+                | ClientError::Instruction { .. }
+                | ClientError::Transaction { .. }),
+            ) => {
+                self.shared.payer.forget_unused(&channel)?;
+                Err(e.into())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Raises `channel`'s allocation: to what the chain says if it is higher
@@ -431,19 +446,18 @@ impl Pay {
         let known = self.shared.payer.allocation(channel)?.unwrap_or(0);
         let paid = self.shared.payer.paid(channel)?;
         if on_chain.allocation > known && on_chain.allocation.saturating_sub(paid) >= price {
-            return Ok(self.shared.payer.adopt(
-                *channel,
-                &self.session_key(channel, &on_chain).await?,
-                on_chain.allocation,
-                on_chain.claimed,
-            )?);
+            // topped up elsewhere (another process, the CLI)
+            return Ok(self
+                .shared
+                .payer
+                .raise_allocation(channel, on_chain.allocation)?);
         }
-        let (escrow, free, _) = self.free_balance(mint).await?;
-        let amount = self.allocation(creator, mint, price).min(free);
+        let (escrow, state) = self.escrow(mint).await?;
+        let amount = self.allocation(creator, mint, price).min(state.balance);
         if amount < price {
             return Err(PayError::EscrowShort {
                 mint: *mint,
-                free,
+                free: state.balance,
                 needed: price,
             });
         }
@@ -461,25 +475,10 @@ impl Pay {
                 &[],
             )
             .await?;
-        let allocation = on_chain.allocation.saturating_add(amount);
-        let key = self.session_key(channel, &on_chain).await?;
         self.shared
             .payer
-            .adopt(*channel, &key, allocation, on_chain.claimed)?;
+            .raise_allocation(channel, on_chain.allocation.saturating_add(amount))?;
         Ok(())
-    }
-
-    async fn session_key(
-        &self,
-        channel: &Pubkey,
-        state: &Channel,
-    ) -> Result<solana_sdk::signature::Keypair, PayError> {
-        let key = session::derive(self.shared.wallet.as_ref(), &state.escrow, state.nonce)
-            .map_err(ClientError::Signing)?;
-        if key.pubkey() != state.signer {
-            return Err(ClientError::UnknownPayerChannel { channel: *channel }.into());
-        }
-        Ok(key)
     }
 }
 
