@@ -84,3 +84,20 @@ fn program_tests_do_not_build_the_local_node() {
         &["surfpool-core", "micropay-node", "clap"],
     );
 }
+
+/// A creator adding the paywall to an axum service, or a dApp adding the
+/// paying middleware, pulls neither the bank nor the local node nor the CLI.
+#[test]
+fn http_crate_has_no_bank_node_or_cli() {
+    assert_absent(
+        &["-p", "micropay-http", "-e", "normal"],
+        &[
+            "solana-program-test",
+            "surfpool-core",
+            "micropay-node",
+            "micropay-native",
+            "clap",
+            "indicatif",
+        ],
+    );
+}
