@@ -523,11 +523,16 @@ fn a_restarted_empty_node_says_to_fund_the_wallet() {
     let key = dir.path().join("id.json");
     let wallet = Keypair::new();
     micropay_tests::client::write_key(&key, &wallet);
-    let config = NodeConfig {
-        airdrop: vec![wallet.pubkey()],
-        ..NodeConfig::ephemeral().unwrap()
-    };
-    let node = LocalNode::start(config.clone()).unwrap();
+    // other tests bind ports too: a free port may be taken before we start
+    let (node, config) = (0..10)
+        .find_map(|_| {
+            let config = NodeConfig {
+                airdrop: vec![wallet.pubkey()],
+                ..NodeConfig::ephemeral().unwrap()
+            };
+            LocalNode::start(config.clone()).ok().map(|n| (n, config))
+        })
+        .expect("a local node on free ports");
     let url = node.rpc_url().to_string();
     let run = |args: &[&str]| {
         micropay()
@@ -539,12 +544,20 @@ fn a_restarted_empty_node_says_to_fund_the_wallet() {
     run(&["escrow", "init", "--mint", "sol"]).success();
     node.stop();
 
-    // same ports, empty state, nobody funded
-    let node = LocalNode::start(NodeConfig {
+    // same ports, empty state, nobody funded (the ports were just freed;
+    // retry briefly in case another test grabbed one meanwhile)
+    let restarted = NodeConfig {
         airdrop: vec![],
         ..config
-    })
-    .unwrap();
+    };
+    let node = (0..20)
+        .find_map(|_| {
+            LocalNode::start(restarted.clone()).ok().or_else(|| {
+                std::thread::sleep(std::time::Duration::from_millis(250));
+                None
+            })
+        })
+        .expect("the node restarts on its ports");
     let out = run(&["escrow", "init", "--mint", "sol"]).code(1);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
