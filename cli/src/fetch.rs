@@ -122,10 +122,7 @@ pub async fn run(cli: &Cli, args: &FetchArgs) -> Result<(), Failure> {
         .headers()
         .get(x402::PAYMENT_RESPONSE)
         .and_then(|v| x402::decode_header(x402::PAYMENT_RESPONSE, v.as_bytes()).ok());
-    let required: Option<x402::PaymentRequired> = (status == http::StatusCode::PAYMENT_REQUIRED)
-        .then(|| response.headers().get(x402::PAYMENT_REQUIRED))
-        .flatten()
-        .and_then(|v| x402::decode_header(x402::PAYMENT_REQUIRED, v.as_bytes()).ok());
+    let required = micropay_http::pay::payment_required(&response);
     let body = response.text().await.map_err(|e| Failure {
         message: format!("{}: reading the body: {e}", args.target),
         code: 2,

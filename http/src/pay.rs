@@ -501,7 +501,9 @@ impl Pay {
     }
 }
 
-fn payment_required(response: &Response) -> Option<PaymentRequired> {
+/// The `PAYMENT-REQUIRED` of a `402` response, decoded; `None` for any
+/// other response or an unreadable header.
+pub fn payment_required(response: &Response) -> Option<PaymentRequired> {
     if response.status() != StatusCode::PAYMENT_REQUIRED {
         return None;
     }
