@@ -237,32 +237,12 @@ pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
             .airdrop(&owner.pubkey(), allocation.saturating_add(100_000_000))
             .await?;
         let wsol = tokens::create_token_account(l, &owner, &SOL, &owner.pubkey(), &TOKEN).await?;
-        let escrow = pda::escrow(&owner.pubkey(), &SOL).0;
-        let mut ixs = micropay_sdk::tokens::WrapSol {
-            from: owner.pubkey(),
-            account: wsol,
+        let (escrow, ixs) = mix::FundNewSolEscrow {
+            owner: owner.pubkey(),
+            wsol,
             lamports: allocation,
         }
         .instructions()?;
-        ixs.push(
-            mix::InitEscrow {
-                owner: owner.pubkey(),
-                mint: SOL,
-                token_program: TOKEN,
-            }
-            .instruction(),
-        );
-        ixs.push(
-            mix::Deposit {
-                depositor: owner.pubkey(),
-                escrow,
-                mint: SOL,
-                source: wsol,
-                token_program: TOKEN,
-                amount: allocation,
-            }
-            .instruction(),
-        );
         l.send(&ixs, &owner, &[]).await?;
         let state = accounts::escrow(l, &escrow)
             .await?

@@ -77,6 +77,55 @@ impl InitEscrow {
     }
 }
 
+/// A new wrapped-SOL escrow funded from its owner's wallet: wraps
+/// `lamports` into the owner's wSOL token account `wsol`, then `init_escrow`
+/// and `deposit` them. The owner signs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FundNewSolEscrow {
+    /// The wallet; owns the escrow and `wsol`; signs.
+    pub owner: Pubkey,
+    /// The owner's wSOL token account the lamports pass through.
+    pub wsol: Pubkey,
+    /// Lamports deposited.
+    pub lamports: u64,
+}
+
+impl FundNewSolEscrow {
+    /// The escrow's address, and the instructions (transfer, sync native,
+    /// init_escrow, deposit).
+    pub fn instructions(&self) -> Result<(Pubkey, Vec<Instruction>), crate::SdkError> {
+        let sol = anchor_spl::token::spl_token::native_mint::ID;
+        let token = anchor_spl::token::spl_token::ID;
+        let escrow = pda::escrow(&self.owner, &sol).0;
+        let mut ixs = crate::tokens::WrapSol {
+            from: self.owner,
+            account: self.wsol,
+            lamports: self.lamports,
+        }
+        .instructions()?;
+        ixs.push(
+            InitEscrow {
+                owner: self.owner,
+                mint: sol,
+                token_program: token,
+            }
+            .instruction(),
+        );
+        ixs.push(
+            Deposit {
+                depositor: self.owner,
+                escrow,
+                mint: sol,
+                source: self.wsol,
+                token_program: token,
+                amount: self.lamports,
+            }
+            .instruction(),
+        );
+        Ok((escrow, ixs))
+    }
+}
+
 /// `deposit`: `amount` from `source` (owned by `depositor`, who signs) into
 /// `escrow`. Anyone may deposit into any escrow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use micropay_client::{
     tokens, ClientError, Result,
 };
 use micropay_sdk::events::MicropayEvent;
-use micropay_sdk::{instructions as mix, pda, tokens as sdk_tokens};
+use micropay_sdk::{instructions as mix, pda};
 use solana_sdk::{
     account::Account, hash::Hash, instruction::Instruction, message::Message, signature::Signature,
     transaction::Transaction,
@@ -30,34 +30,13 @@ pub fn escrow_ixs(
     wsol: &Pubkey,
     deposit: u64,
 ) -> (Pubkey, Vec<solana_sdk::instruction::Instruction>) {
-    let escrow = pda::escrow(owner, &SOL).0;
-    let mut ixs = sdk_tokens::WrapSol {
-        from: *owner,
-        account: *wsol,
+    mix::FundNewSolEscrow {
+        owner: *owner,
+        wsol: *wsol,
         lamports: deposit,
     }
     .instructions()
-    .unwrap();
-    ixs.push(
-        mix::InitEscrow {
-            owner: *owner,
-            mint: SOL,
-            token_program: TOKEN,
-        }
-        .instruction(),
-    );
-    ixs.push(
-        mix::Deposit {
-            depositor: *owner,
-            escrow,
-            mint: SOL,
-            source: *wsol,
-            token_program: TOKEN,
-            amount: deposit,
-        }
-        .instruction(),
-    );
-    (escrow, ixs)
+    .unwrap()
 }
 
 /// Writes `key` as a Solana CLI keypair file.
