@@ -35,16 +35,22 @@
 //!
 //! The voucher is durable in the store before `accept` returns. Accepts of one
 //! channel are serialized by a per-channel lock (never a global one across RPC
-//! calls); the compare-and-store is one store transaction, so even receivers
-//! sharing a store can never count the same increment twice.
+//! calls); accepts of different channels run in parallel and share durable
+//! commits ([`crate::store::commit`]: group commit, one fsync for all the
+//! accepts waiting on the disk). The write is a compare-and-swap on the row's
+//! version, so even receivers on several machines sharing one store can never
+//! count the same increment twice. The receiver keeps each channel's row
+//! beside its cached state and re-reads it only when a swap finds it moved; no
+//! store I/O runs on the async worker threads.
 
 use crate::{
     accounts,
     error::Result,
     ledger::Ledger,
     store::{
+        commit::GroupCommit,
         rules::{self, Recorded, Sighting},
-        ReceiverStore,
+        ReceiverStore, RowWrite, VoucherRecord,
     },
 };
 use anchor_lang::prelude::Pubkey;
@@ -240,6 +246,9 @@ pub struct ReceiverConfig {
     pub expiry_margin_secs: i64,
     /// Most channels whose state is cached (entries in use are never evicted).
     pub cache_capacity: usize,
+    /// Most accepted vouchers made durable by one commit (group commit; 1:
+    /// one commit each). Accepts waiting for the disk share the next commit.
+    pub group_commit: usize,
 }
 
 impl Default for ReceiverConfig {
@@ -252,6 +261,7 @@ impl Default for ReceiverConfig {
             max_state_age: Duration::from_secs(30),
             expiry_margin_secs: 600,
             cache_capacity: 100_000,
+            group_commit: crate::store::commit::DEFAULT_MAX_BATCH,
         }
     }
 }
@@ -351,7 +361,20 @@ struct Read {
     slot: u64,
 }
 
-type Slot = Arc<Mutex<Option<Cached>>>;
+/// What the receiver keeps per channel, under the channel's lock.
+#[derive(Default)]
+struct SlotState {
+    /// The channel's state as last read from the ledger.
+    chain: Option<Cached>,
+    /// The store row as last read or written (`Some(None)`: no row). With a
+    /// store shared by other receivers it may be behind: refusals decided on
+    /// it are still sound (rows only move up), and a write decided on it is a
+    /// compare-and-swap that fails, and is re-decided on a fresh read, if the
+    /// row moved.
+    row: Option<Option<VoucherRecord>>,
+}
+
+type Slot = Arc<Mutex<SlotState>>;
 
 /// The creator's side: accepts vouchers that will be money, durably, once each.
 pub struct Receiver {
@@ -364,6 +387,8 @@ pub struct Receiver {
     /// Per-channel slots: the std mutex is held only to find a slot, never
     /// across an await; each slot's async mutex serializes one channel.
     cache: StdMutex<HashMap<Pubkey, Slot>>,
+    /// The store's group-committing writer (started on first use).
+    commit: OnceCell<GroupCommit>,
     /// Earnings accounts seen to exist (they are closed only by their owner;
     /// the planner re-creates a missing one before claiming).
     earnings: StdMutex<HashSet<Pubkey>>,
@@ -384,6 +409,7 @@ impl Receiver {
             config,
             cluster: OnceCell::new(),
             cache: StdMutex::new(HashMap::new()),
+            commit: OnceCell::new(),
             earnings: StdMutex::new(HashSet::new()),
         }
     }
@@ -453,6 +479,20 @@ impl Receiver {
         })
     }
 
+    /// The group-committing writer of the store, started on first use.
+    async fn committer(&self) -> Result<&GroupCommit> {
+        self.commit
+            .get_or_try_init(|| async {
+                GroupCommit::start(self.store.clone(), self.config.group_commit)
+            })
+            .await
+    }
+
+    /// Commits made and rows written through group commit so far.
+    pub fn commit_stats(&self) -> (u64, u64) {
+        self.commit.get().map_or((0, 0), GroupCommit::stats)
+    }
+
     /// The best voucher held for `channel` of this creator, and what the
     /// channel had settled on chain when last seen (base units): what a payer
     /// that lost its state resumes from. Reads only the store.
@@ -467,7 +507,7 @@ impl Receiver {
     /// Forgets cached channel state (e.g. after a top-up or a close request
     /// was seen).
     pub async fn invalidate(&self, channel: &Pubkey) {
-        *self.slot(channel).lock().await = None;
+        *self.slot(channel).lock().await = SlotState::default();
     }
 
     /// Refuses the channel unless `owner`'s earnings account for the mint exists.
@@ -522,10 +562,18 @@ impl Receiver {
         price: &(dyn Fn(&Pubkey) -> Option<u64> + Sync),
     ) -> Result<Payment> {
         let slot = self.slot(&voucher.channel);
-        let mut cached = slot.lock().await;
+        let mut state = slot.lock().await;
+        let commit = self.committer().await?;
         // cheap checks first: a retry or an old voucher of this creator's
         // channel needs no RPC call (a shared store may hold other creators')
-        let known = self.store.get(&voucher.channel)?;
+        let known = match &state.row {
+            Some(row) => row.clone(),
+            None => {
+                let row = commit.get(&voucher.channel).await?;
+                state.row = Some(row.clone());
+                row
+            }
+        };
         if let Some(row) = known.filter(|r| r.creator == self.creator) {
             if row.voucher == *voucher {
                 return Err(Rejection::Duplicate {
@@ -544,12 +592,12 @@ impl Receiver {
             }
         }
         let mut read = self
-            .channel_state(&voucher.channel, &mut cached, false)
+            .channel_state(&voucher.channel, &mut state.chain, false)
             .await?;
         if voucher.amount > read.channel.allocation {
             // maybe topped up since: look again once
             read = self
-                .channel_state(&voucher.channel, &mut cached, true)
+                .channel_state(&voucher.channel, &mut state.chain, true)
                 .await?;
         }
         let Read { channel, now, slot } = read;
@@ -625,15 +673,17 @@ impl Receiver {
             claimed: channel.claimed,
             allocation: channel.allocation,
         };
-        let outcome = rules::record_voucher(
-            self.store.as_ref(),
+        let outcome = record_voucher(
+            commit,
+            &mut state.row,
             voucher,
             &channel.creator,
             &channel.mint,
             &seen,
             &pays_enough,
-        )?;
-        drop(cached);
+        )
+        .await?;
+        drop(state);
         match outcome {
             Recorded::Accepted { previous } => Ok(Payment {
                 channel: id,
@@ -660,6 +710,52 @@ impl Receiver {
             .into()),
         }
     }
+}
+
+/// [`rules::record_voucher`] through group commit, deciding on `cached`
+/// (the slot's row, refreshed when a compare-and-swap finds it moved).
+async fn record_voucher(
+    commit: &GroupCommit,
+    cached: &mut Option<Option<VoucherRecord>>,
+    voucher: &Voucher,
+    creator: &Pubkey,
+    mint: &Pubkey,
+    seen: &Sighting,
+    pays_enough: &(dyn Fn(u64) -> bool + Sync),
+) -> Result<Recorded> {
+    for _ in 0..rules::CAS_ATTEMPTS {
+        let existing = match cached.take() {
+            Some(row) => row,
+            None => commit.get(&voucher.channel).await?,
+        };
+        let decided =
+            rules::decide_record(existing.as_ref(), voucher, creator, mint, seen, pays_enough);
+        let (record, previous) = match decided {
+            Ok(next) => next,
+            Err(outcome) => {
+                *cached = Some(existing);
+                return Ok(outcome);
+            }
+        };
+        let (write, version) = match &existing {
+            Some(row) => (
+                RowWrite::Swap {
+                    expected: row.version,
+                    record: record.clone(),
+                },
+                row.version.saturating_add(1),
+            ),
+            None => (RowWrite::Insert(record.clone()), 1),
+        };
+        if commit.write(write).await? {
+            *cached = Some(Some(VoucherRecord { version, ..record }));
+            return Ok(Recorded::Accepted { previous });
+        }
+        // another writer moved the row: `cached` stays empty, read it again
+    }
+    Err(crate::error::ClientError::StoreContention {
+        channel: voucher.channel,
+    })
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 // A test suite for backends: panicking is how it reports a violation.
 #![allow(clippy::unwrap_used, clippy::arithmetic_side_effects)]
 
-use super::{rules, ClaimStatus, PayerRecord, PayerStore, ReceiverStore, VoucherRecord};
+use super::{rules, ClaimStatus, PayerRecord, PayerStore, ReceiverStore, RowWrite, VoucherRecord};
 use anchor_lang::prelude::Pubkey;
 use micropay_sdk::voucher::Voucher;
 use solana_sdk::{hash::Hash, signature::Keypair};
@@ -116,6 +116,48 @@ pub fn receiver_store(store: &dyn ReceiverStore) {
     );
     assert_eq!(store.list(&ClaimStatus::ALL).unwrap().len(), 3);
     assert!(store.list(&[]).unwrap().is_empty());
+
+    // a batch: each write succeeds or fails on its own, in order
+    assert!(store.write_batch(&[]).unwrap().is_empty());
+    let (e, f, g) = (
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+    );
+    let mut e2 = record(e, 20);
+    e2.status = ClaimStatus::Submitted;
+    let e3 = record(e, 30);
+    let done = store
+        .write_batch(&[
+            RowWrite::Insert(record(e, 10)),
+            RowWrite::Insert(record(e, 11)),
+            RowWrite::Swap {
+                expected: 1,
+                record: e2.clone(),
+            },
+            RowWrite::Swap {
+                expected: 1,
+                record: e3,
+            },
+            RowWrite::Swap {
+                expected: 0,
+                record: record(f, 1),
+            },
+            RowWrite::Insert(record(g, u64::MAX)),
+        ])
+        .unwrap();
+    assert_eq!(
+        done,
+        vec![true, false, true, false, false, true],
+        "batched writes check versions one by one, seeing earlier writes"
+    );
+    assert_eq!(
+        store.get(&e).unwrap(),
+        Some(VoucherRecord { version: 2, ..e2 }),
+        "the batch's last successful write of a row wins"
+    );
+    assert_eq!(store.get(&f).unwrap(), None);
+    assert_eq!(store.get(&g).unwrap().unwrap().voucher.amount, u64::MAX);
 
     // the rules on this backend
     let d = Pubkey::new_unique();

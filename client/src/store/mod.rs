@@ -14,11 +14,12 @@
 //! Each row remembers the cluster (genesis hash) and slot it was last seen at.
 //!
 //! Payer side ([`PayerStore`]): each channel's session key and the cumulative
-//! amount signed so far, which only ever grows.
+//! amount reserved for signing (nothing above it was ever signed).
 //!
 //! Amounts are `u64` everywhere; a backend with signed 64-bit integers stores
 //! the same bits (see `sqlite.rs`), so every `u64` round-trips.
 
+pub mod commit;
 pub mod conformance;
 pub mod rules;
 #[cfg(feature = "sqlite")]
@@ -121,7 +122,10 @@ pub struct PayerRecord {
     pub channel: Pubkey,
     /// The session key's 64-byte keypair (secret ‖ public). Never printed.
     pub signer_keypair: [u8; 64],
-    /// Cumulative amount signed so far (only grows).
+    /// The reservation: no voucher above this cumulative amount was ever
+    /// signed (base units). It rises before anything above it is signed, by
+    /// one payment or a block of them (see [`crate::payer`]), and falls only
+    /// when a payer gives back its own reservation's unsigned rest.
     pub cumulative: u64,
     /// The channel's allocation as the payer knows it.
     pub allocation: u64,
@@ -158,6 +162,38 @@ pub trait ReceiverStore: Send + Sync {
 
     /// Rows with one of `statuses`, by channel.
     fn list(&self, statuses: &[ClaimStatus]) -> Result<Vec<VoucherRecord>>;
+
+    /// Applies `writes` in order, each exactly as [`ReceiverStore::insert`]
+    /// or [`ReceiverStore::compare_and_swap`] alone would (each succeeds or
+    /// fails on its own version check; a later write sees the earlier ones),
+    /// in **one atomic, durable commit**: when it returns `Ok`, every write
+    /// reported `true` is durable; when it returns `Err`, none was applied.
+    /// This is group commit's primitive ([`commit::GroupCommit`]): one fsync
+    /// or one round trip for many writers.
+    fn write_batch(&self, writes: &[RowWrite]) -> Result<Vec<bool>>;
+}
+
+/// One write of a [`ReceiverStore::write_batch`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RowWrite {
+    /// As [`ReceiverStore::insert`].
+    Insert(VoucherRecord),
+    /// As [`ReceiverStore::compare_and_swap`] from version `expected`.
+    Swap {
+        /// The version the row must have.
+        expected: u64,
+        /// The row to write (its channel is the key).
+        record: VoucherRecord,
+    },
+}
+
+impl RowWrite {
+    /// The row written.
+    pub fn record(&self) -> &VoucherRecord {
+        match self {
+            RowWrite::Insert(record) | RowWrite::Swap { record, .. } => record,
+        }
+    }
 }
 
 /// The payer's primitives, with the same contract as [`ReceiverStore`].

@@ -10,7 +10,7 @@
 //! the database's permissions) is created with mode 0600: the payer side holds
 //! session secret keys.
 
-use super::{ClaimStatus, PayerRecord, PayerStore, ReceiverStore, VoucherRecord};
+use super::{ClaimStatus, PayerRecord, PayerStore, ReceiverStore, RowWrite, VoucherRecord};
 use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
 use micropay_sdk::voucher::Voucher;
@@ -211,6 +211,19 @@ impl SqliteStore {
 const RECEIVER_COLUMNS: &str = "channel, amount, signature, creator, mint, claimed, allocation, \
      status, claim_signature, cluster, seen_slot, note, claim_valid_until, version";
 
+/// Inserts a row (columns as [`execute_row`] binds them) at version 1.
+const INSERT_ROW: &str = "INSERT INTO receiver_vouchers (channel, amount, signature, creator, mint,
+         claimed, allocation, status, claim_signature, cluster, seen_slot, note,
+         claim_valid_until, version)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1)
+     ON CONFLICT (channel) DO NOTHING";
+
+/// Replaces a row at version ?15 with version ?14.
+const SWAP_ROW: &str = "UPDATE receiver_vouchers SET amount = ?2, signature = ?3, creator = ?4,
+         mint = ?5, claimed = ?6, allocation = ?7, status = ?8, claim_signature = ?9,
+         cluster = ?10, seen_slot = ?11, note = ?12, claim_valid_until = ?13, version = ?14
+     WHERE channel = ?1 AND version = ?15";
+
 struct RawRecord {
     channel: Vec<u8>,
     amount: i64,
@@ -337,11 +350,7 @@ impl ReceiverStore for SqliteStore {
     fn insert(&self, r: &VoucherRecord) -> Result<bool> {
         self.named(|| {
             let conn = self.lock()?;
-            let mut stmt = conn.prepare_cached(&format!(
-                "INSERT INTO receiver_vouchers ({RECEIVER_COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 1)
-                 ON CONFLICT (channel) DO NOTHING"
-            ))?;
+            let mut stmt = conn.prepare_cached(INSERT_ROW)?;
             Ok(execute_row(&mut stmt, r, &[])? == 1)
         })
     }
@@ -349,13 +358,7 @@ impl ReceiverStore for SqliteStore {
     fn compare_and_swap(&self, expected: u64, r: &VoucherRecord) -> Result<bool> {
         self.named(|| {
             let conn = self.lock()?;
-            let mut stmt = conn.prepare_cached(
-                "UPDATE receiver_vouchers SET amount = ?2, signature = ?3, creator = ?4, mint = ?5,
-                     claimed = ?6, allocation = ?7, status = ?8, claim_signature = ?9,
-                     cluster = ?10, seen_slot = ?11, note = ?12, claim_valid_until = ?13,
-                     version = ?14
-                 WHERE channel = ?1 AND version = ?15",
-            )?;
+            let mut stmt = conn.prepare_cached(SWAP_ROW)?;
             let versions = [bits(expected.saturating_add(1)), bits(expected)];
             Ok(execute_row(&mut stmt, r, &versions)? == 1)
         })
@@ -379,6 +382,39 @@ impl ReceiverStore for SqliteStore {
                 out.push(row?.decode()?);
             }
             Ok(out)
+        })
+    }
+
+    /// One immediate transaction, one commit (one WAL fsync) for the batch;
+    /// an error rolls all of it back.
+    fn write_batch(&self, writes: &[RowWrite]) -> Result<Vec<bool>> {
+        self.named(|| {
+            if writes.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut conn = self.lock()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut done = Vec::with_capacity(writes.len());
+            {
+                let mut insert = tx.prepare_cached(INSERT_ROW)?;
+                let mut swap = tx.prepare_cached(SWAP_ROW)?;
+                for write in writes {
+                    let written = match write {
+                        RowWrite::Insert(r) => execute_row(&mut insert, r, &[])?,
+                        RowWrite::Swap {
+                            expected,
+                            record: r,
+                        } => execute_row(
+                            &mut swap,
+                            r,
+                            &[bits(expected.saturating_add(1)), bits(*expected)],
+                        )?,
+                    };
+                    done.push(written == 1);
+                }
+            }
+            tx.commit()?;
+            Ok(done)
         })
     }
 }
