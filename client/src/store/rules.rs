@@ -409,6 +409,111 @@ pub fn reserve_payment(
     Err(ClientError::StoreContention { channel: *channel })
 }
 
+/// What [`reserve_block`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reservation {
+    /// `row` (as written, with its new version) reserves up to its
+    /// `cumulative`; the payer signs `amount`.
+    Reserved {
+        /// The row as stored now.
+        row: PayerRecord,
+        /// The cumulative amount to sign.
+        amount: u64,
+    },
+    /// Signing `amount` would exceed the allocation of `row` (as read).
+    Exceeds {
+        /// The row as read.
+        row: PayerRecord,
+        /// The cumulative amount that did not fit.
+        amount: u64,
+    },
+}
+
+/// Payer side: makes `signed + price` signable, reserving ahead. The row's
+/// `cumulative` is the reservation: no voucher above it was ever signed.
+/// `signed` is the highest amount this payer signed and `reserved` the row's
+/// `cumulative` as this payer last wrote or read it; if the row moved past
+/// `reserved` (another process of the same payer reserved), signing resumes
+/// above it. The new reservation covers `ahead` payments of `price` (at
+/// least this one), within the allocation, so the next `ahead − 1`
+/// payments of that price need no store write.
+pub fn reserve_block(
+    store: &dyn PayerStore,
+    channel: &Pubkey,
+    signed: u64,
+    reserved: u64,
+    price: u64,
+    ahead: u64,
+) -> Result<Reservation> {
+    for _ in 0..CAS_ATTEMPTS {
+        let row = store
+            .get_payer(channel)?
+            .ok_or(ClientError::UnknownPayerChannel { channel: *channel })?;
+        let base = if row.cumulative == reserved {
+            signed
+        } else {
+            signed.max(row.cumulative)
+        };
+        let Some(amount) = base.checked_add(price).filter(|a| *a <= row.allocation) else {
+            return Ok(Reservation::Exceeds {
+                amount: base.saturating_add(price),
+                row,
+            });
+        };
+        if amount <= row.cumulative && row.cumulative == reserved {
+            return Ok(Reservation::Reserved { row, amount });
+        }
+        let target = amount
+            .saturating_add(price.saturating_mul(ahead.saturating_sub(1)))
+            .min(row.allocation);
+        let next = PayerRecord {
+            cumulative: target,
+            ..row.clone()
+        };
+        if store.compare_and_swap_payer(row.version, &next)? {
+            return Ok(Reservation::Reserved {
+                row: PayerRecord {
+                    version: row.version.saturating_add(1),
+                    ..next
+                },
+                amount,
+            });
+        }
+    }
+    Err(ClientError::StoreContention { channel: *channel })
+}
+
+/// Payer side: gives back what was reserved and never signed, lowering the
+/// row's `cumulative` from `reserved` to `signed` — only while the row still
+/// holds this payer's reservation (nobody can have signed above `signed`).
+/// Returns the row written, or `None` when nothing was given back.
+pub fn release_reservation(
+    store: &dyn PayerStore,
+    channel: &Pubkey,
+    signed: u64,
+    reserved: u64,
+) -> Result<Option<PayerRecord>> {
+    for _ in 0..CAS_ATTEMPTS {
+        let Some(row) = store.get_payer(channel)? else {
+            return Ok(None);
+        };
+        if row.cumulative != reserved || signed >= reserved {
+            return Ok(None);
+        }
+        let next = PayerRecord {
+            cumulative: signed,
+            ..row.clone()
+        };
+        if store.compare_and_swap_payer(row.version, &next)? {
+            return Ok(Some(PayerRecord {
+                version: row.version.saturating_add(1),
+                ..next
+            }));
+        }
+    }
+    Err(ClientError::StoreContention { channel: *channel })
+}
+
 #[cfg(all(test, feature = "sqlite"))]
 #[allow(clippy::arithmetic_side_effects)] // the model's bookkeeping on small numbers
 mod tests {
