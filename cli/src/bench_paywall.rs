@@ -11,28 +11,24 @@
 //! machine's; a debug build is far slower than `--release` (the result says
 //! which one ran).
 
-use super::{context::emit, Cli, Failure};
+use super::{bench::open_channels, context::emit, Cli, Failure};
 use axum::{routing::get, Router};
 use clap::{Args, ValueEnum};
-use micropay::instructions::OpenChannelArgs;
 use micropay_client::{
-    accounts,
     ledger::{embedded::EmbeddedLedger, Ledger},
     receiver::{AcceptedMint, Receiver, ReceiverConfig},
     store::{ReceiverStore, SqliteStore},
-    tokens,
 };
 use micropay_http::{
     paywall::{Paywall, PaywallConfig},
     proxy::Proxy,
     route::{PathPattern, Price, Route},
 };
-use micropay_sdk::{instructions as mix, pda, voucher::Voucher, x402};
+use micropay_sdk::{voucher::Voucher, x402};
 use solana_sdk::signature::{Keypair, Signer};
 use std::{sync::Arc, time::Instant};
 
 const SOL: solana_sdk::pubkey::Pubkey = anchor_spl::token::spl_token::native_mint::ID;
-const TOKEN: solana_sdk::pubkey::Pubkey = anchor_spl::token::spl_token::ID;
 /// Lamports per request.
 const PRICE: u64 = 1_000;
 
@@ -125,12 +121,6 @@ impl std::fmt::Display for BenchPaywall {
     }
 }
 
-/// A client's channel and its session key.
-struct Client {
-    channel: solana_sdk::pubkey::Pubkey,
-    session: Keypair,
-}
-
 fn percentile(sorted: &[u64], p: usize) -> u64 {
     if sorted.is_empty() {
         return 0;
@@ -210,19 +200,6 @@ pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
     let most = args.concurrency.iter().copied().max().unwrap_or(1);
     let ledger = Arc::new(EmbeddedLedger::start().await);
     let l: &dyn Ledger = ledger.as_ref();
-    let funder = ledger.payer().insecure_clone();
-    let creator = Keypair::new();
-    l.send(
-        &[mix::InitEarnings {
-            payer: funder.pubkey(),
-            owner: creator.pubkey(),
-            mint: SOL,
-        }
-        .instruction()],
-        &funder,
-        &[],
-    )
-    .await?;
     // each client gets a channel large enough for every paid request it sends
     let per_client = args
         .concurrency
@@ -230,43 +207,8 @@ pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
         .map(|c| args.requests.div_ceil(*c))
         .sum::<usize>();
     let allocation = PRICE.saturating_mul(u64::try_from(per_client).unwrap_or(u64::MAX));
-    let mut clients = Vec::with_capacity(most);
-    for _ in 0..most {
-        let owner = Keypair::new();
-        ledger
-            .airdrop(&owner.pubkey(), allocation.saturating_add(100_000_000))
-            .await?;
-        let wsol = tokens::create_token_account(l, &owner, &SOL, &owner.pubkey(), &TOKEN).await?;
-        let (escrow, ixs) = mix::FundNewSolEscrow {
-            owner: owner.pubkey(),
-            wsol,
-            lamports: allocation,
-        }
-        .instructions()?;
-        l.send(&ixs, &owner, &[]).await?;
-        let state = accounts::escrow(l, &escrow)
-            .await?
-            .ok_or_else(|| Failure::user("the escrow was not created"))?;
-        let session = Keypair::new();
-        let (open, channel) = mix::OpenChannel {
-            owner: owner.pubkey(),
-            escrow,
-            slot: pda::ChannelSlot::next(&state),
-            args: OpenChannelArgs {
-                creator: creator.pubkey(),
-                signer: session.pubkey(),
-                allocation,
-                fee_recipient: None,
-                fee_bps: 0,
-                dispute_window_secs: ReceiverConfig::default().min_dispute_window_secs,
-                expires_at: 0,
-                nonce: 0,
-            },
-        }
-        .with_channel();
-        l.send(&[open], &owner, &[]).await?;
-        clients.push(Client { channel, session });
-    }
+    let creator = Keypair::new();
+    let clients = open_channels(&ledger, &creator.pubkey(), most, allocation).await?;
 
     let dir = tempfile::tempdir().map_err(|e| Failure::user(format!("temp dir: {e}")))?;
     let store: Arc<dyn ReceiverStore> = match args.store {

@@ -7,6 +7,7 @@
 
 mod accept;
 mod airdrop;
+mod bench;
 mod bench_paywall;
 mod channel;
 mod claim;
@@ -84,6 +85,8 @@ pub enum Command {
     /// Load-test the paywall locally: requests/s and added latency at several
     /// concurrency levels (embedded bank, loopback).
     BenchPaywall(bench_paywall::BenchPaywallArgs),
+    /// Benchmarks: `bench accept` (durable accepts and pays per second).
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -216,6 +219,7 @@ pub fn main() -> i32 {
             Command::Serve(args) => serve::run(&cli, args).await,
             Command::Fetch(args) => fetch::run(&cli, args).await,
             Command::BenchPaywall(args) => bench_paywall::run(&cli, args).await,
+            Command::Bench(args) => bench::run(&cli, args).await,
         }
     });
     match result {

@@ -277,6 +277,7 @@ fn help_lists_every_flag() {
         vec!["serve"],
         vec!["fetch"],
         vec!["bench-paywall"],
+        vec!["bench", "accept"],
     ] {
         let out = micropay().args(&cmd).arg("--help").assert().success();
         let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
@@ -584,6 +585,65 @@ fn a_restarted_empty_node_says_to_fund_the_wallet() {
 
 /// The paywall load test runs on the embedded bank, prints one row per
 /// concurrency level, and checks that every paid request was counted once.
+#[test]
+fn bench_accept_measures_every_case_and_group_commit_batches() {
+    let out = micropay()
+        .args([
+            "bench",
+            "accept",
+            "--clients",
+            "8",
+            "--vouchers",
+            "800",
+            "--output",
+            "json",
+        ])
+        .assert()
+        .success();
+    let v = json(&out.get_output().stdout);
+    let cases = v["cases"].as_array().unwrap();
+    let find = |op: &str, store: &str, mode: &str| {
+        cases
+            .iter()
+            .find(|c| c["operation"] == op && c["store"] == store && c["mode"] == mode)
+            .unwrap_or_else(|| panic!("no {op} {store} {mode} case in {v}"))
+    };
+    assert_eq!(find("verify", "none", "one core")["operations"], 800);
+    for mode in ["one commit each", "group commit"] {
+        let c = find("accept", "sqlite (disk)", mode);
+        // one warm-up voucher per channel is not timed
+        assert_eq!(c["operations"], 792, "{c}");
+        assert_eq!(c["durable"], true);
+        assert!(c["per_second"].as_f64().unwrap() > 0.0);
+    }
+    assert!(find("accept", "sqlite (disk)", "one commit each")["mean_batch"].is_null());
+    let grouped = find("accept", "sqlite (disk)", "group commit");
+    assert!(grouped["mean_batch"].as_f64().unwrap() >= 1.0, "{grouped}");
+    assert_eq!(
+        find("accept", "sqlite (memory)", "group commit")["durable"],
+        false
+    );
+    for mode in ["one write each", "reserve 64 ahead"] {
+        assert_eq!(find("pay", "sqlite (disk)", mode)["operations"], 800);
+    }
+    // the text form is a table with a header
+    let out = micropay()
+        .args(["bench", "accept", "--clients", "2", "--vouchers", "20"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("ops/s") && text.contains("group commit"),
+        "{text}"
+    );
+    let out = micropay()
+        .args(["bench", "accept", "--clients", "0"])
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("--clients takes 1 to 1024"), "{err}");
+}
+
 #[test]
 fn bench_paywall_prints_a_row_per_level_and_counts_every_payment() {
     let out = micropay()
