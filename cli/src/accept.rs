@@ -14,7 +14,7 @@
 //! acknowledged line is a stored payment, whenever the process is killed.
 
 use super::{
-    context::{format_amount, parse_amount, store_path, Ctx, MintInfo},
+    context::{format_amount, parse_amount, receiver_store, Ctx, MintInfo},
     voucher::decode,
     Cli, Failure,
 };
@@ -23,7 +23,6 @@ use clap::Args;
 use micropay_client::{
     accounts,
     receiver::{AcceptedMint, FeePolicy, Receiver, ReceiverConfig, Rejection},
-    store::SqliteStore,
     ClientError,
 };
 use std::{collections::HashMap, path::PathBuf, sync::Arc};
@@ -54,7 +53,7 @@ pub struct AcceptArgs {
     /// watcher) have to claim after the payer asks to close.
     #[arg(long, default_value_t = ReceiverConfig::default().min_dispute_window_secs)]
     pub min_dispute_window: u32,
-    /// Receiver store.
+    /// Receiver store: a SQLite file, or a `postgres://` URL: one database shared by gateways on several machines.
     #[arg(long)]
     pub store: Option<PathBuf>,
 }
@@ -75,10 +74,7 @@ pub async fn run(cli: &Cli, args: &AcceptArgs) -> Result<(), Failure> {
     for recipient in &args.fee_recipients {
         fees = fees.allow(*recipient, args.max_fee_bps);
     }
-    let store = Arc::new(SqliteStore::open(store_path(
-        args.store.as_ref(),
-        "receiver",
-    ))?);
+    let (store, _) = receiver_store(args.store.as_ref(), false)?;
     let config = ReceiverConfig {
         mints,
         fees,

@@ -6,7 +6,7 @@
 //! lost because a channel closed before its voucher was claimed.
 
 use super::{
-    context::{format_amount, store_path, Ctx},
+    context::{format_amount, receiver_store, Ctx},
     Cli, Failure,
 };
 use anchor_lang::prelude::Pubkey;
@@ -15,7 +15,7 @@ use micropay_client::{
     planner::{
         ppm_from_ratio, Execution, Lost, Plan, Planner, PlannerConfig, Quarantined, UnitValue,
     },
-    store::{ClaimStatus, ReceiverStore, SqliteStore},
+    store::{ClaimStatus, ReceiverStore},
 };
 use std::path::PathBuf;
 
@@ -26,7 +26,7 @@ pub struct ClaimArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub planner: PlannerArgs,
-    /// Receiver store.
+    /// Receiver store: a SQLite file, or a `postgres://` URL: one database shared by gateways on several machines.
     #[arg(long)]
     pub store: Option<PathBuf>,
 }
@@ -171,10 +171,11 @@ fn lost_text(lost: &[Lost]) -> String {
 pub async fn run(cli: &Cli, args: &ClaimArgs) -> Result<(), Failure> {
     args.planner.validate()?;
     let ctx = Ctx::new(cli)?;
-    let store = SqliteStore::open_existing(store_path(args.store.as_ref(), "receiver"))?;
-    let planner = Planner::new(args.planner.config(&store)?);
+    let (store, _) = receiver_store(args.store.as_ref(), true)?;
+    let store = store.as_ref();
+    let planner = Planner::new(args.planner.config(store)?);
     if args.dry_run {
-        let (recon, plan) = planner.dry_run(ctx.ledger(), &store, &ctx.me()?).await?;
+        let (recon, plan) = planner.dry_run(ctx.ledger(), store, &ctx.me()?).await?;
         ctx.show(&PlanResult {
             transactions: plan.batches.len(),
             vouchers: plan.vouchers(),
@@ -202,7 +203,7 @@ pub async fn run(cli: &Cli, args: &ClaimArgs) -> Result<(), Failure> {
         });
         return Ok(());
     }
-    let (plan, done) = planner.run(ctx.ledger(), &store, ctx.keypair()?).await?;
+    let (plan, done) = planner.run(ctx.ledger(), store, ctx.keypair()?).await?;
     let result = ClaimResult::new(&ctx, &plan, &done).await?;
     ctx.show(&result);
     Ok(())

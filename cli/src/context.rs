@@ -12,6 +12,7 @@ use micropay_client::ledger::DynSigner;
 use micropay_client::{
     accounts,
     ledger::{rpc::RpcLedger, Ledger, Sent},
+    store::{postgres::PostgresStore, ReceiverStore, SqliteStore},
     ClientError,
 };
 use solana_sdk::{
@@ -218,6 +219,36 @@ pub fn emit<T: serde::Serialize + std::fmt::Display>(output: Output, result: &T)
         },
         Output::Text => println!("{result}"),
     }
+}
+
+/// Whether `--store` names a Postgres database rather than a SQLite file.
+pub fn is_postgres(store: &std::path::Path) -> bool {
+    store
+        .to_str()
+        .is_some_and(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}
+
+/// The receiver store `--store` names — a `postgres://` (or `postgresql://`)
+/// URL opens the Postgres store shared by gateways on several machines, a
+/// path a SQLite file (default `~/.config/micropay/receiver.db`; with
+/// `existing`, it must exist) — and its name for output (URLs without
+/// their password).
+pub fn receiver_store(
+    explicit: Option<&PathBuf>,
+    existing: bool,
+) -> Result<(Arc<dyn ReceiverStore>, String), Failure> {
+    if let Some(url) = explicit.filter(|p| is_postgres(p)).and_then(|p| p.to_str()) {
+        let store = PostgresStore::connect(url)?;
+        let name = store.name().to_string();
+        return Ok((Arc::new(store), name));
+    }
+    let path = store_path(explicit, "receiver");
+    let store = if existing {
+        SqliteStore::open_existing(&path)?
+    } else {
+        SqliteStore::open(&path)?
+    };
+    Ok((Arc::new(store), path.display().to_string()))
 }
 
 /// `~/.config/micropay/<name>.db`, unless overridden.

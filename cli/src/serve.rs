@@ -29,7 +29,7 @@
 
 use super::{
     claim::mint_values,
-    context::{emit, parse_amount, store_path, Ctx},
+    context::{emit, parse_amount, receiver_store, Ctx},
     watch::{init_logs, shutdown_signal, websocket_url, LogFormat},
     Cli, Failure, Output,
 };
@@ -38,7 +38,6 @@ use clap::Args;
 use micropay_client::{
     planner::{ppm_from_ratio, PlannerConfig},
     receiver::{AcceptedMint, FeePolicy, Receiver, ReceiverConfig},
-    store::{ReceiverStore, SqliteStore},
     watcher::{subscribe_channels, Watcher, WatcherConfig},
 };
 use micropay_http::{
@@ -76,7 +75,7 @@ pub struct ServeConfig {
     pub cluster: Option<String>,
     /// The creator's keypair (like `-k`): receives the payments, pays claim fees.
     pub keypair: Option<String>,
-    /// Receiver store (default `~/.config/micropay/receiver.db`).
+    /// Receiver store: a SQLite file, or a `postgres://` URL: one database shared by gateways on several machines (default `~/.config/micropay/receiver.db`).
     pub store: Option<PathBuf>,
     /// Accepted mints: `sol`, or `MINT=LAMPORTS[/UNITS]` (its value in
     /// lamports, for the claim planner's fee ratio).
@@ -417,8 +416,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
             per_units: v.per_units,
         }))
     };
-    let path = store_path(file.store.as_ref(), "receiver");
-    let store = Arc::new(SqliteStore::open(&path)?);
+    let (store, store_name) = receiver_store(file.store.as_ref(), false)?;
     let genesis = ctx.ledger().genesis_hash().await?;
     let network = x402::network(&genesis);
     let receiver = Arc::new(Receiver::new(
@@ -482,7 +480,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         creator: creator.to_string(),
         cluster: ctx.ledger.url(),
         network,
-        store: path.display().to_string(),
+        store: store_name,
         watcher: file.watch.enabled,
         fund_action,
         routes: views,
@@ -513,7 +511,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         };
         let watcher = Watcher::new(
             ctx.ledger.clone(),
-            store.clone() as Arc<dyn ReceiverStore>,
+            store.clone(),
             Arc::new(ctx.keypair()?.insecure_clone()),
             WatcherConfig {
                 poll_interval: Duration::from_secs(file.watch.poll_secs),

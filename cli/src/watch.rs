@@ -9,13 +9,13 @@
 //! printed at exit follows `--output`.
 
 use super::{
-    context::{format_amount, store_path, Ctx},
+    context::{format_amount, receiver_store, Ctx},
     Cli, Failure,
 };
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, ValueEnum};
 use micropay_client::{
-    store::{ReceiverStore, SqliteStore},
+    store::ReceiverStore,
     watcher::{subscribe_channels, Watcher, WatcherConfig},
 };
 use std::{path::PathBuf, sync::Arc, time::Duration};
@@ -28,7 +28,7 @@ pub enum LogFormat {
 
 #[derive(Args, Debug)]
 pub struct WatchArgs {
-    /// Receiver store to watch.
+    /// Receiver store to watch: a SQLite file, or a `postgres://` URL: one database shared by gateways on several machines.
     #[arg(long)]
     pub store: Option<PathBuf>,
     /// Follow channels of this creator for early notice of close requests
@@ -124,8 +124,7 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
     init_logs(args.log_format);
     let shutdown = shutdown_signal()?;
     let ctx = Ctx::new(cli)?;
-    let path = store_path(args.store.as_ref(), "receiver");
-    let store = Arc::new(SqliteStore::open_existing(&path)?);
+    let (store, _) = receiver_store(args.store.as_ref(), true)?;
     let planner = args.planner.config(store.as_ref())?;
     let config = WatcherConfig {
         poll_interval: Duration::from_secs(args.poll_secs),

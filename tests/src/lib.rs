@@ -40,6 +40,7 @@ pub use solana_program_test;
 pub use micropay_native::program_test;
 
 pub mod client;
+pub mod postgres;
 
 /// A mint known to the fixture.
 #[derive(Clone, Copy, Debug)]

@@ -21,6 +21,8 @@
 
 pub mod commit;
 pub mod conformance;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod rules;
 #[cfg(feature = "sqlite")]
 mod sqlite;

@@ -3,5 +3,6 @@
 
 mod ledger;
 mod planner;
+mod postgres;
 mod receiver;
 mod story;

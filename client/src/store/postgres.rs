@@ -1,0 +1,733 @@
+//! Postgres store: one database shared by receivers (gateways) on several
+//! machines, with the same primitives and compare-and-set semantics as
+//! SQLite, passing the same [`super::conformance`] suite.
+//!
+//! # What it needs from the database
+//!
+//! - **Row-level compare-and-set**: `UPDATE … WHERE channel = $1 AND version =
+//!   $2` must update only if the row still has that version when the update
+//!   takes its row lock (Postgres at READ COMMITTED re-checks the condition
+//!   after waiting for a concurrent writer; SERIALIZABLE databases refuse with
+//!   a retryable error instead, which this store retries). CockroachDB and
+//!   YugabyteDB give both over the Postgres protocol, so the store moves
+//!   there without code changes; only real Postgres is tested.
+//! - **Durable commits**: `synchronous_commit` must not be `off` (the store
+//!   refuses to open otherwise): a commit it reports is on disk.
+//! - `INSERT … ON CONFLICT DO NOTHING` and transactional DDL (migrations).
+//!
+//! # How it runs
+//!
+//! The store traits are synchronous (dumb primitives under the rules in
+//! Rust); the driver (tokio-postgres) is async. The store owns a small
+//! runtime of its own (one thread) that drives its connections, and each
+//! call waits for its answer on a plain channel — so it works from any
+//! thread, including async worker threads of another runtime (which the
+//! receiver keeps free of store calls anyway; see [`super::commit`]).
+//!
+//! Connections: one for batched writes (a transaction: `BEGIN`, the writes
+//! pipelined, `COMMIT` — one WAL flush per batch), and a few for everything
+//! else, each statement its own transaction, pipelined by the driver. Every
+//! statement is prepared once per connection. A batch writes rows in channel
+//! order, so batches of gateways sharing the database lock rows in the same
+//! order and never deadlock one another.
+//!
+//! Amounts are `u64` stored as the `BIGINT` with the same bits, as in SQLite.
+//! Migrations are versioned in `micropay_schema` and applied under an
+//! advisory lock, so gateways starting together migrate once.
+
+use super::{ClaimStatus, PayerRecord, PayerStore, ReceiverStore, RowWrite, VoucherRecord};
+use crate::error::{ClientError, Result};
+use anchor_lang::prelude::Pubkey;
+use micropay_sdk::voucher::Voucher;
+use solana_sdk::hash::Hash;
+use std::{
+    future::Future,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+};
+use tokio_postgres::{types::ToSql, Client, NoTls, Row, Statement};
+
+/// Each entry moves the schema one version up; never edit a shipped entry.
+const MIGRATIONS: &[&str] = &[
+    // 1: the same tables as SQLite's schema 3
+    "CREATE TABLE receiver_vouchers (
+        channel BYTEA PRIMARY KEY,
+        amount BIGINT NOT NULL,
+        signature BYTEA NOT NULL,
+        creator BYTEA NOT NULL,
+        mint BYTEA NOT NULL,
+        claimed BIGINT NOT NULL,
+        allocation BIGINT NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('pending', 'submitted', 'confirmed', 'closed', 'quarantined')),
+        claim_signature TEXT,
+        cluster BYTEA,
+        seen_slot BIGINT NOT NULL,
+        note TEXT,
+        claim_valid_until BIGINT,
+        version BIGINT NOT NULL
+    );
+    CREATE INDEX receiver_vouchers_status ON receiver_vouchers (status, channel);
+    CREATE TABLE payer_channels (
+        channel BYTEA PRIMARY KEY,
+        signer_keypair BYTEA NOT NULL,
+        cumulative BIGINT NOT NULL,
+        allocation BIGINT NOT NULL,
+        version BIGINT NOT NULL
+    );",
+];
+
+/// Advisory lock key under which migrations run ("micropay" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6d69_6372_6f70_6179;
+
+/// Connections besides the batch writer.
+const POOL: usize = 3;
+
+/// How often a batch is retried after a deadlock or serialization failure
+/// (nothing of a failed batch was applied).
+const BATCH_RETRIES: usize = 3;
+
+const COLUMNS: &str = "channel, amount, signature, creator, mint, claimed, allocation, status, \
+     claim_signature, cluster, seen_slot, note, claim_valid_until, version";
+
+const INSERT_ROW: &str = "INSERT INTO receiver_vouchers (channel, amount, signature, creator, mint,
+         claimed, allocation, status, claim_signature, cluster, seen_slot, note,
+         claim_valid_until, version)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1)
+     ON CONFLICT (channel) DO NOTHING";
+
+const SWAP_ROW: &str = "UPDATE receiver_vouchers SET amount = $2, signature = $3, creator = $4,
+         mint = $5, claimed = $6, allocation = $7, status = $8, claim_signature = $9,
+         cluster = $10, seen_slot = $11, note = $12, claim_valid_until = $13, version = $14
+     WHERE channel = $1 AND version = $15";
+
+/// A connection and its prepared statements.
+struct Conn {
+    client: Client,
+    get: Statement,
+    insert: Statement,
+    swap: Statement,
+    list: Statement,
+    get_payer: Statement,
+    insert_payer: Statement,
+    swap_payer: Statement,
+    delete_payer: Statement,
+}
+
+/// The Postgres store; see the module docs.
+pub struct PostgresStore {
+    _driver: Driver,
+    handle: tokio::runtime::Handle,
+    pool: Vec<Arc<Conn>>,
+    writer: Arc<tokio::sync::Mutex<Conn>>,
+    next: AtomicUsize,
+    /// The URL without its password: every error names it.
+    name: String,
+}
+
+fn bits(value: u64) -> i64 {
+    i64::from_ne_bytes(value.to_ne_bytes())
+}
+
+fn unbits(value: i64) -> u64 {
+    u64::from_ne_bytes(value.to_ne_bytes())
+}
+
+fn corrupt(what: &str) -> ClientError {
+    ClientError::store(format!("corrupt {what} in store"))
+}
+
+fn key(bytes: Vec<u8>) -> Result<Pubkey> {
+    Pubkey::try_from(bytes.as_slice()).map_err(|_| corrupt("key"))
+}
+
+fn db(e: tokio_postgres::Error) -> ClientError {
+    // the server's own message says what failed (with its SQLSTATE)
+    let reason = match e.as_db_error() {
+        Some(d) => format!("{} ({})", d.message(), d.code().code()),
+        None => e.to_string(),
+    };
+    ClientError::store(reason)
+}
+
+/// Whether `e` is a deadlock or serialization failure: retryable.
+fn retryable(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    e.code().is_some_and(|c| {
+        *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
+    })
+}
+
+/// `url` with any password replaced by `***`.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme.saturating_add(3)..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme.saturating_add(3)],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url
+            .split_whitespace()
+            .map(|kv| {
+                if kv.starts_with("password=") {
+                    "password=***"
+                } else {
+                    kv
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+/// A connection whose driver task runs on the current runtime.
+async fn connect_client(config: &tokio_postgres::Config) -> Result<Client> {
+    let (client, connection) = config.connect(NoTls).await.map_err(db)?;
+    tokio::spawn(async move {
+        // ends when the client is dropped or the server goes away; calls on
+        // the client then fail with a connection error
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+impl Conn {
+    async fn open(config: &tokio_postgres::Config) -> Result<Conn> {
+        Self::prepare(connect_client(config).await?).await
+    }
+
+    async fn prepare(client: Client) -> Result<Conn> {
+        let p = |sql: String| {
+            let client = &client;
+            async move { client.prepare(&sql).await.map_err(db) }
+        };
+        Ok(Conn {
+            get: p(format!(
+                "SELECT {COLUMNS} FROM receiver_vouchers WHERE channel = $1"
+            ))
+            .await?,
+            insert: p(INSERT_ROW.into()).await?,
+            swap: p(SWAP_ROW.into()).await?,
+            list: p(format!(
+                "SELECT {COLUMNS} FROM receiver_vouchers WHERE status = ANY($1) ORDER BY channel"
+            ))
+            .await?,
+            get_payer: p("SELECT signer_keypair, cumulative, allocation, version
+                 FROM payer_channels WHERE channel = $1"
+                .into())
+            .await?,
+            insert_payer: p("INSERT INTO payer_channels
+                     (channel, signer_keypair, cumulative, allocation, version)
+                 VALUES ($1, $2, $3, $4, 1) ON CONFLICT (channel) DO NOTHING"
+                .into())
+            .await?,
+            swap_payer: p(
+                "UPDATE payer_channels SET signer_keypair = $3, cumulative = $4,
+                     allocation = $5, version = $6
+                 WHERE channel = $1 AND version = $2"
+                    .into(),
+            )
+            .await?,
+            delete_payer: p(
+                "DELETE FROM payer_channels WHERE channel = $1 AND version = $2".into(),
+            )
+            .await?,
+            client,
+        })
+    }
+}
+
+/// A row's columns as statement parameters, `$1` to `$13`.
+struct Params {
+    channel: Vec<u8>,
+    amount: i64,
+    signature: Vec<u8>,
+    creator: Vec<u8>,
+    mint: Vec<u8>,
+    claimed: i64,
+    allocation: i64,
+    status: &'static str,
+    claim_signature: Option<String>,
+    cluster: Option<Vec<u8>>,
+    seen_slot: i64,
+    note: Option<String>,
+    claim_valid_until: Option<i64>,
+}
+
+impl Params {
+    fn of(r: &VoucherRecord) -> Self {
+        Params {
+            channel: r.voucher.channel.to_bytes().to_vec(),
+            amount: bits(r.voucher.amount),
+            signature: r.voucher.signature.to_vec(),
+            creator: r.creator.to_bytes().to_vec(),
+            mint: r.mint.to_bytes().to_vec(),
+            claimed: bits(r.claimed),
+            allocation: bits(r.allocation),
+            status: r.status.as_str(),
+            claim_signature: r.claim_signature.clone(),
+            cluster: r.cluster.map(|h| h.to_bytes().to_vec()),
+            seen_slot: bits(r.seen_slot),
+            note: r.note.clone(),
+            claim_valid_until: r.claim_valid_until.map(bits),
+        }
+    }
+
+    fn values<'a>(&'a self, extra: &'a [i64]) -> Vec<&'a (dyn ToSql + Sync)> {
+        let mut v: Vec<&(dyn ToSql + Sync)> = vec![
+            &self.channel,
+            &self.amount,
+            &self.signature,
+            &self.creator,
+            &self.mint,
+            &self.claimed,
+            &self.allocation,
+            &self.status,
+            &self.claim_signature,
+            &self.cluster,
+            &self.seen_slot,
+            &self.note,
+            &self.claim_valid_until,
+        ];
+        v.extend(extra.iter().map(|x| x as &(dyn ToSql + Sync)));
+        v
+    }
+}
+
+fn decode(row: &Row) -> Result<VoucherRecord> {
+    let get = |i: usize| -> Result<i64> { row.try_get(i).map_err(|_| corrupt("number")) };
+    let bytes = |i: usize| -> Result<Vec<u8>> { row.try_get(i).map_err(|_| corrupt("bytes")) };
+    let text = |i: usize| -> Result<Option<String>> { row.try_get(i).map_err(|_| corrupt("text")) };
+    let signature: [u8; 64] = bytes(2)?.try_into().map_err(|_| corrupt("signature"))?;
+    let cluster: Option<Vec<u8>> = row.try_get(9).map_err(|_| corrupt("cluster hash"))?;
+    let cluster = match cluster {
+        None => None,
+        Some(b) => Some(Hash::new_from_array(
+            b.try_into().map_err(|_| corrupt("cluster hash"))?,
+        )),
+    };
+    let status: String = row.try_get(7).map_err(|_| corrupt("status"))?;
+    let valid_until: Option<i64> = row.try_get(12).map_err(|_| corrupt("number"))?;
+    Ok(VoucherRecord {
+        voucher: Voucher {
+            channel: key(bytes(0)?)?,
+            amount: unbits(get(1)?),
+            signature,
+        },
+        creator: key(bytes(3)?)?,
+        mint: key(bytes(4)?)?,
+        claimed: unbits(get(5)?),
+        allocation: unbits(get(6)?),
+        status: ClaimStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+        claim_signature: text(8)?,
+        cluster,
+        seen_slot: unbits(get(10)?),
+        note: text(11)?,
+        claim_valid_until: valid_until.map(unbits),
+        version: unbits(get(13)?),
+    })
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (a `postgres://` URL or a libpq
+    /// key=value string), checks that commits are durable, and migrates it.
+    pub fn connect(url: &str) -> Result<Self> {
+        let name = redact(url);
+        let named = |e: ClientError| match e {
+            ClientError::Store { reason, .. } => {
+                ClientError::store(format!("postgres {name}: {reason}"))
+            }
+            other => other,
+        };
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| ClientError::store(format!("postgres {name}: not a database URL: {e}")))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("micropay-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| ClientError::store(format!("cannot start the postgres driver: {e}")))?;
+        let handle = runtime.handle().clone();
+        let driver = Driver(Some(runtime));
+        let opened = wait(&handle, async move {
+            let writer = connect_client(&config).await?;
+            let durable: String = writer
+                .query_one("SHOW synchronous_commit", &[])
+                .await
+                .map_err(db)?
+                .try_get(0)
+                .map_err(|_| corrupt("setting"))?;
+            if durable == "off" {
+                return Err(ClientError::store(
+                    "synchronous_commit is off, so a commit it reports may be lost: set it to on",
+                ));
+            }
+            migrate(&writer).await?;
+            // statements are prepared after the tables exist
+            let writer = Conn::prepare(writer).await?;
+            let mut pool = Vec::with_capacity(POOL);
+            for _ in 0..POOL {
+                pool.push(Arc::new(Conn::open(&config).await?));
+            }
+            Ok((writer, pool))
+        })
+        .map_err(named)?;
+        let (writer, pool) = opened;
+        Ok(PostgresStore {
+            _driver: driver,
+            handle,
+            pool,
+            writer: Arc::new(tokio::sync::Mutex::new(writer)),
+            next: AtomicUsize::new(0),
+            name,
+        })
+    }
+
+    /// The database's URL without its password.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The schema version (number of migrations applied).
+    pub fn schema_version(&self) -> Result<usize> {
+        let conn = self.conn();
+        self.run(async move { schema_version(&conn.client).await })
+    }
+
+    fn conn(&self) -> Arc<Conn> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.pool.len().max(1);
+        self.pool[i].clone()
+    }
+
+    /// Runs `f` on the store's runtime and waits for it; errors name the database.
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl Future<Output = Result<T>> + Send + 'static,
+    ) -> Result<T> {
+        wait(&self.handle, f).map_err(|e| match e {
+            ClientError::Store { reason, .. } => {
+                ClientError::store(format!("postgres {}: {reason}", self.name))
+            }
+            other => other,
+        })
+    }
+}
+
+/// The store's own runtime, shut down without blocking when dropped
+/// (dropping a runtime inside another one's async context would panic).
+struct Driver(Option<tokio::runtime::Runtime>);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Runs `f` on `handle`'s runtime and blocks this thread (never one of that
+/// runtime's) until it is done.
+fn wait<T: Send + 'static>(
+    handle: &tokio::runtime::Handle,
+    f: impl Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    handle.spawn(async move {
+        let _ = tx.send(f.await);
+    });
+    rx.recv()
+        .map_err(|_| ClientError::store("the postgres driver stopped"))?
+}
+
+async fn schema_version(client: &Client) -> Result<usize> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass('micropay_schema') IS NOT NULL", &[])
+        .await
+        .map_err(db)?
+        .try_get(0)
+        .map_err(|_| corrupt("schema"))?;
+    if !exists {
+        return Ok(0);
+    }
+    let version: i32 = client
+        .query_one("SELECT version FROM micropay_schema", &[])
+        .await
+        .map_err(db)?
+        .try_get(0)
+        .map_err(|_| corrupt("schema version"))?;
+    usize::try_from(version).map_err(|_| corrupt("schema version"))
+}
+
+async fn migrate(client: &Client) -> Result<()> {
+    client.batch_execute("BEGIN").await.map_err(db)?;
+    let result = async {
+        client
+            .execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(db)?;
+        client
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS micropay_schema (version INTEGER NOT NULL);
+                 INSERT INTO micropay_schema SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM micropay_schema);",
+            )
+            .await
+            .map_err(db)?;
+        let version = schema_version(client).await?;
+        if version > MIGRATIONS.len() {
+            return Err(ClientError::store(format!(
+                "store schema version {version} is newer than this client ({}); upgrade micropay",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            client.batch_execute(sql).await.map_err(db)?;
+            let next = i32::try_from(i.saturating_add(1)).map_err(|_| corrupt("schema"))?;
+            client
+                .execute("UPDATE micropay_schema SET version = $1", &[&next])
+                .await
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => client.batch_execute("COMMIT").await.map_err(db),
+        Err(e) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            Err(e)
+        }
+    }
+}
+
+/// One batch in one transaction, rows in channel order; `Ok(Err(e))` when
+/// the transaction failed and was rolled back.
+async fn batch(
+    conn: &mut Conn,
+    order: &[usize],
+    params: &[(Params, Option<[i64; 2]>)],
+) -> std::result::Result<Vec<bool>, tokio_postgres::Error> {
+    let tx = conn.client.transaction().await?;
+    let (insert, swap) = (conn.insert.clone(), conn.swap.clone());
+    let futures = order.iter().map(|&i| {
+        let (p, versions) = &params[i];
+        let (tx, insert, swap) = (&tx, &insert, &swap);
+        async move {
+            match versions {
+                None => tx.execute(insert, &p.values(&[])).await,
+                Some(v) => tx.execute(swap, &p.values(v)).await,
+            }
+        }
+    });
+    // polled together: the driver pipelines them, in this order
+    let counts = futures_util::future::try_join_all(futures).await?;
+    tx.commit().await?;
+    let mut done = vec![false; params.len()];
+    for (&i, n) in order.iter().zip(counts) {
+        done[i] = n == 1;
+    }
+    Ok(done)
+}
+
+impl ReceiverStore for PostgresStore {
+    fn get(&self, channel: &Pubkey) -> Result<Option<VoucherRecord>> {
+        let (conn, channel) = (self.conn(), channel.to_bytes().to_vec());
+        self.run(async move {
+            conn.client
+                .query_opt(&conn.get, &[&channel])
+                .await
+                .map_err(db)?
+                .as_ref()
+                .map(decode)
+                .transpose()
+        })
+    }
+
+    fn insert(&self, record: &VoucherRecord) -> Result<bool> {
+        let (conn, p) = (self.conn(), Params::of(record));
+        self.run(async move {
+            Ok(conn
+                .client
+                .execute(&conn.insert, &p.values(&[]))
+                .await
+                .map_err(db)?
+                == 1)
+        })
+    }
+
+    fn compare_and_swap(&self, expected: u64, record: &VoucherRecord) -> Result<bool> {
+        let (conn, p) = (self.conn(), Params::of(record));
+        let versions = [bits(expected.saturating_add(1)), bits(expected)];
+        self.run(async move {
+            Ok(conn
+                .client
+                .execute(&conn.swap, &p.values(&versions))
+                .await
+                .map_err(db)?
+                == 1)
+        })
+    }
+
+    fn list(&self, statuses: &[ClaimStatus]) -> Result<Vec<VoucherRecord>> {
+        if statuses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let conn = self.conn();
+        let names: Vec<String> = statuses.iter().map(|s| s.as_str().to_string()).collect();
+        self.run(async move {
+            conn.client
+                .query(&conn.list, &[&names])
+                .await
+                .map_err(db)?
+                .iter()
+                .map(decode)
+                .collect()
+        })
+    }
+
+    fn write_batch(&self, writes: &[RowWrite]) -> Result<Vec<bool>> {
+        if writes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let params: Vec<(Params, Option<[i64; 2]>)> = writes
+            .iter()
+            .map(|w| match w {
+                RowWrite::Insert(r) => (Params::of(r), None),
+                RowWrite::Swap { expected, record } => (
+                    Params::of(record),
+                    Some([bits(expected.saturating_add(1)), bits(*expected)]),
+                ),
+            })
+            .collect();
+        // channel order (stable: writes of one row keep theirs)
+        let mut order: Vec<usize> = (0..writes.len()).collect();
+        order.sort_by_key(|&i| writes[i].record().voucher.channel);
+        let writer = self.writer.clone();
+        self.run(async move {
+            let mut conn = writer.lock().await;
+            let mut attempt = 0usize;
+            loop {
+                match batch(&mut conn, &order, &params).await {
+                    Ok(done) => return Ok(done),
+                    Err(e) if retryable(&e) && attempt < BATCH_RETRIES => {
+                        attempt = attempt.saturating_add(1);
+                    }
+                    Err(e) => return Err(db(e)),
+                }
+            }
+        })
+    }
+}
+
+impl PayerStore for PostgresStore {
+    fn get_payer(&self, channel: &Pubkey) -> Result<Option<PayerRecord>> {
+        let (conn, id) = (self.conn(), *channel);
+        self.run(async move {
+            let row = conn
+                .client
+                .query_opt(&conn.get_payer, &[&id.to_bytes().as_slice()])
+                .await
+                .map_err(db)?;
+            row.map(|r| {
+                let keypair: Vec<u8> = r.try_get(0).map_err(|_| corrupt("session key"))?;
+                let n = |i: usize| -> Result<u64> {
+                    r.try_get::<_, i64>(i)
+                        .map(unbits)
+                        .map_err(|_| corrupt("number"))
+                };
+                Ok(PayerRecord {
+                    channel: id,
+                    signer_keypair: keypair.try_into().map_err(|_| corrupt("session key"))?,
+                    cumulative: n(1)?,
+                    allocation: n(2)?,
+                    version: n(3)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn insert_payer(&self, r: &PayerRecord) -> Result<bool> {
+        let conn = self.conn();
+        let (channel, keypair) = (r.channel.to_bytes().to_vec(), r.signer_keypair.to_vec());
+        let (cumulative, allocation) = (bits(r.cumulative), bits(r.allocation));
+        self.run(async move {
+            let n = conn
+                .client
+                .execute(
+                    &conn.insert_payer,
+                    &[&channel, &keypair, &cumulative, &allocation],
+                )
+                .await
+                .map_err(db)?;
+            Ok(n == 1)
+        })
+    }
+
+    fn compare_and_swap_payer(&self, expected: u64, r: &PayerRecord) -> Result<bool> {
+        let conn = self.conn();
+        let (channel, keypair) = (r.channel.to_bytes().to_vec(), r.signer_keypair.to_vec());
+        let (cumulative, allocation) = (bits(r.cumulative), bits(r.allocation));
+        let (expected, next) = (bits(expected), bits(expected.saturating_add(1)));
+        self.run(async move {
+            let n = conn
+                .client
+                .execute(
+                    &conn.swap_payer,
+                    &[
+                        &channel,
+                        &expected,
+                        &keypair,
+                        &cumulative,
+                        &allocation,
+                        &next,
+                    ],
+                )
+                .await
+                .map_err(db)?;
+            Ok(n == 1)
+        })
+    }
+
+    fn delete_payer(&self, channel: &Pubkey, expected: u64) -> Result<bool> {
+        let (conn, channel, expected) = (self.conn(), channel.to_bytes().to_vec(), bits(expected));
+        self.run(async move {
+            let n = conn
+                .client
+                .execute(&conn.delete_payer, &[&channel, &expected])
+                .await
+                .map_err(db)?;
+            Ok(n == 1)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("postgres://alice:s3cret@db.example/micropay"),
+            "postgres://alice:***@db.example/micropay"
+        );
+        assert_eq!(
+            redact("postgres://alice@db.example/micropay"),
+            "postgres://alice@db.example/micropay"
+        );
+        assert_eq!(
+            redact("host=/tmp user=alice password=s3cret dbname=m"),
+            "host=/tmp user=alice password=*** dbname=m"
+        );
+    }
+}

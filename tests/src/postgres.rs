@@ -1,0 +1,250 @@
+//! A throwaway Postgres cluster for tests — real Postgres, no mock: `initdb`
+//! in a temp dir, reachable only by a Unix socket in that dir (no TCP), run
+//! as a non-root user (`postgres` when the tests run as root, as the server
+//! refuses root), stopped when dropped.
+//!
+//! On a machine without Postgres, [`PgCluster::start`] returns `None` and
+//! says once, on the terminal (past the test harness's capture), that the
+//! Postgres tests were not run and how to run them — unless
+//! `MICROPAY_REQUIRE_POSTGRES=1` (set by `.ci/run`), when a missing or
+//! broken Postgres fails the test.
+
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    process::Command,
+    sync::Once,
+};
+
+/// Set to `1` to make a missing Postgres a test failure.
+pub const REQUIRE_ENV: &str = "MICROPAY_REQUIRE_POSTGRES";
+
+/// A running throwaway cluster.
+pub struct PgCluster {
+    _dir: tempfile::TempDir,
+    bin: PathBuf,
+    data: PathBuf,
+    socket: PathBuf,
+    /// The database superuser (the OS user the server runs as).
+    user: String,
+    /// Run the server's tools as this user (when the tests run as root).
+    run_as: Option<String>,
+    running: bool,
+}
+
+static SKIPPED: Once = Once::new();
+
+fn required() -> bool {
+    std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1")
+}
+
+/// The directory of Postgres's server programs: `$MICROPAY_PG_BIN`, else
+/// Debian's newest `/usr/lib/postgresql/<version>/bin`, else `initdb`'s on
+/// `PATH`.
+fn find_bin() -> Option<PathBuf> {
+    if let Ok(dir) = std::env::var("MICROPAY_PG_BIN") {
+        return Some(PathBuf::from(dir));
+    }
+    let mut debian: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let version = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((version, bin))
+        })
+        .collect();
+    debian.sort();
+    if let Some((_, bin)) = debian.pop() {
+        return Some(bin);
+    }
+    std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .find(|dir| dir.join("initdb").exists() && dir.join("pg_ctl").exists())
+    })
+}
+
+fn output(cmd: &mut Command) -> Result<String, String> {
+    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cmd:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+impl PgCluster {
+    /// Starts a cluster, or `None` when Postgres is not installed (see the
+    /// module docs). Panics when it is installed but does not start.
+    pub fn start() -> Option<PgCluster> {
+        let Some(bin) = find_bin() else {
+            let why = "Postgres is not installed (no initdb)";
+            assert!(
+                !required(),
+                "{REQUIRE_ENV}=1 but {why}: apt-get install postgresql"
+            );
+            SKIPPED.call_once(|| {
+                // straight to the terminal: libtest captures only print! macros
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "note: the Postgres tests were not run: {why}; install it (apt-get install postgresql) or run .ci/run, which does"
+                );
+            });
+            return None;
+        };
+        match Self::try_start(bin) {
+            Ok(cluster) => Some(cluster),
+            Err(e) => panic!("Postgres is installed but a test cluster did not start: {e}"),
+        }
+    }
+
+    fn try_start(bin: PathBuf) -> Result<PgCluster, String> {
+        let root = output(Command::new("id").arg("-u"))? == "0";
+        let run_as = root.then(|| "postgres".to_string());
+        let user = match &run_as {
+            Some(u) => u.clone(),
+            None => output(Command::new("id").arg("-un"))?,
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("micropay-pg")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        let (data, socket) = (dir.path().join("data"), dir.path().join("socket"));
+        std::fs::create_dir(&socket).map_err(|e| e.to_string())?;
+        if let Some(u) = &run_as {
+            // the server's user must reach its directories
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+                .map_err(|e| e.to_string())?;
+            output(Command::new("chown").arg(u).arg(dir.path()).arg(&socket))?;
+        }
+        let mut cluster = PgCluster {
+            _dir: dir,
+            bin,
+            data,
+            socket,
+            user,
+            run_as,
+            running: false,
+        };
+        cluster.tool(
+            "initdb",
+            &[
+                "-D",
+                &cluster.data.display().to_string(),
+                "--auth=trust",
+                "--no-sync",
+                "-U",
+                &cluster.user.clone(),
+            ],
+        )?;
+        let options = format!(
+            "-c listen_addresses='' -k {} -c fsync=on -c synchronous_commit=on",
+            cluster.socket.display()
+        );
+        let log = cluster.data.join("server.log").display().to_string();
+        let started = cluster.tool(
+            "pg_ctl",
+            &[
+                "-D",
+                &cluster.data.display().to_string(),
+                "-o",
+                &options,
+                "-l",
+                &log,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+        );
+        if let Err(e) = started {
+            let tail = std::fs::read_to_string(&log).unwrap_or_default();
+            return Err(format!("{e}\nserver log:\n{tail}"));
+        }
+        cluster.running = true;
+        Ok(cluster)
+    }
+
+    /// Runs one of the server's programs (as the server's user).
+    fn tool(&self, name: &str, args: &[&str]) -> Result<String, String> {
+        let program = self.bin.join(name);
+        let mut cmd = match &self.run_as {
+            Some(u) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", u, "--"]).arg(&program);
+                c
+            }
+            None => Command::new(&program),
+        };
+        cmd.args(args);
+        output(&mut cmd)
+    }
+
+    /// The socket directory.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// A connection string for database `name` (libpq key=value form).
+    pub fn url(&self, name: &str) -> String {
+        format!(
+            "host={} user={} dbname={name}",
+            self.socket.display(),
+            self.user
+        )
+    }
+
+    /// Creates database `name` and returns its connection string.
+    pub fn create_database(&self, name: &str) -> String {
+        let createdb = self.bin.join("createdb");
+        let mut cmd = Command::new(createdb);
+        cmd.args([
+            "-h",
+            &self.socket.display().to_string(),
+            "-U",
+            &self.user,
+            name,
+        ]);
+        output(&mut cmd).unwrap_or_else(|e| panic!("createdb {name}: {e}"));
+        self.url(name)
+    }
+
+    /// Runs `sql` in database `name` with `psql`.
+    pub fn sql(&self, name: &str, sql: &str) -> String {
+        let mut cmd = Command::new(self.bin.join("psql"));
+        cmd.args([
+            "-h",
+            &self.socket.display().to_string(),
+            "-U",
+            &self.user,
+            "-d",
+            name,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-tA",
+            "-c",
+            sql,
+        ]);
+        output(&mut cmd).unwrap_or_else(|e| panic!("psql: {e}"))
+    }
+
+    /// Stops the server (fast shutdown: open connections are closed).
+    pub fn stop(&mut self) {
+        if self.running {
+            let data = self.data.display().to_string();
+            let _ = self.tool("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]);
+            self.running = false;
+        }
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
