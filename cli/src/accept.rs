@@ -25,7 +25,7 @@ use micropay_client::{
     receiver::{AcceptedMint, FeePolicy, Receiver, ReceiverConfig, Rejection},
     ClientError,
 };
-use std::{collections::HashMap, path::PathBuf, sync::Arc};
+use std::{collections::HashMap, path::PathBuf};
 use tokio::io::AsyncBufReadExt;
 
 /// Exit code of `accept` for a duplicate voucher.

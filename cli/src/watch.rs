@@ -14,11 +14,8 @@ use super::{
 };
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, ValueEnum};
-use micropay_client::{
-    store::ReceiverStore,
-    watcher::{subscribe_channels, Watcher, WatcherConfig},
-};
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use micropay_client::watcher::{subscribe_channels, Watcher, WatcherConfig};
+use std::{path::PathBuf, time::Duration};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -124,7 +121,7 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
     init_logs(args.log_format);
     let shutdown = shutdown_signal()?;
     let ctx = Ctx::new(cli)?;
-    let (store, _) = receiver_store(args.store.as_ref(), true)?;
+    let (store, store_name) = receiver_store(args.store.as_ref(), true)?;
     let planner = args.planner.config(store.as_ref())?;
     let config = WatcherConfig {
         poll_interval: Duration::from_secs(args.poll_secs),
@@ -153,7 +150,7 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
         std::sync::Arc::new(fee_payer),
         config,
     );
-    tracing::info!(store = %path.display(), rpc = %ctx.ledger.url(), "watching");
+    tracing::info!(store = %store_name, rpc = %ctx.ledger.url(), "watching");
 
     if args.once {
         let mut state = Default::default();

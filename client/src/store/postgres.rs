@@ -405,7 +405,11 @@ impl PostgresStore {
     }
 
     fn conn(&self) -> Arc<Conn> {
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.pool.len().max(1);
+        let i = self
+            .next
+            .fetch_add(1, Ordering::Relaxed)
+            .checked_rem(self.pool.len())
+            .unwrap_or(0);
         self.pool[i].clone()
     }
 
