@@ -49,8 +49,8 @@ use crate::{
     ledger::Ledger,
     store::{
         commit::GroupCommit,
-        rules::{self, Recorded, Sighting},
-        ReceiverStore, RowWrite, VoucherRecord,
+        rules::{Recorded, Sighting},
+        ReceiverStore, VoucherRecord,
     },
 };
 use anchor_lang::prelude::Pubkey;
@@ -673,16 +673,16 @@ impl Receiver {
             claimed: channel.claimed,
             allocation: channel.allocation,
         };
-        let outcome = record_voucher(
-            commit,
-            &mut state.row,
-            voucher,
-            &channel.creator,
-            &channel.mint,
-            &seen,
-            &pays_enough,
-        )
-        .await?;
+        let outcome = commit
+            .record_voucher(
+                &mut state.row,
+                voucher,
+                &channel.creator,
+                &channel.mint,
+                &seen,
+                &pays_enough,
+            )
+            .await?;
         drop(state);
         match outcome {
             Recorded::Accepted { previous } => Ok(Payment {
@@ -710,52 +710,6 @@ impl Receiver {
             .into()),
         }
     }
-}
-
-/// [`rules::record_voucher`] through group commit, deciding on `cached`
-/// (the slot's row, refreshed when a compare-and-swap finds it moved).
-async fn record_voucher(
-    commit: &GroupCommit,
-    cached: &mut Option<Option<VoucherRecord>>,
-    voucher: &Voucher,
-    creator: &Pubkey,
-    mint: &Pubkey,
-    seen: &Sighting,
-    pays_enough: &(dyn Fn(u64) -> bool + Sync),
-) -> Result<Recorded> {
-    for _ in 0..rules::CAS_ATTEMPTS {
-        let existing = match cached.take() {
-            Some(row) => row,
-            None => commit.get(&voucher.channel).await?,
-        };
-        let decided =
-            rules::decide_record(existing.as_ref(), voucher, creator, mint, seen, pays_enough);
-        let (record, previous) = match decided {
-            Ok(next) => next,
-            Err(outcome) => {
-                *cached = Some(existing);
-                return Ok(outcome);
-            }
-        };
-        let (write, version) = match &existing {
-            Some(row) => (
-                RowWrite::Swap {
-                    expected: row.version,
-                    record: record.clone(),
-                },
-                row.version.saturating_add(1),
-            ),
-            None => (RowWrite::Insert(record.clone()), 1),
-        };
-        if commit.write(write).await? {
-            *cached = Some(Some(VoucherRecord { version, ..record }));
-            return Ok(Recorded::Accepted { previous });
-        }
-        // another writer moved the row: `cached` stays empty, read it again
-    }
-    Err(crate::error::ClientError::StoreContention {
-        channel: voucher.channel,
-    })
 }
 
 #[cfg(test)]

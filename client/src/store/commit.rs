@@ -17,9 +17,13 @@
 //! If a batch fails, none of it was applied (the primitive is atomic) and
 //! every writer in it gets the error.
 
-use super::{ReceiverStore, RowWrite, VoucherRecord};
+use super::{
+    rules::{self, Recorded, Sighting},
+    ReceiverStore, RowWrite, VoucherRecord,
+};
 use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
+use micropay_sdk::voucher::Voucher;
 use std::sync::{
     atomic::{AtomicU64, Ordering},
     mpsc, Arc,
@@ -90,6 +94,55 @@ impl GroupCommit {
             .map_err(|e| ClientError::store(format!("store read task failed: {e}")))?
     }
 
+    /// [`rules::record_voucher`] through group commit, deciding on `cached`
+    /// (the caller's copy of the row, `Some(None)` for no row; read when
+    /// `None`, and emptied when a compare-and-swap finds the row moved, so the
+    /// next attempt reads it again). Refusals decided on a stale copy are
+    /// sound: rows only move up.
+    pub async fn record_voucher(
+        &self,
+        cached: &mut Option<Option<VoucherRecord>>,
+        voucher: &Voucher,
+        creator: &Pubkey,
+        mint: &Pubkey,
+        seen: &Sighting,
+        pays_enough: &(dyn Fn(u64) -> bool + Sync),
+    ) -> Result<Recorded> {
+        for _ in 0..rules::CAS_ATTEMPTS {
+            let existing = match cached.take() {
+                Some(row) => row,
+                None => self.get(&voucher.channel).await?,
+            };
+            let decided =
+                rules::decide_record(existing.as_ref(), voucher, creator, mint, seen, pays_enough);
+            let (record, previous) = match decided {
+                Ok(next) => next,
+                Err(outcome) => {
+                    *cached = Some(existing);
+                    return Ok(outcome);
+                }
+            };
+            let (write, version) = match &existing {
+                Some(row) => (
+                    RowWrite::Swap {
+                        expected: row.version,
+                        record: record.clone(),
+                    },
+                    row.version.saturating_add(1),
+                ),
+                None => (RowWrite::Insert(record.clone()), 1),
+            };
+            if self.write(write).await? {
+                *cached = Some(Some(VoucherRecord { version, ..record }));
+                return Ok(Recorded::Accepted { previous });
+            }
+            // another writer moved the row: `cached` stays empty, read it again
+        }
+        Err(ClientError::StoreContention {
+            channel: voucher.channel,
+        })
+    }
+
     /// Commits made so far and the writes they carried: their ratio is the
     /// mean batch size.
     pub fn stats(&self) -> (u64, u64) {
@@ -158,29 +211,7 @@ fn run(store: &dyn ReceiverStore, jobs: &mpsc::Receiver<Job>, max_batch: usize, 
 #[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
-    use crate::store::{ClaimStatus, SqliteStore};
-    use micropay_sdk::voucher::Voucher;
-
-    fn row(channel: Pubkey, amount: u64) -> VoucherRecord {
-        VoucherRecord {
-            voucher: Voucher {
-                channel,
-                amount,
-                signature: [1; 64],
-            },
-            creator: Pubkey::new_unique(),
-            mint: Pubkey::new_unique(),
-            claimed: 0,
-            allocation: amount,
-            status: ClaimStatus::Pending,
-            claim_signature: None,
-            claim_valid_until: None,
-            cluster: None,
-            seen_slot: 0,
-            note: None,
-            version: 0,
-        }
-    }
+    use crate::store::{conformance::sample_record as row, ClaimStatus, SqliteStore};
 
     /// Many concurrent writers: each write is visible to another connection
     /// when answered, and the writers shared commits.

@@ -14,7 +14,10 @@ use micropay_sdk::voucher::Voucher;
 use solana_sdk::{hash::Hash, signature::Keypair};
 use std::sync::Arc;
 
-fn record(channel: Pubkey, amount: u64) -> VoucherRecord {
+/// A pending row of `channel` holding a voucher of `amount` (with a
+/// placeholder signature) and fresh creator and mint: the row backend tests
+/// start from.
+pub fn sample_record(channel: Pubkey, amount: u64) -> VoucherRecord {
     VoucherRecord {
         voucher: Voucher {
             channel,
@@ -50,7 +53,7 @@ pub fn receiver_store(store: &dyn ReceiverStore) {
     assert_eq!(store.get(&a).unwrap(), None, "empty store has no row");
 
     // insert once, version 1, exact round-trip of every field
-    let mut first = record(a, u64::MAX);
+    let mut first = sample_record(a, u64::MAX);
     first.claimed = u64::MAX - 1;
     first.allocation = u64::MAX;
     first.cluster = Some(Hash::new_from_array([9; 32]));
@@ -92,17 +95,17 @@ pub fn receiver_store(store: &dyn ReceiverStore) {
     );
     assert!(
         !store
-            .compare_and_swap(1, &record(Pubkey::new_unique(), 1))
+            .compare_and_swap(1, &sample_record(Pubkey::new_unique(), 1))
             .unwrap(),
         "no row, no swap"
     );
 
     // list by status, ordered by channel
     let (b, c) = (Pubkey::new_unique(), Pubkey::new_unique());
-    let mut rb = record(b, 5);
+    let mut rb = sample_record(b, 5);
     rb.status = ClaimStatus::Closed;
     store.insert(&rb).unwrap();
-    store.insert(&record(c, 6)).unwrap();
+    store.insert(&sample_record(c, 6)).unwrap();
     let pending = store.list(&[ClaimStatus::Pending]).unwrap();
     let mut expected = vec![a, c];
     expected.sort();
@@ -124,13 +127,13 @@ pub fn receiver_store(store: &dyn ReceiverStore) {
         Pubkey::new_unique(),
         Pubkey::new_unique(),
     );
-    let mut e2 = record(e, 20);
+    let mut e2 = sample_record(e, 20);
     e2.status = ClaimStatus::Submitted;
-    let e3 = record(e, 30);
+    let e3 = sample_record(e, 30);
     let done = store
         .write_batch(&[
-            RowWrite::Insert(record(e, 10)),
-            RowWrite::Insert(record(e, 11)),
+            RowWrite::Insert(sample_record(e, 10)),
+            RowWrite::Insert(sample_record(e, 11)),
             RowWrite::Swap {
                 expected: 1,
                 record: e2.clone(),
@@ -141,9 +144,9 @@ pub fn receiver_store(store: &dyn ReceiverStore) {
             },
             RowWrite::Swap {
                 expected: 0,
-                record: record(f, 1),
+                record: sample_record(f, 1),
             },
-            RowWrite::Insert(record(g, u64::MAX)),
+            RowWrite::Insert(sample_record(g, u64::MAX)),
         ])
         .unwrap();
     assert_eq!(

@@ -35,6 +35,28 @@ use anchor_lang::prelude::Pubkey;
 use micropay_sdk::voucher::Voucher;
 use solana_sdk::hash::Hash;
 
+// Column codecs shared by the SQL backends: `u64` stored as the signed
+// 64-bit integer with the same bits, keys as 32 bytes.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn bits(value: u64) -> i64 {
+    i64::from_ne_bytes(value.to_ne_bytes())
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn unbits(value: i64) -> u64 {
+    u64::from_ne_bytes(value.to_ne_bytes())
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn corrupt(what: &str) -> crate::error::ClientError {
+    crate::error::ClientError::store(format!("corrupt {what} in store"))
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn key(bytes: Vec<u8>) -> Result<Pubkey> {
+    Pubkey::try_from(bytes.as_slice()).map_err(|_| corrupt("key"))
+}
+
 /// Claim status of a stored voucher.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ClaimStatus {

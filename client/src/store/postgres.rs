@@ -35,7 +35,10 @@
 //! Migrations are versioned in `micropay_schema` and applied under an
 //! advisory lock, so gateways starting together migrate once.
 
-use super::{ClaimStatus, PayerRecord, PayerStore, ReceiverStore, RowWrite, VoucherRecord};
+use super::{
+    bits, corrupt, key, unbits, ClaimStatus, PayerRecord, PayerStore, ReceiverStore, RowWrite,
+    VoucherRecord,
+};
 use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
 use micropay_sdk::voucher::Voucher;
@@ -125,22 +128,6 @@ pub struct PostgresStore {
     next: AtomicUsize,
     /// The URL without its password: every error names it.
     name: String,
-}
-
-fn bits(value: u64) -> i64 {
-    i64::from_ne_bytes(value.to_ne_bytes())
-}
-
-fn unbits(value: i64) -> u64 {
-    u64::from_ne_bytes(value.to_ne_bytes())
-}
-
-fn corrupt(what: &str) -> ClientError {
-    ClientError::store(format!("corrupt {what} in store"))
-}
-
-fn key(bytes: Vec<u8>) -> Result<Pubkey> {
-    Pubkey::try_from(bytes.as_slice()).map_err(|_| corrupt("key"))
 }
 
 fn db(e: tokio_postgres::Error) -> ClientError {

@@ -10,7 +10,10 @@
 //! the database's permissions) is created with mode 0600: the payer side holds
 //! session secret keys.
 
-use super::{ClaimStatus, PayerRecord, PayerStore, ReceiverStore, RowWrite, VoucherRecord};
+use super::{
+    bits, corrupt, key, unbits, ClaimStatus, PayerRecord, PayerStore, ReceiverStore, RowWrite,
+    VoucherRecord,
+};
 use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
 use micropay_sdk::voucher::Voucher;
@@ -76,22 +79,6 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     /// The database file (`None` in memory): every error names it.
     path: Option<std::path::PathBuf>,
-}
-
-fn bits(value: u64) -> i64 {
-    i64::from_ne_bytes(value.to_ne_bytes())
-}
-
-fn unbits(value: i64) -> u64 {
-    u64::from_ne_bytes(value.to_ne_bytes())
-}
-
-fn corrupt(what: &str) -> ClientError {
-    ClientError::store(format!("corrupt {what} in store"))
-}
-
-fn key(bytes: Vec<u8>) -> Result<Pubkey> {
-    Pubkey::try_from(bytes.as_slice()).map_err(|_| corrupt("key"))
 }
 
 /// Creates `path` with mode 0600 if missing, and tightens an existing file.

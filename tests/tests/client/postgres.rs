@@ -6,7 +6,6 @@
 
 use micropay_client::store::{
     commit::GroupCommit, conformance, postgres::PostgresStore, rules, ClaimStatus, ReceiverStore,
-    RowWrite,
 };
 use micropay_sdk::voucher::Voucher;
 use micropay_tests::postgres::PgCluster;
@@ -63,30 +62,12 @@ async fn two_gateways_group_committing_count_each_increment_once() {
                 for step in 1..=30u64 {
                     let n = if (g + c) % 2 == 0 { step } else { 31 - step };
                     let voucher = Voucher::sign(key.as_ref(), channel, n * 10);
-                    loop {
-                        let existing = gateway.get(&channel).await.unwrap();
-                        let decided = rules::decide_record(
-                            existing.as_ref(),
-                            &voucher,
-                            &creator,
-                            &mint,
-                            &seen,
-                            &|_| true,
-                        );
-                        let Ok((record, previous)) = decided else {
-                            break;
-                        };
-                        let write = match &existing {
-                            Some(row) => RowWrite::Swap {
-                                expected: row.version,
-                                record,
-                            },
-                            None => RowWrite::Insert(record),
-                        };
-                        if gateway.write(write).await.unwrap() {
-                            counted += voucher.amount - previous;
-                            break;
-                        }
+                    let recorded = gateway
+                        .record_voucher(&mut None, &voucher, &creator, &mint, &seen, &|_| true)
+                        .await
+                        .unwrap();
+                    if let rules::Recorded::Accepted { previous } = recorded {
+                        counted += voucher.amount - previous;
                     }
                 }
                 counted
@@ -116,24 +97,7 @@ fn migrations_are_versioned_and_a_lossy_database_is_refused() {
     let channel = Pubkey::new_unique();
     {
         let store = PostgresStore::connect(&url).unwrap();
-        let row = micropay_client::store::VoucherRecord {
-            voucher: Voucher {
-                channel,
-                amount: u64::MAX,
-                signature: [3; 64],
-            },
-            creator: Pubkey::new_unique(),
-            mint: Pubkey::new_unique(),
-            claimed: 0,
-            allocation: 5,
-            status: ClaimStatus::Pending,
-            claim_signature: None,
-            claim_valid_until: None,
-            cluster: None,
-            seen_slot: 0,
-            note: None,
-            version: 0,
-        };
+        let row = conformance::sample_record(channel, u64::MAX);
         assert!(store.insert(&row).unwrap());
     }
     // a second connect (another gateway starting) migrates nothing and keeps rows
