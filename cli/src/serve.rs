@@ -68,7 +68,7 @@ pub struct ServeArgs {
 pub struct ServeConfig {
     /// The API sold: `http://host:port`, optionally with a base path.
     pub upstream: String,
-    /// Address to listen on.
+    /// Address to listen on (port 0: any free port; the banner names it).
     #[serde(default = "default_listen")]
     pub listen: String,
     /// Cluster (like `-u`).
@@ -425,11 +425,29 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         creator,
         receiver_config,
     ));
+    // bound before the banner, so that it names the real port (`listen` may
+    // ask for port 0)
+    let listener = if args.check {
+        None
+    } else {
+        Some(
+            tokio::net::TcpListener::bind(&file.listen)
+                .await
+                .map_err(|e| Failure {
+                    message: format!("cannot listen on {}: {e} (change `listen`)", file.listen),
+                    code: 2,
+                })?,
+        )
+    };
+    let listening = listener
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
+        .map_or_else(|| file.listen.clone(), |a| a.to_string());
     let public_url = file
         .actions
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{}", file.listen));
+        .unwrap_or_else(|| format!("http://{listening}"));
     let actions = if file.actions.enabled {
         let mint = match &file.actions.mint {
             Some(m) => ctx.mint(m).await?,
@@ -475,7 +493,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         Arc::new(claimer),
     );
     let serving = Serving {
-        url: format!("http://{}", file.listen),
+        url: format!("http://{listening}"),
         upstream: proxy.upstream().to_string(),
         creator: creator.to_string(),
         cluster: ctx.ledger.url(),
@@ -485,18 +503,13 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         fund_action,
         routes: views,
     };
-    if args.check {
+    let Some(listener) = listener else {
+        // --check
         emit(cli.output, &serving);
         return Ok(());
-    }
+    };
 
     init_logs(args.log_format);
-    let listener = tokio::net::TcpListener::bind(&file.listen)
-        .await
-        .map_err(|e| Failure {
-            message: format!("cannot listen on {}: {e} (change `listen`)", file.listen),
-            code: 2,
-        })?;
     let signal = shutdown_signal()?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

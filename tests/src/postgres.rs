@@ -199,6 +199,16 @@ impl PgCluster {
         )
     }
 
+    /// A `postgresql://` URL for database `name` over the socket — the form
+    /// the CLI's `--store` and `micropay serve`'s `store` take.
+    pub fn postgres_url(&self, name: &str) -> String {
+        format!(
+            "postgresql://{}@/{name}?host={}",
+            self.user,
+            self.socket.display()
+        )
+    }
+
     /// Creates database `name` and returns its connection string.
     pub fn create_database(&self, name: &str) -> String {
         let createdb = self.bin.join("createdb");
