@@ -12,12 +12,18 @@
 //!   group commit; SQLite in memory (not durable) as the store-free ceiling;
 //! - the payer: `Payer::pay` on SQLite on disk, one store write per payment
 //!   and reserving 64 payments per write;
-//! - the ceiling: strict verification alone, on one thread (one core).
+//! - the ceiling: strict verification alone, on one thread (one core);
+//! - with `--postgres URL`, accepts and pays on that database likewise. The
+//!   bench adds rows of fresh random channels and leaves them: give it a
+//!   scratch database.
 //!
 //! It checks its own result: each accept case must have stored exactly the
 //! vouchers it was given, or it fails.
 
-use super::{context::emit, Cli, Failure};
+use super::{
+    context::{emit, is_postgres},
+    Cli, Failure,
+};
 use clap::{Args, Subcommand};
 use micropay::instructions::OpenChannelArgs;
 use micropay_client::{
@@ -25,7 +31,7 @@ use micropay_client::{
     ledger::{embedded::EmbeddedLedger, Ledger},
     payer::Payer,
     receiver::{AcceptedMint, Receiver, ReceiverConfig},
-    store::{ClaimStatus, PayerStore, ReceiverStore, SqliteStore},
+    store::{postgres::PostgresStore, ClaimStatus, PayerStore, ReceiverStore, SqliteStore},
     tokens,
 };
 use micropay_sdk::{instructions as mix, pda, voucher::Voucher};
@@ -63,6 +69,10 @@ pub struct BenchAcceptArgs {
     /// Vouchers per case (spread over the clients).
     #[arg(long, default_value_t = 40_000)]
     pub vouchers: usize,
+    /// Also measure a Postgres store at this URL (`postgres://…`; a scratch
+    /// database: the bench leaves its rows).
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<String>,
 }
 
 /// One measured case.
@@ -194,10 +204,11 @@ pub(crate) async fn open_channels(
     Ok(channels)
 }
 
-/// A receiver store a case runs on.
+/// A store a case runs on.
 enum BenchStore {
     SqliteDisk,
     SqliteMemory,
+    Postgres(String),
 }
 
 impl BenchStore {
@@ -205,6 +216,7 @@ impl BenchStore {
         match self {
             BenchStore::SqliteDisk => "sqlite (disk)",
             BenchStore::SqliteMemory => "sqlite (memory)",
+            BenchStore::Postgres(_) => "postgres",
         }
     }
 
@@ -212,15 +224,56 @@ impl BenchStore {
         !matches!(self, BenchStore::SqliteMemory)
     }
 
-    /// A fresh, empty store (`n` tells cases apart).
+    /// A fresh receiver store (`n` tells cases apart; on Postgres a new
+    /// handle on the same database, whose rows the fresh channels never meet).
     fn open(&self, dir: &std::path::Path, n: usize) -> Result<Arc<dyn ReceiverStore>, Failure> {
         Ok(match self {
             BenchStore::SqliteDisk => {
                 Arc::new(SqliteStore::open(dir.join(format!("receiver-{n}.db")))?)
             }
             BenchStore::SqliteMemory => Arc::new(SqliteStore::in_memory()?),
+            BenchStore::Postgres(url) => Arc::new(PostgresStore::connect(url)?),
         })
     }
+
+    /// A fresh payer store, when this kind is one the bench pays on.
+    fn open_payer(
+        &self,
+        dir: &std::path::Path,
+        n: usize,
+    ) -> Result<Option<Arc<dyn PayerStore>>, Failure> {
+        Ok(match self {
+            BenchStore::SqliteDisk => Some(Arc::new(SqliteStore::open(
+                dir.join(format!("payer-{n}.db")),
+            )?)),
+            BenchStore::SqliteMemory => None,
+            BenchStore::Postgres(url) => Some(Arc::new(PostgresStore::connect(url)?)),
+        })
+    }
+}
+
+/// A fresh creator with `clients` open channels and `per` vouchers signed on
+/// each (amounts `PRICE`, `2 PRICE`, …), signed before any clock starts.
+async fn signed_channels(
+    ledger: &EmbeddedLedger,
+    clients: usize,
+    per: usize,
+    allocation: u64,
+) -> Result<(Pubkey, Vec<BenchChannel>, Arc<Vec<Vec<Voucher>>>), Failure> {
+    let creator = Keypair::new().pubkey();
+    let channels = open_channels(ledger, &creator, clients, allocation).await?;
+    let vouchers = channels
+        .iter()
+        .map(|c| {
+            (1..=per)
+                .map(|n| {
+                    let amount = PRICE.saturating_mul(u64::try_from(n).unwrap_or(u64::MAX));
+                    Voucher::sign(&c.session, c.channel, amount)
+                })
+                .collect()
+        })
+        .collect();
+    Ok((creator, channels, Arc::new(vouchers)))
 }
 
 fn rate(operations: u64, started: Instant) -> f64 {
@@ -333,25 +386,17 @@ async fn accept(cli: &Cli, args: &BenchAcceptArgs) -> Result<(), Failure> {
             "--vouchers takes at least one per client and at most 10000000",
         ));
     }
+    if let Some(url) = &args.postgres {
+        if !is_postgres(std::path::Path::new(url)) {
+            return Err(Failure::user(
+                "--postgres takes a postgres:// URL, e.g. postgres://user@host/scratch",
+            ));
+        }
+    }
     let per = args.vouchers.div_ceil(args.clients);
     let allocation = PRICE.saturating_mul(u64::try_from(per).unwrap_or(u64::MAX));
     let ledger = Arc::new(EmbeddedLedger::start().await);
-    let creator = Keypair::new().pubkey();
-    let channels = open_channels(&ledger, &creator, args.clients, allocation).await?;
-    // signed before any clock starts
-    let vouchers: Arc<Vec<Vec<Voucher>>> = Arc::new(
-        channels
-            .iter()
-            .map(|c| {
-                (1..=per)
-                    .map(|n| {
-                        let amount = PRICE.saturating_mul(u64::try_from(n).unwrap_or(u64::MAX));
-                        Voucher::sign(&c.session, c.channel, amount)
-                    })
-                    .collect()
-            })
-            .collect(),
-    );
+    let (_, channels, vouchers) = signed_channels(&ledger, args.clients, per, allocation).await?;
     let dir = tempfile::tempdir().map_err(|e| Failure::user(format!("temp dir: {e}")))?;
     let mut cases = Vec::new();
 
@@ -380,7 +425,8 @@ async fn accept(cli: &Cli, args: &BenchAcceptArgs) -> Result<(), Failure> {
         mean_batch: None,
     });
 
-    let stores = [BenchStore::SqliteDisk, BenchStore::SqliteMemory];
+    let mut stores = vec![BenchStore::SqliteDisk, BenchStore::SqliteMemory];
+    stores.extend(args.postgres.clone().map(BenchStore::Postgres));
     let mut fresh = 0usize;
     for kind in &stores {
         let durable = kind.durable();
@@ -390,6 +436,9 @@ async fn accept(cli: &Cli, args: &BenchAcceptArgs) -> Result<(), Failure> {
             }
             fresh = fresh.saturating_add(1);
             let store = kind.open(dir.path(), fresh)?;
+            // channels of their own: a shared database keeps every case's rows
+            let (creator, _, vouchers) =
+                signed_channels(&ledger, args.clients, per, allocation).await?;
             let (operations, per_second, mean_batch) =
                 accept_case(&ledger, &creator, store, group, &vouchers).await?;
             cases.push(Case {
@@ -405,31 +454,35 @@ async fn accept(cli: &Cli, args: &BenchAcceptArgs) -> Result<(), Failure> {
         }
     }
 
-    for (mode, ahead) in [
-        ("one write each".to_string(), 1),
-        (format!("reserve {RESERVE_AHEAD} ahead"), RESERVE_AHEAD),
-    ] {
-        fresh = fresh.saturating_add(1);
-        let store: Arc<dyn PayerStore> = Arc::new(SqliteStore::open(
-            dir.path().join(format!("payer-{fresh}.db")),
-        )?);
-        let payer = Payer::new(store).with_reserve_ahead(ahead);
-        let ids: Vec<Pubkey> = channels.iter().map(|c| c.channel).collect();
-        for c in &channels {
-            payer.register(c.channel, &c.session, allocation)?;
+    for kind in &stores {
+        for (mode, ahead) in [
+            ("one write each".to_string(), 1),
+            (format!("reserve {RESERVE_AHEAD} ahead"), RESERVE_AHEAD),
+        ] {
+            fresh = fresh.saturating_add(1);
+            let Some(store) = kind.open_payer(dir.path(), fresh)? else {
+                continue;
+            };
+            // paying is local (no ledger): fresh random channel addresses
+            // keep cases and runs on one database apart
+            let ids: Vec<Pubkey> = (0..args.clients).map(|_| Keypair::new().pubkey()).collect();
+            let payer = Payer::new(store).with_reserve_ahead(ahead);
+            for channel in &ids {
+                payer.register(*channel, &Keypair::new(), allocation)?;
+            }
+            let (operations, per_second) = pay_case(&payer, &ids, per).await?;
+            payer.release()?;
+            cases.push(Case {
+                operation: "pay",
+                store: kind.name().into(),
+                durable: true,
+                mode,
+                clients: args.clients,
+                operations,
+                per_second,
+                mean_batch: None,
+            });
         }
-        let (operations, per_second) = pay_case(&payer, &ids, per).await?;
-        payer.release()?;
-        cases.push(Case {
-            operation: "pay",
-            store: "sqlite (disk)".into(),
-            durable: true,
-            mode,
-            clients: args.clients,
-            operations,
-            per_second,
-            mean_batch: None,
-        });
     }
 
     emit(

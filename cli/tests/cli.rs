@@ -583,8 +583,8 @@ fn a_restarted_empty_node_says_to_fund_the_wallet() {
     node.stop();
 }
 
-/// The paywall load test runs on the embedded bank, prints one row per
-/// concurrency level, and checks that every paid request was counted once.
+/// `bench accept` measures every case on the embedded bank, checks what it
+/// stored, and batches commits when group commit is on.
 #[test]
 fn bench_accept_measures_every_case_and_group_commit_batches() {
     let out = micropay()
@@ -642,6 +642,49 @@ fn bench_accept_measures_every_case_and_group_commit_batches() {
         .code(1);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(err.contains("--clients takes 1 to 1024"), "{err}");
+    let out = micropay()
+        .args(["bench", "accept", "--postgres", "/tmp/not-a-url"])
+        .assert()
+        .code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(err.contains("--postgres takes a postgres:// URL"), "{err}");
+}
+
+/// With `--postgres`, the same accept and pay cases run on a real Postgres
+/// (a throwaway cluster), twice on one database: runs never collide.
+#[test]
+fn bench_accept_on_postgres_measures_accepts_and_pays() {
+    let Some(cluster) = micropay_tests::postgres::PgCluster::start() else {
+        return;
+    };
+    cluster.create_database("bench");
+    let url = cluster.postgres_url("bench");
+    for _ in 0..2 {
+        let out = micropay()
+            .args(["bench", "accept", "--clients", "4", "--vouchers", "200"])
+            .args(["--postgres", &url, "--output", "json"])
+            .assert()
+            .success();
+        let v = json(&out.get_output().stdout);
+        let cases = v["cases"].as_array().unwrap();
+        let find = |op: &str, mode: &str| {
+            cases
+                .iter()
+                .find(|c| c["operation"] == op && c["store"] == "postgres" && c["mode"] == mode)
+                .unwrap_or_else(|| panic!("no {op} postgres {mode} case in {v}"))
+        };
+        for mode in ["one commit each", "group commit"] {
+            let c = find("accept", mode);
+            assert_eq!(c["operations"], 196, "{c}");
+            assert_eq!(c["durable"], true);
+        }
+        for mode in ["one write each", "reserve 64 ahead"] {
+            assert_eq!(find("pay", mode)["operations"], 200);
+        }
+    }
+    // each accept case left one row per channel, each pay case one per client
+    let rows = cluster.sql("bench", "SELECT count(*) FROM receiver_vouchers");
+    assert_eq!(rows.trim(), "16");
 }
 
 #[test]
