@@ -1,7 +1,9 @@
 //! `micropay channel`: open, top up, close and inspect payment channels.
 
 use super::{
-    context::{format_amount, parse_amount, store_path, utc, Ctx, MintInfo},
+    context::{
+        format_amount, parse_amount, payer_store, receiver_store, store_path, utc, Ctx, MintInfo,
+    },
     Cli, Failure,
 };
 use anchor_lang::prelude::Pubkey;
@@ -15,12 +17,12 @@ use micropay_client::{
     planner::voucher_claim,
     store::{
         rules::{self, CloseEvidence},
-        PayerRecord, PayerStore, ReceiverStore, SqliteStore,
+        PayerRecord,
     },
 };
 use micropay_sdk::{events::MicropayEvent, instructions as mix, pda};
 use solana_sdk::signature::{Keypair, Signer};
-use std::{path::PathBuf, sync::Arc};
+use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct ChannelArgs {
@@ -53,7 +55,8 @@ pub enum ChannelCommand {
         /// Let the channel expire this many seconds from now.
         #[arg(long)]
         expires_in: Option<i64>,
-        /// Payer store (session keys and signed amounts).
+        /// Payer store (session keys and signed amounts): a SQLite file or a
+        /// `postgres://` URL (default `~/.config/micropay/payer.db`).
         #[arg(long)]
         store: Option<PathBuf>,
     },
@@ -61,6 +64,7 @@ pub enum ChannelCommand {
     TopUp {
         channel: Pubkey,
         amount: String,
+        /// Payer store: a SQLite file or a `postgres://` URL.
         #[arg(long)]
         store: Option<PathBuf>,
     },
@@ -72,7 +76,8 @@ pub enum ChannelCommand {
     CreatorClose {
         channel: Pubkey,
         /// Receiver store: its pending voucher for this channel is claimed in
-        /// the same transaction, before the channel closes.
+        /// the same transaction, before the channel closes (a SQLite file or
+        /// a `postgres://` URL).
         #[arg(long)]
         store: Option<PathBuf>,
     },
@@ -252,10 +257,7 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
             }
             .with_channel();
             // the session key is durable before the channel exists
-            let payer = Payer::new(Arc::new(SqliteStore::open(store_path(
-                store.as_ref(),
-                "payer",
-            ))?));
+            let payer = Payer::new(payer_store(store.as_ref())?);
             payer.register(channel, &session, allocation)?;
             let sent = match ctx.ledger().send(&[ix], ctx.keypair()?, &[]).await {
                 Ok(sent) => sent,
@@ -312,10 +314,10 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
                 .await?;
             let allocation = c.allocation.saturating_add(amount);
             // the payer may now sign up to the new allocation
-            let payer_store = SqliteStore::open(store_path(store.as_ref(), "payer"))?;
-            if let Some(state) = payer_store.get_payer(channel)? {
+            let payers = payer_store(store.as_ref())?;
+            if let Some(state) = payers.get_payer(channel)? {
                 rules::register_payer(
-                    &payer_store,
+                    payers.as_ref(),
                     &PayerRecord {
                         allocation,
                         ..state
@@ -425,14 +427,14 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
                 .owner;
             // settle the pending voucher first, in the same transaction, so
             // closing never drops what was accepted
-            let path = store_path(store.as_ref(), "receiver");
-            let receiver_store = if store.is_some() || path.exists() {
-                Some(SqliteStore::open_existing(&path)?)
+            let receivers = if store.is_some() || store_path(None, "receiver").exists() {
+                Some(receiver_store(store.as_ref(), true)?.0)
             } else {
                 None
             };
-            let pending = match &receiver_store {
-                Some(rs) => ReceiverStore::get(rs, channel)?
+            let pending = match &receivers {
+                Some(rs) => rs
+                    .get(channel)?
                     .filter(|r| r.voucher.amount.min(c.allocation) > c.claimed),
                 None => None,
             };
@@ -480,11 +482,13 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
                 MicropayEvent::ChannelClosed(closed) => Some(closed.claimed),
                 _ => None,
             });
-            if let Some(rs) = &receiver_store {
+            if let Some(rs) = &receivers {
                 let evidence = CloseEvidence::Event {
                     claimed: final_claimed,
                 };
-                rules::update(rs, channel, &|r| rules::close(r, &evidence).map(|(n, _)| n))?;
+                rules::update(rs.as_ref(), channel, &|r| {
+                    rules::close(r, &evidence).map(|(n, _)| n)
+                })?;
             }
             let refund = final_claimed.map_or(c.remaining(), |claimed| {
                 c.allocation.saturating_sub(claimed)

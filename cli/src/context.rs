@@ -12,7 +12,7 @@ use micropay_client::ledger::DynSigner;
 use micropay_client::{
     accounts,
     ledger::{rpc::RpcLedger, Ledger, Sent},
-    store::{postgres::PostgresStore, ReceiverStore, SqliteStore},
+    store::{postgres::PostgresStore, PayerStore, ReceiverStore, SqliteStore},
     ClientError,
 };
 use solana_sdk::{
@@ -249,6 +249,16 @@ pub fn receiver_store(
         SqliteStore::open(&path)?
     };
     Ok((Arc::new(store), path.display().to_string()))
+}
+
+/// The payer store `--store` names: a `postgres://` URL (a payer running on
+/// several machines), else a SQLite file (default
+/// `~/.config/micropay/payer.db`).
+pub fn payer_store(explicit: Option<&PathBuf>) -> Result<Arc<dyn PayerStore>, Failure> {
+    if let Some(url) = explicit.filter(|p| is_postgres(p)).and_then(|p| p.to_str()) {
+        return Ok(Arc::new(PostgresStore::connect(url)?));
+    }
+    Ok(Arc::new(SqliteStore::open(store_path(explicit, "payer"))?))
 }
 
 /// `~/.config/micropay/<name>.db`, unless overridden.

@@ -7,11 +7,11 @@
 //! The response body goes to stdout (text), or into the JSON result.
 
 use super::{
-    context::{emit, format_amount, parse_amount, store_path, Ctx},
+    context::{emit, format_amount, parse_amount, payer_store, Ctx},
     Cli, Failure,
 };
 use clap::Args;
-use micropay_client::{ledger::DynSigner, payer::Payer, store::SqliteStore};
+use micropay_client::{ledger::DynSigner, payer::Payer};
 use micropay_http::pay::{Budget, Pay, PayError, PayPolicy};
 use micropay_sdk::x402;
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
@@ -39,7 +39,8 @@ pub struct FetchArgs {
     /// A new channel (or top-up) allocates this many requests at the price.
     #[arg(long, default_value_t = 100)]
     pub allocation_requests: u64,
-    /// Payer store (default `~/.config/micropay/payer.db`).
+    /// Payer store: a SQLite file or a `postgres://` URL (default
+    /// `~/.config/micropay/payer.db`).
     #[arg(long)]
     pub store: Option<PathBuf>,
 }
@@ -79,10 +80,7 @@ pub async fn run(cli: &Cli, args: &FetchArgs) -> Result<(), Failure> {
     let ctx = Ctx::new(cli)?;
     let mint = ctx.mint(&args.mint).await?;
     let budget = parse_amount(&args.budget, mint.decimals)?;
-    let payer = Payer::new(Arc::new(SqliteStore::open(store_path(
-        args.store.as_ref(),
-        "payer",
-    ))?));
+    let payer = Payer::new(payer_store(args.store.as_ref())?);
     let wallet: Arc<DynSigner> = Arc::new(ctx.keypair()?.insecure_clone());
     let pay = Pay::new(
         ctx.ledger.clone(),

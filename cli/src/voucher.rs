@@ -2,20 +2,15 @@
 //! A voucher travels as base58 of `channel ‖ amount (u64 LE) ‖ signature`.
 
 use super::{
-    context::{format_amount, parse_amount, store_path, Ctx},
+    context::{format_amount, parse_amount, payer_store, Ctx},
     Cli, Failure,
 };
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, Subcommand};
 use micropay::state::Channel;
-use micropay_client::{
-    accounts,
-    ledger::ChannelFilter,
-    payer::Payer,
-    store::{PayerStore, SqliteStore},
-};
+use micropay_client::{accounts, ledger::ChannelFilter, payer::Payer, store::PayerStore};
 use micropay_sdk::voucher::Voucher;
-use std::{path::PathBuf, sync::Arc};
+use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct VoucherArgs {
@@ -33,6 +28,8 @@ pub enum VoucherCommand {
         target: Pubkey,
         /// Price of this use, UI units of the channel's mint.
         price: String,
+        /// Payer store: a SQLite file or a `postgres://` URL (default
+        /// `~/.config/micropay/payer.db`).
         #[arg(long)]
         store: Option<PathBuf>,
         /// Also write the voucher to this file.
@@ -108,7 +105,7 @@ pub async fn run(cli: &Cli, args: &VoucherArgs) -> Result<(), Failure> {
             out,
             count,
         } => {
-            let payer_store = Arc::new(SqliteStore::open(store_path(store.as_ref(), "payer"))?);
+            let payer_store = payer_store(store.as_ref())?;
             let (channel, c) = &resolve_channel(&ctx, payer_store.as_ref(), target).await?;
             let mint = ctx.mint(&c.mint.to_string()).await?;
             let price = parse_amount(price, mint.decimals)?;
