@@ -159,6 +159,12 @@ const PAID_ATTEMPTS: usize = 3;
 impl Pay {
     /// A middleware paying from `wallet`'s escrows on `ledger`, keeping
     /// session keys and amounts in `payer`.
+    ///
+    /// A `Payer::new(store)` makes each payment durable with its own store
+    /// write (one fsync). A client paying many times per second passes
+    /// `Payer::new(store).with_reserve_ahead(n)` (one write per `n`
+    /// payments) and calls [`Payer::release`] when it stops; a crash then
+    /// costs it at most `n − 1` prices on one channel (see [`Payer`]).
     pub fn new(
         ledger: Arc<dyn Ledger>,
         wallet: Arc<DynSigner>,
