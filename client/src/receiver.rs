@@ -55,7 +55,10 @@ use crate::{
 };
 use anchor_lang::prelude::Pubkey;
 use micropay::state::Channel;
-use micropay_sdk::{pda, voucher::Voucher};
+use micropay_sdk::{
+    pda,
+    voucher::{SignerKey, Voucher},
+};
 use solana_sdk::hash::Hash;
 use std::{
     collections::{HashMap, HashSet},
@@ -372,6 +375,8 @@ struct SlotState {
     /// compare-and-swap that fails, and is re-decided on a fresh read, if the
     /// row moved.
     row: Option<Option<VoucherRecord>>,
+    /// The channel's signer, checked and decoded once.
+    key: Option<SignerKey>,
 }
 
 type Slot = Arc<Mutex<SlotState>>;
@@ -644,7 +649,11 @@ impl Receiver {
         {
             return Err(Rejection::ChannelExpiring(id).into());
         }
-        voucher.verify(&channel.signer)?;
+        let key = match &mut state.key {
+            Some(key) if key.pubkey() == &channel.signer => key,
+            slot => slot.insert(SignerKey::new(&channel.signer)?),
+        };
+        voucher.verify_with(key)?;
         if voucher.amount > channel.allocation {
             return Err(Rejection::ExceedsAllocation {
                 amount: voucher.amount,

@@ -21,6 +21,35 @@ pub struct Voucher {
     pub signature: [u8; 64],
 }
 
+/// A channel's voucher-signing key, checked (canonical encoding, not of small
+/// order — the program's rule) and decompressed once.
+#[derive(Clone, Debug)]
+pub struct SignerKey {
+    pubkey: Pubkey,
+    key: ed25519_dalek::VerifyingKey,
+}
+
+impl SignerKey {
+    /// Checks and decodes `signer`.
+    pub fn new(signer: &Pubkey) -> Result<Self, VoucherError> {
+        let bytes = signer.to_bytes();
+        if !is_canonical_point(&bytes) || is_small_order(&bytes) {
+            return Err(VoucherError::InvalidSignerKey);
+        }
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+            .map_err(|_| VoucherError::InvalidSignerKey)?;
+        Ok(SignerKey {
+            pubkey: *signer,
+            key,
+        })
+    }
+
+    /// The key's address.
+    pub fn pubkey(&self) -> &Pubkey {
+        &self.pubkey
+    }
+}
+
 /// Wire size of [`Voucher::to_bytes`].
 pub const VOUCHER_BYTES: usize = 32 + 8 + 64;
 
@@ -59,22 +88,24 @@ impl Voucher {
 
     /// Strict verification against the channel's `signer` key.
     pub fn verify(&self, signer: &Pubkey) -> Result<(), VoucherError> {
-        let key_bytes = signer.to_bytes();
-        if !is_canonical_point(&key_bytes) || is_small_order(&key_bytes) {
-            return Err(VoucherError::InvalidSignerKey);
-        }
+        self.verify_with(&SignerKey::new(signer)?)
+    }
+
+    /// Strict verification against a key checked and decompressed once
+    /// ([`SignerKey`]): what a receiver keeps per channel, so that each voucher
+    /// costs one signature check and no key decoding.
+    pub fn verify_with(&self, key: &SignerKey) -> Result<(), VoucherError> {
         let mut s = [0u8; 32];
         s.copy_from_slice(&self.signature[32..]);
         if !is_canonical_scalar(&s) {
             return Err(VoucherError::MalleatedSignature);
         }
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&key_bytes)
-            .map_err(|_| VoucherError::InvalidSignerKey)?;
-        key.verify_strict(
-            &self.message(),
-            &ed25519_dalek::Signature::from_bytes(&self.signature),
-        )
-        .map_err(|_| VoucherError::BadSignature)
+        key.key
+            .verify_strict(
+                &self.message(),
+                &ed25519_dalek::Signature::from_bytes(&self.signature),
+            )
+            .map_err(|_| VoucherError::BadSignature)
     }
 
     /// `channel ‖ amount (u64 LE) ‖ signature`, 104 bytes.
@@ -155,7 +186,22 @@ mod tests {
         ];
         for (voucher, signer, valid) in cases {
             assert_eq!(voucher.verify(&signer).is_ok(), valid, "{voucher:?}");
+            // the cached key decides exactly as the one-shot check
+            let cached = SignerKey::new(&signer).unwrap();
+            assert_eq!(voucher.verify_with(&cached), voucher.verify(&signer));
             assert_eq!(program_accepts(&voucher, &signer), valid, "{voucher:?}");
+        }
+        // keys the program refuses are refused before any voucher is checked
+        let small_order = Pubkey::new_from_array(micropay::voucher::SMALL_ORDER_ENCODINGS[1]);
+        let mut non_canonical = [0xffu8; 32];
+        non_canonical[0] = 0xee;
+        non_canonical[31] = 0x7f;
+        for bad in [small_order, Pubkey::new_from_array(non_canonical)] {
+            assert_eq!(
+                SignerKey::new(&bad).unwrap_err(),
+                VoucherError::InvalidSignerKey
+            );
+            assert_eq!(good.verify(&bad), Err(VoucherError::InvalidSignerKey));
         }
         assert_eq!(
             malleated.verify(&key.pubkey()),
