@@ -3,9 +3,14 @@
 //! A durable commit costs an fsync (SQLite) or a round trip and a WAL flush
 //! (Postgres) whether it carries one row or a thousand, so one commit per
 //! accepted voucher caps a receiver at the disk's fsync rate. [`GroupCommit`]
-//! runs one writer thread per store handle: writes queue while it commits,
-//! and it then commits everything queued (up to `max_batch` rows) in one
-//! [`ReceiverStore::write_batch`]. Each writer's future resolves only after
+//! runs writer threads per store handle — one per batch the store runs at
+//! once to advantage ([`ReceiverStore::concurrent_batches`]: one for SQLite,
+//! two for Postgres): writes queue while a writer commits, and the next free
+//! writer then commits everything queued (up to `max_batch` rows) in one
+//! [`ReceiverStore::write_batch`]. Two batches in flight may carry writes of
+//! one row; each is a compare-and-swap on the row's version, so whichever
+//! commits second fails its check and its writer re-reads, as with any
+//! concurrent writer. Each writer's future resolves only after
 //! the commit that carried its write, so "durable before `accept` returns"
 //! holds exactly as with one commit per write; what changes is that waiting
 //! writers share the fsync. There is no timer: a lone writer is committed at
@@ -26,7 +31,7 @@ use anchor_lang::prelude::Pubkey;
 use micropay_sdk::voucher::Voucher;
 use std::sync::{
     atomic::{AtomicU64, Ordering},
-    mpsc, Arc,
+    mpsc, Arc, Mutex,
 };
 use tokio::sync::oneshot;
 
@@ -52,17 +57,21 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Starts the writer thread for `store`, committing at most `max_batch`
-    /// writes at once (1: one commit per write, no grouping). The thread
-    /// ends when this handle is dropped, after committing what was queued.
+    /// Starts the writer threads for `store`, each committing at most
+    /// `max_batch` writes at once (1: one commit per write, no grouping).
+    /// They end when this handle is dropped, after committing what was
+    /// queued.
     pub fn start(store: Arc<dyn ReceiverStore>, max_batch: usize) -> Result<Self> {
         let (queue, jobs) = mpsc::channel::<Job>();
+        let jobs = Arc::new(Mutex::new(jobs));
         let counters = Arc::new(Counters::default());
-        let (writer, stats) = (store.clone(), counters.clone());
-        std::thread::Builder::new()
-            .name("micropay-commit".into())
-            .spawn(move || run(writer.as_ref(), &jobs, max_batch.max(1), &stats))
-            .map_err(|e| ClientError::store(format!("cannot start the commit thread: {e}")))?;
+        for _ in 0..store.concurrent_batches().max(1) {
+            let (writer, jobs, stats) = (store.clone(), jobs.clone(), counters.clone());
+            std::thread::Builder::new()
+                .name("micropay-commit".into())
+                .spawn(move || run(writer.as_ref(), &jobs, max_batch.max(1), &stats))
+                .map_err(|e| ClientError::store(format!("cannot start the commit thread: {e}")))?;
+        }
         Ok(GroupCommit {
             store,
             queue,
@@ -164,15 +173,30 @@ fn shared(error: &ClientError) -> ClientError {
     }
 }
 
-fn run(store: &dyn ReceiverStore, jobs: &mpsc::Receiver<Job>, max_batch: usize, stats: &Counters) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < max_batch {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
+/// The next batch: waits for a first write, then takes what else is queued.
+/// `None` once the handle is gone and the queue is empty.
+fn next_batch(jobs: &Mutex<mpsc::Receiver<Job>>, max_batch: usize) -> Option<Vec<Job>> {
+    // another writer thread panicked while collecting: the queue is intact
+    let jobs = jobs
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut batch = vec![jobs.recv().ok()?];
+    while batch.len() < max_batch {
+        match jobs.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
         }
+    }
+    Some(batch)
+}
+
+fn run(
+    store: &dyn ReceiverStore,
+    jobs: &Mutex<mpsc::Receiver<Job>>,
+    max_batch: usize,
+    stats: &Counters,
+) {
+    while let Some(batch) = next_batch(jobs, max_batch) {
         let (writes, replies): (Vec<RowWrite>, Vec<_>) =
             batch.into_iter().map(|j| (j.write, j.reply)).unzip();
         let outcome = store.write_batch(&writes);
@@ -213,13 +237,46 @@ mod tests {
     use super::*;
     use crate::store::{conformance::sample_record as row, ClaimStatus, SqliteStore};
 
+    /// SQLite claiming to run `n` batches at once: group commit then runs
+    /// `n` writer threads on one queue.
+    struct Parallel(SqliteStore, usize);
+
+    impl ReceiverStore for Parallel {
+        fn get(&self, channel: &Pubkey) -> Result<Option<VoucherRecord>> {
+            ReceiverStore::get(&self.0, channel)
+        }
+        fn insert(&self, record: &VoucherRecord) -> Result<bool> {
+            self.0.insert(record)
+        }
+        fn compare_and_swap(&self, expected: u64, record: &VoucherRecord) -> Result<bool> {
+            self.0.compare_and_swap(expected, record)
+        }
+        fn list(&self, statuses: &[ClaimStatus]) -> Result<Vec<VoucherRecord>> {
+            self.0.list(statuses)
+        }
+        fn write_batch(&self, writes: &[RowWrite]) -> Result<Vec<bool>> {
+            self.0.write_batch(writes)
+        }
+        fn concurrent_batches(&self) -> usize {
+            self.1
+        }
+    }
+
     /// Many concurrent writers: each write is visible to another connection
-    /// when answered, and the writers shared commits.
+    /// when answered, and the writers shared commits — with one writer
+    /// thread, and with three taking batches from one queue.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_writes_share_commits_and_are_durable_when_answered() {
+        for threads in [1, 3] {
+            concurrent_writes(threads).await;
+        }
+    }
+
+    async fn concurrent_writes(threads: usize) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("receiver.db");
-        let store: Arc<dyn ReceiverStore> = Arc::new(SqliteStore::open(&path).unwrap());
+        let store: Arc<dyn ReceiverStore> =
+            Arc::new(Parallel(SqliteStore::open(&path).unwrap(), threads));
         let commit = Arc::new(GroupCommit::start(store, DEFAULT_MAX_BATCH).unwrap());
         let channels: Vec<Pubkey> = (0..64).map(|_| Pubkey::new_unique()).collect();
         let tasks: Vec<_> = channels

@@ -195,6 +195,15 @@ pub trait ReceiverStore: Send + Sync {
     /// This is group commit's primitive ([`commit::GroupCommit`]): one fsync
     /// or one round trip for many writers.
     fn write_batch(&self, writes: &[RowWrite]) -> Result<Vec<bool>>;
+
+    /// How many [`ReceiverStore::write_batch`] calls this store runs at once
+    /// to advantage: 1 for a store with one writer (SQLite: concurrent
+    /// batches would only queue on its lock), more for one whose commits
+    /// wait on a round trip and a server's flush (Postgres: one per writer
+    /// connection). Group commit keeps that many batches in flight.
+    fn concurrent_batches(&self) -> usize {
+        1
+    }
 }
 
 /// One write of a [`ReceiverStore::write_batch`].

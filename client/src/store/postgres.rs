@@ -24,9 +24,10 @@
 //! thread, including async worker threads of another runtime (which the
 //! receiver keeps free of store calls anyway; see [`super::commit`]).
 //!
-//! Connections: one for batched writes (a transaction: `BEGIN`, the writes
-//! pipelined, `COMMIT` — one WAL flush per batch), and a few for everything
-//! else, each statement its own transaction, pipelined by the driver. Every
+//! Connections: two for batched writes (each batch a transaction: `BEGIN`,
+//! the writes pipelined, `COMMIT` — one WAL flush per batch; two so that
+//! group commit keeps a batch in flight while the other's flush waits), and
+//! a few for everything else, each statement its own transaction, pipelined by the driver. Every
 //! statement is prepared once per connection. A batch writes rows in channel
 //! order, so batches of gateways sharing the database lock rows in the same
 //! order and never deadlock one another.
@@ -85,8 +86,11 @@ const MIGRATIONS: &[&str] = &[
 /// Advisory lock key under which migrations run ("micropay" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6d69_6372_6f70_6179;
 
-/// Connections besides the batch writer.
+/// Connections besides the batch writers.
 const POOL: usize = 3;
+
+/// Connections for batched writes: batches in flight at once.
+const WRITERS: usize = 2;
 
 /// How often a batch is retried after a deadlock or serialization failure
 /// (nothing of a failed batch was applied).
@@ -124,7 +128,7 @@ pub struct PostgresStore {
     _driver: Driver,
     handle: tokio::runtime::Handle,
     pool: Vec<Arc<Conn>>,
-    writer: Arc<tokio::sync::Mutex<Conn>>,
+    writers: Vec<Arc<tokio::sync::Mutex<Conn>>>,
     next: AtomicUsize,
     /// The URL without its password: every error names it.
     name: String,
@@ -361,20 +365,27 @@ impl PostgresStore {
             }
             migrate(&writer).await?;
             // statements are prepared after the tables exist
-            let writer = Conn::prepare(writer).await?;
+            let mut writers = vec![Arc::new(tokio::sync::Mutex::new(
+                Conn::prepare(writer).await?,
+            ))];
+            while writers.len() < WRITERS {
+                writers.push(Arc::new(tokio::sync::Mutex::new(
+                    Conn::open(&config).await?,
+                )));
+            }
             let mut pool = Vec::with_capacity(POOL);
             for _ in 0..POOL {
                 pool.push(Arc::new(Conn::open(&config).await?));
             }
-            Ok((writer, pool))
+            Ok((writers, pool))
         })
         .map_err(named)?;
-        let (writer, pool) = opened;
+        let (writers, pool) = opened;
         Ok(PostgresStore {
             _driver: driver,
             handle,
             pool,
-            writer: Arc::new(tokio::sync::Mutex::new(writer)),
+            writers,
             next: AtomicUsize::new(0),
             name,
         })
@@ -602,9 +613,22 @@ impl ReceiverStore for PostgresStore {
         // channel order (stable: writes of one row keep theirs)
         let mut order: Vec<usize> = (0..writes.len()).collect();
         order.sort_by_key(|&i| writes[i].record().voucher.channel);
-        let writer = self.writer.clone();
+        // a free writer connection, else wait for one
+        let free = self
+            .writers
+            .iter()
+            .find_map(|w| w.clone().try_lock_owned().ok());
+        let busy = self.writers[self
+            .next
+            .fetch_add(1, Ordering::Relaxed)
+            .checked_rem(self.writers.len())
+            .unwrap_or(0)]
+        .clone();
         self.run(async move {
-            let mut conn = writer.lock().await;
+            let mut conn = match free {
+                Some(conn) => conn,
+                None => busy.lock_owned().await,
+            };
             let mut attempt = 0usize;
             loop {
                 match batch(&mut conn, &order, &params).await {
@@ -616,6 +640,10 @@ impl ReceiverStore for PostgresStore {
                 }
             }
         })
+    }
+
+    fn concurrent_batches(&self) -> usize {
+        self.writers.len()
     }
 }
 
