@@ -135,6 +135,12 @@ pub enum ClientError {
         /// The builder's error.
         error: anchor_lang::prelude::ProgramError,
     },
+    /// A v1 (4 KB) transaction could not be built, signed or parsed.
+    #[error("v1 transaction: {reason}")]
+    V1Transaction {
+        /// What the SDK's v1 message type (or the wire check) said.
+        reason: String,
+    },
 }
 
 impl From<micropay_sdk::SdkError> for ClientError {

@@ -73,6 +73,7 @@ pub mod planner;
 pub mod receiver;
 pub mod store;
 pub mod tokens;
+pub mod v1;
 pub mod watcher;
 
 pub use error::{ClientError, Result};
