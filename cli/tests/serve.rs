@@ -26,8 +26,6 @@ use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::{Keypair, Signer};
 use std::{
     collections::BTreeMap,
-    io::{BufRead, BufReader},
-    process::Stdio,
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc,
@@ -136,22 +134,13 @@ description = "today's weather"
     assert_eq!(v["routes"][1]["prices"]["SOL"], PRICE);
     assert_eq!(v["creator"], creator.pubkey().to_string());
 
-    let mut serve = std::process::Command::new(assert_cmd::cargo::cargo_bin("micropay"))
-        .env("HOME", dir.path())
-        .args(["-u", &url, "-k", &creator_key, "--output", "json"])
-        .args([
-            "serve",
-            "-c",
-            config.to_str().unwrap(),
-            "--log-format",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(dir.path().join("serve.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(serve.stdout.take().unwrap()).lines();
-    let banner: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let (mut serve, banner) = common::serve::start(
+        dir.path(),
+        &url,
+        &creator_key,
+        &config,
+        &dir.path().join("serve.log"),
+    );
     let base = banner["url"].as_str().unwrap().to_string();
     assert!(banner["watcher"].as_bool().unwrap());
 
@@ -311,18 +300,13 @@ description = "today's weather"
     let channel = rows[0].voucher.channel.to_string();
     micropay(&payer_key, &["channel", "request-close", &channel]);
     let earnings = micropay_sdk::pda::earnings(&creator.pubkey(), &SOL).0;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut balance = 0;
-    while Instant::now() < deadline {
-        balance = accounts::earnings(ledger.as_ref(), &earnings)
-            .await
-            .unwrap()
-            .map_or(0, |e| e.balance);
-        if balance == counted {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let balance = common::serve::earnings_reaching(
+        ledger.as_ref(),
+        &earnings,
+        counted,
+        Duration::from_secs(60),
+    )
+    .await;
     assert_eq!(
         balance,
         counted,

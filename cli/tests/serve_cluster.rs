@@ -33,9 +33,8 @@ use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::{Keypair, Signer};
 use std::{
     collections::BTreeMap,
-    io::{BufRead, BufReader},
     os::unix::process::ExitStatusExt,
-    process::{Child, Stdio},
+    process::Child,
     sync::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc, Mutex,
@@ -174,18 +173,13 @@ price = {{ sol = "0.00001" }}
             ),
         )
         .unwrap();
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("micropay"))
-            .env("HOME", dir.path())
-            .args(["-u", &url, "-k", &creator_key, "--output", "json"])
-            .args(["serve", "-c", config.to_str().unwrap()])
-            .args(["--log-format", "json"])
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(dir.path().join(format!("serve{n}.log"))).unwrap())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let banner: serde_json::Value =
-            serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        let (child, banner) = common::serve::start(
+            dir.path(),
+            &url,
+            &creator_key,
+            &config,
+            &dir.path().join(format!("serve{n}.log")),
+        );
         assert_eq!(banner["watcher"], watcher);
         assert!(banner["store"]
             .as_str()
@@ -359,18 +353,13 @@ price = {{ sol = "0.00001" }}
         );
     }
     let earnings = micropay_sdk::pda::earnings(&creator.pubkey(), &SOL).0;
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let mut balance = 0;
-    while Instant::now() < deadline {
-        balance = accounts::earnings(ledger.as_ref(), &earnings)
-            .await
-            .unwrap()
-            .map_or(0, |e| e.balance);
-        if balance == counted {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let balance = common::serve::earnings_reaching(
+        ledger.as_ref(),
+        &earnings,
+        counted,
+        Duration::from_secs(90),
+    )
+    .await;
     assert_eq!(
         balance,
         counted,

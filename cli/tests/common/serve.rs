@@ -1,0 +1,61 @@
+//! `micropay serve` as a child process, and waiting for a creator's
+//! on-chain earnings: shared by the gateway tests.
+
+use micropay_client::{accounts, ledger::Ledger};
+use solana_sdk::pubkey::Pubkey;
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Stdio},
+    time::{Duration, Instant},
+};
+
+/// Starts `micropay -u <url> -k <key> serve -c <config>` with JSON logs to
+/// `log` and `HOME` at `home`; returns the process and its banner (the
+/// first line it prints, once it listens).
+pub fn start(
+    home: &Path,
+    url: &str,
+    key: &str,
+    config: &Path,
+    log: &Path,
+) -> (Child, serde_json::Value) {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("micropay"))
+        .env("HOME", home)
+        .args(["-u", url, "-k", key, "--output", "json"])
+        .args([
+            "serve",
+            "-c",
+            config.to_str().unwrap(),
+            "--log-format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let banner = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    (child, banner)
+}
+
+/// The balance of earnings account `earnings` once it equals `expected`, or
+/// whatever it is when `timeout` runs out (the caller asserts).
+pub async fn earnings_reaching(
+    ledger: &dyn Ledger,
+    earnings: &Pubkey,
+    expected: u64,
+    timeout: Duration,
+) -> u64 {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let balance = accounts::earnings(ledger, earnings)
+            .await
+            .unwrap()
+            .map_or(0, |e| e.balance);
+        if balance == expected || Instant::now() >= deadline {
+            return balance;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
