@@ -502,6 +502,19 @@ pub fn voucher_claim(voucher: &micropay_sdk::voucher::Voucher, channel: &Channel
     }
 }
 
+/// A claim of the largest encoding (every amount and signature byte set) on a
+/// fresh channel: of the creator whose earnings account is `earnings`, else
+/// of a creator of its own (the worst case for packing).
+pub(crate) fn largest_claim(earnings: Option<Pubkey>) -> VoucherClaim {
+    VoucherClaim {
+        channel: Pubkey::new_unique(),
+        creator_earnings: earnings.unwrap_or_else(Pubkey::new_unique),
+        fee_earnings: None,
+        amount: u64::MAX,
+        signature: [0xff; 64],
+    }
+}
+
 /// A channel as read: `Ok(None)` when no micropay account is there (never
 /// created, or closed — lamports sent to the address afterwards do not make
 /// it a channel again, as the program's own `is_gone` holds), `Err` when a
@@ -554,13 +567,7 @@ impl Planner {
     pub fn capacity(&self, fee_payer: &Pubkey) -> usize {
         let mut claims = Vec::new();
         loop {
-            claims.push(VoucherClaim {
-                channel: Pubkey::new_unique(),
-                creator_earnings: Pubkey::new_unique(),
-                fee_earnings: None,
-                amount: u64::MAX,
-                signature: [0xff; 64],
-            });
+            claims.push(largest_claim(None));
             if self.fits(&claims, fee_payer).is_none() {
                 return claims.len().saturating_sub(1).max(1);
             }
@@ -1187,15 +1194,7 @@ mod tests {
         // channels of one creator share its earnings account: 9 fit
         let earnings = Pubkey::new_unique();
         let one_creator = |n: usize| -> Vec<VoucherClaim> {
-            (0..n)
-                .map(|_| VoucherClaim {
-                    channel: Pubkey::new_unique(),
-                    creator_earnings: earnings,
-                    fee_earnings: None,
-                    amount: u64::MAX,
-                    signature: [0xff; 64],
-                })
-                .collect()
+            (0..n).map(|_| largest_claim(Some(earnings))).collect()
         };
         assert!(planner.fits(&one_creator(9), &payer).is_some());
         assert!(planner.fits(&one_creator(10), &payer).is_none());

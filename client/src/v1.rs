@@ -150,21 +150,14 @@ pub fn instruction_keys(message: &v1::Message, ix: &CompiledInstruction) -> Vec<
 #[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
+    use crate::planner::largest_claim;
     use micropay_sdk::instructions::{self as mix, VoucherClaim};
     use solana_sdk::signature::Keypair;
 
     /// A claim of `n` vouchers on channels of one creator.
     fn one_creator_claim(n: usize) -> Instruction {
         let earnings = Pubkey::new_unique();
-        let claims: Vec<VoucherClaim> = (0..n)
-            .map(|_| VoucherClaim {
-                channel: Pubkey::new_unique(),
-                creator_earnings: earnings,
-                fee_earnings: None,
-                amount: u64::MAX,
-                signature: [0xff; 64],
-            })
-            .collect();
+        let claims: Vec<VoucherClaim> = (0..n).map(|_| largest_claim(Some(earnings))).collect();
         mix::claim(&claims)
     }
 

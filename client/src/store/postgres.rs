@@ -613,21 +613,24 @@ impl ReceiverStore for PostgresStore {
         // channel order (stable: writes of one row keep theirs)
         let mut order: Vec<usize> = (0..writes.len()).collect();
         order.sort_by_key(|&i| writes[i].record().voucher.channel);
-        // a free writer connection, else wait for one
-        let free = self
+        // a free writer connection, else (all busy) one to wait for
+        let writer = match self
             .writers
             .iter()
-            .find_map(|w| w.clone().try_lock_owned().ok());
-        let busy = self.writers[self
-            .next
-            .fetch_add(1, Ordering::Relaxed)
-            .checked_rem(self.writers.len())
-            .unwrap_or(0)]
-        .clone();
+            .find_map(|w| w.clone().try_lock_owned().ok())
+        {
+            Some(free) => Ok(free),
+            None => Err(self.writers[self
+                .next
+                .fetch_add(1, Ordering::Relaxed)
+                .checked_rem(self.writers.len())
+                .unwrap_or(0)]
+            .clone()),
+        };
         self.run(async move {
-            let mut conn = match free {
-                Some(conn) => conn,
-                None => busy.lock_owned().await,
+            let mut conn = match writer {
+                Ok(free) => free,
+                Err(busy) => busy.lock_owned().await,
             };
             let mut attempt = 0usize;
             loop {
