@@ -41,6 +41,7 @@ use crate::{
         rules::{self, CloseEvidence, Sighting},
         ClaimStatus, ReceiverStore, VoucherRecord,
     },
+    v1::{self, TxFormat},
 };
 use anchor_lang::prelude::Pubkey;
 use anchor_spl::token::spl_token;
@@ -52,7 +53,10 @@ use micropay_sdk::{
 };
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_sdk::{
-    hash::Hash, instruction::Instruction, signature::Signature, transaction::Transaction,
+    hash::Hash,
+    instruction::Instruction,
+    signature::{Signature, Signer},
+    transaction::Transaction,
 };
 use std::collections::{BTreeSet, HashMap};
 
@@ -113,11 +117,18 @@ impl FeeModel {
 
     /// Lamports a claim transaction of `vouchers` vouchers costs (one signature).
     pub fn transaction_fee(&self, vouchers: usize) -> u64 {
+        self.lamports_per_signature
+            .saturating_add(self.priority_fee(vouchers))
+    }
+
+    /// The priority fee of a claim of `vouchers` vouchers, lamports: the
+    /// compute-unit price times the limit requested, rounded up (what a
+    /// legacy transaction pays, and what a v1 message states).
+    pub fn priority_fee(&self, vouchers: usize) -> u64 {
         let priority = u128::from(self.compute_unit_price)
             .saturating_mul(u128::from(self.compute_limit(vouchers)))
             .div_ceil(1_000_000);
-        self.lamports_per_signature
-            .saturating_add(u64::try_from(priority).unwrap_or(u64::MAX))
+        u64::try_from(priority).unwrap_or(u64::MAX)
     }
 
     /// The compute budget instructions for a claim of `vouchers` vouchers:
@@ -190,6 +201,9 @@ pub struct PlannerConfig {
     pub fees: FeeModel,
     /// How the priority fee follows the cluster's recent fees.
     pub priority: PriorityPolicy,
+    /// The transaction format claims are packed for (what the cluster
+    /// accepts: [`Ledger::transaction_format`]).
+    pub format: TxFormat,
 }
 
 impl Default for PlannerConfig {
@@ -200,6 +214,7 @@ impl Default for PlannerConfig {
             values: HashMap::new(),
             fees: FeeModel::default(),
             priority: PriorityPolicy::default(),
+            format: TxFormat::Legacy,
         }
     }
 }
@@ -483,6 +498,30 @@ impl Execution {
     }
 }
 
+/// A signed claim transaction, in the format it was packed for.
+enum SignedClaim {
+    Legacy(Transaction),
+    /// Serialized (see [`crate::v1`]).
+    V1(Vec<u8>),
+}
+
+impl SignedClaim {
+    /// Its id: the fee payer's signature.
+    fn signature(&self) -> Result<Signature> {
+        match self {
+            SignedClaim::Legacy(tx) => Ok(tx.signatures[0]),
+            SignedClaim::V1(wire) => v1::first_signature(wire),
+        }
+    }
+
+    async fn submit(&self, ledger: &dyn Ledger) -> Result<()> {
+        match self {
+            SignedClaim::Legacy(tx) => ledger.submit(tx).await,
+            SignedClaim::V1(wire) => ledger.submit_v1(wire).await,
+        }
+    }
+}
+
 /// The claim planner: resume, reconcile, plan, execute.
 pub struct Planner {
     /// What it aims for.
@@ -537,37 +576,80 @@ impl Planner {
         Planner { config }
     }
 
-    fn transaction(&self, claims: &[VoucherClaim], payer: &Pubkey) -> Transaction {
+    /// The instructions of a legacy claim transaction: compute budget (when
+    /// it buys something), then the claim.
+    fn legacy_instructions(&self, claims: &[VoucherClaim]) -> Vec<Instruction> {
         let mut ixs = self.config.fees.budget_instructions(claims.len());
         ixs.push(mix::claim(claims));
-        let message =
-            solana_sdk::message::Message::new_with_blockhash(&ixs, Some(payer), &Hash::default());
-        Transaction::new_unsigned(message)
+        ixs
     }
 
-    /// Serialized size and account count of a claim transaction.
+    /// The v1 message of a claim: the claim alone, with the compute limit
+    /// and the priority fee of the fee model in the message's config.
+    fn v1_message(
+        &self,
+        claims: &[VoucherClaim],
+        payer: &Pubkey,
+        blockhash: &Hash,
+    ) -> Result<solana_message_v1::v1::Message> {
+        let fees = &self.config.fees;
+        v1::message(
+            &[mix::claim(claims)],
+            payer,
+            blockhash,
+            fees.compute_limit(claims.len()),
+            fees.priority_fee(claims.len()),
+        )
+    }
+
+    /// Serialized size and account count of a claim transaction in the
+    /// configured format (`usize::MAX` when it cannot be built).
     fn measure(&self, claims: &[VoucherClaim], payer: &Pubkey) -> (usize, usize) {
-        let tx = self.transaction(claims, payer);
-        let size = bincode::serialized_size(&tx).map_or(usize::MAX, |s| s as usize);
-        (size, tx.message.account_keys.len())
+        match self.config.format {
+            TxFormat::Legacy => {
+                let ixs = self.legacy_instructions(claims);
+                let message = solana_sdk::message::Message::new_with_blockhash(
+                    &ixs,
+                    Some(payer),
+                    &Hash::default(),
+                );
+                let tx = Transaction::new_unsigned(message);
+                let size = bincode::serialized_size(&tx).map_or(usize::MAX, |s| s as usize);
+                (size, tx.message.account_keys.len())
+            }
+            TxFormat::V1 => match self.v1_message(claims, payer, &Hash::default()) {
+                Ok(m) => (v1::transaction_size(&m), m.account_keys.len()),
+                Err(_) => (usize::MAX, usize::MAX),
+            },
+        }
     }
 
     fn fits(&self, claims: &[VoucherClaim], payer: &Pubkey) -> Option<usize> {
         let (size, accounts) = self.measure(claims, payer);
         let compute = u64::from(self.config.fees.compute_limit(claims.len()));
-        (size <= PACKET_DATA_SIZE
+        (size <= self.config.format.max_size()
             && accounts <= MAX_ACCOUNTS
             && compute < u64::from(MAX_COMPUTE_UNITS)
             && claims.len() <= usize::from(micropay::constants::MAX_VOUCHERS_PER_CLAIM))
         .then_some(size)
     }
 
-    /// How many vouchers fit one transaction (for distinct channels, each with
-    /// its own creator and fee recipient: the worst case).
+    /// How many vouchers fit one transaction of the configured format, for
+    /// distinct channels each with its own creator (the worst case).
     pub fn capacity(&self, fee_payer: &Pubkey) -> usize {
+        self.capacity_of(fee_payer, None)
+    }
+
+    /// How many vouchers of channels of one creator (one shared earnings
+    /// account) fit one transaction of the configured format.
+    pub fn capacity_one_creator(&self, fee_payer: &Pubkey) -> usize {
+        self.capacity_of(fee_payer, Some(Pubkey::new_unique()))
+    }
+
+    fn capacity_of(&self, fee_payer: &Pubkey, earnings: Option<Pubkey>) -> usize {
         let mut claims = Vec::new();
         loop {
-            claims.push(largest_claim(None));
+            claims.push(largest_claim(earnings));
             if self.fits(&claims, fee_payer).is_none() {
                 return claims.len().saturating_sub(1).max(1);
             }
@@ -707,11 +789,29 @@ impl Planner {
                 plan.deferred.push(c.claim.channel);
             }
         }
-        // urgent first (earliest deadline first), then most valuable
+        // Urgent first (earliest deadline first); then by group — channels
+        // paying the same creator and fee recipient share their earnings
+        // accounts, so a group packs the most vouchers per transaction —
+        // most valuable group first, most valuable voucher first within it.
+        let group = |c: &Candidate| (c.claim.creator_earnings, c.claim.fee_earnings);
+        let mut group_value: HashMap<(Pubkey, Option<Pubkey>), u64> = HashMap::new();
+        for (lamports, _, c) in &eligible {
+            let total = group_value.entry(group(c)).or_default();
+            *total = total.saturating_add(*lamports);
+        }
+        let value_of = |c: &Candidate| group_value.get(&group(c)).copied().unwrap_or(0);
         eligible.sort_by(|(a_value, a_urgent, a), (b_value, b_urgent, b)| {
             b_urgent
                 .cmp(a_urgent)
-                .then(a.deadline().cmp(&b.deadline()))
+                .then_with(|| {
+                    if *a_urgent {
+                        a.deadline().cmp(&b.deadline())
+                    } else {
+                        std::cmp::Ordering::Equal
+                    }
+                })
+                .then(value_of(b).cmp(&value_of(a)))
+                .then(group(a).cmp(&group(b)))
                 .then(b_value.cmp(a_value))
         });
 
@@ -803,10 +903,8 @@ impl Planner {
         for batch in &plan.batches {
             let mut pending = vec![batch.claims.clone()];
             while let Some(claims) = pending.pop() {
-                let ixs = self.claim_instructions(&claims);
-                let claim = (claims.as_slice(), ixs.as_slice());
                 match self
-                    .settle(claim, cluster, ledger, store, fee_payer, &mut report)
+                    .settle(&claims, cluster, ledger, store, fee_payer, &mut report)
                     .await
                 {
                     Ok(()) => {}
@@ -833,15 +931,31 @@ impl Planner {
         Ok(report)
     }
 
-    fn claim_instructions(&self, claims: &[Candidate]) -> Vec<Instruction> {
+    /// The claim transaction of `claims` in the configured format, signed
+    /// by `fee_payer`.
+    fn sign_claim(
+        &self,
+        claims: &[Candidate],
+        fee_payer: &DynSigner,
+        blockhash: Hash,
+    ) -> Result<SignedClaim> {
         let vouchers: Vec<VoucherClaim> = claims.iter().map(|c| c.claim.clone()).collect();
-        let mut ixs = self.config.fees.budget_instructions(vouchers.len());
-        ixs.push(mix::claim(&vouchers));
-        ixs
+        Ok(match self.config.format {
+            TxFormat::Legacy => SignedClaim::Legacy(sign_transaction(
+                &self.legacy_instructions(&vouchers),
+                fee_payer,
+                &[],
+                blockhash,
+            )?),
+            TxFormat::V1 => {
+                let payer = fee_payer.try_pubkey().map_err(ClientError::Signing)?;
+                let message = self.v1_message(&vouchers, &payer, &blockhash)?;
+                SignedClaim::V1(v1::sign(&message, &[fee_payer as &dyn Signer])?)
+            }
+        })
     }
 
     /// Sends one claim transaction and records what the chain then says.
-    /// `(claims, ixs)`: the vouchers and the instructions that claim them;
     /// `cluster`: the ledger's genesis hash, for the confirmations.
     ///
     /// The claim's signature is in the store before the transaction leaves:
@@ -851,7 +965,7 @@ impl Planner {
     /// cluster could not be reached (the rows stay in flight).
     async fn settle(
         &self,
-        (claims, ixs): (&[Candidate], &[Instruction]),
+        claims: &[Candidate],
         cluster: Hash,
         ledger: &dyn Ledger,
         store: &dyn ReceiverStore,
@@ -859,8 +973,8 @@ impl Planner {
         report: &mut Execution,
     ) -> Result<()> {
         let blockhash = ledger.recent_blockhash().await?;
-        let tx = sign_transaction(ixs, fee_payer, &[], blockhash.hash)?;
-        let signature = tx.signatures[0];
+        let tx = self.sign_claim(claims, fee_payer, blockhash.hash)?;
+        let signature = tx.signature()?;
         let recorded = signature.to_string();
         let valid_until = blockhash.last_valid_block_height;
         for c in claims {
@@ -870,7 +984,7 @@ impl Planner {
         }
         // the claim will never land: its rows are claimable again
         let dropped = || drop_claim(store, claims.iter().map(|c| &c.claim.channel), &recorded);
-        match ledger.submit(&tx).await {
+        match tx.submit(ledger).await {
             Ok(()) => {}
             // it may have left: it stays in flight, for `resume`
             Err(e @ ClientError::Rpc(_)) => return Err(e),
@@ -1213,6 +1327,95 @@ mod tests {
         more.last_mut().unwrap().channel = Pubkey::new_unique();
         more.last_mut().unwrap().creator_earnings = Pubkey::new_unique();
         assert!(planner.fits(&more, &payer).is_none());
+    }
+
+    /// v1 transactions carry about four times the vouchers of a legacy one;
+    /// the compute limit always travels in the message (no instruction).
+    #[test]
+    fn v1_capacity_and_the_compute_limit_in_the_message() {
+        let payer = Pubkey::new_unique();
+        let planner = Planner::new(PlannerConfig {
+            format: TxFormat::V1,
+            ..PlannerConfig::default()
+        });
+        let one_creator = planner.capacity_one_creator(&payer);
+        let distinct = planner.capacity(&payer);
+        eprintln!("v1: {one_creator} vouchers of one creator, {distinct} of distinct creators");
+        assert!(one_creator >= 30, "{one_creator}");
+        assert!(distinct >= 25 && distinct < one_creator, "{distinct}");
+        let legacy = Planner::new(PlannerConfig::default());
+        assert!(legacy.capacity_one_creator(&payer) >= 9);
+        assert!(legacy.capacity(&payer) >= 7);
+        // the largest v1 claim: within 4,096 bytes and 64 accounts, with its
+        // limit and priority fee in the config
+        let mut priced = planner.config.clone();
+        priced.fees.compute_unit_price = 1_000;
+        let priced = Planner::new(priced);
+        let earnings = Pubkey::new_unique();
+        let claims: Vec<VoucherClaim> = (0..priced.capacity_one_creator(&payer))
+            .map(|_| largest_claim(Some(earnings)))
+            .collect();
+        let m = priced
+            .v1_message(&claims, &payer, &Hash::default())
+            .unwrap();
+        assert!(v1::transaction_size(&m) <= v1::MAX_TRANSACTION_SIZE);
+        assert!(m.account_keys.len() <= v1::MAX_ACCOUNTS);
+        assert_eq!(m.instructions.len(), 1, "no compute-budget instruction");
+        let limit = priced.config.fees.compute_limit(claims.len());
+        assert_eq!(m.config.compute_unit_limit, Some(limit));
+        assert_eq!(
+            m.config.priority_fee,
+            Some(u64::from(limit).saturating_mul(1_000).div_ceil(1_000_000))
+        );
+        assert_eq!(
+            m.config.loaded_accounts_data_size_limit,
+            Some(v1::LOADED_ACCOUNTS_DATA_SIZE_LIMIT)
+        );
+    }
+
+    /// Vouchers of the same creator (and fee recipient) are packed together,
+    /// whatever order they come in: each group is contiguous, and the plan
+    /// needs no more transactions than the groups' own sizes ask for.
+    #[test]
+    fn claims_are_packed_by_creator() {
+        let payer = Pubkey::new_unique();
+        let sol = spl_token::native_mint::ID;
+        let groups: Vec<Pubkey> = (0..3).map(|_| Pubkey::new_unique()).collect();
+        let mut candidates = Vec::new();
+        for i in 0..36 {
+            let mut c = candidate(sol, 10_000_000 + i, 0);
+            c.claim.creator_earnings = groups[i as usize % 3];
+            candidates.push(c);
+        }
+        let recon = Reconciliation {
+            candidates,
+            ..Reconciliation::default()
+        };
+        for format in [TxFormat::Legacy, TxFormat::V1] {
+            let planner = Planner::new(PlannerConfig {
+                format,
+                ..PlannerConfig::default()
+            });
+            let plan = planner.plan(&recon, &payer);
+            let order: Vec<Pubkey> = plan
+                .batches
+                .iter()
+                .flat_map(|b| b.claims.iter().map(|c| c.claim.creator_earnings))
+                .collect();
+            assert_eq!(order.len(), 36);
+            let changes = order.windows(2).filter(|w| w[0] != w[1]).count();
+            assert_eq!(changes, 2, "{format}: each creator's vouchers together");
+            let per = planner.capacity_one_creator(&payer);
+            // 12 per creator: at most one transaction more per group boundary
+            assert!(
+                plan.batches.len() <= 36usize.div_ceil(per) + 2,
+                "{format}: {} transactions",
+                plan.batches.len()
+            );
+            if format == TxFormat::V1 {
+                assert_eq!(plan.batches.len(), 2, "36 vouchers of 3 creators");
+            }
+        }
     }
 
     fn candidate(mint: Pubkey, value: u64, close_requested_at: i64) -> Candidate {

@@ -26,6 +26,47 @@ use solana_sdk::{
 pub const MAX_TRANSACTION_SIZE: usize = v1::MAX_TRANSACTION_SIZE;
 /// Most accounts a v1 message names.
 pub const MAX_ACCOUNTS: usize = 64;
+/// The loaded-accounts data limit every v1 message states: a v1 message
+/// without one may load 0 bytes (and so fails), and this is the limit a
+/// legacy transaction gets by default (64 MiB), so a v1 claim loads what
+/// its legacy twin would.
+pub const LOADED_ACCOUNTS_DATA_SIZE_LIMIT: u32 = 64 * 1024 * 1024;
+
+/// The transaction format claims are packed for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TxFormat {
+    /// Legacy: 1,232 bytes, compute budget by instruction. Every cluster.
+    #[default]
+    Legacy,
+    /// v1 (SIMD-0296/0385): 4,096 bytes, ≤ 64 accounts, compute budget in
+    /// the message's config.
+    V1,
+}
+
+impl TxFormat {
+    /// Largest serialized transaction, bytes.
+    pub const fn max_size(self) -> usize {
+        match self {
+            TxFormat::Legacy => crate::planner::PACKET_DATA_SIZE,
+            TxFormat::V1 => MAX_TRANSACTION_SIZE,
+        }
+    }
+
+    /// Its name as the CLI and JSON spell it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            TxFormat::Legacy => "legacy",
+            TxFormat::V1 => "v1",
+        }
+    }
+}
+
+impl std::fmt::Display for TxFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// A v1 message compiled from `instructions`, paid by `payer`, valid for
 /// `blockhash`, requesting `compute_unit_limit` units and paying
@@ -53,7 +94,9 @@ pub fn message(
             data: ix.data.clone(),
         })
         .collect();
-    let mut config = TransactionConfig::empty().with_compute_unit_limit(compute_unit_limit);
+    let mut config = TransactionConfig::empty()
+        .with_compute_unit_limit(compute_unit_limit)
+        .with_loaded_accounts_data_size_limit(LOADED_ACCOUNTS_DATA_SIZE_LIMIT);
     if priority_fee > 0 {
         config = config.with_priority_fee(priority_fee);
     }
@@ -76,6 +119,25 @@ fn v1_error(e: impl std::fmt::Display) -> ClientError {
 
 fn to_address(key: &Pubkey) -> solana_message_v1::Address {
     solana_message_v1::Address::new_from_array(key.to_bytes())
+}
+
+/// Serialized size of a transaction of `message`: the message (version
+/// byte first) and one signature per required signer.
+pub fn transaction_size(message: &v1::Message) -> usize {
+    message
+        .size()
+        .saturating_add(1)
+        .saturating_add(usize::from(message.header.num_required_signatures).saturating_mul(64))
+}
+
+/// The first signature of a serialized v1 transaction (its id), without
+/// parsing the rest.
+pub fn first_signature(wire: &[u8]) -> Result<Signature> {
+    let (_, signatures) = decode(wire)?;
+    signatures
+        .first()
+        .copied()
+        .ok_or_else(|| v1_error("a transaction without a signature"))
 }
 
 /// The bytes the signers sign: the serialized message, version byte first.
@@ -133,6 +195,85 @@ pub fn decode(wire: &[u8]) -> Result<(v1::Message, Vec<Signature>)> {
         .chunks_exact(64)
         .map(|c| Signature::try_from(c).map_err(v1_error))
         .collect::<Result<Vec<_>>>()?;
+    Ok((message, signatures))
+}
+
+/// The message's instructions with their accounts' signer and writable
+/// flags as the header states them (what a v1 cluster executes).
+pub fn instructions(message: &v1::Message) -> Result<Vec<Instruction>> {
+    let header = &message.header;
+    let keys = &message.account_keys;
+    let signers = usize::from(header.num_required_signatures);
+    let writable_signers = signers.saturating_sub(usize::from(header.num_readonly_signed_accounts));
+    let writable_unsigned = keys
+        .len()
+        .saturating_sub(usize::from(header.num_readonly_unsigned_accounts));
+    let meta = |index: u8| -> Result<solana_sdk::instruction::AccountMeta> {
+        let i = usize::from(index);
+        let key = keys
+            .get(i)
+            .ok_or_else(|| v1_error(format!("account index {i} past the accounts")))?;
+        let is_signer = i < signers;
+        let is_writable = if is_signer {
+            i < writable_signers
+        } else {
+            i < writable_unsigned
+        };
+        Ok(solana_sdk::instruction::AccountMeta {
+            pubkey: Pubkey::new_from_array(key.to_bytes()),
+            is_signer,
+            is_writable,
+        })
+    };
+    message
+        .instructions
+        .iter()
+        .map(|ix| {
+            Ok(Instruction {
+                program_id: meta(ix.program_id_index)?.pubkey,
+                accounts: ix
+                    .accounts
+                    .iter()
+                    .map(|a| meta(*a))
+                    .collect::<Result<_>>()?,
+                data: ix.data.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Checks a serialized v1 transaction as a cluster's ingest would: the
+/// format, at most [`MAX_TRANSACTION_SIZE`] bytes and [`MAX_ACCOUNTS`]
+/// accounts, a compute-unit limit stated, and every signature valid over
+/// the message bytes. Returns the message and its signatures.
+pub fn verify(wire: &[u8]) -> Result<(v1::Message, Vec<Signature>)> {
+    if wire.len() > MAX_TRANSACTION_SIZE {
+        return Err(v1_error(format!(
+            "{} bytes: more than {MAX_TRANSACTION_SIZE}",
+            wire.len()
+        )));
+    }
+    let (message, signatures) = decode(wire)?;
+    if message.account_keys.len() > MAX_ACCOUNTS {
+        return Err(v1_error(format!(
+            "{} accounts: more than {MAX_ACCOUNTS}",
+            message.account_keys.len()
+        )));
+    }
+    if message.config.compute_unit_limit.is_none() {
+        return Err(v1_error(
+            "no compute-unit limit: a v1 transaction without one fails",
+        ));
+    }
+    let bytes = message_bytes(&message);
+    for (signature, key) in signatures.iter().zip(&message.account_keys) {
+        if !signature.verify(key.as_ref(), &bytes) {
+            return Err(v1_error(format!(
+                "the signature of {} does not verify",
+                Pubkey::new_from_array(key.to_bytes())
+            )));
+        }
+    }
     Ok((message, signatures))
 }
 

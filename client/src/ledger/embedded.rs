@@ -77,6 +77,9 @@ async fn simulate_events(ctx: &ProgramTestContext, tx: &Transaction) -> Result<V
 pub struct EmbeddedLedger {
     ctx: Mutex<ProgramTestContext>,
     payer: Keypair,
+    /// Accepts v1 transactions of its own payer ([`EmbeddedLedger::with_v1`]):
+    /// the key that pays for the lookup tables their twins need.
+    v1: Option<Keypair>,
     /// Every transaction executed, by signature (the bank is final at once).
     landed: Mutex<HashMap<Signature, Sent>>,
     /// Every account a landed transaction named: BanksClient has no
@@ -93,9 +96,32 @@ impl EmbeddedLedger {
         EmbeddedLedger {
             ctx: Mutex::new(ctx),
             payer,
+            v1: None,
             landed: Mutex::new(HashMap::new()),
             touched: Mutex::new(BTreeSet::new()),
         }
+    }
+
+    /// This bank, behaving as a cluster that accepts v1 transactions.
+    ///
+    /// The bank of solana-program-test 3.1 predates v1. A v1 transaction
+    /// paid by this ledger's own payer is checked as a v1 cluster's ingest
+    /// would check it ([`crate::v1::verify`]: format, 4,096 bytes, 64
+    /// accounts, compute limit stated, every signature), then its exact
+    /// instructions run in the bank under the same fee payer, compute limit
+    /// and priority fee, in a twin transaction this ledger signs: legacy
+    /// (the bank does not enforce the packet size) or, when it names more
+    /// accounts than this bank's runtime indexes for a legacy packet (38),
+    /// v0 with the non-program accounts in a lookup table made for it (paid
+    /// by a key of the ledger's own, not by the fee payer). It lands and is
+    /// confirmed under the v1 transaction's signature; its fee is the bank's
+    /// (one signature, plus the priority fee). Other payers' v1 transactions
+    /// are refused: this ledger cannot sign for them.
+    pub async fn with_v1(mut self) -> Result<Self> {
+        let tables = Keypair::new();
+        self.airdrop(&tables.pubkey(), 100_000_000_000).await?;
+        self.v1 = Some(tables);
+        Ok(self)
     }
 
     /// The bank's funded fee payer (500,000 SOL at genesis).
@@ -137,6 +163,156 @@ impl EmbeddedLedger {
     pub async fn airdrop(&self, to: &Pubkey, lamports: u64) -> Result<Sent> {
         let ix = solana_system_interface::instruction::transfer(&self.payer.pubkey(), to, lamports);
         self.send(&[ix], &self.payer, &[]).await
+    }
+}
+
+/// Most accounts this bank's runtime indexes in a transaction's static keys
+/// (`MAX_STATIC_ACCOUNTS_PER_PACKET`: what fits a 1,232-byte packet); a
+/// program at a higher index would overflow its signature-details filter.
+const LEGACY_STATIC_ACCOUNTS: usize = 38;
+
+/// The address lookup table program.
+const LOOKUP_TABLE_PROGRAM: Pubkey =
+    Pubkey::from_str_const("AddressLookupTab1e1111111111111111111111111");
+
+/// Addresses per extend instruction (its transaction stays within a packet).
+const ADDRESSES_PER_EXTEND: usize = 25;
+
+impl EmbeddedLedger {
+    /// Runs `ixs` (paid by this ledger's payer) as a v0 transaction whose
+    /// non-signer, non-program accounts come from a lookup table created for
+    /// it by `tables`, and returns what landed.
+    async fn submit_with_table(
+        &self,
+        ixs: &[Instruction],
+        tables: &Keypair,
+        blockhash: Hash,
+    ) -> Result<Sent> {
+        use solana_sdk::message::{v0, AddressLookupTableAccount, VersionedMessage};
+        let programs: BTreeSet<Pubkey> = ixs.iter().map(|ix| ix.program_id).collect();
+        let mut addresses: Vec<Pubkey> = Vec::new();
+        for meta in ixs.iter().flat_map(|ix| &ix.accounts) {
+            if !meta.is_signer
+                && !programs.contains(&meta.pubkey)
+                && !addresses.contains(&meta.pubkey)
+            {
+                addresses.push(meta.pubkey);
+            }
+        }
+        // a table keyed by a slot the SlotHashes sysvar holds
+        let slot_hashes = self
+            .account(&solana_sdk::sysvar::slot_hashes::ID)
+            .await?
+            .ok_or_else(|| ClientError::Rpc("the bank has no SlotHashes".into()))?;
+        let recent: Vec<(u64, Hash)> = bincode::deserialize(&slot_hashes.data)
+            .map_err(|e| ClientError::Rpc(format!("SlotHashes: {e}")))?;
+        let recent_slot = recent
+            .first()
+            .map(|(slot, _)| *slot)
+            .ok_or_else(|| ClientError::Rpc("SlotHashes is empty".into()))?;
+        let (table, bump) = Pubkey::find_program_address(
+            &[tables.pubkey().as_ref(), &recent_slot.to_le_bytes()],
+            &LOOKUP_TABLE_PROGRAM,
+        );
+        let system = solana_system_interface::program::ID;
+        let mut create = vec![0u8, 0, 0, 0];
+        create.extend_from_slice(&recent_slot.to_le_bytes());
+        create.push(bump);
+        let create = Instruction {
+            program_id: LOOKUP_TABLE_PROGRAM,
+            accounts: vec![
+                solana_sdk::instruction::AccountMeta::new(table, false),
+                solana_sdk::instruction::AccountMeta::new_readonly(tables.pubkey(), true),
+                solana_sdk::instruction::AccountMeta::new(tables.pubkey(), true),
+                solana_sdk::instruction::AccountMeta::new_readonly(system, false),
+            ],
+            data: create,
+        };
+        self.send(&[create], tables, &[]).await?;
+        for chunk in addresses.chunks(ADDRESSES_PER_EXTEND) {
+            let mut data = vec![2u8, 0, 0, 0];
+            data.extend_from_slice(&(chunk.len() as u64).to_le_bytes());
+            for a in chunk {
+                data.extend_from_slice(a.as_ref());
+            }
+            let extend = Instruction {
+                program_id: LOOKUP_TABLE_PROGRAM,
+                accounts: vec![
+                    solana_sdk::instruction::AccountMeta::new(table, false),
+                    solana_sdk::instruction::AccountMeta::new_readonly(tables.pubkey(), true),
+                    solana_sdk::instruction::AccountMeta::new(tables.pubkey(), true),
+                    solana_sdk::instruction::AccountMeta::new_readonly(system, false),
+                ],
+                data,
+            };
+            self.send(&[extend], tables, &[]).await?;
+        }
+        // addresses added in a slot are usable from the next one
+        self.warp_slots(1).await?;
+        let lookup = AddressLookupTableAccount {
+            key: table,
+            addresses: addresses.clone(),
+        };
+        let message = v0::Message::try_compile(&self.payer.pubkey(), ixs, &[lookup], blockhash)
+            .map_err(|e| ClientError::Rpc(format!("the v0 twin does not compile: {e}")))?;
+        // the keys as the runtime orders them: static, then loaded writable,
+        // then loaded readonly
+        let mut keys = message.account_keys.clone();
+        for l in &message.address_table_lookups {
+            for i in l.writable_indexes.iter().chain(&l.readonly_indexes) {
+                keys.extend(addresses.get(usize::from(*i)).copied());
+            }
+        }
+        // the fee depends on the signatures and the compute budget alone
+        let budget: Vec<Instruction> = ixs
+            .iter()
+            .filter(|ix| ix.program_id == solana_compute_budget_interface::ID)
+            .cloned()
+            .collect();
+        let fee = self
+            .fee_for_message(&Message::new_with_blockhash(
+                &budget,
+                Some(&self.payer.pubkey()),
+                &blockhash,
+            ))
+            .await?;
+        let tx = solana_sdk::transaction::VersionedTransaction::try_new(
+            VersionedMessage::V0(message),
+            &[&self.payer],
+        )
+        .map_err(ClientError::Signing)?;
+        let ctx = self.ctx.lock().await;
+        let simulation = ctx
+            .banks_client
+            .simulate_transaction(tx.clone())
+            .await
+            .map_err(bank_error)?;
+        if let Some(Err(e)) = simulation.result {
+            return Err(tx_error(BanksClientError::TransactionError(e), None));
+        }
+        let inner = simulation
+            .simulation_details
+            .and_then(|d| d.inner_instructions)
+            .unwrap_or_default();
+        let events = from_inner_instructions(
+            &keys,
+            inner.iter().flatten().map(|i| {
+                (
+                    usize::from(i.instruction.program_id_index),
+                    i.instruction.data.as_slice(),
+                )
+            }),
+        );
+        ctx.banks_client
+            .process_transaction(tx.clone())
+            .await
+            .map_err(|e| tx_error(e, None))?;
+        self.touched.lock().await.extend(keys.iter().copied());
+        Ok(Sent {
+            signature: tx.signatures[0],
+            events,
+            fee,
+        })
     }
 }
 
@@ -184,6 +360,73 @@ impl Ledger for EmbeddedLedger {
         };
         self.landed.lock().await.insert(signature, sent);
         Ok(())
+    }
+
+    async fn submit_v1(&self, wire: &[u8]) -> Result<()> {
+        let refuse = |reason: String| ClientError::V1Transaction { reason };
+        let Some(tables) = &self.v1 else {
+            return Err(refuse(
+                "this embedded bank was started without v1 (EmbeddedLedger::with_v1)".into(),
+            ));
+        };
+        let (message, signatures) = crate::v1::verify(wire)?;
+        let signature = *signatures
+            .first()
+            .ok_or_else(|| refuse("a transaction without a signature".into()))?;
+        if self.landed.lock().await.contains_key(&signature) {
+            return Ok(());
+        }
+        let payer = message
+            .fee_payer()
+            .map(|a| Pubkey::new_from_array(a.to_bytes()));
+        if payer != Some(self.payer.pubkey()) || signatures.len() != 1 {
+            return Err(refuse(
+                "the embedded bank runs v1 transactions signed by its own payer alone".into(),
+            ));
+        }
+        let limit = message.config.compute_unit_limit.unwrap_or(0);
+        let mut ixs = vec![
+            solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_limit(
+                limit,
+            ),
+        ];
+        if let Some(fee) = message.config.priority_fee.filter(|f| *f > 0) {
+            // lamports → micro-lamports per unit, rounded up so the bank
+            // charges at least what the v1 message offers
+            let price = u128::from(fee)
+                .saturating_mul(1_000_000)
+                .div_ceil(u128::from(limit.max(1)));
+            ixs.push(
+                solana_compute_budget_interface::ComputeBudgetInstruction::set_compute_unit_price(
+                    u64::try_from(price).unwrap_or(u64::MAX),
+                ),
+            );
+        }
+        ixs.extend(crate::v1::instructions(&message)?);
+        let blockhash = Hash::new_from_array(message.lifetime_specifier.to_bytes());
+        let legacy = sign_transaction(&ixs, &self.payer, &[], blockhash)?;
+        let mut sent = if legacy.message.account_keys.len() <= LEGACY_STATIC_ACCOUNTS {
+            self.submit(&legacy).await?;
+            self.landed
+                .lock()
+                .await
+                .get(&legacy.signatures[0])
+                .cloned()
+                .ok_or_else(|| refuse("its twin did not land".into()))?
+        } else {
+            self.submit_with_table(&ixs, tables, blockhash).await?
+        };
+        sent.signature = signature;
+        self.landed.lock().await.insert(signature, sent);
+        Ok(())
+    }
+
+    async fn transaction_format(&self) -> Result<crate::v1::TxFormat> {
+        Ok(if self.v1.is_some() {
+            crate::v1::TxFormat::V1
+        } else {
+            crate::v1::TxFormat::Legacy
+        })
     }
 
     async fn confirm(&self, signature: &Signature, _last_valid: u64) -> Result<Option<Sent>> {

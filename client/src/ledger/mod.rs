@@ -141,6 +141,23 @@ pub trait Ledger: Send + Sync {
         })
     }
 
+    /// Hands a signed, serialized v1 transaction ([`crate::v1`]) to the
+    /// cluster without waiting, like [`submit`](Ledger::submit): a program
+    /// error found by the cluster's preflight comes back typed. Confirm it
+    /// with [`confirm`](Ledger::confirm) and its first signature. Ledgers
+    /// that cannot carry v1 refuse with `ClientError::V1Transaction`.
+    async fn submit_v1(&self, wire: &[u8]) -> Result<()> {
+        let _ = wire;
+        Err(ClientError::V1Transaction {
+            reason: "this ledger does not send v1 transactions".into(),
+        })
+    }
+
+    /// The largest transaction format the cluster accepts now.
+    async fn transaction_format(&self) -> Result<crate::v1::TxFormat> {
+        Ok(crate::v1::TxFormat::Legacy)
+    }
+
     /// Runs the transaction without committing it; returns its events.
     async fn simulate(
         &self,

@@ -11,9 +11,11 @@
 use super::{sign_transaction, AccountFilter, DynSigner, Ledger, Observed, RecentBlockhash, Sent};
 use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
+use base64::{engine::general_purpose::STANDARD as BASE64, Engine};
 use micropay_sdk::events::{from_inner_instructions, MicropayEvent};
 use solana_commitment_config::CommitmentConfig;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
+use solana_rpc_client_api::request::{RpcError, RpcRequest};
 use solana_rpc_client_api::response::RpcSimulateTransactionResult;
 use solana_rpc_client_api::{
     client_error::{Error as RpcClientError, ErrorKind as ClientErrorKind},
@@ -23,6 +25,7 @@ use solana_rpc_client_api::{
     },
     filter::{Memcmp, RpcFilterType},
 };
+use solana_sdk::signature::{Keypair, Signer};
 use solana_sdk::{
     account::Account,
     clock::Clock,
@@ -33,7 +36,8 @@ use solana_sdk::{
     transaction::{Transaction, TransactionError},
 };
 use solana_transaction_status_client_types::{
-    option_serializer::OptionSerializer, UiInnerInstructions, UiInstruction, UiTransactionEncoding,
+    option_serializer::OptionSerializer, EncodedTransaction, TransactionBinaryEncoding,
+    UiInnerInstructions, UiInstruction, UiTransactionEncoding,
 };
 
 /// How long [`Ledger::confirm`] waits between two status polls.
@@ -54,6 +58,35 @@ fn rpc_error(err: RpcClientError) -> ClientError {
         ClientErrorKind::TransactionError(e) => transaction_error(e.clone()),
         _ => ClientError::Rpc(err.to_string()),
     }
+}
+
+/// The static account keys of a transaction as `getTransaction` returns
+/// it: legacy and v0 through the SDK, v1 (version byte `0x81`, which this
+/// SDK's versioned transaction predates) through [`crate::v1`].
+fn account_keys(encoded: &EncodedTransaction) -> Option<Vec<Pubkey>> {
+    if let EncodedTransaction::Binary(blob, TransactionBinaryEncoding::Base64) = encoded {
+        let bytes = BASE64.decode(blob).ok()?;
+        if bytes.first() == Some(&solana_message_v1::v1::V1_PREFIX) {
+            let (message, _) = crate::v1::decode(&bytes).ok()?;
+            return Some(
+                message
+                    .account_keys
+                    .iter()
+                    .map(|a| Pubkey::new_from_array(a.to_bytes()))
+                    .collect(),
+            );
+        }
+    }
+    Some(encoded.decode()?.message.static_account_keys().to_vec())
+}
+
+/// Whether an RPC failure is the node's answer (it was reached and said
+/// no), not a transport failure.
+fn is_node_answer(err: &RpcClientError) -> bool {
+    matches!(
+        err.kind(),
+        ClientErrorKind::RpcError(RpcError::RpcResponseError { .. })
+    )
 }
 
 fn inner_events(keys: &[Pubkey], inner: &[UiInnerInstructions]) -> Vec<MicropayEvent> {
@@ -126,7 +159,8 @@ impl RpcLedger {
                 RpcTransactionConfig {
                     encoding: Some(UiTransactionEncoding::Base64),
                     commitment: Some(self.client.commitment()),
-                    max_supported_transaction_version: Some(0),
+                    // v1 claims are read too (their keys decoded here)
+                    max_supported_transaction_version: Some(1),
                 },
             )
             .await
@@ -135,11 +169,8 @@ impl RpcLedger {
             .transaction
             .meta
             .ok_or_else(|| ClientError::Rpc(format!("transaction {signature} has no status")))?;
-        let decoded =
-            tx.transaction.transaction.decode().ok_or_else(|| {
-                ClientError::Rpc(format!("transaction {signature} did not decode"))
-            })?;
-        let mut keys: Vec<Pubkey> = decoded.message.static_account_keys().to_vec();
+        let mut keys = account_keys(&tx.transaction.transaction)
+            .ok_or_else(|| ClientError::Rpc(format!("transaction {signature} did not decode")))?;
         if let OptionSerializer::Some(loaded) = &meta.loaded_addresses {
             for key in loaded.writable.iter().chain(&loaded.readonly) {
                 keys.push(
@@ -183,6 +214,61 @@ impl Ledger for RpcLedger {
             .await
             .map_err(rpc_error)?;
         Ok(())
+    }
+
+    async fn submit_v1(&self, wire: &[u8]) -> Result<()> {
+        // refuse here what the cluster would refuse, before it leaves
+        crate::v1::verify(wire)?;
+        let config = serde_json::json!({
+            "encoding": "base64",
+            "skipPreflight": false,
+            "preflightCommitment": self.client.commitment().commitment,
+        });
+        match self
+            .client
+            .send::<String>(
+                RpcRequest::SendTransaction,
+                serde_json::json!([BASE64.encode(wire), config]),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => Err(match e.kind().get_transaction_error() {
+                Some(err) => transaction_error(err),
+                None => rpc_error(e),
+            }),
+        }
+    }
+
+    /// Asks the cluster to simulate a minimal v1 transaction (signature
+    /// checks off, blockhash replaced): a cluster that parses it accepts v1
+    /// — whatever the simulation's own outcome (its payer holds nothing) —
+    /// and one that answers with an error does not. A node that cannot be
+    /// reached is an error, not a verdict.
+    async fn transaction_format(&self) -> Result<crate::v1::TxFormat> {
+        let probe = Keypair::new();
+        let transfer =
+            solana_system_interface::instruction::transfer(&probe.pubkey(), &probe.pubkey(), 0);
+        let message = crate::v1::message(&[transfer], &probe.pubkey(), &Hash::default(), 1_000, 0)?;
+        let wire = crate::v1::sign(&message, &[&probe])?;
+        let config = serde_json::json!({
+            "encoding": "base64",
+            "sigVerify": false,
+            "replaceRecentBlockhash": true,
+            "commitment": self.client.commitment().commitment,
+        });
+        match self
+            .client
+            .send::<serde_json::Value>(
+                RpcRequest::SimulateTransaction,
+                serde_json::json!([BASE64.encode(&wire), config]),
+            )
+            .await
+        {
+            Ok(_) => Ok(crate::v1::TxFormat::V1),
+            Err(e) if is_node_answer(&e) => Ok(crate::v1::TxFormat::Legacy),
+            Err(e) => Err(rpc_error(e)),
+        }
     }
 
     async fn confirm(

@@ -13,6 +13,7 @@ use micropay_client::{
     ledger::{embedded::EmbeddedLedger, Ledger},
     planner::{Planner, PlannerConfig},
     store::{ClaimStatus, ReceiverStore},
+    v1::{self, TxFormat},
 };
 use micropay_sdk::{instructions as mix, voucher::Voucher};
 use solana_sdk::signature::{Keypair, Signer};
@@ -369,6 +370,137 @@ async fn many_channels_pack_into_full_transactions() {
     assert!(done.transactions <= 20usize.div_ceil(capacity));
     assert_eq!(done.fees, 5_000 * done.transactions as u64);
     assert_eq!(done.settled_amount, 100_000_000);
+}
+
+/// Issue 12's proof on the bank: the largest v1 claim the planner packs
+/// (channels of one creator) is built with the SDK's v1 message, signed,
+/// serialized, decoded and checked as a v1 cluster's ingest would (format,
+/// ≤ 4,096 bytes, ≤ 64 accounts, compute limit, signature: `v1::verify`),
+/// and its exact instructions run in the bank — which does not enforce the
+/// packet size — settling every voucher for exactly one signature fee.
+#[tokio::test]
+async fn the_largest_v1_claim_settles_every_voucher_for_one_signature_fee() {
+    let ledger = Arc::new(EmbeddedLedger::start().await.with_v1().await.unwrap());
+    let l: &dyn Ledger = ledger.as_ref();
+    assert_eq!(l.transaction_format().await.unwrap(), TxFormat::V1);
+    let relayer = ledger.payer().insecure_clone();
+    let planner = Planner::new(PlannerConfig {
+        format: TxFormat::V1,
+        ..PlannerConfig::default()
+    });
+    let capacity = planner.capacity_one_creator(&relayer.pubkey());
+    assert!(
+        capacity >= 30,
+        "{capacity} vouchers of one creator per v1 claim"
+    );
+    let n = capacity + 3;
+    let f = common::one_channel(&ledger, 10_000_000_000, 10_000_000, 0).await;
+    let (store, receiver) = common::receiver(&ledger, &f.creator.pubkey());
+    let mut channels = vec![f.channel];
+    channels.extend(common::more_channels(&ledger, &f, n - 1, 10_000_000).await);
+    for ch in &channels {
+        receiver
+            .accept(&Voucher::sign(&f.session, *ch, 5_000_000), 1)
+            .await
+            .unwrap();
+    }
+    let (_, plan) = planner
+        .dry_run(l, store.as_ref(), &relayer.pubkey())
+        .await
+        .unwrap();
+    assert_eq!(plan.batches.len(), 2);
+    assert_eq!(plan.batches[0].claims.len(), capacity, "the first is full");
+    assert!(plan
+        .batches
+        .iter()
+        .all(|b| b.size <= v1::MAX_TRANSACTION_SIZE));
+    assert!(
+        plan.batches[0].size > 1_232,
+        "larger than any legacy transaction"
+    );
+
+    let before = l.balance(&relayer.pubkey()).await.unwrap();
+    let (_, done) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    let after = l.balance(&relayer.pubkey()).await.unwrap();
+    assert_eq!(done.transactions, 2);
+    assert_eq!(done.vouchers_settled, n);
+    assert_eq!(done.settled_amount, 5_000_000 * n as u64);
+    // one signature fee per transaction, nothing else
+    assert_eq!(done.fees, 2 * 5_000);
+    assert_eq!(before - after, done.fees);
+    assert!(store.list(&ClaimStatus::OPEN).unwrap().is_empty());
+    for ch in &channels {
+        let state = micropay_client::accounts::channel(l, ch)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(state.claimed, 5_000_000);
+    }
+}
+
+/// A bank that is not v1-capable refuses v1 transactions (the planner must
+/// pack legacy there), and a v1-capable one refuses a transaction it cannot
+/// check: signed by a key that is not the message's signer, or altered.
+#[tokio::test]
+async fn v1_transactions_are_refused_where_they_cannot_land() {
+    let legacy = EmbeddedLedger::start().await;
+    assert_eq!(legacy.transaction_format().await.unwrap(), TxFormat::Legacy);
+    let payer = legacy.payer().insecure_clone();
+    let transfer = solana_system_interface::instruction::transfer(
+        &payer.pubkey(),
+        &Keypair::new().pubkey(),
+        1,
+    );
+    let blockhash = legacy.latest_blockhash().await.unwrap();
+    let message = v1::message(&[transfer], &payer.pubkey(), &blockhash, 10_000, 0).unwrap();
+    let wire = v1::sign(&message, &[&payer]).unwrap();
+    assert!(matches!(
+        legacy.submit_v1(&wire).await,
+        Err(ClientError::V1Transaction { .. })
+    ));
+
+    let capable = EmbeddedLedger::start().await.with_v1().await.unwrap();
+    let payer = capable.payer().insecure_clone();
+    let to = Keypair::new().pubkey();
+    let transfer = solana_system_interface::instruction::transfer(&payer.pubkey(), &to, 1_000_000);
+    let blockhash = capable.latest_blockhash().await.unwrap();
+    let message = v1::message(&[transfer], &payer.pubkey(), &blockhash, 10_000, 0).unwrap();
+    let wire = v1::sign(&message, &[&payer]).unwrap();
+    // one flipped byte in the message: the signature no longer verifies
+    let mut altered = wire.clone();
+    altered[wire.len() - 70] ^= 1;
+    assert!(capable.submit_v1(&altered).await.is_err());
+    // another payer's transaction: the bank cannot run it
+    let stranger = Keypair::new();
+    let theirs = v1::message(
+        &[solana_system_interface::instruction::transfer(
+            &stranger.pubkey(),
+            &to,
+            1,
+        )],
+        &stranger.pubkey(),
+        &blockhash,
+        10_000,
+        0,
+    )
+    .unwrap();
+    assert!(matches!(
+        capable
+            .submit_v1(&v1::sign(&theirs, &[&stranger]).unwrap())
+            .await,
+        Err(ClientError::V1Transaction { .. })
+    ));
+    assert_eq!(capable.balance(&to).await.unwrap(), 0, "nothing ran");
+    // the real one lands, once, under its own signature
+    capable.submit_v1(&wire).await.unwrap();
+    capable.submit_v1(&wire).await.unwrap();
+    let sent = capable
+        .confirm(&v1::first_signature(&wire).unwrap(), 0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sent.fee, 5_000);
+    assert_eq!(capable.balance(&to).await.unwrap(), 1_000_000);
 }
 
 #[tokio::test]
