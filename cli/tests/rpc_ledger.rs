@@ -6,7 +6,9 @@ use anchor_spl::token::spl_token::{native_mint::ID as SOL, ID as TOKEN};
 use micropay_client::{
     ledger::{rpc::RpcLedger, ChannelFilter, Ledger},
     micropay::{error::MicropayError, instructions::OpenChannelArgs},
-    tokens, ClientError,
+    tokens,
+    v1::{self, TxFormat},
+    ClientError,
 };
 use micropay_node::{LocalNode, NodeConfig};
 use micropay_sdk::{events::MicropayEvent, instructions as mix, pda};
@@ -142,7 +144,27 @@ async fn rpc_ledger_against_the_local_node() {
         .unwrap()
         .is_empty());
     assert!(l.unix_timestamp().await.unwrap() > 1_600_000_000);
+
+    // the node predates v1 transactions: the probe says legacy, and a v1
+    // transaction sent anyway is refused, moving nothing
+    assert_eq!(l.transaction_format().await.unwrap(), TxFormat::Legacy);
+    let to = Keypair::new().pubkey();
+    let blockhash = l.latest_blockhash().await.unwrap();
+    let transfer = solana_system_interface::instruction::transfer(&user.pubkey(), &to, 1_000);
+    let message = v1::message(&[transfer], &user.pubkey(), &blockhash, 10_000, 0).unwrap();
+    let wire = v1::sign(&message, &[&user]).unwrap();
+    let before = l.balance(&user.pubkey()).await.unwrap();
+    assert!(l.submit_v1(&wire).await.is_err());
+    assert_eq!(l.balance(&user.pubkey()).await.unwrap(), before);
+    assert_eq!(l.balance(&to).await.unwrap(), 0);
     node.stop();
+
+    // an unreachable node is an error, not a verdict on the format
+    let gone = RpcLedger::new(ledger.url(), CommitmentConfig::confirmed());
+    assert!(matches!(
+        gone.transaction_format().await,
+        Err(ClientError::Rpc(_))
+    ));
 
     // nothing listens there any more: a clear, retryable error
     let gone = RpcLedger::new(ledger.url(), CommitmentConfig::confirmed());

@@ -451,3 +451,47 @@ pub(crate) fn rpc_filters(filters: &[AccountFilter]) -> Vec<RpcFilterType> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `getTransaction` returns a v1 claim as base64 bytes this SDK's
+    /// versioned transaction cannot parse: its keys are read with the v1
+    /// decoder, so its events map to the right accounts.
+    #[test]
+    fn account_keys_of_v1_legacy_and_garbage() {
+        let payer = Keypair::new();
+        let to = Pubkey::new_unique();
+        let transfer = solana_system_interface::instruction::transfer(&payer.pubkey(), &to, 1);
+        let message = crate::v1::message(
+            std::slice::from_ref(&transfer),
+            &payer.pubkey(),
+            &Hash::new_unique(),
+            10_000,
+            0,
+        )
+        .unwrap();
+        let wire = crate::v1::sign(&message, &[&payer]).unwrap();
+        let v1 =
+            EncodedTransaction::Binary(BASE64.encode(&wire), TransactionBinaryEncoding::Base64);
+        let keys = account_keys(&v1).unwrap();
+        assert_eq!(keys.len(), message.account_keys.len());
+        assert_eq!(keys[0], payer.pubkey());
+        assert!(keys.contains(&to));
+
+        let legacy =
+            crate::ledger::sign_transaction(&[transfer], &payer, &[], Hash::new_unique()).unwrap();
+        let encoded = EncodedTransaction::Binary(
+            BASE64.encode(bincode::serialize(&legacy).unwrap()),
+            TransactionBinaryEncoding::Base64,
+        );
+        assert_eq!(account_keys(&encoded).unwrap(), legacy.message.account_keys);
+
+        let mut broken = wire.clone();
+        broken.truncate(wire.len() - 1);
+        let garbage =
+            EncodedTransaction::Binary(BASE64.encode(&broken), TransactionBinaryEncoding::Base64);
+        assert_eq!(account_keys(&garbage), None);
+    }
+}
