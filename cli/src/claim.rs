@@ -12,10 +12,12 @@ use super::{
 use anchor_lang::prelude::Pubkey;
 use clap::Args;
 use micropay_client::{
+    ledger::Ledger,
     planner::{
         ppm_from_ratio, Execution, Lost, Plan, Planner, PlannerConfig, Quarantined, UnitValue,
     },
     store::{ClaimStatus, ReceiverStore},
+    v1::TxFormat,
 };
 use std::path::PathBuf;
 
@@ -54,6 +56,33 @@ pub struct PlannerArgs {
     /// Most priority fee ever paid, micro-lamports per compute unit.
     #[arg(long, default_value_t = 1_000_000)]
     pub max_compute_unit_price: u64,
+    /// Transaction format of claims: `auto` asks the cluster whether it
+    /// accepts v1 (4 KB, about 35 vouchers of one creator per claim) and
+    /// falls back to `legacy` (1,232 bytes, 7–9 vouchers).
+    #[arg(long, value_enum, default_value_t = FormatChoice::Auto)]
+    pub tx_format: FormatChoice,
+}
+
+/// `--tx-format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatChoice {
+    /// What the cluster accepts (a v1 probe over RPC).
+    Auto,
+    /// Legacy transactions, accepted everywhere.
+    Legacy,
+    /// v1 transactions (the cluster must accept them).
+    V1,
+}
+
+impl FormatChoice {
+    /// The format to pack for on `ledger`.
+    pub async fn resolve(self, ledger: &dyn Ledger) -> Result<TxFormat, Failure> {
+        Ok(match self {
+            FormatChoice::Auto => ledger.transaction_format().await?,
+            FormatChoice::Legacy => TxFormat::Legacy,
+            FormatChoice::V1 => TxFormat::V1,
+        })
+    }
 }
 
 impl PlannerArgs {
@@ -173,10 +202,14 @@ pub async fn run(cli: &Cli, args: &ClaimArgs) -> Result<(), Failure> {
     let ctx = Ctx::new(cli)?;
     let (store, _) = receiver_store(args.store.as_ref(), true)?;
     let store = store.as_ref();
-    let planner = Planner::new(args.planner.config(store)?);
+    let mut config = args.planner.config(store)?;
+    config.format = args.planner.tx_format.resolve(ctx.ledger()).await?;
+    let tx_format = config.format;
+    let planner = Planner::new(config);
     if args.dry_run {
         let (recon, plan) = planner.dry_run(ctx.ledger(), store, &ctx.me()?).await?;
         ctx.show(&PlanResult {
+            tx_format,
             transactions: plan.batches.len(),
             vouchers: plan.vouchers(),
             fees_lamports: plan.fees(),
@@ -204,7 +237,7 @@ pub async fn run(cli: &Cli, args: &ClaimArgs) -> Result<(), Failure> {
         return Ok(());
     }
     let (plan, done) = planner.run(ctx.ledger(), store, ctx.keypair()?).await?;
-    let result = ClaimResult::new(&ctx, &plan, &done).await?;
+    let result = ClaimResult::new(&ctx, &plan, &done, tx_format).await?;
     ctx.show(&result);
     Ok(())
 }
@@ -222,6 +255,8 @@ pub struct BatchView {
 /// `claim --dry-run`: what a claim would send, and what it would cost.
 #[derive(Debug, serde::Serialize)]
 pub struct PlanResult {
+    /// The transaction format the plan packs for.
+    tx_format: TxFormat,
     transactions: usize,
     vouchers: usize,
     fees_lamports: u64,
@@ -243,8 +278,9 @@ impl std::fmt::Display for PlanResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "plan: {} transaction(s), {} voucher(s), {} SOL of fees; {} voucher(s) wait for more value, {} cannot be valued{}",
+            "plan: {} {} transaction(s), {} voucher(s), {} SOL of fees; {} voucher(s) wait for more value, {} cannot be valued{}",
             self.transactions,
+            self.tx_format,
             self.vouchers,
             self.fees_sol,
             self.deferred,
@@ -267,6 +303,8 @@ pub struct MintAmount {
 /// What `micropay claim` did: one struct for its text and its JSON.
 #[derive(Debug, serde::Serialize)]
 pub struct ClaimResult {
+    /// The transaction format the claims were sent in.
+    tx_format: TxFormat,
     transactions: usize,
     signatures: Vec<String>,
     vouchers_settled: usize,
@@ -287,7 +325,12 @@ pub struct ClaimResult {
 }
 
 impl ClaimResult {
-    async fn new(ctx: &Ctx, plan: &Plan, done: &Execution) -> Result<Self, Failure> {
+    async fn new(
+        ctx: &Ctx,
+        plan: &Plan,
+        done: &Execution,
+        tx_format: TxFormat,
+    ) -> Result<Self, Failure> {
         let mint_of: std::collections::HashMap<Pubkey, Pubkey> = plan
             .batches
             .iter()
@@ -320,6 +363,7 @@ impl ClaimResult {
         }
         notes.push_str(&lost_text(&done.lost));
         Ok(ClaimResult {
+            tx_format,
             transactions: done.transactions,
             signatures: done.signatures.iter().map(|s| s.to_string()).collect(),
             vouchers_settled: done.vouchers_settled,
@@ -352,8 +396,9 @@ impl std::fmt::Display for ClaimResult {
         };
         write!(
             f,
-            "claimed: {} transaction(s), {} voucher(s) settled ({} skipped): {settled}; {} SOL of fees; {} waiting{}",
+            "claimed: {} {} transaction(s), {} voucher(s) settled ({} skipped): {settled}; {} SOL of fees; {} waiting{}",
             self.transactions,
+            self.tx_format,
             self.vouchers_settled,
             self.vouchers_skipped,
             self.fees_sol,

@@ -138,6 +138,9 @@ pub struct WatchConfig {
     /// Most a claim's fee may be, as a fraction of what it settles.
     #[serde(default = "default_ratio")]
     pub target_fee_ratio: f64,
+    /// Claim transaction format: "auto" (ask the cluster), "legacy" or "v1".
+    #[serde(default = "default_format")]
+    pub tx_format: String,
 }
 
 impl Default for WatchConfig {
@@ -147,7 +150,20 @@ impl Default for WatchConfig {
             poll_secs: default_poll(),
             plan_secs: default_plan(),
             target_fee_ratio: default_ratio(),
+            tx_format: default_format(),
         }
+    }
+}
+
+fn default_format() -> String {
+    "auto".into()
+}
+
+impl WatchConfig {
+    /// `tx_format` as a choice.
+    fn format(&self) -> Option<super::claim::FormatChoice> {
+        use clap::ValueEnum;
+        super::claim::FormatChoice::from_str(&self.tx_format, true).ok()
     }
 }
 
@@ -312,6 +328,13 @@ impl std::fmt::Display for Serving {
 
 pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
     let file = ServeConfig::read(&args.config)?;
+    if file.watch.format().is_none() {
+        return Err(Failure::user(format!(
+            "{}: [watch] tx_format must be \"auto\", \"legacy\" or \"v1\", not {:?}",
+            args.config.display(),
+            file.watch.tx_format
+        )));
+    }
     if !(file.watch.poll_secs > 0 && ppm_from_ratio(file.watch.target_fee_ratio).is_some()) {
         return Err(Failure::user(format!(
             "{}: [watch] poll_secs must be at least 1 and target_fee_ratio above 0 and at most 1",
@@ -517,9 +540,16 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         let _ = stop.send(true);
     });
     let watcher = if file.watch.enabled {
+        let format = file
+            .watch
+            .format()
+            .unwrap_or(super::claim::FormatChoice::Auto)
+            .resolve(ctx.ledger.as_ref())
+            .await?;
         let planner = PlannerConfig {
             max_fee_ppm: ppm_from_ratio(file.watch.target_fee_ratio).unwrap_or(10_000),
             values: values.iter().copied().collect(),
+            format,
             ..PlannerConfig::default()
         };
         let watcher = Watcher::new(

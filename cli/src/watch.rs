@@ -122,7 +122,9 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
     let shutdown = shutdown_signal()?;
     let ctx = Ctx::new(cli)?;
     let (store, store_name) = receiver_store(args.store.as_ref(), true)?;
-    let planner = args.planner.config(store.as_ref())?;
+    let mut planner = args.planner.config(store.as_ref())?;
+    planner.format = args.planner.tx_format.resolve(ctx.ledger()).await?;
+    tracing::info!(format = %planner.format, "claims are packed for this transaction format");
     let config = WatcherConfig {
         poll_interval: Duration::from_secs(args.poll_secs),
         plan_interval: Duration::from_secs(args.plan_secs),

@@ -724,8 +724,12 @@ fn bench_paywall_prints_a_row_per_level_and_counts_every_payment() {
 #[test]
 fn serve_says_what_is_wrong_with_its_file() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, &str); 4] = [
+    let cases: [(&str, &str); 5] = [
         ("", "missing field `upstream`"),
+        (
+            "upstream = \"http://127.0.0.1:1\"\nmints = [\"sol\"]\n[watch]\ntx_format = \"v2\"\n",
+            "tx_format must be \"auto\", \"legacy\" or \"v1\"",
+        ),
         (
             "upstream = \"ftp://x\"\nmints = [\"sol\"]\n",
             "must be an http:// or https:// URL",

@@ -321,6 +321,15 @@ fn user_story_against_a_local_node() {
         ),
         (Some(1), Some(1), Some(5_000))
     );
+    // the node predates v1: `auto` packs legacy, and a forced v1 claim fails
+    // clearly, quarantining nothing — the voucher stays claimable
+    assert_eq!(plan["tx_format"].as_str(), Some("legacy"));
+    let refused = s.fails(
+        "creator.json",
+        &["claim", "--tx-format", "v1", "--store", rstore],
+        1,
+    );
+    assert!(refused.contains("v1 transaction"), "{refused}");
     let done = s.ok("creator.json", &["claim", "--store", rstore]);
     assert_eq!(
         (

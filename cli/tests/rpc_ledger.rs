@@ -154,7 +154,10 @@ async fn rpc_ledger_against_the_local_node() {
     let message = v1::message(&[transfer], &user.pubkey(), &blockhash, 10_000, 0).unwrap();
     let wire = v1::sign(&message, &[&user]).unwrap();
     let before = l.balance(&user.pubkey()).await.unwrap();
-    assert!(l.submit_v1(&wire).await.is_err());
+    assert!(matches!(
+        l.submit_v1(&wire).await,
+        Err(ClientError::V1Transaction { .. })
+    ));
     assert_eq!(l.balance(&user.pubkey()).await.unwrap(), before);
     assert_eq!(l.balance(&to).await.unwrap(), 0);
     node.stop();

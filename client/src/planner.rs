@@ -908,7 +908,11 @@ impl Planner {
                     .await
                 {
                     Ok(()) => {}
-                    Err(e @ ClientError::Rpc(_)) => return Err(e),
+                    // the cluster, or the format, not a voucher: stop (the
+                    // rows stay in flight, or claimable again)
+                    Err(e @ (ClientError::Rpc(_) | ClientError::V1Transaction { .. })) => {
+                        return Err(e)
+                    }
                     Err(e) if claims.len() > 1 => {
                         tracing::info!(vouchers = claims.len(), error = %e, "claim fails: bisecting");
                         report.bisections = report.bisections.saturating_add(1);

@@ -235,6 +235,10 @@ impl Ledger for RpcLedger {
             Ok(_) => Ok(()),
             Err(e) => Err(match e.kind().get_transaction_error() {
                 Some(err) => transaction_error(err),
+                // the node answered no: it did not take the transaction
+                None if is_node_answer(&e) => ClientError::V1Transaction {
+                    reason: format!("the cluster refused it: {e}"),
+                },
                 None => rpc_error(e),
             }),
         }
