@@ -47,14 +47,19 @@ use std::{sync::Arc, time::Instant};
 const SOL: Pubkey = anchor_spl::token::spl_token::native_mint::ID;
 const TOKEN: Pubkey = anchor_spl::token::spl_token::ID;
 /// Lamports per use.
-const PRICE: u64 = 1_000;
+pub(crate) const PRICE: u64 = 1_000;
 /// Payments a reserving payer reserves per store write.
-const RESERVE_AHEAD: u64 = 64;
+pub(crate) const RESERVE_AHEAD: u64 = 64;
 
+/// `micropay bench` runs the reference scenario; `micropay bench accept`
+/// the accept/pay throughput cases.
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
     #[command(subcommand)]
-    pub command: BenchCommand,
+    pub command: Option<BenchCommand>,
+    #[command(flatten)]
+    pub reference: super::bench_reference::ReferenceArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -257,7 +262,7 @@ impl BenchStore {
 
 /// A fresh creator with `clients` open channels and `per` vouchers signed on
 /// each (amounts `PRICE`, `2 PRICE`, …), signed before any clock starts.
-async fn signed_channels(
+pub(crate) async fn signed_channels(
     ledger: &EmbeddedLedger,
     clients: usize,
     per: usize,
@@ -286,7 +291,7 @@ fn rate(operations: u64, started: Instant) -> f64 {
 
 /// One accept case: a fresh receiver on `store`, every client accepting its
 /// own pre-signed vouchers concurrently.
-async fn accept_case(
+pub(crate) async fn accept_case(
     ledger: &Arc<EmbeddedLedger>,
     creator: &Pubkey,
     store: Arc<dyn ReceiverStore>,
@@ -352,7 +357,11 @@ async fn accept_case(
 }
 
 /// `clients` tasks paying `per` times each on their own channel.
-async fn pay_case(payer: &Payer, channels: &[Pubkey], per: usize) -> Result<(u64, f64), Failure> {
+pub(crate) async fn pay_case(
+    payer: &Payer,
+    channels: &[Pubkey],
+    per: usize,
+) -> Result<(u64, f64), Failure> {
     let started = Instant::now();
     let tasks: Vec<_> = channels
         .iter()
@@ -376,7 +385,8 @@ async fn pay_case(payer: &Payer, channels: &[Pubkey], per: usize) -> Result<(u64
 
 pub async fn run(cli: &Cli, args: &BenchArgs) -> Result<(), Failure> {
     match &args.command {
-        BenchCommand::Accept(a) => accept(cli, a).await,
+        Some(BenchCommand::Accept(a)) => accept(cli, a).await,
+        None => super::bench_reference::run(cli, &args.reference).await,
     }
 }
 

@@ -114,21 +114,19 @@ fn config_from(args: &DemoArgs) -> Result<ScenarioConfig, Failure> {
         // the receiver's default minimum: 15 minutes for the watcher to claim
         dispute_window_secs: micropay_client::receiver::ReceiverConfig::default()
             .min_dispute_window_secs,
+        // set from the cluster once it is reached
+        format: micropay_client::v1::TxFormat::Legacy,
     })
 }
 
 pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<(), Failure> {
-    let config = config_from(args)?;
+    let mut config = config_from(args)?;
     let target = config::target(cli.url.as_deref().or(Some("embedded")), "embedded")?;
 
-    let progress = if cli.output == Output::Text && std::io::stderr().is_terminal() {
-        ProgressBar::with_draw_target(Some(args.payments as u64), ProgressDrawTarget::stderr())
-    } else {
-        ProgressBar::hidden()
-    };
-    progress.set_style(
-        ProgressStyle::with_template("{spinner} payments {bar:40} {pos}/{len} {per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    let progress = progress_bar(
+        cli.output == Output::Text && std::io::stderr().is_terminal(),
+        args.payments,
+        "payments",
     );
     // the clock of the rate and the eta starts with the payments, not the set-up
     let on_payment = |done: usize| {
@@ -161,6 +159,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<(), Failure> {
                     .await;
             }
             let time = RpcTimeControl::new(url.clone());
+            config.format = rpc.transaction_format().await?;
             let report = scenario::run(rpc, &time, &funder, &config, &on_payment).await?;
             (url, report)
         }
@@ -181,6 +180,22 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<(), Failure> {
         )));
     }
     Ok(())
+}
+
+/// A progress bar of `payments` payments on stderr (hidden unless `show`).
+pub(crate) fn progress_bar(show: bool, payments: usize, label: &str) -> ProgressBar {
+    let progress = if show {
+        ProgressBar::with_draw_target(Some(payments as u64), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    progress.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} {label} {{bar:40}} {{pos}}/{{len}} {{per_sec}} eta {{eta}}"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    progress
 }
 
 /// What `micropay demo` prints: the cost of settling the payments, next to

@@ -9,6 +9,7 @@ mod accept;
 mod airdrop;
 mod bench;
 mod bench_paywall;
+mod bench_reference;
 mod channel;
 mod claim;
 mod config;
@@ -85,7 +86,9 @@ pub enum Command {
     /// Load-test the paywall locally: requests/s and added latency at several
     /// concurrency levels (embedded bank, loopback).
     BenchPaywall(bench_paywall::BenchPaywallArgs),
-    /// Benchmarks: `bench accept` (durable accepts and pays per second).
+    /// Benchmarks: `bench` (the reference scenario: fees per design and
+    /// format, one-core speeds, account rent), `bench accept` (durable
+    /// accepts and pays per second).
     Bench(bench::BenchArgs),
 }
 

@@ -22,6 +22,7 @@ use micropay_client::{
     receiver::{gross_for_net, AcceptedMint, FeePolicy, Receiver, ReceiverConfig},
     store::{ClaimStatus, PayerStore, ReceiverStore, SqliteStore},
     tokens,
+    v1::TxFormat,
 };
 use micropay_sdk::{instructions as mix, pda};
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -113,6 +114,8 @@ pub struct ScenarioConfig {
     /// The relayer runs the planner every this many payments.
     pub claim_every: usize,
     pub dispute_window_secs: u32,
+    /// The claim transactions' format (v1 needs a ledger that takes it).
+    pub format: TxFormat,
 }
 
 impl Default for ScenarioConfig {
@@ -130,6 +133,7 @@ impl Default for ScenarioConfig {
             closing_payers: 1,
             claim_every: 1_000,
             dispute_window_secs: 900,
+            format: TxFormat::Legacy,
         }
     }
 }
@@ -455,6 +459,7 @@ pub async fn run(
 
     let planner = Planner::new(PlannerConfig {
         max_fee_ppm,
+        format: config.format,
         ..PlannerConfig::for_mints(&receiver_config.mints)
     });
     let mut total = Execution::default();

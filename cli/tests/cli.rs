@@ -585,6 +585,103 @@ fn a_restarted_empty_node_says_to_fund_the_wallet() {
 
 /// `bench accept` measures every case on the embedded bank, checks what it
 /// stored, and batches commits when group commit is on.
+/// `micropay bench` on a small scenario: every row is there, the executed
+/// ones settle every channel, v1 packs more vouchers per fee than legacy and
+/// both beat the precompile design, the baselines follow the fee model, and
+/// the account sizes are today's.
+#[test]
+fn bench_reference_runs_every_design_and_policy() {
+    let out = micropay()
+        .args([
+            "bench",
+            "--payers",
+            "10",
+            "--creators",
+            "2",
+            "--payments",
+            "600",
+            "--claim-every",
+            "200",
+            "--throughput-vouchers",
+            "160",
+            "--output",
+            "json",
+        ])
+        .assert()
+        .success();
+    let v = json(&out.get_output().stdout);
+    let rows = v["rows"].as_array().unwrap();
+    let find = |design: &str, format: &str, policy: &str| {
+        rows.iter()
+            .find(|r| r["design"] == design && r["tx_format"] == format && r["policy"] == policy)
+            .unwrap_or_else(|| panic!("no {design} {format} {policy} row in {v}"))
+    };
+    let f = |r: &serde_json::Value, k: &str| r[k].as_f64().unwrap();
+    let u = |r: &serde_json::Value, k: &str| r[k].as_u64().unwrap();
+    for policy in ["periodic", "at close"] {
+        let legacy = find("micropay", "legacy", policy);
+        let v1 = find("micropay", "v1", policy);
+        let peers = find("precompile design", "legacy", policy);
+        assert_eq!(legacy["executed"], true);
+        assert_eq!(peers["executed"], false);
+        // every channel settled at least once; one signature per transaction
+        for r in [legacy, v1] {
+            assert!(u(r, "settlements") >= 20, "{r}");
+            assert_eq!(u(r, "fees_lamports"), 5_000 * u(r, "transactions"), "{r}");
+        }
+        assert!(
+            f(v1, "vouchers_per_tx") > f(legacy, "vouchers_per_tx"),
+            "{v1} {legacy}"
+        );
+        // the precompile design: 5 per transaction, a fee per voucher too
+        let s = u(peers, "settlements");
+        assert_eq!(s, u(legacy, "settlements"));
+        assert_eq!(u(peers, "transactions"), s.div_ceil(5));
+        assert_eq!(u(peers, "fees_lamports"), 5_000 * (s + s.div_ceil(5)));
+        assert!(f(peers, "fee_per_payment_lamports") > f(legacy, "fee_per_payment_lamports"));
+    }
+    // at the close each of the 20 channels is settled exactly once
+    assert_eq!(u(find("micropay", "v1", "at close"), "settlements"), 20);
+    assert_eq!(
+        v["lamports_per_settled_channel_v1"].as_f64().unwrap(),
+        f(
+            find("micropay", "v1", "at close"),
+            "lamports_per_settled_channel"
+        )
+    );
+    let x402 = find("x402 exact", "legacy", "per payment");
+    assert_eq!(u(x402, "fees_lamports"), 600 * 5_000);
+    assert_eq!(v["x402_exact"], *x402);
+    assert!(v["max_vouchers_per_tx_v1"].as_u64().unwrap() >= 30);
+    assert!(v["max_vouchers_per_tx_legacy"].as_u64().unwrap() >= 9);
+    for k in [
+        "vouchers_per_tx_legacy",
+        "vouchers_per_tx_v1",
+        "lamports_per_settled_channel_legacy",
+        "fee_per_payment_lamports",
+        "fee_ratio",
+        "fee_per_payment_floor_lamports",
+        "accept_per_sec",
+        "sign_per_sec",
+        "verify_per_sec_ceiling",
+        "raw_sign_per_sec",
+    ] {
+        assert!(v[k].as_f64().unwrap() > 0.0, "{k}: {v}");
+    }
+    assert_eq!(v["channel_account_bytes"], 223);
+    assert_eq!(v["peer_channel_rent_lamports"], 4_711_920);
+    assert!(
+        v["channel_rent_lamports"].as_u64().unwrap() < 4_711_920,
+        "{}",
+        v["channel_rent_lamports"]
+    );
+    // bad shapes are user errors
+    micropay()
+        .args(["bench", "--claim-every", "0"])
+        .assert()
+        .code(1);
+}
+
 #[test]
 fn bench_accept_measures_every_case_and_group_commit_batches() {
     let out = micropay()
