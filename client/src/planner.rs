@@ -36,7 +36,7 @@
 
 use crate::{
     error::{ClientError, Result},
-    ledger::{sign_transaction, DynSigner, Ledger},
+    ledger::{sign_transaction, DynSigner, Ledger, Sent},
     store::{
         rules::{self, CloseEvidence, Sighting},
         ClaimStatus, ReceiverStore, VoucherRecord,
@@ -900,35 +900,66 @@ impl Planner {
         } else {
             ledger.genesis_hash().await?
         };
-        for batch in &plan.batches {
-            let mut pending = vec![batch.claims.clone()];
-            while let Some(claims) = pending.pop() {
-                match self
-                    .settle(&claims, cluster, ledger, store, fee_payer, &mut report)
-                    .await
-                {
-                    Ok(()) => {}
+        // Rounds: send every pending claim, confirm them together (one
+        // status query for all), record what landed; a claim that fails is
+        // split in two for the next round, one voucher failing alone is set
+        // aside.
+        let mut pending: Vec<Vec<Candidate>> =
+            plan.batches.iter().map(|b| b.claims.clone()).collect();
+        while !pending.is_empty() {
+            let mut failed: Vec<(Vec<Candidate>, ClientError)> = Vec::new();
+            let mut in_flight: Vec<(Vec<Candidate>, Signature, u64)> = Vec::new();
+            for claims in pending.drain(..) {
+                match self.send_claim(&claims, ledger, store, fee_payer).await {
+                    Ok((signature, valid_until)) => {
+                        in_flight.push((claims, signature, valid_until))
+                    }
                     // the cluster, or the format, not a voucher: stop (the
                     // rows stay in flight, or claimable again)
                     Err(e @ (ClientError::Rpc(_) | ClientError::V1Transaction { .. })) => {
                         return Err(e)
                     }
-                    Err(e) if claims.len() > 1 => {
-                        tracing::info!(vouchers = claims.len(), error = %e, "claim fails: bisecting");
-                        report.bisections = report.bisections.saturating_add(1);
-                        let (left, right) = claims.split_at(claims.len() / 2);
-                        pending.push(right.to_vec());
-                        pending.push(left.to_vec());
+                    Err(e) => failed.push((claims, e)),
+                }
+            }
+            let waits: Vec<(Signature, u64)> = in_flight.iter().map(|(_, s, v)| (*s, *v)).collect();
+            // unreachable: every claim stays in flight, for `resume`
+            let outcomes = ledger.confirm_many(&waits).await?;
+            let mut landed: Vec<(Vec<Candidate>, Sent)> = Vec::new();
+            for ((claims, signature, _), outcome) in in_flight.into_iter().zip(outcomes) {
+                let recorded = signature.to_string();
+                let channels = || claims.iter().map(|c| &c.claim.channel);
+                match outcome {
+                    Ok(Some(sent)) => landed.push((claims, sent)),
+                    Ok(None) => {
+                        tracing::info!(%signature, "claim expired before landing: claimable again");
+                        drop_claim(store, channels(), &recorded)?;
+                        report.expired = report.expired.saturating_add(1);
                     }
+                    Err(e @ ClientError::Rpc(_)) => return Err(e),
+                    // it failed on chain: nothing of it settled
                     Err(e) => {
-                        let c = &claims[0];
-                        let q = Quarantined {
-                            channel: c.claim.channel,
-                            amount: c.record.voucher.amount,
-                            reason: format!("its claim fails: {e}"),
-                        };
-                        set_aside(store, &q, &mut report)?;
+                        drop_claim(store, channels(), &recorded)?;
+                        failed.push((claims, e));
                     }
+                }
+            }
+            self.record_landed(&landed, cluster, ledger, store, &mut report)
+                .await?;
+            for (claims, e) in failed {
+                if claims.len() > 1 {
+                    tracing::info!(vouchers = claims.len(), error = %e, "claim fails: bisecting");
+                    report.bisections = report.bisections.saturating_add(1);
+                    let (left, right) = claims.split_at(claims.len() / 2);
+                    pending.push(left.to_vec());
+                    pending.push(right.to_vec());
+                } else if let Some(c) = claims.first() {
+                    let q = Quarantined {
+                        channel: c.claim.channel,
+                        amount: c.record.voucher.amount,
+                        reason: format!("its claim fails: {e}"),
+                    };
+                    set_aside(store, &q, &mut report)?;
                 }
             }
         }
@@ -959,23 +990,22 @@ impl Planner {
         })
     }
 
-    /// Sends one claim transaction and records what the chain then says.
-    /// `cluster`: the ledger's genesis hash, for the confirmations.
+    /// Signs one claim transaction, records its signature on the rows, and
+    /// hands it to the cluster; returns the signature and the block height
+    /// after which it can no longer land.
     ///
     /// The claim's signature is in the store before the transaction leaves:
     /// a crash after sending leaves rows that [`Planner::resume`] waits for,
     /// never a second claim sent blind. `Err` when the ledger refused the
     /// transaction before sending it (the rows are claimable again), or the
     /// cluster could not be reached (the rows stay in flight).
-    async fn settle(
+    async fn send_claim(
         &self,
         claims: &[Candidate],
-        cluster: Hash,
         ledger: &dyn Ledger,
         store: &dyn ReceiverStore,
         fee_payer: &DynSigner,
-        report: &mut Execution,
-    ) -> Result<()> {
+    ) -> Result<(Signature, u64)> {
         let blockhash = ledger.recent_blockhash().await?;
         let tx = self.sign_claim(claims, fee_payer, blockhash.hash)?;
         let signature = tx.signature()?;
@@ -986,57 +1016,62 @@ impl Planner {
                 rules::submitted(r, c.record.voucher.amount, &recorded, valid_until)
             })?;
         }
-        // the claim will never land: its rows are claimable again
-        let dropped = || drop_claim(store, claims.iter().map(|c| &c.claim.channel), &recorded);
         match tx.submit(ledger).await {
-            Ok(()) => {}
+            Ok(()) => Ok((signature, valid_until)),
             // it may have left: it stays in flight, for `resume`
-            Err(e @ ClientError::Rpc(_)) => return Err(e),
+            Err(e @ ClientError::Rpc(_)) => Err(e),
             Err(e) => {
-                dropped()?;
-                return Err(e);
+                // it never left: its rows are claimable again
+                drop_claim(store, claims.iter().map(|c| &c.claim.channel), &recorded)?;
+                Err(e)
             }
         }
-        let confirmed = match ledger.confirm(&signature, valid_until).await {
-            Ok(confirmed) => confirmed,
-            Err(e @ ClientError::Rpc(_)) => return Err(e),
-            // it failed on chain: nothing of it settled
-            Err(e) => {
-                dropped()?;
-                return Err(e);
-            }
-        };
-        let Some(sent) = confirmed else {
-            tracing::info!(%signature, "claim expired before landing: claimable again");
-            dropped()?;
-            report.expired = report.expired.saturating_add(1);
+    }
+
+    /// Records the claims that landed: their events in the report, and each
+    /// channel's `claimed` as the chain has it now (one read for all).
+    /// `cluster`: the ledger's genesis hash, for the confirmations.
+    async fn record_landed(
+        &self,
+        landed: &[(Vec<Candidate>, Sent)],
+        cluster: Hash,
+        ledger: &dyn Ledger,
+        store: &dyn ReceiverStore,
+        report: &mut Execution,
+    ) -> Result<()> {
+        if landed.is_empty() {
             return Ok(());
-        };
-        report.transactions = report.transactions.saturating_add(1);
-        report.signatures.push(signature);
-        report.fees = report.fees.saturating_add(sent.fee);
+        }
         let mut facts = Vec::new();
-        for event in &sent.events {
-            let MicropayEvent::Claimed(claimed) = event else {
-                continue;
-            };
-            for s in &claimed.settled {
-                report.vouchers_settled = report.vouchers_settled.saturating_add(1);
-                report.settled_amount = report.settled_amount.saturating_add(s.delta);
-                report.settled.push(s.clone());
-            }
-            for s in &claimed.skipped {
-                report.vouchers_skipped = report.vouchers_skipped.saturating_add(1);
-                if s.reason == SkipReason::ChannelClosed {
-                    facts.push((
-                        s.channel,
-                        Fact::Closed(CloseEvidence::Event { claimed: None }),
-                    ));
+        for (_, sent) in landed {
+            report.transactions = report.transactions.saturating_add(1);
+            report.signatures.push(sent.signature);
+            report.fees = report.fees.saturating_add(sent.fee);
+            for event in &sent.events {
+                let MicropayEvent::Claimed(claimed) = event else {
+                    continue;
+                };
+                for s in &claimed.settled {
+                    report.vouchers_settled = report.vouchers_settled.saturating_add(1);
+                    report.settled_amount = report.settled_amount.saturating_add(s.delta);
+                    report.settled.push(s.clone());
+                }
+                for s in &claimed.skipped {
+                    report.vouchers_skipped = report.vouchers_skipped.saturating_add(1);
+                    if s.reason == SkipReason::ChannelClosed {
+                        facts.push((
+                            s.channel,
+                            Fact::Closed(CloseEvidence::Event { claimed: None }),
+                        ));
+                    }
                 }
             }
         }
         // confirmation: each channel's `claimed` as the chain has it now
-        let addresses: Vec<Pubkey> = claims.iter().map(|c| c.claim.channel).collect();
+        let addresses: Vec<Pubkey> = landed
+            .iter()
+            .flat_map(|(claims, _)| claims.iter().map(|c| c.claim.channel))
+            .collect();
         let observed = ledger.observe(&addresses).await?;
         for ((address, account), slot) in
             addresses.iter().zip(observed.accounts).zip(observed.slots)

@@ -189,6 +189,8 @@ pub struct Faulty {
     inner: std::sync::Arc<EmbeddedLedger>,
     observes: AtomicUsize,
     submits: AtomicUsize,
+    /// How many transactions each `confirm_many` call waited for.
+    confirm_calls: std::sync::Mutex<Vec<usize>>,
     /// The next `submit` is lost: it answers like a timeout, never sends.
     pub lose_next_submit: AtomicBool,
     /// The next `confirm` fails like a process killed after sending.
@@ -208,6 +210,7 @@ impl Faulty {
             inner,
             observes: AtomicUsize::new(0),
             submits: AtomicUsize::new(0),
+            confirm_calls: std::sync::Mutex::new(Vec::new()),
             lose_next_submit: AtomicBool::new(false),
             crash_next_confirm: AtomicBool::new(false),
             hold_next_submit: AtomicBool::new(false),
@@ -224,6 +227,14 @@ impl Faulty {
     /// Transactions handed to the bank so far.
     pub fn submits(&self) -> usize {
         self.submits.load(Ordering::SeqCst)
+    }
+
+    /// The size of each `confirm_many` call so far.
+    pub fn confirm_calls(&self) -> Vec<usize> {
+        self.confirm_calls
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -262,6 +273,23 @@ impl Ledger for Faulty {
             self.inner.submit(&tx).await?;
         }
         self.inner.confirm(signature, last_valid).await
+    }
+    async fn confirm_many(
+        &self,
+        pending: &[(Signature, u64)],
+    ) -> Result<Vec<Result<Option<Sent>>>> {
+        self.confirm_calls
+            .lock()
+            .map_err(|_| ClientError::Rpc("poisoned".into()))?
+            .push(pending.len());
+        let mut out = Vec::with_capacity(pending.len());
+        for (signature, last_valid) in pending {
+            match self.confirm(signature, *last_valid).await {
+                Err(e @ ClientError::Rpc(_)) => return Err(e),
+                outcome => out.push(outcome),
+            }
+        }
+        Ok(out)
     }
     async fn simulate(
         &self,

@@ -115,6 +115,25 @@ pub trait Ledger: Send + Sync {
         last_valid_block_height: u64,
     ) -> Result<Option<Sent>>;
 
+    /// Waits for many transactions at once, `(signature,
+    /// last_valid_block_height)` each, and says for each what
+    /// [`confirm`](Ledger::confirm) would. `Err` only when the cluster cannot
+    /// be reached (nothing is concluded then). RPC asks one status query for
+    /// all of them per poll.
+    async fn confirm_many(
+        &self,
+        pending: &[(Signature, u64)],
+    ) -> Result<Vec<Result<Option<Sent>>>> {
+        let mut out = Vec::with_capacity(pending.len());
+        for (signature, last_valid_block_height) in pending {
+            match self.confirm(signature, *last_valid_block_height).await {
+                Err(e @ ClientError::Rpc(_)) => return Err(e),
+                outcome => out.push(outcome),
+            }
+        }
+        Ok(out)
+    }
+
     /// Signs with `payer` (fee payer) and `signers`, submits and confirms;
     /// signs anew with a fresh blockhash when one expired on the way (at most
     /// [`SEND_ATTEMPTS`] times). Program errors come back as

@@ -42,6 +42,8 @@ use solana_transaction_status_client_types::{
 
 /// How long [`Ledger::confirm`] waits between two status polls.
 const CONFIRM_POLL: std::time::Duration = std::time::Duration::from_millis(400);
+/// Most signatures one `getSignatureStatuses` takes.
+const MAX_STATUSES_PER_QUERY: usize = 256;
 
 /// A ledger on any cluster, through JSON-RPC.
 pub struct RpcLedger {
@@ -280,41 +282,77 @@ impl Ledger for RpcLedger {
         signature: &Signature,
         last_valid_block_height: u64,
     ) -> Result<Option<Sent>> {
+        self.confirm_many(&[(*signature, last_valid_block_height)])
+            .await?
+            .pop()
+            .unwrap_or(Ok(None))
+    }
+
+    /// One `getSignatureStatuses` per poll for every transaction still
+    /// waiting (256 per query, the method's limit), one block height read
+    /// when some are unseen, `getTransaction` once for each that landed.
+    async fn confirm_many(
+        &self,
+        pending: &[(Signature, u64)],
+    ) -> Result<Vec<Result<Option<Sent>>>> {
         let commitment = self.client.commitment();
+        let mut outcomes: Vec<Option<Result<Option<Sent>>>> =
+            pending.iter().map(|_| None).collect();
         loop {
-            let status = self
-                .client
-                .get_signature_statuses(&[*signature])
-                .await
-                .map_err(rpc_error)?
-                .value
-                .into_iter()
-                .next()
-                .flatten();
-            if let Some(status) = status {
-                if let Some(err) = status.err {
-                    return Err(transaction_error(err));
+            let waiting: Vec<usize> = (0..pending.len())
+                .filter(|i| outcomes.get(*i).is_some_and(Option::is_none))
+                .collect();
+            if waiting.is_empty() {
+                break;
+            }
+            let mut unseen = Vec::new();
+            for chunk in waiting.chunks(MAX_STATUSES_PER_QUERY) {
+                let signatures: Vec<Signature> = chunk.iter().map(|i| pending[*i].0).collect();
+                let statuses = self
+                    .client
+                    .get_signature_statuses(&signatures)
+                    .await
+                    .map_err(rpc_error)?
+                    .value;
+                for (&i, status) in chunk.iter().zip(statuses) {
+                    let Some(status) = status else {
+                        unseen.push(i);
+                        continue;
+                    };
+                    if let Some(err) = status.err {
+                        outcomes[i] = Some(Err(transaction_error(err)));
+                    } else if status.satisfies_commitment(commitment) {
+                        let signature = pending[i].0;
+                        let (events, fee) = self.transaction_events(&signature).await?;
+                        outcomes[i] = Some(Ok(Some(Sent {
+                            signature,
+                            events,
+                            fee,
+                        })));
+                    }
                 }
-                if status.satisfies_commitment(commitment) {
-                    let (events, fee) = self.transaction_events(signature).await?;
-                    return Ok(Some(Sent {
-                        signature: *signature,
-                        events,
-                        fee,
-                    }));
-                }
-            } else {
+            }
+            if !unseen.is_empty() {
                 let height = self
                     .client
                     .get_block_height_with_commitment(commitment)
                     .await
                     .map_err(rpc_error)?;
-                if height > last_valid_block_height {
-                    return Ok(None);
+                for i in unseen {
+                    // past its last valid height without a status: it never lands
+                    if height > pending[i].1 {
+                        outcomes[i] = Some(Ok(None));
+                    }
                 }
             }
-            tokio::time::sleep(CONFIRM_POLL).await;
+            if outcomes.iter().any(Option::is_none) {
+                tokio::time::sleep(CONFIRM_POLL).await;
+            }
         }
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or(Ok(None)))
+            .collect())
     }
 
     async fn simulate(

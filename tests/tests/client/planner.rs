@@ -503,6 +503,38 @@ async fn v1_transactions_are_refused_where_they_cannot_land() {
     assert_eq!(capable.balance(&to).await.unwrap(), 1_000_000);
 }
 
+/// A plan's claim transactions are sent together and confirmed together:
+/// one `confirm_many` for all of them, one read of every claimed channel —
+/// not one round trip per transaction.
+#[tokio::test]
+async fn a_plans_claims_are_sent_and_confirmed_together() {
+    let bank = Arc::new(EmbeddedLedger::start().await);
+    let ledger = common::Faulty::new(bank.clone());
+    let f = common::one_channel(&bank, 1_000_000_000, 10_000_000, 0).await;
+    let (store, receiver) = common::receiver(&bank, &f.creator.pubkey());
+    let mut channels = vec![f.channel];
+    channels.extend(common::more_channels(&bank, &f, 24, 10_000_000).await);
+    for ch in &channels {
+        receiver
+            .accept(&Voucher::sign(&f.session, *ch, 5_000_000), 1)
+            .await
+            .unwrap();
+    }
+    let planner = Planner::new(PlannerConfig::default());
+    let relayer = bank.payer().insecure_clone();
+    let (plan, done) = planner
+        .run(&ledger, store.as_ref(), &relayer)
+        .await
+        .unwrap();
+    assert!(plan.batches.len() >= 3, "{} batches", plan.batches.len());
+    assert_eq!(done.transactions, plan.batches.len());
+    assert_eq!(done.vouchers_settled, 25);
+    assert_eq!(ledger.confirm_calls(), vec![plan.batches.len()]);
+    // one read to reconcile, one to confirm every claimed channel
+    assert_eq!(ledger.observes(), 2);
+    assert!(store.list(&ClaimStatus::OPEN).unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn a_channel_near_expiry_is_claimed_whatever_its_value() {
     let ledger = Arc::new(EmbeddedLedger::start().await);
