@@ -12,12 +12,14 @@
 //! 2. [`Planner::plan`] (pure): from the candidates, the clock and the fee
 //!    model, with integer lamport values per mint ([`UnitValue`]) and an integer
 //!    fee target (parts per million) — no floating-point money.
-//! 3. [`Planner::execute`]: creates missing earnings accounts, simulates each
-//!    batch and **bisects** a failing one so that the healthy vouchers still
-//!    settle, **quarantines** a voucher that fails alone (with its reason;
-//!    retried alone on later runs, never blocking others), sends, and confirms
-//!    by reading each channel's `claimed` at confirmed commitment — not only
-//!    the event.
+//! 3. [`Planner::execute`]: creates missing earnings accounts, then in
+//!    rounds: signs and sends **every** batch (each simulated first), waits
+//!    for all of them **together** ([`Ledger::confirm_many`]: one status
+//!    query per poll), confirms by reading every claimed channel's `claimed`
+//!    at confirmed commitment in one read — not only the event — and
+//!    **bisects** a failing batch into the next round so that the healthy
+//!    vouchers still settle; a voucher that fails alone is **quarantined**
+//!    (with its reason; retried alone on later runs, never blocking others).
 //!
 //! Policy:
 //!
@@ -26,9 +28,18 @@
 //! - any other channel is claimed when its unclaimed value pays for its share
 //!   of a full transaction's fee at the target (default 1%), and a transaction
 //!   is only sent when its fee is at most the target of the value it settles;
-//! - batches are packed greedily, most valuable first, measuring the real
-//!   serialized transaction against 1,232 bytes, 64 accounts and the compute
-//!   budget the fee model sets.
+//! - batches are packed for the cluster's transaction format
+//!   ([`PlannerConfig::format`], from [`Ledger::transaction_format`]):
+//!   legacy (1,232 bytes; no compute-budget instruction when it buys nothing,
+//!   which makes room for one more voucher) or v1 (4,096 bytes, the compute
+//!   limit, priority fee and loaded-data limit in the message's config).
+//!   Vouchers are grouped by creator and fee recipient (channels of one
+//!   creator share its earnings account: 9 per legacy transaction, 35 per
+//!   v1, against 7 and 27 for distinct creators), most valuable group first,
+//!   and packed greedily, measuring the real serialized transaction against
+//!   the format's size, 64 accounts and the compute budget the fee model
+//!   sets. The program's cap of 64 vouchers per claim is above both formats'
+//!   capacity, so it stays.
 //!
 //! Value a channel could no longer collect because it closed before its
 //! voucher was claimed is reported loudly: in [`Execution::lost`] (and the
