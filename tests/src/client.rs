@@ -282,14 +282,7 @@ impl Ledger for Faulty {
             .lock()
             .map_err(|_| ClientError::Rpc("poisoned".into()))?
             .push(pending.len());
-        let mut out = Vec::with_capacity(pending.len());
-        for (signature, last_valid) in pending {
-            match self.confirm(signature, *last_valid).await {
-                Err(e @ ClientError::Rpc(_)) => return Err(e),
-                outcome => out.push(outcome),
-            }
-        }
-        Ok(out)
+        micropay_client::ledger::confirm_each(self, pending).await
     }
     async fn simulate(
         &self,

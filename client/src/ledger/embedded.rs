@@ -218,7 +218,9 @@ impl EmbeddedLedger {
         let mut create = vec![0u8, 0, 0, 0];
         create.extend_from_slice(&recent_slot.to_le_bytes());
         create.push(bump);
-        let create = Instruction {
+        // create and extend name the same accounts: the table, its
+        // authority (signing), the payer of its rent, the system program
+        let table_instruction = |data: Vec<u8>| Instruction {
             program_id: LOOKUP_TABLE_PROGRAM,
             accounts: vec![
                 solana_sdk::instruction::AccountMeta::new(table, false),
@@ -226,8 +228,9 @@ impl EmbeddedLedger {
                 solana_sdk::instruction::AccountMeta::new(tables.pubkey(), true),
                 solana_sdk::instruction::AccountMeta::new_readonly(system, false),
             ],
-            data: create,
+            data,
         };
+        let create = table_instruction(create);
         self.send(&[create], tables, &[]).await?;
         for chunk in addresses.chunks(ADDRESSES_PER_EXTEND) {
             let mut data = vec![2u8, 0, 0, 0];
@@ -235,17 +238,7 @@ impl EmbeddedLedger {
             for a in chunk {
                 data.extend_from_slice(a.as_ref());
             }
-            let extend = Instruction {
-                program_id: LOOKUP_TABLE_PROGRAM,
-                accounts: vec![
-                    solana_sdk::instruction::AccountMeta::new(table, false),
-                    solana_sdk::instruction::AccountMeta::new_readonly(tables.pubkey(), true),
-                    solana_sdk::instruction::AccountMeta::new(tables.pubkey(), true),
-                    solana_sdk::instruction::AccountMeta::new_readonly(system, false),
-                ],
-                data,
-            };
-            self.send(&[extend], tables, &[]).await?;
+            self.send(&[table_instruction(data)], tables, &[]).await?;
         }
         // addresses added in a slot are usable from the next one
         self.warp_slots(1).await?;

@@ -62,6 +62,22 @@ pub fn sign_transaction(
     Ok(tx)
 }
 
+/// [`Ledger::confirm_many`] as one [`Ledger::confirm`] per transaction (the
+/// default, for ledgers without a cheaper way).
+pub async fn confirm_each<L: Ledger + ?Sized>(
+    ledger: &L,
+    pending: &[(Signature, u64)],
+) -> Result<Vec<Result<Option<Sent>>>> {
+    let mut out = Vec::with_capacity(pending.len());
+    for (signature, last_valid_block_height) in pending {
+        match ledger.confirm(signature, *last_valid_block_height).await {
+            Err(e @ ClientError::Rpc(_)) => return Err(e),
+            outcome => out.push(outcome),
+        }
+    }
+    Ok(out)
+}
+
 /// A blockhash to sign with, and the last block height at which a
 /// transaction signed with it can still land.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,14 +140,7 @@ pub trait Ledger: Send + Sync {
         &self,
         pending: &[(Signature, u64)],
     ) -> Result<Vec<Result<Option<Sent>>>> {
-        let mut out = Vec::with_capacity(pending.len());
-        for (signature, last_valid_block_height) in pending {
-            match self.confirm(signature, *last_valid_block_height).await {
-                Err(e @ ClientError::Rpc(_)) => return Err(e),
-                outcome => out.push(outcome),
-            }
-        }
-        Ok(out)
+        confirm_each(self, pending).await
     }
 
     /// Signs with `payer` (fee payer) and `signers`, submits and confirms;

@@ -23,6 +23,25 @@ fn status(store: &Arc<dyn ReceiverStore>, channel: &solana_sdk::pubkey::Pubkey) 
     store.get(channel).unwrap().unwrap().status
 }
 
+/// `n` channels of one payer to one creator, each with an accepted voucher
+/// of 5,000,000 lamports; the creator's receiver store and the channels.
+async fn one_creator_owed(
+    ledger: &Arc<EmbeddedLedger>,
+    n: usize,
+) -> (Arc<dyn ReceiverStore>, Vec<solana_sdk::pubkey::Pubkey>) {
+    let f = common::one_channel(ledger, 10_000_000_000, 10_000_000, 0).await;
+    let (store, receiver) = common::receiver(ledger, &f.creator.pubkey());
+    let mut channels = vec![f.channel];
+    channels.extend(common::more_channels(ledger, &f, n - 1, 10_000_000).await);
+    for ch in &channels {
+        receiver
+            .accept(&Voucher::sign(&f.session, *ch, 5_000_000), 1)
+            .await
+            .unwrap();
+    }
+    (store, channels)
+}
+
 #[tokio::test]
 async fn small_value_waits_urgent_is_claimed_stale_is_confirmed() {
     let ledger = Arc::new(EmbeddedLedger::start().await);
@@ -344,16 +363,7 @@ async fn missing_earnings_accounts_are_created_before_claiming() {
 async fn many_channels_pack_into_full_transactions() {
     let ledger = Arc::new(EmbeddedLedger::start().await);
     let l: &dyn Ledger = ledger.as_ref();
-    let f = common::one_channel(&ledger, 1_000_000_000, 10_000_000, 0).await;
-    let (store, receiver) = common::receiver(&ledger, &f.creator.pubkey());
-    let mut channels = vec![f.channel];
-    channels.extend(common::more_channels(&ledger, &f, 19, 10_000_000).await);
-    for ch in &channels {
-        receiver
-            .accept(&Voucher::sign(&f.session, *ch, 5_000_000), 1)
-            .await
-            .unwrap();
-    }
+    let (store, _) = one_creator_owed(&ledger, 20).await;
     let planner = Planner::new(PlannerConfig::default());
     let relayer = Keypair::new();
     ledger
@@ -394,16 +404,7 @@ async fn the_largest_v1_claim_settles_every_voucher_for_one_signature_fee() {
         "{capacity} vouchers of one creator per v1 claim"
     );
     let n = capacity + 3;
-    let f = common::one_channel(&ledger, 10_000_000_000, 10_000_000, 0).await;
-    let (store, receiver) = common::receiver(&ledger, &f.creator.pubkey());
-    let mut channels = vec![f.channel];
-    channels.extend(common::more_channels(&ledger, &f, n - 1, 10_000_000).await);
-    for ch in &channels {
-        receiver
-            .accept(&Voucher::sign(&f.session, *ch, 5_000_000), 1)
-            .await
-            .unwrap();
-    }
+    let (store, channels) = one_creator_owed(&ledger, n).await;
     let (_, plan) = planner
         .dry_run(l, store.as_ref(), &relayer.pubkey())
         .await
@@ -510,16 +511,7 @@ async fn v1_transactions_are_refused_where_they_cannot_land() {
 async fn a_plans_claims_are_sent_and_confirmed_together() {
     let bank = Arc::new(EmbeddedLedger::start().await);
     let ledger = common::Faulty::new(bank.clone());
-    let f = common::one_channel(&bank, 1_000_000_000, 10_000_000, 0).await;
-    let (store, receiver) = common::receiver(&bank, &f.creator.pubkey());
-    let mut channels = vec![f.channel];
-    channels.extend(common::more_channels(&bank, &f, 24, 10_000_000).await);
-    for ch in &channels {
-        receiver
-            .accept(&Voucher::sign(&f.session, *ch, 5_000_000), 1)
-            .await
-            .unwrap();
-    }
+    let (store, _) = one_creator_owed(&bank, 25).await;
     let planner = Planner::new(PlannerConfig::default());
     let relayer = bank.payer().insecure_clone();
     let (plan, done) = planner
