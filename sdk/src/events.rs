@@ -35,6 +35,10 @@ pub enum MicropayEvent {
     EscrowClosed(EscrowClosed),
     /// An earnings account was closed.
     EarningsClosed(EarningsClosed),
+    /// A royalty split was created.
+    SplitCreated(SplitCreated),
+    /// A split's earnings went to its recipients.
+    Distributed(Distributed),
 }
 
 fn parse<T: AnchorDeserialize + Discriminator>(body: &[u8]) -> Option<T> {
@@ -59,6 +63,8 @@ pub fn decode(data: &[u8]) -> Option<MicropayEvent> {
         .or_else(|| parse(body).map(E::ChannelClosed))
         .or_else(|| parse(body).map(E::EscrowClosed))
         .or_else(|| parse(body).map(E::EarningsClosed))
+        .or_else(|| parse(body).map(E::SplitCreated))
+        .or_else(|| parse(body).map(E::Distributed))
 }
 
 /// Decodes the micropay events among a transaction's inner instructions, given

@@ -33,8 +33,8 @@ use micropay::{
     constants::NO_ACCOUNT_INDEX,
     instruction as ix,
     instructions::{
-        ClaimArgs, ClaimEntry, DepositArgs, InitEarningsArgs, OpenChannelArgs, TopUpChannelArgs,
-        WithdrawArgs, WithdrawEarningsArgs,
+        ClaimArgs, ClaimEntry, CreateSplitArgs, DepositArgs, InitEarningsArgs, OpenChannelArgs,
+        TopUpChannelArgs, WithdrawArgs, WithdrawEarningsArgs,
     },
 };
 
@@ -310,6 +310,92 @@ impl InitEarnings {
                 args: InitEarningsArgs { owner: self.owner },
             },
         )
+    }
+}
+
+/// `create_split`: a royalty split of `mint` paying `recipients` (sorted
+/// here by owner, as the program requires). Every recipient's earnings
+/// account for `mint` must exist.
+#[derive(Clone, Debug)]
+pub struct CreateSplit {
+    /// Signs and pays rent.
+    pub payer: Pubkey,
+    /// The split's mint.
+    pub mint: Pubkey,
+    /// The owners and their shares (basis points summing to 10,000).
+    pub recipients: Vec<micropay::state::SplitRecipient>,
+}
+
+impl CreateSplit {
+    /// The recipients in the program's order (ascending by owner).
+    pub fn sorted(&self) -> Vec<micropay::state::SplitRecipient> {
+        let mut sorted = self.recipients.clone();
+        sorted.sort_by_key(|r| r.owner);
+        sorted
+    }
+
+    /// The split's address (`None` only for unencodable recipients).
+    pub fn split(&self) -> Option<Pubkey> {
+        pda::split(&self.mint, &self.sorted()).map(|(a, _)| a)
+    }
+
+    /// The instruction, and the split's address.
+    pub fn instruction(&self) -> Option<(Instruction, Pubkey)> {
+        let recipients = self.sorted();
+        let split = pda::split(&self.mint, &recipients)?.0;
+        let mut ix = build(
+            acc::CreateSplit {
+                payer: self.payer,
+                mint: self.mint,
+                split,
+                system_program: system_program::ID,
+                event_authority: pda::event_authority(),
+                program: micropay::ID,
+            },
+            ix::CreateSplit {
+                args: CreateSplitArgs {
+                    recipients: recipients.clone(),
+                },
+            },
+        );
+        ix.accounts.extend(
+            recipients
+                .iter()
+                .map(|r| AccountMeta::new_readonly(pda::earnings(&r.owner, &self.mint).0, false)),
+        );
+        Some((ix, split))
+    }
+}
+
+/// `distribute`: moves `split`'s earnings to its recipients (permissionless).
+#[derive(Clone, Debug)]
+pub struct Distribute {
+    /// The split.
+    pub split: Pubkey,
+    /// Its mint.
+    pub mint: Pubkey,
+    /// Its recipients' owners, in the split's order.
+    pub owners: Vec<Pubkey>,
+}
+
+impl Distribute {
+    /// The instruction.
+    pub fn instruction(&self) -> Instruction {
+        let mut ix = build(
+            acc::Distribute {
+                split: self.split,
+                split_earnings: pda::earnings(&self.split, &self.mint).0,
+                event_authority: pda::event_authority(),
+                program: micropay::ID,
+            },
+            ix::Distribute {},
+        );
+        ix.accounts.extend(
+            self.owners
+                .iter()
+                .map(|o| AccountMeta::new(pda::earnings(o, &self.mint).0, false)),
+        );
+        ix
     }
 }
 

@@ -57,6 +57,20 @@ pub fn earnings(owner: &Pubkey, mint: &Pubkey) -> (Pubkey, u8) {
     )
 }
 
+/// The split of `mint` paying `recipients` (ascending by owner):
+/// `["split", mint, sha256(recipients)]`. `None` when the recipients cannot
+/// be encoded (never for a well-formed split).
+pub fn split(
+    mint: &Pubkey,
+    recipients: &[micropay::state::SplitRecipient],
+) -> Option<(Pubkey, u8)> {
+    let hash = micropay::state::split_hash(recipients).ok()?;
+    Some(Pubkey::find_program_address(
+        &[micropay::constants::SPLIT_SEED, mint.as_ref(), &hash],
+        &micropay::ID,
+    ))
+}
+
 /// The PDA that signs the program's event CPIs.
 pub fn event_authority() -> Pubkey {
     Pubkey::find_program_address(&[b"__event_authority"], &micropay::ID).0

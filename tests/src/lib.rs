@@ -14,7 +14,7 @@ use anchor_spl::{
 };
 use micropay::{
     instructions::OpenChannelArgs,
-    state::{Channel, Earnings, Escrow},
+    state::{Channel, Earnings, Escrow, Split},
     voucher::voucher_message,
 };
 use micropay_sdk::{
@@ -35,6 +35,7 @@ use solana_sdk::{
 use std::collections::HashSet;
 
 pub use micropay::error::MicropayError;
+pub use micropay::state::SplitRecipient;
 pub use solana_program_test;
 
 pub use micropay_native::program_test;
@@ -296,6 +297,10 @@ impl TestContext {
     }
 
     pub async fn earnings(&mut self, address: Pubkey) -> Option<Earnings> {
+        self.anchor_account(address).await
+    }
+
+    pub async fn split_state(&mut self, address: Pubkey) -> Option<Split> {
         self.anchor_account(address).await
     }
 
@@ -698,8 +703,21 @@ impl TestContext {
         allocation: u64,
         opts: ChannelOpts,
     ) -> ChannelFixture {
+        let to = (creator.wallet.pubkey(), creator.earnings);
+        self.open_channel_to(payer, to, allocation, opts).await
+    }
+
+    /// Opens a channel from `payer` to the payee `(address, earnings)` — a
+    /// wallet, or a split — with `allocation`.
+    pub async fn open_channel_to(
+        &mut self,
+        payer: &PayerFixture,
+        (creator, creator_earnings): (Pubkey, Pubkey),
+        allocation: u64,
+        opts: ChannelOpts,
+    ) -> ChannelFixture {
         let session = opts.session.unwrap_or_else(Keypair::new);
-        let mut args = self.channel_args(&creator.wallet.pubkey(), &session.pubkey(), allocation);
+        let mut args = self.channel_args(&creator, &session.pubkey(), allocation);
         let mut fee_earnings = None;
         if let Some((recipient, bps)) = opts.fee {
             args.fee_recipient = Some(recipient);
@@ -725,13 +743,57 @@ impl TestContext {
             address,
             escrow: payer.escrow,
             owner: payer.owner.pubkey(),
-            creator: creator.wallet.pubkey(),
-            creator_earnings: creator.earnings,
+            creator,
+            creator_earnings,
             fee_earnings,
             session,
             id,
             nonce,
         }
+    }
+
+    /// A split of `mint` paying `shares` (owner, bps): every recipient's
+    /// earnings account and the split's own are created first. Returns the
+    /// split's address and its recipients in the program's order.
+    pub async fn split(
+        &mut self,
+        mint: &MintInfo,
+        shares: &[(Pubkey, u16)],
+    ) -> (Pubkey, Vec<SplitRecipient>) {
+        for (owner, _) in shares {
+            self.init_earnings(owner, mint).await;
+        }
+        let create = mix::CreateSplit {
+            payer: self.ctx.payer.pubkey(),
+            mint: mint.address,
+            recipients: shares
+                .iter()
+                .map(|(owner, bps)| SplitRecipient {
+                    owner: *owner,
+                    bps: *bps,
+                })
+                .collect(),
+        };
+        let (ix, split) = create.instruction().expect("split address");
+        self.send(&[ix], &[]).await.expect("create split");
+        self.init_earnings(&split, mint).await;
+        (split, create.sorted())
+    }
+
+    /// `distribute` of `split` to `recipients` (in the split's order).
+    pub async fn distribute(
+        &mut self,
+        split: &Pubkey,
+        mint: &MintInfo,
+        recipients: &[SplitRecipient],
+    ) -> Result<Vec<MicropayEvent>, BanksClientError> {
+        let ix = mix::Distribute {
+            split: *split,
+            mint: mint.address,
+            owners: recipients.iter().map(|r| r.owner).collect(),
+        }
+        .instruction();
+        self.send_events(&[ix], &[]).await
     }
 
     /// Settles `vouchers` in one claim transaction, returning its `Claimed` events.

@@ -21,6 +21,14 @@ pub const CHANNEL_SEED: &[u8] = b"channel";
 #[constant]
 pub const EARNINGS_SEED: &[u8] = b"earnings";
 
+/// Seed of a split PDA: `["split", mint, sha256(recipients)]`.
+#[constant]
+pub const SPLIT_SEED: &[u8] = b"split";
+
+/// Most recipients one split pays.
+#[constant]
+pub const MAX_SPLIT_RECIPIENTS: u8 = 32;
+
 /// Domain tag that starts every voucher message. Seven bytes, so that a whole
 /// voucher message (tag ‖ channel ‖ amount) is 47 bytes and R‖A‖M fits one
 /// SHA-512 block.

@@ -82,4 +82,10 @@ pub enum MicropayError {
     EscrowCreatedThisSlot,
     #[msg("The earnings account still holds a balance; withdraw it first")]
     EarningsNotEmpty,
+    #[msg("Split shares must be 1 to 32 recipients in ascending order of address, each once, each above 0 bps, summing to 10,000 bps")]
+    InvalidSplitShares,
+    #[msg("Pass every recipient's earnings account for the split's mint, in the split's recipient order")]
+    SplitAccountsMismatch,
+    #[msg("A recipient has no earnings account for this mint; create it (init_earnings) before the split")]
+    SplitEarningsMissing,
 }

@@ -213,3 +213,31 @@ pub struct EarningsClosed {
     /// Its `total_earned` statistic at close.
     pub total_earned: u64,
 }
+
+/// A split was created: from now on it pays `recipients` their shares of
+/// everything its earnings account receives.
+#[event]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SplitCreated {
+    pub split: Pubkey,
+    pub mint: Pubkey,
+    pub recipients: Vec<crate::state::SplitRecipient>,
+}
+
+/// A split's earnings moved to its recipients' earnings accounts.
+#[event]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Distributed {
+    pub split: Pubkey,
+    pub mint: Pubkey,
+    /// Everything the split has received so far, base units.
+    pub received: u64,
+    /// Credited to each recipient by this distribution (recipient order; 0
+    /// for one whose earnings account was closed: its share waits).
+    pub amounts: Vec<u64>,
+    /// Each recipient's total distributed after it.
+    pub distributed: Vec<u64>,
+    /// The split's earnings balance after it (the rounding remainder, and
+    /// shares waiting for a closed earnings account).
+    pub balance: u64,
+}

@@ -124,4 +124,17 @@ pub mod micropay {
     pub fn close_earnings(ctx: Context<CloseEarnings>) -> Result<()> {
         CloseEarnings::close_earnings(ctx)
     }
+
+    /// Creates a royalty split: one payee that pays several owners fixed shares.
+    pub fn create_split<'info>(
+        ctx: Context<'info, CreateSplit<'info>>,
+        args: CreateSplitArgs,
+    ) -> Result<()> {
+        CreateSplit::create_split(ctx, args)
+    }
+
+    /// Moves a split's earnings to its recipients by share (permissionless).
+    pub fn distribute<'info>(ctx: Context<'info, Distribute<'info>>) -> Result<()> {
+        Distribute::distribute(ctx)
+    }
 }

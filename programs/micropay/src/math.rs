@@ -54,6 +54,20 @@ pub fn claimable(amount: u64, allocation: u64, claimed: u64) -> Option<u64> {
     payable.checked_sub(claimed).filter(|delta| *delta > 0)
 }
 
+/// What a split recipient of `bps` basis points is owed once the split has
+/// received `received` base units in all: `floor(received × bps / 10,000)`.
+/// Cumulative, so what a recipient gets never depends on how often anyone
+/// distributes; `None` only for `bps` above 10,000.
+pub fn split_share(received: u64, bps: u16) -> Option<u64> {
+    if u64::from(bps) > crate::constants::BPS_DENOMINATOR {
+        return None;
+    }
+    let share = u128::from(received)
+        .checked_mul(u128::from(bps))?
+        .checked_div(u128::from(crate::constants::BPS_DENOMINATOR))?;
+    u64::try_from(share).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

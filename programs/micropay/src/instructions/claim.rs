@@ -95,7 +95,21 @@ fn is_gone(info: &AccountInfo) -> bool {
 /// Checks an earnings account slot: `Ok(true)` when it is the (existing,
 /// writable) earnings account of `owner` for `mint`, `Ok(false)` when that
 /// account does not exist (the address is checked), an error otherwise.
-fn check_earnings(
+pub(crate) fn check_earnings(
+    info: &AccountInfo,
+    owner: &Pubkey,
+    mint: &Pubkey,
+    mismatch: MicropayError,
+) -> Result<bool> {
+    let exists = earnings_exists(info, owner, mint, mismatch)?;
+    if exists {
+        writable(info)?;
+    }
+    Ok(exists)
+}
+
+/// As [`check_earnings`], without requiring the account to be writable.
+pub(crate) fn earnings_exists(
     info: &AccountInfo,
     owner: &Pubkey,
     mint: &Pubkey,
@@ -114,7 +128,6 @@ fn check_earnings(
         crate::ID,
         MicropayError::InvalidEarningsAccount
     );
-    writable(info)?;
     let data = info.try_borrow_data()?;
     let earnings = Earnings::try_deserialize(&mut &data[..])
         .map_err(|_| error!(MicropayError::InvalidEarningsAccount))?;
@@ -125,7 +138,7 @@ fn check_earnings(
 }
 
 /// Adds `amount` to an earnings account and writes it back at once.
-fn credit<'info>(info: &'info AccountInfo<'info>, amount: u64) -> Result<()> {
+pub(crate) fn credit<'info>(info: &'info AccountInfo<'info>, amount: u64) -> Result<()> {
     let mut earnings = Account::<Earnings>::try_from(info)?;
     earnings.balance = math::add(earnings.balance, amount)?;
     earnings.total_earned = earnings.total_earned.saturating_add(amount);

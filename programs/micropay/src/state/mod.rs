@@ -2,7 +2,9 @@
 //! `["vault", mint]`, its own authority); these accounts say who owns how much.
 //!
 //! Per-mint invariant, after every instruction:
-//! `vault.amount = Σ escrow.balance + Σ (channel.allocation − channel.claimed) + Σ earnings.balance`.
+//! `vault.amount = Σ escrow.balance + Σ (channel.allocation − channel.claimed) + Σ earnings.balance`
+//! (a split's earnings account included: `distribute` moves balance between
+//! earnings accounts of one mint, never in or out of the vault).
 //!
 //! Each account's own invariant is checked by every handler that writes it,
 //! right before returning ([`ensure`]), so a bug fails the transaction instead
@@ -11,10 +13,12 @@
 pub mod channel;
 pub mod earnings;
 pub mod escrow;
+pub mod split;
 
 pub use channel::*;
 pub use earnings::*;
 pub use escrow::*;
+pub use split::*;
 
 use crate::error::MicropayError;
 use anchor_lang::prelude::*;
@@ -39,6 +43,12 @@ impl Invariant for Channel {
 impl Invariant for Earnings {
     fn invariant(&self) -> bool {
         Earnings::invariant(self)
+    }
+}
+
+impl Invariant for Split {
+    fn invariant(&self) -> bool {
+        Split::invariant(self)
     }
 }
 
