@@ -1,5 +1,6 @@
 //! `micropay accept`: the receiver side from the shell: verify a voucher for
-//! one use at `--price` and store it durably (you are the creator, `-k`).
+//! one use at `--price` and store it durably (for you, `-k`, or the payee
+//! `--creator`).
 //!
 //! The receiver's contract applies as in the library: only the mints given
 //! with `--mint` are accepted, fee shares only for `--fee-recipient`s up to
@@ -56,6 +57,10 @@ pub struct AcceptArgs {
     /// Receiver store: a SQLite file, or a `postgres://` URL: one database shared by gateways on several machines.
     #[arg(long)]
     pub store: Option<PathBuf>,
+    /// The payee whose vouchers you accept (default: you, `-k`) — e.g. a
+    /// royalty split (`micropay split create`), which has no key.
+    #[arg(long)]
+    pub creator: Option<Pubkey>,
 }
 
 pub async fn run(cli: &Cli, args: &AcceptArgs) -> Result<(), Failure> {
@@ -81,7 +86,11 @@ pub async fn run(cli: &Cli, args: &AcceptArgs) -> Result<(), Failure> {
         min_dispute_window_secs: args.min_dispute_window,
         ..ReceiverConfig::default()
     };
-    let receiver = Receiver::new(ctx.ledger.clone(), store, ctx.me()?, config);
+    let creator = match args.creator {
+        Some(creator) => creator,
+        None => ctx.me()?,
+    };
+    let receiver = Receiver::new(ctx.ledger.clone(), store, creator, config);
     if args.voucher != "-" {
         return accept_one(
             &ctx,

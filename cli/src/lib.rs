@@ -22,6 +22,7 @@ mod keys;
 mod node;
 pub mod scenario;
 mod serve;
+mod split;
 mod voucher;
 mod watch;
 
@@ -66,6 +67,9 @@ pub enum Command {
     Channel(channel::ChannelArgs),
     /// Earnings of a creator or fee recipient: init, withdraw, show.
     Earnings(earnings::EarningsArgs),
+    /// Royalty splits: `split create --mint … --recipient PUBKEY:BPS …`,
+    /// `split show`, `split distribute`.
+    Split(split::SplitArgs),
     /// Vouchers: sign (payer), verify (receiver).
     Voucher(voucher::VoucherArgs),
     /// Receiver: verify a voucher for one use and store it.
@@ -213,6 +217,7 @@ pub fn main() -> i32 {
             Command::Escrow(args) => escrow::run(&cli, args).await,
             Command::Channel(args) => channel::run(&cli, args).await,
             Command::Earnings(args) => earnings::run(&cli, args).await,
+            Command::Split(args) => split::run(&cli, args).await,
             Command::Voucher(args) => voucher::run(&cli, args).await,
             Command::Accept(args) => accept::run(&cli, args).await,
             Command::Claim(args) => claim::run(&cli, args).await,

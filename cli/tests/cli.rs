@@ -266,6 +266,9 @@ fn help_lists_every_flag() {
         vec!["earnings", "init"],
         vec!["earnings", "withdraw"],
         vec!["earnings", "show"],
+        vec!["split", "create"],
+        vec!["split", "show"],
+        vec!["split", "distribute"],
         vec!["voucher", "sign"],
         vec!["voucher", "verify"],
         vec!["accept"],
@@ -277,6 +280,7 @@ fn help_lists_every_flag() {
         vec!["serve"],
         vec!["fetch"],
         vec!["bench-paywall"],
+        vec!["bench"],
         vec!["bench", "accept"],
     ] {
         let out = micropay().args(&cmd).arg("--help").assert().success();

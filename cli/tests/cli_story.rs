@@ -7,54 +7,11 @@
 mod common;
 
 use assert_cmd::Command;
+use common::story::Story;
+
 use micropay_cli::scenario::{RpcTimeControl, TimeControl};
 use micropay_node::{LocalNode, NodeConfig};
-use serde_json::Value;
 use solana_sdk::signature::{Keypair, Signer};
-use std::path::PathBuf;
-
-struct Story {
-    url: String,
-    dir: tempfile::TempDir,
-}
-
-impl Story {
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// Runs `micropay -u <node> -k <key> --output json <args>`.
-    fn run(&self, key: &str, args: &[&str]) -> assert_cmd::assert::Assert {
-        Command::cargo_bin("micropay")
-            .unwrap()
-            .args([
-                "-u",
-                &self.url,
-                "-k",
-                self.path(key).to_str().unwrap(),
-                "--output",
-                "json",
-            ])
-            .args(args)
-            .assert()
-    }
-
-    fn ok(&self, key: &str, args: &[&str]) -> Value {
-        let out = self.run(key, args).success();
-        let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-        serde_json::from_str(text.trim())
-            .unwrap_or_else(|e| panic!("{args:?}: not json ({e}): {text}"))
-    }
-
-    /// Fails with `code`; returns the error message.
-    fn fails(&self, key: &str, args: &[&str], code: i32) -> String {
-        let out = self.run(key, args).code(code);
-        let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-        let v: Value = serde_json::from_str(text.trim())
-            .unwrap_or_else(|e| panic!("{args:?}: not json ({e}): {text}"));
-        v["error"].as_str().unwrap().to_string()
-    }
-}
 
 #[test]
 fn user_story_against_a_local_node() {

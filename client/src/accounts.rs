@@ -3,7 +3,7 @@
 
 use crate::{error::Result, ledger::Ledger};
 use anchor_lang::{prelude::Pubkey, AccountDeserialize};
-use micropay::state::{Channel, Earnings, Escrow};
+use micropay::state::{Channel, Earnings, Escrow, Split};
 use micropay_sdk::{accounts::decode, pda};
 
 async fn fetch<T: AccountDeserialize>(
@@ -30,6 +30,11 @@ pub async fn channel(ledger: &dyn Ledger, address: &Pubkey) -> Result<Option<Cha
 /// The earnings account at `address`; `None` when it does not exist.
 pub async fn earnings(ledger: &dyn Ledger, address: &Pubkey) -> Result<Option<Earnings>> {
     fetch(ledger, address, "earnings").await
+}
+
+/// The royalty split at `address`; `None` when it does not exist.
+pub async fn split(ledger: &dyn Ledger, address: &Pubkey) -> Result<Option<Split>> {
+    fetch(ledger, address, "split").await
 }
 
 /// Many channels in one read; `None` for closed ones.

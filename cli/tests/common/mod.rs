@@ -3,6 +3,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod serve;
+pub mod story;
 pub mod verify;
 
 pub use micropay_tests::client::*;

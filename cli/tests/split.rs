@@ -1,0 +1,176 @@
+//! A royalty split through the `micropay` binary against a local node: a
+//! 3-way split is created (with its missing earnings accounts), a payer pays
+//! it through a channel like any creator, a gateway accepts for it
+//! (`accept --creator <SPLIT>`) and claims, anyone distributes, and every
+//! owner's earnings are its share to the lamport; malformed shares are
+//! refused with what to fix.
+#![allow(clippy::arithmetic_side_effects)]
+
+mod common;
+
+use common::story::Story;
+use micropay_node::{LocalNode, NodeConfig};
+use solana_sdk::signature::{Keypair, Signer};
+
+#[test]
+fn a_three_way_split_is_paid_claimed_and_distributed_to_the_lamport() {
+    let (payer, gateway, artist) = (Keypair::new(), Keypair::new(), Keypair::new());
+    let (b, c) = (Keypair::new().pubkey(), Keypair::new().pubkey());
+    let node = LocalNode::start(NodeConfig {
+        airdrop: vec![payer.pubkey(), gateway.pubkey(), artist.pubkey()],
+        airdrop_lamports: 100_000_000_000,
+        ..NodeConfig::ephemeral().unwrap()
+    })
+    .unwrap();
+    let s = Story {
+        url: node.rpc_url().to_string(),
+        dir: tempfile::tempdir().unwrap(),
+    };
+    common::write_key(&s.path("payer.json"), &payer);
+    common::write_key(&s.path("gateway.json"), &gateway);
+    common::write_key(&s.path("artist.json"), &artist);
+    let (pstore, rstore) = (s.path("payer.db"), s.path("receiver.db"));
+    let (pstore, rstore) = (pstore.to_str().unwrap(), rstore.to_str().unwrap());
+    let share = |owner: &str, bps: u32| format!("{owner}:{bps}");
+    let (a, b, c) = (artist.pubkey().to_string(), b.to_string(), c.to_string());
+
+    // malformed shares: refused before anything is sent, saying what to fix
+    for (args, expected) in [
+        (vec![share(&a, 5_000), share(&b, 4_999)], "sum to 9999"),
+        (vec![share(&a, 5_000), share(&a, 5_000)], "listed twice"),
+        (vec![format!("{a}=10000")], "PUBKEY:BPS"),
+        (vec![share(&a, 0), share(&b, 10_000)], "from 1 to 10000"),
+    ] {
+        let mut cmd = vec!["split", "create", "--mint", "sol"];
+        for r in &args {
+            cmd.extend(["--recipient", r.as_str()]);
+        }
+        let msg = s.fails("gateway.json", &cmd, 1);
+        assert!(msg.contains(expected), "{args:?}: {msg}");
+    }
+
+    // the split, and every missing earnings account, paid by the gateway
+    let (ra, rb, rc) = (share(&a, 5_000), share(&b, 3_000), share(&c, 2_000));
+    let create = [
+        "split",
+        "create",
+        "--mint",
+        "sol",
+        "--recipient",
+        &ra,
+        "--recipient",
+        &rb,
+        "--recipient",
+        &rc,
+    ];
+    let v = s.ok("gateway.json", &create);
+    let split = v["split"].as_str().unwrap().to_string();
+    assert_eq!(v["recipients"].as_array().unwrap().len(), 3);
+    assert_eq!(v["received"].as_u64(), Some(0));
+    // the same shares name the same split: refused, it exists
+    assert!(s
+        .fails("gateway.json", &create, 1)
+        .contains("exists already"));
+
+    // a payer pays the split like any creator
+    s.ok("payer.json", &["escrow", "init", "--mint", "sol"]);
+    s.ok("payer.json", &["escrow", "deposit", "--mint", "sol", "1"]);
+    let v = s.ok(
+        "payer.json",
+        &[
+            "channel",
+            "open",
+            "--mint",
+            "sol",
+            "--creator",
+            &split,
+            "--allocation",
+            "0.5",
+            "--dispute-window",
+            "60",
+            "--store",
+            pstore,
+        ],
+    );
+    let channel = v["channel"].as_str().unwrap().to_string();
+    let voucher = s.ok(
+        "payer.json",
+        &[
+            "voucher",
+            "sign",
+            &channel,
+            "0.100000001",
+            "--store",
+            pstore,
+        ],
+    )["voucher"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // the gateway accepts for the split, and claims
+    let accept = [
+        "accept",
+        &voucher,
+        "--price",
+        "0.100000001",
+        "--mint",
+        "sol",
+        "--creator",
+        &split,
+        "--min-dispute-window",
+        "60",
+        "--store",
+        rstore,
+    ];
+    let v = s.ok("gateway.json", &accept);
+    assert_eq!(v["paid"].as_u64(), Some(100_000_001));
+    // without --creator the gateway's own key is the payee: not its channel
+    let mut own = accept.to_vec();
+    own.retain(|a| *a != "--creator" && *a != split.as_str());
+    assert!(s
+        .fails("gateway.json", &own, 1)
+        .contains("not this creator"));
+    let v = s.ok("gateway.json", &["claim", "--store", rstore]);
+    assert_eq!(v["settled_amount"].as_u64(), Some(100_000_001));
+
+    // anyone distributes: 50%, 30%, 20% of 100,000,001, rounded down; the
+    // remainder stays in the split
+    let v = s.ok("payer.json", &["split", "distribute", &split]);
+    assert_eq!(v["received"].as_u64(), Some(100_000_001));
+    let moved = |v: &serde_json::Value, owner: &str| -> u64 {
+        v["recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["owner"] == owner)
+            .unwrap()["moved"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(moved(&v, &a), 50_000_000);
+    assert_eq!(moved(&v, &b), 30_000_000);
+    assert_eq!(moved(&v, &c), 20_000_000);
+    assert_eq!(v["balance"].as_u64(), Some(1));
+    for (owner, expected) in [(&a, 50_000_000u64), (&b, 30_000_000), (&c, 20_000_000)] {
+        let e = s.ok(
+            "payer.json",
+            &["earnings", "show", "--mint", "sol", "--owner", owner],
+        );
+        assert_eq!(e["balance"].as_u64(), Some(expected), "{owner}");
+    }
+    // show: what each received, nothing pending
+    let v = s.ok("payer.json", &["split", "show", &split]);
+    for r in v["recipients"].as_array().unwrap() {
+        assert_eq!(r["pending"].as_u64(), Some(0), "{r}");
+    }
+    // an owner withdraws its share like any earnings
+    let w = s.ok(
+        "artist.json",
+        &["earnings", "withdraw", "--mint", "sol", "all"],
+    );
+    assert_eq!(w["balance"].as_u64(), Some(0));
+    assert!(s
+        .fails("payer.json", &["split", "show", &a], 1)
+        .contains("no split at"));
+}
