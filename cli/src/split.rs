@@ -308,3 +308,66 @@ impl std::fmt::Display for SplitView {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)]
+mod tests {
+    use super::*;
+    use solana_sdk::{hash::Hash, message::Message, transaction::Transaction};
+
+    fn create_size(n: usize) -> usize {
+        let payer = Pubkey::new_unique();
+        let recipients: Vec<SplitRecipient> = (0..n)
+            .map(|_| SplitRecipient {
+                owner: Pubkey::new_unique(),
+                bps: 1,
+            })
+            .collect();
+        let (ix, _) = mix::CreateSplit {
+            payer,
+            mint: Pubkey::new_unique(),
+            recipients,
+        }
+        .instruction()
+        .unwrap();
+        let message = Message::new_with_blockhash(&[ix], Some(&payer), &Hash::default());
+        bincode::serialized_size(&Transaction::new_unsigned(message)).unwrap() as usize
+    }
+
+    /// `MAX_LEGACY_RECIPIENTS` is the largest split a 1,232-byte transaction
+    /// creates.
+    #[test]
+    fn the_legacy_recipient_limit_is_the_packet_size() {
+        assert!(create_size(MAX_LEGACY_RECIPIENTS) <= 1_232);
+        assert!(create_size(MAX_LEGACY_RECIPIENTS + 1) > 1_232);
+    }
+
+    #[test]
+    fn shares_are_parsed_sorted_and_checked() {
+        let (a, b) = (Pubkey::new_unique(), Pubkey::new_unique());
+        let parsed = parse_recipients(&[format!("{a}:2500"), format!("{b}:7500")]).unwrap();
+        assert!(parsed.windows(2).all(|w| w[0].owner < w[1].owner));
+        assert_eq!(parsed.iter().map(|r| u64::from(r.bps)).sum::<u64>(), 10_000);
+        for bad in [
+            vec![format!("{a}:10001")],
+            vec![format!("{a}:-1")],
+            vec![format!("x:10000")],
+            vec![format!("{a}:5000"), format!("{b}:5000"), format!("{a}:0")],
+        ] {
+            assert!(parse_recipients(&bad).is_err(), "{bad:?}");
+        }
+        let many: Vec<String> = (0..33)
+            .map(|i| {
+                format!(
+                    "{}:{}",
+                    Pubkey::new_unique(),
+                    if i == 0 { 10_000 - 32 * 303 } else { 303 }
+                )
+            })
+            .collect();
+        assert!(parse_recipients(&many)
+            .unwrap_err()
+            .message
+            .contains("at most 32"));
+    }
+}
