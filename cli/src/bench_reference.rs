@@ -349,6 +349,7 @@ async fn scenario_run(
         dispute_window_secs: micropay_client::receiver::ReceiverConfig::default()
             .min_dispute_window_secs,
         format,
+        split: None,
     };
     let progress = super::demo::progress_bar(show_progress, args.payments, label);
     let on_payment = |done: usize| progress.set_position(done as u64);

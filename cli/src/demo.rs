@@ -55,7 +55,14 @@ pub struct DemoArgs {
     /// dApp fee share, basis points, on every other payer's channels.
     #[arg(long, default_value_t = 250)]
     pub fee_bps: u16,
+    /// The first creator is a royalty split of three owners (50%, 30%, 20%):
+    /// the split distributes and each owner withdraws its share.
+    #[arg(long)]
+    pub splits: bool,
 }
+
+/// The owners' shares of `--splits`, basis points.
+const SPLIT_SHARES: [u16; 3] = [5_000, 3_000, 2_000];
 
 fn to_base_units(ui: f64, decimals: u8) -> Result<u64, Failure> {
     let scaled = ui * 10f64.powi(i32::from(decimals));
@@ -116,6 +123,7 @@ fn config_from(args: &DemoArgs) -> Result<ScenarioConfig, Failure> {
             .min_dispute_window_secs,
         // set from the cluster once it is reached
         format: micropay_client::v1::TxFormat::Legacy,
+        split: args.splits.then_some(SPLIT_SHARES),
     })
 }
 
@@ -198,6 +206,24 @@ pub(crate) fn progress_bar(show: bool, payments: usize, label: &str) -> Progress
     progress
 }
 
+/// One owner of the demo's split creator.
+#[derive(serde::Serialize, Debug)]
+pub struct SplitOwnerResult {
+    pub owner: String,
+    pub bps: u16,
+    pub withdrawn: u64,
+}
+
+/// The demo's split creator.
+#[derive(serde::Serialize, Debug)]
+pub struct SplitResult {
+    pub split: String,
+    /// What its receiver counted net (what the owners share).
+    pub accepted_net: u64,
+    pub owners: Vec<SplitOwnerResult>,
+    pub remainder: u64,
+}
+
 /// What `micropay demo` prints: the cost of settling the payments, next to
 /// one transfer per payment, and the conservation check.
 #[derive(serde::Serialize, Debug)]
@@ -231,6 +257,10 @@ pub struct DemoResult {
     pub quarantined: usize,
     /// Base units the dApp withdrew as its fee share.
     pub dapp_fees: u64,
+    /// With `--splits`: the split creator's owners, what each withdrew
+    /// (its share of the creator's net, to the base unit) and the remainder
+    /// left in the split.
+    pub split: Option<SplitResult>,
     pub seconds: f64,
     #[serde(skip)]
     symbol: &'static str,
@@ -271,6 +301,22 @@ impl DemoResult {
             lost_base_units: r.lost,
             quarantined: r.quarantined,
             dapp_fees: r.dapp_withdrawn,
+            split: r.creators.iter().find_map(|c| {
+                c.split.as_ref().map(|split| SplitResult {
+                    split: c.wallet.to_string(),
+                    accepted_net: c.accepted_net,
+                    owners: split
+                        .owners
+                        .iter()
+                        .map(|o| SplitOwnerResult {
+                            owner: o.owner.to_string(),
+                            bps: o.bps,
+                            withdrawn: o.withdrawn,
+                        })
+                        .collect(),
+                    remainder: split.remainder,
+                })
+            }),
             seconds,
             symbol,
             decimals,
@@ -340,6 +386,28 @@ impl std::fmt::Display for DemoResult {
         )?;
         for (k, v) in rows {
             write!(f, "\n  {k:<26} {v}")?;
+        }
+        if let Some(split) = &self.split {
+            write!(
+                f,
+                "\n  split creator {} received {} {symbol} net:",
+                split.split,
+                ui(split.accepted_net, decimals)
+            )?;
+            for o in &split.owners {
+                write!(
+                    f,
+                    "\n    {} {:>5.1}%  withdrew {} {symbol}",
+                    o.owner,
+                    f64::from(o.bps) / 100.0,
+                    ui(o.withdrawn, decimals)
+                )?;
+            }
+            write!(
+                f,
+                "\n    left in the split (rounding): {} {unit}",
+                split.remainder
+            )?;
         }
         Ok(())
     }

@@ -69,6 +69,17 @@ pub enum ScenarioError {
         /// Base units lost.
         amount: u64,
     },
+    /// The split's shares cannot be encoded, or its owners and remainder
+    /// do not add up to what its receiver counted.
+    #[error("the split's owners and remainder do not add up to what its receiver counted (or its shares cannot be encoded)")]
+    SplitShares,
+    /// A split owner did not get its share.
+    #[error("split owner {owner} withdrew {withdrawn} base units, not its share {share}")]
+    SplitShare {
+        owner: Pubkey,
+        withdrawn: u64,
+        share: u64,
+    },
     /// The client failed.
     #[error(transparent)]
     Client(#[from] ClientError),
@@ -116,6 +127,9 @@ pub struct ScenarioConfig {
     pub dispute_window_secs: u32,
     /// The claim transactions' format (v1 needs a ledger that takes it).
     pub format: TxFormat,
+    /// The first creator is a royalty split of three owners with these
+    /// shares (basis points summing to 10,000) instead of one wallet.
+    pub split: Option<[u16; 3]>,
 }
 
 impl Default for ScenarioConfig {
@@ -134,6 +148,7 @@ impl Default for ScenarioConfig {
             claim_every: 1_000,
             dispute_window_secs: 900,
             format: TxFormat::Legacy,
+            split: None,
         }
     }
 }
@@ -149,6 +164,26 @@ pub struct PayerOutcome {
     pub channels: Vec<Pubkey>,
 }
 
+/// One owner of a split creator, after the split distributed and the owner
+/// withdrew.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SplitOwnerOutcome {
+    pub owner: Pubkey,
+    pub bps: u16,
+    /// Token account it withdrew to, and the amount.
+    pub withdrawn_to: Pubkey,
+    pub withdrawn: u64,
+}
+
+/// A creator that is a royalty split.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SplitOutcome {
+    pub owners: Vec<SplitOwnerOutcome>,
+    /// Left in the split's earnings: the rounding remainder (less than one
+    /// base unit per owner), waiting for more.
+    pub remainder: u64,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct CreatorOutcome {
     pub wallet: Pubkey,
@@ -158,9 +193,12 @@ pub struct CreatorOutcome {
     /// The creator's part of `accepted` (net of fee shares), as its receiver
     /// counted it: what the creator must be able to withdraw, to the unit.
     pub accepted_net: u64,
-    /// Token account the earnings were withdrawn to, and its balance.
+    /// Token account the earnings were withdrawn to, and its balance (for
+    /// a split: the first owner's, and the sum its owners withdrew).
     pub withdrawn_to: Pubkey,
     pub withdrawn: u64,
+    /// The owners' outcomes when this creator is a split.
+    pub split: Option<SplitOutcome>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -208,6 +246,69 @@ fn accumulate(total: &mut Execution, e: Execution) {
     total.lost.extend(e.lost);
     total.bisections = total.bisections.saturating_add(e.bisections);
     total.earnings_created = total.earnings_created.saturating_add(e.earnings_created);
+}
+
+/// Who a creator's channels pay: a wallet, or a split of several owners.
+struct Payee {
+    address: Pubkey,
+    /// The wallet(s) that withdraw, with their shares.
+    owners: Vec<(Keypair, u16)>,
+    is_split: bool,
+}
+
+impl Payee {
+    fn wallet() -> Self {
+        let wallet = Keypair::new();
+        Payee {
+            address: wallet.pubkey(),
+            owners: vec![(wallet, 10_000)],
+            is_split: false,
+        }
+    }
+
+    /// A split of three new owners with `shares`, their earnings accounts
+    /// created first (the program requires them), paid by `funder`.
+    async fn split(
+        l: &dyn Ledger,
+        funder: &Keypair,
+        mint: Pubkey,
+        shares: [u16; 3],
+    ) -> Result<Self, ScenarioError> {
+        let owners: Vec<(Keypair, u16)> = shares.iter().map(|b| (Keypair::new(), *b)).collect();
+        let mut ixs: Vec<_> = owners
+            .iter()
+            .map(|(k, _)| {
+                mix::InitEarnings {
+                    payer: funder.pubkey(),
+                    owner: k.pubkey(),
+                    mint,
+                }
+                .instruction()
+            })
+            .collect();
+        let create = mix::CreateSplit {
+            payer: funder.pubkey(),
+            mint,
+            recipients: owners
+                .iter()
+                .map(|(k, bps)| micropay::state::SplitRecipient {
+                    owner: k.pubkey(),
+                    bps: *bps,
+                })
+                .collect(),
+        };
+        let (ix, address) = create.instruction().ok_or(ScenarioError::SplitShares)?;
+        ixs.push(ix);
+        l.send(&ixs, funder, &[]).await?;
+        // the program's order: ascending by owner
+        let mut owners = owners;
+        owners.sort_by_key(|(k, _)| k.pubkey());
+        Ok(Payee {
+            address,
+            owners,
+            is_split: true,
+        })
+    }
 }
 
 struct SimPayer {
@@ -391,12 +492,15 @@ pub async fn run(
         ..ReceiverConfig::default()
     };
     let mut creators = Vec::with_capacity(config.creators);
-    for _ in 0..config.creators {
-        let wallet = Keypair::new();
+    for c in 0..config.creators {
+        let payee = match config.split.filter(|_| c == 0) {
+            Some(shares) => Payee::split(l, funder, mint, shares).await?,
+            None => Payee::wallet(),
+        };
         l.send(
             &[mix::InitEarnings {
                 payer: funder.pubkey(),
-                owner: wallet.pubkey(),
+                owner: payee.address,
                 mint,
             }
             .instruction()],
@@ -407,10 +511,10 @@ pub async fn run(
         let receiver = Receiver::new(
             ledger.clone(),
             receiver_store.clone(),
-            wallet.pubkey(),
+            payee.address,
             receiver_config.clone(),
         );
-        creators.push((wallet, receiver, 0u64, 0u64));
+        creators.push((payee, receiver, 0u64, 0u64));
     }
     l.send(
         &[mix::InitEarnings {
@@ -428,7 +532,7 @@ pub async fn run(
     for (p, payer) in payers.iter_mut().enumerate() {
         let with_fee = p % 2 == 0 && config.dapp_fee_bps > 0;
         payer.fee_bps = if with_fee { config.dapp_fee_bps } else { 0 };
-        for (wallet, _, _, _) in &creators {
+        for (payee, _, _, _) in &creators {
             let session = Keypair::new();
             let slot = pda::ChannelSlot::next(
                 &accounts::escrow(l, &payer.escrow)
@@ -440,7 +544,7 @@ pub async fn run(
                 escrow: payer.escrow,
                 slot,
                 args: OpenChannelArgs {
-                    creator: wallet.pubkey(),
+                    creator: payee.address,
                     signer: session.pubkey(),
                     allocation,
                     fee_recipient: with_fee.then(|| dapp.pubkey()),
@@ -561,15 +665,75 @@ pub async fn run(
         Ok::<_, ClientError>((dest, accounts::token_amount(l, &dest).await?))
     };
     let mut creator_outcomes = Vec::with_capacity(creators.len());
-    for (wallet, _, accepted, accepted_net) in creators {
-        let pubkey = wallet.pubkey();
-        let (withdrawn_to, withdrawn) = withdraw(wallet).await?;
+    let mut remainders = 0u64;
+    for (payee, _, accepted, accepted_net) in creators {
+        if !payee.is_split {
+            let Some((wallet, _)) = payee.owners.into_iter().next() else {
+                continue;
+            };
+            let (withdrawn_to, withdrawn) = withdraw(wallet).await?;
+            creator_outcomes.push(CreatorOutcome {
+                wallet: payee.address,
+                accepted,
+                accepted_net,
+                withdrawn_to,
+                withdrawn,
+                split: None,
+            });
+            continue;
+        }
+        // a split: anyone distributes, then each owner withdraws its share
+        l.send(
+            &[mix::Distribute {
+                split: payee.address,
+                mint,
+                owners: payee.owners.iter().map(|(k, _)| k.pubkey()).collect(),
+            }
+            .instruction()],
+            funder,
+            &[],
+        )
+        .await?;
+        let mut owners = Vec::with_capacity(payee.owners.len());
+        for (owner, bps) in payee.owners {
+            let address = owner.pubkey();
+            let (withdrawn_to, withdrawn) = withdraw(owner).await?;
+            owners.push(SplitOwnerOutcome {
+                owner: address,
+                bps,
+                withdrawn_to,
+                withdrawn,
+            });
+        }
+        let remainder = accounts::earnings(l, &pda::earnings(&payee.address, &mint).0)
+            .await?
+            .map_or(0, |e| e.balance);
+        // the split's promise: each owner holds its share of what the
+        // receiver counted net, to the base unit, and nothing is lost
+        for o in &owners {
+            let share = micropay::math::split_share(accepted_net, o.bps);
+            if share != Some(o.withdrawn) {
+                return Err(ScenarioError::SplitShare {
+                    owner: o.owner,
+                    withdrawn: o.withdrawn,
+                    share: share.unwrap_or(0),
+                });
+            }
+        }
+        let total = owners
+            .iter()
+            .fold(remainder, |sum, o| sum.saturating_add(o.withdrawn));
+        if total != accepted_net {
+            return Err(ScenarioError::SplitShares);
+        }
+        remainders = remainders.saturating_add(remainder);
         creator_outcomes.push(CreatorOutcome {
-            wallet: pubkey,
+            wallet: payee.address,
             accepted,
             accepted_net,
-            withdrawn_to,
-            withdrawn,
+            withdrawn_to: owners.first().map_or(payee.address, |o| o.withdrawn_to),
+            withdrawn: owners.iter().map(|o| o.withdrawn).sum(),
+            split: Some(SplitOutcome { owners, remainder }),
         });
     }
     let dapp_pubkey = dapp.pubkey();
@@ -604,6 +768,7 @@ pub async fn run(
         .map(|p| i128::from(p.escrow_balance))
         .chain(creator_outcomes.iter().map(|c| i128::from(c.withdrawn)))
         .chain(std::iter::once(i128::from(dapp_withdrawn)))
+        .chain(std::iter::once(i128::from(remainders)))
         .sum();
     let value_lamports = value.lamports_of(value_paid) as f64;
     Ok(ScenarioReport {

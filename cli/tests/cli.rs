@@ -64,6 +64,38 @@ fn demo_on_the_embedded_default_reports_json() {
     assert_eq!(v["cluster"], "embedded bank");
 }
 
+/// `demo --splits`: the first creator is a 3-way split; each owner withdrew
+/// its share of the split's net (50/30/20%, rounded down), the remainder is
+/// under one base unit per owner, and nothing is unaccounted.
+#[test]
+fn demo_with_a_split_creator_pays_each_owner_its_share() {
+    let out = micropay()
+        .args(["demo", "--splits", "--payments", "1500", "--output", "json"])
+        .assert()
+        .success();
+    let v = json(&out.get_output().stdout);
+    check_demo(&v, 1_500);
+    let split = &v["split"];
+    let net = split["accepted_net"].as_u64().unwrap();
+    let owners = split["owners"].as_array().unwrap();
+    assert_eq!(owners.len(), 3);
+    let mut total = split["remainder"].as_u64().unwrap();
+    assert!(total < 3);
+    for o in owners {
+        let bps = o["bps"].as_u64().unwrap();
+        let withdrawn = o["withdrawn"].as_u64().unwrap();
+        assert_eq!(withdrawn, net * bps / 10_000, "{o}");
+        total += withdrawn;
+    }
+    assert_eq!(total, net);
+    // without the flag there is no split
+    let out = micropay()
+        .args(["demo", "--payments", "100", "--output", "json"])
+        .assert()
+        .success();
+    assert!(json(&out.get_output().stdout)["split"].is_null());
+}
+
 #[test]
 fn demo_in_wrapped_sol() {
     let out = micropay()

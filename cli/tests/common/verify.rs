@@ -50,6 +50,32 @@ pub async fn report_on_chain(l: &dyn Ledger, config: &ScenarioConfig, report: &S
     assert_eq!(accepted, report.value_paid);
 
     for (c, creator) in report.creators.iter().enumerate() {
+        if let Some(split) = &creator.split {
+            // a split creator: each owner holds its share of the net, to the
+            // base unit; the rounding remainder is in the split's earnings
+            let mut total = split.remainder;
+            for o in &split.owners {
+                let held = accounts::token_amount(l, &o.withdrawn_to).await.unwrap();
+                assert_eq!(held, o.withdrawn, "split owner {}", o.owner);
+                assert_eq!(
+                    Some(held),
+                    micropay::math::split_share(creator.accepted_net, o.bps),
+                    "split owner {}",
+                    o.owner
+                );
+                total += held;
+            }
+            assert_eq!(total, creator.accepted_net, "split creator {c}");
+            assert_eq!(total, creator.accepted - fee_by_creator[c]);
+            let split_earnings = micropay_sdk::pda::earnings(&creator.wallet, &report.mint).0;
+            let left = accounts::earnings(l, &split_earnings)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(left.balance, split.remainder);
+            assert!(split.remainder < split.owners.len() as u64);
+            continue;
+        }
         let on_chain = accounts::token_amount(l, &creator.withdrawn_to)
             .await
             .unwrap();
