@@ -90,6 +90,8 @@ pub async fn run(cli: &Cli, args: &AcceptArgs) -> Result<(), Failure> {
         Some(creator) => creator,
         None => ctx.me()?,
     };
+    let accepted: Vec<Pubkey> = config.mints.iter().map(|m| m.mint).collect();
+    super::split::check_payee_mints(&ctx, &creator, &accepted).await?;
     let receiver = Receiver::new(ctx.ledger.clone(), store, creator, config);
     if args.voucher != "-" {
         return accept_one(

@@ -75,6 +75,10 @@ pub struct ServeConfig {
     pub cluster: Option<String>,
     /// The creator's keypair (like `-k`): receives the payments, pays claim fees.
     pub keypair: Option<String>,
+    /// The payee channels must name, when it is not the keypair's address:
+    /// a royalty split (`micropay split create`), which has no key. Its mint
+    /// must be the only one in `mints`. The keypair still pays claim fees.
+    pub payee: Option<String>,
     /// Receiver store: a SQLite file, or a `postgres://` URL: one database shared by gateways on several machines (default `~/.config/micropay/receiver.db`).
     pub store: Option<PathBuf>,
     /// Accepted mints: `sol`, or `MINT=LAMPORTS[/UNITS]` (its value in
@@ -356,7 +360,17 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         cli.commitment,
         cli.output,
     )?;
-    let creator = ctx.me()?;
+    let creator = match &file.payee {
+        Some(payee) => payee.parse().map_err(|_| {
+            Failure::user(format!(
+                "{}: payee `{payee}` is not an address",
+                args.config.display()
+            ))
+        })?,
+        None => ctx.me()?,
+    };
+    let accepted: Vec<Pubkey> = values.iter().map(|(mint, _)| *mint).collect();
+    super::split::check_payee_mints(&ctx, &creator, &accepted).await?;
 
     // routes: prices in UI units of accepted mints, converted with the mint's decimals
     let mut mints = BTreeMap::new();

@@ -136,6 +136,22 @@ pub async fn run(cli: &Cli, args: &SplitArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// When `payee` is a split, `mints` must be its mint alone: a channel of
+/// another mint would credit an earnings account of the split that no
+/// distribution empties.
+pub async fn check_payee_mints(ctx: &Ctx, payee: &Pubkey, mints: &[Pubkey]) -> Result<(), Failure> {
+    let Some(split) = accounts::split(ctx.ledger(), payee).await? else {
+        return Ok(());
+    };
+    if mints.iter().any(|m| *m != split.mint) {
+        return Err(Failure::user(format!(
+            "payee {payee} is a split of mint {}: accept that mint only (a split pays out one mint)",
+            split.mint
+        )));
+    }
+    Ok(())
+}
+
 async fn read(ctx: &Ctx, split: &Pubkey) -> Result<Split, Failure> {
     accounts::split(ctx.ledger(), split).await?.ok_or_else(|| {
         Failure::user(format!(

@@ -8,8 +8,11 @@
 
 mod common;
 
+use anchor_spl::token::spl_token;
 use common::story::Story;
+use micropay_client::{ledger::rpc::RpcLedger, tokens};
 use micropay_node::{LocalNode, NodeConfig};
+use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::{Keypair, Signer};
 
 #[test]
@@ -133,6 +136,34 @@ fn a_three_way_split_is_paid_claimed_and_distributed_to_the_lamport() {
         .contains("not this creator"));
     let v = s.ok("gateway.json", &["claim", "--store", rstore]);
     assert_eq!(v["settled_amount"].as_u64(), Some(100_000_001));
+    // a split pays out one mint: accepting another for it is refused
+    let other = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async {
+            let l = RpcLedger::new(s.url.clone(), CommitmentConfig::confirmed());
+            tokens::create_mint(&l, &gateway, &gateway.pubkey(), &spl_token::ID, 6).await
+        })
+        .unwrap()
+        .to_string();
+    let mut wrong_mint = accept.to_vec();
+    wrong_mint.extend(["--mint", other.as_str()]);
+    let msg = s.fails("gateway.json", &wrong_mint, 1);
+    assert!(msg.contains("is a split of mint"), "{msg}");
+
+    // the gateway serves for the split: `payee` in its config
+    let config = s.path("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "upstream = \"http://127.0.0.1:9\"\nmints = [\"sol\"]\npayee = \"{split}\"\nstore = \"{rstore}\"\n"
+        ),
+    )
+    .unwrap();
+    let v = s.ok(
+        "gateway.json",
+        &["serve", "-c", config.to_str().unwrap(), "--check"],
+    );
+    assert_eq!(v["creator"].as_str(), Some(split.as_str()));
 
     // anyone distributes: 50%, 30%, 20% of 100,000,001, rounded down; the
     // remainder stays in the split
