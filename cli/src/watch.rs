@@ -53,6 +53,10 @@ pub struct WatchArgs {
     /// One pass, then exit (for cron jobs and scripts).
     #[arg(long)]
     pub once: bool,
+    /// A royalty split to distribute on the routine schedule (repeat for
+    /// several): when what it would move is worth its fee at the target.
+    #[arg(long = "distribute", value_name = "SPLIT")]
+    pub distribute: Vec<Pubkey>,
 }
 
 /// Solana's convention: the WebSocket port is the RPC port + 1.
@@ -129,6 +133,7 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
         poll_interval: Duration::from_secs(args.poll_secs),
         plan_interval: Duration::from_secs(args.plan_secs),
         planner,
+        distribute: args.distribute.clone(),
         ..WatcherConfig::default()
     };
     let fee_payer = ctx.keypair()?.insecure_clone();
@@ -168,6 +173,7 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
             fees_lamports: e.fees,
             fees_sol: format_amount(e.fees, 9),
             quarantined: e.quarantined.len(),
+            distributions: pass.distributions,
             lost: e
                 .lost
                 .iter()
@@ -208,6 +214,7 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
         fees_lamports: report.fees,
         fees_sol: format_amount(report.fees, 9),
         quarantined: report.quarantined,
+        distributions: report.distributions,
         lost_amount: lost,
         lost_vouchers: report.lost.len(),
     });
@@ -234,6 +241,8 @@ pub struct OnePass {
     fees_lamports: u64,
     fees_sol: String,
     quarantined: usize,
+    /// Split distributions sent.
+    distributions: usize,
     lost: Vec<LostAmount>,
 }
 
@@ -267,6 +276,8 @@ pub struct Stopped {
     fees_lamports: u64,
     fees_sol: String,
     quarantined: usize,
+    /// Split distributions sent.
+    distributions: usize,
     /// Base units lost over all channels.
     lost_amount: u64,
     lost_vouchers: usize,

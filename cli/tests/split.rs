@@ -195,13 +195,54 @@ fn a_three_way_split_is_paid_claimed_and_distributed_to_the_lamport() {
     for r in v["recipients"].as_array().unwrap() {
         assert_eq!(r["pending"].as_u64(), Some(0), "{r}");
     }
+    // the watcher claims and distributes in one pass (for owners who asked)
+    let voucher = s.ok(
+        "payer.json",
+        &["voucher", "sign", &channel, "0.2", "--store", pstore],
+    )["voucher"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut more = accept.to_vec();
+    more[1] = voucher.as_str();
+    more[3] = "0.2";
+    s.ok("gateway.json", &more);
+    let v = s.ok(
+        "gateway.json",
+        &["watch", "--once", "--distribute", &split, "--store", rstore],
+    );
+    assert_eq!(v["vouchers_settled"].as_u64(), Some(1));
+    assert_eq!(v["distributions"].as_u64(), Some(1));
+    let v = s.ok("payer.json", &["split", "show", &split]);
+    assert_eq!(v["received"].as_u64(), Some(300_000_001));
+    let total_paid: u64 = v["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["distributed"].as_u64().unwrap())
+        .sum();
+    assert_eq!(total_paid + v["balance"].as_u64().unwrap(), 300_000_001);
+    assert_eq!(moved_total(&v), 0, "show moves nothing");
+
     // an owner withdraws its share like any earnings
     let w = s.ok(
         "artist.json",
         &["earnings", "withdraw", "--mint", "sol", "all"],
     );
     assert_eq!(w["balance"].as_u64(), Some(0));
+    assert_eq!(w["total_earned"].as_u64(), Some(150_000_000));
     assert!(s
         .fails("payer.json", &["split", "show", &a], 1)
         .contains("no split at"));
+}
+
+/// The sum of `moved` over a split view's recipients (absent outside
+/// `distribute`).
+fn moved_total(v: &serde_json::Value) -> u64 {
+    v["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["moved"].as_u64().unwrap_or(0))
+        .sum()
 }

@@ -55,6 +55,10 @@ pub struct WatcherConfig {
     pub max_backoff: Duration,
     /// The planner's configuration for routine passes.
     pub planner: PlannerConfig,
+    /// Royalty splits to distribute on the routine schedule (for their
+    /// owners, who asked for it): each when what it would move is worth its
+    /// fee at the planner's target ratio.
+    pub distribute: Vec<Pubkey>,
 }
 
 impl Default for WatcherConfig {
@@ -66,6 +70,7 @@ impl Default for WatcherConfig {
             min_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(60),
             planner: PlannerConfig::default(),
+            distribute: Vec::new(),
         }
     }
 }
@@ -89,6 +94,8 @@ pub struct WatchReport {
     pub quarantined: usize,
     /// Value lost to channels that closed before their voucher was claimed.
     pub lost: Vec<Lost>,
+    /// Split distributions sent.
+    pub distributions: usize,
 }
 
 impl WatchReport {
@@ -102,6 +109,26 @@ impl WatchReport {
     }
 }
 
+/// What one distribution would move, from the split and its earnings
+/// balance: every owner's share not yet distributed (the program skips an
+/// owner whose earnings account was closed, so it may move less).
+fn distributable(split: &micropay::state::Split, balance: u64) -> u64 {
+    let received = split
+        .distributed
+        .iter()
+        .fold(balance, |sum, d| sum.saturating_add(*d));
+    split
+        .recipients
+        .iter()
+        .zip(&split.distributed)
+        .map(|(r, d)| {
+            micropay::math::split_share(received, r.bps)
+                .unwrap_or(0)
+                .saturating_sub(*d)
+        })
+        .fold(0u64, u64::saturating_add)
+}
+
 /// What one pass found and did.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Pass {
@@ -113,6 +140,8 @@ pub struct Pass {
     pub planned: bool,
     /// What the planner did, if it ran.
     pub execution: Execution,
+    /// Split distributions sent.
+    pub distributions: usize,
     /// When the next pass is due at the latest.
     pub next_in: Duration,
 }
@@ -221,11 +250,54 @@ impl Watcher {
         execution.add_lost(applied.lost);
         state.urgent_failures = 0;
         if routine_due {
+            let (count, fees) = self.distribute_due().await?;
+            pass.distributions = count;
+            execution.fees = execution.fees.saturating_add(fees);
             state.last_routine = Some(Instant::now());
         }
         pass.planned = true;
         pass.execution = execution;
         Ok(pass)
+    }
+
+    /// Distributes each configured split whose distributable value pays for
+    /// its transaction at the target ratio; returns how many were sent and
+    /// their fees.
+    async fn distribute_due(&self) -> Result<(usize, u64)> {
+        let ledger = self.ledger.as_ref();
+        let config = &self.config.planner;
+        let fee = config.fees.lamports_per_signature;
+        let mut sent = (0usize, 0u64);
+        for address in &self.config.distribute {
+            let Some(split) = crate::accounts::split(ledger, address).await? else {
+                tracing::warn!(split = %address, "no split there: nothing to distribute");
+                continue;
+            };
+            let earnings = micropay_sdk::pda::earnings(address, &split.mint).0;
+            let balance = crate::accounts::earnings(ledger, &earnings)
+                .await?
+                .map_or(0, |e| e.balance);
+            let moved = distributable(&split, balance);
+            let lamports = config
+                .value(&split.mint)
+                .map_or(0, |v| v.lamports_of(moved));
+            let worth = u128::from(lamports).saturating_mul(u128::from(config.max_fee_ppm))
+                >= u128::from(fee).saturating_mul(u128::from(crate::planner::PPM));
+            if moved == 0 || !worth {
+                tracing::debug!(split = %address, moved, "distribution not worth its fee yet");
+                continue;
+            }
+            let ix = micropay_sdk::instructions::Distribute {
+                split: *address,
+                mint: split.mint,
+                owners: split.recipients.iter().map(|r| r.owner).collect(),
+            }
+            .instruction();
+            let done = ledger.send(&[ix], self.fee_payer.as_ref(), &[]).await?;
+            tracing::info!(split = %address, moved, fee = done.fee, "split distributed");
+            sent = (sent.0.saturating_add(1), sent.1.saturating_add(done.fee));
+        }
+        Ok(sent)
     }
 
     /// The poll interval, or less when an expiry deadline comes sooner.
@@ -266,6 +338,7 @@ impl Watcher {
                     state.failures = 0;
                     report.passes = report.passes.saturating_add(1);
                     report.add(&pass.execution);
+                    report.distributions = report.distributions.saturating_add(pass.distributions);
                     if pass.planned {
                         tracing::info!(
                             open = pass.open,
@@ -372,5 +445,37 @@ pub async fn subscribe_channels(
         Err(_) => Err(crate::ClientError::Rpc(format!(
             "programSubscribe on {ws_url}: the subscription task ended"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod distribution_tests {
+    use super::*;
+    use micropay::state::{Split, SplitRecipient};
+
+    #[test]
+    fn distributable_is_what_the_program_would_move() {
+        let recipients = vec![
+            SplitRecipient {
+                owner: Pubkey::new_unique(),
+                bps: 5_000,
+            },
+            SplitRecipient {
+                owner: Pubkey::new_unique(),
+                bps: 5_000,
+            },
+        ];
+        let mut split = Split {
+            mint: Pubkey::new_unique(),
+            recipients,
+            distributed: vec![0, 0],
+            bump: 0,
+        };
+        // 1,001 received: 500 each, 1 left
+        assert_eq!(distributable(&split, 1_001), 1_000);
+        split.distributed = vec![500, 500];
+        assert_eq!(distributable(&split, 1), 0, "the remainder is not whole");
+        assert_eq!(distributable(&split, 3), 2);
+        assert_eq!(distributable(&split, 0), 0);
     }
 }
