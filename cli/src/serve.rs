@@ -145,6 +145,9 @@ pub struct WatchConfig {
     /// Claim transaction format: "auto" (ask the cluster), "legacy" or "v1".
     #[serde(default = "default_format")]
     pub tx_format: String,
+    /// Royalty splits the watcher distributes on its routine schedule.
+    #[serde(default)]
+    pub distribute: Vec<String>,
 }
 
 impl Default for WatchConfig {
@@ -155,6 +158,7 @@ impl Default for WatchConfig {
             plan_secs: default_plan(),
             target_fee_ratio: default_ratio(),
             tx_format: default_format(),
+            distribute: Vec::new(),
         }
     }
 }
@@ -269,6 +273,8 @@ pub struct Serving {
     pub network: String,
     pub store: String,
     pub watcher: bool,
+    /// Royalty splits the watcher distributes.
+    pub distribute: Vec<String>,
     /// The funding Action's URL, when served.
     pub fund_action: Option<String>,
     pub routes: Vec<RouteView>,
@@ -371,6 +377,19 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
     };
     let accepted: Vec<Pubkey> = values.iter().map(|(mint, _)| *mint).collect();
     super::split::check_payee_mints(&ctx, &creator, &accepted).await?;
+    let distribute = file
+        .watch
+        .distribute
+        .iter()
+        .map(|s| {
+            s.parse::<Pubkey>().map_err(|_| {
+                Failure::user(format!(
+                    "{}: [watch] distribute: `{s}` is not an address",
+                    args.config.display()
+                ))
+            })
+        })
+        .collect::<Result<Vec<Pubkey>, Failure>>()?;
 
     // routes: prices in UI units of accepted mints, converted with the mint's decimals
     let mut mints = BTreeMap::new();
@@ -537,6 +556,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         network,
         store: store_name,
         watcher: file.watch.enabled,
+        distribute: distribute.iter().map(|s| s.to_string()).collect(),
         fund_action,
         routes: views,
     };
@@ -574,6 +594,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
                 poll_interval: Duration::from_secs(file.watch.poll_secs),
                 plan_interval: Duration::from_secs(file.watch.plan_secs),
                 planner,
+                distribute: distribute.clone(),
                 ..WatcherConfig::default()
             },
         );

@@ -155,7 +155,7 @@ fn a_three_way_split_is_paid_claimed_and_distributed_to_the_lamport() {
     std::fs::write(
         &config,
         format!(
-            "upstream = \"http://127.0.0.1:9\"\nmints = [\"sol\"]\npayee = \"{split}\"\nstore = \"{rstore}\"\n"
+            "upstream = \"http://127.0.0.1:9\"\nmints = [\"sol\"]\npayee = \"{split}\"\nstore = \"{rstore}\"\n[watch]\ndistribute = [\"{split}\"]\n"
         ),
     )
     .unwrap();
@@ -164,6 +164,7 @@ fn a_three_way_split_is_paid_claimed_and_distributed_to_the_lamport() {
         &["serve", "-c", config.to_str().unwrap(), "--check"],
     );
     assert_eq!(v["creator"].as_str(), Some(split.as_str()));
+    assert_eq!(v["distribute"][0].as_str(), Some(split.as_str()));
 
     // anyone distributes: 50%, 30%, 20% of 100,000,001, rounded down; the
     // remainder stays in the split
