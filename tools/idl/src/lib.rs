@@ -6,6 +6,12 @@
 //! `RUSTFLAGS`, which would otherwise invalidate the workspace's artifacts.
 //! `RUSTUP_TOOLCHAIN`, which cargo sets for its children, is cleared first:
 //! with it, anchor-lang-idl 0.1.4 tries to install that toolchain.
+//!
+//! Anchor 1.2's IDL leaves two accounts of every `#[event_cpi]` instruction
+//! underspecified, which generic tools (Codama, any client generator) then
+//! ask the caller for: `event_authority` has no PDA seeds and `program` no
+//! address. Both are fixed by the program (`["__event_authority"]` under the
+//! program id, and the program id itself), so [`complete`] writes them in.
 
 use std::path::{Path, PathBuf};
 
@@ -35,7 +41,42 @@ pub fn build() -> Result<String, String> {
         ])
         .build()
         .map_err(|e| format!("IDL build failed: {e}"))?;
+    let mut idl = idl;
+    complete(&mut idl);
     let mut json = serde_json::to_string_pretty(&idl).map_err(|e| e.to_string())?;
     json.push('\n');
     Ok(json)
+}
+
+/// The seed of the event-CPI authority PDA (Anchor's `event_cpi`).
+const EVENT_AUTHORITY_SEED: &[u8] = b"__event_authority";
+
+/// Writes in what Anchor's IDL leaves out of `#[event_cpi]` accounts: the
+/// event authority's seeds and the program's address.
+pub fn complete(idl: &mut anchor_lang_idl::types::Idl) {
+    use anchor_lang_idl::types::{IdlInstructionAccountItem, IdlPda, IdlSeed, IdlSeedConst};
+    fn fill(items: &mut [IdlInstructionAccountItem], program: &str) {
+        for item in items {
+            match item {
+                IdlInstructionAccountItem::Single(account) => {
+                    if account.name == "event_authority" && account.pda.is_none() {
+                        account.pda = Some(IdlPda {
+                            seeds: vec![IdlSeed::Const(IdlSeedConst {
+                                value: EVENT_AUTHORITY_SEED.to_vec(),
+                            })],
+                            program: None,
+                        });
+                    }
+                    if account.name == "program" && account.address.is_none() {
+                        account.address = Some(program.to_string());
+                    }
+                }
+                IdlInstructionAccountItem::Composite(group) => fill(&mut group.accounts, program),
+            }
+        }
+    }
+    let program = idl.address.clone();
+    for ix in &mut idl.instructions {
+        fill(&mut ix.accounts, &program);
+    }
 }

@@ -1,5 +1,7 @@
 //! The committed IDL is what the program builds today.
 
+use anchor_lang::prelude::Pubkey;
+
 #[test]
 fn committed_idl_is_fresh() {
     let built = micropay_idl::build().expect("IDL builds");
@@ -33,7 +35,29 @@ fn committed_idl_is_fresh() {
         "creator_close",
         "close_escrow",
         "close_earnings",
+        "create_split",
+        "distribute",
     ] {
         assert!(names.contains(&ix), "{ix} missing from the IDL");
+    }
+    // every event-CPI account is resolvable by a generic tool: the event
+    // authority by its seeds (and they derive the program's real PDA), the
+    // program by its address
+    let program: Pubkey = idl["address"].as_str().unwrap().parse().unwrap();
+    let (authority, _) = Pubkey::find_program_address(&[b"__event_authority"], &program);
+    assert_eq!(authority, micropay_sdk::pda::event_authority());
+    for ix in idl["instructions"].as_array().unwrap() {
+        for account in ix["accounts"].as_array().unwrap() {
+            match account["name"].as_str().unwrap() {
+                "event_authority" => assert_eq!(
+                    account["pda"]["seeds"][0]["value"],
+                    serde_json::json!(b"__event_authority".to_vec()),
+                    "{}",
+                    ix["name"]
+                ),
+                "program" => assert_eq!(account["address"], idl["address"], "{}", ix["name"]),
+                _ => {}
+            }
+        }
     }
 }
