@@ -45,25 +45,29 @@ fn tx_error(err: BanksClientError, message: Option<&Message>) -> ClientError {
     }
 }
 
-/// Simulates `tx` on the bank; its micropay events, or the error it would fail with.
-async fn simulate_events(ctx: &ProgramTestContext, tx: &Transaction) -> Result<Vec<MicropayEvent>> {
+/// Simulates `tx` (whose account keys, loaded ones included, are `keys`) on
+/// the bank; its micropay events, or the error it would fail with (mapped
+/// with `message` when it is a legacy one).
+async fn simulate_events(
+    ctx: &ProgramTestContext,
+    tx: impl Into<solana_sdk::transaction::VersionedTransaction>,
+    keys: &[Pubkey],
+    message: Option<&Message>,
+) -> Result<Vec<MicropayEvent>> {
     let simulation = ctx
         .banks_client
-        .simulate_transaction(tx.clone())
+        .simulate_transaction(tx)
         .await
         .map_err(bank_error)?;
     if let Some(Err(e)) = simulation.result {
-        return Err(tx_error(
-            BanksClientError::TransactionError(e),
-            Some(&tx.message),
-        ));
+        return Err(tx_error(BanksClientError::TransactionError(e), message));
     }
     let inner = simulation
         .simulation_details
         .and_then(|d| d.inner_instructions)
         .unwrap_or_default();
     Ok(from_inner_instructions(
-        &tx.message.account_keys,
+        keys,
         inner.iter().flatten().map(|i| {
             (
                 usize::from(i.instruction.program_id_index),
@@ -275,27 +279,7 @@ impl EmbeddedLedger {
         )
         .map_err(ClientError::Signing)?;
         let ctx = self.ctx.lock().await;
-        let simulation = ctx
-            .banks_client
-            .simulate_transaction(tx.clone())
-            .await
-            .map_err(bank_error)?;
-        if let Some(Err(e)) = simulation.result {
-            return Err(tx_error(BanksClientError::TransactionError(e), None));
-        }
-        let inner = simulation
-            .simulation_details
-            .and_then(|d| d.inner_instructions)
-            .unwrap_or_default();
-        let events = from_inner_instructions(
-            &keys,
-            inner.iter().flatten().map(|i| {
-                (
-                    usize::from(i.instruction.program_id_index),
-                    i.instruction.data.as_slice(),
-                )
-            }),
-        );
+        let events = simulate_events(&ctx, tx.clone(), &keys, None).await?;
         ctx.banks_client
             .process_transaction(tx.clone())
             .await
@@ -331,7 +315,14 @@ impl Ledger for EmbeddedLedger {
         if self.landed.lock().await.contains_key(&signature) {
             return Ok(());
         }
-        let events = simulate_events(&ctx, transaction).await?;
+        let message = &transaction.message;
+        let events = simulate_events(
+            &ctx,
+            transaction.clone(),
+            &message.account_keys,
+            Some(message),
+        )
+        .await?;
         let fee = ctx
             .banks_client
             .get_fee_for_message(transaction.message.clone())
@@ -467,7 +458,13 @@ impl Ledger for EmbeddedLedger {
             .await
             .map_err(bank_error)?;
         let tx = sign_transaction(instructions, payer, signers, blockhash)?;
-        simulate_events(&ctx, &tx).await
+        simulate_events(
+            &ctx,
+            tx.clone(),
+            &tx.message.account_keys,
+            Some(&tx.message),
+        )
+        .await
     }
 
     async fn account(&self, address: &Pubkey) -> Result<Option<Account>> {
