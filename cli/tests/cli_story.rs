@@ -10,24 +10,12 @@ use assert_cmd::Command;
 use common::story::Story;
 
 use micropay_cli::scenario::{RpcTimeControl, TimeControl};
-use micropay_node::{LocalNode, NodeConfig};
 use solana_sdk::signature::{Keypair, Signer};
 
 #[test]
 fn user_story_against_a_local_node() {
     let (payer, creator) = (Keypair::new(), Keypair::new());
-    let node = LocalNode::start(NodeConfig {
-        airdrop: vec![payer.pubkey(), creator.pubkey()],
-        airdrop_lamports: 100_000_000_000,
-        ..NodeConfig::ephemeral().unwrap()
-    })
-    .unwrap();
-    let s = Story {
-        url: node.rpc_url().to_string(),
-        dir: tempfile::tempdir().unwrap(),
-    };
-    common::write_key(&s.path("payer.json"), &payer);
-    common::write_key(&s.path("creator.json"), &creator);
+    let (node, s) = Story::start(&[("payer", &payer), ("creator", &creator)]);
     let (pstore, rstore) = (s.path("payer.db"), s.path("receiver.db"));
     let (pstore, rstore) = (pstore.to_str().unwrap(), rstore.to_str().unwrap());
 

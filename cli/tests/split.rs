@@ -11,7 +11,6 @@ mod common;
 use anchor_spl::token::spl_token;
 use common::story::Story;
 use micropay_client::{ledger::rpc::RpcLedger, tokens};
-use micropay_node::{LocalNode, NodeConfig};
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::{Keypair, Signer};
 
@@ -19,19 +18,11 @@ use solana_sdk::signature::{Keypair, Signer};
 fn a_three_way_split_is_paid_claimed_and_distributed_to_the_lamport() {
     let (payer, gateway, artist) = (Keypair::new(), Keypair::new(), Keypair::new());
     let (b, c) = (Keypair::new().pubkey(), Keypair::new().pubkey());
-    let node = LocalNode::start(NodeConfig {
-        airdrop: vec![payer.pubkey(), gateway.pubkey(), artist.pubkey()],
-        airdrop_lamports: 100_000_000_000,
-        ..NodeConfig::ephemeral().unwrap()
-    })
-    .unwrap();
-    let s = Story {
-        url: node.rpc_url().to_string(),
-        dir: tempfile::tempdir().unwrap(),
-    };
-    common::write_key(&s.path("payer.json"), &payer);
-    common::write_key(&s.path("gateway.json"), &gateway);
-    common::write_key(&s.path("artist.json"), &artist);
+    let (_node, s) = Story::start(&[
+        ("payer", &payer),
+        ("gateway", &gateway),
+        ("artist", &artist),
+    ]);
     let (pstore, rstore) = (s.path("payer.db"), s.path("receiver.db"));
     let (pstore, rstore) = (pstore.to_str().unwrap(), rstore.to_str().unwrap());
     let share = |owner: &str, bps: u32| format!("{owner}:{bps}");

@@ -2,7 +2,9 @@
 //! and stores in a temp dir, JSON output parsed.
 
 use assert_cmd::Command;
+use micropay_node::{LocalNode, NodeConfig};
 use serde_json::Value;
+use solana_sdk::signature::{Keypair, Signer};
 use std::path::PathBuf;
 
 /// The `micropay` binary against one cluster, keys and stores in a temp dir.
@@ -12,6 +14,25 @@ pub struct Story {
 }
 
 impl Story {
+    /// A fresh local node that funds each of `keys` with 100 SOL, and a story
+    /// against it with each key written to `<name>.json`.
+    pub fn start(keys: &[(&str, &Keypair)]) -> (LocalNode, Story) {
+        let node = LocalNode::start(NodeConfig {
+            airdrop: keys.iter().map(|(_, k)| k.pubkey()).collect(),
+            airdrop_lamports: 100_000_000_000,
+            ..NodeConfig::ephemeral().unwrap()
+        })
+        .unwrap();
+        let story = Story {
+            url: node.rpc_url().to_string(),
+            dir: tempfile::tempdir().unwrap(),
+        };
+        for (name, key) in keys {
+            super::write_key(&story.path(&format!("{name}.json")), key);
+        }
+        (node, story)
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
