@@ -1,11 +1,9 @@
 //! `micropay node`: a local Solana JSON-RPC + WebSocket node with micropay,
 //! like `solana-test-validator`, until Ctrl-C.
 //!
-//! Natively, a program's `msg!` is a `println!` (there is no log collector
-//! outside SBF), so the logs of every refused transaction would land in the
-//! user's terminal. Unless `--log` is given, the node therefore runs in a
-//! child process whose standard output is shown up to the banner and
-//! dropped after it; this process stops the child on Ctrl-C or SIGTERM.
+//! The program's logs go into each transaction's logs, as on a cluster;
+//! `--log` also prints them as they are written (refused transactions, whose
+//! logs `getTransaction` never shows, included).
 
 use super::{config, context::emit, Cli, Failure, Output};
 use micropay_node::{LocalNode, NodeConfig, DEFAULT_RPC_PORT, DEFAULT_WS_PORT};
@@ -31,7 +29,8 @@ pub struct NodeArgs {
     /// SOL each funded account gets.
     #[arg(long, default_value_t = 1_000)]
     pub airdrop_sol: u64,
-    /// Show the program logs of every transaction (refused ones included).
+    /// Also print the program's log lines of every transaction as they are
+    /// written (refused ones included).
     #[arg(long)]
     pub log: bool,
 }
@@ -51,7 +50,7 @@ pub struct NodeBanner {
     pub airdrop_sol: u64,
 }
 
-/// The last line of the text banner; the supervisor stops forwarding after it.
+/// The last line of the text banner.
 const BANNER_END: &str = "Use it with";
 
 impl std::fmt::Display for NodeBanner {
@@ -74,89 +73,13 @@ impl std::fmt::Display for NodeBanner {
     }
 }
 
-/// Set in the environment of the node process that the supervisor starts.
-const SERVE_ENV: &str = "MICROPAY_NODE_SERVE";
-
+/// Runs the node until Ctrl-C or SIGTERM.
 pub async fn run(cli: &Cli, args: &NodeArgs) -> Result<(), Failure> {
-    #[cfg(unix)]
-    if !args.log && std::env::var_os(SERVE_ENV).is_none() {
-        return supervise(cli).await;
-    }
-    serve(cli, args).await
-}
-
-/// Runs the node in a child process (this command again), shows its output
-/// up to the end of the banner, and stops it on Ctrl-C or SIGTERM.
-#[cfg(unix)]
-async fn supervise(cli: &Cli) -> Result<(), Failure> {
-    use std::io::BufRead;
-    use tokio::signal::unix::{signal, SignalKind};
-    let fail = |what: &str, e: std::io::Error| Failure {
-        message: format!("cannot {what} the node process: {e}"),
-        code: 2,
-    };
-    let mut interrupt =
-        signal(SignalKind::interrupt()).map_err(|e| fail("watch signals for", e))?;
-    let mut terminate =
-        signal(SignalKind::terminate()).map_err(|e| fail("watch signals for", e))?;
-    let exe = std::env::current_exe().map_err(|e| fail("find", e))?;
-    let mut child = std::process::Command::new(exe)
-        .args(std::env::args_os().skip(1))
-        .env(SERVE_ENV, "1")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| fail("start", e))?;
-    let json = cli.output == Output::Json;
-    let stdout = child.stdout.take();
-    let forward = std::thread::spawn(move || {
-        let Some(out) = stdout else { return };
-        let mut banner = true;
-        // read to the end so the child never blocks on a full pipe
-        for line in std::io::BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            if banner {
-                println!("{line}");
-            }
-            if json || line.starts_with(BANNER_END) {
-                banner = false;
-            }
-        }
-    });
-    loop {
-        if let Some(status) = child.try_wait().map_err(|e| fail("wait for", e))? {
-            let _ = forward.join();
-            // the child said why it stopped (on stderr, or as JSON)
-            return match status.code() {
-                Some(0) => Ok(()),
-                code => Err(Failure {
-                    message: String::new(),
-                    code: code.unwrap_or(2),
-                }),
-            };
-        }
-        tokio::select! {
-            _ = interrupt.recv() => break,
-            _ = terminate.recv() => break,
-            _ = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
-        }
-    }
-    // the state is in memory: nothing to flush
-    let _ = child.kill();
-    let _ = child.wait();
-    let _ = forward.join();
-    if !json {
-        println!("stopped");
-    }
-    Ok(())
-}
-
-/// Runs the node in this process until Ctrl-C.
-async fn serve(cli: &Cli, args: &NodeArgs) -> Result<(), Failure> {
     let mut airdrop = args.airdrop.clone();
     if args.fund_keypair {
         airdrop.push(config::signer(cli.keypair.as_deref())?.pubkey());
     }
+    micropay_node::echo_program_logs(args.log);
     let node = LocalNode::start(NodeConfig {
         bind_host: args.bind.clone(),
         rpc_port: args.rpc_port,
@@ -185,12 +108,26 @@ async fn serve(cli: &Cli, args: &NodeArgs) -> Result<(), Failure> {
             airdrop_sol: args.airdrop_sol,
         },
     );
-    tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| Failure::user(format!("cannot wait for Ctrl-C: {e}")))?;
+    stopped().await?;
     node.stop();
     if cli.output == Output::Text {
         println!("stopped");
     }
     Ok(())
+}
+
+/// Waits for Ctrl-C (or, on Unix, SIGTERM).
+async fn stopped() -> Result<(), Failure> {
+    let fail = |e: std::io::Error| Failure::user(format!("cannot wait for Ctrl-C: {e}"));
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = signal(SignalKind::terminate()).map_err(fail)?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.map_err(fail),
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await.map_err(fail)
 }

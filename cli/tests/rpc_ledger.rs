@@ -176,3 +176,171 @@ async fn rpc_ledger_against_the_local_node() {
         other => panic!("expected an RPC error, got {other:?}"),
     }
 }
+
+/// One JSON-RPC call to `url`, as a TypeScript client makes it; the `result`.
+async fn rpc_call(url: &str, method: &str, params: serde_json::Value) -> serde_json::Value {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let reply: serde_json::Value = reqwest::Client::new()
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(reply["error"].is_null(), "{method}: {reply}");
+    reply["result"].clone()
+}
+
+fn log_lines(value: &serde_json::Value) -> Vec<String> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("no logs: {value}"))
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The local node logs as a cluster does (issue 14): `getTransaction` and
+/// `simulateTransaction` give well-formed logs (one `invoke [n]` per call at
+/// its depth, closed once) with Anchor's `Instruction:` lines, and a forged
+/// voucher's simulation carries Anchor's error line, which is what Anchor's
+/// TypeScript client turns into a typed `AnchorError`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_node_logs_as_a_cluster_does() {
+    use micropay_tests::logs::well_formed;
+    use solana_sdk::transaction::Transaction;
+    let (user, creator, session) = (Keypair::new(), Keypair::new(), Keypair::new());
+    let node = LocalNode::start(NodeConfig {
+        airdrop: vec![user.pubkey()],
+        ..NodeConfig::ephemeral().unwrap()
+    })
+    .unwrap();
+    let url = node.rpc_url().to_string();
+    let ledger = RpcLedger::new(&url, CommitmentConfig::confirmed());
+    let l: &dyn Ledger = &ledger;
+    let id = micropay::ID.to_string();
+
+    let wsol = tokens::create_token_account(l, &user, &SOL, &user.pubkey(), &TOKEN)
+        .await
+        .unwrap();
+    let (escrow, ixs) = mix::FundNewSolEscrow {
+        owner: user.pubkey(),
+        wsol,
+        lamports: 1_000_000,
+    }
+    .instructions()
+    .unwrap();
+    let sent = l.send(&ixs, &user, &[]).await.unwrap();
+    let tx = rpc_call(
+        &url,
+        "getTransaction",
+        serde_json::json!([sent.signature.to_string(),
+            {"encoding": "json", "commitment": "confirmed", "maxSupportedTransactionVersion": 0}]),
+    )
+    .await;
+    let logs = log_lines(&tx["meta"]["logMessages"]);
+    assert_eq!(well_formed(&logs), Ok(()));
+    for line in [
+        "Program log: Instruction: InitEscrow".to_string(),
+        "Program log: Instruction: Deposit".to_string(),
+        format!("Program {TOKEN} invoke [2]"),
+        format!("Program {id} invoke [2]"),
+    ] {
+        assert!(logs.contains(&line), "{line} missing: {logs:#?}");
+    }
+
+    let earnings = pda::earnings(&creator.pubkey(), &SOL).0;
+    let (open, channel) = mix::OpenChannel {
+        owner: user.pubkey(),
+        escrow,
+        slot: micropay_sdk::pda::ChannelSlot::next(
+            &micropay_client::accounts::escrow(l, &escrow)
+                .await
+                .unwrap()
+                .unwrap(),
+        ),
+        args: OpenChannelArgs {
+            creator: creator.pubkey(),
+            signer: session.pubkey(),
+            allocation: 1_000,
+            fee_recipient: None,
+            fee_bps: 0,
+            dispute_window_secs: 600,
+            expires_at: 0,
+            nonce: 7,
+        },
+    }
+    .with_channel();
+    let init_earnings = mix::InitEarnings {
+        payer: user.pubkey(),
+        owner: creator.pubkey(),
+        mint: SOL,
+    }
+    .instruction();
+    l.send(&[init_earnings, open], &user, &[]).await.unwrap();
+
+    let simulate = |amount: u64, key: &Keypair| {
+        let voucher = micropay_sdk::voucher::Voucher::sign(key, channel, amount);
+        let claim = mix::claim(&[mix::VoucherClaim {
+            channel,
+            creator_earnings: earnings,
+            fee_earnings: None,
+            amount,
+            signature: voucher.signature,
+        }]);
+        let (url, user) = (url.clone(), user.insecure_clone());
+        async move {
+            let blockhash = RpcLedger::new(&url, CommitmentConfig::confirmed())
+                .latest_blockhash()
+                .await
+                .unwrap();
+            let tx = Transaction::new_signed_with_payer(
+                &[claim],
+                Some(&user.pubkey()),
+                &[&user],
+                blockhash,
+            );
+            let wire = bs58::encode(bincode::serialize(&tx).unwrap()).into_string();
+            rpc_call(
+                &url,
+                "simulateTransaction",
+                serde_json::json!([wire, {"encoding": "base58", "sigVerify": true, "commitment": "confirmed"}]),
+            )
+            .await["value"]
+                .clone()
+        }
+    };
+
+    // a forged voucher: Anchor's error line, then micropay's `failed` line
+    let forged = simulate(10, &Keypair::new()).await;
+    let code = u32::from(MicropayError::InvalidVoucherSignature);
+    assert_eq!(
+        forged["err"],
+        serde_json::json!({"InstructionError": [0, {"Custom": code}]})
+    );
+    let logs = log_lines(&forged["logs"]);
+    assert_eq!(well_formed(&logs), Ok(()));
+    assert!(
+        logs.iter()
+            .any(|l| l.starts_with("Program log: AnchorError")
+                && l.contains(&format!(
+                    "Error Code: InvalidVoucherSignature. Error Number: {code}."
+                ))),
+        "{logs:#?}"
+    );
+    assert_eq!(
+        logs.last().unwrap(),
+        &format!("Program {id} failed: custom program error: {code:#x}")
+    );
+
+    // the real voucher: a clean simulation, its event call one level down
+    let good = simulate(10, &session).await;
+    assert!(good["err"].is_null(), "{good}");
+    let logs = log_lines(&good["logs"]);
+    assert_eq!(well_formed(&logs), Ok(()));
+    assert!(logs.contains(&"Program log: Instruction: Claim".to_string()));
+    assert_eq!(logs.last().unwrap(), &format!("Program {id} success"));
+    node.stop();
+}

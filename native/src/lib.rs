@@ -5,34 +5,33 @@
 //! the embedded bank (`micropay-client`, feature `embedded`) and the local node
 //! (`micropay-node`) both run this native build; users deploy the SBF build
 //! with `anchor build` / `anchor deploy`. One place holds the unsafe adapter.
-// program-test's `processor!` and the entrypoint adapter need unsafe code.
+//!
+//! The adapter logs as a cluster does, so log parsers (Anchor's `EventParser`,
+//! `.simulate()`, `AnchorError.parse`) work against the local node:
+//!
+//! - `invoke [n]`/`success`/`failed: …` once per call, at the callee's depth
+//!   (the runtime writes them; program-test's `processor!` and stubs wrote
+//!   them a second time, the CPI's at the caller's depth);
+//! - the program's `msg!` (Anchor's `Instruction: …` and `AnchorError …`
+//!   lines) as `Program log: …` through micropay's build of `solana-msg`
+//!   (natively, upstream `msg!` is a `println!`);
+//! - `sol_log_data` as `Program data: …`.
+//!
+//! Not as on a cluster: no `consumed N of M compute units` lines (a builtin
+//! has no metered VM), and compute units are not those of the SBF build.
+// The entrypoint adapter and the syscall stubs need unsafe code.
 #![allow(unsafe_code)]
 
-use anchor_lang::prelude::{AccountInfo, Pubkey};
+mod invoke;
+mod logs;
+mod stubs;
+
+pub use invoke::builtin;
+pub use logs::echo_program_logs;
+
 use anchor_spl::token::spl_token;
-use solana_program_runtime::invoke_context::BuiltinFunctionWithContext;
-use solana_program_test::{processor, ProgramTest};
-use solana_sdk::{account::Account, entrypoint::ProgramResult, program_pack::Pack};
-
-/// Adapts Anchor's `entry`, which wants one lifetime for the account slice and
-/// its elements, to the builtin signature.
-fn process_instruction<'a, 'b, 'c>(
-    program_id: &'a Pubkey,
-    accounts: &'b [AccountInfo<'c>],
-    data: &'a [u8],
-) -> ProgramResult {
-    // SAFETY: the runtime keeps the accounts alive for the whole call, and
-    // `entry` does not keep them past it; only lifetime parameters change.
-    let accounts: &'a [AccountInfo<'a>] = unsafe { std::mem::transmute(accounts) };
-    micropay::entry(program_id, accounts, data)
-}
-
-/// The micropay program as a native builtin, for any runtime that takes
-/// program-test builtins (a program-test bank, a LiteSVM node).
-pub fn builtin() -> BuiltinFunctionWithContext {
-    let builtin: Option<BuiltinFunctionWithContext> = processor!(process_instruction);
-    builtin.expect("processor! always gives a builtin")
-}
+use solana_program_test::ProgramTest;
+use solana_sdk::{account::Account, program_pack::Pack};
 
 /// A program-test bank with micropay (native), SPL Token, Token-2022 and the
 /// wrapped-SOL mint.

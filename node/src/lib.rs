@@ -7,15 +7,20 @@
 //! Token-2022 and the other standard programs come preloaded. Every RPC client
 //! works against it: `micropay -u localhost`, the Solana CLI, `RpcLedger`.
 //!
+//! Transactions log as on a cluster (see `micropay-native`): one
+//! `invoke [n]`/`success`/`failed` per call at its depth, the program's
+//! `msg!` (Anchor's `AnchorError …` lines) as `Program log:`, events as
+//! `emit_cpi!` inner instructions — so Anchor's TypeScript client gets typed
+//! `AnchorError`s and `.simulate()` works.
+//!
 //! Limits: the program account is a native builtin, not an upgradeable BPF
-//! program; natively, `msg!` never reaches the logs (events travel as
-//! `emit_cpi!` inner instructions, which `getTransaction` returns). Its clock
-//! moves forward with surfpool's `surfnet_timeTravel` RPC cheatcode.
+//! program, and no `consumed N of M compute units` lines. Its clock moves
+//! forward with surfpool's `surfnet_timeTravel` RPC cheatcode.
 
 use crossbeam_channel::{Receiver, Sender};
+pub use micropay_native::echo_program_logs;
 use solana_sdk::pubkey::Pubkey;
 use std::{
-    sync::Once,
     thread::JoinHandle,
     time::{Duration, Instant},
 };
@@ -101,27 +106,6 @@ pub struct LocalNode {
     runloop: Option<JoinHandle<()>>,
 }
 
-/// program-test's syscall stubs (which Anchor needs natively) are private and
-/// installed as a side effect of starting a bank once per process.
-fn install_syscall_stubs() -> Result<(), NodeError> {
-    static STUBS: Once = Once::new();
-    let mut result = Ok(());
-    STUBS.call_once(|| {
-        micropay_native::quiet_logs();
-        result = std::thread::spawn(|| {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| NodeError::Start(e.to_string()))?;
-            runtime.block_on(solana_program_test::ProgramTest::default().start());
-            Ok(())
-        })
-        .join()
-        .unwrap_or_else(|_| Err(NodeError::Start("syscall stub setup panicked".into())));
-    });
-    result
-}
-
 impl LocalNode {
     /// Starts a node and waits until it serves RPC.
     pub fn start(config: NodeConfig) -> Result<Self, NodeError> {
@@ -136,7 +120,7 @@ impl LocalNode {
                 }
             })?;
         }
-        install_syscall_stubs()?;
+        micropay_native::quiet_logs();
         let (mut svm, events, geyser) = SurfnetSvm::new(SurfnetSvmConfig::default())
             .map_err(|e| NodeError::Start(e.to_string()))?;
         svm.inner

@@ -41,6 +41,7 @@ pub use solana_program_test;
 pub use micropay_native::program_test;
 
 pub mod client;
+pub mod logs;
 pub mod postgres;
 
 /// A mint known to the fixture.
@@ -199,6 +200,10 @@ impl TestContext {
             .await?;
         let mut events = Vec::new();
         if let Some(details) = simulation.simulation_details {
+            // every transaction of the program tests logs as a cluster does
+            if let Err(e) = logs::well_formed(&details.logs) {
+                panic!("malformed logs: {e}");
+            }
             let keys = &tx.message.account_keys;
             for inner in details
                 .inner_instructions
@@ -214,6 +219,26 @@ impl TestContext {
         }
         self.ctx.banks_client.process_transaction(tx).await?;
         Ok(events)
+    }
+
+    /// Simulates one transaction: its result and its log messages.
+    pub async fn simulate(
+        &mut self,
+        ixs: &[Instruction],
+        signers: &[&Keypair],
+    ) -> (Result<(), TransactionError>, Vec<String>) {
+        let tx = self.transaction(ixs, signers).await;
+        let simulation = self
+            .ctx
+            .banks_client
+            .simulate_transaction(tx)
+            .await
+            .expect("the bank answers");
+        let logs = simulation
+            .simulation_details
+            .map(|d| d.logs)
+            .unwrap_or_default();
+        (simulation.result.expect("a simulation result"), logs)
     }
 
     // ---------- clock ----------

@@ -14,6 +14,7 @@ mod e2e;
 mod finalize_close;
 mod init_earnings;
 mod init_escrow;
+mod logs;
 mod open_channel;
 mod program_id;
 mod request_close;

@@ -1,0 +1,171 @@
+//! The builtin's entrypoint: runs `micropay::entry` on the accounts of the
+//! current instruction and writes its changes back.
+//!
+//! The runtime (Agave 3.1's `process_executable_chain`) already logs
+//! `invoke [n]`, `success` and `failed: …` around every builtin, so this
+//! adapter logs nothing of its own: program-test's `processor!` logs them a
+//! second time, which broke every log parser (Anchor's "Expected the stack to
+//! have elements").
+
+use crate::stubs;
+use anchor_lang::prelude::{AccountInfo, Pubkey};
+use solana_instruction::error::InstructionError;
+use solana_program_error::ProgramResult;
+use solana_program_runtime::{
+    invoke_context::{BuiltinFunctionWithContext, InvokeContext},
+    serialization::serialize_parameters,
+};
+use solana_sbpf::{
+    error::EbpfError,
+    vm::{get_runtime_environment_key, EbpfVm},
+};
+use std::{cell::Cell, collections::HashMap, panic::AssertUnwindSafe, ptr::NonNull};
+
+type Context = InvokeContext<'static, 'static>;
+
+/// One builtin call on this thread: its invoke context, and the error of a
+/// cross-program call that failed in it.
+#[derive(Clone, Copy)]
+struct Frame {
+    context: NonNull<Context>,
+    cpi_failure: Option<NonNull<Option<InstructionError>>>,
+}
+
+thread_local! {
+    static CURRENT: Cell<Option<Frame>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with the invoke context of the builtin call running on this
+/// thread (`None` outside one): the syscall stubs and the log hook use it.
+pub(crate) fn with_context<R>(f: impl FnOnce(&mut Context) -> R) -> Option<R> {
+    let frame = CURRENT.with(Cell::get)?;
+    // SAFETY: the pointer is set by `run` for the duration of a builtin call
+    // on this thread, during which the runtime keeps the context alive; the
+    // program only reaches it through these (non-reentrant) stubs.
+    Some(f(unsafe { &mut *frame.context.as_ptr() }))
+}
+
+/// Remembers the error of a failed cross-program call: on a cluster it is
+/// the error of the whole instruction, whatever the caller does next.
+pub(crate) fn record_cpi_failure(error: InstructionError) {
+    if let Some(Frame {
+        cpi_failure: Some(slot),
+        ..
+    }) = CURRENT.with(Cell::get)
+    {
+        // SAFETY: the slot lives on `run`'s stack for the whole call.
+        let slot = unsafe { &mut *slot.as_ptr() };
+        slot.get_or_insert(error);
+    }
+}
+
+/// Restores the caller's frame (a self-CPI nests calls) when dropped.
+struct Enter(Option<Frame>);
+
+impl Enter {
+    fn new(frame: Frame) -> Self {
+        Enter(CURRENT.with(|c| c.replace(Some(frame))))
+    }
+}
+
+impl Drop for Enter {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.0));
+    }
+}
+
+/// Adapts Anchor's `entry`, which wants one lifetime for the account slice and
+/// its elements.
+fn entry<'a, 'b, 'c>(
+    program_id: &'a Pubkey,
+    accounts: &'b [AccountInfo<'c>],
+    data: &'a [u8],
+) -> ProgramResult {
+    // SAFETY: the accounts outlive the call and `entry` keeps none of them;
+    // only lifetime parameters change.
+    let accounts: &'a [AccountInfo<'a>] = unsafe { std::mem::transmute(accounts) };
+    micropay::entry(program_id, accounts, data)
+}
+
+/// The micropay program as a native builtin, for any runtime that takes
+/// builtins (a program-test bank, a LiteSVM node).
+pub fn builtin() -> BuiltinFunctionWithContext {
+    stubs::install();
+    crate::logs::install();
+    entrypoint
+}
+
+fn entrypoint(vm: *mut EbpfVm<Context>, _: u64, _: u64, _: u64, _: u64, _: u64) {
+    // SAFETY: the runtime passes the VM's address moved by its environment
+    // key (as for every builtin; program-test's `processor!` undoes it too).
+    let vm = unsafe {
+        &mut *((vm as *mut u64).offset((get_runtime_environment_key() as isize).wrapping_neg())
+            as *mut EbpfVm<Context>)
+    };
+    vm.program_result = run(vm.context_object_pointer)
+        .map_err(|e| EbpfError::SyscallError(Box::new(e)))
+        .into();
+}
+
+fn run(context: &mut Context) -> Result<u64, InstructionError> {
+    let mut cpi_failure: Option<InstructionError> = None;
+    let _frame = Enter::new(Frame {
+        context: NonNull::from(&mut *context),
+        cpi_failure: Some(NonNull::from(&mut cpi_failure)),
+    });
+    // a builtin must consume compute units
+    context
+        .consume_checked(1)
+        .map_err(|_| InstructionError::ComputationalBudgetExceeded)?;
+
+    let mask_rent_epoch = context
+        .get_feature_set()
+        .mask_out_rent_epoch_in_vm_serialization;
+    let instruction = context
+        .transaction_context
+        .get_current_instruction_context()?;
+    let (mut parameters, ..) = serialize_parameters(&instruction, false, false, mask_rent_epoch)?;
+    // SAFETY: `parameters` holds the SBF input serialization just made and
+    // outlives the account infos borrowed from it.
+    let (program_id, accounts, data) =
+        unsafe { solana_program_entrypoint::deserialize(parameters.as_slice_mut().as_mut_ptr()) };
+
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| entry(program_id, &accounts, data)));
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            return Err(cpi_failure.unwrap_or_else(|| InstructionError::from(u64::from(error))))
+        }
+        Err(_) => return Err(InstructionError::ProgramFailedToComplete),
+    }
+
+    // write the program's changes back into the transaction's accounts
+    let by_key: HashMap<_, _> = accounts.iter().map(|a| (*a.key, a)).collect();
+    let instruction = context
+        .transaction_context
+        .get_current_instruction_context()?;
+    let mut done = std::collections::HashSet::new();
+    for index in 0..instruction.get_number_of_instruction_accounts() {
+        let mut account = instruction.try_borrow_instruction_account(index)?;
+        if !account.is_writable() || !done.insert(*account.get_key()) {
+            continue;
+        }
+        let Some(info) = by_key.get(account.get_key()) else {
+            continue;
+        };
+        if account.get_lamports() != info.lamports() {
+            account.set_lamports(info.lamports())?;
+        }
+        let data = info
+            .try_borrow_data()
+            .map_err(|_| InstructionError::AccountBorrowFailed)?;
+        if account.can_data_be_resized(data.len()).is_ok() && account.get_data() != *data {
+            account.set_data_from_slice(&data)?;
+        }
+        drop(data);
+        if account.get_owner() != info.owner {
+            account.set_owner(info.owner.as_ref())?;
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,36 @@
+//! The program's `msg!` in the transaction's logs.
+//!
+//! micropay's build of `solana-msg` (native/solana-msg) offers every native
+//! `msg!` to a hook; this one puts the messages logged while the builtin runs
+//! into the invocation's log collector as `Program log: …`, exactly where the
+//! SBF runtime puts them. Any other message is printed as upstream does.
+
+use crate::invoke;
+use solana_program_runtime::stable_log;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static ECHO: AtomicBool = AtomicBool::new(false);
+
+/// Also prints each program log line on stdout as it is written (`micropay
+/// node --log`): refused transactions never reach `getTransaction`.
+pub fn echo_program_logs(on: bool) {
+    ECHO.store(on, Ordering::Relaxed);
+}
+
+fn hook(message: &str) -> bool {
+    invoke::with_context(|context| {
+        stable_log::program_log(&context.get_log_collector(), message);
+        if ECHO.load(Ordering::Relaxed) {
+            println!("Program log: {message}");
+        }
+    })
+    .is_some()
+}
+
+/// Installs the hook (once per process).
+pub(crate) fn install() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        solana_msg::set_native_hook(hook);
+    });
+}
