@@ -15,6 +15,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod typescript;
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -23,6 +25,17 @@ pub fn repo_root() -> PathBuf {
 /// Where the committed IDL lives.
 pub fn idl_path() -> PathBuf {
     repo_root().join("idl/micropay.json")
+}
+
+/// Where the committed TypeScript type of the IDL lives.
+pub fn ts_path() -> PathBuf {
+    repo_root().join("idl/micropay.ts")
+}
+
+/// The TypeScript module of the IDL JSON `json` (see [`typescript`]).
+pub fn ts_module(json: &str) -> Result<String, String> {
+    let idl: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    typescript::module(&idl)
 }
 
 /// Builds the IDL and returns it as pretty JSON (with a final newline).
@@ -78,5 +91,54 @@ pub fn complete(idl: &mut anchor_lang_idl::types::Idl) {
     let program = idl.address.clone();
     for ix in &mut idl.instructions {
         fill(&mut ix.accounts, &program);
+        owner_mint_seeds(&mut ix.accounts);
+    }
+}
+
+/// Seeds of the escrow (`["escrow", owner, mint]`) and earnings
+/// (`["earnings", owner, mint]`) accounts of instructions that also take
+/// their owner and mint: the program checks those by `has_one`, and escrows
+/// and earnings only ever exist at these addresses (their `init` seeds), so
+/// the seeds name the one account that passes. Where the owner or mint is
+/// not an account of the instruction (`deposit`, `open_channel`, …) no seeds
+/// are written: they would read the account's own data.
+fn owner_mint_seeds(items: &mut [anchor_lang_idl::types::IdlInstructionAccountItem]) {
+    use anchor_lang_idl::types::{
+        IdlInstructionAccountItem, IdlPda, IdlSeed, IdlSeedAccount, IdlSeedConst,
+    };
+    let has = |name: &str, items: &[IdlInstructionAccountItem]| {
+        items
+            .iter()
+            .any(|i| matches!(i, IdlInstructionAccountItem::Single(a) if a.name == name))
+    };
+    if !has("owner", items) || !has("mint", items) {
+        return;
+    }
+    let account = |path: &str| {
+        IdlSeed::Account(IdlSeedAccount {
+            path: path.into(),
+            account: None,
+        })
+    };
+    for item in items.iter_mut() {
+        if let IdlInstructionAccountItem::Single(a) = item {
+            let seed: &[u8] = match a.name.as_str() {
+                "escrow" => micropay::constants::ESCROW_SEED,
+                "earnings" => micropay::constants::EARNINGS_SEED,
+                _ => continue,
+            };
+            if a.pda.is_none() {
+                a.pda = Some(IdlPda {
+                    seeds: vec![
+                        IdlSeed::Const(IdlSeedConst {
+                            value: seed.to_vec(),
+                        }),
+                        account("owner"),
+                        account("mint"),
+                    ],
+                    program: None,
+                });
+            }
+        }
     }
 }

@@ -1,18 +1,21 @@
-//! `cargo run -p micropay-idl` rewrites `idl/micropay.json`.
+//! `cargo run -p micropay-idl` rewrites `idl/micropay.json` and its
+//! TypeScript type `idl/micropay.ts`.
 
 fn main() {
-    match micropay_idl::build() {
-        Ok(json) => {
-            let path = micropay_idl::idl_path();
-            if let Err(e) = std::fs::write(&path, json) {
-                eprintln!("cannot write {}: {e}", path.display());
-                std::process::exit(1);
-            }
+    let written = micropay_idl::build().and_then(|json| {
+        let ts = micropay_idl::ts_module(&json)?;
+        for (path, text) in [
+            (micropay_idl::idl_path(), json),
+            (micropay_idl::ts_path(), ts),
+        ] {
+            std::fs::write(&path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             println!("wrote {}", path.display());
         }
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(1);
-        }
+        Ok(())
+    });
+    if let Err(e) = written {
+        eprintln!("{e}");
+        std::process::exit(1);
     }
 }

@@ -10,6 +10,12 @@ fn committed_idl_is_fresh() {
         built == committed,
         "idl/micropay.json is stale: run `cargo run -p micropay-idl` and commit it"
     );
+    let ts = micropay_idl::ts_module(&built).unwrap();
+    let committed_ts = std::fs::read_to_string(micropay_idl::ts_path()).unwrap_or_default();
+    assert!(
+        ts == committed_ts,
+        "idl/micropay.ts is stale: run `cargo run -p micropay-idl` and commit it"
+    );
     let idl: serde_json::Value = serde_json::from_str(&built).unwrap();
     assert_eq!(
         idl["address"],
@@ -46,6 +52,55 @@ fn committed_idl_is_fresh() {
     let program: Pubkey = idl["address"].as_str().unwrap().parse().unwrap();
     let (authority, _) = Pubkey::find_program_address(&[b"__event_authority"], &program);
     assert_eq!(authority, micropay_sdk::pda::event_authority());
+    // escrow and earnings seeds where the owner and mint are accounts too
+    let seeds = |ix: &str, account: &str| {
+        idl["instructions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == ix)
+            .and_then(|i| {
+                i["accounts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|a| a["name"] == account)
+            })
+            .map(|a| a["pda"]["seeds"].clone())
+            .unwrap()
+    };
+    let owner_mint = |seed: &[u8]| {
+        serde_json::json!([
+            {"kind": "const", "value": seed},
+            {"kind": "account", "path": "owner"},
+            {"kind": "account", "path": "mint"},
+        ])
+    };
+    for (ix, account, seed) in [
+        ("init_escrow", "escrow", b"escrow".as_slice()),
+        ("withdraw", "escrow", b"escrow"),
+        ("close_escrow", "escrow", b"escrow"),
+        ("withdraw_earnings", "earnings", b"earnings"),
+    ] {
+        assert_eq!(seeds(ix, account), owner_mint(seed), "{ix}.{account}");
+    }
+    // none where they would read the account's own data
+    for (ix, account) in [
+        ("deposit", "escrow"),
+        ("open_channel", "escrow"),
+        ("close_earnings", "earnings"),
+    ] {
+        assert!(seeds(ix, account).is_null(), "{ix}.{account}");
+    }
+    let (owner, mint) = (Pubkey::new_unique(), Pubkey::new_unique());
+    assert_eq!(
+        Pubkey::find_program_address(&[b"escrow", owner.as_ref(), mint.as_ref()], &program).0,
+        micropay_sdk::pda::escrow(&owner, &mint).0
+    );
+    assert_eq!(
+        Pubkey::find_program_address(&[b"earnings", owner.as_ref(), mint.as_ref()], &program).0,
+        micropay_sdk::pda::earnings(&owner, &mint).0
+    );
     for ix in idl["instructions"].as_array().unwrap() {
         for account in ix["accounts"].as_array().unwrap() {
             match account["name"].as_str().unwrap() {
