@@ -1,0 +1,56 @@
+//! The TypeScript example (`ts/`) against this node: `tsc --strict`, then
+//! its Node test — the micropay flow through `@coral-xyz/anchor` for wrapped
+//! SOL, SPL and Token-2022, a forged voucher's typed `AnchorError`, a
+//! `.simulate()`, and the `Claimed` event through the shipped helper.
+//!
+//! It needs Node.js and the example's packages (`npm ci --prefix ts`). Without
+//! them it says how to run it and passes, unless
+//! `MICROPAY_REQUIRE_TYPESCRIPT=1` (set by `.ci/run`), where a skip fails.
+
+use micropay_node::{LocalNode, NodeConfig};
+use std::{path::Path, process::Command};
+
+fn run(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) {
+    let out = Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn typescript_example() {
+    let ts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ts");
+    let installed = ts.join("node_modules/.package-lock.json").exists()
+        && Command::new("node").arg("--version").output().is_ok();
+    if !installed {
+        assert!(
+            std::env::var_os("MICROPAY_REQUIRE_TYPESCRIPT").is_none(),
+            "MICROPAY_REQUIRE_TYPESCRIPT is set but the TypeScript example cannot run: \
+             install Node.js and run `npm ci --prefix ts`"
+        );
+        eprintln!(
+            "TypeScript example not run: install Node.js, run `npm ci --prefix ts`, then this test"
+        );
+        return;
+    }
+    run(&ts, "npx", &["tsc", "--strict", "--noEmit"], &[]);
+    let node = LocalNode::start(NodeConfig::ephemeral().unwrap()).unwrap();
+    run(
+        &ts,
+        "npm",
+        &["test", "--silent"],
+        &[
+            ("MICROPAY_RPC_URL", node.rpc_url()),
+            ("MICROPAY_WS_URL", node.ws_url()),
+        ],
+    );
+    node.stop();
+}
