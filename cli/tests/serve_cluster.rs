@@ -314,10 +314,14 @@ price = {{ sol = "0.00001" }}
         tally.replays_refused >= REQUESTS / REPLAY_EVERY / 4,
         "{tally:?}"
     );
-    assert_eq!(
-        hits.load(Ordering::SeqCst),
-        acknowledged,
-        "each paid request served once, no replay served"
+    // the upstream ran once per acknowledged request, plus at most once per
+    // request the kill cut after the upstream answered and before the client
+    // heard (paid for: its voucher counts below); never for a replay
+    let upstream = hits.load(Ordering::SeqCst);
+    assert!(
+        upstream >= acknowledged && upstream <= acknowledged + tally.cut,
+        "upstream ran {upstream} times for {acknowledged} served and {} cut",
+        tally.cut
     );
 
     // what the gateways counted: nothing acknowledged is missing, and only

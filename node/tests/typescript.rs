@@ -8,7 +8,7 @@
 //! `MICROPAY_REQUIRE_TYPESCRIPT=1` (set by `.ci/run`), where a skip fails.
 
 use micropay_node::{LocalNode, NodeConfig};
-use std::{path::Path, process::Command};
+use std::{io::Write, path::Path, process::Command};
 
 fn run(dir: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) {
     let out = Command::new(program)
@@ -36,8 +36,10 @@ fn typescript_example() {
             "MICROPAY_REQUIRE_TYPESCRIPT is set but the TypeScript example cannot run: \
              install Node.js and run `npm ci --prefix ts`"
         );
-        eprintln!(
-            "TypeScript example not run: install Node.js, run `npm ci --prefix ts`, then this test"
+        // straight to the terminal: libtest captures only print! macros
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: the TypeScript example was not run: install Node.js and run `npm ci --prefix ts` (.ci/run does)"
         );
         return;
     }
