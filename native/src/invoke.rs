@@ -131,11 +131,14 @@ fn run(context: &mut Context) -> Result<u64, InstructionError> {
         unsafe { solana_program_entrypoint::deserialize(parameters.as_slice_mut().as_mut_ptr()) };
 
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| entry(program_id, &accounts, data)));
+    // on a cluster a failed cross-program call ends the instruction with the
+    // callee's error, whatever the caller would have done next
+    if let Some(error) = cpi_failure {
+        return Err(error);
+    }
     match result {
         Ok(Ok(())) => {}
-        Ok(Err(error)) => {
-            return Err(cpi_failure.unwrap_or_else(|| InstructionError::from(u64::from(error))))
-        }
+        Ok(Err(error)) => return Err(InstructionError::from(u64::from(error))),
         Err(_) => return Err(InstructionError::ProgramFailedToComplete),
     }
 
