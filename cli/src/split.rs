@@ -16,11 +16,9 @@ use super::{
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, Subcommand};
 use micropay::state::{Split, SplitRecipient};
-use micropay_client::{accounts, micropay_sdk::events::MicropayEvent};
+use micropay_client::{accounts, earnings, micropay_sdk::events::MicropayEvent};
 use micropay_sdk::{instructions as mix, pda};
 
-/// Earnings accounts created per transaction.
-const EARNINGS_PER_TRANSACTION: usize = 8;
 /// Most recipients whose split a legacy transaction creates.
 pub const MAX_LEGACY_RECIPIENTS: usize = 13;
 
@@ -194,20 +192,8 @@ async fn create(
         .filter(|(_, account)| account.is_none())
         .map(|(owner, _)| *owner)
         .collect();
-    for chunk in missing.chunks(EARNINGS_PER_TRANSACTION) {
-        let ixs: Vec<_> = chunk
-            .iter()
-            .map(|owner| {
-                mix::InitEarnings {
-                    payer: me,
-                    owner: *owner,
-                    mint: mint.address,
-                }
-                .instruction()
-            })
-            .collect();
-        ctx.send(&ixs, &[]).await?;
-    }
+    let missing: Vec<(Pubkey, Pubkey)> = missing.into_iter().map(|o| (o, mint.address)).collect();
+    earnings::create(ctx.ledger(), ctx.keypair()?, &missing).await?;
     let sent = ctx.send(&[create], &[]).await?;
     Ok((split, sent.signature.to_string()))
 }

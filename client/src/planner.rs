@@ -82,8 +82,6 @@ pub const MAX_COMPUTE_UNITS: u32 = 1_400_000;
 pub const DEFAULT_COMPUTE_UNITS: u32 = 200_000;
 /// Parts per million in one whole.
 pub const PPM: u64 = 1_000_000;
-/// Most `init_earnings` instructions per setup transaction.
-const EARNINGS_PER_TRANSACTION: usize = 8;
 
 /// How the cluster charges, and the compute model of a claim.
 #[derive(Clone, Copy, Debug)]
@@ -889,22 +887,9 @@ impl Planner {
         for q in &plan.quarantine {
             set_aside(store, q, &mut report)?;
         }
-        for chunk in plan.create_earnings.chunks(EARNINGS_PER_TRANSACTION) {
-            let ixs: Vec<Instruction> = chunk
-                .iter()
-                .map(|(owner, mint)| {
-                    mix::InitEarnings {
-                        payer: fee_payer.pubkey(),
-                        owner: *owner,
-                        mint: *mint,
-                    }
-                    .instruction()
-                })
-                .collect();
-            let sent = ledger.send(&ixs, fee_payer, &[]).await?;
-            report.fees = report.fees.saturating_add(sent.fee);
-            report.earnings_created = report.earnings_created.saturating_add(chunk.len());
-        }
+        let created = crate::earnings::create(ledger, fee_payer, &plan.create_earnings).await?;
+        report.fees = report.fees.saturating_add(created.fees);
+        report.earnings_created = report.earnings_created.saturating_add(created.accounts);
         // read once: every confirmation below is from this cluster
         let cluster = if plan.batches.is_empty() {
             Hash::default()
