@@ -28,7 +28,7 @@ type Context = InvokeContext<'static, 'static>;
 #[derive(Clone, Copy)]
 struct Frame {
     context: NonNull<Context>,
-    cpi_failure: Option<NonNull<Option<InstructionError>>>,
+    cpi_failure: NonNull<Option<InstructionError>>,
 }
 
 thread_local! {
@@ -48,13 +48,9 @@ pub(crate) fn with_context<R>(f: impl FnOnce(&mut Context) -> R) -> Option<R> {
 /// Remembers the error of a failed cross-program call: on a cluster it is
 /// the error of the whole instruction, whatever the caller does next.
 pub(crate) fn record_cpi_failure(error: InstructionError) {
-    if let Some(Frame {
-        cpi_failure: Some(slot),
-        ..
-    }) = CURRENT.with(Cell::get)
-    {
+    if let Some(frame) = CURRENT.with(Cell::get) {
         // SAFETY: the slot lives on `run`'s stack for the whole call.
-        let slot = unsafe { &mut *slot.as_ptr() };
+        let slot = unsafe { &mut *frame.cpi_failure.as_ptr() };
         slot.get_or_insert(error);
     }
 }
@@ -111,7 +107,7 @@ fn run(context: &mut Context) -> Result<u64, InstructionError> {
     let mut cpi_failure: Option<InstructionError> = None;
     let _frame = Enter::new(Frame {
         context: NonNull::from(&mut *context),
-        cpi_failure: Some(NonNull::from(&mut cpi_failure)),
+        cpi_failure: NonNull::from(&mut cpi_failure),
     });
     // a builtin must consume compute units
     context
