@@ -1,13 +1,17 @@
-//! The program's strict ed25519 verification agrees with ed25519-dalek's
-//! `verify_strict` plus a canonical-key check, on thousands of random cases and
-//! on crafted ones; the mod-L reduction agrees with curve25519-dalek.
+//! The program's strict ed25519 verification — and the receiver's off-chain
+//! check (`Voucher::verify`), wherever the message is a voucher's — agree with
+//! ed25519-dalek's `verify_strict` plus a canonical-key check, on thousands of
+//! random cases and on crafted ones; the mod-L reduction agrees with
+//! curve25519-dalek.
 
 use curve25519_dalek::{constants::EIGHT_TORSION, scalar::Scalar};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use micropay::constants::{VOUCHER_DOMAIN, VOUCHER_MESSAGE_LEN};
 use micropay::voucher::{
     is_canonical_point, is_small_order, is_valid_signer_key, reduce_mod_l, verify_strict,
     voucher_message, SMALL_ORDER_ENCODINGS,
 };
+use micropay_sdk::voucher::Voucher;
 use micropay_tests::malleate;
 use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
 
@@ -26,6 +30,22 @@ fn program(public_key: &[u8; 32], signature: &[u8; 64], message: &[u8]) -> bool 
     verify_strict(public_key, signature, message).is_ok()
 }
 
+/// The receiver's off-chain check (the sdk's `Voucher::verify`), for voucher
+/// messages: it must accept exactly what the program accepts.
+fn sdk(public_key: &[u8; 32], signature: &[u8; 64], message: &[u8]) -> Option<bool> {
+    if message.len() != VOUCHER_MESSAGE_LEN || !message.starts_with(VOUCHER_DOMAIN) {
+        return None;
+    }
+    let channel: [u8; 32] = message[7..39].try_into().unwrap();
+    let amount = u64::from_le_bytes(message[39..].try_into().unwrap());
+    let voucher = Voucher {
+        channel: channel.into(),
+        amount,
+        signature: *signature,
+    };
+    Some(voucher.verify(&(*public_key).into()).is_ok())
+}
+
 fn assert_agree(public_key: &[u8; 32], signature: &[u8; 64], message: &[u8]) -> bool {
     let expected = reference(public_key, signature, message);
     assert_eq!(
@@ -33,7 +53,18 @@ fn assert_agree(public_key: &[u8; 32], signature: &[u8; 64], message: &[u8]) -> 
         expected,
         "disagree on key {public_key:02x?} sig {signature:02x?}"
     );
+    if let Some(off_chain) = sdk(public_key, signature, message) {
+        assert_eq!(
+            off_chain, expected,
+            "the sdk disagrees on key {public_key:02x?} sig {signature:02x?}"
+        );
+    }
     expected
+}
+
+/// A voucher message for the crafted cases.
+fn a_voucher_message() -> [u8; VOUCHER_MESSAGE_LEN] {
+    voucher_message(&[7u8; 32].into(), 42)
 }
 
 #[test]
@@ -79,6 +110,7 @@ fn agrees_on_random_garbage() {
             sig[63] &= 0x0f;
         }
         assert!(!assert_agree(&pk, &sig, b"garbage"));
+        assert!(!assert_agree(&pk, &sig, &a_voucher_message()));
     }
 }
 
@@ -101,7 +133,7 @@ fn small_order_list_is_exactly_the_torsion_points() {
 fn crafted_small_order_keys_and_r_are_rejected_by_both() {
     let key = SigningKey::from_bytes(&[3u8; 32]);
     let public = key.verifying_key().to_bytes();
-    let message = b"mpay-v1 crafted";
+    let message = &a_voucher_message();
     let signature = key.sign(message).to_bytes();
     assert!(assert_agree(&public, &signature, message));
     for small in SMALL_ORDER_ENCODINGS {
@@ -118,11 +150,69 @@ fn crafted_small_order_keys_and_r_are_rejected_by_both() {
     }
 }
 
+/// The key's holder can make R any small-order point that the plain
+/// (cofactorless) equation accepts: with R = identity and S = k·a,
+/// `[S]B − [k]A` is the identity. Only the strict rule on R refuses it — a
+/// receiver without it would accept a voucher the program rejects.
+#[test]
+fn a_small_order_r_made_by_the_key_holder_is_rejected_by_all() {
+    use sha2::{Digest, Sha512};
+    let key = SigningKey::from_bytes(&[11u8; 32]);
+    let public = key.verifying_key().to_bytes();
+    let message = a_voucher_message();
+    // the identity's canonical encoding: the equation holds outright
+    let small = curve25519_dalek::EdwardsPoint::default()
+        .compress()
+        .to_bytes();
+    assert!(SMALL_ORDER_ENCODINGS.contains(&small));
+    let mut hash = Sha512::new();
+    hash.update(small);
+    hash.update(public);
+    hash.update(message);
+    let k = Scalar::from_hash(hash);
+    let s = k * key.to_scalar();
+    let mut forged = [0u8; 64];
+    forged[..32].copy_from_slice(&small);
+    forged[32..].copy_from_slice(s.as_bytes());
+    // dalek's strict check refuses it, the plain equation holds...
+    assert!(key
+        .verifying_key()
+        .verify_strict(&message, &Signature::from_bytes(&forged))
+        .is_err());
+    assert!(ed25519_dalek::Verifier::verify(
+        &key.verifying_key(),
+        &message,
+        &Signature::from_bytes(&forged)
+    )
+    .is_ok());
+    // ...and the program, the sdk and the reference all refuse
+    assert!(!assert_agree(&public, &forged, &message));
+}
+
+/// R with a torsion component (mixed order: not small order itself, so the
+/// byte checks pass it on) must fail the equation in all three.
+#[test]
+fn mixed_order_r_is_rejected_by_all() {
+    let key = SigningKey::from_bytes(&[5u8; 32]);
+    let public = key.verifying_key().to_bytes();
+    let message = a_voucher_message();
+    let signature = key.sign(&message).to_bytes();
+    let r = curve25519_dalek::edwards::CompressedEdwardsY(signature[..32].try_into().unwrap())
+        .decompress()
+        .unwrap();
+    for torsion in EIGHT_TORSION.iter().skip(1) {
+        let mut bad = signature;
+        bad[..32].copy_from_slice((r + torsion).compress().as_bytes());
+        assert!(!is_small_order(&bad[..32].try_into().unwrap()));
+        assert!(!assert_agree(&public, &bad, &message));
+    }
+}
+
 #[test]
 fn non_canonical_encodings_are_rejected_by_both() {
     let key = SigningKey::from_bytes(&[9u8; 32]);
     let public = key.verifying_key().to_bytes();
-    let message = b"m";
+    let message = &a_voucher_message();
     let signature = key.sign(message).to_bytes();
     // every y in p..2^255 (19 values), with both sign bits, as R and as A
     for low in 0xedu8..=0xff {
