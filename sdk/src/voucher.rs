@@ -1,10 +1,13 @@
 //! Vouchers off chain: the exact on-chain message, signing with any `Signer`,
 //! and strict verification with the program's semantics.
 //!
-//! Verification is ed25519-dalek's `verify_strict` (canonical S, R not of small
-//! order, R compared byte for byte) plus the program's canonical-key check, so a
-//! voucher the receiver accepts is one the program will settle. A test feeds the
-//! same vouchers to this verifier and to the program's and checks they agree.
+//! Verification applies the program's rules — canonical S, R canonical and not
+//! of small order (on its bytes), a canonical key of prime order (checked once
+//! per key) — then ed25519-dalek's plain equation (`[S]B − [k]A` encodes to R's
+//! bytes): exactly the program's decision, as `verify_strict` plus the key
+//! check is, without decoding R a second time. So a voucher the receiver
+//! accepts is one the program will settle; a test feeds the same vouchers to
+//! this verifier and to the program's and checks they agree.
 
 use anchor_lang::prelude::Pubkey;
 use micropay::voucher::{is_canonical_point, is_canonical_scalar, is_small_order, voucher_message};
