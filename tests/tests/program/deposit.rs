@@ -4,7 +4,11 @@ use anchor_spl::{
 };
 use micropay_sdk::{events::MicropayEvent, instructions as mix};
 use micropay_tests::*;
-use solana_sdk::signature::{Keypair, Signer};
+use solana_sdk::{
+    instruction::InstructionError,
+    signature::{Keypair, Signer},
+    transaction::TransactionError,
+};
 
 #[tokio::test]
 async fn deposit_credits_escrow_and_vault() {
@@ -100,6 +104,8 @@ async fn deposit_into_escrow_of_another_mint_is_rejected() {
     t.assert_invariants().await;
 }
 
+/// The failing cross-program call logs as on a cluster: the token program's
+/// `failed` line at depth 2, then micropay's with the token program's error.
 #[tokio::test]
 async fn deposit_above_token_balance_fails_in_token_program() {
     let mut t = TestContext::new().await;
@@ -114,6 +120,26 @@ async fn deposit_above_token_balance_fails_in_token_program() {
         amount: 1_001,
     }
     .instruction();
+    let (result, logs) = t.simulate(std::slice::from_ref(&ix), &[&p.owner]).await;
+    assert_eq!(
+        result,
+        Err(TransactionError::InstructionError(
+            0,
+            InstructionError::Custom(1)
+        ))
+    );
+    assert_eq!(logs::well_formed(&logs), Ok(()));
+    let token = mint.token_program.to_string();
+    for line in [
+        format!("Program {token} invoke [2]"),
+        format!("Program {token} failed: custom program error: 0x1"),
+    ] {
+        assert!(logs.contains(&line), "{line}: {logs:#?}");
+    }
+    assert_eq!(
+        logs.last().unwrap(),
+        &format!("Program {} failed: custom program error: 0x1", micropay::ID)
+    );
     let err = t.send(&[ix], &[&p.owner]).await.unwrap_err();
     assert_eq!(
         custom_code(&err),
