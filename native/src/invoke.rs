@@ -19,6 +19,7 @@ use solana_sbpf::{
     error::EbpfError,
     vm::{get_runtime_environment_key, EbpfVm},
 };
+use solana_transaction_context::BorrowedInstructionAccount;
 use std::{cell::Cell, collections::HashMap, panic::AssertUnwindSafe, ptr::NonNull};
 
 type Context = InvokeContext<'static, 'static>;
@@ -152,19 +153,43 @@ fn run(context: &mut Context) -> Result<u64, InstructionError> {
         let Some(info) = by_key.get(account.get_key()) else {
             continue;
         };
-        if account.get_lamports() != info.lamports() {
-            account.set_lamports(info.lamports())?;
-        }
-        let data = info
-            .try_borrow_data()
-            .map_err(|_| InstructionError::AccountBorrowFailed)?;
-        if account.can_data_be_resized(data.len()).is_ok() && account.get_data() != *data {
-            account.set_data_from_slice(&data)?;
-        }
-        drop(data);
-        if account.get_owner() != info.owner {
-            account.set_owner(info.owner.as_ref())?;
-        }
+        store(info, &mut account, LockedData::Ignore)?;
     }
     Ok(0)
+}
+
+/// What [`store`] does when an account's data cannot take the new bytes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LockedData {
+    /// Leave it (the write-back after the program, as program-test does).
+    Ignore,
+    /// Fail with the runtime's reason if the bytes differ (before a CPI).
+    Refuse,
+}
+
+/// Copies a program's view of an account (`info`: lamports, data, owner)
+/// into the transaction's account.
+pub(crate) fn store(
+    info: &AccountInfo,
+    account: &mut BorrowedInstructionAccount,
+    locked: LockedData,
+) -> Result<(), InstructionError> {
+    if account.get_lamports() != info.lamports() {
+        account.set_lamports(info.lamports())?;
+    }
+    let data = info
+        .try_borrow_data()
+        .map_err(|_| InstructionError::AccountBorrowFailed)?;
+    if account.get_data() != *data {
+        match account.can_data_be_resized(data.len()) {
+            Ok(()) => account.set_data_from_slice(&data)?,
+            Err(e) if locked == LockedData::Refuse => return Err(e),
+            Err(_) => {}
+        }
+    }
+    drop(data);
+    if account.get_owner() != info.owner {
+        account.set_owner(info.owner.as_ref())?;
+    }
+    Ok(())
 }

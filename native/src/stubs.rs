@@ -6,7 +6,7 @@
 //! depth, `success`/`failed`), so the stub adds no line of its own — program-
 //! test's added an `invoke` at the caller's depth and a second `success`.
 
-use crate::invoke::{record_cpi_failure, with_context};
+use crate::invoke::{record_cpi_failure, store, with_context, LockedData};
 use solana_account_info::AccountInfo;
 use solana_instruction::{
     error::{InstructionError, UNSUPPORTED_SYSVAR},
@@ -198,21 +198,7 @@ fn invoke_signed(
         let index_in_caller =
             current.get_index_of_account_in_instruction(account.index_in_transaction)?;
         let mut borrowed = current.try_borrow_instruction_account(index_in_caller)?;
-        if borrowed.get_lamports() != info.lamports() {
-            borrowed.set_lamports(info.lamports())?;
-        }
-        let data = info
-            .try_borrow_data()
-            .map_err(|_| InstructionError::AccountBorrowFailed)?;
-        match borrowed.can_data_be_resized(data.len()) {
-            Ok(()) => borrowed.set_data_from_slice(&data)?,
-            Err(e) if borrowed.get_data() != *data => return Err(e),
-            Err(_) => {}
-        }
-        drop(data);
-        if borrowed.get_owner() != info.owner {
-            borrowed.set_owner(info.owner.as_ref())?;
-        }
+        store(info, &mut borrowed, LockedData::Refuse)?;
         if account.is_writable() {
             written_back.push((account.index_in_transaction, info_index));
         }
