@@ -394,9 +394,11 @@ pub struct Receiver {
     cache: StdMutex<HashMap<Pubkey, Slot>>,
     /// The store's group-committing writer (started on first use).
     commit: OnceCell<GroupCommit>,
-    /// Earnings accounts seen to exist (they are closed only by their owner;
-    /// the planner re-creates a missing one before claiming).
-    earnings: StdMutex<HashSet<Pubkey>>,
+    /// (owner, mint) pairs whose earnings account was seen to exist (they are
+    /// closed only by their owner; the planner re-creates a missing one before
+    /// claiming). Keyed by the pair, not the address: a known pair then costs
+    /// no PDA search, whose off-curve checks each cost a field square root.
+    earnings: StdMutex<HashSet<(Pubkey, Pubkey)>>,
 }
 
 impl Receiver {
@@ -522,15 +524,15 @@ impl Receiver {
         owner: &Pubkey,
         mint: &Pubkey,
     ) -> Result<()> {
-        let account = pda::earnings(owner, mint).0;
         let known = self
             .earnings
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .contains(&account);
+            .contains(&(*owner, *mint));
         if known {
             return Ok(());
         }
+        let account = pda::earnings(owner, mint).0;
         if accounts::earnings(self.ledger.as_ref(), &account)
             .await?
             .is_none()
@@ -545,7 +547,7 @@ impl Receiver {
         self.earnings
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(account);
+            .insert((*owner, *mint));
         Ok(())
     }
 
