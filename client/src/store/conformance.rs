@@ -162,6 +162,56 @@ pub fn receiver_store(store: &dyn ReceiverStore) {
     assert_eq!(store.get(&f).unwrap(), None);
     assert_eq!(store.get(&g).unwrap().unwrap().voucher.amount, u64::MAX);
 
+    // a batch of distinct rows (a backend may write it in one statement):
+    // each write still succeeds or fails on its own, every column kept
+    let [h1, h2, h3, missing, fresh] = [(); 5].map(|()| Pubkey::new_unique());
+    for h in [h1, h2, h3] {
+        assert!(store.insert(&sample_record(h, 5)).unwrap());
+    }
+    let mut full = sample_record(h1, u64::MAX - 1);
+    full.status = ClaimStatus::Submitted;
+    full.claimed = u64::MAX - 2;
+    full.allocation = u64::MAX;
+    full.claim_signature = Some("sig".into());
+    full.claim_valid_until = Some(u64::MAX);
+    full.cluster = Some(Hash::new_from_array([9; 32]));
+    full.seen_slot = u64::MAX;
+    full.note = Some("note".into());
+    let done = store
+        .write_batch(&[
+            RowWrite::Insert(sample_record(fresh, u64::MAX)),
+            RowWrite::Swap {
+                expected: 7,
+                record: sample_record(h2, 6),
+            },
+            RowWrite::Swap {
+                expected: 1,
+                record: full.clone(),
+            },
+            RowWrite::Insert(sample_record(h3, 6)),
+            RowWrite::Swap {
+                expected: 1,
+                record: sample_record(missing, 6),
+            },
+        ])
+        .unwrap();
+    assert_eq!(done, vec![true, false, true, false, false]);
+    assert_eq!(
+        store.get(&h1).unwrap(),
+        Some(VoucherRecord { version: 2, ..full })
+    );
+    for h in [h2, h3] {
+        let row = store.get(&h).unwrap().unwrap();
+        assert_eq!(
+            (row.voucher.amount, row.version),
+            (5, 1),
+            "a failed write changed a row"
+        );
+    }
+    assert_eq!(store.get(&missing).unwrap(), None, "a swap created a row");
+    let row = store.get(&fresh).unwrap().unwrap();
+    assert_eq!((row.voucher.amount, row.version), (u64::MAX, 1));
+
     // the rules on this backend
     let d = Pubkey::new_unique();
     let key = Keypair::new();
