@@ -24,15 +24,13 @@
 //! thread, including async worker threads of another runtime (which the
 //! receiver keeps free of store calls anyway; see [`super::commit`]).
 //!
-//! Connections: two for batched writes (two so that group commit keeps a
-//! batch in flight while the other's flush waits), and a few for everything
-//! else, each statement its own transaction, pipelined by the driver. A batch
-//! of distinct rows is one statement (the columns as arrays; one round trip,
-//! one execution, one WAL flush); a batch writing a row twice is a
-//! transaction of one statement per row, pipelined. Every statement is
-//! prepared once per connection. A batch locks its rows in channel order, so
-//! batches of gateways sharing the database lock rows in the same order and
-//! never deadlock one another.
+//! Connections: two for batched writes (each batch a transaction: `BEGIN`,
+//! the writes pipelined, `COMMIT` — one WAL flush per batch; two so that
+//! group commit keeps a batch in flight while the other's flush waits), and
+//! a few for everything else, each statement its own transaction, pipelined by the driver. Every
+//! statement is prepared once per connection. A batch writes rows in channel
+//! order, so batches of gateways sharing the database lock rows in the same
+//! order and never deadlock one another.
 //!
 //! Amounts are `u64` stored as the `BIGINT` with the same bits, as in SQLite.
 //! Migrations are versioned in `micropay_schema` and applied under an
@@ -112,56 +110,12 @@ const SWAP_ROW: &str = "UPDATE receiver_vouchers SET amount = $2, signature = $3
          cluster = $10, seen_slot = $11, note = $12, claim_valid_until = $13, version = $14
      WHERE channel = $1 AND version = $15";
 
-/// A whole batch of distinct rows as one statement — one implicit
-/// transaction, so atomic — with each column an array (`$14`: a swap's new
-/// version; `$15`: its expected version, NULL for an insert). `locked` takes
-/// the locks of the batch's existing rows in channel order (a `FOR UPDATE`
-/// under an `ORDER BY` locks as it sorts), before any write, as the
-/// statement-per-row batch did, so that batches of gateways sharing the
-/// database do not deadlock. At READ COMMITTED a row another writer moved
-/// meanwhile is re-checked at its newest version, so its version test fails
-/// as a single `UPDATE`'s would. Returns the channels written.
-const WRITE_ROWS: &str = "WITH n AS (
-        SELECT * FROM unnest($1::bytea[], $2::int8[], $3::bytea[], $4::bytea[],
-            $5::bytea[], $6::int8[], $7::int8[], $8::text[], $9::text[], $10::bytea[],
-            $11::int8[], $12::text[], $13::int8[], $14::int8[], $15::int8[])
-        AS n(channel, amount, signature, creator, mint, claimed, allocation, status,
-             claim_signature, cluster, seen_slot, note, claim_valid_until, version,
-             expected)
-    ), locked AS (
-        SELECT t.channel FROM receiver_vouchers t
-        WHERE t.channel = ANY($1::bytea[])
-        ORDER BY t.channel FOR UPDATE
-    ), swapped AS (
-        UPDATE receiver_vouchers t SET amount = n.amount, signature = n.signature,
-            creator = n.creator, mint = n.mint, claimed = n.claimed,
-            allocation = n.allocation, status = n.status,
-            claim_signature = n.claim_signature, cluster = n.cluster,
-            seen_slot = n.seen_slot, note = n.note,
-            claim_valid_until = n.claim_valid_until, version = n.version
-        FROM n JOIN locked USING (channel)
-        WHERE t.channel = ANY($1::bytea[]) AND t.channel = n.channel
-            AND t.version = n.expected
-        RETURNING t.channel
-    ), inserted AS (
-        INSERT INTO receiver_vouchers (channel, amount, signature, creator, mint,
-            claimed, allocation, status, claim_signature, cluster, seen_slot, note,
-            claim_valid_until, version)
-        SELECT channel, amount, signature, creator, mint, claimed, allocation, status,
-            claim_signature, cluster, seen_slot, note, claim_valid_until, 1
-        FROM n WHERE expected IS NULL ORDER BY channel
-        ON CONFLICT (channel) DO NOTHING
-        RETURNING channel
-    )
-    SELECT channel FROM swapped UNION ALL SELECT channel FROM inserted";
-
 /// A connection and its prepared statements.
 struct Conn {
     client: Client,
     get: Statement,
     insert: Statement,
     swap: Statement,
-    write_rows: Statement,
     list: Statement,
     get_payer: Statement,
     insert_payer: Statement,
@@ -254,7 +208,6 @@ impl Conn {
             .await?,
             insert: p(INSERT_ROW.into()).await?,
             swap: p(SWAP_ROW.into()).await?,
-            write_rows: p(WRITE_ROWS.into()).await?,
             list: p(format!(
                 "SELECT {COLUMNS} FROM receiver_vouchers WHERE status = ANY($1) ORDER BY channel"
             ))
@@ -558,95 +511,8 @@ async fn migrate(client: &Client) -> Result<()> {
     }
 }
 
-/// [`WRITE_ROWS`]'s parameters: the batch's columns.
-#[derive(Default)]
-struct Columns<'a> {
-    channel: Vec<&'a [u8]>,
-    amount: Vec<i64>,
-    signature: Vec<&'a [u8]>,
-    creator: Vec<&'a [u8]>,
-    mint: Vec<&'a [u8]>,
-    claimed: Vec<i64>,
-    allocation: Vec<i64>,
-    status: Vec<&'static str>,
-    claim_signature: Vec<Option<&'a str>>,
-    cluster: Vec<Option<&'a [u8]>>,
-    seen_slot: Vec<i64>,
-    note: Vec<Option<&'a str>>,
-    claim_valid_until: Vec<Option<i64>>,
-    version: Vec<i64>,
-    expected: Vec<Option<i64>>,
-}
-
-impl<'a> Columns<'a> {
-    fn of(params: &'a [(Params, Option<[i64; 2]>)]) -> Self {
-        let mut c = Columns::default();
-        for (p, versions) in params {
-            c.channel.push(&p.channel);
-            c.amount.push(p.amount);
-            c.signature.push(&p.signature);
-            c.creator.push(&p.creator);
-            c.mint.push(&p.mint);
-            c.claimed.push(p.claimed);
-            c.allocation.push(p.allocation);
-            c.status.push(p.status);
-            c.claim_signature.push(p.claim_signature.as_deref());
-            c.cluster.push(p.cluster.as_deref());
-            c.seen_slot.push(p.seen_slot);
-            c.note.push(p.note.as_deref());
-            c.claim_valid_until.push(p.claim_valid_until);
-            // an insert writes version 1, as `INSERT_ROW` does
-            c.version.push(versions.map_or(1, |v| v[0]));
-            c.expected.push(versions.map(|v| v[1]));
-        }
-        c
-    }
-
-    fn values(&self) -> [&(dyn ToSql + Sync); 15] {
-        [
-            &self.channel,
-            &self.amount,
-            &self.signature,
-            &self.creator,
-            &self.mint,
-            &self.claimed,
-            &self.allocation,
-            &self.status,
-            &self.claim_signature,
-            &self.cluster,
-            &self.seen_slot,
-            &self.note,
-            &self.claim_valid_until,
-            &self.version,
-            &self.expected,
-        ]
-    }
-}
-
-/// A batch of distinct rows as one statement ([`WRITE_ROWS`]): one round
-/// trip, and one execution on the server instead of one per row.
-async fn batch_rows(
-    conn: &mut Conn,
-    params: &[(Params, Option<[i64; 2]>)],
-) -> std::result::Result<Vec<bool>, tokio_postgres::Error> {
-    let columns = Columns::of(params);
-    let rows = conn
-        .client
-        .query(&conn.write_rows, &columns.values())
-        .await?;
-    let written = rows
-        .iter()
-        .map(|r| r.try_get::<_, &[u8]>(0))
-        .collect::<std::result::Result<std::collections::HashSet<_>, _>>()?;
-    Ok(params
-        .iter()
-        .map(|(p, _)| written.contains(p.channel.as_slice()))
-        .collect())
-}
-
-/// One batch in one transaction, a statement per row, rows in channel order
-/// (a batch writing one row more than once: each write sees the one
-/// before); `Err` when the transaction failed and was rolled back.
+/// One batch in one transaction, rows in channel order; `Ok(Err(e))` when
+/// the transaction failed and was rolled back.
 async fn batch(
     conn: &mut Conn,
     order: &[usize],
@@ -747,9 +613,6 @@ impl ReceiverStore for PostgresStore {
         // channel order (stable: writes of one row keep theirs)
         let mut order: Vec<usize> = (0..writes.len()).collect();
         order.sort_by_key(|&i| writes[i].record().voucher.channel);
-        let distinct = order.windows(2).all(|w| {
-            writes[w[0]].record().voucher.channel != writes[w[1]].record().voucher.channel
-        });
         // a free writer connection, else (all busy) one to wait for
         let writer = match self
             .writers
@@ -771,12 +634,7 @@ impl ReceiverStore for PostgresStore {
             };
             let mut attempt = 0usize;
             loop {
-                let outcome = if distinct {
-                    batch_rows(&mut conn, &params).await
-                } else {
-                    batch(&mut conn, &order, &params).await
-                };
-                match outcome {
+                match batch(&mut conn, &order, &params).await {
                     Ok(done) => return Ok(done),
                     Err(e) if retryable(&e) && attempt < BATCH_RETRIES => {
                         attempt = attempt.saturating_add(1);
