@@ -25,10 +25,11 @@
 //! receiver keeps free of store calls anyway; see [`super::commit`]).
 //!
 //! Connections: two for batched writes (each batch a transaction: `BEGIN`,
-//! the writes pipelined, `COMMIT` — one WAL flush per batch; two so that
-//! group commit keeps a batch in flight while the other's flush waits), and
-//! a few for everything else, each statement its own transaction, pipelined by the driver. Every
-//! statement is prepared once per connection. A batch writes rows in channel
+//! then the writes and `COMMIT` pipelined — two round trips and one WAL
+//! flush per batch; two so that group commit keeps a batch in flight while
+//! the other's flush waits), and a few for everything else, each statement
+//! its own transaction, pipelined by the driver. Every statement is prepared
+//! once per connection. A batch writes rows in channel
 //! order, so batches of gateways sharing the database lock rows in the same
 //! order and never deadlock one another.
 //!
@@ -511,28 +512,46 @@ async fn migrate(client: &Client) -> Result<()> {
     }
 }
 
-/// One batch in one transaction, rows in channel order; `Ok(Err(e))` when
-/// the transaction failed and was rolled back.
+/// One batch in one transaction, rows in channel order; `Err` when the
+/// transaction failed, in which case none of it was applied.
+///
+/// Two round trips: `BEGIN`, then the writes and `COMMIT` pipelined
+/// together (the server runs them in order). The rows are sent only once
+/// `BEGIN` succeeded, so they can never run outside the transaction. If a
+/// write fails, the server aborts the transaction, refuses the writes after
+/// it and answers the pipelined `COMMIT` by rolling back; the first error in
+/// pipeline order — the cause — is returned. (A write the driver refuses
+/// to encode is never sent; encoding depends on the parameters' types, which
+/// are the same for every row, so then none is, and `COMMIT` commits
+/// nothing.)
 async fn batch(
     conn: &mut Conn,
     order: &[usize],
     params: &[(Params, Option<[i64; 2]>)],
 ) -> std::result::Result<Vec<bool>, tokio_postgres::Error> {
-    let tx = conn.client.transaction().await?;
-    let (insert, swap) = (conn.insert.clone(), conn.swap.clone());
-    let futures = order.iter().map(|&i| {
+    let client = &conn.client;
+    client.batch_execute("BEGIN").await?;
+    let writes = order.iter().map(|&i| {
         let (p, versions) = &params[i];
-        let (tx, insert, swap) = (&tx, &insert, &swap);
+        let (insert, swap) = (&conn.insert, &conn.swap);
         async move {
             match versions {
-                None => tx.execute(insert, &p.values(&[])).await,
-                Some(v) => tx.execute(swap, &p.values(v)).await,
+                None => client.execute(insert, &p.values(&[])).await,
+                Some(v) => client.execute(swap, &p.values(v)).await,
             }
         }
     });
-    // polled together: the driver pipelines them, in this order
-    let counts = futures_util::future::try_join_all(futures).await?;
-    tx.commit().await?;
+    // polled together, in this order: the driver pipelines them; every
+    // answer is awaited (no short-circuit), so `COMMIT` is always sent
+    let (counts, commit) = futures_util::future::join(
+        futures_util::future::join_all(writes),
+        client.batch_execute("COMMIT"),
+    )
+    .await;
+    let counts = counts
+        .into_iter()
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    commit?;
     let mut done = vec![false; params.len()];
     for (&i, n) in order.iter().zip(counts) {
         done[i] = n == 1;

@@ -6,6 +6,7 @@
 
 use micropay_client::store::{
     commit::GroupCommit, conformance, postgres::PostgresStore, rules, ClaimStatus, ReceiverStore,
+    RowWrite,
 };
 use micropay_sdk::voucher::Voucher;
 use micropay_tests::postgres::PgCluster;
@@ -22,6 +23,33 @@ fn postgres_store_conforms_also_across_connections() {
     assert_eq!(store.schema_version().unwrap(), 1);
     conformance::receiver_store(&store);
     conformance::payer_store(&store);
+
+    // a batch the server refuses midway (its writes are pipelined with the
+    // COMMIT) applies nothing, not even the writes before the refused one,
+    // and its connection serves the next batch
+    let [a, b, c] = [(); 3].map(|()| Pubkey::new_unique());
+    let mut refused = conformance::sample_record(b, 1);
+    refused.note = Some("a NUL \0 byte, which Postgres text refuses".into());
+    let batch = |rows: Vec<_>| store.write_batch(&rows);
+    let err = batch(vec![
+        RowWrite::Insert(conformance::sample_record(a, 1)),
+        RowWrite::Insert(refused),
+        RowWrite::Insert(conformance::sample_record(c, 1)),
+    ])
+    .unwrap_err();
+    assert!(err.to_string().contains("22021"), "{err}");
+    for row in [a, b, c] {
+        assert_eq!(
+            store.get(&row).unwrap(),
+            None,
+            "a refused batch wrote a row"
+        );
+    }
+    let again = batch(vec![
+        RowWrite::Insert(conformance::sample_record(a, 1)),
+        RowWrite::Insert(conformance::sample_record(c, 1)),
+    ]);
+    assert_eq!(again.unwrap(), vec![true, true]);
     let shared = pg.create_database("shared");
     let a: Arc<dyn ReceiverStore> = Arc::new(PostgresStore::connect(&shared).unwrap());
     let b: Arc<dyn ReceiverStore> = Arc::new(PostgresStore::connect(&shared).unwrap());
