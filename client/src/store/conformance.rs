@@ -162,8 +162,8 @@ pub fn receiver_store(store: &dyn ReceiverStore) {
     assert_eq!(store.get(&f).unwrap(), None);
     assert_eq!(store.get(&g).unwrap().unwrap().voucher.amount, u64::MAX);
 
-    // a batch of distinct rows (a backend may write it in one statement):
-    // each write still succeeds or fails on its own, every column kept
+    // a batch of distinct rows: each write succeeds or fails on its own,
+    // every column kept
     let [h1, h2, h3, missing, fresh] = [(); 5].map(|()| Pubkey::new_unique());
     for h in [h1, h2, h3] {
         assert!(store.insert(&sample_record(h, 5)).unwrap());

@@ -33,11 +33,15 @@ fn program(public_key: &[u8; 32], signature: &[u8; 64], message: &[u8]) -> bool 
 /// The receiver's off-chain check (the sdk's `Voucher::verify`), for voucher
 /// messages: it must accept exactly what the program accepts.
 fn sdk(public_key: &[u8; 32], signature: &[u8; 64], message: &[u8]) -> Option<bool> {
-    if message.len() != VOUCHER_MESSAGE_LEN || !message.starts_with(VOUCHER_DOMAIN) {
+    if message.len() != VOUCHER_MESSAGE_LEN {
         return None;
     }
-    let channel: [u8; 32] = message[7..39].try_into().unwrap();
-    let amount = u64::from_le_bytes(message[39..].try_into().unwrap());
+    // domain ‖ channel ‖ amount (u64 LE), as `voucher_message` lays it out
+    let (channel, amount) = message
+        .strip_prefix(VOUCHER_DOMAIN.as_slice())?
+        .split_at(32);
+    let channel: [u8; 32] = channel.try_into().unwrap();
+    let amount = u64::from_le_bytes(amount.try_into().unwrap());
     let voucher = Voucher {
         channel: channel.into(),
         amount,
