@@ -1,7 +1,10 @@
 //! `micropay bench-paywall`: a bounded local load test of the paywall. On
 //! the embedded bank (no validator), it starts a trivial JSON upstream and
 //! `serve`'s stack in front of it (paywall + proxy, receiver store on disk
-//! unless `--store memory`), gives every client its own funded channel, and
+//! unless `--store memory`) — or, with `--deploy layer`, the same upstream
+//! router with the `Paywall` layer on it, as an axum service that adds the
+//! layer runs (one HTTP hop, no proxy) — gives every client its own funded
+//! channel, and
 //! at each concurrency level sends the same number of requests straight to
 //! the upstream and through the paywall, each paid with a fresh voucher
 //! (signed before the clock starts). It prints requests per second and the
@@ -40,6 +43,18 @@ pub enum StoreKind {
     Memory,
 }
 
+/// Where the paywall sits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Deploy {
+    /// `micropay serve`: paywall + reverse proxy in front of the upstream
+    /// (two HTTP hops per paid request).
+    Proxy,
+    /// The `Paywall` tower layer on the upstream's own router, in process
+    /// (one hop): what an axum service that adds the layer runs.
+    Layer,
+}
+
 #[derive(Args, Debug)]
 pub struct BenchPaywallArgs {
     /// Concurrent clients, one level per value.
@@ -51,6 +66,10 @@ pub struct BenchPaywallArgs {
     /// The receiver store.
     #[arg(long, value_enum, default_value_t = StoreKind::Disk)]
     pub store: StoreKind,
+    /// Where the paywall sits: in front of the upstream as `serve`'s
+    /// reverse proxy, or as a layer on the upstream's router.
+    #[arg(long, value_enum, default_value_t = Deploy::Proxy)]
+    pub deploy: Deploy,
 }
 
 /// One concurrency level.
@@ -75,6 +94,8 @@ pub struct BenchPaywall {
     /// "release" or "debug".
     pub build: &'static str,
     pub store: String,
+    /// Where the paywall sat.
+    pub deploy: Deploy,
     pub levels: Vec<Level>,
     /// Vouchers the receiver accepted (one per paid request).
     pub accepted: u64,
@@ -84,8 +105,13 @@ impl std::fmt::Display for BenchPaywall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "paywall load test ({} build, receiver store {}), loopback, embedded bank",
-            self.build, self.store
+            "paywall load test ({} build, receiver store {}, {}), loopback, embedded bank",
+            self.build,
+            self.store,
+            match self.deploy {
+                Deploy::Proxy => "paywall + reverse proxy as `serve` runs it",
+                Deploy::Layer => "paywall as a layer on the upstream's router",
+            }
         )?;
         writeln!(
             f,
@@ -241,13 +267,18 @@ pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
             fund_action: None,
         },
     );
-    let upstream = serve_on_loopback(Router::new().route(
+    let app = Router::new().route(
         "/data",
         get(|| async { axum::Json(serde_json::json!({ "temperature": 21 })) }),
-    ))
-    .await?;
-    let proxy = Proxy::new(&upstream).map_err(|e| Failure::user(e.to_string()))?;
-    let gateway = serve_on_loopback(proxy.router().layer(paywall)).await?;
+    );
+    let upstream = serve_on_loopback(app.clone()).await?;
+    let gateway = match args.deploy {
+        Deploy::Proxy => {
+            let proxy = Proxy::new(&upstream).map_err(|e| Failure::user(e.to_string()))?;
+            serve_on_loopback(proxy.router().layer(paywall)).await?
+        }
+        Deploy::Layer => serve_on_loopback(app.layer(paywall)).await?,
+    };
 
     // a request the paywall accepts needs the offer it made
     let asked = reqwest::get(format!("{gateway}/data"))
@@ -334,6 +365,7 @@ pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
                 StoreKind::Disk => "on disk (synchronous)".into(),
                 StoreKind::Memory => "in memory (not durable)".into(),
             },
+            deploy: args.deploy,
             levels,
             accepted,
         },

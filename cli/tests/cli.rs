@@ -842,10 +842,32 @@ fn bench_paywall_prints_a_row_per_level_and_counts_every_payment() {
     assert_eq!(levels[0]["concurrency"], 1);
     assert_eq!(levels[1]["concurrency"], 4);
     assert_eq!(v["accepted"], 80);
+    assert_eq!(v["deploy"], "proxy");
     for l in levels {
         assert!(l["paid_rps"].as_f64().unwrap() > 0.0);
         assert!(l["paid_p99_us"].as_u64().unwrap() >= l["paid_p50_us"].as_u64().unwrap());
     }
+    // the paywall as a layer on the upstream's own router counts the same way
+    let out = micropay()
+        .args([
+            "bench-paywall",
+            "--concurrency",
+            "3",
+            "--requests",
+            "30",
+            "--store",
+            "memory",
+            "--deploy",
+            "layer",
+            "--output",
+            "json",
+        ])
+        .assert()
+        .success();
+    let v = json(&out.get_output().stdout);
+    assert_eq!(v["deploy"], "layer");
+    assert_eq!(v["accepted"], 30);
+    assert_eq!(v["levels"][0]["concurrency"], 3);
     micropay()
         .args(["bench-paywall", "--concurrency", "0"])
         .assert()
