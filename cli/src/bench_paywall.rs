@@ -1,10 +1,10 @@
 //! `micropay bench-paywall`: a bounded local load test of the paywall. On
-//! the embedded bank (no validator), it starts a trivial JSON upstream and
-//! `serve`'s stack in front of it (paywall + proxy, receiver store on disk
-//! unless `--store memory`) — or, with `--deploy layer`, the same upstream
-//! router with the `Paywall` layer on it, as an axum service that adds the
-//! layer runs (one HTTP hop, no proxy) — gives every client its own funded
-//! channel, and
+//! the embedded bank (no validator), it starts a trivial JSON upstream and a
+//! paywalled gateway (receiver store on disk unless `--store memory`):
+//! `serve`'s stack in front of the upstream (paywall + reverse proxy, two
+//! HTTP hops), or with `--deploy layer` the upstream's own router with the
+//! `Paywall` layer on it (one hop, as an axum service that adds the layer
+//! runs). It gives every client its own funded channel, and
 //! at each concurrency level sends the same number of requests straight to
 //! the upstream and through the paywall, each paid with a fresh voucher
 //! (signed before the clock starts). It prints requests per second and the
