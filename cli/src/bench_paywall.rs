@@ -7,8 +7,11 @@
 //! runs). It gives every client its own funded channel, and
 //! at each concurrency level sends the same number of requests straight to
 //! the upstream and through the paywall, each paid with a fresh voucher
-//! (signed before the clock starts). It prints requests per second and the
-//! p50/p99 latency of both, and what the paywall adds.
+//! (signed before the clock starts). Each client first sends one untimed
+//! warm-up request each way (its connection opened, its channel read once
+//! by the receiver), so the numbers are the steady state a busy gateway
+//! runs in. It prints requests per second and the p50/p99 latency of both,
+//! and what the paywall adds.
 //!
 //! Everything runs on this machine over loopback, so the numbers are this
 //! machine's; a debug build is far slower than `--release` (the result says
@@ -60,8 +63,9 @@ pub struct BenchPaywallArgs {
     /// Concurrent clients, one level per value.
     #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
     pub concurrency: Vec<usize>,
-    /// Requests per level (each level sends this many direct and this many paid).
-    #[arg(long, default_value_t = 2_000)]
+    /// Timed requests per level (each level sends this many direct and this
+    /// many paid, after one untimed warm-up request per client each way).
+    #[arg(long, default_value_t = 20_000)]
     pub requests: usize,
     /// The receiver store.
     #[arg(long, value_enum, default_value_t = StoreKind::Disk)]
@@ -76,7 +80,10 @@ pub struct BenchPaywallArgs {
 #[derive(Debug, serde::Serialize)]
 pub struct Level {
     pub concurrency: usize,
+    /// Timed requests, each way (direct and paid).
     pub requests: usize,
+    /// Untimed warm-up requests before them, each way: one per client.
+    pub warmup: usize,
     pub direct_rps: f64,
     pub paid_rps: f64,
     pub direct_p50_us: u64,
@@ -97,7 +104,8 @@ pub struct BenchPaywall {
     /// Where the paywall sat.
     pub deploy: Deploy,
     pub levels: Vec<Level>,
-    /// Vouchers the receiver accepted (one per paid request).
+    /// Vouchers the receiver accepted (one per paid request, warm-ups
+    /// included).
     pub accepted: u64,
 }
 
@@ -155,48 +163,69 @@ fn percentile(sorted: &[u64], p: usize) -> u64 {
     sorted.get(index).copied().unwrap_or(0)
 }
 
-/// Sends `requests` requests from `clients.len()` tasks; each request's
-/// header (if any) comes from `header(client, n)`. Returns (rps, latencies).
-async fn load(
-    url: &str,
-    clients: usize,
-    requests: usize,
-    headers: Vec<Vec<Option<String>>>,
-) -> Result<(f64, Vec<u64>), Failure> {
+/// Sends one request with `header` and reads the whole answer; an error
+/// unless it was a success.
+async fn send(http: &reqwest::Client, url: &str, header: Option<String>) -> Result<(), String> {
+    let mut request = http.get(url);
+    if let Some(h) = header {
+        request = request.header(x402::PAYMENT_SIGNATURE, h);
+    }
+    let response = request.send().await.map_err(|e| e.to_string())?;
+    let status = response.status();
+    response.bytes().await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("HTTP {status}"));
+    }
+    Ok(())
+}
+
+/// Runs one task per entry of `headers`, each sending its requests in turn
+/// (a header of `None`: no payment). Each task's first request is its
+/// warm-up, sent before the clock starts: it opens the task's connection
+/// and, when paid, has the receiver read its channel once (on chain and in
+/// the store) — costs a client pays once, not per request, which would
+/// otherwise sit in a short run's tail. The clock runs from the first
+/// timed request sent to the last answered. Returns (timed requests per
+/// second, their latencies in µs, sorted).
+async fn load(url: &str, headers: Vec<Vec<Option<String>>>) -> Result<(f64, Vec<u64>), Failure> {
     let http = reqwest::Client::new();
-    let started = Instant::now();
-    let mut tasks = Vec::with_capacity(clients);
-    for own in headers.into_iter().take(clients) {
-        let http = http.clone();
-        let url = url.to_string();
+    let warmed = Arc::new(tokio::sync::Barrier::new(headers.len()));
+    let mut tasks = Vec::with_capacity(headers.len());
+    for own in headers {
+        let (http, url, warmed) = (http.clone(), url.to_string(), warmed.clone());
         tasks.push(tokio::spawn(async move {
+            let mut own = own.into_iter();
+            let warm = match own.next() {
+                Some(header) => send(&http, &url, header).await,
+                None => Ok(()),
+            };
+            // every task reaches the barrier, even one whose warm-up failed
+            warmed.wait().await;
+            warm?;
+            let began = Instant::now();
             let mut latencies = Vec::with_capacity(own.len());
             for header in own {
-                let mut request = http.get(&url);
-                if let Some(h) = header {
-                    request = request.header(x402::PAYMENT_SIGNATURE, h);
-                }
                 let t = Instant::now();
-                let response = request.send().await.map_err(|e| e.to_string())?;
-                let status = response.status();
-                response.bytes().await.map_err(|e| e.to_string())?;
-                if !status.is_success() {
-                    return Err(format!("HTTP {status}"));
-                }
+                send(&http, &url, header).await?;
                 latencies.push(u64::try_from(t.elapsed().as_micros()).unwrap_or(u64::MAX));
             }
-            Ok::<_, String>(latencies)
+            Ok::<_, String>((began, Instant::now(), latencies))
         }));
     }
-    let mut all = Vec::with_capacity(requests);
+    let (mut first, mut last, mut all) = (None::<Instant>, None::<Instant>, Vec::new());
     for task in tasks {
-        let latencies = task
+        let (began, ended, latencies) = task
             .await
             .map_err(|e| Failure::user(format!("a client task failed: {e}")))?
             .map_err(|e| Failure::user(format!("a request failed: {e}")))?;
+        first = Some(first.map_or(began, |f| f.min(began)));
+        last = Some(last.map_or(ended, |l| l.max(ended)));
         all.extend(latencies);
     }
-    let secs = started.elapsed().as_secs_f64();
+    let secs = match (first, last) {
+        (Some(first), Some(last)) => last.duration_since(first).as_secs_f64(),
+        _ => 0.0,
+    };
     all.sort_unstable();
     // counts of requests are far below 2^52: exact as f64
     Ok((all.len() as f64 / secs.max(1e-9), all))
@@ -230,7 +259,7 @@ pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
     let per_client = args
         .concurrency
         .iter()
-        .map(|c| args.requests.div_ceil(*c))
+        .map(|c| args.requests.div_ceil(*c).saturating_add(1))
         .sum::<usize>();
     let allocation = PRICE.saturating_mul(u64::try_from(per_client).unwrap_or(u64::MAX));
     let creator = Keypair::new();
@@ -299,14 +328,15 @@ pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
     for &c in &args.concurrency {
         let per = args.requests.div_ceil(c);
         let total = per.saturating_mul(c);
-        let direct_headers: Vec<Vec<Option<String>>> = (0..c).map(|_| vec![None; per]).collect();
-        let (direct_rps, direct) =
-            load(&format!("{upstream}/data"), c, total, direct_headers).await?;
+        // one warm-up request per client, then `per` timed
+        let direct_headers: Vec<Vec<Option<String>>> =
+            (0..c).map(|_| vec![None; per.saturating_add(1)]).collect();
+        let (direct_rps, direct) = load(&format!("{upstream}/data"), direct_headers).await?;
         // vouchers signed before the clock starts
         let mut paid_headers = Vec::with_capacity(c);
         for (i, client) in clients.iter().take(c).enumerate() {
-            let mut own = Vec::with_capacity(per);
-            for _ in 0..per {
+            let mut own = Vec::with_capacity(per.saturating_add(1));
+            for _ in 0..=per {
                 let next = cumulative[i].saturating_add(PRICE);
                 cumulative[i] = next;
                 let voucher = Voucher::sign(&client.session, client.channel, next);
@@ -319,7 +349,7 @@ pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
             }
             paid_headers.push(own);
         }
-        let (paid_rps, paid) = load(&format!("{gateway}/data"), c, total, paid_headers).await?;
+        let (paid_rps, paid) = load(&format!("{gateway}/data"), paid_headers).await?;
         let (d50, d99, p50, p99) = (
             percentile(&direct, 50),
             percentile(&direct, 99),
@@ -329,6 +359,7 @@ pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
         levels.push(Level {
             concurrency: c,
             requests: total,
+            warmup: c,
             direct_rps,
             paid_rps,
             direct_p50_us: d50,
@@ -346,7 +377,7 @@ pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
         .sum();
     let expected: u64 = levels
         .iter()
-        .map(|l| u64::try_from(l.requests).unwrap_or(u64::MAX))
+        .map(|l| u64::try_from(l.requests.saturating_add(l.warmup)).unwrap_or(u64::MAX))
         .sum();
     if accepted != expected {
         return Err(Failure::user(format!(

@@ -841,7 +841,10 @@ fn bench_paywall_prints_a_row_per_level_and_counts_every_payment() {
     assert_eq!(levels.len(), 2);
     assert_eq!(levels[0]["concurrency"], 1);
     assert_eq!(levels[1]["concurrency"], 4);
-    assert_eq!(v["accepted"], 80);
+    // each client's untimed warm-up request is paid and counted too
+    assert_eq!(levels[0]["warmup"], 1);
+    assert_eq!(levels[1]["warmup"], 4);
+    assert_eq!(v["accepted"], 40 + 1 + 40 + 4);
     assert_eq!(v["deploy"], "proxy");
     for l in levels {
         assert!(l["paid_rps"].as_f64().unwrap() > 0.0);
@@ -866,7 +869,7 @@ fn bench_paywall_prints_a_row_per_level_and_counts_every_payment() {
         .success();
     let v = json(&out.get_output().stdout);
     assert_eq!(v["deploy"], "layer");
-    assert_eq!(v["accepted"], 30);
+    assert_eq!(v["accepted"], 30 + 3);
     assert_eq!(v["levels"][0]["concurrency"], 3);
     micropay()
         .args(["bench-paywall", "--concurrency", "0"])
