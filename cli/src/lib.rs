@@ -96,6 +96,31 @@ pub enum Command {
     Bench(bench::BenchArgs),
 }
 
+impl Command {
+    /// Whether the command answers paid requests: each one waits for the
+    /// receiver store's commit thread, so the async runtime leaves that
+    /// thread a core ([`runtime_workers`]).
+    fn serves_payments(&self) -> bool {
+        matches!(self, Command::Serve(_) | Command::BenchPaywall(_))
+    }
+}
+
+/// Async worker threads for a process on `cores` cores. A gateway runs one
+/// fewer than the cores (at least one): with as many workers as cores, the
+/// store's commit thread (busy when fsync is fast) makes three threads want
+/// two cores, the kernel time-slices two workers on one core in ticks
+/// (4 ms), and a request held by the worker that waits waits a whole tick —
+/// measured as a p99 of 4.3–4.7 ms added at 16 clients on two cores, against
+/// 1.2 ms with one worker, at the same throughput (`bench-paywall`).
+/// `TOKIO_WORKER_THREADS`, when set, overrides this as in any tokio program.
+pub fn runtime_workers(cores: usize, serves_payments: bool) -> usize {
+    if serves_payments {
+        cores.saturating_sub(1).max(1)
+    } else {
+        cores.max(1)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Output {
     Text,
@@ -200,10 +225,12 @@ pub fn main() -> i32 {
         }
     };
     let output = cli.output;
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        builder.worker_threads(runtime_workers(cores, cli.command.serves_payments()));
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -277,5 +304,23 @@ mod tests {
             assert!(!advice.contains('_'), "an instruction name: {advice}");
             assert_eq!(failure.code, 1);
         }
+    }
+
+    /// Gateways leave the commit thread a core, never down to no worker;
+    /// other commands use every core.
+    #[test]
+    fn gateways_leave_the_commit_thread_a_core() {
+        assert_eq!(runtime_workers(2, true), 1);
+        assert_eq!(runtime_workers(8, true), 7);
+        assert_eq!(runtime_workers(1, true), 1);
+        assert_eq!(runtime_workers(0, true), 1);
+        assert_eq!(runtime_workers(2, false), 2);
+        assert_eq!(runtime_workers(0, false), 1);
+        let cli = Cli::try_parse_from(["micropay", "serve", "--config", "x.toml"]).unwrap();
+        assert!(cli.command.serves_payments());
+        let cli = Cli::try_parse_from(["micropay", "bench-paywall"]).unwrap();
+        assert!(cli.command.serves_payments());
+        let cli = Cli::try_parse_from(["micropay", "bench", "accept"]).unwrap();
+        assert!(!cli.command.serves_payments());
     }
 }

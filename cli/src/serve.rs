@@ -26,6 +26,9 @@
 //!
 //! `-u` and `-k` on the command line win over `cluster` and `keypair` in
 //! the file, which win over the Solana CLI config.
+//!
+//! It runs one async worker thread fewer than the cores, leaving the
+//! receiver store's commit thread a core ([`crate::runtime_workers`] says why).
 
 use super::{
     claim::mint_values,
