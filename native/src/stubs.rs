@@ -6,7 +6,7 @@
 //! depth, `success`/`failed`), so the stub adds no line of its own — program-
 //! test's added an `invoke` at the caller's depth and a second `success`.
 
-use crate::invoke::{record_cpi_failure, store, with_context, LockedData};
+use crate::invoke::{record_cpi_failure, store, with_context};
 use solana_account_info::AccountInfo;
 use solana_instruction::{
     error::{InstructionError, UNSUPPORTED_SYSVAR},
@@ -198,7 +198,7 @@ fn invoke_signed(
         let index_in_caller =
             current.get_index_of_account_in_instruction(account.index_in_transaction)?;
         let mut borrowed = current.try_borrow_instruction_account(index_in_caller)?;
-        store(info, &mut borrowed, LockedData::Refuse)?;
+        store(info, &mut borrowed)?;
         if account.is_writable() {
             written_back.push((account.index_in_transaction, info_index));
         }
