@@ -39,6 +39,7 @@ use super::{
 use anchor_lang::prelude::Pubkey;
 use clap::Args;
 use micropay_client::{
+    ledger::rpc::RpcLedger,
     planner::{ppm_from_ratio, PlannerConfig},
     receiver::{AcceptedMint, FeePolicy, Receiver, ReceiverConfig},
     watcher::{subscribe_channels, Watcher, WatcherConfig},
@@ -589,8 +590,15 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
             format,
             ..PlannerConfig::default()
         };
+        // its own thread, runtime and RPC connection: a pass reads and
+        // writes the store synchronously, which must not hold up the
+        // paywall's worker (serve runs one worker fewer than the cores)
+        let ledger = Arc::new(RpcLedger::new(
+            ctx.ledger.url(),
+            ctx.ledger.client().commitment(),
+        ));
         let watcher = Watcher::new(
-            ctx.ledger.clone(),
+            ledger,
             store.clone(),
             Arc::new(ctx.keypair()?.insecure_clone()),
             WatcherConfig {
@@ -602,15 +610,29 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
             },
         );
         let ws = websocket_url(&ctx.ledger.url());
-        let wake = subscribe_channels(&ws, Some(creator)).await.ok();
         let mut stopped = stopped.clone();
-        Some(tokio::spawn(async move {
-            watcher
-                .run(wake, async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await
-        }))
+        let (done, report) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("micropay-watcher".into())
+            .spawn(move || {
+                let report = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map(|runtime| {
+                        runtime.block_on(async move {
+                            let wake = subscribe_channels(&ws, Some(creator)).await.ok();
+                            watcher
+                                .run(wake, async move {
+                                    let _ = stopped.wait_for(|s| *s).await;
+                                })
+                                .await
+                        })
+                    })
+                    .map_err(|e| format!("cannot start its runtime: {e}"));
+                let _ = done.send(report);
+            })
+            .map_err(|e| Failure::user(format!("cannot start the watcher's thread: {e}")))?;
+        Some(report)
     } else {
         None
     };
@@ -630,9 +652,10 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
             message: format!("serving stopped: {e}"),
             code: 2,
         })?;
-    if let Some(task) = watcher {
-        let report = task
+    if let Some(report) = watcher {
+        let report = report
             .await
+            .map_err(|_| Failure::user("watcher: its thread ended without a report"))?
             .map_err(|e| Failure::user(format!("watcher: {e}")))?;
         tracing::info!(
             claims = report.claim_transactions,

@@ -45,7 +45,7 @@
 
 use crate::{
     accounts,
-    error::Result,
+    error::{ClientError, Result},
     ledger::Ledger,
     store::{
         commit::GroupCommit,
@@ -502,11 +502,14 @@ impl Receiver {
 
     /// The best voucher held for `channel` of this creator, and what the
     /// channel had settled on chain when last seen (base units): what a payer
-    /// that lost its state resumes from. Reads only the store.
-    pub fn held(&self, channel: &Pubkey) -> Result<Option<(Voucher, u64)>> {
-        Ok(self
-            .store
-            .get(channel)?
+    /// that lost its state resumes from. Reads only the store, on tokio's
+    /// blocking pool (a store read may be a database round trip).
+    pub async fn held(&self, channel: &Pubkey) -> Result<Option<(Voucher, u64)>> {
+        let (store, channel) = (self.store.clone(), *channel);
+        let row = tokio::task::spawn_blocking(move || store.get(&channel))
+            .await
+            .map_err(|e| ClientError::store(format!("store read task failed: {e}")))??;
+        Ok(row
             .filter(|row| row.creator == self.creator)
             .map(|row| (row.voucher, row.claimed)))
     }

@@ -341,7 +341,7 @@ impl Paywall {
                     ..Refusal::new(code)
                 };
                 if matches!(code, RefusalCode::Stale | RefusalCode::Duplicate) {
-                    match self.shared.receiver.held(&voucher.channel) {
+                    match self.shared.receiver.held(&voucher.channel).await {
                         Ok(Some((held, claimed))) => {
                             refusal.held = Some(WireVoucher::from(&held));
                             refusal.claimed = Some(claimed.to_string());

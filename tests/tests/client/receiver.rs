@@ -443,7 +443,7 @@ async fn prices_follow_the_channel_mint_and_held_is_the_best_voucher() {
     let f = common::one_channel(&ledger, 10_000_000, 1_000_000, 0).await;
     let (store, receiver) = common::receiver(&ledger, &f.creator.pubkey());
     let sol = anchor_spl::token::spl_token::native_mint::ID;
-    assert_eq!(receiver.held(&f.channel).unwrap(), None);
+    assert_eq!(receiver.held(&f.channel).await.unwrap(), None);
 
     let v = Voucher::sign(&f.session, f.channel, 300);
     let only_usdc = |mint: &Pubkey| (*mint != sol).then_some(1);
@@ -465,7 +465,7 @@ async fn prices_follow_the_channel_mint_and_held_is_the_best_voucher() {
             price: 300
         }
     );
-    assert_eq!(receiver.held(&f.channel).unwrap(), Some((v, 0)));
+    assert_eq!(receiver.held(&f.channel).await.unwrap(), Some((v, 0)));
     // another creator's receiver on the same store holds nothing of it
     let other = Receiver::new(
         ledger.clone(),
@@ -473,5 +473,5 @@ async fn prices_follow_the_channel_mint_and_held_is_the_best_voucher() {
         Pubkey::new_unique(),
         ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
     );
-    assert_eq!(other.held(&f.channel).unwrap(), None);
+    assert_eq!(other.held(&f.channel).await.unwrap(), None);
 }
