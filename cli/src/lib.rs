@@ -110,8 +110,8 @@ impl Command {
 /// store's commit thread (busy when fsync is fast) makes three threads want
 /// two cores, the kernel time-slices two workers on one core in ticks
 /// (4 ms), and a request held by the worker that waits waits a whole tick —
-/// measured as a p99 of 4.3–4.7 ms added at 16 clients on two cores, against
-/// 1.2 ms with one worker, at the same throughput (`bench-paywall`).
+/// measured (`bench-paywall`, two cores, 16 clients) as 4.1–4.5 ms p99 added
+/// in most runs, against 1.1–1.7 ms with one worker at the same throughput.
 /// `TOKIO_WORKER_THREADS`, when set, overrides this as in any tokio program.
 pub fn runtime_workers(cores: usize, serves_payments: bool) -> usize {
     if serves_payments {
