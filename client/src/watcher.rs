@@ -22,6 +22,11 @@
 //!   CLI), between two passes.
 //!
 //! Every decision and its numbers go to `tracing`.
+//!
+//! A pass reads and writes the store synchronously (the store traits are
+//! blocking primitives). Beside latency-bound work, such as a paywall on the
+//! same runtime, run the watcher on a thread and runtime of its own, as
+//! `micropay serve` does, so a pass never holds up a request.
 
 use crate::ledger::DynSigner;
 use crate::{
