@@ -45,10 +45,10 @@
 
 use crate::{
     accounts,
-    error::{ClientError, Result},
+    error::Result,
     ledger::Ledger,
     store::{
-        commit::GroupCommit,
+        commit::{self, GroupCommit},
         rules::{Recorded, Sighting},
         ReceiverStore, VoucherRecord,
     },
@@ -505,11 +505,8 @@ impl Receiver {
     /// that lost its state resumes from. Reads only the store, on tokio's
     /// blocking pool (a store read may be a database round trip).
     pub async fn held(&self, channel: &Pubkey) -> Result<Option<(Voucher, u64)>> {
-        let (store, channel) = (self.store.clone(), *channel);
-        let row = tokio::task::spawn_blocking(move || store.get(&channel))
-            .await
-            .map_err(|e| ClientError::store(format!("store read task failed: {e}")))??;
-        Ok(row
+        Ok(commit::read_off_worker(&self.store, channel)
+            .await?
             .filter(|row| row.creator == self.creator)
             .map(|row| (row.voucher, row.claimed)))
     }

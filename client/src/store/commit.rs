@@ -97,10 +97,7 @@ impl GroupCommit {
 
     /// The row of `channel`, read on the blocking pool.
     pub async fn get(&self, channel: &Pubkey) -> Result<Option<VoucherRecord>> {
-        let (store, channel) = (self.store.clone(), *channel);
-        tokio::task::spawn_blocking(move || store.get(&channel))
-            .await
-            .map_err(|e| ClientError::store(format!("store read task failed: {e}")))?
+        read_off_worker(&self.store, channel).await
     }
 
     /// [`rules::record_voucher`] through group commit, deciding on `cached`
@@ -160,6 +157,18 @@ impl GroupCommit {
             self.counters.writes.load(Ordering::Relaxed),
         )
     }
+}
+
+/// The row of `channel` in `store`, read on tokio's blocking pool (a store
+/// read blocks: a disk page or a database round trip).
+pub(crate) async fn read_off_worker(
+    store: &Arc<dyn ReceiverStore>,
+    channel: &Pubkey,
+) -> Result<Option<VoucherRecord>> {
+    let (store, channel) = (store.clone(), *channel);
+    tokio::task::spawn_blocking(move || store.get(&channel))
+        .await
+        .map_err(|e| ClientError::store(format!("store read task failed: {e}")))?
 }
 
 /// The error for each writer of a failed batch (errors are not `Clone`).
