@@ -30,7 +30,7 @@ pub async fn run(cli: &Cli, args: &AirdropArgs) -> Result<(), Failure> {
     };
     let client = ctx.ledger.client();
     let signature = client.request_airdrop(&to, lamports).await.map_err(|e| {
-        Failure::from(ClientError::Rpc(format!(
+        Failure::from(ClientError::rpc(format!(
             "{e}; this cluster may give no airdrops (mainnet never does): fund {to} from another wallet"
         )))
     })?;
@@ -40,7 +40,7 @@ pub async fn run(cli: &Cli, args: &AirdropArgs) -> Result<(), Failure> {
         if client
             .confirm_transaction(&signature)
             .await
-            .map_err(|e| Failure::from(ClientError::Rpc(e.to_string())))?
+            .map_err(|e| Failure::from(ClientError::rpc(e.to_string())))?
         {
             confirmed = true;
             break;
@@ -48,7 +48,7 @@ pub async fn run(cli: &Cli, args: &AirdropArgs) -> Result<(), Failure> {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     if !confirmed {
-        return Err(Failure::from(ClientError::Rpc(format!(
+        return Err(Failure::from(ClientError::rpc(format!(
             "the airdrop {signature} was not confirmed within a minute"
         ))));
     }

@@ -164,7 +164,7 @@ impl Ctx {
                 solana_rpc_client_api::request::TokenAccountsFilter::Mint(mint.address),
             )
             .await
-            .map_err(|e| ClientError::Rpc(e.to_string()))?;
+            .map_err(|e| ClientError::rpc(e.to_string()))?;
         let mut best: Option<(Pubkey, u64)> = None;
         for keyed in accounts {
             let Ok(address) = keyed.pubkey.parse::<Pubkey>() else {

@@ -857,7 +857,7 @@ impl TimeControl for RpcTimeControl {
             }
             tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         }
-        Err(ClientError::Rpc(format!(
+        Err(ClientError::rpc(format!(
             "the cluster clock did not reach {target}"
         )))
     }

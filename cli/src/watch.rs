@@ -157,7 +157,7 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
         std::sync::Arc::new(fee_payer),
         config,
     );
-    tracing::info!(store = %store_name, rpc = %ctx.ledger.url(), "watching");
+    tracing::info!(store = %store_name, rpc = %micropay_client::error::redact_url(&ctx.ledger.url()), "watching");
 
     if args.once {
         let mut state = Default::default();

@@ -40,9 +40,12 @@ pub enum ClientError {
         /// The fee payer, when the transaction is known.
         fee_payer: Option<Pubkey>,
     },
-    /// The cluster could not be reached or answered with an error.
+    /// The cluster could not be reached or answered with an error. Build it
+    /// with [`ClientError::rpc`], which redacts URLs (RPC providers put
+    /// credentials in them); the message is redacted again when shown.
     #[error(
-        "cluster unreachable or failing ({0}); check the RPC URL and that the node is running"
+        "cluster unreachable or failing ({}); check the RPC URL and that the node is running",
+        redact_urls(.0)
     )]
     Rpc(String),
     /// A transaction's blockhash expired before it landed, every attempt.
@@ -231,7 +234,70 @@ fn transaction_sentence(error: &TransactionError, fee_payer: Option<&Pubkey>) ->
     }
 }
 
+/// Schemes whose URLs are redacted in messages.
+const URL_SCHEMES: [&str; 6] = [
+    "http://",
+    "https://",
+    "ws://",
+    "wss://",
+    "postgres://",
+    "postgresql://",
+];
+
+/// `url` without what may carry a credential: user info, path, query and
+/// fragment become `…`; the scheme, host and port stay (enough to tell
+/// which node failed).
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme) = URL_SCHEMES.iter().find(|s| {
+        url.get(..s.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(s))
+    }) else {
+        return url.to_string();
+    };
+    let rest = url.get(scheme.len()..).unwrap_or_default();
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    let userinfo = if host.len() < authority.len() {
+        "…@"
+    } else {
+        ""
+    };
+    let tail = if tail.is_empty() || tail == "/" {
+        tail
+    } else {
+        "/…"
+    };
+    format!("{scheme}{userinfo}{host}{tail}")
+}
+
+/// `text` with every URL in it redacted ([`redact_url`]).
+pub fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        let Some(start) = URL_SCHEMES.iter().filter_map(|s| lower.find(s)).min() else {
+            out.push_str(rest);
+            return out;
+        };
+        let (before, from) = rest.split_at(start);
+        out.push_str(before);
+        let end = from
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '<' | '>' | ','))
+            .unwrap_or(from.len());
+        let (url, after) = from.split_at(end);
+        out.push_str(&redact_url(url));
+        rest = after;
+    }
+}
+
 impl ClientError {
+    /// An RPC failure: `error`'s text with its URLs redacted.
+    pub fn rpc(error: impl std::fmt::Display) -> Self {
+        ClientError::Rpc(redact_urls(&error.to_string()))
+    }
+
     /// A store error not (yet) tied to a file.
     pub fn store(reason: impl Into<String>) -> Self {
         ClientError::Store {
@@ -319,6 +385,34 @@ mod tests {
             ix_error(SPL_TOKEN, code),
             ClientError::Instruction { program: Some(p), .. } if p == SPL_TOKEN
         ));
+    }
+
+    /// RPC providers put credentials in URLs: no message shows one.
+    #[test]
+    fn urls_are_redacted_at_the_source_and_when_shown() {
+        let raw = "error sending request for url (https://user:pw@rpc.example.com:8899/v2/SECRET1?api-key=SECRET2#x): connection refused; ws wss://rpc.example.com/?token=SECRET3, postgres://me:SECRET4@db/x";
+        let e = ClientError::rpc(raw);
+        for shown in [e.to_string(), format!("{e:?}")] {
+            for secret in ["SECRET1", "SECRET2", "SECRET3", "SECRET4", "user:pw", "me:"] {
+                assert!(!shown.contains(secret), "{shown}");
+            }
+            assert!(
+                shown.contains("https://…@rpc.example.com:8899/…"),
+                "{shown}"
+            );
+            assert!(shown.contains("wss://rpc.example.com/…"), "{shown}");
+            assert!(shown.contains("connection refused"), "{shown}");
+        }
+        // built directly, the message is still redacted when shown
+        let direct = ClientError::Rpc(raw.into()).to_string();
+        assert!(!direct.contains("SECRET"), "{direct}");
+        assert_eq!(redact_url("http://127.0.0.1:8899"), "http://127.0.0.1:8899");
+        assert_eq!(
+            redact_url("http://127.0.0.1:8899/"),
+            "http://127.0.0.1:8899/"
+        );
+        assert_eq!(redact_url("HTTPS://h/k"), "HTTPS://h/…");
+        assert_eq!(redact_urls("no url here"), "no url here");
     }
 
     /// The runtime and token errors users meet are sentences that say what

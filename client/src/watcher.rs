@@ -408,7 +408,7 @@ pub async fn subscribe_channels(
     use solana_rpc_client_api::config::{RpcAccountInfoConfig, RpcProgramAccountsConfig};
     let client = PubsubClient::new(ws_url)
         .await
-        .map_err(|e| crate::ClientError::Rpc(format!("WebSocket {ws_url}: {e}")))?;
+        .map_err(|e| crate::ClientError::rpc(format!("WebSocket {ws_url}: {e}")))?;
     let filters = crate::ledger::rpc::rpc_filters(&micropay_sdk::filters::channels(
         creator.map(crate::ledger::ChannelFilter::Creator),
     ));
@@ -444,10 +444,10 @@ pub async fn subscribe_channels(
     });
     match ready_rx.await {
         Ok(Ok(())) => Ok(rx),
-        Ok(Err(e)) => Err(crate::ClientError::Rpc(format!(
+        Ok(Err(e)) => Err(crate::ClientError::rpc(format!(
             "programSubscribe on {ws_url}: {e}"
         ))),
-        Err(_) => Err(crate::ClientError::Rpc(format!(
+        Err(_) => Err(crate::ClientError::rpc(format!(
             "programSubscribe on {ws_url}: the subscription task ended"
         ))),
     }

@@ -239,7 +239,7 @@ impl Faulty {
 }
 
 fn killed() -> ClientError {
-    ClientError::Rpc("connection reset (the test's fault)".into())
+    ClientError::rpc("connection reset (the test's fault)")
 }
 
 #[async_trait::async_trait]
@@ -280,7 +280,7 @@ impl Ledger for Faulty {
     ) -> Result<Vec<Result<Option<Sent>>>> {
         self.confirm_calls
             .lock()
-            .map_err(|_| ClientError::Rpc("poisoned".into()))?
+            .map_err(|_| ClientError::rpc("poisoned"))?
             .push(pending.len());
         micropay_client::ledger::confirm_each(self, pending).await
     }
@@ -318,7 +318,7 @@ impl Ledger for Faulty {
         Ok(self
             .priority_samples
             .lock()
-            .map_err(|_| ClientError::Rpc("poisoned".into()))?
+            .map_err(|_| ClientError::rpc("poisoned"))?
             .clone())
     }
 }

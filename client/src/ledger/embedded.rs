@@ -41,7 +41,7 @@ fn tx_error(err: BanksClientError, message: Option<&Message>) -> ClientError {
         | BanksClientError::SimulationError { err: e, .. } => {
             ClientError::from_transaction_error(e, message)
         }
-        other => ClientError::Rpc(other.to_string()),
+        other => ClientError::rpc(other.to_string()),
     }
 }
 
@@ -148,7 +148,7 @@ impl EmbeddedLedger {
         let mut ctx = self.ctx.lock().await;
         let before: Clock = ctx.banks_client.get_sysvar().await.map_err(bank_error)?;
         ctx.warp_to_slot(before.slot.saturating_add(slots.max(1)))
-            .map_err(|e| ClientError::Rpc(format!("warp: {e:?}")))?;
+            .map_err(|e| ClientError::rpc(format!("warp: {e:?}")))?;
         let mut after: Clock = ctx.banks_client.get_sysvar().await.map_err(bank_error)?;
         if after.unix_timestamp < before.unix_timestamp {
             after.unix_timestamp = before.unix_timestamp;
@@ -207,13 +207,13 @@ impl EmbeddedLedger {
         let slot_hashes = self
             .account(&solana_sdk::sysvar::slot_hashes::ID)
             .await?
-            .ok_or_else(|| ClientError::Rpc("the bank has no SlotHashes".into()))?;
+            .ok_or_else(|| ClientError::rpc("the bank has no SlotHashes"))?;
         let recent: Vec<(u64, Hash)> = bincode::deserialize(&slot_hashes.data)
-            .map_err(|e| ClientError::Rpc(format!("SlotHashes: {e}")))?;
+            .map_err(|e| ClientError::rpc(format!("SlotHashes: {e}")))?;
         let recent_slot = recent
             .first()
             .map(|(slot, _)| *slot)
-            .ok_or_else(|| ClientError::Rpc("SlotHashes is empty".into()))?;
+            .ok_or_else(|| ClientError::rpc("SlotHashes is empty"))?;
         let (table, bump) = Pubkey::find_program_address(
             &[tables.pubkey().as_ref(), &recent_slot.to_le_bytes()],
             &LOOKUP_TABLE_PROGRAM,
@@ -251,7 +251,7 @@ impl EmbeddedLedger {
             addresses: addresses.clone(),
         };
         let message = v0::Message::try_compile(&self.payer.pubkey(), ixs, &[lookup], blockhash)
-            .map_err(|e| ClientError::Rpc(format!("the v0 twin does not compile: {e}")))?;
+            .map_err(|e| ClientError::rpc(format!("the v0 twin does not compile: {e}")))?;
         // the keys as the runtime orders them: static, then loaded writable,
         // then loaded readonly
         let mut keys = message.account_keys.clone();
@@ -302,7 +302,7 @@ impl Ledger for EmbeddedLedger {
             .get_latest_blockhash_with_commitment(Default::default())
             .await
             .map_err(bank_error)?
-            .ok_or_else(|| ClientError::Rpc("the bank has no blockhash".into()))?;
+            .ok_or_else(|| ClientError::rpc("the bank has no blockhash"))?;
         Ok(RecentBlockhash {
             hash,
             last_valid_block_height,
@@ -435,7 +435,7 @@ impl Ledger for EmbeddedLedger {
                 .await
                 .get_new_latest_blockhash()
                 .await
-                .map_err(|e| ClientError::Rpc(e.to_string()))?;
+                .map_err(|e| ClientError::rpc(e.to_string()))?;
             tx = sign_transaction(instructions, payer, signers, blockhash)?;
         }
         self.submit(&tx).await?;
@@ -495,7 +495,7 @@ impl Ledger for EmbeddedLedger {
             .get_fee_for_message(message.clone())
             .await
             .map_err(bank_error)?
-            .ok_or_else(|| ClientError::Rpc("blockhash of the message expired".into()))
+            .ok_or_else(|| ClientError::rpc("blockhash of the message expired"))
     }
 
     async fn unix_timestamp(&self) -> Result<i64> {

@@ -58,7 +58,7 @@ pub fn transaction_error(err: TransactionError) -> ClientError {
 fn rpc_error(err: RpcClientError) -> ClientError {
     match err.kind() {
         ClientErrorKind::TransactionError(e) => transaction_error(e.clone()),
-        _ => ClientError::Rpc(err.to_string()),
+        _ => ClientError::rpc(err.to_string()),
     }
 }
 
@@ -170,14 +170,14 @@ impl RpcLedger {
         let meta = tx
             .transaction
             .meta
-            .ok_or_else(|| ClientError::Rpc(format!("transaction {signature} has no status")))?;
+            .ok_or_else(|| ClientError::rpc(format!("transaction {signature} has no status")))?;
         let mut keys = account_keys(&tx.transaction.transaction)
-            .ok_or_else(|| ClientError::Rpc(format!("transaction {signature} did not decode")))?;
+            .ok_or_else(|| ClientError::rpc(format!("transaction {signature} did not decode")))?;
         if let OptionSerializer::Some(loaded) = &meta.loaded_addresses {
             for key in loaded.writable.iter().chain(&loaded.readonly) {
                 keys.push(
                     key.parse()
-                        .map_err(|_| ClientError::Rpc("bad loaded address".into()))?,
+                        .map_err(|_| ClientError::rpc("bad loaded address"))?,
                 );
             }
         }
@@ -407,7 +407,7 @@ impl Ledger for RpcLedger {
             .await?
             .ok_or(ClientError::AccountNotFound(solana_sdk::sysvar::clock::ID))?;
         let clock: Clock = bincode::deserialize(&account.data)
-            .map_err(|e| ClientError::Rpc(format!("clock sysvar: {e}")))?;
+            .map_err(|e| ClientError::rpc(format!("clock sysvar: {e}")))?;
         Ok(clock.unix_timestamp)
     }
 
