@@ -17,7 +17,16 @@
 //! method = "GET"                       # optional: any method
 //! path = "/weather/**"                 # `*` one segment, final `**` the rest
 //! price = { sol = "0.00001" }          # UI units per request, per accepted mint
+//!
+//! [default]                            # paths no route names (default: free)
+//! deny = true                          # or: price = { sol = "0.00001" }
 //! ```
+//!
+//! Paths are priced and forwarded in canonical form (`micropay_http::path`:
+//! dot segments, `//`, encoded `/` are refused with 400). A method no route
+//! names on a priced path is priced by that path's first route. Only the
+//! standard methods may be named unless a route says `custom_method = true`.
+//! Whatever is served free is said loudly, by `--check` and at start-up.
 //!
 //! Unless `[actions] enabled = false`, it also serves a Solana Action
 //! (`/actions/fund`, `/actions.json`) through which any Actions-capable
@@ -32,7 +41,7 @@
 
 use super::{
     claim::mint_values,
-    context::{emit, parse_amount, receiver_store, Ctx},
+    context::{emit, parse_amount, receiver_store, Ctx, MintInfo},
     watch::{init_logs, shutdown_signal, websocket_url, LogFormat},
     Cli, Failure, Output,
 };
@@ -40,14 +49,14 @@ use anchor_lang::prelude::Pubkey;
 use clap::Args;
 use micropay_client::{
     ledger::rpc::RpcLedger,
-    planner::{ppm_from_ratio, PlannerConfig},
+    planner::{ppm_from_ratio, FeeModel, PlannerConfig, UnitValue},
     receiver::{AcceptedMint, FeePolicy, Receiver, ReceiverConfig},
     watcher::{subscribe_channels, Watcher, WatcherConfig},
 };
 use micropay_http::{
     paywall::{Paywall, PaywallConfig},
     proxy::Proxy,
-    route::{PathPattern, Price, Route},
+    route::{PathPattern, Price, Route, Unrouted},
 };
 use micropay_sdk::x402;
 use serde::Deserialize;
@@ -106,6 +115,22 @@ pub struct ServeConfig {
     /// Priced routes; the first that matches prices a request.
     #[serde(rename = "route", default)]
     pub routes: Vec<RouteConfig>,
+    /// What paths no route names get: free (default), a price, or `403`.
+    #[serde(default)]
+    pub default: DefaultConfig,
+}
+
+/// The `[default]` table: paths no route names.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultConfig {
+    /// Refuse them with `403`.
+    #[serde(default)]
+    pub deny: bool,
+    /// Price them: accepted mint (`sol` or its address) → UI amount.
+    pub price: Option<BTreeMap<String, String>>,
+    /// What they are (shown in the 402).
+    pub description: Option<String>,
 }
 
 fn default_listen() -> String {
@@ -241,8 +266,13 @@ fn default_icon() -> String {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
-    /// HTTP method; any when absent.
+    /// HTTP method; any when absent. A standard method unless
+    /// `custom_method` is set.
     pub method: Option<String>,
+    /// Allow a non-standard `method` (a typo such as "GOT" is refused
+    /// otherwise: it would leave the real GET unpriced).
+    #[serde(default)]
+    pub custom_method: bool,
     /// Path pattern.
     pub path: String,
     /// Price per request: accepted mint (`sol` or its address) → UI amount.
@@ -282,6 +312,12 @@ pub struct Serving {
     /// The funding Action's URL, when served.
     pub fund_action: Option<String>,
     pub routes: Vec<RouteView>,
+    /// Paths no route names: `free`, `deny` or `priced`.
+    pub unrouted: String,
+    /// The price of unrouted paths, when `priced`.
+    pub unrouted_prices: Option<RouteView>,
+    /// What is served free or loses money, said loudly.
+    pub warnings: Vec<String>,
 }
 
 /// A route as served.
@@ -336,7 +372,173 @@ impl std::fmt::Display for Serving {
                 }
             )?;
         }
+        match (self.unrouted.as_str(), &self.unrouted_prices) {
+            ("deny", _) => writeln!(f, "  unrouted   refused (403)")?,
+            (_, Some(r)) => {
+                let prices: Vec<String> = r
+                    .prices_ui
+                    .iter()
+                    .map(|(mint, ui)| format!("{ui} {mint}"))
+                    .collect();
+                writeln!(f, "  unrouted   {}", prices.join(", "))?;
+            }
+            _ => writeln!(f, "  unrouted   FREE (passed to the upstream unpaid)")?,
+        }
+        for w in &self.warnings {
+            writeln!(f, "  WARNING    {w}")?;
+        }
         write!(f, "Ctrl-C stops it.")
+    }
+}
+
+/// Route method `m`: a standard method, or any when opted in.
+fn route_method(m: &str, custom: bool, where_: &str) -> Result<http::Method, Failure> {
+    let method = http::Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+        .map_err(|_| Failure::user(format!("{where_}: `{m}` is not an HTTP method")))?;
+    if custom || micropay_http::route::STANDARD_METHODS.contains(&method) {
+        return Ok(method);
+    }
+    Err(Failure::user(format!(
+        "{where_}: `{m}` is not a standard HTTP method (GET, HEAD, POST, PUT, DELETE, CONNECT, OPTIONS, TRACE, PATCH); set custom_method = true if the upstream really serves it"
+    )))
+}
+
+/// `prices` (mint name → UI amount) in base units of accepted `mints`,
+/// recorded in the route's `view` too.
+fn prices(
+    prices: &BTreeMap<String, String>,
+    mints: &BTreeMap<Pubkey, MintInfo>,
+    where_: &str,
+    view: &mut RouteView,
+) -> Result<Vec<Price>, Failure> {
+    let mut out = Vec::new();
+    for (name, ui) in prices {
+        let mint = if name.eq_ignore_ascii_case("sol") {
+            anchor_spl::token::spl_token::native_mint::ID
+        } else {
+            name.parse::<Pubkey>().map_err(|_| {
+                Failure::user(format!("{where_}: `{name}` is not a mint (or `sol`)"))
+            })?
+        };
+        let info = mints.get(&mint).ok_or_else(|| {
+            Failure::user(format!(
+                "{where_}: mint {name} is priced but not in `mints`: accept it there"
+            ))
+        })?;
+        let amount = parse_amount(ui, info.decimals)
+            .map_err(|f| Failure::user(format!("{where_}: {}", f.message)))?;
+        out.push(Price {
+            mint,
+            amount,
+            decimals: info.decimals,
+        });
+        view.prices.insert(info.symbol.clone(), amount);
+        view.prices_ui.insert(info.symbol.clone(), ui.clone());
+    }
+    Ok(out)
+}
+
+/// The priced routes of `file`, with their views.
+fn routes(
+    file: &ServeConfig,
+    config: &std::path::Path,
+    mints: &BTreeMap<Pubkey, MintInfo>,
+) -> Result<(Vec<Route>, Vec<RouteView>), Failure> {
+    let mut routes = Vec::with_capacity(file.routes.len());
+    let mut views = Vec::with_capacity(file.routes.len());
+    for r in &file.routes {
+        let where_ = format!("{}: route {}", config.display(), r.path);
+        let method = r
+            .method
+            .as_deref()
+            .map(|m| route_method(m, r.custom_method, &where_))
+            .transpose()?;
+        let path =
+            PathPattern::parse(&r.path).map_err(|e| Failure::user(format!("{where_}: {e}")))?;
+        let mut view = RouteView {
+            method: method
+                .as_ref()
+                .map_or("*", http::Method::as_str)
+                .to_string(),
+            path: path.to_string(),
+            prices: BTreeMap::new(),
+            prices_ui: BTreeMap::new(),
+            settle_first: r.settle_first,
+        };
+        let prices = prices(&r.price, mints, &where_, &mut view)?;
+        let mut route = Route::new(method, path, prices)
+            .map_err(|e| Failure::user(format!("{where_}: {e}")))?;
+        route.description = r.description.clone();
+        route.settle_first = r.settle_first;
+        routes.push(route);
+        views.push(view);
+    }
+    Ok((routes, views))
+}
+
+/// A warning per `settle_first` route price worth less than the claim each
+/// such request sends (a one-voucher claim's fee): the creator loses money
+/// on every request there.
+fn settle_first_warnings(routes: &[Route], values: &[(Pubkey, UnitValue)]) -> Vec<String> {
+    let fee = FeeModel::default().transaction_fee(1);
+    let mut warnings = Vec::new();
+    for route in routes.iter().filter(|r| r.settle_first) {
+        for price in &route.prices {
+            let value = values
+                .iter()
+                .find(|(m, _)| *m == price.mint)
+                .map_or(0, |(_, v)| v.lamports_of(price.amount));
+            if value < fee {
+                warnings.push(format!(
+                    "route {} {} settles first, but its price in {} is worth {value} lamports, less than the {fee} lamports each claim costs: every request loses money (raise the price or drop settle_first)",
+                    route.method_name(),
+                    route.path,
+                    price.mint
+                ));
+            }
+        }
+    }
+    warnings
+}
+
+/// The `[default]` rule: what paths no route names get, its view, and what
+/// is served free (said loudly).
+fn unrouted(
+    file: &ServeConfig,
+    config: &std::path::Path,
+    mints: &BTreeMap<Pubkey, MintInfo>,
+) -> Result<(Unrouted, Option<RouteView>, Vec<String>), Failure> {
+    let where_ = format!("{}: [default]", config.display());
+    let d = &file.default;
+    match (&d.price, d.deny) {
+        (Some(_), true) => Err(Failure::user(format!(
+            "{where_}: set either `deny = true` or a `price`, not both"
+        ))),
+        (None, true) => Ok((Unrouted::Deny, None, Vec::new())),
+        (Some(price), false) => {
+            let mut view = RouteView {
+                method: "*".into(),
+                path: "/**".into(),
+                prices: BTreeMap::new(),
+                prices_ui: BTreeMap::new(),
+                settle_first: false,
+            };
+            let prices = prices(price, mints, &where_, &mut view)?;
+            let every =
+                PathPattern::parse("/**").map_err(|e| Failure::user(format!("{where_}: {e}")))?;
+            let mut route = Route::new(None, every, prices)
+                .map_err(|e| Failure::user(format!("{where_}: {e}")))?;
+            route.description = d.description.clone();
+            Ok((Unrouted::Priced(Box::new(route)), Some(view), Vec::new()))
+        }
+        (None, false) => {
+            let warning = if file.routes.is_empty() {
+                "no [[route]] is configured: every request is passed to the upstream FREE (add routes, or [default] price = … / deny = true)"
+            } else {
+                "paths no [[route]] names are passed to the upstream FREE (set [default] deny = true or a price to close them)"
+            };
+            Ok((Unrouted::Free, None, vec![warning.to_string()]))
+        }
     }
 }
 
@@ -400,62 +602,9 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
     for (mint, _) in &values {
         mints.insert(*mint, ctx.mint(&mint.to_string()).await?);
     }
-    let mut routes = Vec::with_capacity(file.routes.len());
-    let mut views = Vec::with_capacity(file.routes.len());
-    for r in &file.routes {
-        let where_ = format!("{}: route {}", args.config.display(), r.path);
-        let method = r
-            .method
-            .as_deref()
-            .map(|m| {
-                http::Method::from_bytes(m.to_ascii_uppercase().as_bytes())
-                    .map_err(|_| Failure::user(format!("{where_}: `{m}` is not an HTTP method")))
-            })
-            .transpose()?;
-        let path =
-            PathPattern::parse(&r.path).map_err(|e| Failure::user(format!("{where_}: {e}")))?;
-        let mut prices = Vec::new();
-        let mut view = RouteView {
-            method: method
-                .as_ref()
-                .map_or("*", http::Method::as_str)
-                .to_string(),
-            path: path.to_string(),
-            prices: BTreeMap::new(),
-            prices_ui: BTreeMap::new(),
-            settle_first: false,
-        };
-        for (name, ui) in &r.price {
-            let mint = if name.eq_ignore_ascii_case("sol") {
-                anchor_spl::token::spl_token::native_mint::ID
-            } else {
-                name.parse::<Pubkey>().map_err(|_| {
-                    Failure::user(format!("{where_}: `{name}` is not a mint (or `sol`)"))
-                })?
-            };
-            let info = mints.get(&mint).ok_or_else(|| {
-                Failure::user(format!(
-                    "{where_}: mint {name} is priced but not in `mints`: accept it there"
-                ))
-            })?;
-            let amount = parse_amount(ui, info.decimals)
-                .map_err(|f| Failure::user(format!("{where_}: {}", f.message)))?;
-            prices.push(Price {
-                mint,
-                amount,
-                decimals: info.decimals,
-            });
-            view.prices.insert(info.symbol.clone(), amount);
-            view.prices_ui.insert(info.symbol.clone(), ui.clone());
-        }
-        let mut route = Route::new(method, path, prices)
-            .map_err(|e| Failure::user(format!("{where_}: {e}")))?;
-        route.description = r.description.clone();
-        route.settle_first = r.settle_first;
-        view.settle_first = r.settle_first;
-        routes.push(route);
-        views.push(view);
-    }
+    let (routes, views) = routes(&file, &args.config, &mints)?;
+    let (unrouted, unrouted_prices, mut warnings) = unrouted(&file, &args.config, &mints)?;
+    warnings.extend(settle_first_warnings(&routes, &values));
 
     let mut fees = FeePolicy::default();
     for r in &file.fees.recipients {
@@ -546,6 +695,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         receiver,
         PaywallConfig {
             routes,
+            unrouted: unrouted.clone(),
             network: network.clone(),
             max_timeout_seconds: file.max_timeout_seconds,
             fund_action: fund_action.clone(),
@@ -556,14 +706,25 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         url: format!("http://{listening}"),
         upstream: proxy.upstream().to_string(),
         creator: creator.to_string(),
-        cluster: ctx.ledger.url(),
+        cluster: micropay_client::error::redact_url(&ctx.ledger.url()),
         network,
         store: store_name,
         watcher: file.watch.enabled,
         distribute: distribute.iter().map(|s| s.to_string()).collect(),
         fund_action,
         routes: views,
+        unrouted: match unrouted {
+            Unrouted::Free => "free",
+            Unrouted::Deny => "deny",
+            Unrouted::Priced(_) => "priced",
+        }
+        .into(),
+        unrouted_prices,
+        warnings,
     };
+    for w in &serving.warnings {
+        eprintln!("warning: {w}");
+    }
     let Some(listener) = listener else {
         // --check
         emit(cli.output, &serving);
@@ -667,4 +828,80 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         println!("stopped");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> ServeConfig {
+        toml::from_str(text).unwrap()
+    }
+
+    /// A typo in a route's method must not leave the real method unpriced.
+    #[test]
+    fn only_standard_methods_unless_opted_in() {
+        assert_eq!(route_method("get", false, "r").unwrap(), http::Method::GET);
+        let typo = route_method("GOT", false, "r").unwrap_err();
+        assert!(typo.message.contains("custom_method"), "{}", typo.message);
+        assert_eq!(route_method("PURGE", true, "r").unwrap().as_str(), "PURGE");
+        assert!(route_method("G T", true, "r").is_err());
+        let file = config(
+            "upstream = \"http://127.0.0.1:1\"\nmints = [\"sol\"]\n[[route]]\nmethod = \"GOT\"\npath = \"/a\"\nprice = { sol = \"1\" }\n",
+        );
+        let err = routes(&file, std::path::Path::new("f.toml"), &BTreeMap::new()).unwrap_err();
+        assert!(
+            err.message.contains("not a standard HTTP method"),
+            "{}",
+            err.message
+        );
+    }
+
+    /// What is served free is said; deny and a default price say nothing.
+    #[test]
+    fn free_service_is_said_loudly() {
+        let path = std::path::Path::new("f.toml");
+        let none = config("upstream = \"http://127.0.0.1:1\"\nmints = [\"sol\"]\n");
+        let (rule, _, warnings) = unrouted(&none, path, &BTreeMap::new()).unwrap();
+        assert!(matches!(rule, Unrouted::Free));
+        assert!(warnings[0].contains("no [[route]]") && warnings[0].contains("FREE"));
+        let some = config(
+            "upstream = \"http://127.0.0.1:1\"\nmints = [\"sol\"]\n[[route]]\npath = \"/a\"\nprice = { sol = \"1\" }\n",
+        );
+        let (_, _, warnings) = unrouted(&some, path, &BTreeMap::new()).unwrap();
+        assert!(warnings[0].contains("FREE"), "{warnings:?}");
+        let deny = config(
+            "upstream = \"http://127.0.0.1:1\"\nmints = [\"sol\"]\n[default]\ndeny = true\n",
+        );
+        let (rule, _, warnings) = unrouted(&deny, path, &BTreeMap::new()).unwrap();
+        assert!(matches!(rule, Unrouted::Deny) && warnings.is_empty());
+        let both = config(
+            "upstream = \"http://127.0.0.1:1\"\nmints = [\"sol\"]\n[default]\ndeny = true\nprice = { sol = \"1\" }\n",
+        );
+        assert!(unrouted(&both, path, &BTreeMap::new()).is_err());
+    }
+
+    /// A settle-first route priced below a claim's fee loses money on every
+    /// request: said.
+    #[test]
+    fn settle_first_below_the_claim_fee_is_said() {
+        let sol = anchor_spl::token::spl_token::native_mint::ID;
+        let route = |amount| {
+            let mut r = Route::new(
+                None,
+                PathPattern::parse("/a").unwrap(),
+                vec![Price {
+                    mint: sol,
+                    amount,
+                    decimals: 9,
+                }],
+            )
+            .unwrap();
+            r.settle_first = true;
+            r
+        };
+        let values = [(sol, UnitValue::LAMPORT)];
+        assert_eq!(settle_first_warnings(&[route(4_999)], &values).len(), 1);
+        assert!(settle_first_warnings(&[route(5_000)], &values).is_empty());
+    }
 }

@@ -133,6 +133,18 @@ description = "today's weather"
     assert_eq!(v["routes"][0]["settle_first"], true);
     assert_eq!(v["routes"][1]["prices"]["SOL"], PRICE);
     assert_eq!(v["creator"], creator.pubkey().to_string());
+    // what is served free is said (issue 25): /health is, by design here
+    assert_eq!(v["unrouted"], "free");
+    assert!(
+        v["warnings"][0].as_str().unwrap().contains("FREE"),
+        "{}",
+        v["warnings"]
+    );
+    let stderr = String::from_utf8_lossy(&checked.get_output().stderr);
+    assert!(
+        stderr.contains("warning: paths no [[route]] names"),
+        "{stderr}"
+    );
 
     let (mut serve, banner) = common::serve::start(
         dir.path(),

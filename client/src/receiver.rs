@@ -511,6 +511,39 @@ impl Receiver {
             .map(|row| (row.voucher, row.claimed)))
     }
 
+    /// [`Receiver::held`], disclosed only to the holder of `presented`: a
+    /// voucher of the same channel that verifies against the channel's
+    /// signer (or is the held voucher itself). A junk voucher on someone
+    /// else's channel learns nothing (`None`), so nobody but the payer can
+    /// read, and replay, the payer's latest voucher. Costs at most one
+    /// cached channel read.
+    pub async fn held_for(&self, presented: &Voucher) -> Result<Option<(Voucher, u64)>> {
+        let Some((held, claimed)) = self.held(&presented.channel).await? else {
+            return Ok(None);
+        };
+        if held == *presented {
+            return Ok(Some((held, claimed)));
+        }
+        let slot = self.slot(&presented.channel);
+        let mut state = slot.lock().await;
+        let read = match self
+            .channel_state(&presented.channel, &mut state.chain, false)
+            .await
+        {
+            Ok(read) => read,
+            Err(crate::ClientError::Rejected(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let key = match &mut state.key {
+            Some(key) if key.pubkey() == &read.channel.signer => key,
+            slot => slot.insert(SignerKey::new(&read.channel.signer)?),
+        };
+        Ok(presented
+            .verify_with(key)
+            .is_ok()
+            .then_some((held, claimed)))
+    }
+
     /// Forgets cached channel state (e.g. after a top-up or a close request
     /// was seen).
     pub async fn invalidate(&self, channel: &Pubkey) {

@@ -349,11 +349,13 @@ async fn open(
     }
 }
 
+/// A `503`: the details (which may name the RPC URL) go to the log only.
 fn unavailable(f: &FundAction, e: micropay_client::ClientError) -> Response {
+    tracing::warn!(error = %e, "fund action: cannot build the transaction");
     error(
         &f.network,
         StatusCode::SERVICE_UNAVAILABLE,
-        format!("cannot build the transaction now: {e}"),
+        "cannot build the transaction now (cluster_unavailable); try again".into(),
     )
 }
 

@@ -6,6 +6,8 @@
 //!   requests by [`route`] and serves one only for a voucher the creator's
 //!   receiver accepts (recorded durably first);
 //! - [`route`]: method + path pattern → a price per accepted mint;
+//! - [`path`]: the one canonical spelling of a request path, priced and
+//!   forwarded;
 //! - [`proxy`]: a reverse proxy to one upstream (what `micropay serve` puts
 //!   behind the paywall);
 //! - [`actions`]: Solana Actions that fund an escrow and open a channel to
@@ -18,7 +20,7 @@
 //! use micropay_http::paywall::{Paywall, PaywallConfig};
 //! let paywall = Paywall::new(
 //!     receiver,
-//!     PaywallConfig { routes, network: "solana:...".into(), max_timeout_seconds: 60, fund_action: None },
+//!     PaywallConfig { routes, unrouted: Default::default(), network: "solana:...".into(), max_timeout_seconds: 60, fund_action: None },
 //! );
 //! let app: axum::Router = axum::Router::new()
 //!     .route("/weather", axum::routing::get(|| async { "sunny" }))
@@ -29,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub mod actions;
+pub mod path;
 pub mod pay;
 pub mod paywall;
 pub mod proxy;

@@ -9,13 +9,27 @@
 //! try pays again. What cannot be decided (the cluster or the store is
 //! unreachable) is a `503` with `Retry-After`, never a free pass.
 //!
+//! Paths are canonicalised first ([`crate::path`]): a spelling with more
+//! than one meaning is a `400`, and the inner service sees exactly the path
+//! that was priced. A method no route names on a priced path is priced by
+//! that path's first route; paths no route covers follow
+//! [`PaywallConfig::unrouted`].
+//!
 //! A route marked `settle_first` also claims the voucher on chain (through
 //! a [`Settle`]) before the service runs, and the `PAYMENT-RESPONSE` names
-//! the claim transaction. If the claim fails, the answer is a `503` and the
-//! voucher stays accepted (the watcher collects it anyway); the client's
-//! retry of the same request with the same voucher is then settled and
-//! served, not refused as a duplicate — as long as this process runs (the
-//! set of accepted-but-unserved vouchers is in memory).
+//! the claim transaction. If the claim fails (or waits: at most
+//! [`SETTLE_FIRST_PER_SEC`] claims a second, each costs the creator a fee),
+//! the answer is a `503` and the voucher stays accepted (the watcher collects
+//! it anyway); the client's retry of the same request with the same voucher
+//! **on the same route** is then settled and served, not refused as a
+//! duplicate — as long as this process runs (the set of accepted-but-unserved
+//! vouchers is in memory, at most [`MAX_UNSETTLED`]).
+//!
+//! The best voucher held for a channel (in `stale`/`duplicate` refusals) is
+//! disclosed only to a requester whose voucher verifies against the
+//! channel's signer ([`Receiver::held_for`]). A `503` carries a code
+//! ([`Unavailable`]), never internal error text: that goes to the log
+//! (RPC URLs carry credentials).
 //!
 //! Refusals are `402` with the x402 body and header; the `micropay`
 //! extension says why in a machine-readable code and, when the client is
@@ -29,10 +43,13 @@
 //! by the waiting one waits a scheduler tick (4 ms p99 on two cores instead
 //! of ~1 ms; README, "Sell an API per request").
 
-use crate::route::Route;
+use crate::{
+    path::{CanonicalPath, PathError},
+    route::{Route, Unrouted},
+};
 use axum::body::Body;
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http::{header, uri::PathAndQuery, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use micropay_client::{
     accounts,
     ledger::{DynSigner, Ledger},
@@ -89,7 +106,7 @@ impl Settle for ClaimNow {
             .await?
             .ok_or(ClientError::AccountNotFound(voucher.channel))?;
         if after.claimed < voucher.amount {
-            return Err(ClientError::Rpc(format!(
+            return Err(ClientError::rpc(format!(
                 "claim {} landed but channel {} settled only {} of {}",
                 sent.signature, voucher.channel, after.claimed, voucher.amount
             )));
@@ -101,8 +118,10 @@ impl Settle for ClaimNow {
 /// How the paywall presents itself.
 #[derive(Clone, Debug)]
 pub struct PaywallConfig {
-    /// Priced routes; the first match prices a request, no match is free.
+    /// Priced routes; the first match prices a request (see [`crate::route`]).
     pub routes: Vec<Route>,
+    /// What happens to a request no route's path matches.
+    pub unrouted: Unrouted,
     /// The cluster's CAIP-2 id ([`x402::network`] of its genesis hash).
     pub network: String,
     /// How long a client has for its paid retry, seconds (told, not enforced:
@@ -117,12 +136,78 @@ pub struct PaywallConfig {
 pub enum Decision {
     /// No route prices it.
     Free,
+    /// No route prices it and the paywall denies unrouted paths: `403`.
+    Denied,
+    /// The path has more than one meaning (see [`crate::path`]): `400`.
+    BadPath(PathError),
     /// Paid: serve it, and answer with this `PAYMENT-RESPONSE`.
     Paid(SettlementResponse),
     /// Not paid: answer `402` with this.
     Refused(Box<PaymentRequired>),
-    /// Cannot decide now (cluster or store unreachable): `503`.
-    Unavailable(String),
+    /// Cannot decide now (cluster or store unreachable): `503`. The
+    /// details went to the server's log; the answer carries only the code.
+    Unavailable(Unavailable),
+}
+
+/// Why a payment could not be decided now: the public, machine-readable
+/// part of a `503` (internal error text, which may name an RPC URL with
+/// its credential, goes to the server's log only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unavailable {
+    /// The cluster could not be reached or failed.
+    Cluster,
+    /// The receiver's store failed.
+    Store,
+    /// A settle-first voucher was accepted, but its claim failed: send the
+    /// same request again.
+    Settlement,
+    /// Too many settle-first claims now: send the same request again.
+    SettlementBusy,
+    /// The route settles first, but the paywall has no claimer.
+    Unconfigured,
+}
+
+impl Unavailable {
+    /// The code (`cluster_unavailable`, …).
+    pub fn code(self) -> &'static str {
+        match self {
+            Unavailable::Cluster => "cluster_unavailable",
+            Unavailable::Store => "store_unavailable",
+            Unavailable::Settlement => "settlement_failed",
+            Unavailable::SettlementBusy => "settlement_busy",
+            Unavailable::Unconfigured => "settlement_unconfigured",
+        }
+    }
+
+    /// What the client should do.
+    pub fn sentence(self) -> &'static str {
+        match self {
+            Unavailable::Cluster | Unavailable::Store => {
+                "payment could not be checked now; try again"
+            }
+            Unavailable::Settlement => {
+                "the voucher is accepted but its claim failed; send the same request again"
+            }
+            Unavailable::SettlementBusy => {
+                "too many requests settle first now; send the same request again"
+            }
+            Unavailable::Unconfigured => {
+                "this route settles first, but the server cannot claim; tell its operator"
+            }
+        }
+    }
+
+    /// The class of `error`, logged with its details.
+    fn of(error: &ClientError) -> Self {
+        let class = match error {
+            ClientError::Store { .. }
+            | ClientError::StoreContention { .. }
+            | ClientError::StoreMissing { .. } => Unavailable::Store,
+            _ => Unavailable::Cluster,
+        };
+        tracing::warn!(code = class.code(), %error, "payment could not be decided");
+        class
+    }
 }
 
 /// The tower layer; cheap to clone.
@@ -136,8 +221,29 @@ struct Shared {
     config: PaywallConfig,
     settle: Option<Arc<dyn Settle>>,
     /// Vouchers of `settle_first` routes accepted but not yet served because
-    /// their claim failed: a retry with the same voucher is settled and served.
-    unsettled: StdMutex<HashMap<(Pubkey, u64), Payment>>,
+    /// their claim failed or waited: a retry with the same voucher on the
+    /// same route is settled and served.
+    unsettled: StdMutex<HashMap<Unsettled, Payment>>,
+    /// Settle-first claims sent in the current second.
+    claims: StdMutex<(std::time::Instant, u32)>,
+}
+
+/// A settle-first voucher waiting for its retry: channel, amount and the
+/// route it paid for (a cheap route's voucher never buys a dear one).
+type Unsettled = (Pubkey, u64, String);
+
+/// Most settle-first vouchers waiting for their retry (in memory); while
+/// the set is full, settle-first routes answer `503` before taking a
+/// voucher, so none is taken without a way to be served.
+pub const MAX_UNSETTLED: usize = 10_000;
+
+/// Most settle-first claims sent per second: each costs the creator a
+/// transaction fee. Past it, an accepted voucher waits for its retry (`503`).
+pub const SETTLE_FIRST_PER_SEC: u32 = 20;
+
+/// A route's key in the settle-first set.
+fn route_key(route: &Route) -> String {
+    format!("{} {}", route.method_name(), route.path)
 }
 
 impl Paywall {
@@ -149,6 +255,7 @@ impl Paywall {
                 config,
                 settle: None,
                 unsettled: StdMutex::new(HashMap::new()),
+                claims: StdMutex::new((std::time::Instant::now(), 0)),
             }),
         }
     }
@@ -165,6 +272,7 @@ impl Paywall {
                 config,
                 settle: Some(settle),
                 unsettled: StdMutex::new(HashMap::new()),
+                claims: StdMutex::new((std::time::Instant::now(), 0)),
             }),
         }
     }
@@ -182,32 +290,45 @@ impl Paywall {
         })
     }
 
-    fn unsettled(&self) -> std::sync::MutexGuard<'_, HashMap<(Pubkey, u64), Payment>> {
+    fn unsettled(&self) -> std::sync::MutexGuard<'_, HashMap<Unsettled, Payment>> {
         self.shared
             .unsettled
             .lock()
             .unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Takes one settle-first claim from this second's allowance.
+    fn claim_allowed(&self) -> bool {
+        let mut c = self.shared.claims.lock().unwrap_or_else(|p| p.into_inner());
+        if c.0.elapsed() >= std::time::Duration::from_secs(1) {
+            *c = (std::time::Instant::now(), 0);
+        }
+        if c.1 >= SETTLE_FIRST_PER_SEC {
+            return false;
+        }
+        c.1 = c.1.saturating_add(1);
+        true
+    }
+
     /// Claims `voucher` first (a `settle_first` route): paid with the claim's
-    /// signature, or `503` with the voucher kept for the retry.
-    async fn settle_then_pay(&self, voucher: &Voucher, paid: Payment) -> Decision {
+    /// signature, or `503` with the voucher kept for its retry on `route`.
+    async fn settle_then_pay(&self, voucher: &Voucher, paid: Payment, route: &Route) -> Decision {
+        let key = (voucher.channel, voucher.amount, route_key(route));
         let Some(settle) = &self.shared.settle else {
-            return Decision::Unavailable(
-                "this route settles first, but the paywall has no claimer configured".into(),
-            );
+            tracing::error!("a settle-first route was paid, but the paywall has no claimer");
+            self.unsettled().insert(key, paid);
+            return Decision::Unavailable(Unavailable::Unconfigured);
         };
+        if !self.claim_allowed() {
+            self.unsettled().insert(key, paid);
+            return Decision::Unavailable(Unavailable::SettlementBusy);
+        }
         match settle.settle(voucher).await {
-            Ok(signature) => {
-                self.unsettled().remove(&(voucher.channel, voucher.amount));
-                self.paid(&paid, signature.to_string())
-            }
+            Ok(signature) => self.paid(&paid, signature.to_string()),
             Err(e) => {
-                self.unsettled()
-                    .insert((voucher.channel, voucher.amount), paid);
-                Decision::Unavailable(format!(
-                    "the voucher is accepted but its claim failed ({e}); send the same request again"
-                ))
+                self.unsettled().insert(key, paid);
+                tracing::warn!(channel = %voucher.channel, amount = voucher.amount, error = %e, "settle-first claim failed; the voucher waits for its retry");
+                Decision::Unavailable(Unavailable::Settlement)
             }
         }
     }
@@ -217,13 +338,19 @@ impl Paywall {
         &self.shared.receiver
     }
 
-    /// The route pricing `method path`, if any.
+    /// The route pricing `method path` (a canonical path): the first
+    /// matching both; else the first whose path matches (a method no route
+    /// names is priced, not free); else the unrouted price, if any.
     pub fn route(&self, method: &Method, path: &str) -> Option<&Route> {
-        self.shared
-            .config
-            .routes
+        let routes = &self.shared.config.routes;
+        routes
             .iter()
             .find(|r| r.matches(method, path))
+            .or_else(|| routes.iter().find(|r| r.path.matches(path)))
+            .or(match &self.shared.config.unrouted {
+                Unrouted::Priced(route) => Some(route),
+                Unrouted::Free | Unrouted::Deny => None,
+            })
     }
 
     /// The ways to pay for `route`: one per priced mint.
@@ -278,10 +405,19 @@ impl Paywall {
 
     /// Decides `method path` with payment header `payment` (the raw
     /// `PAYMENT-SIGNATURE`); records an accepted voucher durably before it
-    /// returns [`Decision::Paid`].
+    /// returns [`Decision::Paid`]. `path` is canonicalised first (a path
+    /// with more than one meaning is [`Decision::BadPath`]).
     pub async fn decide(&self, method: &Method, path: &str, payment: Option<&[u8]>) -> Decision {
+        let path = match CanonicalPath::parse(path) {
+            Ok(p) => p,
+            Err(e) => return Decision::BadPath(e),
+        };
+        let path = path.as_str();
         let Some(route) = self.route(method, path) else {
-            return Decision::Free;
+            return match self.shared.config.unrouted {
+                Unrouted::Deny => Decision::Denied,
+                Unrouted::Free | Unrouted::Priced(_) => Decision::Free,
+            };
         };
         let refuse =
             |code: RefusalCode, error: String| self.refused(route, path, Refusal::new(code), error);
@@ -322,18 +458,31 @@ impl Paywall {
             Ok(v) => v,
             Err(e) => return refuse(RefusalCode::Malformed, e.to_string()),
         };
+        if route.settle_first && self.unsettled().len() >= MAX_UNSETTLED {
+            // nothing taken: no voucher without a way to be served
+            tracing::warn!("settle-first set full; refusing before accepting");
+            return Decision::Unavailable(Unavailable::SettlementBusy);
+        }
         let price = |mint: &_| route.price(mint);
         match self.shared.receiver.accept_priced(&voucher, &price).await {
-            Ok(paid) if route.settle_first => self.settle_then_pay(&voucher, paid).await,
+            Ok(paid) if route.settle_first => self.settle_then_pay(&voucher, paid, route).await,
             Ok(paid) => self.paid(&paid, String::new()),
             Err(ClientError::Rejected(rejection)) => {
-                // the retry of a settle-first request whose claim failed;
-                // taken out of the set so that one retry alone is served
+                // the retry of a settle-first request on the same route
+                // whose claim failed (a duplicate is byte for byte a voucher
+                // that verified); taken out of the set so that one retry
+                // alone is served
                 let retry = matches!(rejection, Rejection::Duplicate { .. })
-                    .then(|| self.unsettled().remove(&(voucher.channel, voucher.amount)))
+                    .then(|| {
+                        self.unsettled().remove(&(
+                            voucher.channel,
+                            voucher.amount,
+                            route_key(route),
+                        ))
+                    })
                     .flatten();
                 if let Some(paid) = retry {
-                    return self.settle_then_pay(&voucher, paid).await;
+                    return self.settle_then_pay(&voucher, paid, route).await;
                 }
                 let code = refusal_code(&rejection);
                 let mut refusal = Refusal {
@@ -341,13 +490,14 @@ impl Paywall {
                     ..Refusal::new(code)
                 };
                 if matches!(code, RefusalCode::Stale | RefusalCode::Duplicate) {
-                    match self.shared.receiver.held(&voucher.channel).await {
+                    // only to the holder of a voucher of the channel's key
+                    match self.shared.receiver.held_for(&voucher).await {
                         Ok(Some((held, claimed))) => {
                             refusal.held = Some(WireVoucher::from(&held));
                             refusal.claimed = Some(claimed.to_string());
                         }
                         Ok(None) => {}
-                        Err(e) => return Decision::Unavailable(e.to_string()),
+                        Err(e) => return Decision::Unavailable(Unavailable::of(&e)),
                     }
                 }
                 self.refused(route, path, refusal, rejection.to_string())
@@ -359,7 +509,7 @@ impl Paywall {
                 };
                 self.refused(route, path, refusal, e.to_string())
             }
-            Err(other) => Decision::Unavailable(other.to_string()),
+            Err(other) => Decision::Unavailable(Unavailable::of(&other)),
         }
     }
 }
@@ -398,15 +548,42 @@ pub fn payment_required(required: &PaymentRequired) -> Response<Body> {
     response
 }
 
-/// The `503` for a decision that could not be made.
-pub fn unavailable(reason: &str) -> Response<Body> {
-    let mut response = Response::new(Body::from(format!(
-        "payment could not be checked now: {reason}\n"
-    )));
-    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+/// A plain-text answer.
+fn plain(status: StatusCode, text: String) -> Response<Body> {
+    let mut response = Response::new(Body::from(text));
+    *response.status_mut() = status;
     response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+}
+
+/// `request` with its path replaced by `path` (the query kept), so the
+/// inner service sees exactly the path that was priced.
+fn with_path<B>(mut request: Request<B>, path: &CanonicalPath) -> Request<B> {
+    let target = match request.uri().query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    let mut parts = request.uri().clone().into_parts();
+    if let Ok(pq) = PathAndQuery::try_from(target) {
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+/// The `503` for a decision that could not be made: JSON `{"error",
+/// "code"}` and `Retry-After`, nothing internal.
+pub fn unavailable(why: Unavailable) -> Response<Body> {
+    let body = serde_json::json!({ "error": why.sentence(), "code": why.code() });
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    let headers = response.headers_mut();
+    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 
@@ -452,6 +629,18 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let paywall = self.paywall.clone();
         Box::pin(async move {
+            let path = match CanonicalPath::parse(request.uri().path()) {
+                Ok(p) => p,
+                Err(e) => return Ok(plain(StatusCode::BAD_REQUEST, format!("{e}\n"))),
+            };
+            let request = with_path(request, &path);
+            if request.uri().path() != path.as_str() {
+                // cannot happen for a canonical path; never forward another
+                return Ok(plain(
+                    StatusCode::BAD_REQUEST,
+                    "the path cannot be forwarded as priced\n".into(),
+                ));
+            }
             let payment = request
                 .headers()
                 .get(x402::PAYMENT_SIGNATURE)
@@ -461,6 +650,11 @@ where
                 .await;
             match decision {
                 Decision::Free => Ok(inner.call(request).await?.map(Body::new)),
+                Decision::Denied => Ok(plain(
+                    StatusCode::FORBIDDEN,
+                    "this path is not served here\n".into(),
+                )),
+                Decision::BadPath(e) => Ok(plain(StatusCode::BAD_REQUEST, format!("{e}\n"))),
                 Decision::Paid(settlement) => {
                     let mut response = inner.call(request).await?.map(Body::new);
                     if let Ok(value) = HeaderValue::from_str(&encode_header(&settlement)) {
@@ -469,7 +663,7 @@ where
                     Ok(response)
                 }
                 Decision::Refused(required) => Ok(payment_required(&required)),
-                Decision::Unavailable(reason) => Ok(unavailable(&reason)),
+                Decision::Unavailable(why) => Ok(unavailable(why)),
             }
         })
     }

@@ -1,12 +1,16 @@
 //! A reverse proxy to one HTTP upstream: what `micropay serve` puts behind
 //! the paywall, so a creator sells an existing API without writing Rust.
 //!
-//! The request goes to `upstream` + path + query with its method, headers
+//! The request goes to the upstream's base path + the request's canonical
+//! path ([`crate::path`]; other spellings are refused with `400`) + query,
+//! built as a URL structurally, never by string concatenation, and checked:
+//! the upstream sees exactly the path the paywall priced. Its method, headers
 //! (minus hop-by-hop headers and the payment header, which is for the
 //! paywall only) and body; the upstream's status, headers and body (streamed)
 //! come back. Request bodies are read whole, up to [`MAX_BODY`]. An upstream
 //! that cannot be reached is a `502` that says so.
 
+use crate::path::{CanonicalPath, PathError};
 use axum::{
     body::Body,
     extract::{Request, State},
@@ -34,6 +38,8 @@ pub enum ProxyError {
 #[derive(Clone, Debug)]
 pub struct Proxy {
     upstream: String,
+    /// `upstream` parsed; its path without a trailing `/`.
+    base: reqwest::Url,
     client: reqwest::Client,
 }
 
@@ -73,18 +79,24 @@ impl Proxy {
     /// A proxy to `upstream` (`http://host:port`, optionally with a base path).
     pub fn new(upstream: &str) -> Result<Self, ProxyError> {
         let trimmed = upstream.trim_end_matches('/');
-        let uri: Uri = trimmed
-            .parse()
-            .map_err(|_| ProxyError::Upstream(upstream.to_string()))?;
+        let bad = || ProxyError::Upstream(upstream.to_string());
+        let uri: Uri = trimmed.parse().map_err(|_| bad())?;
         if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
-            return Err(ProxyError::Upstream(upstream.to_string()));
+            return Err(bad());
         }
+        let mut base = reqwest::Url::parse(trimmed).map_err(|_| bad())?;
+        if base.query().is_some() || base.fragment().is_some() {
+            return Err(bad());
+        }
+        let path = base.path().trim_end_matches('/').to_string();
+        base.set_path(&path);
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Proxy {
             upstream: trimmed.to_string(),
+            base,
             client,
         })
     }
@@ -92,6 +104,22 @@ impl Proxy {
     /// The upstream URL.
     pub fn upstream(&self) -> &str {
         &self.upstream
+    }
+
+    /// The upstream URL for a request to `path` (canonicalised) and
+    /// `query`: the base path + exactly that path, checked after the URL is
+    /// built.
+    pub fn url(&self, path: &str, query: Option<&str>) -> Result<reqwest::Url, PathError> {
+        let path = CanonicalPath::parse(path)?;
+        let base = self.base.path().trim_end_matches('/');
+        let full = format!("{base}{path}");
+        let mut url = self.base.clone();
+        url.set_path(&full);
+        url.set_query(query);
+        if url.path() != full {
+            return Err(PathError::DotSegment);
+        }
+        Ok(url)
     }
 
     /// A router sending every request to the upstream.
@@ -102,14 +130,16 @@ impl Proxy {
     /// Forwards one request.
     pub async fn forward(&self, request: Request) -> Response {
         let (parts, body) = request.into_parts();
-        let path = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-        let url = format!("{}{path}", self.upstream);
+        let url = match self.url(parts.uri.path(), parts.uri.query()) {
+            Ok(url) => url,
+            Err(e) => return plain(StatusCode::BAD_REQUEST, e.to_string()),
+        };
         let body = match axum::body::to_bytes(body, MAX_BODY).await {
             Ok(b) => b,
-            Err(e) => {
+            Err(_) => {
                 return plain(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("request body unreadable or above {MAX_BODY} bytes: {e}"),
+                    format!("request body unreadable or above {MAX_BODY} bytes"),
                 )
             }
         };
@@ -119,7 +149,7 @@ impl Proxy {
         );
         let sent = self
             .client
-            .request(parts.method, &url)
+            .request(parts.method, url)
             .headers(headers)
             .body(body)
             .send()
@@ -127,10 +157,12 @@ impl Proxy {
         let upstream = match sent {
             Ok(r) => r,
             Err(e) => {
+                // the upstream's address and the error stay in the log
+                tracing::warn!(upstream = %micropay_client::error::redact_url(&self.upstream), error = %micropay_client::error::redact_urls(&e.to_string()), "upstream did not answer");
                 return plain(
                     StatusCode::BAD_GATEWAY,
-                    format!("upstream {} did not answer: {e}", self.upstream),
-                )
+                    "the upstream did not answer".into(),
+                );
             }
         };
         let mut response = Response::builder().status(upstream.status());
@@ -139,7 +171,12 @@ impl Proxy {
         }
         response
             .body(Body::from_stream(upstream.bytes_stream()))
-            .unwrap_or_else(|e| plain(StatusCode::BAD_GATEWAY, e.to_string()))
+            .unwrap_or_else(|_| {
+                plain(
+                    StatusCode::BAD_GATEWAY,
+                    "the upstream's answer cannot be relayed".into(),
+                )
+            })
     }
 }
 
@@ -167,6 +204,37 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn the_upstream_url_is_the_base_plus_exactly_the_canonical_path() {
+        let root = Proxy::new("http://127.0.0.1:8080/").unwrap();
+        let url = |p: &Proxy, path, q| p.url(path, q).map(|u| u.to_string());
+        assert_eq!(url(&root, "/", None), Ok("http://127.0.0.1:8080/".into()));
+        assert_eq!(
+            url(&root, "/%70remium", Some("a=1&b=%2e")),
+            Ok("http://127.0.0.1:8080/premium?a=1&b=%2e".into())
+        );
+        let based = Proxy::new("http://127.0.0.1:8080/v1/").unwrap();
+        assert_eq!(
+            url(&based, "/", None),
+            Ok("http://127.0.0.1:8080/v1/".into())
+        );
+        assert_eq!(
+            url(&based, "/a%20b/c", None),
+            Ok("http://127.0.0.1:8080/v1/a%20b/c".into())
+        );
+        for bad in [
+            "/x/../premium",
+            "/%2e%2e/premium",
+            "//premium",
+            "/a%2fb",
+            "x",
+        ] {
+            assert!(root.url(bad, None).is_err(), "{bad}");
+            assert!(based.url(bad, None).is_err(), "{bad}");
+        }
+        assert!(Proxy::new("http://127.0.0.1:8080/?k=v").is_err());
     }
 
     #[test]

@@ -1,11 +1,17 @@
 //! Which requests cost what: routes of method + path pattern to a price per
-//! accepted mint. The first route that matches a request prices it; a
-//! request no route matches is free (passed through).
+//! accepted mint. The first route that matches a request's method and path
+//! prices it; a method no route names on a priced path is priced by the
+//! first route of that path (never free); what no route covers follows the
+//! paywall's [`Unrouted`] rule (free unless configured otherwise).
 //!
 //! Path patterns are split on `/`: a literal segment matches itself, `*`
 //! matches exactly one segment, and a final `**` matches the rest of the
 //! path (zero or more segments). No regular expressions: a creator reads a
-//! pattern and knows what it covers.
+//! pattern and knows what it covers. Paths are matched in canonical form
+//! ([`crate::path`]); literals match whatever the case, and a segment's
+//! `;parameters` are ignored, because upstreams that fold case or strip
+//! path parameters serve those spellings as the same resource: a match
+//! errs towards a price.
 
 use anchor_lang::prelude::Pubkey;
 
@@ -91,15 +97,21 @@ impl PathPattern {
                         return false;
                     }
                 }
-                Segment::Literal(l) => {
-                    if parts.next() != Some(l.as_str()) {
-                        return false;
-                    }
-                }
+                Segment::Literal(l) => match parts.next() {
+                    Some(part) if same_segment(part, l) => {}
+                    _ => return false,
+                },
             }
         }
         parts.next().is_none()
     }
+}
+
+/// Whether request segment `part` names literal `literal`: ASCII case
+/// folded, `;parameters` ignored on both sides.
+fn same_segment(part: &str, literal: &str) -> bool {
+    let bare = |s: &str| s.split(';').next().unwrap_or_default().to_owned();
+    bare(part).eq_ignore_ascii_case(&bare(literal))
 }
 
 impl std::fmt::Display for PathPattern {
@@ -128,6 +140,33 @@ pub struct Price {
     /// The mint's decimals (told to clients, for display).
     pub decimals: u8,
 }
+
+/// What the paywall does with a request no route covers (no route's path
+/// matches it).
+#[derive(Clone, Debug, Default)]
+pub enum Unrouted {
+    /// Served free (the default; `serve` says so loudly).
+    #[default]
+    Free,
+    /// Priced like this route (its method and path are not used).
+    Priced(Box<Route>),
+    /// Refused with `403`.
+    Deny,
+}
+
+/// The standard HTTP methods (RFC 9110 and PATCH); a route names another
+/// only when its configuration opts in explicitly.
+pub const STANDARD_METHODS: [http::Method; 9] = [
+    http::Method::GET,
+    http::Method::HEAD,
+    http::Method::POST,
+    http::Method::PUT,
+    http::Method::DELETE,
+    http::Method::CONNECT,
+    http::Method::OPTIONS,
+    http::Method::TRACE,
+    http::Method::PATCH,
+];
 
 /// A priced route.
 #[derive(Clone, Debug)]
@@ -185,6 +224,11 @@ impl Route {
         self.method.as_ref().is_none_or(|m| m == method) && self.path.matches(path)
     }
 
+    /// The route's method as shown (`*` for any).
+    pub fn method_name(&self) -> &str {
+        self.method.as_ref().map_or("*", http::Method::as_str)
+    }
+
     /// The price in `mint`, base units.
     pub fn price(&self, mint: &Pubkey) -> Option<u64> {
         self.prices
@@ -214,6 +258,12 @@ mod tests {
         assert!(!p("/a/**").matches("/ab"));
         assert!(p("/**").matches("/anything/at/all"));
         assert!(p("/*/price").matches("/sol/price"));
+        // case folded and path parameters ignored: the spellings an upstream
+        // may serve as the same resource are priced
+        assert!(p("/premium").matches("/PREMIUM"));
+        assert!(p("/premium").matches("/Premium;jsessionid=1"));
+        assert!(p("/a/**").matches("/A;x/b"));
+        assert!(!p("/premium").matches("/premiumx"));
         assert!(!p("/a").matches("a"));
         assert_eq!(p("/a/*/**").to_string(), "/a/*/**");
     }

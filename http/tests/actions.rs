@@ -213,3 +213,43 @@ async fn a_wallet_funds_an_escrow_and_opens_a_channel_through_actions() {
         assert!(!message.is_empty(), "{uri}");
     }
 }
+
+/// An unreachable cluster behind an RPC URL with credentials in user info,
+/// path and query: the Action answers 503 with a code, and no part of the
+/// URL or of the internal error.
+#[tokio::test]
+async fn an_unreachable_cluster_never_leaks_the_rpc_url() {
+    let ledger = Arc::new(micropay_client::ledger::rpc::RpcLedger::new(
+        "http://user:SECRETPW@127.0.0.1:1/v2/SECRETPATH?api-key=SECRETKEY",
+        solana_commitment_config::CommitmentConfig::confirmed(),
+    ));
+    let app = router(
+        ledger,
+        FundAction {
+            creator: Pubkey::new_unique(),
+            mint: SOL,
+            token_program: TOKEN,
+            decimals: 9,
+            symbol: "SOL".into(),
+            dispute_window_secs: 900,
+            network: "solana:local".into(),
+            title: "t".into(),
+            description: "d".into(),
+            icon: "https://example.test/icon.png".into(),
+        },
+    );
+    let account = serde_json::json!({ "account": Pubkey::new_unique().to_string() });
+    for uri in ["/actions/fund?amount=0.5", "/actions/open?amount=0.5"] {
+        let response = call(&app, "POST", uri, Some(account.clone())).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{uri}");
+        let headers = format!("{:?}", response.headers());
+        let text = json(response).await.to_string();
+        assert!(text.contains("cluster_unavailable"), "{text}");
+        for shown in [&text, &headers] {
+            assert!(
+                !shown.contains("SECRET") && !shown.contains("127.0.0.1:1"),
+                "{shown}"
+            );
+        }
+    }
+}

@@ -73,6 +73,7 @@ async fn world(deposit: u64) -> World {
     let paywall = Paywall::new(
         receiver,
         PaywallConfig {
+            unrouted: Default::default(),
             routes: vec![Route::new(
                 None,
                 PathPattern::parse("/paid/**").unwrap(),

@@ -53,6 +53,7 @@ fn app(receiver: Arc<Receiver>, network: String, served: Arc<AtomicUsize>) -> Ro
     let paywall = Paywall::new(
         receiver,
         PaywallConfig {
+            unrouted: Default::default(),
             routes: routes(),
             network,
             max_timeout_seconds: 60,
@@ -257,12 +258,18 @@ async fn the_paywall_serves_each_accepted_voucher_once() {
     assert_eq!(served.load(Ordering::SeqCst), 3);
 }
 
+/// An RPC URL carrying credentials where providers put them: user info,
+/// path and query.
+const SECRET_RPC: &str = "http://user:SECRETPW@127.0.0.1:1/v2/SECRETPATH?api-key=SECRETKEY";
+
 /// A cluster that cannot be reached: the paywall cannot check the voucher,
-/// so it answers 503 with Retry-After and never runs the service.
+/// so it answers 503 with Retry-After and never runs the service; the
+/// answer carries a code, never the internal error (which names the RPC URL
+/// and its credential).
 #[tokio::test]
 async fn an_unreachable_cluster_is_a_503_not_a_free_pass() {
     let ledger: Arc<dyn Ledger> = Arc::new(RpcLedger::new(
-        "http://127.0.0.1:1",
+        SECRET_RPC,
         solana_commitment_config::CommitmentConfig::confirmed(),
     ));
     let creator = Pubkey::new_unique();
@@ -279,9 +286,17 @@ async fn an_unreachable_cluster_is_a_503_not_a_free_pass() {
     let response = call(&app, "/paid/weather", Some(pay(&asked, &voucher))).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(response.headers()[http::header::RETRY_AFTER], "1");
-    assert!(body(response)
-        .await
-        .contains("payment could not be checked"));
+    let headers = format!("{:?}", response.headers());
+    let text = body(response).await;
+    let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(answer["code"], "cluster_unavailable");
+    assert!(text.contains("payment could not be checked"), "{text}");
+    for shown in [&text, &headers] {
+        assert!(
+            !shown.contains("SECRET") && !shown.contains("127.0.0.1"),
+            "{shown}"
+        );
+    }
     assert_eq!(served.load(Ordering::SeqCst), 0);
 }
 
@@ -298,7 +313,7 @@ impl Settle for FlakyOnce {
         voucher: &Voucher,
     ) -> Result<solana_sdk::signature::Signature, micropay_client::ClientError> {
         if !self.failed.swap(true, Ordering::SeqCst) {
-            return Err(micropay_client::ClientError::Rpc("connection reset".into()));
+            return Err(micropay_client::ClientError::rpc("connection reset"));
         }
         self.inner.settle(voucher).await
     }
@@ -329,6 +344,7 @@ async fn settle_first_routes_claim_before_serving() {
     let paywall = Paywall::with_settle(
         receiver,
         PaywallConfig {
+            unrouted: Default::default(),
             routes: vec![route],
             network,
             max_timeout_seconds: 60,
@@ -398,4 +414,133 @@ async fn settle_first_routes_claim_before_serving() {
     .unwrap()
     .unwrap();
     assert_eq!(earnings.balance, 2 * PRICE);
+}
+
+/// Issue 25: a junk voucher (any signature) on someone's channel must not
+/// make the 402 disclose the payer's latest voucher (which would let anyone
+/// replay it); the payer's own stale voucher still gets it.
+#[tokio::test]
+async fn only_the_channel_key_holder_learns_the_held_voucher() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let f = one_channel(&ledger, 10_000_000, 1_000_000, 0).await;
+    let receiver = Arc::new(Receiver::new(
+        ledger.clone(),
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        f.creator.pubkey(),
+        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
+    ));
+    let network = x402::network(&ledger.genesis_hash().await.unwrap());
+    let served = Arc::new(AtomicUsize::new(0));
+    let app = app(receiver, network, served.clone());
+    let asked = required(call(&app, "/paid/weather", None).await).await;
+    let paid = Voucher::sign(&f.session, f.channel, 3 * PRICE);
+    let ok = call(&app, "/paid/weather", Some(pay(&asked, &paid))).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+
+    let junk = Voucher::sign(&Keypair::new(), f.channel, PRICE);
+    let refused = required(call(&app, "/paid/weather", Some(pay(&asked, &junk))).await).await;
+    let refusal = refused.refusal().unwrap();
+    assert_eq!(refusal.reason, RefusalCode::Stale);
+    assert!(
+        refusal.held.is_none() && refusal.claimed.is_none(),
+        "{refusal:?}"
+    );
+
+    let own = Voucher::sign(&f.session, f.channel, PRICE);
+    let refused = required(call(&app, "/paid/weather", Some(pay(&asked, &own))).await).await;
+    let refusal = refused.refusal().unwrap();
+    assert_eq!(refusal.reason, RefusalCode::Stale);
+    assert_eq!(
+        refusal.verified_held(&f.channel, &f.session.pubkey()),
+        Some(paid)
+    );
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+}
+
+/// Issue 25: the retry of a settle-first voucher whose claim failed is
+/// served on the route it paid for, never on a dearer one; and the 503
+/// carries no internal error text.
+#[tokio::test]
+async fn a_settle_first_retry_is_served_only_on_its_route() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let f = one_channel(&ledger, 10_000_000, 1_000_000, 0).await;
+    let receiver = Arc::new(Receiver::new(
+        ledger.clone(),
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        f.creator.pubkey(),
+        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
+    ));
+    let fee_payer: Arc<micropay_client::ledger::DynSigner> =
+        Arc::new(ledger.payer().insecure_clone());
+    let settle = Arc::new(FlakyOnce {
+        inner: ClaimNow::new(ledger.clone(), fee_payer),
+        failed: std::sync::atomic::AtomicBool::new(false),
+    });
+    let route = |path: &str, amount: u64| {
+        let mut r = Route::new(
+            Some(http::Method::GET),
+            PathPattern::parse(path).unwrap(),
+            vec![Price {
+                mint: SOL,
+                amount,
+                decimals: 9,
+            }],
+        )
+        .unwrap();
+        r.settle_first = true;
+        r
+    };
+    let paywall = Paywall::with_settle(
+        receiver,
+        PaywallConfig {
+            unrouted: Default::default(),
+            routes: vec![route("/cheap", PRICE), route("/dear", 500 * PRICE)],
+            network: x402::network(&ledger.genesis_hash().await.unwrap()),
+            max_timeout_seconds: 60,
+            fund_action: None,
+        },
+        settle,
+    );
+    let (cheap, dear) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let counter = |c: &Arc<AtomicUsize>| {
+        let c = c.clone();
+        get(move || {
+            let c = c.clone();
+            async move {
+                c.fetch_add(1, Ordering::SeqCst);
+                "ok"
+            }
+        })
+    };
+    let app = Router::new()
+        .route("/cheap", counter(&cheap))
+        .route("/dear", counter(&dear))
+        .layer(paywall);
+    let asked = required(call(&app, "/cheap", None).await).await;
+    let voucher = pay(&asked, &Voucher::sign(&f.session, f.channel, PRICE));
+
+    // the claim fails: 503 with a code, no internal text
+    let response = call(&app, "/cheap", Some(voucher.clone())).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let text = body(response).await;
+    assert!(text.contains("settlement_failed"), "{text}");
+    assert!(!text.contains("connection reset"), "{text}");
+
+    // replayed on the dear route: a duplicate, not served
+    let refused = required(call(&app, "/dear", Some(voucher.clone())).await).await;
+    assert_eq!(refused.refusal().unwrap().reason, RefusalCode::Duplicate);
+    assert_eq!(dear.load(Ordering::SeqCst), 0);
+
+    // on its own route: settled and served, once
+    assert_eq!(
+        call(&app, "/cheap", Some(voucher.clone())).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(cheap.load(Ordering::SeqCst), 1);
+    let again = required(call(&app, "/cheap", Some(voucher)).await).await;
+    assert_eq!(again.refusal().unwrap().reason, RefusalCode::Duplicate);
+    assert_eq!(
+        (cheap.load(Ordering::SeqCst), dear.load(Ordering::SeqCst)),
+        (1, 0)
+    );
 }
