@@ -11,8 +11,28 @@
 //! runs out, and resumes from the server's held voucher when told it is
 //! behind (only a voucher its own session key signed counts).
 //!
-//! Spending caps (per creator and in total, per mint) are checked before
-//! every voucher; what the server accepted is counted in [`Spending`].
+//! # Never more than the budget
+//!
+//! A signed voucher is spendable whatever the server answers, so every
+//! increment counts against the caps (per creator and in total, per mint)
+//! **when it is signed**, and stays counted ([`Spending`]). Only one thing
+//! gives an increment back: the server proves, with a later voucher this
+//! channel's own key signed (its `held` voucher), that the new voucher adds
+//! nothing to what can be claimed.
+//!
+//! A voucher not yet known to have paid for a served request stays
+//! *pending* on its channel and is sent again, instead of a new one, with
+//! the next request: after a transport error, a `503`, a `5xx`, or a refusal
+//! the payer did not cause (`unknown_channel` while the server's node lags,
+//! `exceeds_allocation` while its view of the channel is old, …). So a
+//! refusal never makes the next request pay twice. Per request the
+//! middleware signs at most one new increment (plus a price rise it was
+//! asked for in an `underpaid` refusal, within the caps, and one more after
+//! a `duplicate` of a re-sent voucher, which proves that voucher was taken),
+//! tops up at most once, and never allocates past the budget. A channel
+//! refused for good (`closing`, `expiring`, `dispute_window_too_short`,
+//! `wrong_creator`, `fee_not_accepted`, `mint_not_accepted`) is dropped for
+//! another.
 //!
 //! Requests on one channel are sent one at a time (from signing until the
 //! server's answer): vouchers are cumulative, so a later voucher arriving
@@ -39,7 +59,7 @@ use reqwest::{Request, Response, StatusCode};
 use reqwest_middleware::{Middleware, Next};
 use solana_sdk::{pubkey::Pubkey, signature::Signer};
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     sync::{Arc, Mutex as StdMutex},
 };
 use tokio::sync::{Mutex, OnceCell};
@@ -63,15 +83,15 @@ pub struct PayPolicy {
     pub allocation_requests: u64,
 }
 
-/// What the middleware has paid, base units: vouchers accepted by servers
-/// and those whose answer is still outstanding.
+/// What the middleware has signed, base units: every increment, whatever
+/// the server answered (a signed voucher can be claimed).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Spending {
     /// Per mint.
     pub total: BTreeMap<Pubkey, u64>,
     /// Per (creator, mint).
     pub by_creator: BTreeMap<(Pubkey, Pubkey), u64>,
-    /// Paid requests.
+    /// Requests served after a payment.
     pub requests: u64,
 }
 
@@ -138,15 +158,20 @@ struct Shared {
     /// Known channel per (creator, mint); its lock is held from signing to
     /// the server's answer.
     channels: Mutex<Slots>,
+    /// Channels a server refused for good: never picked again.
+    dropped: StdMutex<HashSet<Pubkey>>,
     spending: StdMutex<Spending>,
 }
 
 /// One channel in use.
 struct Slot {
     channel: Pubkey,
-    /// A voucher signed for a request whose answer never came (transport
-    /// error, 503): sent again with the next request instead of a new one,
-    /// so a lost answer costs the payer nothing.
+    /// Cumulative amount that paid for served requests (or was signed
+    /// before this process): the next request pays its price on top of it.
+    base: u64,
+    /// The newest voucher, above `base`, not yet known to have paid for a
+    /// served request: sent again with the next request instead of a new
+    /// one, so an answer that never came or a refusal costs nothing.
     pending: Option<Voucher>,
 }
 
@@ -179,6 +204,7 @@ impl Pay {
                 policy,
                 network: OnceCell::new(),
                 channels: Mutex::new(HashMap::new()),
+                dropped: StdMutex::new(HashSet::new()),
                 spending: StdMutex::new(Spending::default()),
             }),
         }
@@ -254,7 +280,9 @@ impl Pay {
         Ok(())
     }
 
-    /// Takes back a reservation the server did not take.
+    /// Takes back an amount counted by [`Pay::reserve`] that was not
+    /// signed, or that a later voucher of the channel's own key proved adds
+    /// nothing claimable.
     fn release(&self, creator: &Pubkey, mint: &Pubkey, price: u64) {
         let mut s = self
             .shared
@@ -296,6 +324,7 @@ impl Pay {
         };
         let slot = Arc::new(Mutex::new(Slot {
             channel,
+            base: self.shared.payer.paid(&channel)?,
             pending: None,
         }));
         channels.insert((creator, mint), slot.clone());
@@ -320,7 +349,7 @@ impl Pay {
             .channels(ChannelFilter::Escrow(escrow))
             .await?
         {
-            if !self.usable(&channel, creator, offer) {
+            if !self.usable(&channel, creator, offer) || self.is_dropped(&address) {
                 continue;
             }
             if self.shared.payer.signer(&address)? != Some(channel.signer) {
@@ -343,6 +372,25 @@ impl Pay {
         Ok(best.map(|(_, a)| a))
     }
 
+    fn is_dropped(&self, channel: &Pubkey) -> bool {
+        self.shared
+            .dropped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(channel)
+    }
+
+    /// Drops `channel` (refused for good) for `(creator, mint)`: the next
+    /// payment finds or opens another.
+    async fn drop_channel(&self, channel: Pubkey, creator: Pubkey, mint: Pubkey) {
+        self.shared
+            .dropped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(channel);
+        self.shared.channels.lock().await.remove(&(creator, mint));
+    }
+
     fn usable(&self, channel: &Channel, creator: Pubkey, offer: &PaymentRequirements) -> bool {
         channel.creator == creator
             && !channel.close_requested()
@@ -352,16 +400,22 @@ impl Pay {
     }
 
     /// How much to allocate for `creator` at `price`: the policy's number of
-    /// requests, within what the budget leaves.
-    fn allocation(&self, creator: &Pubkey, mint: &Pubkey, price: u64) -> u64 {
+    /// requests, within what the budget leaves beyond `unsigned` (allocation
+    /// already there and not signed yet), and at least `price`.
+    fn allocation(&self, creator: &Pubkey, mint: &Pubkey, price: u64, unsigned: u64) -> u64 {
         let budget = self.shared.policy.budgets.get(mint);
-        let spent = self
-            .spending()
+        let spending = self.spending();
+        let spent_creator = spending
             .by_creator
             .get(&(*creator, *mint))
             .copied()
             .unwrap_or(0);
-        let left = budget.map_or(0, |b| b.per_creator.saturating_sub(spent));
+        let left = budget.map_or(0, |b| {
+            b.per_creator
+                .saturating_sub(spent_creator)
+                .min(b.total.saturating_sub(spending.in_mint(mint)))
+                .saturating_sub(unsigned)
+        });
         price
             .saturating_mul(self.shared.policy.allocation_requests.max(1))
             .min(left)
@@ -387,7 +441,9 @@ impl Pay {
     ) -> Result<Pubkey, PayError> {
         let wallet = self.shared.wallet.pubkey();
         let (escrow, state) = self.escrow(&mint).await?;
-        let allocation = self.allocation(&creator, &mint, price).min(state.balance);
+        let allocation = self
+            .allocation(&creator, &mint, price, 0)
+            .min(state.balance);
         if allocation < price {
             return Err(PayError::EscrowShort {
                 mint,
@@ -459,7 +515,10 @@ impl Pay {
                 .raise_allocation(channel, on_chain.allocation)?);
         }
         let (escrow, state) = self.escrow(mint).await?;
-        let amount = self.allocation(creator, mint, price).min(state.balance);
+        let unsigned = on_chain.allocation.saturating_sub(paid);
+        let amount = self
+            .allocation(creator, mint, price, unsigned)
+            .min(state.balance);
         if amount < price {
             return Err(PayError::EscrowShort {
                 mint: *mint,
@@ -488,21 +547,176 @@ impl Pay {
     }
 }
 
+/// What one request may still do (see the module docs).
+#[derive(Debug, Default)]
+struct Allowance {
+    /// The channel was topped up for this request.
+    topped_up: bool,
+    /// The price was raised for this request (an `underpaid` refusal).
+    repriced: bool,
+    /// A channel was dropped for this request.
+    switched: bool,
+}
+
+/// What to do after the server's answer to a paid request.
+enum Then {
+    /// Return this answer to the caller.
+    Answer(Response),
+    /// Try again (a new voucher, or the pending one, on this or another channel).
+    Retry(Response),
+}
+
+/// Refusals that condemn the channel, not the voucher.
+fn refused_for_good(code: RefusalCode) -> bool {
+    matches!(
+        code,
+        RefusalCode::Closing
+            | RefusalCode::Expiring
+            | RefusalCode::DisputeWindowTooShort
+            | RefusalCode::WrongCreator
+            | RefusalCode::FeeNotAccepted
+            | RefusalCode::MintNotAccepted
+    )
+}
+
 impl Pay {
-    /// The next voucher on `channel`, topping it up when its allocation is spent.
-    async fn next_voucher(
+    /// The voucher for the next request on `slot` at `price`: the pending
+    /// one when it covers it, else a new one (counted against the caps as it
+    /// is signed; one top-up at most per request).
+    async fn voucher_for(
         &self,
-        channel: &Pubkey,
+        slot: &mut Slot,
         creator: &Pubkey,
         mint: &Pubkey,
         price: u64,
-    ) -> Result<Voucher, PayError> {
-        match self.shared.payer.pay(channel, price) {
-            Err(ClientError::AllocationExceeded { .. }) => {
-                self.top_up(channel, creator, mint, price).await?;
-                Ok(self.shared.payer.pay(channel, price)?)
+        allowance: &mut Allowance,
+    ) -> Result<(Voucher, bool), PayError> {
+        let channel = slot.channel;
+        let signed = self.shared.payer.paid(&channel)?;
+        if slot.pending.is_none() {
+            slot.base = slot.base.max(signed);
+        }
+        let target = slot.base.saturating_add(price);
+        if let Some(v) = slot.pending.filter(|v| v.amount >= target) {
+            return Ok((v, true));
+        }
+        let increment = target.saturating_sub(signed).max(1);
+        self.reserve(creator, mint, increment)?;
+        let voucher = match self.shared.payer.pay(&channel, increment) {
+            Err(ClientError::AllocationExceeded { .. }) if !allowance.topped_up => {
+                allowance.topped_up = true;
+                match self.top_up(&channel, creator, mint, increment).await {
+                    Ok(()) => self
+                        .shared
+                        .payer
+                        .pay(&channel, increment)
+                        .map_err(PayError::from),
+                    Err(e) => Err(e),
+                }
             }
-            other => Ok(other?),
+            other => other.map_err(PayError::from),
+        };
+        match voucher {
+            Ok(v) => {
+                slot.pending = Some(v);
+                Ok((v, false))
+            }
+            Err(e) => {
+                // nothing was signed: the reservation goes back
+                self.release(creator, mint, increment);
+                Err(e)
+            }
+        }
+    }
+
+    /// Decides what the answer `response` to `voucher` (re-sent when
+    /// `resent`) means for `slot`, and what to do next.
+    #[allow(clippy::too_many_arguments)]
+    async fn answered(
+        &self,
+        slot: &mut Slot,
+        voucher: Voucher,
+        resent: bool,
+        response: Response,
+        (creator, mint): (Pubkey, Pubkey),
+        price: &mut u64,
+        allowance: &mut Allowance,
+    ) -> Result<Then, PayError> {
+        let status = response.status();
+        if status.is_server_error() && status != StatusCode::PAYMENT_REQUIRED {
+            // not served (503: not even checked): the same voucher goes
+            // with the next request; the server says if it took it
+            return Ok(Then::Answer(response));
+        }
+        let Some(refused) = payment_required(&response) else {
+            slot.base = slot.base.max(voucher.amount);
+            slot.pending = None;
+            self.served();
+            return Ok(Then::Answer(response));
+        };
+        let Some(refusal) = refused.refusal().cloned() else {
+            return Ok(Then::Answer(response));
+        };
+        let channel = slot.channel;
+        let held = self
+            .shared
+            .payer
+            .signer(&channel)?
+            .and_then(|s| refusal.verified_held(&channel, &s));
+        match refusal.reason {
+            // the server holds exactly this voucher: it was taken before
+            // (an answer lost); proven only for a voucher sent before
+            RefusalCode::Duplicate
+                if resent && held.is_some_and(|h| h.amount == voucher.amount) =>
+            {
+                slot.base = slot.base.max(voucher.amount);
+                slot.pending = None;
+                Ok(Then::Retry(response))
+            }
+            // behind: the server holds a later voucher of this key, so the
+            // refused one adds nothing claimable
+            RefusalCode::Stale if held.is_some_and(|h| h.amount > voucher.amount) => {
+                let held = held.unwrap_or(voucher);
+                self.shared.payer.resync(&channel, &held)?;
+                // counted when signed: what it added above `base`
+                self.release(&creator, &mint, voucher.amount.saturating_sub(slot.base));
+                slot.base = slot.base.max(held.amount);
+                slot.pending = None;
+                Ok(Then::Retry(response))
+            }
+            RefusalCode::Underpaid if !allowance.repriced => {
+                let asked = refused
+                    .for_mint(&mint)
+                    .and_then(|o| o.price().ok())
+                    .filter(|p| *p > *price);
+                match asked {
+                    Some(p) => {
+                        allowance.repriced = true;
+                        *price = p;
+                        Ok(Then::Retry(response))
+                    }
+                    None => Ok(Then::Answer(response)),
+                }
+            }
+            RefusalCode::ExceedsAllocation if !allowance.topped_up => {
+                let on_chain = accounts::channel(self.shared.ledger.as_ref(), &channel)
+                    .await?
+                    .ok_or(ClientError::AccountNotFound(channel))?;
+                if on_chain.allocation >= voucher.amount {
+                    // the server's view lags: the same voucher next time
+                    return Ok(Then::Answer(response));
+                }
+                allowance.topped_up = true;
+                let short = voucher.amount.saturating_sub(on_chain.allocation);
+                self.top_up(&channel, &creator, &mint, short).await?;
+                Ok(Then::Retry(response))
+            }
+            code if refused_for_good(code) && !allowance.switched => {
+                allowance.switched = true;
+                self.drop_channel(channel, creator, mint).await;
+                Ok(Then::Retry(response))
+            }
+            _ => Ok(Then::Answer(response)),
         }
     }
 }
@@ -536,92 +750,56 @@ impl Middleware for Pay {
         let Some(offer) = self.pick(&required).await.map_err(fail)? else {
             return Ok(response);
         };
-        let (creator, mint, price) = (
+        let (creator, mint, mut price) = (
             offer.creator().map_err(|e| fail(PayError::from(e)))?,
             offer.mint().map_err(|e| fail(PayError::from(e)))?,
             offer.price().map_err(|e| fail(PayError::from(e)))?,
         );
-        let slot = self
-            .channel_for(creator, mint, offer, price)
-            .await
-            .map_err(fail)?;
-        let mut slot = slot.lock().await;
-        let channel = slot.channel;
+        let mut allowance = Allowance::default();
         let mut last = response;
         for _ in 0..PAID_ATTEMPTS {
-            self.reserve(&creator, &mint, price).map_err(fail)?;
-            let voucher = match slot.pending.take() {
-                Some(v) => Ok(v),
-                None => self.next_voucher(&channel, &creator, &mint, price).await,
-            };
-            let voucher = match voucher {
-                Ok(v) => v,
-                Err(e) => {
-                    self.release(&creator, &mint, price);
-                    return Err(fail(e));
-                }
-            };
+            let slot = self
+                .channel_for(creator, mint, offer, price)
+                .await
+                .map_err(fail)?;
+            let mut slot = slot.lock().await;
+            let (voucher, resent) = self
+                .voucher_for(&mut slot, &creator, &mint, price, &mut allowance)
+                .await
+                .map_err(fail)?;
             let header = x402::encode_header(&PaymentPayload {
                 x402_version: x402::X402_VERSION,
                 resource: Some(required.resource.clone()),
-                accepted: offer.clone(),
+                accepted: PaymentRequirements {
+                    amount: price.to_string(),
+                    ..offer.clone()
+                },
                 payload: WireVoucher::from(&voucher),
             });
             let Some(mut paid) = retry.try_clone() else {
-                self.release(&creator, &mint, price);
                 return Ok(last);
             };
             if let Ok(value) = http::HeaderValue::from_str(&header) {
                 paid.headers_mut().insert(x402::PAYMENT_SIGNATURE, value);
             }
-            // until the server answers, the voucher may or may not be taken
-            slot.pending = Some(voucher);
-            let response = match next.clone().run(paid, extensions).await {
-                Ok(r) => r,
-                Err(e) => {
-                    self.release(&creator, &mint, price);
-                    return Err(e);
-                }
-            };
-            if response.status() == StatusCode::SERVICE_UNAVAILABLE {
-                // not checked: the same voucher goes with the next request
-                self.release(&creator, &mint, price);
-                return Ok(response);
+            // a transport error leaves the voucher pending for the next request
+            let response = next.clone().run(paid, extensions).await?;
+            let answer = self
+                .answered(
+                    &mut slot,
+                    voucher,
+                    resent,
+                    response,
+                    (creator, mint),
+                    &mut price,
+                    &mut allowance,
+                )
+                .await
+                .map_err(fail)?;
+            match answer {
+                Then::Answer(response) => return Ok(response),
+                Then::Retry(response) => last = response,
             }
-            slot.pending = None;
-            let Some(refused) = payment_required(&response) else {
-                self.served();
-                return Ok(response);
-            };
-            self.release(&creator, &mint, price);
-            let Some(refusal) = refused.refusal().cloned() else {
-                return Ok(response);
-            };
-            match refusal.reason {
-                RefusalCode::Stale | RefusalCode::Duplicate => {
-                    let signer = self
-                        .shared
-                        .payer
-                        .signer(&channel)
-                        .map_err(|e| fail(PayError::from(e)))?;
-                    match signer.and_then(|s| refusal.verified_held(&channel, &s)) {
-                        Some(held) => {
-                            self.shared
-                                .payer
-                                .resync(&channel, &held)
-                                .map_err(|e| fail(PayError::from(e)))?;
-                        }
-                        None => return Ok(response),
-                    }
-                }
-                RefusalCode::ExceedsAllocation => {
-                    self.top_up(&channel, &creator, &mint, price)
-                        .await
-                        .map_err(fail)?;
-                }
-                _ => return Ok(response),
-            }
-            last = response;
         }
         Ok(last)
     }

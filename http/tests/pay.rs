@@ -20,13 +20,20 @@ use micropay_http::{
     paywall::{Paywall, PaywallConfig},
     route::{PathPattern, Price, Route},
 };
-use micropay_sdk::{instructions as mix, x402};
+use micropay_sdk::{
+    instructions as mix,
+    voucher::Voucher,
+    x402::{self, Extension, PaymentPayload, PaymentRequired, Refusal, RefusalCode, WireVoucher},
+};
 use micropay_tests::client::escrow_ixs;
 use solana_sdk::{
     pubkey::Pubkey,
     signature::{Keypair, Signer},
 };
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex as StdMutex},
+};
 
 const PRICE: u64 = 1_000;
 
@@ -36,11 +43,33 @@ struct World {
     creator: Keypair,
     store: Arc<dyn ReceiverStore>,
     url: String,
+    /// Every voucher the server was sent.
+    received: Arc<StdMutex<Vec<Voucher>>>,
+}
+
+/// What a hostile server answers to the `n`th paid request (0-based), in
+/// place of the honest paywall; `None` lets the paywall decide.
+type Hostile = Arc<dyn Fn(&Voucher, usize) -> Option<Answer> + Send + Sync>;
+
+/// A hostile answer.
+#[derive(Clone)]
+enum Answer {
+    /// A 402 with this refusal, asking this price.
+    Refuse(Refusal, u64),
+    /// A bare status.
+    Status(u16),
+    /// What the paywall answers, with this status instead.
+    Served(u16),
 }
 
 /// A funded payer with a wSOL escrow, and a creator serving `/paid/**`
 /// behind the paywall on a local port.
 async fn world(deposit: u64) -> World {
+    world_with(deposit, None).await
+}
+
+/// [`world`] with `hostile` in front of the paywall.
+async fn world_with(deposit: u64, hostile: Option<Hostile>) -> World {
     let ledger = Arc::new(EmbeddedLedger::start().await);
     let l: &dyn Ledger = ledger.as_ref();
     let wallet = Keypair::new();
@@ -89,9 +118,17 @@ async fn world(deposit: u64) -> World {
             fund_action: None,
         },
     );
+    let received = Arc::new(StdMutex::new(Vec::new()));
+    let seen = received.clone();
     let app = Router::new()
         .route("/paid/weather", get(|| async { "sunny" }))
-        .layer(paywall);
+        .layer(paywall)
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let (seen, hostile) = (seen.clone(), hostile.clone());
+                async move { intercept(request, next, seen, hostile).await }
+            },
+        ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -101,6 +138,62 @@ async fn world(deposit: u64) -> World {
         creator,
         store,
         url,
+        received,
+    }
+}
+
+/// Records the voucher of a paid request and lets `hostile` answer it.
+async fn intercept(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+    seen: Arc<StdMutex<Vec<Voucher>>>,
+    hostile: Option<Hostile>,
+) -> axum::response::Response {
+    let voucher = request
+        .headers()
+        .get(x402::PAYMENT_SIGNATURE)
+        .and_then(|h| {
+            x402::decode_header::<PaymentPayload>(x402::PAYMENT_SIGNATURE, h.as_bytes()).ok()
+        })
+        .and_then(|p| p.payload.voucher().ok());
+    let Some(voucher) = voucher else {
+        return next.run(request).await;
+    };
+    let n = {
+        let mut seen = seen.lock().unwrap();
+        seen.push(voucher);
+        seen.len() - 1
+    };
+    let uri = request.uri().clone();
+    let answer = hostile.as_ref().and_then(|h| h(&voucher, n));
+    match answer {
+        None => next.run(request).await,
+        Some(Answer::Status(code)) => {
+            let mut r = axum::response::Response::new(axum::body::Body::from("no"));
+            *r.status_mut() = http::StatusCode::from_u16(code).unwrap();
+            r
+        }
+        Some(Answer::Served(code)) => {
+            let mut r = next.run(request).await;
+            *r.status_mut() = http::StatusCode::from_u16(code).unwrap();
+            r
+        }
+        Some(Answer::Refuse(refusal, price)) => {
+            // the paywall's own 402 for this path, with the hostile refusal
+            let unpaid = http::Request::get(uri)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let asked = next.run(unpaid).await;
+            let header = asked.headers()[x402::PAYMENT_REQUIRED].as_bytes().to_vec();
+            let mut required: PaymentRequired =
+                x402::decode_header(x402::PAYMENT_REQUIRED, &header).unwrap();
+            for offer in &mut required.accepts {
+                offer.amount = price.to_string();
+            }
+            required.extensions =
+                BTreeMap::from([(x402::EXTENSION.to_string(), Extension::refusal(refusal))]);
+            micropay_http::paywall::payment_required(&required)
+        }
     }
 }
 
@@ -277,4 +370,152 @@ async fn without_an_escrow_the_middleware_says_so() {
         matches!(e.downcast_ref::<PayError>(), Some(PayError::NoEscrow { mint }) if *mint == SOL),
         "{e}"
     );
+}
+
+/// A refusal of `code` on the voucher's channel, holding `held`.
+fn refusal(code: RefusalCode, voucher: &Voucher, held: Option<&Voucher>) -> Refusal {
+    Refusal {
+        channel: Some(voucher.channel.to_string()),
+        held: held.map(WireVoucher::from),
+        ..Refusal::new(code)
+    }
+}
+
+/// Issue 25: a server that refuses every paid request, in every way a
+/// server can (lies about prices, forged and replayed held vouchers,
+/// errors), never gets the payer to sign past its caps, and everything it
+/// could claim is counted in `spending()`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_server_never_gets_more_than_the_budget() {
+    let stranger = Keypair::new();
+    let hostile: Hostile = Arc::new(move |v: &Voucher, n: usize| {
+        let forged = Voucher::sign(&stranger, v.channel, v.amount + 1_000_000);
+        Some(match n % 9 {
+            0 => Answer::Refuse(refusal(RefusalCode::UnknownChannel, v, None), PRICE),
+            // lies about prices: ever higher
+            1 => Answer::Refuse(
+                refusal(RefusalCode::Underpaid, v, None),
+                PRICE * (n as u64 + 2),
+            ),
+            2 => Answer::Refuse(refusal(RefusalCode::BadSignature, v, None), PRICE),
+            // "you sent this before" for a voucher never sent before
+            3 => Answer::Refuse(refusal(RefusalCode::Duplicate, v, Some(v)), PRICE),
+            // a held voucher another key signed, far ahead
+            4 => Answer::Refuse(refusal(RefusalCode::Stale, v, Some(&forged)), PRICE),
+            // "stale" with the payer's own voucher, not ahead of it
+            5 => Answer::Refuse(refusal(RefusalCode::Stale, v, Some(v)), PRICE),
+            6 => Answer::Refuse(refusal(RefusalCode::ExceedsAllocation, v, None), PRICE),
+            7 => Answer::Status(500),
+            _ => Answer::Status(503),
+        })
+    });
+    let w = world_with(100_000_000, Some(hostile)).await;
+    let budget = Budget {
+        per_creator: 10 * PRICE,
+        total: 10 * PRICE,
+    };
+    let (pay, http) = client(&w, budget, 5);
+    let url = format!("{}/paid/weather", w.url);
+    for _ in 0..40 {
+        if let Ok(response) = http.get(&url).send().await {
+            assert_ne!(response.status(), 200);
+        }
+    }
+    let received = w.received.lock().unwrap().clone();
+    assert!(
+        received.len() >= 9,
+        "every mode was tried: {}",
+        received.len()
+    );
+    let claimable = received.iter().map(|v| v.amount).max().unwrap();
+    let spent = pay.spending();
+    assert!(claimable <= budget.total, "the server holds {claimable}");
+    assert!(spent.in_mint(&SOL) >= claimable, "{spent:?} < {claimable}");
+    assert!(spent.in_mint(&SOL) <= budget.total, "{spent:?}");
+    assert_eq!(spent.requests, 0);
+    let allocated: u64 = channels(&w).await.iter().map(|(_, c)| c.allocation).sum();
+    assert!(allocated <= budget.total, "allocated {allocated}");
+}
+
+/// Issue 25: one refusal the payer did not cause (the server's node lags
+/// behind the channel's opening) does not make the next request pay twice:
+/// the same voucher is sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_the_payer_did_not_cause_costs_nothing() {
+    let hostile: Hostile = Arc::new(|v: &Voucher, n: usize| {
+        (n == 0).then(|| Answer::Refuse(refusal(RefusalCode::UnknownChannel, v, None), PRICE))
+    });
+    let w = world_with(100_000_000, Some(hostile)).await;
+    let (pay, http) = client(
+        &w,
+        Budget {
+            per_creator: 1_000_000,
+            total: 1_000_000,
+        },
+        10,
+    );
+    let url = format!("{}/paid/weather", w.url);
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 402);
+    for _ in 0..3 {
+        assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
+    }
+    let channel = channels(&w).await[0].0;
+    assert_eq!(held(&w, &channel), 3 * PRICE, "three served, three paid");
+    assert_eq!(pay.spending().in_mint(&SOL), 3 * PRICE);
+    assert_eq!(pay.spending().requests, 3);
+    let received = w.received.lock().unwrap().clone();
+    assert_eq!(
+        received[0], received[1],
+        "the refused voucher was sent again"
+    );
+}
+
+/// Issue 25: a price rise (`underpaid` asking more) is paid once, at the
+/// new price, not on top of the refused voucher.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_price_rise_is_paid_once() {
+    let hostile: Hostile = Arc::new(|v: &Voucher, n: usize| {
+        (n == 0).then(|| Answer::Refuse(refusal(RefusalCode::Underpaid, v, None), 2 * PRICE))
+    });
+    let w = world_with(100_000_000, Some(hostile)).await;
+    let (pay, http) = client(
+        &w,
+        Budget {
+            per_creator: 1_000_000,
+            total: 1_000_000,
+        },
+        10,
+    );
+    let url = format!("{}/paid/weather", w.url);
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
+    let channel = channels(&w).await[0].0;
+    assert_eq!(held(&w, &channel), 2 * PRICE);
+    assert_eq!(pay.spending().in_mint(&SOL), 2 * PRICE);
+    assert_eq!(pay.spending().requests, 1);
+}
+
+/// A server error after the paywall took the voucher: the client sends the
+/// same voucher again; told it is a duplicate (it was taken), it pays the
+/// next request once. Nothing is counted twice on either side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_error_leaves_the_voucher_pending() {
+    let hostile: Hostile =
+        Arc::new(|_: &Voucher, n: usize| (n == 0).then_some(Answer::Served(500)));
+    let w = world_with(100_000_000, Some(hostile)).await;
+    let (pay, http) = client(
+        &w,
+        Budget {
+            per_creator: 1_000_000,
+            total: 1_000_000,
+        },
+        10,
+    );
+    let url = format!("{}/paid/weather", w.url);
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 500);
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
+    let channel = channels(&w).await[0].0;
+    let received = w.received.lock().unwrap().clone();
+    assert_eq!(received[0], received[1], "the voucher was sent again");
+    assert_eq!(held(&w, &channel), 2 * PRICE);
+    assert_eq!(pay.spending().in_mint(&SOL), 2 * PRICE);
 }
