@@ -290,6 +290,7 @@ pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
     let paywall = Paywall::new(
         receiver,
         PaywallConfig {
+            credit_not_found: false,
             unrouted: Default::default(),
             routes: vec![route],
             network: network.clone(),

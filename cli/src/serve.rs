@@ -118,6 +118,10 @@ pub struct ServeConfig {
     /// What paths no route names get: free (default), a price, or `403`.
     #[serde(default)]
     pub default: DefaultConfig,
+    /// A `404` from the upstream is not charged either (a `5xx` or an
+    /// unreachable upstream never is): the voucher is kept for a retry.
+    #[serde(default)]
+    pub credit_not_found: bool,
 }
 
 /// The `[default]` table: paths no route names.
@@ -699,6 +703,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
             network: network.clone(),
             max_timeout_seconds: file.max_timeout_seconds,
             fund_action: fund_action.clone(),
+            credit_not_found: file.credit_not_found,
         },
         Arc::new(claimer),
     );

@@ -50,7 +50,7 @@ use crate::{
     store::{
         commit::{self, GroupCommit},
         rules::{Recorded, Sighting},
-        ReceiverStore, VoucherRecord,
+        Credit, ReceiverStore, VoucherRecord,
     },
 };
 use anchor_lang::prelude::Pubkey;
@@ -230,6 +230,11 @@ impl FeePolicy {
             || (self.recipients.contains(&channel.fee_recipient) && channel.fee_bps <= self.max_bps)
     }
 }
+
+/// Most credits (paid requests not served, see [`Receiver::keep_credit`])
+/// a store keeps: each costs whoever made it a paid request, so it bounds
+/// a payer who pays to fill the table.
+pub const MAX_CREDITS: u64 = 100_000;
 
 /// What a receiver accepts.
 #[derive(Clone, Debug)]
@@ -542,6 +547,40 @@ impl Receiver {
             .verify_with(key)
             .is_ok()
             .then_some((held, claimed)))
+    }
+
+    /// Keeps `credit` durably (a paid request that was not served: the
+    /// same voucher sent again for the same route buys one serving); `false`
+    /// when it was kept already, or when [`MAX_CREDITS`] are kept (then it
+    /// is not: the paywall's answer says so).
+    pub async fn keep_credit(&self, credit: Credit) -> Result<bool> {
+        commit::off_worker(&self.store, move |store| {
+            if store.count_credits()? >= MAX_CREDITS {
+                return Ok(false);
+            }
+            store.put_credit(&credit)
+        })
+        .await
+    }
+
+    /// Takes the credit of `(channel, amount, route)`, if one is kept: of
+    /// concurrent takers (on any gateway sharing the store) one gets it.
+    pub async fn take_credit(
+        &self,
+        channel: &Pubkey,
+        amount: u64,
+        route: &str,
+    ) -> Result<Option<Credit>> {
+        let (channel, route) = (*channel, route.to_string());
+        commit::off_worker(&self.store, move |store| {
+            store.take_credit(&channel, amount, &route)
+        })
+        .await
+    }
+
+    /// How many credits the store keeps.
+    pub async fn count_credits(&self) -> Result<u64> {
+        commit::off_worker(&self.store, |store| store.count_credits()).await
     }
 
     /// Forgets cached channel state (e.g. after a top-up or a close request

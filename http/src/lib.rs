@@ -20,7 +20,7 @@
 //! use micropay_http::paywall::{Paywall, PaywallConfig};
 //! let paywall = Paywall::new(
 //!     receiver,
-//!     PaywallConfig { routes, unrouted: Default::default(), network: "solana:...".into(), max_timeout_seconds: 60, fund_action: None },
+//!     PaywallConfig { routes, unrouted: Default::default(), network: "solana:...".into(), max_timeout_seconds: 60, fund_action: None, credit_not_found: false },
 //! );
 //! let app: axum::Router = axum::Router::new()
 //!     .route("/weather", axum::routing::get(|| async { "sunny" }))

@@ -15,15 +15,25 @@
 //! that path's first route; paths no route covers follow
 //! [`PaywallConfig::unrouted`].
 //!
+//! A paid request that is not served — the service answers a `5xx` (the
+//! proxy's `502` when the upstream cannot be reached), or a `404` with
+//! [`PaywallConfig::credit_not_found`] — is not charged: its voucher stays
+//! accepted (it is the channel's newest), and a **credit** for (channel,
+//! amount, route) is kept durably in the receiver's store; the
+//! `PAYMENT-RESPONSE` says `success: false` with `errorReason`
+//! [`NOT_SERVED`]. The same voucher sent again for the same route takes the
+//! credit and is served once — after a restart too, and on any gateway
+//! sharing the store ([`micropay_client::store::Credit`]).
+//!
 //! A route marked `settle_first` also claims the voucher on chain (through
 //! a [`Settle`]) before the service runs, and the `PAYMENT-RESPONSE` names
 //! the claim transaction. If the claim fails (or waits: at most
 //! [`SETTLE_FIRST_PER_SEC`] claims a second, each costs the creator a fee),
-//! the answer is a `503` and the voucher stays accepted (the watcher collects
-//! it anyway); the client's retry of the same request with the same voucher
-//! **on the same route** is then settled and served, not refused as a
-//! duplicate — as long as this process runs (the set of accepted-but-unserved
-//! vouchers is in memory, at most [`MAX_UNSETTLED`]).
+//! the answer is a `503` and a credit is kept the same way: the client's
+//! retry of the same request with the same voucher **on the same route** is
+//! settled and served, not refused as a duplicate. While the store keeps
+//! [`MAX_CREDITS`] credits, settle-first routes answer `503` before taking a
+//! voucher.
 //!
 //! The best voucher held for a channel (in `stale`/`duplicate` refusals) is
 //! disclosed only to a requester whose voucher verifies against the
@@ -53,7 +63,8 @@ use http::{header, uri::PathAndQuery, HeaderValue, Method, Request, Response, St
 use micropay_client::{
     accounts,
     ledger::{DynSigner, Ledger},
-    receiver::{Payment, Receiver, Rejection},
+    receiver::{Payment, Receiver, Rejection, MAX_CREDITS},
+    store::Credit,
     ClientError,
 };
 use micropay_sdk::x402::{
@@ -61,9 +72,9 @@ use micropay_sdk::x402::{
     PaymentRequirements, Refusal, RefusalCode, ResourceInfo, SettlementResponse, WireVoucher,
 };
 use micropay_sdk::{instructions as mix, voucher::Voucher};
-use solana_sdk::{pubkey::Pubkey, signature::Signature};
+use solana_sdk::signature::Signature;
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::BTreeMap,
     future::Future,
     pin::Pin,
     sync::{Arc, Mutex as StdMutex},
@@ -129,6 +140,9 @@ pub struct PaywallConfig {
     pub max_timeout_seconds: u64,
     /// URL of a Solana Action that funds an escrow and opens a channel.
     pub fund_action: Option<String>,
+    /// A `404` from the service is not charged either (a `5xx` never is):
+    /// the voucher is kept for a retry of the same request.
+    pub credit_not_found: bool,
 }
 
 /// What the paywall decided for one request.
@@ -140,8 +154,9 @@ pub enum Decision {
     Denied,
     /// The path has more than one meaning (see [`crate::path`]): `400`.
     BadPath(PathError),
-    /// Paid: serve it, and answer with this `PAYMENT-RESPONSE`.
-    Paid(SettlementResponse),
+    /// Paid: serve it, and answer with this `PAYMENT-RESPONSE` (or keep
+    /// the credit, if it is not served).
+    Paid(Box<Paid>),
     /// Not paid: answer `402` with this.
     Refused(Box<PaymentRequired>),
     /// Cannot decide now (cluster or store unreachable): `503`. The
@@ -220,30 +235,40 @@ struct Shared {
     receiver: Arc<Receiver>,
     config: PaywallConfig,
     settle: Option<Arc<dyn Settle>>,
-    /// Vouchers of `settle_first` routes accepted but not yet served because
-    /// their claim failed or waited: a retry with the same voucher on the
-    /// same route is settled and served.
-    unsettled: StdMutex<HashMap<Unsettled, Payment>>,
     /// Settle-first claims sent in the current second.
     claims: StdMutex<(std::time::Instant, u32)>,
 }
 
-/// A settle-first voucher waiting for its retry: channel, amount and the
-/// route it paid for (a cheap route's voucher never buys a dear one).
-type Unsettled = (Pubkey, u64, String);
-
-/// Most settle-first vouchers waiting for their retry (in memory); while
-/// the set is full, settle-first routes answer `503` before taking a
-/// voucher, so none is taken without a way to be served.
-pub const MAX_UNSETTLED: usize = 10_000;
+/// What an accepted voucher bought: the `PAYMENT-RESPONSE`, and the credit
+/// kept if the request is then not served.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Paid {
+    /// The `PAYMENT-RESPONSE`.
+    pub settlement: SettlementResponse,
+    /// The voucher, route and what it paid, kept as a credit (the same
+    /// voucher sent again for the same route is served once) when the
+    /// upstream fails.
+    pub credit: Credit,
+}
 
 /// Most settle-first claims sent per second: each costs the creator a
 /// transaction fee. Past it, an accepted voucher waits for its retry (`503`).
 pub const SETTLE_FIRST_PER_SEC: u32 = 20;
 
-/// A route's key in the settle-first set.
-fn route_key(route: &Route) -> String {
+/// A route's name in credits: method and path pattern.
+pub fn route_key(route: &Route) -> String {
     format!("{} {}", route.method_name(), route.path)
+}
+
+/// What the answer says when a paid request was not served and its voucher
+/// is kept for a retry of the same request.
+pub const NOT_SERVED: &str =
+    "upstream_failed: not charged; send the same request with the same voucher again";
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 impl Paywall {
@@ -254,7 +279,6 @@ impl Paywall {
                 receiver,
                 config,
                 settle: None,
-                unsettled: StdMutex::new(HashMap::new()),
                 claims: StdMutex::new((std::time::Instant::now(), 0)),
             }),
         }
@@ -271,30 +295,26 @@ impl Paywall {
                 receiver,
                 config,
                 settle: Some(settle),
-                unsettled: StdMutex::new(HashMap::new()),
                 claims: StdMutex::new((std::time::Instant::now(), 0)),
             }),
         }
     }
 
-    fn paid(&self, paid: &Payment, transaction: String) -> Decision {
-        Decision::Paid(SettlementResponse {
-            success: true,
-            transaction,
-            network: self.shared.config.network.clone(),
-            payer: Some(paid.signer.to_string()),
-            channel: paid.channel.to_string(),
-            cumulative: paid.cumulative.to_string(),
-            paid: paid.net.to_string(),
-            remaining: paid.allocation.saturating_sub(paid.cumulative).to_string(),
-        })
-    }
-
-    fn unsettled(&self) -> std::sync::MutexGuard<'_, HashMap<Unsettled, Payment>> {
-        self.shared
-            .unsettled
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+    fn paid(&self, credit: Credit, transaction: String) -> Decision {
+        Decision::Paid(Box::new(Paid {
+            settlement: SettlementResponse {
+                success: true,
+                transaction,
+                network: self.shared.config.network.clone(),
+                payer: Some(credit.signer.to_string()),
+                channel: credit.channel.to_string(),
+                cumulative: credit.amount.to_string(),
+                paid: credit.net.to_string(),
+                remaining: credit.allocation.saturating_sub(credit.amount).to_string(),
+                error_reason: None,
+            },
+            credit,
+        }))
     }
 
     /// Takes one settle-first claim from this second's allowance.
@@ -310,27 +330,52 @@ impl Paywall {
         true
     }
 
+    /// Keeps `credit` for the retry of a request that was not served; `true`
+    /// when it is kept (durably: also across restarts and gateways).
+    async fn keep(&self, credit: Credit) -> bool {
+        let (channel, amount) = (credit.channel, credit.amount);
+        match self.shared.receiver.keep_credit(credit).await {
+            Ok(kept) => {
+                if !kept {
+                    tracing::error!(%channel, amount, "credit not kept (already kept, or the store keeps the most it may)");
+                }
+                kept
+            }
+            Err(e) => {
+                tracing::error!(%channel, amount, error = %e, "credit not kept: the store failed");
+                false
+            }
+        }
+    }
+
     /// Claims `voucher` first (a `settle_first` route): paid with the claim's
-    /// signature, or `503` with the voucher kept for its retry on `route`.
-    async fn settle_then_pay(&self, voucher: &Voucher, paid: Payment, route: &Route) -> Decision {
-        let key = (voucher.channel, voucher.amount, route_key(route));
+    /// signature, or `503` with the voucher kept as a credit for its retry.
+    async fn settle_then_pay(&self, voucher: &Voucher, credit: Credit) -> Decision {
         let Some(settle) = &self.shared.settle else {
             tracing::error!("a settle-first route was paid, but the paywall has no claimer");
-            self.unsettled().insert(key, paid);
+            self.keep(credit).await;
             return Decision::Unavailable(Unavailable::Unconfigured);
         };
         if !self.claim_allowed() {
-            self.unsettled().insert(key, paid);
+            self.keep(credit).await;
             return Decision::Unavailable(Unavailable::SettlementBusy);
         }
         match settle.settle(voucher).await {
-            Ok(signature) => self.paid(&paid, signature.to_string()),
+            Ok(signature) => self.paid(credit, signature.to_string()),
             Err(e) => {
-                self.unsettled().insert(key, paid);
                 tracing::warn!(channel = %voucher.channel, amount = voucher.amount, error = %e, "settle-first claim failed; the voucher waits for its retry");
+                self.keep(credit).await;
                 Decision::Unavailable(Unavailable::Settlement)
             }
         }
+    }
+
+    /// Whether an answer of `status` means the request was not served (its
+    /// voucher is then kept for a retry): a `5xx` (the proxy answers `502`
+    /// when the upstream cannot be reached), and a `404` when configured.
+    pub fn not_served(&self, status: StatusCode) -> bool {
+        status.is_server_error()
+            || (status == StatusCode::NOT_FOUND && self.shared.config.credit_not_found)
     }
 
     /// The receiver behind it.
@@ -458,31 +503,46 @@ impl Paywall {
             Ok(v) => v,
             Err(e) => return refuse(RefusalCode::Malformed, e.to_string()),
         };
-        if route.settle_first && self.unsettled().len() >= MAX_UNSETTLED {
-            // nothing taken: no voucher without a way to be served
-            tracing::warn!("settle-first set full; refusing before accepting");
-            return Decision::Unavailable(Unavailable::SettlementBusy);
+        if route.settle_first {
+            // nothing taken while no credit could be kept for a failed claim
+            match self.shared.receiver.count_credits().await {
+                Ok(n) if n < MAX_CREDITS => {}
+                Ok(_) => return Decision::Unavailable(Unavailable::SettlementBusy),
+                Err(e) => return Decision::Unavailable(Unavailable::of(&e)),
+            }
         }
         let price = |mint: &_| route.price(mint);
+        let credit_of = |p: Payment| Credit {
+            channel: p.channel,
+            amount: p.cumulative,
+            route: route_key(route),
+            net: p.net,
+            allocation: p.allocation,
+            signer: p.signer,
+            created_at: unix_now(),
+        };
         match self.shared.receiver.accept_priced(&voucher, &price).await {
-            Ok(paid) if route.settle_first => self.settle_then_pay(&voucher, paid, route).await,
-            Ok(paid) => self.paid(&paid, String::new()),
+            Ok(paid) if route.settle_first => self.settle_then_pay(&voucher, credit_of(paid)).await,
+            Ok(paid) => self.paid(credit_of(paid), String::new()),
             Err(ClientError::Rejected(rejection)) => {
-                // the retry of a settle-first request on the same route
-                // whose claim failed (a duplicate is byte for byte a voucher
-                // that verified); taken out of the set so that one retry
-                // alone is served
-                let retry = matches!(rejection, Rejection::Duplicate { .. })
-                    .then(|| {
-                        self.unsettled().remove(&(
-                            voucher.channel,
-                            voucher.amount,
-                            route_key(route),
-                        ))
-                    })
-                    .flatten();
-                if let Some(paid) = retry {
-                    return self.settle_then_pay(&voucher, paid, route).await;
+                // the retry of a request not served (its upstream failed,
+                // or its settle-first claim did not go through) on the same
+                // route: a duplicate is byte for byte a voucher that
+                // verified; the credit is taken, so one retry alone is served
+                if matches!(rejection, Rejection::Duplicate { .. }) {
+                    let taken = self
+                        .shared
+                        .receiver
+                        .take_credit(&voucher.channel, voucher.amount, &route_key(route))
+                        .await;
+                    match taken {
+                        Ok(Some(credit)) if route.settle_first => {
+                            return self.settle_then_pay(&voucher, credit).await
+                        }
+                        Ok(Some(credit)) => return self.paid(credit, String::new()),
+                        Ok(None) => {}
+                        Err(e) => return Decision::Unavailable(Unavailable::of(&e)),
+                    }
                 }
                 let code = refusal_code(&rejection);
                 let mut refusal = Refusal {
@@ -655,8 +715,16 @@ where
                     "this path is not served here\n".into(),
                 )),
                 Decision::BadPath(e) => Ok(plain(StatusCode::BAD_REQUEST, format!("{e}\n"))),
-                Decision::Paid(settlement) => {
+                Decision::Paid(paid) => {
+                    let Paid {
+                        mut settlement,
+                        credit,
+                    } = *paid;
                     let mut response = inner.call(request).await?.map(Body::new);
+                    if paywall.not_served(response.status()) && paywall.keep(credit).await {
+                        settlement.success = false;
+                        settlement.error_reason = Some(NOT_SERVED.into());
+                    }
                     if let Ok(value) = HeaderValue::from_str(&encode_header(&settlement)) {
                         response.headers_mut().insert(x402::PAYMENT_RESPONSE, value);
                     }

@@ -112,6 +112,7 @@ async fn gateway(upstream: &str, unrouted: Unrouted) -> std::net::SocketAddr {
     let paywall = Paywall::new(
         receiver,
         PaywallConfig {
+            credit_not_found: false,
             routes: vec![priced(Some(http::Method::GET), "/premium/**")],
             unrouted,
             network: "solana:local".into(),

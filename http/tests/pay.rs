@@ -102,6 +102,7 @@ async fn world_with(deposit: u64, hostile: Option<Hostile>) -> World {
     let paywall = Paywall::new(
         receiver,
         PaywallConfig {
+            credit_not_found: false,
             unrouted: Default::default(),
             routes: vec![Route::new(
                 None,

@@ -53,6 +53,7 @@ fn app(receiver: Arc<Receiver>, network: String, served: Arc<AtomicUsize>) -> Ro
     let paywall = Paywall::new(
         receiver,
         PaywallConfig {
+            credit_not_found: false,
             unrouted: Default::default(),
             routes: routes(),
             network,
@@ -344,6 +345,7 @@ async fn settle_first_routes_claim_before_serving() {
     let paywall = Paywall::with_settle(
         receiver,
         PaywallConfig {
+            credit_not_found: false,
             unrouted: Default::default(),
             routes: vec![route],
             network,
@@ -493,6 +495,7 @@ async fn a_settle_first_retry_is_served_only_on_its_route() {
     let paywall = Paywall::with_settle(
         receiver,
         PaywallConfig {
+            credit_not_found: false,
             unrouted: Default::default(),
             routes: vec![route("/cheap", PRICE), route("/dear", 500 * PRICE)],
             network: x402::network(&ledger.genesis_hash().await.unwrap()),
@@ -543,4 +546,180 @@ async fn a_settle_first_retry_is_served_only_on_its_route() {
         (cheap.load(Ordering::SeqCst), dear.load(Ordering::SeqCst)),
         (1, 0)
     );
+}
+
+/// A service that fails on purpose: `/flaky` answers 500 until told
+/// otherwise, `/missing` 404; both count what they serve.
+fn failing_app(
+    paywall: Paywall,
+    fail: Arc<std::sync::atomic::AtomicBool>,
+    served: Arc<AtomicUsize>,
+) -> Router {
+    let flaky = get(move || {
+        let (fail, served) = (fail.clone(), served.clone());
+        async move {
+            if fail.load(Ordering::SeqCst) {
+                (StatusCode::INTERNAL_SERVER_ERROR, "boom")
+            } else {
+                served.fetch_add(1, Ordering::SeqCst);
+                (StatusCode::OK, "served")
+            }
+        }
+    });
+    Router::new()
+        .route("/paid/flaky", flaky)
+        .route(
+            "/paid/missing",
+            get(|| async { (StatusCode::NOT_FOUND, "no such thing") }),
+        )
+        .layer(paywall)
+}
+
+fn settlement(response: &Response<Body>) -> SettlementResponse {
+    x402::decode_header(
+        x402::PAYMENT_RESPONSE,
+        response.headers()[x402::PAYMENT_RESPONSE].as_bytes(),
+    )
+    .unwrap()
+}
+
+/// Issue 25: a payer does not pay for the server's failures. A paid request
+/// whose upstream answers 500 is not charged (the answer says so); the same
+/// voucher sent again is served once — after the gateway restarts on the
+/// same store too — and never twice. A 404 is charged unless configured.
+#[tokio::test]
+async fn a_failed_upstream_is_not_charged_and_the_retry_is_served_once() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let f = one_channel(&ledger, 10_000_000, 1_000_000, 0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("receiver.db");
+    let network = x402::network(&ledger.genesis_hash().await.unwrap());
+    let gateway = |credit_not_found: bool| {
+        let receiver = Arc::new(Receiver::new(
+            ledger.clone(),
+            Arc::new(SqliteStore::open(&db).unwrap()),
+            f.creator.pubkey(),
+            ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
+        ));
+        Paywall::new(
+            receiver,
+            PaywallConfig {
+                routes: routes(),
+                unrouted: Default::default(),
+                network: network.clone(),
+                max_timeout_seconds: 60,
+                fund_action: None,
+                credit_not_found,
+            },
+        )
+    };
+    let fail = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let served = Arc::new(AtomicUsize::new(0));
+    let app = failing_app(gateway(false), fail.clone(), served.clone());
+    let asked = required(call(&app, "/paid/flaky", None).await).await;
+    let first = pay(&asked, &Voucher::sign(&f.session, f.channel, PRICE));
+
+    // the upstream fails: not charged, and the answer says so
+    let failed = call(&app, "/paid/flaky", Some(first.clone())).await;
+    assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let said = settlement(&failed);
+    assert!(!said.success);
+    assert!(said.error_reason.unwrap().starts_with("upstream_failed"));
+    // fails again: kept again (one credit per failure, never more servings)
+    let failed = call(&app, "/paid/flaky", Some(first.clone())).await;
+    assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(!settlement(&failed).success);
+
+    // the gateway restarts on the same store; the upstream is back
+    fail.store(false, Ordering::SeqCst);
+    let app = failing_app(gateway(false), fail.clone(), served.clone());
+    let retried = call(&app, "/paid/flaky", Some(first.clone())).await;
+    assert_eq!(retried.status(), StatusCode::OK);
+    assert!(settlement(&retried).success);
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+    let again = required(call(&app, "/paid/flaky", Some(first)).await).await;
+    assert_eq!(again.refusal().unwrap().reason, RefusalCode::Duplicate);
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+
+    // a 404 is charged by default ...
+    let second = pay(&asked, &Voucher::sign(&f.session, f.channel, 2 * PRICE));
+    let missing = call(&app, "/paid/missing", Some(second.clone())).await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(settlement(&missing).success);
+    let again = required(call(&app, "/paid/missing", Some(second)).await).await;
+    assert_eq!(again.refusal().unwrap().reason, RefusalCode::Duplicate);
+    // ... and not when configured
+    let app = failing_app(gateway(true), fail, served.clone());
+    let third = pay(&asked, &Voucher::sign(&f.session, f.channel, 3 * PRICE));
+    let missing = call(&app, "/paid/missing", Some(third.clone())).await;
+    assert!(!settlement(&missing).success);
+    let retried = call(&app, "/paid/missing", Some(third)).await;
+    assert_eq!(retried.status(), StatusCode::NOT_FOUND);
+    assert!(!settlement(&retried).success, "still not found: kept again");
+}
+
+/// Issue 25: an upstream that is down (the proxy cannot connect: 502) is
+/// not charged; once it is up, the same voucher is served once.
+#[tokio::test]
+async fn an_unreachable_upstream_is_not_charged() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let f = one_channel(&ledger, 10_000_000, 1_000_000, 0).await;
+    let receiver = Arc::new(Receiver::new(
+        ledger.clone(),
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        f.creator.pubkey(),
+        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
+    ));
+    // a port nobody listens on yet
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let paywall = Paywall::new(
+        receiver,
+        PaywallConfig {
+            routes: routes(),
+            unrouted: Default::default(),
+            network: x402::network(&ledger.genesis_hash().await.unwrap()),
+            max_timeout_seconds: 60,
+            fund_action: None,
+            credit_not_found: false,
+        },
+    );
+    let proxy = micropay_http::proxy::Proxy::new(&format!("http://127.0.0.1:{port}")).unwrap();
+    let app = proxy.router().layer(paywall);
+    let asked = required(call(&app, "/paid/weather", None).await).await;
+    let voucher = pay(&asked, &Voucher::sign(&f.session, f.channel, PRICE));
+    let down = call(&app, "/paid/weather", Some(voucher.clone())).await;
+    assert_eq!(down.status(), StatusCode::BAD_GATEWAY);
+    assert!(!settlement(&down).success);
+    let text = body(down).await;
+    assert!(
+        !text.contains("127.0.0.1") && !text.contains(&port.to_string()),
+        "{text}"
+    );
+
+    let served = Arc::new(AtomicUsize::new(0));
+    let counter = served.clone();
+    let upstream = Router::new().route(
+        "/paid/weather",
+        get(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                "sunny"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::spawn(async move { axum::serve(listener, upstream).await });
+    let up = call(&app, "/paid/weather", Some(voucher.clone())).await;
+    assert_eq!(up.status(), StatusCode::OK);
+    assert!(settlement(&up).success);
+    let again = required(call(&app, "/paid/weather", Some(voucher)).await).await;
+    assert_eq!(again.refusal().unwrap().reason, RefusalCode::Duplicate);
+    assert_eq!(served.load(Ordering::SeqCst), 1);
 }

@@ -314,6 +314,11 @@ pub struct SettlementResponse {
     pub paid: String,
     /// Allocation left for further vouchers, base units.
     pub remaining: String,
+    /// Why `success` is false: the request was not served (its upstream
+    /// failed) and the voucher is kept, uncharged, for a retry of the same
+    /// request with the same voucher (x402's `errorReason`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_reason: Option<String>,
 }
 
 /// Why a payment was refused, for a client to act on.

@@ -165,10 +165,20 @@ pub(crate) async fn read_off_worker(
     store: &Arc<dyn ReceiverStore>,
     channel: &Pubkey,
 ) -> Result<Option<VoucherRecord>> {
-    let (store, channel) = (store.clone(), *channel);
-    tokio::task::spawn_blocking(move || store.get(&channel))
+    let channel = *channel;
+    off_worker(store, move |store| store.get(&channel)).await
+}
+
+/// `f` on `store`, run on tokio's blocking pool (a store call blocks: a
+/// disk page, an fsync or a database round trip).
+pub(crate) async fn off_worker<T: Send + 'static>(
+    store: &Arc<dyn ReceiverStore>,
+    f: impl FnOnce(&dyn ReceiverStore) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(store.as_ref()))
         .await
-        .map_err(|e| ClientError::store(format!("store read task failed: {e}")))?
+        .map_err(|e| ClientError::store(format!("store task failed: {e}")))?
 }
 
 /// The error for each writer of a failed batch (errors are not `Clone`).
@@ -268,6 +278,20 @@ mod tests {
         }
         fn concurrent_batches(&self) -> usize {
             self.1
+        }
+        fn put_credit(&self, credit: &crate::store::Credit) -> Result<bool> {
+            self.0.put_credit(credit)
+        }
+        fn take_credit(
+            &self,
+            channel: &Pubkey,
+            amount: u64,
+            route: &str,
+        ) -> Result<Option<crate::store::Credit>> {
+            self.0.take_credit(channel, amount, route)
+        }
+        fn count_credits(&self) -> Result<u64> {
+            self.0.count_credits()
         }
     }
 

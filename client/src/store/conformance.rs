@@ -8,7 +8,9 @@
 // A test suite for backends: panicking is how it reports a violation.
 #![allow(clippy::unwrap_used, clippy::arithmetic_side_effects)]
 
-use super::{rules, ClaimStatus, PayerRecord, PayerStore, ReceiverStore, RowWrite, VoucherRecord};
+use super::{
+    rules, ClaimStatus, Credit, PayerRecord, PayerStore, ReceiverStore, RowWrite, VoucherRecord,
+};
 use anchor_lang::prelude::Pubkey;
 use micropay_sdk::voucher::Voucher;
 use solana_sdk::{hash::Hash, signature::Keypair};
@@ -47,8 +49,47 @@ fn seen(claimed: u64, allocation: u64) -> rules::Sighting {
     }
 }
 
+/// Credits: kept once per (channel, amount, route), taken once, every
+/// field round-trips.
+fn credits(store: &dyn ReceiverStore) {
+    let credit = Credit {
+        channel: Pubkey::new_unique(),
+        amount: u64::MAX,
+        route: "GET /premium/**".into(),
+        net: u64::MAX - 1,
+        allocation: u64::MAX,
+        signer: Pubkey::new_unique(),
+        created_at: u64::MAX,
+    };
+    assert_eq!(store.count_credits().unwrap(), 0);
+    assert!(store.put_credit(&credit).unwrap(), "kept");
+    assert!(!store.put_credit(&credit).unwrap(), "kept once");
+    let other_route = Credit {
+        route: "GET /cheap".into(),
+        ..credit.clone()
+    };
+    assert!(
+        store.put_credit(&other_route).unwrap(),
+        "another route is another credit"
+    );
+    assert_eq!(store.count_credits().unwrap(), 2);
+    let take = |c: &Credit| store.take_credit(&c.channel, c.amount, &c.route).unwrap();
+    assert_eq!(
+        store
+            .take_credit(&credit.channel, 1, &credit.route)
+            .unwrap(),
+        None,
+        "another amount is not it"
+    );
+    assert_eq!(take(&credit), Some(credit.clone()));
+    assert_eq!(take(&credit), None, "taken once");
+    assert_eq!(take(&other_route), Some(other_route.clone()));
+    assert_eq!(store.count_credits().unwrap(), 0);
+}
+
 /// The receiver primitives and rules on an empty `store`.
 pub fn receiver_store(store: &dyn ReceiverStore) {
+    credits(store);
     let a = Pubkey::new_unique();
     assert_eq!(store.get(&a).unwrap(), None, "empty store has no row");
 
@@ -299,6 +340,7 @@ pub fn receiver_store(store: &dyn ReceiverStore) {
 /// two connections to one file) record the same vouchers at once, out of
 /// order: every increment is counted exactly once.
 pub fn concurrent_receivers(stores: Vec<Arc<dyn ReceiverStore>>) {
+    concurrent_credit_takers(&stores);
     let channel = Pubkey::new_unique();
     let key = Arc::new(Keypair::new());
     let (creator, mint) = (Pubkey::new_unique(), Pubkey::new_unique());
@@ -336,6 +378,46 @@ pub fn concurrent_receivers(stores: Vec<Arc<dyn ReceiverStore>>) {
         .collect::<Vec<_>>();
     let counted: u64 = threads.into_iter().map(|t| t.join().expect("thread")).sum();
     assert_eq!(counted, 600, "each increment counted exactly once");
+}
+
+/// Receivers sharing one backend take the same credits at once: each is
+/// taken exactly once (a paid request is served once on retry).
+fn concurrent_credit_takers(stores: &[Arc<dyn ReceiverStore>]) {
+    let credits: Vec<Credit> = (0..20u64)
+        .map(|i| Credit {
+            channel: Pubkey::new_unique(),
+            amount: i + 1,
+            route: "POST /x".into(),
+            net: 1,
+            allocation: 100,
+            signer: Pubkey::new_unique(),
+            created_at: 0,
+        })
+        .collect();
+    for c in &credits {
+        assert!(stores[0].put_credit(c).expect("put"));
+    }
+    let credits = Arc::new(credits);
+    let threads: Vec<_> = stores
+        .iter()
+        .flat_map(|store| (0..2).map(move |_| store.clone()))
+        .map(|store| {
+            let credits = credits.clone();
+            std::thread::spawn(move || {
+                credits
+                    .iter()
+                    .filter(|c| {
+                        store
+                            .take_credit(&c.channel, c.amount, &c.route)
+                            .expect("take")
+                            .is_some()
+                    })
+                    .count()
+            })
+        })
+        .collect();
+    let taken: usize = threads.into_iter().map(|t| t.join().expect("thread")).sum();
+    assert_eq!(taken, 20, "each credit taken exactly once");
 }
 
 /// The payer primitives and rules on an empty `store`.

@@ -13,6 +13,11 @@
 //! settled now: set aside with a reason, retried alone, never blocking others).
 //! Each row remembers the cluster (genesis hash) and slot it was last seen at.
 //!
+//! Beside the rows, a receiver keeps **credits** ([`Credit`]): paid requests
+//! that were not served (the upstream failed, or a settle-first claim did
+//! not go through), so the same voucher sent again for the same route is
+//! served once — after a restart too, and on any gateway sharing the store.
+//!
 //! Payer side ([`PayerStore`]): each channel's session key and the cumulative
 //! amount reserved for signing (nothing above it was ever signed).
 //!
@@ -139,6 +144,26 @@ pub struct VoucherRecord {
     pub version: u64,
 }
 
+/// A paid request that was not served: the voucher `(channel, amount)`
+/// buys one serving of `route` when it is sent again. Keyed by all three.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credit {
+    /// The channel paid.
+    pub channel: Pubkey,
+    /// The voucher's cumulative amount.
+    pub amount: u64,
+    /// The route it paid for (method and path pattern, as the paywall names it).
+    pub route: String,
+    /// What the voucher paid the creator, net of the fee share.
+    pub net: u64,
+    /// The channel's allocation when it was accepted.
+    pub allocation: u64,
+    /// The channel's signer (the payer's session key).
+    pub signer: Pubkey,
+    /// When it was kept, Unix seconds.
+    pub created_at: u64,
+}
+
 /// A payer's row for one channel.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PayerRecord {
@@ -204,6 +229,17 @@ pub trait ReceiverStore: Send + Sync {
     fn concurrent_batches(&self) -> usize {
         1
     }
+
+    /// Keeps `credit` durably unless one with its `(channel, amount,
+    /// route)` is kept already; `true` when kept.
+    fn put_credit(&self, credit: &Credit) -> Result<bool>;
+
+    /// Takes (deletes and returns) the credit of `(channel, amount,
+    /// route)`: of concurrent takers, exactly one gets it.
+    fn take_credit(&self, channel: &Pubkey, amount: u64, route: &str) -> Result<Option<Credit>>;
+
+    /// How many credits are kept.
+    fn count_credits(&self) -> Result<u64>;
 }
 
 /// One write of a [`ReceiverStore::write_batch`].

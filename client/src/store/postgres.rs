@@ -38,8 +38,8 @@
 //! advisory lock, so gateways starting together migrate once.
 
 use super::{
-    bits, corrupt, key, unbits, ClaimStatus, PayerRecord, PayerStore, ReceiverStore, RowWrite,
-    VoucherRecord,
+    bits, corrupt, key, unbits, ClaimStatus, Credit, PayerRecord, PayerStore, ReceiverStore,
+    RowWrite, VoucherRecord,
 };
 use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
@@ -81,6 +81,17 @@ const MIGRATIONS: &[&str] = &[
         cumulative BIGINT NOT NULL,
         allocation BIGINT NOT NULL,
         version BIGINT NOT NULL
+    );",
+    // 2: paid requests not served, to be served once when sent again
+    "CREATE TABLE receiver_credits (
+        channel BYTEA NOT NULL,
+        amount BIGINT NOT NULL,
+        route TEXT NOT NULL,
+        net BIGINT NOT NULL,
+        allocation BIGINT NOT NULL,
+        signer BYTEA NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (channel, amount, route)
     );",
 ];
 
@@ -666,6 +677,82 @@ impl ReceiverStore for PostgresStore {
 
     fn concurrent_batches(&self) -> usize {
         self.writers.len()
+    }
+
+    // credits are rare (a failed upstream, a failed settle-first claim):
+    // unprepared statements on a pool connection
+    fn put_credit(&self, c: &Credit) -> Result<bool> {
+        let conn = self.conn();
+        let (channel, signer) = (c.channel.to_bytes().to_vec(), c.signer.to_bytes().to_vec());
+        let (amount, net, allocation, at) = (
+            bits(c.amount),
+            bits(c.net),
+            bits(c.allocation),
+            bits(c.created_at),
+        );
+        let route = c.route.clone();
+        self.run(async move {
+            let n = conn
+                .client
+                .execute(
+                    "INSERT INTO receiver_credits
+                         (channel, amount, route, net, allocation, signer, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                    &[&channel, &amount, &route, &net, &allocation, &signer, &at],
+                )
+                .await
+                .map_err(db)?;
+            Ok(n == 1)
+        })
+    }
+
+    fn take_credit(&self, channel: &Pubkey, amount: u64, route: &str) -> Result<Option<Credit>> {
+        let conn = self.conn();
+        let (id, route) = (*channel, route.to_string());
+        self.run(async move {
+            let row = conn
+                .client
+                .query_opt(
+                    "DELETE FROM receiver_credits
+                     WHERE channel = $1 AND amount = $2 AND route = $3
+                     RETURNING net, allocation, signer, created_at",
+                    &[&id.to_bytes().as_slice(), &bits(amount), &route],
+                )
+                .await
+                .map_err(db)?;
+            row.map(|r| {
+                let n = |i: usize| -> Result<u64> {
+                    r.try_get::<_, i64>(i)
+                        .map(unbits)
+                        .map_err(|_| corrupt("number"))
+                };
+                let signer: Vec<u8> = r.try_get(2).map_err(|_| corrupt("key"))?;
+                Ok(Credit {
+                    channel: id,
+                    amount,
+                    route: route.clone(),
+                    net: n(0)?,
+                    allocation: n(1)?,
+                    signer: key(signer)?,
+                    created_at: n(3)?,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn count_credits(&self) -> Result<u64> {
+        let conn = self.conn();
+        self.run(async move {
+            let n: i64 = conn
+                .client
+                .query_one("SELECT COUNT(*) FROM receiver_credits", &[])
+                .await
+                .map_err(db)?
+                .try_get(0)
+                .map_err(|_| corrupt("number"))?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
     }
 }
 

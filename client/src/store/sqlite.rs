@@ -11,8 +11,8 @@
 //! session secret keys.
 
 use super::{
-    bits, corrupt, key, unbits, ClaimStatus, PayerRecord, PayerStore, ReceiverStore, RowWrite,
-    VoucherRecord,
+    bits, corrupt, key, unbits, ClaimStatus, Credit, PayerRecord, PayerStore, ReceiverStore,
+    RowWrite, VoucherRecord,
 };
 use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
@@ -72,6 +72,17 @@ const MIGRATIONS: &[&str] = &[
     // 3: the last block height at which the claim transaction recorded in
     // `claim_signature` can land (NULL: unknown, rows of earlier versions).
     "ALTER TABLE receiver_vouchers ADD COLUMN claim_valid_until INTEGER;",
+    // 4: paid requests not served, to be served once when sent again
+    "CREATE TABLE receiver_credits (
+        channel BLOB NOT NULL,
+        amount INTEGER NOT NULL,
+        route TEXT NOT NULL,
+        net INTEGER NOT NULL,
+        allocation INTEGER NOT NULL,
+        signer BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (channel, amount, route)
+    );",
 ];
 
 /// The SQLite store; see the module docs.
@@ -403,6 +414,78 @@ impl ReceiverStore for SqliteStore {
             tx.commit()?;
             Ok(done)
         })
+    }
+
+    fn put_credit(&self, credit: &Credit) -> Result<bool> {
+        self.named(|| self.put_credit_row(credit))
+    }
+
+    fn take_credit(&self, channel: &Pubkey, amount: u64, route: &str) -> Result<Option<Credit>> {
+        self.named(|| self.take_credit_row(channel, amount, route))
+    }
+
+    fn count_credits(&self) -> Result<u64> {
+        self.named(|| {
+            let conn = self.lock()?;
+            let n: i64 =
+                conn.query_row("SELECT COUNT(*) FROM receiver_credits", [], |r| r.get(0))?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+}
+
+impl SqliteStore {
+    fn put_credit_row(&self, c: &Credit) -> Result<bool> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO receiver_credits
+                 (channel, amount, route, net, allocation, signer, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+        )?;
+        Ok(stmt.execute(params![
+            c.channel.as_ref(),
+            bits(c.amount),
+            c.route,
+            bits(c.net),
+            bits(c.allocation),
+            c.signer.as_ref(),
+            bits(c.created_at)
+        ])? == 1)
+    }
+
+    fn take_credit_row(
+        &self,
+        channel: &Pubkey,
+        amount: u64,
+        route: &str,
+    ) -> Result<Option<Credit>> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "DELETE FROM receiver_credits WHERE channel = ?1 AND amount = ?2 AND route = ?3
+             RETURNING net, allocation, signer, created_at",
+        )?;
+        let row = stmt
+            .query_row(params![channel.as_ref(), bits(amount), route], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })
+            .optional()?;
+        row.map(|(net, allocation, signer, created_at)| {
+            Ok(Credit {
+                channel: *channel,
+                amount,
+                route: route.to_string(),
+                net: unbits(net),
+                allocation: unbits(allocation),
+                signer: key(signer)?,
+                created_at: unbits(created_at),
+            })
+        })
+        .transpose()
     }
 }
 
