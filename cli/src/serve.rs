@@ -679,7 +679,6 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
             token_program: mint.token_program,
             decimals: mint.decimals,
             symbol: mint.symbol.clone(),
-            dispute_window_secs: file.min_dispute_window_secs,
             network: network.clone(),
             title: file.actions.title.clone(),
             description: file.actions.description.clone(),

@@ -1,21 +1,20 @@
 //! Solana Actions for people with wallets: `GET /actions/fund` describes
 //! the action, `POST /actions/fund?amount=<UI>` with `{"account": <wallet>}`
-//! returns a transaction for the wallet to sign that deposits `amount` and
-//! opens a channel of that allocation to this creator.
+//! returns a transaction for the wallet to sign that deposits `amount` into
+//! the wallet's micropay escrow (creating it when missing). `GET
+//! /actions.json` maps the site's paths to it. Every response carries the
+//! CORS headers, `X-Action-Version` and `X-Blockchain-Ids` the Actions spec
+//! asks for; `OPTIONS` answers preflights.
 //!
-//! A channel's address depends on its escrow's creation slot (so that no
-//! address is ever reused), which is unknown before the escrow exists: for a
-//! wallet without an escrow the first transaction creates it and deposits,
-//! and its `links.next` (Actions chaining) leads to `/actions/fund/next`,
-//! which offers the second one, `POST /actions/open`, opening the channel
-//! from the deposit. `GET /actions.json` maps the site's paths to them. Every response
-//! carries the CORS headers, `X-Action-Version` and `X-Blockchain-Ids` the
-//! Actions spec asks for; `OPTIONS` answers preflights.
-//!
-//! The channel's voucher key: the `session` query parameter when given (a
-//! key the payer's app generated and keeps), else the wallet itself. The
-//! server never makes the key — whoever holds a channel's key can sign its
-//! vouchers, and the server is the party paid by them.
+//! It opens **no channel**: a channel's voucher key signs money away, so it
+//! must be a key the payer's own client made or derives from the wallet
+//! ([`micropay_sdk::session`]) — never one a link names (a link's author
+//! would then spend the deposit), never the wallet itself (every app the
+//! wallet signs for could), never one the server makes (the server is the
+//! party paid). The payer's micropay client (`micropay fetch`, the
+//! [`crate::pay`] middleware) opens the channel from the escrow's free
+//! balance with its derived key when it first pays. A link naming a voucher
+//! key (`session=`) is refused.
 //!
 //! For wrapped SOL the transaction wraps the lamports through the wallet's
 //! associated wSOL account (created if missing, and closed again at the end
@@ -29,11 +28,7 @@ use axum::{
     Router,
 };
 use http::{header, HeaderValue, StatusCode};
-use micropay_client::{
-    accounts,
-    ledger::Ledger,
-    micropay::{instructions::OpenChannelArgs, state::Escrow},
-};
+use micropay_client::{accounts, ledger::Ledger, micropay::state::Escrow};
 use micropay_sdk::{
     amount::{format_ui as ui, parse_ui},
     instructions as mix, pda, tokens,
@@ -60,9 +55,6 @@ pub struct FundAction {
     pub decimals: u8,
     /// Its symbol, for labels ("SOL").
     pub symbol: String,
-    /// Dispute window of the channel opened, seconds (at least the
-    /// receiver's minimum).
-    pub dispute_window_secs: u32,
     /// CAIP-2 id of the cluster (`X-Blockchain-Ids`).
     pub network: String,
     /// Title shown by wallets.
@@ -86,14 +78,6 @@ pub fn router(ledger: Arc<dyn Ledger>, fund: FundAction) -> Router {
         .route(
             "/actions/fund",
             get(describe).post(fund_post).options(preflight),
-        )
-        .route(
-            "/actions/fund/next",
-            axum::routing::post(next).options(preflight),
-        )
-        .route(
-            "/actions/open",
-            axum::routing::post(open).options(preflight),
         )
         .with_state(ActionsState {
             ledger,
@@ -174,7 +158,7 @@ async fn describe(State(s): State<ActionsState>) -> Response {
             "label": format!("Fund with {}", f.symbol),
             "links": { "actions": [{
                 "type": "transaction",
-                "label": format!("Deposit and open a channel ({})", f.symbol),
+                "label": format!("Deposit {} into micropay", f.symbol),
                 "href": "/actions/fund?amount={amount}",
                 "parameters": [{
                     "type": "number",
@@ -190,9 +174,9 @@ async fn describe(State(s): State<ActionsState>) -> Response {
 /// Query of the POST.
 #[derive(Debug, Deserialize)]
 pub struct FundQuery {
-    /// UI amount deposited and allocated.
+    /// UI amount deposited.
     pub amount: String,
-    /// The channel's voucher key (default: the wallet).
+    /// A voucher key named by the link: always refused (see the module docs).
     pub session: Option<String>,
 }
 
@@ -213,24 +197,25 @@ pub struct FundResponse {
     pub transaction: String,
     /// What it does.
     pub message: String,
-    /// The next step, when there is one (Actions chaining).
+    /// The next step, when there is one (Actions chaining; none today).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub links: Option<serde_json::Value>,
 }
 
-/// Reads the wallet, the voucher key and the amount of a POST, or says
-/// what is wrong with it.
-fn request(f: &FundAction, q: &FundQuery, body: &[u8]) -> Result<(Pubkey, Pubkey, u64), String> {
+/// Why a link naming a voucher key is refused.
+pub const NO_LINKED_KEY: &str = "a link cannot choose your voucher key (whoever holds it spends your deposit): \
+     remove `session=`; your micropay client derives the key from your wallet when it opens the channel";
+
+/// Reads the wallet and the amount of a POST, or says what is wrong with it.
+fn request(f: &FundAction, q: &FundQuery, body: &[u8]) -> Result<(Pubkey, u64), String> {
+    if q.session.is_some() {
+        return Err(NO_LINKED_KEY.into());
+    }
     let Ok(body) = serde_json::from_slice::<FundRequest>(body) else {
         return Err("send {\"account\": \"<your wallet address>\"} as JSON".into());
     };
     let Ok(wallet) = body.account.parse::<Pubkey>() else {
         return Err(format!("`{}` is not a wallet address", body.account));
-    };
-    let signer = match q.session.as_deref().map(str::parse::<Pubkey>) {
-        None => wallet,
-        Some(Ok(k)) => k,
-        Some(Err(_)) => return Err("`session` is not a public key".into()),
     };
     let Some(amount) = parse_ui(&q.amount, f.decimals).filter(|a| *a > 0) else {
         return Err(format!(
@@ -238,14 +223,7 @@ fn request(f: &FundAction, q: &FundQuery, body: &[u8]) -> Result<(Pubkey, Pubkey
             q.amount, f.decimals
         ));
     };
-    Ok((wallet, signer, amount))
-}
-
-fn query(q: &FundQuery) -> String {
-    match &q.session {
-        Some(s) => format!("amount={}&session={s}", q.amount),
-        None => format!("amount={}", q.amount),
-    }
+    Ok((wallet, amount))
 }
 
 async fn fund_post(
@@ -254,88 +232,12 @@ async fn fund_post(
     body: axum::body::Bytes,
 ) -> Response {
     let f = &s.fund;
-    let (wallet, signer, amount) = match request(f, &q, &body) {
+    let (wallet, amount) = match request(f, &q, &body) {
         Ok(r) => r,
         Err(message) => return error(&f.network, StatusCode::BAD_REQUEST, message),
     };
-    match fund_transaction(s.ledger.as_ref(), f, wallet, signer, amount).await {
-        Ok((tx, message, opened)) => json(
-            &f.network,
-            StatusCode::OK,
-            &FundResponse {
-                kind: "transaction".into(),
-                transaction: base64_encode(&tx),
-                message,
-                links: (!opened).then(|| {
-                    serde_json::json!({ "next": {
-                        "type": "post",
-                        "href": format!("/actions/fund/next?{}", query(&q)),
-                    }})
-                }),
-            },
-        ),
-        Err(e) => unavailable(f, e),
-    }
-}
-
-/// After the escrow was created: the action that opens the channel.
-async fn next(State(s): State<ActionsState>, Query(q): Query<FundQuery>) -> Response {
-    let f = &s.fund;
-    json(
-        &f.network,
-        StatusCode::OK,
-        &serde_json::json!({
-            "type": "action",
-            "icon": f.icon,
-            "title": f.title,
-            "description": format!("Your escrow holds the deposit. Open the channel of {} {} to pay {}.", q.amount, f.symbol, f.creator),
-            "label": "Open the channel",
-            "links": { "actions": [{
-                "type": "transaction",
-                "label": "Open the channel",
-                "href": format!("/actions/open?{}", query(&q)),
-            }]}
-        }),
-    )
-}
-
-async fn open(
-    State(s): State<ActionsState>,
-    Query(q): Query<FundQuery>,
-    body: axum::body::Bytes,
-) -> Response {
-    let f = &s.fund;
-    let (wallet, signer, amount) = match request(f, &q, &body) {
-        Ok(r) => r,
-        Err(message) => return error(&f.network, StatusCode::BAD_REQUEST, message),
-    };
-    let escrow_address = pda::escrow(&wallet, &f.mint).0;
-    let escrow = match accounts::escrow(s.ledger.as_ref(), &escrow_address).await {
-        Ok(Some(e)) => e,
-        Ok(None) => {
-            return error(
-                &f.network,
-                StatusCode::BAD_REQUEST,
-                "you have no escrow yet: fund it first (POST /actions/fund)".into(),
-            )
-        }
-        Err(e) => return unavailable(f, e),
-    };
-    if escrow.balance < amount {
-        return error(
-            &f.network,
-            StatusCode::BAD_REQUEST,
-            format!(
-                "your escrow has {} {} free, less than {}: fund it (POST /actions/fund)",
-                ui(escrow.balance, f.decimals),
-                f.symbol,
-                q.amount
-            ),
-        );
-    }
-    let (ix, message) = open_instruction(f, wallet, signer, amount, &escrow);
-    match unsigned(s.ledger.as_ref(), &[ix], &wallet).await {
-        Ok(tx) => json(
+    match fund_transaction(s.ledger.as_ref(), f, wallet, amount).await {
+        Ok((tx, message)) => json(
             &f.network,
             StatusCode::OK,
             &FundResponse {
@@ -372,55 +274,18 @@ async fn unsigned(
     )))
 }
 
-/// `open_channel` from `escrow` to the creator, and what it does.
-fn open_instruction(
-    f: &FundAction,
-    wallet: Pubkey,
-    signer: Pubkey,
-    amount: u64,
-    escrow: &Escrow,
-) -> (Instruction, String) {
-    let (ix, channel) = mix::OpenChannel {
-        owner: wallet,
-        escrow: pda::escrow(&wallet, &f.mint).0,
-        slot: pda::ChannelSlot::next(escrow),
-        args: OpenChannelArgs {
-            creator: f.creator,
-            signer,
-            allocation: amount,
-            fee_recipient: None,
-            fee_bps: 0,
-            dispute_window_secs: f.dispute_window_secs,
-            expires_at: 0,
-            nonce: rand::random(),
-        },
-    }
-    .with_channel();
-    (
-        ix,
-        format!(
-            "opens channel {channel} of {} {} to {}, vouchers signed by {signer}",
-            ui(amount, f.decimals),
-            f.symbol,
-            f.creator
-        ),
-    )
-}
-
 fn base64_encode(tx: &Transaction) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bincode::serialize(tx).unwrap_or_default())
 }
 
-/// The unsigned funding transaction, what it does, and whether it opens
-/// the channel (only on an existing escrow).
+/// The unsigned funding transaction and what it does.
 async fn fund_transaction(
     ledger: &dyn Ledger,
     f: &FundAction,
     wallet: Pubkey,
-    signer: Pubkey,
     amount: u64,
-) -> Result<(Transaction, String, bool), micropay_client::ClientError> {
+) -> Result<(Transaction, String), micropay_client::ClientError> {
     let escrow_address = pda::escrow(&wallet, &f.mint).0;
     let existing: Option<Escrow> = accounts::escrow(ledger, &escrow_address).await?;
     let mut ixs: Vec<Instruction> = Vec::new();
@@ -465,20 +330,13 @@ async fn fund_transaction(
         }
         .instruction(),
     );
-    let mut message = format!(
-        "deposits {} {} into your micropay escrow",
+    let message = format!(
+        "deposits {} {} into your micropay escrow{}; your micropay client opens the channel to {} with a voucher key it derives from your wallet",
         ui(amount, f.decimals),
-        f.symbol
+        f.symbol,
+        if existing.is_none() { " (a new one)" } else { "" },
+        f.creator
     );
-    let opened = existing.is_some();
-    match &existing {
-        Some(escrow) => {
-            let (open, what) = open_instruction(f, wallet, signer, amount, escrow);
-            ixs.push(open);
-            message = format!("{message} and {what}");
-        }
-        None => message.push_str(" (a new escrow; the next step opens the channel)"),
-    }
     if created_ata {
         ixs.push(
             tokens::UnwrapSol {
@@ -489,5 +347,5 @@ async fn fund_transaction(
             .instruction()?,
         );
     }
-    Ok((unsigned(ledger, &ixs, &wallet).await?, message, opened))
+    Ok((unsigned(ledger, &ixs, &wallet).await?, message))
 }

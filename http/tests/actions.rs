@@ -1,9 +1,9 @@
 //! The Solana Actions funding flow on the embedded bank, as a wallet runs it:
 //! discovery (`actions.json`, GET metadata, CORS and Actions headers), then
-//! POST `{account}`, sign the returned transaction, send it. A wallet without
-//! an escrow gets the escrow and deposit first and a chained next action that
-//! opens the channel; a wallet with one gets deposit and channel in one
-//! transaction. Bad requests say what is wrong.
+//! POST `{account}`, sign the returned transaction, send it. It deposits
+//! (creating the escrow when missing) and opens no channel: a voucher key
+//! is the payer's client's to derive, never a link's to name. Bad requests
+//! say what is wrong.
 #![allow(clippy::arithmetic_side_effects)]
 
 use anchor_spl::token::spl_token::{native_mint::ID as SOL, ID as TOKEN};
@@ -58,7 +58,7 @@ async fn sign_and_send(ledger: &EmbeddedLedger, wallet: &Keypair, response: &Fun
 }
 
 #[tokio::test]
-async fn a_wallet_funds_an_escrow_and_opens_a_channel_through_actions() {
+async fn a_wallet_funds_its_escrow_through_actions_and_names_no_voucher_key() {
     let ledger = Arc::new(EmbeddedLedger::start().await);
     let wallet = Keypair::new();
     ledger
@@ -75,7 +75,6 @@ async fn a_wallet_funds_an_escrow_and_opens_a_channel_through_actions() {
             token_program: TOKEN,
             decimals: 9,
             symbol: "SOL".into(),
-            dispute_window_secs: 900,
             network: network.clone(),
             title: "Weather API".into(),
             description: "Pay per request".into(),
@@ -105,34 +104,35 @@ async fn a_wallet_funds_an_escrow_and_opens_a_channel_through_actions() {
     assert_eq!(link["href"], "/actions/fund?amount={amount}");
     assert_eq!(link["parameters"][0]["name"], "amount");
 
-    // a wallet without an escrow: escrow + deposit, then the chained step
+    // a wallet without an escrow: escrow + deposit in one transaction, and
+    // no channel: the voucher key is the payer's client's to derive
     let account = serde_json::json!({ "account": wallet.pubkey().to_string() });
-    let session = Keypair::new().pubkey();
     let first = call(
         &app,
         "POST",
-        &format!("/actions/fund?amount=0.5&session={session}"),
+        "/actions/fund?amount=0.5",
         Some(account.clone()),
     )
     .await;
     assert_eq!(first.status(), StatusCode::OK);
     let first: FundResponse = serde_json::from_value(json(first).await).unwrap();
     assert_eq!(first.kind, "transaction");
-    let next = first.links.clone().unwrap()["next"]["href"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        next,
-        format!("/actions/fund/next?amount=0.5&session={session}")
+    assert!(first.links.is_none());
+    assert!(
+        first.message.contains("derives from your wallet"),
+        "{}",
+        first.message
     );
     sign_and_send(&ledger, &wallet, &first).await;
     let escrow = pda::escrow(&wallet.pubkey(), &SOL).0;
-    let state = accounts::escrow(ledger.as_ref(), &escrow)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(state.balance, 500_000_000);
+    let balance = || async {
+        accounts::escrow(ledger.as_ref(), &escrow)
+            .await
+            .unwrap()
+            .unwrap()
+            .balance
+    };
+    assert_eq!(balance().await, 500_000_000);
     // the temporary wSOL account was closed again
     let ata = tokens::CreateAssociatedTokenAccount {
         payer: wallet.pubkey(),
@@ -143,30 +143,7 @@ async fn a_wallet_funds_an_escrow_and_opens_a_channel_through_actions() {
     .address();
     assert!(ledger.account(&ata).await.unwrap().is_none());
 
-    let next_action = json(call(&app, "POST", &next, Some(account.clone())).await).await;
-    assert_eq!(next_action["type"], "action");
-    let open_href = next_action["links"]["actions"][0]["href"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let open = call(&app, "POST", &open_href, Some(account.clone())).await;
-    assert_eq!(open.status(), StatusCode::OK);
-    let open: FundResponse = serde_json::from_value(json(open).await).unwrap();
-    assert!(open.links.is_none());
-    sign_and_send(&ledger, &wallet, &open).await;
-    let channels = ledger
-        .channels(ChannelFilter::Escrow(escrow))
-        .await
-        .unwrap();
-    assert_eq!(channels.len(), 1);
-    let (_, channel) = &channels[0];
-    assert_eq!(
-        (channel.creator, channel.signer, channel.allocation),
-        (creator, session, 500_000_000)
-    );
-    assert_eq!(channel.dispute_window_secs, 900);
-
-    // with an escrow: deposit and channel in one transaction, signed by the wallet
+    // with an escrow: a deposit, again no channel
     let again = call(
         &app,
         "POST",
@@ -175,16 +152,38 @@ async fn a_wallet_funds_an_escrow_and_opens_a_channel_through_actions() {
     )
     .await;
     let again: FundResponse = serde_json::from_value(json(again).await).unwrap();
-    assert!(again.links.is_none(), "{}", again.message);
     sign_and_send(&ledger, &wallet, &again).await;
+    assert_eq!(balance().await, 600_000_000);
     let channels = ledger
         .channels(ChannelFilter::Escrow(escrow))
         .await
         .unwrap();
-    assert_eq!(channels.len(), 2);
-    assert!(channels
-        .iter()
-        .any(|(_, c)| c.signer == wallet.pubkey() && c.allocation == 100_000_000));
+    assert!(
+        channels.is_empty(),
+        "no channel with a key the wallet's client did not make"
+    );
+
+    // issue 25: a link naming the voucher key is refused (its author could
+    // spend the deposit), and so are the old channel-opening steps
+    let linked = call(
+        &app,
+        "POST",
+        &format!(
+            "/actions/fund?amount=0.5&session={}",
+            Keypair::new().pubkey()
+        ),
+        Some(account.clone()),
+    )
+    .await;
+    assert_eq!(linked.status(), StatusCode::BAD_REQUEST);
+    assert!(json(linked).await["message"]
+        .as_str()
+        .unwrap()
+        .contains("cannot choose your voucher key"));
+    for gone in ["/actions/open?amount=0.5", "/actions/fund/next?amount=0.5"] {
+        let response = call(&app, "POST", gone, Some(account.clone())).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{gone}");
+    }
 
     // bad requests: 400 with a message, nothing built
     for (uri, body) in [
@@ -197,11 +196,6 @@ async fn a_wallet_funds_an_escrow_and_opens_a_channel_through_actions() {
         ("/actions/fund?amount=0", Some(account.clone())),
         ("/actions/fund?amount=0.0000000001", Some(account.clone())),
         ("/actions/fund?amount=1&session=xyz", Some(account.clone())),
-        ("/actions/open?amount=100", Some(account.clone())),
-        (
-            "/actions/open?amount=1",
-            Some(serde_json::json!({ "account": Pubkey::new_unique().to_string() })),
-        ),
     ] {
         let response = call(&app, "POST", uri, body).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{uri}");
@@ -231,7 +225,6 @@ async fn an_unreachable_cluster_never_leaks_the_rpc_url() {
             token_program: TOKEN,
             decimals: 9,
             symbol: "SOL".into(),
-            dispute_window_secs: 900,
             network: "solana:local".into(),
             title: "t".into(),
             description: "d".into(),
@@ -239,7 +232,7 @@ async fn an_unreachable_cluster_never_leaks_the_rpc_url() {
         },
     );
     let account = serde_json::json!({ "account": Pubkey::new_unique().to_string() });
-    for uri in ["/actions/fund?amount=0.5", "/actions/open?amount=0.5"] {
+    for uri in ["/actions/fund?amount=0.5"] {
         let response = call(&app, "POST", uri, Some(account.clone())).await;
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{uri}");
         let headers = format!("{:?}", response.headers());
