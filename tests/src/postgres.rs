@@ -142,16 +142,22 @@ impl PgCluster {
                 &cluster.user.clone(),
             ],
         )?;
+        cluster.run_server()?;
+        Ok(cluster)
+    }
+
+    /// Starts the server on the cluster's data directory.
+    fn run_server(&mut self) -> Result<(), String> {
         let options = format!(
             "-c listen_addresses='' -k {} -c fsync=on -c synchronous_commit=on",
-            cluster.socket.display()
+            self.socket.display()
         );
-        let log = cluster.data.join("server.log").display().to_string();
-        let started = cluster.tool(
+        let log = self.data.join("server.log").display().to_string();
+        let started = self.tool(
             "pg_ctl",
             &[
                 "-D",
-                &cluster.data.display().to_string(),
+                &self.data.display().to_string(),
                 "-o",
                 &options,
                 "-l",
@@ -166,8 +172,29 @@ impl PgCluster {
             let tail = std::fs::read_to_string(&log).unwrap_or_default();
             return Err(format!("{e}\nserver log:\n{tail}"));
         }
-        cluster.running = true;
-        Ok(cluster)
+        self.running = true;
+        Ok(())
+    }
+
+    /// Stops the server (fast: every connection is ended) and starts it
+    /// again on the same data, as a restart or failover does.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.run_server()
+            .unwrap_or_else(|e| panic!("Postgres did not start again: {e}"));
+    }
+
+    /// Ends every connection to database `name` but this one's
+    /// (`pg_terminate_backend`), as an idle timeout or a pooler does.
+    pub fn terminate_connections(&self, name: &str) -> usize {
+        let ended = self.sql(
+            "postgres",
+            &format!(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            ),
+        );
+        ended.trim().parse().unwrap_or(0)
     }
 
     /// Runs one of the server's programs (as the server's user).

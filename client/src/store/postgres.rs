@@ -33,6 +33,14 @@
 //! order, so batches of gateways sharing the database lock rows in the same
 //! order and never deadlock one another.
 //!
+//! Connections the server ends (a restart, a failover, an idle timeout, a
+//! pooler recycling connections) are replaced: a connection found closed is
+//! reopened (and its statements prepared again) before use; a read whose
+//! connection is lost while it runs is run once more on a new one; a write
+//! whose connection is lost while it runs has an unknown outcome, so it is
+//! reported as an error, never assumed — the rules re-read the row before
+//! deciding again (a version that moved makes the next swap fail and re-read).
+//!
 //! Amounts are `u64` stored as the `BIGINT` with the same bits, as in SQLite.
 //! Migrations are versioned in `micropay_schema` and applied under an
 //! advisory lock, so gateways starting together migrate once.
@@ -139,12 +147,103 @@ struct Conn {
 pub struct PostgresStore {
     _driver: Driver,
     handle: tokio::runtime::Handle,
-    pool: Vec<Arc<Conn>>,
+    /// How to connect again after the server ended a connection.
+    config: Arc<tokio_postgres::Config>,
+    pool: Vec<Arc<Slot>>,
     writers: Vec<Arc<tokio::sync::Mutex<Conn>>>,
     next: AtomicUsize,
     /// The URL without its password: every error names it.
     name: String,
 }
+
+/// A pool connection, replaced when the server ends it (a restart, a
+/// failover, an idle timeout, a pooler recycling connections).
+struct Slot {
+    conn: std::sync::Mutex<Arc<Conn>>,
+    /// Held while reconnecting, so concurrent callers reconnect once.
+    reconnecting: tokio::sync::Mutex<()>,
+}
+
+impl Slot {
+    fn new(conn: Conn) -> Self {
+        Slot {
+            conn: std::sync::Mutex::new(Arc::new(conn)),
+            reconnecting: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn current(&self) -> Arc<Conn> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// A live connection: the current one, or a new one when the server
+    /// ended it (or when `lost` is the current one).
+    async fn live(
+        &self,
+        config: &tokio_postgres::Config,
+        lost: Option<&Arc<Conn>>,
+    ) -> Result<Arc<Conn>> {
+        let current = self.current();
+        let dead = current.client.is_closed() || lost.is_some_and(|l| Arc::ptr_eq(l, &current));
+        if !dead {
+            return Ok(current);
+        }
+        let _one = self.reconnecting.lock().await;
+        let again = self.current();
+        if !Arc::ptr_eq(&again, &current) {
+            return Ok(again); // another caller reconnected meanwhile
+        }
+        let fresh = Arc::new(Conn::open(config).await?);
+        *self.conn.lock().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
+        tracing::info!("postgres store: reconnected");
+        Ok(fresh)
+    }
+}
+
+/// A failed statement: the driver's error (its connection may be lost) or
+/// ours (a row that does not decode).
+enum PgError {
+    Db(tokio_postgres::Error),
+    Client(ClientError),
+}
+
+impl From<tokio_postgres::Error> for PgError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        PgError::Db(e)
+    }
+}
+
+impl From<ClientError> for PgError {
+    fn from(e: ClientError) -> Self {
+        PgError::Client(e)
+    }
+}
+
+impl From<PgError> for ClientError {
+    fn from(e: PgError) -> Self {
+        match e {
+            PgError::Db(e) => db(e),
+            PgError::Client(e) => e,
+        }
+    }
+}
+
+/// Whether `e` means the connection is gone (the statement's outcome is
+/// unknown if it was a write): closed, an administrator's or a crash's
+/// shutdown of the backend, a connection exception, an I/O error.
+fn lost(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        let code = code.code();
+        return code.starts_with("08") || code.starts_with("57P");
+    }
+    std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+}
+
+/// What a statement's future returns.
+type PgResult<T> = std::result::Result<T, PgError>;
 
 fn db(e: tokio_postgres::Error) -> ClientError {
     // the server's own message says what failed (with its SQLSTATE)
@@ -387,15 +486,16 @@ impl PostgresStore {
             }
             let mut pool = Vec::with_capacity(POOL);
             for _ in 0..POOL {
-                pool.push(Arc::new(Conn::open(&config).await?));
+                pool.push(Arc::new(Slot::new(Conn::open(&config).await?)));
             }
-            Ok((writers, pool))
+            Ok((writers, pool, config))
         })
         .map_err(named)?;
-        let (writers, pool) = opened;
+        let (writers, pool, config) = opened;
         Ok(PostgresStore {
             _driver: driver,
             handle,
+            config: Arc::new(config),
             pool,
             writers,
             next: AtomicUsize::new(0),
@@ -410,17 +510,63 @@ impl PostgresStore {
 
     /// The schema version (number of migrations applied).
     pub fn schema_version(&self) -> Result<usize> {
-        let conn = self.conn();
-        self.run(async move { schema_version(&conn.client).await })
+        self.read(|conn| async move { Ok(schema_version(&conn.client).await?) })
     }
 
-    fn conn(&self) -> Arc<Conn> {
+    fn slot(&self) -> Arc<Slot> {
         let i = self
             .next
             .fetch_add(1, Ordering::Relaxed)
             .checked_rem(self.pool.len())
             .unwrap_or(0);
         self.pool[i].clone()
+    }
+
+    /// Runs the read `op` on a live pool connection; if the connection is
+    /// lost while it runs, once more on a new one.
+    fn read<T, F, Fut>(&self, op: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(Arc<Conn>) -> Fut + Send + 'static,
+        Fut: Future<Output = PgResult<T>> + Send,
+    {
+        self.pooled(true, op)
+    }
+
+    /// Runs the write `op` on a live pool connection. If the connection is
+    /// lost while it runs, its outcome is unknown: the error is returned
+    /// (never assumed either way; the rules re-read the row and decide
+    /// again) and the next call gets a new connection.
+    fn write<T, F, Fut>(&self, op: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(Arc<Conn>) -> Fut + Send + 'static,
+        Fut: Future<Output = PgResult<T>> + Send,
+    {
+        self.pooled(false, op)
+    }
+
+    fn pooled<T, F, Fut>(&self, retry: bool, op: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(Arc<Conn>) -> Fut + Send + 'static,
+        Fut: Future<Output = PgResult<T>> + Send,
+    {
+        let (slot, config) = (self.slot(), self.config.clone());
+        self.run(async move {
+            let conn = slot.live(&config, None).await?;
+            match op(conn.clone()).await {
+                Ok(v) => Ok(v),
+                Err(PgError::Db(e)) if lost(&e) => {
+                    let fresh = slot.live(&config, Some(&conn)).await;
+                    match fresh {
+                        Ok(fresh) if retry => Ok(op(fresh).await?),
+                        _ => Err(db(e)),
+                    }
+                }
+                Err(e) => Err(e.into()),
+            }
+        })
     }
 
     /// Runs `f` on the store's runtime and waits for it; errors name the database.
@@ -572,40 +718,36 @@ async fn batch(
 
 impl ReceiverStore for PostgresStore {
     fn get(&self, channel: &Pubkey) -> Result<Option<VoucherRecord>> {
-        let (conn, channel) = (self.conn(), channel.to_bytes().to_vec());
-        self.run(async move {
-            conn.client
-                .query_opt(&conn.get, &[&channel])
-                .await
-                .map_err(db)?
-                .as_ref()
-                .map(decode)
-                .transpose()
+        let channel = channel.to_bytes().to_vec();
+        self.read(move |conn| {
+            let channel = channel.clone();
+            async move {
+                let row = conn.client.query_opt(&conn.get, &[&channel]).await?;
+                Ok(row.as_ref().map(decode).transpose()?)
+            }
         })
     }
 
     fn insert(&self, record: &VoucherRecord) -> Result<bool> {
-        let (conn, p) = (self.conn(), Params::of(record));
-        self.run(async move {
-            Ok(conn
-                .client
-                .execute(&conn.insert, &p.values(&[]))
-                .await
-                .map_err(db)?
-                == 1)
+        let p = Arc::new(Params::of(record));
+        self.write(move |conn| {
+            let p = p.clone();
+            async move { Ok(conn.client.execute(&conn.insert, &p.values(&[])).await? == 1) }
         })
     }
 
     fn compare_and_swap(&self, expected: u64, record: &VoucherRecord) -> Result<bool> {
-        let (conn, p) = (self.conn(), Params::of(record));
+        let p = Arc::new(Params::of(record));
         let versions = [bits(expected.saturating_add(1)), bits(expected)];
-        self.run(async move {
-            Ok(conn
-                .client
-                .execute(&conn.swap, &p.values(&versions))
-                .await
-                .map_err(db)?
-                == 1)
+        self.write(move |conn| {
+            let p = p.clone();
+            async move {
+                Ok(conn
+                    .client
+                    .execute(&conn.swap, &p.values(&versions))
+                    .await?
+                    == 1)
+            }
         })
     }
 
@@ -613,16 +755,13 @@ impl ReceiverStore for PostgresStore {
         if statuses.is_empty() {
             return Ok(Vec::new());
         }
-        let conn = self.conn();
         let names: Vec<String> = statuses.iter().map(|s| s.as_str().to_string()).collect();
-        self.run(async move {
-            conn.client
-                .query(&conn.list, &[&names])
-                .await
-                .map_err(db)?
-                .iter()
-                .map(decode)
-                .collect()
+        self.read(move |conn| {
+            let names = names.clone();
+            async move {
+                let rows = conn.client.query(&conn.list, &[&names]).await?;
+                Ok(rows.iter().map(decode).collect::<Result<Vec<_>>>()?)
+            }
         })
     }
 
@@ -657,17 +796,31 @@ impl ReceiverStore for PostgresStore {
                 .unwrap_or(0)]
             .clone()),
         };
+        let config = self.config.clone();
         self.run(async move {
             let mut conn = match writer {
                 Ok(free) => free,
                 Err(busy) => busy.lock_owned().await,
             };
+            if conn.client.is_closed() {
+                // ended while idle: nothing of this batch was sent yet
+                *conn = Conn::open(&config).await?;
+            }
             let mut attempt = 0usize;
             loop {
                 match batch(&mut conn, &order, &params).await {
                     Ok(done) => return Ok(done),
                     Err(e) if retryable(&e) && attempt < BATCH_RETRIES => {
                         attempt = attempt.saturating_add(1);
+                    }
+                    Err(e) if lost(&e) => {
+                        // the outcome is unknown: an error to every writer
+                        // (who re-read before deciding again), and a new
+                        // connection for the next batch
+                        if let Ok(fresh) = Conn::open(&config).await {
+                            *conn = fresh;
+                        }
+                        return Err(db(e));
                     }
                     Err(e) => return Err(db(e)),
                 }
@@ -682,45 +835,50 @@ impl ReceiverStore for PostgresStore {
     // credits are rare (a failed upstream, a failed settle-first claim):
     // unprepared statements on a pool connection
     fn put_credit(&self, c: &Credit) -> Result<bool> {
-        let conn = self.conn();
         let (channel, signer) = (c.channel.to_bytes().to_vec(), c.signer.to_bytes().to_vec());
-        let (amount, net, allocation, at) = (
+        let numbers = [
             bits(c.amount),
             bits(c.net),
             bits(c.allocation),
             bits(c.created_at),
-        );
+        ];
         let route = c.route.clone();
-        self.run(async move {
-            let n = conn
-                .client
-                .execute(
-                    "INSERT INTO receiver_credits
-                         (channel, amount, route, net, allocation, signer, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                    &[&channel, &amount, &route, &net, &allocation, &signer, &at],
-                )
-                .await
-                .map_err(db)?;
-            Ok(n == 1)
+        self.write(move |conn| {
+            let (channel, signer, route) = (channel.clone(), signer.clone(), route.clone());
+            async move {
+                let [amount, net, allocation, at] = numbers;
+                let n = conn
+                    .client
+                    .execute(
+                        "INSERT INTO receiver_credits
+                             (channel, amount, route, net, allocation, signer, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                        &[&channel, &amount, &route, &net, &allocation, &signer, &at],
+                    )
+                    .await?;
+                Ok(n == 1)
+            }
         })
     }
 
     fn take_credit(&self, channel: &Pubkey, amount: u64, route: &str) -> Result<Option<Credit>> {
-        let conn = self.conn();
         let (id, route) = (*channel, route.to_string());
-        self.run(async move {
-            let row = conn
-                .client
-                .query_opt(
-                    "DELETE FROM receiver_credits
-                     WHERE channel = $1 AND amount = $2 AND route = $3
-                     RETURNING net, allocation, signer, created_at",
-                    &[&id.to_bytes().as_slice(), &bits(amount), &route],
-                )
-                .await
-                .map_err(db)?;
-            row.map(|r| {
+        let taken = self.write(move |conn| {
+            let route = route.clone();
+            async move {
+                Ok(conn
+                    .client
+                    .query_opt(
+                        "DELETE FROM receiver_credits
+                         WHERE channel = $1 AND amount = $2 AND route = $3
+                         RETURNING net, allocation, signer, created_at, route",
+                        &[&id.to_bytes().as_slice(), &bits(amount), &route],
+                    )
+                    .await?)
+            }
+        })?;
+        taken
+            .map(|r| {
                 let n = |i: usize| -> Result<u64> {
                     r.try_get::<_, i64>(i)
                         .map(unbits)
@@ -730,7 +888,7 @@ impl ReceiverStore for PostgresStore {
                 Ok(Credit {
                     channel: id,
                     amount,
-                    route: route.clone(),
+                    route: r.try_get(4).map_err(|_| corrupt("text"))?,
                     net: n(0)?,
                     allocation: n(1)?,
                     signer: key(signer)?,
@@ -738,19 +896,15 @@ impl ReceiverStore for PostgresStore {
                 })
             })
             .transpose()
-        })
     }
 
     fn count_credits(&self) -> Result<u64> {
-        let conn = self.conn();
-        self.run(async move {
+        self.read(|conn| async move {
             let n: i64 = conn
                 .client
                 .query_one("SELECT COUNT(*) FROM receiver_credits", &[])
-                .await
-                .map_err(db)?
-                .try_get(0)
-                .map_err(|_| corrupt("number"))?;
+                .await?
+                .try_get(0)?;
             Ok(u64::try_from(n).unwrap_or(0))
         })
     }
@@ -758,83 +912,86 @@ impl ReceiverStore for PostgresStore {
 
 impl PayerStore for PostgresStore {
     fn get_payer(&self, channel: &Pubkey) -> Result<Option<PayerRecord>> {
-        let (conn, id) = (self.conn(), *channel);
-        self.run(async move {
-            let row = conn
+        let id = *channel;
+        let row = self.read(move |conn| async move {
+            Ok(conn
                 .client
                 .query_opt(&conn.get_payer, &[&id.to_bytes().as_slice()])
-                .await
-                .map_err(db)?;
-            row.map(|r| {
-                let keypair: Vec<u8> = r.try_get(0).map_err(|_| corrupt("session key"))?;
-                let n = |i: usize| -> Result<u64> {
-                    r.try_get::<_, i64>(i)
-                        .map(unbits)
-                        .map_err(|_| corrupt("number"))
-                };
-                Ok(PayerRecord {
-                    channel: id,
-                    signer_keypair: keypair.try_into().map_err(|_| corrupt("session key"))?,
-                    cumulative: n(1)?,
-                    allocation: n(2)?,
-                    version: n(3)?,
-                })
+                .await?)
+        })?;
+        row.map(|r| {
+            let keypair: Vec<u8> = r.try_get(0).map_err(|_| corrupt("session key"))?;
+            let n = |i: usize| -> Result<u64> {
+                r.try_get::<_, i64>(i)
+                    .map(unbits)
+                    .map_err(|_| corrupt("number"))
+            };
+            Ok(PayerRecord {
+                channel: id,
+                signer_keypair: keypair.try_into().map_err(|_| corrupt("session key"))?,
+                cumulative: n(1)?,
+                allocation: n(2)?,
+                version: n(3)?,
             })
-            .transpose()
         })
+        .transpose()
     }
 
     fn insert_payer(&self, r: &PayerRecord) -> Result<bool> {
-        let conn = self.conn();
         let (channel, keypair) = (r.channel.to_bytes().to_vec(), r.signer_keypair.to_vec());
         let (cumulative, allocation) = (bits(r.cumulative), bits(r.allocation));
-        self.run(async move {
-            let n = conn
-                .client
-                .execute(
-                    &conn.insert_payer,
-                    &[&channel, &keypair, &cumulative, &allocation],
-                )
-                .await
-                .map_err(db)?;
-            Ok(n == 1)
+        self.write(move |conn| {
+            let (channel, keypair) = (channel.clone(), keypair.clone());
+            async move {
+                let n = conn
+                    .client
+                    .execute(
+                        &conn.insert_payer,
+                        &[&channel, &keypair, &cumulative, &allocation],
+                    )
+                    .await?;
+                Ok(n == 1)
+            }
         })
     }
 
     fn compare_and_swap_payer(&self, expected: u64, r: &PayerRecord) -> Result<bool> {
-        let conn = self.conn();
         let (channel, keypair) = (r.channel.to_bytes().to_vec(), r.signer_keypair.to_vec());
         let (cumulative, allocation) = (bits(r.cumulative), bits(r.allocation));
         let (expected, next) = (bits(expected), bits(expected.saturating_add(1)));
-        self.run(async move {
-            let n = conn
-                .client
-                .execute(
-                    &conn.swap_payer,
-                    &[
-                        &channel,
-                        &expected,
-                        &keypair,
-                        &cumulative,
-                        &allocation,
-                        &next,
-                    ],
-                )
-                .await
-                .map_err(db)?;
-            Ok(n == 1)
+        self.write(move |conn| {
+            let (channel, keypair) = (channel.clone(), keypair.clone());
+            async move {
+                let n = conn
+                    .client
+                    .execute(
+                        &conn.swap_payer,
+                        &[
+                            &channel,
+                            &expected,
+                            &keypair,
+                            &cumulative,
+                            &allocation,
+                            &next,
+                        ],
+                    )
+                    .await?;
+                Ok(n == 1)
+            }
         })
     }
 
     fn delete_payer(&self, channel: &Pubkey, expected: u64) -> Result<bool> {
-        let (conn, channel, expected) = (self.conn(), channel.to_bytes().to_vec(), bits(expected));
-        self.run(async move {
-            let n = conn
-                .client
-                .execute(&conn.delete_payer, &[&channel, &expected])
-                .await
-                .map_err(db)?;
-            Ok(n == 1)
+        let (channel, expected) = (channel.to_bytes().to_vec(), bits(expected));
+        self.write(move |conn| {
+            let channel = channel.clone();
+            async move {
+                let n = conn
+                    .client
+                    .execute(&conn.delete_payer, &[&channel, &expected])
+                    .await?;
+                Ok(n == 1)
+            }
         })
     }
 }

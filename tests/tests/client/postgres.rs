@@ -151,3 +151,94 @@ fn migrations_are_versioned_and_a_lossy_database_is_refused() {
     let err = PostgresStore::connect(&missing).err().unwrap().to_string();
     assert!(err.contains("postgres"), "{err}");
 }
+
+/// Issue 25: the server ends the store's connections mid-run — every
+/// backend terminated (an idle timeout, a pooler recycling connections),
+/// then a restart (a failover) — while a receiver records vouchers through
+/// group commit and the pool. Nothing acknowledged is lost, nothing is
+/// counted twice (a write whose outcome was unknown is re-read, never
+/// assumed), and the store serves again by itself, without a new handle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_reconnects_after_terminated_backends_and_a_restart() {
+    let Some(mut pg) = PgCluster::start() else {
+        return;
+    };
+    let url = pg.create_database("reconnect");
+    let store: Arc<dyn ReceiverStore> = Arc::new(PostgresStore::connect(&url).unwrap());
+    let gateway = Arc::new(GroupCommit::start(store.clone(), 64).unwrap());
+    let key = Arc::new(Keypair::new());
+    let (channel, creator, mint) = (
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+        Pubkey::new_unique(),
+    );
+    let seen = rules::Sighting {
+        cluster: Hash::new_from_array([1; 32]),
+        slot: 1,
+        claimed: 0,
+        allocation: u64::MAX,
+    };
+    let acked = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    const STEPS: u64 = 300;
+    let writer = {
+        let (gateway, key, acked) = (gateway.clone(), key.clone(), acked.clone());
+        tokio::spawn(async move {
+            let (mut errors, mut counted) = (0u64, 0u64);
+            for step in 1..=STEPS {
+                let voucher = Voucher::sign(key.as_ref(), channel, step * 10);
+                loop {
+                    match gateway
+                        .record_voucher(&mut None, &voucher, &creator, &mint, &seen, &|_| true)
+                        .await
+                    {
+                        Ok(rules::Recorded::Accepted { previous }) => {
+                            counted += voucher.amount - previous;
+                            break;
+                        }
+                        // an earlier attempt whose outcome was unknown did commit
+                        Ok(rules::Recorded::Duplicate) => break,
+                        Ok(other) => panic!("step {step}: {other:?}"),
+                        Err(_) => {
+                            errors += 1;
+                            assert!(errors < 200, "the store did not come back");
+                            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                        }
+                    }
+                }
+                acked.store(step, std::sync::atomic::Ordering::SeqCst);
+            }
+            (errors, counted)
+        })
+    };
+    let reach = |n: u64| {
+        let acked = acked.clone();
+        async move {
+            let waited = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+                while acked.load(std::sync::atomic::Ordering::SeqCst) < n {
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                }
+            })
+            .await;
+            assert!(waited.is_ok(), "the writer is stuck before {n} vouchers");
+        }
+    };
+    reach(100).await;
+    let ended = pg.terminate_connections("reconnect");
+    assert!(ended >= 2, "the store's connections were ended ({ended})");
+    reach(200).await;
+    pg = tokio::task::spawn_blocking(move || {
+        pg.restart();
+        pg
+    })
+    .await
+    .unwrap();
+    let (errors, counted) = writer.await.unwrap();
+    // every acknowledged voucher is there; every increment counted at most once
+    let row = store.get(&channel).unwrap().unwrap();
+    assert_eq!(row.voucher.amount, STEPS * 10);
+    assert!(counted <= STEPS * 10, "{counted}");
+    // the pool serves again too (reads, payer rows, credits)
+    assert_eq!(store.count_credits().unwrap(), 0);
+    assert!(errors < 200);
+    drop(pg);
+}
