@@ -738,9 +738,11 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
     init_logs(args.log_format);
     let signal = shutdown_signal()?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stop = Arc::new(stop);
+    let on_signal = stop.clone();
     tokio::spawn(async move {
         signal.await;
-        let _ = stop.send(true);
+        let _ = on_signal.send(true);
     });
     let watcher = if file.watch.enabled {
         let format = file
@@ -776,6 +778,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         );
         let ws = websocket_url(&ctx.ledger.url());
         let mut stopped = stopped.clone();
+        let stop = stop.clone();
         let (done, report) = tokio::sync::oneshot::channel();
         std::thread::Builder::new()
             .name("micropay-watcher".into())
@@ -794,6 +797,10 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
                         })
                     })
                     .map_err(|e| format!("cannot start its runtime: {e}"));
+                if report.as_ref().is_ok_and(|r| r.gave_up.is_some()) {
+                    // no watcher, no serving: the creator's duty is not kept
+                    let _ = stop.send(true);
+                }
                 let _ = done.send(report);
             })
             .map_err(|e| Failure::user(format!("cannot start the watcher's thread: {e}")))?;
@@ -827,6 +834,13 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
             settled = report.settled_amount,
             "watcher stopped"
         );
+        if let Some(why) = report.gave_up {
+            // non-zero, so that a supervisor restarts the gateway
+            return Err(Failure {
+                message: format!("watcher stopped, so serving stopped: {why}"),
+                code: 2,
+            });
+        }
     }
     if cli.output == Output::Text {
         println!("stopped");

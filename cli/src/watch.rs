@@ -218,7 +218,14 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
         lost_amount: lost,
         lost_vouchers: report.lost.len(),
     });
-    Ok(())
+    match report.gave_up {
+        // non-zero, so that a supervisor (systemd, a container) restarts it
+        Some(why) => Err(Failure {
+            message: format!("watcher stopped: {why}"),
+            code: 2,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Value lost on one channel (base units of its mint).

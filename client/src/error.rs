@@ -338,6 +338,16 @@ impl ClientError {
         }
     }
 
+    /// Whether the voucher store failed (not the cluster, not a rule).
+    pub fn is_store(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Store { .. }
+                | ClientError::StoreContention { .. }
+                | ClientError::StoreMissing { .. }
+        )
+    }
+
     /// The program error, when the program refused.
     pub fn program_error(&self) -> Option<MicropayError> {
         match self {

@@ -64,6 +64,11 @@ pub struct WatcherConfig {
     /// owners, who asked for it): each when what it would move is worth its
     /// fee at the planner's target ratio.
     pub distribute: Vec<Pubkey>,
+    /// Consecutive passes failing on the store after which the watcher
+    /// stops ([`WatchReport::gave_up`]) so that its supervisor restarts it
+    /// (the store may need a new process: a moved database, a full disk).
+    /// The cluster failing never stops it: it backs off and tries again.
+    pub max_store_failures: u32,
 }
 
 impl Default for WatcherConfig {
@@ -76,6 +81,7 @@ impl Default for WatcherConfig {
             max_backoff: Duration::from_secs(60),
             planner: PlannerConfig::default(),
             distribute: Vec::new(),
+            max_store_failures: 10,
         }
     }
 }
@@ -101,6 +107,9 @@ pub struct WatchReport {
     pub lost: Vec<Lost>,
     /// Split distributions sent.
     pub distributions: usize,
+    /// Why the watcher stopped by itself (the store kept failing), if it
+    /// did: its supervisor should restart it (`micropay watch` exits 2).
+    pub gave_up: Option<String>,
 }
 
 impl WatchReport {
@@ -160,6 +169,8 @@ pub struct WatchState {
     urgent_failures: usize,
     /// Consecutive failed passes (backoff).
     failures: u32,
+    /// Consecutive passes failed by the store.
+    store_failures: u32,
 }
 
 /// The claim daemon: passes over the store, claiming before deadlines.
@@ -341,6 +352,7 @@ impl Watcher {
             let wait = match self.pass(&mut state).await {
                 Ok(pass) => {
                     state.failures = 0;
+                    state.store_failures = 0;
                     report.passes = report.passes.saturating_add(1);
                     report.add(&pass.execution);
                     report.distributions = report.distributions.saturating_add(pass.distributions);
@@ -362,6 +374,20 @@ impl Watcher {
                 Err(e) => {
                     report.errors = report.errors.saturating_add(1);
                     state.failures = state.failures.saturating_add(1);
+                    if e.is_store() {
+                        state.store_failures = state.store_failures.saturating_add(1);
+                        if state.store_failures >= self.config.max_store_failures {
+                            let why = format!(
+                                "the store failed {} passes in a row (last: {e}); restart the watcher once the store is back",
+                                state.store_failures
+                            );
+                            tracing::error!(reason = %why, "watcher stopping");
+                            report.gave_up = Some(why);
+                            return report;
+                        }
+                    } else {
+                        state.store_failures = 0;
+                    }
                     let backoff = self
                         .config
                         .min_backoff

@@ -214,11 +214,10 @@ impl Unavailable {
 
     /// The class of `error`, logged with its details.
     fn of(error: &ClientError) -> Self {
-        let class = match error {
-            ClientError::Store { .. }
-            | ClientError::StoreContention { .. }
-            | ClientError::StoreMissing { .. } => Unavailable::Store,
-            _ => Unavailable::Cluster,
+        let class = if error.is_store() {
+            Unavailable::Store
+        } else {
+            Unavailable::Cluster
         };
         tracing::warn!(code = class.code(), %error, "payment could not be decided");
         class

@@ -6,3 +6,4 @@ mod planner;
 mod postgres;
 mod receiver;
 mod story;
+mod watcher;
