@@ -421,7 +421,7 @@ mod tests {
             redact_url("http://127.0.0.1:8899/"),
             "http://127.0.0.1:8899/"
         );
-        assert_eq!(redact_url("HTTPS://h/k"), "HTTPS://h/…");
+        assert_eq!(redact_url("HTTPS://h/k"), "https://h/…");
         assert_eq!(redact_urls("no url here"), "no url here");
     }
 
