@@ -36,6 +36,11 @@
 //! `-u` and `-k` on the command line win over `cluster` and `keypair` in
 //! the file, which win over the Solana CLI config.
 //!
+//! Recommended setup: keep the creator's key off the gateway. Set `payee`
+//! to the creator's address and give `serve` a keypair that only pays claim
+//! fees (claims are permissionless, and earnings go to the payee's earnings
+//! account whoever pays); the creator withdraws from its own machine.
+//!
 //! It runs one async worker thread fewer than the cores, leaving the
 //! receiver store's commit thread a core ([`crate::runtime_workers`] says why).
 
@@ -89,8 +94,10 @@ pub struct ServeConfig {
     /// The creator's keypair (like `-k`): receives the payments, pays claim fees.
     pub keypair: Option<String>,
     /// The payee channels must name, when it is not the keypair's address:
-    /// a royalty split (`micropay split create`), which has no key. Its mint
-    /// must be the only one in `mints`. The keypair still pays claim fees.
+    /// the creator's wallet (the recommended setup: the creator's key stays
+    /// off the gateway, and the keypair is a fee payer holding only SOL for
+    /// claims, which are permissionless), or a royalty split (`micropay split
+    /// create`), which has no key (its mint must be the only one in `mints`).
     pub payee: Option<String>,
     /// Receiver store: a SQLite file, or a `postgres://` URL: one database shared by gateways on several machines (default `~/.config/micropay/receiver.db`).
     pub store: Option<PathBuf>,
@@ -307,6 +314,8 @@ pub struct Serving {
     pub url: String,
     pub upstream: String,
     pub creator: String,
+    /// The key paying claim fees (the keypair).
+    pub fee_payer: String,
     pub cluster: String,
     pub network: String,
     pub store: String,
@@ -343,6 +352,9 @@ impl std::fmt::Display for Serving {
         writeln!(f, "  listening  {}", self.url)?;
         writeln!(f, "  upstream   {}", self.upstream)?;
         writeln!(f, "  creator    {}", self.creator)?;
+        if self.fee_payer != self.creator {
+            writeln!(f, "  fee payer  {} (pays claim fees only)", self.fee_payer)?;
+        }
         writeln!(f, "  cluster    {} ({})", self.cluster, self.network)?;
         writeln!(f, "  store      {}", self.store)?;
         writeln!(
@@ -710,6 +722,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         url: format!("http://{listening}"),
         upstream: proxy.upstream().to_string(),
         creator: creator.to_string(),
+        fee_payer: ctx.me()?.to_string(),
         cluster: micropay_client::error::redact_url(&ctx.ledger.url()),
         network,
         store: store_name,

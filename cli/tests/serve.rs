@@ -43,9 +43,11 @@ const PREMIUM: u64 = 100_000;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_behind_micropay_serve_is_paid_per_request_and_settled() {
     let dir = tempfile::tempdir().unwrap();
-    let (payer, creator) = (Keypair::new(), Keypair::new());
+    // the recommended setup: the gateway holds a fee payer's key, never the
+    // creator's (claims are permissionless; earnings go to the payee)
+    let (payer, creator, fee_payer) = (Keypair::new(), Keypair::new(), Keypair::new());
     let node = LocalNode::start(NodeConfig {
-        airdrop: vec![payer.pubkey(), creator.pubkey()],
+        airdrop: vec![payer.pubkey(), creator.pubkey(), fee_payer.pubkey()],
         ..NodeConfig::ephemeral().unwrap()
     })
     .unwrap();
@@ -56,6 +58,7 @@ async fn an_api_behind_micropay_serve_is_paid_per_request_and_settled() {
         path.to_str().unwrap().to_string()
     };
     let (payer_key, creator_key) = (key("payer.json", &payer), key("creator.json", &creator));
+    let fee_payer_key = key("fee-payer.json", &fee_payer);
     let micropay = |k: &str, args: &[&str]| {
         Command::cargo_bin("micropay")
             .unwrap()
@@ -103,6 +106,7 @@ upstream = "{upstream_url}"
 listen = "{listen}"
 store = "{}"
 mints = ["sol"]
+payee = "{}"
 
 [watch]
 poll_secs = 1
@@ -119,20 +123,22 @@ path = "/weather/*"
 price = {{ sol = "0.00001" }}
 description = "today's weather"
 "#,
-            store.display()
+            store.display(),
+            creator.pubkey()
         ),
     )
     .unwrap();
 
     // `--check` validates and says what it would serve
     let checked = micropay(
-        &creator_key,
+        &fee_payer_key,
         &["serve", "-c", config.to_str().unwrap(), "--check"],
     );
     let v: serde_json::Value = serde_json::from_slice(&checked.get_output().stdout).unwrap();
     assert_eq!(v["routes"][0]["settle_first"], true);
     assert_eq!(v["routes"][1]["prices"]["SOL"], PRICE);
     assert_eq!(v["creator"], creator.pubkey().to_string());
+    assert_eq!(v["fee_payer"], fee_payer.pubkey().to_string());
     // what is served free is said (issue 25): /health is, by design here
     assert_eq!(v["unrouted"], "free");
     assert!(
@@ -149,7 +155,7 @@ description = "today's weather"
     let (mut serve, banner) = common::serve::start(
         dir.path(),
         &url,
-        &creator_key,
+        &fee_payer_key,
         &config,
         &dir.path().join("serve.log"),
     );
