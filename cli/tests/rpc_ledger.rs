@@ -344,3 +344,91 @@ async fn the_local_node_logs_as_a_cluster_does() {
     assert_eq!(logs.last().unwrap(), &format!("Program {id} success"));
     node.stop();
 }
+
+/// Issue 25: every RPC read that can meet a v1 transaction asks for it
+/// (`maxSupportedTransactionVersion: 1`; a node refuses to return a newer
+/// transaction to a client that did not), seen in the request bodies the
+/// RPC ledger sends through a recording proxy to the local node: the
+/// transactions it sends are confirmed by status and read back with
+/// `getTransaction`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpc_reads_that_meet_transactions_accept_v1() {
+    use std::sync::{Arc, Mutex};
+    let user = Keypair::new();
+    let node = LocalNode::start(NodeConfig {
+        airdrop: vec![user.pubkey()],
+        ..NodeConfig::ephemeral().unwrap()
+    })
+    .unwrap();
+    let upstream = node.rpc_url().to_string();
+    let bodies: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let recorded = bodies.clone();
+    let proxy = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+        let (recorded, upstream) = (recorded.clone(), upstream.clone());
+        async move {
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
+                recorded.lock().unwrap().push(v);
+            }
+            let reply = reqwest::Client::new()
+                .post(&upstream)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            ([(http::header::CONTENT_TYPE, "application/json")], reply)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, proxy).await });
+
+    let ledger = RpcLedger::new(&url, CommitmentConfig::confirmed());
+    let l: &dyn Ledger = &ledger;
+    let wsol = tokens::create_token_account(l, &user, &SOL, &user.pubkey(), &TOKEN)
+        .await
+        .unwrap();
+    let (_, ixs) = mix::FundNewSolEscrow {
+        owner: user.pubkey(),
+        wsol,
+        lamports: 1_000_000,
+    }
+    .instructions()
+    .unwrap();
+    let sent = l.send(&ixs, &user, &[]).await.unwrap();
+    assert!(
+        !sent.events.is_empty(),
+        "events read back from the transaction"
+    );
+
+    let requests: Vec<serde_json::Value> = bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|b| match b.as_array() {
+            Some(batch) => batch.clone(),
+            None => vec![b.clone()],
+        })
+        .collect();
+    let reading = [
+        "getTransaction",
+        "getBlock",
+        "getBlocks",
+        "getConfirmedBlock",
+    ];
+    let reads: Vec<&serde_json::Value> = requests
+        .iter()
+        .filter(|r| reading.contains(&r["method"].as_str().unwrap_or_default()))
+        .collect();
+    assert!(!reads.is_empty(), "no transaction was read: {requests:#?}");
+    for r in reads {
+        assert_eq!(r["params"][1]["maxSupportedTransactionVersion"], 1, "{r}");
+    }
+    // confirmation comes from the status, not from inclusion alone
+    assert!(requests
+        .iter()
+        .any(|r| r["method"] == "getSignatureStatuses"));
+}
