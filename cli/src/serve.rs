@@ -828,6 +828,8 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         app = micropay_http::actions::router(ctx.ledger.clone(), fund).merge(app);
     }
     let mut stopped_http = stopped.clone();
+    // each request's client address reaches the paywall (its junk limit)
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             let _ = stopped_http.wait_for(|s| *s).await;

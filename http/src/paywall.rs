@@ -74,8 +74,9 @@ use micropay_sdk::x402::{
 use micropay_sdk::{instructions as mix, voucher::Voucher};
 use solana_sdk::signature::Signature;
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     future::Future,
+    net::IpAddr,
     pin::Pin,
     sync::{Arc, Mutex as StdMutex},
     task::{Context, Poll},
@@ -154,6 +155,8 @@ pub enum Decision {
     Denied,
     /// The path has more than one meaning (see [`crate::path`]): `400`.
     BadPath(PathError),
+    /// The client sent too much junk this minute: `429`.
+    Throttled,
     /// Paid: serve it, and answer with this `PAYMENT-RESPONSE` (or keep
     /// the credit, if it is not served).
     Paid(Box<Paid>),
@@ -236,6 +239,31 @@ struct Shared {
     settle: Option<Arc<dyn Settle>>,
     /// Settle-first claims sent in the current second.
     claims: StdMutex<(std::time::Instant, u32)>,
+    /// Junk payments per client in its current minute.
+    junk: StdMutex<HashMap<Option<IpAddr>, (std::time::Instant, u32)>>,
+}
+
+/// Payments refused as junk (`unknown_channel`, `bad_signature`,
+/// `wrong_creator`, `malformed`, `unsupported`, `wrong_pay_to`) per client
+/// address per minute; past it the client's payments are answered `429`
+/// before anything is looked up (a junk voucher on a random channel costs
+/// the receiver an RPC read).
+pub const JUNK_PER_CLIENT_PER_MIN: u32 = 60;
+
+/// Client addresses tracked at once; past it the table is cleared of
+/// windows that ended.
+const MAX_TRACKED_CLIENTS: usize = 10_000;
+
+fn junk(code: RefusalCode) -> bool {
+    matches!(
+        code,
+        RefusalCode::UnknownChannel
+            | RefusalCode::BadSignature
+            | RefusalCode::WrongCreator
+            | RefusalCode::Malformed
+            | RefusalCode::Unsupported
+            | RefusalCode::WrongPayTo
+    )
 }
 
 /// What an accepted voucher bought: the `PAYMENT-RESPONSE`, and the credit
@@ -279,6 +307,7 @@ impl Paywall {
                 config,
                 settle: None,
                 claims: StdMutex::new((std::time::Instant::now(), 0)),
+                junk: StdMutex::new(HashMap::new()),
             }),
         }
     }
@@ -295,6 +324,7 @@ impl Paywall {
                 config,
                 settle: Some(settle),
                 claims: StdMutex::new((std::time::Instant::now(), 0)),
+                junk: StdMutex::new(HashMap::new()),
             }),
         }
     }
@@ -445,6 +475,50 @@ impl Paywall {
                 Extension::refusal(refusal),
             )]),
         }))
+    }
+
+    /// [`Paywall::decide`] for a request from `client` (its address, when
+    /// known): a client that sent [`JUNK_PER_CLIENT_PER_MIN`] junk payments
+    /// this minute is [`Decision::Throttled`] before its payment is looked at.
+    pub async fn decide_from(
+        &self,
+        client: Option<IpAddr>,
+        method: &Method,
+        path: &str,
+        payment: Option<&[u8]>,
+    ) -> Decision {
+        if payment.is_some() && self.junk_count(client, false) >= JUNK_PER_CLIENT_PER_MIN {
+            return Decision::Throttled;
+        }
+        let decision = self.decide(method, path, payment).await;
+        if let Decision::Refused(required) = &decision {
+            if required.refusal().is_some_and(|r| junk(r.reason)) {
+                self.junk_count(client, true);
+            }
+        }
+        decision
+    }
+
+    /// `client`'s junk payments this minute, one more when `add`.
+    fn junk_count(&self, client: Option<IpAddr>, add: bool) -> u32 {
+        let minute = std::time::Duration::from_secs(60);
+        let mut table = self.shared.junk.lock().unwrap_or_else(|p| p.into_inner());
+        if add && table.len() >= MAX_TRACKED_CLIENTS {
+            table.retain(|_, (since, _)| since.elapsed() < minute);
+        }
+        let now = std::time::Instant::now();
+        let entry = match table.get_mut(&client) {
+            Some(e) => e,
+            None if add => table.entry(client).or_insert((now, 0)),
+            None => return 0,
+        };
+        if entry.0.elapsed() >= minute {
+            *entry = (now, 0);
+        }
+        if add {
+            entry.1 = entry.1.saturating_add(1);
+        }
+        entry.1
     }
 
     /// Decides `method path` with payment header `payment` (the raw
@@ -631,6 +705,23 @@ fn with_path<B>(mut request: Request<B>, path: &CanonicalPath) -> Request<B> {
     request
 }
 
+/// The `429` for a client that sent too much junk: JSON `{"error", "code"}`.
+fn throttled() -> Response<Body> {
+    let body = serde_json::json!({
+        "error": "too many invalid payments from this address; wait a minute",
+        "code": "too_many_invalid_payments",
+    });
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    let headers = response.headers_mut();
+    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
 /// The `503` for a decision that could not be made: JSON `{"error",
 /// "code"}` and `Retry-After`, nothing internal.
 pub fn unavailable(why: Unavailable) -> Response<Body> {
@@ -704,8 +795,17 @@ where
                 .headers()
                 .get(x402::PAYMENT_SIGNATURE)
                 .map(|v| v.as_bytes().to_vec());
+            let client = request
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip());
             let decision = paywall
-                .decide(request.method(), request.uri().path(), payment.as_deref())
+                .decide_from(
+                    client,
+                    request.method(),
+                    request.uri().path(),
+                    payment.as_deref(),
+                )
                 .await;
             match decision {
                 Decision::Free => Ok(inner.call(request).await?.map(Body::new)),
@@ -714,6 +814,7 @@ where
                     "this path is not served here\n".into(),
                 )),
                 Decision::BadPath(e) => Ok(plain(StatusCode::BAD_REQUEST, format!("{e}\n"))),
+                Decision::Throttled => Ok(throttled()),
                 Decision::Paid(paid) => {
                     let Paid {
                         mut settlement,

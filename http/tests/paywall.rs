@@ -723,3 +723,69 @@ async fn an_unreachable_upstream_is_not_charged() {
     assert_eq!(again.refusal().unwrap().reason, RefusalCode::Duplicate);
     assert_eq!(served.load(Ordering::SeqCst), 1);
 }
+
+/// Issue 25: junk vouchers on random channel addresses cost the receiver
+/// one RPC read each (no clock read, no signature check before it), and a
+/// client that keeps sending junk is answered 429 before anything is looked
+/// up; another client still pays.
+#[tokio::test]
+async fn junk_floods_are_bounded_per_client() {
+    use axum::extract::ConnectInfo;
+    let bank = Arc::new(EmbeddedLedger::start().await);
+    let f = one_channel(&bank, 10_000_000, 1_000_000, 0).await;
+    let ledger = Arc::new(micropay_tests::client::Faulty::new(bank.clone()));
+    let receiver = Arc::new(Receiver::new(
+        ledger.clone(),
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        f.creator.pubkey(),
+        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
+    ));
+    let network = x402::network(&bank.genesis_hash().await.unwrap());
+    let served = Arc::new(AtomicUsize::new(0));
+    let app = app(receiver, network, served.clone());
+    let from = |ip: [u8; 4], payment: String| {
+        let mut request = Request::get("/paid/weather")
+            .header(x402::PAYMENT_SIGNATURE, payment)
+            .body(Body::empty())
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(std::net::SocketAddr::from((ip, 1234))));
+        let app = app.clone();
+        async move { app.oneshot(request).await.unwrap() }
+    };
+    let asked = required(call(&app, "/paid/weather", None).await).await;
+    let before = ledger.observes();
+    let attacker = [10, 0, 0, 66];
+    let (mut refused, mut throttled) = (0, 0);
+    for _ in 0..200 {
+        let junk = Voucher::sign(&Keypair::new(), Pubkey::new_unique(), PRICE);
+        let response = from(attacker, pay(&asked, &junk)).await;
+        match response.status() {
+            StatusCode::PAYMENT_REQUIRED => refused += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_eq!(response.headers()[http::header::RETRY_AFTER], "60");
+                throttled += 1;
+            }
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(
+        refused,
+        micropay_http::paywall::JUNK_PER_CLIENT_PER_MIN as usize
+    );
+    assert_eq!(throttled, 200 - refused);
+    let reads = ledger.observes() - before;
+    assert!(
+        reads <= refused,
+        "{reads} reads for {refused} looked-at junk vouchers"
+    );
+    // an honest client elsewhere is not affected
+    let honest = from(
+        [10, 0, 0, 7],
+        pay(&asked, &Voucher::sign(&f.session, f.channel, PRICE)),
+    )
+    .await;
+    assert_eq!(honest.status(), StatusCode::OK);
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+}
