@@ -1076,7 +1076,7 @@ export type Micropay = {
         },
         {
           "docs": [
-            "The split's own earnings account for its mint."
+            "The split's own earnings account, for its mint or another."
           ],
           "name": "splitEarnings",
           "pda": {
@@ -1099,9 +1099,9 @@ export type Micropay = {
                 "path": "split"
               },
               {
-                "account": "split",
+                "account": "earnings",
                 "kind": "account",
-                "path": "split.mint"
+                "path": "splitEarnings.mint"
               }
             ]
           },
@@ -2468,7 +2468,8 @@ export type Micropay = {
           },
           {
             "docs": [
-              "Everything the split has received so far, base units."
+              "Everything the split has received so far, base units (for another",
+              "mint than the split's: what its earnings account held before)."
             ],
             "name": "received",
             "type": "u64"
@@ -2485,7 +2486,8 @@ export type Micropay = {
           },
           {
             "docs": [
-              "Each recipient's total distributed after it."
+              "Each recipient's total distributed after it (empty for another mint",
+              "than the split's, of which no record is kept)."
             ],
             "name": "distributed",
             "type": {

@@ -43,7 +43,14 @@ pub enum SplitCommand {
     Show { split: Pubkey },
     /// Move a split's earnings to its owners by share (anyone may; you pay
     /// the fee).
-    Distribute { split: Pubkey },
+    Distribute {
+        split: Pubkey,
+        /// Distribute the split's earnings of this mint (`sol` or an
+        /// address) instead of its own mint's: a channel of another mint
+        /// paid it (each owner's earnings account of that mint must exist).
+        #[arg(long)]
+        mint: Option<String>,
+    },
 }
 
 /// Parses `PUBKEY:BPS` arguments into the program's order, checking what
@@ -107,13 +114,17 @@ pub async fn run(cli: &Cli, args: &SplitArgs) -> Result<(), Failure> {
             (split, Some(signature), None)
         }
         SplitCommand::Show { split } => (*split, None, None),
-        SplitCommand::Distribute { split } => {
+        SplitCommand::Distribute { split, mint } => {
             let state = read(&ctx, split).await?;
+            let mint = match mint {
+                Some(m) => ctx.mint(m).await?.address,
+                None => state.mint,
+            };
             let sent = ctx
                 .send(
                     &[mix::Distribute {
                         split: *split,
-                        mint: state.mint,
+                        mint,
                         owners: state.recipients.iter().map(|r| r.owner).collect(),
                     }
                     .instruction()],
@@ -135,8 +146,9 @@ pub async fn run(cli: &Cli, args: &SplitArgs) -> Result<(), Failure> {
 }
 
 /// When `payee` is a split, `mints` must be its mint alone: a channel of
-/// another mint would credit an earnings account of the split that no
-/// distribution empties.
+/// another mint credits the split's earnings account of that mint, which
+/// only `split distribute --mint` empties (shares of what it holds, without
+/// the cumulative record of the split's own mint).
 pub async fn check_payee_mints(ctx: &Ctx, payee: &Pubkey, mints: &[Pubkey]) -> Result<(), Failure> {
     let Some(split) = accounts::split(ctx.ledger(), payee).await? else {
         return Ok(());

@@ -230,12 +230,14 @@ pub struct SplitCreated {
 pub struct Distributed {
     pub split: Pubkey,
     pub mint: Pubkey,
-    /// Everything the split has received so far, base units.
+    /// Everything the split has received so far, base units (for another
+    /// mint than the split's: what its earnings account held before).
     pub received: u64,
     /// Credited to each recipient by this distribution (recipient order; 0
     /// for one whose earnings account was closed: its share waits).
     pub amounts: Vec<u64>,
-    /// Each recipient's total distributed after it.
+    /// Each recipient's total distributed after it (empty for another mint
+    /// than the split's, of which no record is kept).
     pub distributed: Vec<u64>,
     /// The split's earnings balance after it (the rounding remainder, and
     /// shares waiting for a closed earnings account).

@@ -224,6 +224,86 @@ async fn wrong_recipient_accounts_are_refused_and_change_nothing() {
     t.assert_invariants().await;
 }
 
+/// Issue 25: a channel of another mint than the split's pays the split
+/// (nothing stops a payer from naming a split as creator, nor anyone from
+/// creating the split's earnings of that mint): the claimed value is not
+/// stranded, `distribute` moves it to the recipients' earnings of that mint
+/// by share, and the split's own record is untouched.
+#[tokio::test]
+async fn another_mints_earnings_of_a_split_are_distributed_not_stranded() {
+    let World {
+        mut t,
+        mint,
+        split,
+        recipients,
+        ..
+    } = world(&[7_000, 3_000], 0).await;
+    let other = t.spl_mint().await;
+    for r in &recipients {
+        t.init_earnings(&r.owner, &other).await;
+    }
+    let split_other = t.init_earnings(&split, &other).await;
+    let payer = t.payer_with_escrow(&other, 100_000_000, 100_000_000).await;
+    let channel = t
+        .open_channel_to(
+            &payer,
+            (split, split_other),
+            50_000_000,
+            ChannelOpts::default(),
+        )
+        .await;
+    t.claim(&[channel.voucher(1_001)]).await.unwrap();
+    assert_eq!(balance(&mut t, &split, &other).await, 1_001);
+
+    // wrong accounts first: the split's mint's recipient accounts, a
+    // stranger's earnings as the split's
+    let owners: Vec<Pubkey> = recipients.iter().map(|r| r.owner).collect();
+    let mut wrong_mint = mix::Distribute {
+        split,
+        mint: other.address,
+        owners: owners.clone(),
+    }
+    .instruction();
+    let n = wrong_mint.accounts.len();
+    for (i, owner) in owners.iter().enumerate() {
+        wrong_mint.accounts[n - owners.len() + i] =
+            AccountMeta::new(pda::earnings(owner, &mint.address).0, false);
+    }
+    assert_error(
+        t.send(&[wrong_mint], &[]).await,
+        MicropayError::SplitAccountsMismatch,
+    );
+    let stranger = Pubkey::new_unique();
+    let stranger_earnings = t.init_earnings(&stranger, &other).await;
+    let mut not_the_splits = mix::Distribute {
+        split,
+        mint: other.address,
+        owners: owners.clone(),
+    }
+    .instruction();
+    not_the_splits.accounts[1] = AccountMeta::new(stranger_earnings, false);
+    assert_anchor_error(
+        t.send(&[not_the_splits], &[]).await,
+        anchor_lang::error::ErrorCode::ConstraintSeeds,
+    );
+    assert_eq!(balance(&mut t, &split, &other).await, 1_001);
+
+    let events = t.distribute(&split, &other, &recipients).await.unwrap();
+    let d = distributed(&events);
+    assert_eq!(d.mint, other.address);
+    assert_eq!(
+        (d.received, d.amounts.clone(), d.balance),
+        (1_001, vec![700, 300], 1)
+    );
+    assert!(d.distributed.is_empty());
+    assert_eq!(balance(&mut t, &recipients[0].owner, &other).await, 700);
+    assert_eq!(balance(&mut t, &recipients[1].owner, &other).await, 300);
+    assert_eq!(balance(&mut t, &split, &other).await, 1);
+    // the split's own mint's record is untouched
+    assert_eq!(t.split_state(split).await.unwrap().distributed, vec![0, 0]);
+    t.assert_invariants().await;
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
 
