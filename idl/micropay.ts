@@ -369,6 +369,11 @@ export type Micropay = {
       "code": 6039,
       "msg": "A recipient has no earnings account for this mint; create it (init_earnings) before the split",
       "name": "splitEarningsMissing"
+    },
+    {
+      "code": 6040,
+      "msg": "The account passed to receive the rent is not the one that paid it (the earnings account's rent_payer)",
+      "name": "rentPayerMismatch"
     }
   ],
   "events": [
@@ -629,6 +634,13 @@ export type Micropay = {
         },
         {
           "name": "earnings",
+          "writable": true
+        },
+        {
+          "name": "rentPayer",
+          "relations": [
+            "earnings"
+          ],
           "writable": true
         },
         {
@@ -2550,6 +2562,16 @@ export type Micropay = {
             ],
             "name": "bump",
             "type": "u8"
+          },
+          {
+            "docs": [
+              "Who paid the account's rent (`init_earnings`' payer): `close_earnings`",
+              "returns the rent there, not to the owner, so closing an account",
+              "someone else paid for (to make them pay again before a claim) earns",
+              "the closer nothing."
+            ],
+            "name": "rentPayer",
+            "type": "pubkey"
           }
         ],
         "kind": "struct"

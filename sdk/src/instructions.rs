@@ -625,10 +625,12 @@ impl CloseEscrow {
 /// `close_earnings`: `owner` closes its empty earnings account for `mint`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CloseEarnings {
-    /// The earnings' owner; signs, receives the rent.
+    /// The earnings' owner; signs.
     pub owner: Pubkey,
     /// The earnings' mint.
     pub mint: Pubkey,
+    /// Who paid the rent (the account's `rent_payer`): receives it back.
+    pub rent_payer: Pubkey,
 }
 
 impl CloseEarnings {
@@ -638,6 +640,7 @@ impl CloseEarnings {
             acc::CloseEarnings {
                 owner: self.owner,
                 earnings: pda::earnings(&self.owner, &self.mint).0,
+                rent_payer: self.rent_payer,
                 event_authority: pda::event_authority(),
                 program: micropay::ID,
             },

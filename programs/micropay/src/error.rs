@@ -88,4 +88,6 @@ pub enum MicropayError {
     SplitAccountsMismatch,
     #[msg("A recipient has no earnings account for this mint; create it (init_earnings) before the split")]
     SplitEarningsMissing,
+    #[msg("The account passed to receive the rent is not the one that paid it (the earnings account's rent_payer)")]
+    RentPayerMismatch,
 }

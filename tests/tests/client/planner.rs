@@ -342,10 +342,17 @@ async fn missing_earnings_accounts_are_created_before_claiming() {
         .await
         .unwrap();
     let sol = anchor_spl::token::spl_token::native_mint::ID;
+    let earnings = micropay_sdk::pda::earnings(&f.creator.pubkey(), &sol).0;
+    let rent_payer = micropay_client::accounts::earnings(l, &earnings)
+        .await
+        .unwrap()
+        .unwrap()
+        .rent_payer;
     l.send(
         &[mix::CloseEarnings {
             owner: f.creator.pubkey(),
             mint: sol,
+            rent_payer,
         }
         .instruction()],
         &f.creator,

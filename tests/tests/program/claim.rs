@@ -288,6 +288,7 @@ async fn missing_fee_earnings_skip_the_entry_not_the_batch() {
     let ix = mix::CloseEarnings {
         owner: dapp.pubkey(),
         mint: mint.address,
+        rent_payer: t.payer().pubkey(),
     }
     .instruction();
     t.send(&[ix], &[&dapp]).await.unwrap();

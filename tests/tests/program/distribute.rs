@@ -158,6 +158,7 @@ async fn a_closed_recipient_account_waits_for_its_share() {
     let close = mix::CloseEarnings {
         owner: leaver.pubkey(),
         mint: mint.address,
+        rent_payer: t.payer().pubkey(),
     }
     .instruction();
     t.send(&[close], &[&leaver]).await.unwrap();

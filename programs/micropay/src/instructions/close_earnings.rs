@@ -1,5 +1,9 @@
 //! `close_earnings`: the owner of an earnings account with nothing left in it
-//! takes its rent back. Anyone may create it again with `init_earnings`.
+//! closes it; the rent goes back to whoever paid it (`rent_payer`, the
+//! `init_earnings` payer), so a fee recipient that closes the account a
+//! creator re-created before each claim gains nothing and pays the fee of
+//! every close (it used to pocket the creator's rent each time). Anyone may
+//! create it again with `init_earnings`.
 //!
 //! While it is closed, claims of channels that credit it settle nothing for
 //! those channels (they are skipped with `EarningsMissing`, the batch goes on);
@@ -13,8 +17,16 @@ use anchor_lang::prelude::*;
 pub struct CloseEarnings<'info> {
     #[account(mut)]
     pub owner: Signer<'info>,
-    #[account(mut, has_one = owner @ MicropayError::NotEarningsOwner, close = owner)]
+    #[account(
+        mut,
+        has_one = owner @ MicropayError::NotEarningsOwner,
+        has_one = rent_payer @ MicropayError::RentPayerMismatch,
+        close = rent_payer,
+    )]
     pub earnings: Account<'info, Earnings>,
+    /// CHECK: receives the rent; must be the earnings' `rent_payer`.
+    #[account(mut)]
+    pub rent_payer: UncheckedAccount<'info>,
 }
 
 impl<'info> CloseEarnings<'info> {

@@ -43,6 +43,7 @@ impl<'info> InitEarnings<'info> {
             balance: 0,
             total_earned: 0,
             bump: ctx.bumps.earnings,
+            rent_payer: a.payer.key(),
         };
         ensure(&earnings)?;
         create_state_account(

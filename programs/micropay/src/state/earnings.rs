@@ -19,6 +19,11 @@ pub struct Earnings {
     pub total_earned: u64,
     /// Canonical bump of this PDA.
     pub bump: u8,
+    /// Who paid the account's rent (`init_earnings`' payer): `close_earnings`
+    /// returns the rent there, not to the owner, so closing an account
+    /// someone else paid for (to make them pay again before a claim) earns
+    /// the closer nothing.
+    pub rent_payer: Pubkey,
 }
 
 impl Earnings {
