@@ -15,7 +15,14 @@
 //!   a WebSocket subscription to the program's channel accounts reports a
 //!   change (a close request shows up within a second instead of a poll);
 //! - backs off (bounded) after errors and keeps going: an unreachable node or
-//!   a failing claim never stops it;
+//!   a failing claim never stops it; a store that keeps failing does
+//!   ([`WatcherConfig::max_store_failures`]), so that a supervisor restarts it;
+//! - on a store shared by several gateways (Postgres), runs passes only
+//!   while it holds the store's lease ([`crate::store::WatcherLease`]): every
+//!   gateway may run its watcher, exactly one is active, and another takes
+//!   over within [`WatcherConfig::lease_poll`] when it dies (its database
+//!   session ends, and the lock with it), so the watcher is no single point
+//!   of failure and no two send claims;
 //! - keeps no state of its own: everything lives in the store and on chain,
 //!   so it can be killed at any moment (SIGKILL included) and restarted;
 //! - stops cleanly when its shutdown future resolves (SIGINT / SIGTERM in the
@@ -33,7 +40,7 @@ use crate::{
     error::Result,
     ledger::Ledger,
     planner::{Execution, Lost, Planner, PlannerConfig},
-    store::ReceiverStore,
+    store::{ReceiverStore, WatcherLease},
 };
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::signature::Signer;
@@ -69,6 +76,11 @@ pub struct WatcherConfig {
     /// (the store may need a new process: a moved database, a full disk).
     /// The cluster failing never stops it: it backs off and tries again.
     pub max_store_failures: u32,
+    /// How often a standby watcher tries for the store's lease (a store
+    /// shared by several gateways: one watcher is active, the others take
+    /// over within this long after it dies; see
+    /// [`crate::store::ReceiverStore::watcher_lease`]).
+    pub lease_poll: Duration,
 }
 
 impl Default for WatcherConfig {
@@ -82,6 +94,7 @@ impl Default for WatcherConfig {
             planner: PlannerConfig::default(),
             distribute: Vec::new(),
             max_store_failures: 10,
+            lease_poll: Duration::from_secs(2),
         }
     }
 }
@@ -339,7 +352,11 @@ impl Watcher {
 
     /// Runs passes until `shutdown` resolves: on the poll interval, before
     /// deadlines, and whenever `wake` delivers (e.g. a WebSocket notification),
-    /// backing off after errors. Returns what it did.
+    /// backing off after errors. On a store shared by several watchers
+    /// ([`ReceiverStore::watcher_lease`]) it runs passes only while it holds
+    /// the lease, and tries for it every `lease_poll` otherwise. Returns what
+    /// it did; it stops by itself when the store keeps failing
+    /// ([`WatchReport::gave_up`]).
     pub async fn run(
         &self,
         mut wake: Option<mpsc::Receiver<()>>,
@@ -347,55 +364,30 @@ impl Watcher {
     ) -> WatchReport {
         let mut report = WatchReport::default();
         let mut state = WatchState::default();
+        let lease: Option<Arc<dyn WatcherLease>> = match self.store.watcher_lease() {
+            Ok(lease) => lease.map(Arc::from),
+            Err(e) => {
+                report.gave_up = Some(format!("the store gives no watcher lease: {e}"));
+                return report;
+            }
+        };
+        let mut active = lease.is_none();
         tokio::pin!(shutdown);
         loop {
-            let wait = match self.pass(&mut state).await {
-                Ok(pass) => {
-                    state.failures = 0;
-                    state.store_failures = 0;
-                    report.passes = report.passes.saturating_add(1);
-                    report.add(&pass.execution);
-                    report.distributions = report.distributions.saturating_add(pass.distributions);
-                    if pass.planned {
-                        tracing::info!(
-                            open = pass.open,
-                            urgent = pass.urgent,
-                            transactions = pass.execution.transactions,
-                            settled = pass.execution.vouchers_settled,
-                            amount = pass.execution.settled_amount,
-                            fees = pass.execution.fees,
-                            "pass done"
-                        );
-                    } else {
-                        tracing::debug!(open = pass.open, "nothing due");
-                    }
-                    pass.next_in
+            let held = match &lease {
+                Some(lease) => {
+                    self.holds(lease, &mut active, &mut state, &mut report)
+                        .await
                 }
-                Err(e) => {
-                    report.errors = report.errors.saturating_add(1);
-                    state.failures = state.failures.saturating_add(1);
-                    if e.is_store() {
-                        state.store_failures = state.store_failures.saturating_add(1);
-                        if state.store_failures >= self.config.max_store_failures {
-                            let why = format!(
-                                "the store failed {} passes in a row (last: {e}); restart the watcher once the store is back",
-                                state.store_failures
-                            );
-                            tracing::error!(reason = %why, "watcher stopping");
-                            report.gave_up = Some(why);
-                            return report;
-                        }
-                    } else {
-                        state.store_failures = 0;
-                    }
-                    let backoff = self
-                        .config
-                        .min_backoff
-                        .saturating_mul(2u32.saturating_pow(state.failures.saturating_sub(1)))
-                        .min(self.config.max_backoff);
-                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "pass failed");
-                    backoff
-                }
+                None => Some(true),
+            };
+            let wait = match held {
+                None => return report, // gave up on the store
+                Some(false) => self.config.lease_poll,
+                Some(true) => match self.pass_logged(&mut state, &mut report).await {
+                    Some(wait) => wait,
+                    None => return report,
+                },
             };
             let woken = async {
                 match wake.as_mut() {
@@ -419,6 +411,101 @@ impl Watcher {
                 }
             }
         }
+    }
+
+    /// Whether this watcher holds `lease` now (saying so when that
+    /// changes); `None` when the store failed too often (given up).
+    async fn holds(
+        &self,
+        lease: &Arc<dyn WatcherLease>,
+        active: &mut bool,
+        state: &mut WatchState,
+        report: &mut WatchReport,
+    ) -> Option<bool> {
+        let lease = lease.clone();
+        let held = tokio::task::spawn_blocking(move || lease.hold())
+            .await
+            .unwrap_or_else(|e| Err(crate::ClientError::store(format!("lease task failed: {e}"))));
+        match held {
+            Ok(now) => {
+                if now != *active {
+                    if now {
+                        tracing::info!("lease held: this watcher is active");
+                    } else {
+                        tracing::info!("standby: another watcher holds the lease");
+                    }
+                    *active = now;
+                }
+                Some(now)
+            }
+            Err(e) => self.failed(e, state, report).map(|_| false),
+        }
+    }
+
+    /// One pass, logged; the wait until the next, or `None` when the store
+    /// failed too often (given up).
+    async fn pass_logged(
+        &self,
+        state: &mut WatchState,
+        report: &mut WatchReport,
+    ) -> Option<Duration> {
+        match self.pass(state).await {
+            Ok(pass) => {
+                state.failures = 0;
+                state.store_failures = 0;
+                report.passes = report.passes.saturating_add(1);
+                report.add(&pass.execution);
+                report.distributions = report.distributions.saturating_add(pass.distributions);
+                if pass.planned {
+                    tracing::info!(
+                        open = pass.open,
+                        urgent = pass.urgent,
+                        transactions = pass.execution.transactions,
+                        settled = pass.execution.vouchers_settled,
+                        amount = pass.execution.settled_amount,
+                        fees = pass.execution.fees,
+                        "pass done"
+                    );
+                } else {
+                    tracing::debug!(open = pass.open, "nothing due");
+                }
+                Some(pass.next_in)
+            }
+            Err(e) => self.failed(e, state, report),
+        }
+    }
+
+    /// Counts a failure: the backoff before the next try, or `None` when the
+    /// store has failed `max_store_failures` times in a row (given up).
+    fn failed(
+        &self,
+        e: crate::ClientError,
+        state: &mut WatchState,
+        report: &mut WatchReport,
+    ) -> Option<Duration> {
+        report.errors = report.errors.saturating_add(1);
+        state.failures = state.failures.saturating_add(1);
+        if e.is_store() {
+            state.store_failures = state.store_failures.saturating_add(1);
+            if state.store_failures >= self.config.max_store_failures {
+                let why = format!(
+                    "the store failed {} passes in a row (last: {e}); restart the watcher once the store is back",
+                    state.store_failures
+                );
+                tracing::error!(reason = %why, "watcher stopping");
+                report.gave_up = Some(why);
+                return None;
+            }
+        } else {
+            state.store_failures = 0;
+        }
+        let backoff = self
+            .config
+            .min_backoff
+            .saturating_mul(2u32.saturating_pow(state.failures.saturating_sub(1)))
+            .min(self.config.max_backoff);
+        tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "pass failed");
+        Some(backoff)
     }
 }
 

@@ -240,6 +240,22 @@ pub trait ReceiverStore: Send + Sync {
 
     /// How many credits are kept.
     fn count_credits(&self) -> Result<u64>;
+
+    /// The lease that makes one watcher active among several processes
+    /// watching this store (gateways sharing a database); `None` when one
+    /// watcher per store is the rule (a local file: the default).
+    fn watcher_lease(&self) -> Result<Option<Box<dyn WatcherLease>>> {
+        Ok(None)
+    }
+}
+
+/// The right to be the one active watcher of a shared store.
+pub trait WatcherLease: Send + Sync {
+    /// Takes the lease when it is free, keeps it when held: `true` while this
+    /// process holds it. One process holds it at a time; it is released when
+    /// that process dies (for Postgres: when its database session ends, at
+    /// once for a killed process, whose connection the kernel closes).
+    fn hold(&self) -> Result<bool>;
 }
 
 /// One write of a [`ReceiverStore::write_batch`].

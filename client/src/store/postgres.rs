@@ -47,7 +47,7 @@
 
 use super::{
     bits, corrupt, key, unbits, ClaimStatus, Credit, PayerRecord, PayerStore, ReceiverStore,
-    RowWrite, VoucherRecord,
+    RowWrite, VoucherRecord, WatcherLease,
 };
 use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
@@ -105,6 +105,9 @@ const MIGRATIONS: &[&str] = &[
 
 /// Advisory lock key under which migrations run ("micropay" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6d69_6372_6f70_6179;
+
+/// Advisory lock key of the watcher lease ("mpwatchr" in ASCII).
+const WATCHER_LEASE: i64 = 0x6d70_7761_7463_6872;
 
 /// Connections besides the batch writers.
 const POOL: usize = 3;
@@ -898,6 +901,14 @@ impl ReceiverStore for PostgresStore {
             .transpose()
     }
 
+    fn watcher_lease(&self) -> Result<Option<Box<dyn WatcherLease>>> {
+        Ok(Some(Box::new(PgLease {
+            handle: self.handle.clone(),
+            config: self.config.clone(),
+            session: Arc::default(),
+        })))
+    }
+
     fn count_credits(&self) -> Result<u64> {
         self.read(|conn| async move {
             let n: i64 = conn
@@ -906,6 +917,54 @@ impl ReceiverStore for PostgresStore {
                 .await?
                 .try_get(0)?;
             Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+}
+
+/// The watcher lease: a session-level advisory lock held on a connection of
+/// its own (see [`WatcherLease`]). The server releases it when the session
+/// ends — the holder died, or its connection broke — and another process's
+/// next `hold` takes it.
+struct PgLease {
+    handle: tokio::runtime::Handle,
+    config: Arc<tokio_postgres::Config>,
+    /// The session holding (or trying for) the lock, and whether it holds it.
+    session: Arc<tokio::sync::Mutex<Option<(Client, bool)>>>,
+}
+
+impl WatcherLease for PgLease {
+    fn hold(&self) -> Result<bool> {
+        let (config, session) = (self.config.clone(), self.session.clone());
+        wait(&self.handle, async move {
+            let mut session = session.lock().await;
+            if session.as_ref().is_some_and(|(c, _)| c.is_closed()) {
+                *session = None; // the lock went with the session
+            }
+            if session.is_none() {
+                *session = Some((connect_client(&config).await?, false));
+            }
+            let Some((client, held)) = session.as_mut() else {
+                return Ok(false);
+            };
+            let answer = if *held {
+                // still ours while the session lives
+                client.simple_query("SELECT 1").await.map(|_| true)
+            } else {
+                client
+                    .query_one("SELECT pg_try_advisory_lock($1)", &[&WATCHER_LEASE])
+                    .await
+                    .and_then(|row| row.try_get::<_, bool>(0))
+            };
+            match answer {
+                Ok(now) => {
+                    *held = now;
+                    Ok(now)
+                }
+                Err(e) => {
+                    *session = None;
+                    Err(db(e))
+                }
+            }
         })
     }
 }
