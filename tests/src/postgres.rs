@@ -30,6 +30,12 @@ pub struct PgCluster {
     /// Run the server's tools as this user (when the tests run as root).
     run_as: Option<String>,
     running: bool,
+    /// Server options beyond the socket and durability ones (TLS).
+    extra: String,
+    /// The TCP port, when the server listens on one (TLS clusters).
+    port: Option<u16>,
+    /// The throwaway CA that signed the server's certificate (TLS clusters).
+    ca: Option<PathBuf>,
 }
 
 static SKIPPED: Once = Once::new();
@@ -130,6 +136,9 @@ impl PgCluster {
             user,
             run_as,
             running: false,
+            extra: String::new(),
+            port: None,
+            ca: None,
         };
         cluster.tool(
             "initdb",
@@ -149,8 +158,9 @@ impl PgCluster {
     /// Starts the server on the cluster's data directory.
     fn run_server(&mut self) -> Result<(), String> {
         let options = format!(
-            "-c listen_addresses='' -k {} -c fsync=on -c synchronous_commit=on",
-            self.socket.display()
+            "-c listen_addresses='' -k {} -c fsync=on -c synchronous_commit=on {}",
+            self.socket.display(),
+            self.extra
         );
         let log = self.data.join("server.log").display().to_string();
         let started = self.tool(
@@ -174,6 +184,66 @@ impl PgCluster {
         }
         self.running = true;
         Ok(())
+    }
+
+    /// A cluster that also listens on `localhost` TCP, where it takes TLS
+    /// connections only: its certificate (for the name `localhost`, not for
+    /// `127.0.0.1`) is signed by a throwaway CA made here ([`PgCluster::ca`]).
+    /// `None` when Postgres is not installed, as [`PgCluster::start`].
+    pub fn start_tls() -> Option<PgCluster> {
+        let mut cluster = Self::start()?;
+        cluster.stop();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap_or_else(|e| panic!("no free port: {e}"));
+        let (ca, cert, key) = throwaway_certificates();
+        let write = |name: &str, text: &str| {
+            let path = cluster.data.join(name);
+            std::fs::write(&path, text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            path
+        };
+        let ca_file = cluster._dir.path().join("ca.pem");
+        std::fs::write(&ca_file, ca).unwrap_or_else(|e| panic!("ca.pem: {e}"));
+        write("server.crt", &cert);
+        let key_file = write("server.key", &key);
+        write(
+            "pg_hba.conf",
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n",
+        );
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))
+                .unwrap_or_else(|e| panic!("server.key: {e}"));
+        }
+        if let Some(u) = &cluster.run_as {
+            output(Command::new("chown").arg("-R").arg(u).arg(&cluster.data))
+                .unwrap_or_else(|e| panic!("chown: {e}"));
+        }
+        cluster.extra = format!(
+            "-c listen_addresses=localhost -c port={port} -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key"
+        );
+        cluster.port = Some(port);
+        cluster.ca = Some(ca_file);
+        cluster
+            .run_server()
+            .unwrap_or_else(|e| panic!("the TLS cluster did not start: {e}"));
+        Some(cluster)
+    }
+
+    /// The server's port (its Unix socket's name carries it too).
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(5432)
+    }
+
+    /// The CA file (PEM) that signed a TLS cluster's certificate.
+    pub fn ca(&self) -> &Path {
+        self.ca.as_deref().expect("a TLS cluster (start_tls)")
+    }
+
+    /// The database superuser.
+    pub fn user(&self) -> &str {
+        &self.user
     }
 
     /// Stops the server (fast: every connection is ended) and starts it
@@ -220,8 +290,9 @@ impl PgCluster {
     /// A connection string for database `name` (libpq key=value form).
     pub fn url(&self, name: &str) -> String {
         format!(
-            "host={} user={} dbname={name}",
+            "host={} port={} user={} dbname={name}",
             self.socket.display(),
+            self.port(),
             self.user
         )
     }
@@ -230,9 +301,10 @@ impl PgCluster {
     /// the CLI's `--store` and `micropay serve`'s `store` take.
     pub fn postgres_url(&self, name: &str) -> String {
         format!(
-            "postgresql://{}@/{name}?host={}",
+            "postgresql://{}@/{name}?host={}&port={}",
             self.user,
-            self.socket.display()
+            self.socket.display(),
+            self.port()
         )
     }
 
@@ -243,6 +315,8 @@ impl PgCluster {
         cmd.args([
             "-h",
             &self.socket.display().to_string(),
+            "-p",
+            &self.port().to_string(),
             "-U",
             &self.user,
             name,
@@ -257,6 +331,8 @@ impl PgCluster {
         cmd.args([
             "-h",
             &self.socket.display().to_string(),
+            "-p",
+            &self.port().to_string(),
             "-U",
             &self.user,
             "-d",
@@ -278,6 +354,22 @@ impl PgCluster {
             self.running = false;
         }
     }
+}
+
+/// A CA, and a server certificate it signed for the name `localhost`, and
+/// its key: PEM, made on the spot (nothing downloaded, nothing kept).
+fn throwaway_certificates() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().expect("CA key");
+    let mut ca = CertificateParams::new(Vec::new()).expect("CA params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca.self_signed(&ca_key).expect("CA certificate");
+    let key = KeyPair::generate().expect("server key");
+    let server = CertificateParams::new(vec!["localhost".to_string()])
+        .expect("server params")
+        .signed_by(&key, &ca, &ca_key)
+        .expect("server certificate");
+    (ca.pem(), server.pem(), key.serialize_pem())
 }
 
 impl Drop for PgCluster {

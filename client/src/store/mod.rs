@@ -27,6 +27,8 @@
 pub mod commit;
 pub mod conformance;
 #[cfg(feature = "postgres")]
+mod pg_tls;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod rules;
 #[cfg(feature = "sqlite")]

@@ -33,6 +33,10 @@
 //! order, so batches of gateways sharing the database lock rows in the same
 //! order and never deadlock one another.
 //!
+//! TLS: `sslmode` and `sslrootcert` are honoured as libpq does, and a
+//! database that is not on this machine is never reached in plaintext
+//! unless the URL says `sslmode=disable` (see `pg_tls`).
+//!
 //! Connections the server ends (a restart, a failover, an idle timeout, a
 //! pooler recycling connections) are replaced: a connection found closed is
 //! reopened (and its statements prepared again) before use; a read whose
@@ -45,6 +49,7 @@
 //! Migrations are versioned in `micropay_schema` and applied under an
 //! advisory lock, so gateways starting together migrate once.
 
+use super::pg_tls::Connect;
 use super::{
     bits, corrupt, key, unbits, ClaimStatus, Credit, PayerRecord, PayerStore, ReceiverStore,
     RowWrite, VoucherRecord, WatcherLease,
@@ -60,7 +65,7 @@ use std::{
         Arc,
     },
 };
-use tokio_postgres::{types::ToSql, Client, NoTls, Row, Statement};
+use tokio_postgres::{types::ToSql, Client, Row, Statement};
 
 /// Each entry moves the schema one version up; never edit a shipped entry.
 const MIGRATIONS: &[&str] = &[
@@ -151,7 +156,7 @@ pub struct PostgresStore {
     _driver: Driver,
     handle: tokio::runtime::Handle,
     /// How to connect again after the server ended a connection.
-    config: Arc<tokio_postgres::Config>,
+    config: Arc<Connect>,
     pool: Vec<Arc<Slot>>,
     writers: Vec<Arc<tokio::sync::Mutex<Conn>>>,
     next: AtomicUsize,
@@ -181,11 +186,7 @@ impl Slot {
 
     /// A live connection: the current one, or a new one when the server
     /// ended it (or when `lost` is the current one).
-    async fn live(
-        &self,
-        config: &tokio_postgres::Config,
-        lost: Option<&Arc<Conn>>,
-    ) -> Result<Arc<Conn>> {
+    async fn live(&self, config: &Connect, lost: Option<&Arc<Conn>>) -> Result<Arc<Conn>> {
         let current = self.current();
         let dead = current.client.is_closed() || lost.is_some_and(|l| Arc::ptr_eq(l, &current));
         if !dead {
@@ -252,7 +253,17 @@ fn db(e: tokio_postgres::Error) -> ClientError {
     // the server's own message says what failed (with its SQLSTATE)
     let reason = match e.as_db_error() {
         Some(d) => format!("{} ({})", d.message(), d.code().code()),
-        None => e.to_string(),
+        None => {
+            // the driver's own text hides the cause (a TLS handshake failed:
+            // which certificate check?)
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                text = format!("{text}: {c}");
+                cause = c.source();
+            }
+            text
+        }
     };
     ClientError::store(reason)
 }
@@ -295,18 +306,12 @@ fn redact(url: &str) -> String {
 }
 
 /// A connection whose driver task runs on the current runtime.
-async fn connect_client(config: &tokio_postgres::Config) -> Result<Client> {
-    let (client, connection) = config.connect(NoTls).await.map_err(db)?;
-    tokio::spawn(async move {
-        // ends when the client is dropped or the server goes away; calls on
-        // the client then fail with a connection error
-        let _ = connection.await;
-    });
-    Ok(client)
+async fn connect_client(config: &Connect) -> Result<Client> {
+    config.client().await.map_err(db)
 }
 
 impl Conn {
-    async fn open(config: &tokio_postgres::Config) -> Result<Conn> {
+    async fn open(config: &Connect) -> Result<Conn> {
         Self::prepare(connect_client(config).await?).await
     }
 
@@ -453,9 +458,8 @@ impl PostgresStore {
             }
             other => other,
         };
-        let config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| ClientError::store(format!("postgres {name}: not a database URL: {e}")))?;
+        let config =
+            Connect::parse(url).map_err(|e| ClientError::store(format!("postgres {name}: {e}")))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("micropay-postgres")
@@ -509,6 +513,24 @@ impl PostgresStore {
     /// The database's URL without its password.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether this store's connections to the database are encrypted
+    /// (TLS), as the server reports it.
+    pub fn encrypted(&self) -> Result<bool> {
+        self.read(|conn| async move {
+            let row = conn
+                .client
+                .query_opt(
+                    "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                    &[],
+                )
+                .await?;
+            Ok(row
+                .map(|r| r.try_get::<_, bool>(0))
+                .transpose()?
+                .unwrap_or(false))
+        })
     }
 
     /// The schema version (number of migrations applied).
@@ -927,7 +949,7 @@ impl ReceiverStore for PostgresStore {
 /// next `hold` takes it.
 struct PgLease {
     handle: tokio::runtime::Handle,
-    config: Arc<tokio_postgres::Config>,
+    config: Arc<Connect>,
     /// The session holding (or trying for) the lock, and whether it holds it.
     session: Arc<tokio::sync::Mutex<Option<(Client, bool)>>>,
 }

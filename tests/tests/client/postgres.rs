@@ -242,3 +242,62 @@ async fn the_store_reconnects_after_terminated_backends_and_a_restart() {
     assert!(errors < 200);
     drop(pg);
 }
+
+/// Issue 25: the store's traffic (payer session keys, every voucher) is
+/// encrypted when the URL asks for it, `sslmode` is honoured as libpq does,
+/// and a database that is not on this machine is never reached in plaintext
+/// unless the URL says so. Against a real server that takes TLS only, with
+/// a throwaway CA made by the test.
+#[test]
+fn the_store_speaks_tls_as_sslmode_says() {
+    let Some(pg) = PgCluster::start_tls() else {
+        return;
+    };
+    pg.create_database("tls");
+    let (user, port, ca) = (pg.user(), pg.port(), pg.ca().display().to_string());
+    let url = |host: &str, query: &str| format!("postgresql://{user}@{host}:{port}/tls?{query}");
+
+    // verify-full with the CA that signed the server's certificate: encrypted
+    let store = PostgresStore::connect(&url(
+        "localhost",
+        &format!("sslmode=verify-full&sslrootcert={ca}"),
+    ))
+    .unwrap();
+    assert!(store.encrypted().unwrap());
+    conformance::receiver_store(&store);
+    // require: encrypted, the certificate not checked
+    let store = PostgresStore::connect(&url("localhost", "sslmode=require")).unwrap();
+    assert!(store.encrypted().unwrap());
+    // verify-ca: the chain, not the name (the certificate is for localhost)
+    let store = PostgresStore::connect(&url(
+        "127.0.0.1",
+        &format!("sslmode=verify-ca&sslrootcert={ca}"),
+    ))
+    .unwrap();
+    assert!(store.encrypted().unwrap());
+
+    let refused = |u: String| match PostgresStore::connect(&u) {
+        Ok(_) => panic!("{u} connected"),
+        Err(e) => e.to_string(),
+    };
+    // verify-full: the name must match; the system's roots do not know the CA
+    let e = refused(url(
+        "127.0.0.1",
+        &format!("sslmode=verify-full&sslrootcert={ca}"),
+    ));
+    assert!(e.to_lowercase().contains("certificate"), "{e}");
+    let e = refused(url("localhost", "sslmode=verify-full"));
+    assert!(
+        e.to_lowercase().contains("certificate") || e.contains("root"),
+        "{e}"
+    );
+    // plaintext over TCP: the server takes TLS only
+    let e = refused(url("localhost", "sslmode=disable"));
+    assert!(e.contains("pg_hba") || e.contains("no encryption"), "{e}");
+    // another machine without sslmode: refused before connecting
+    let e = refused(format!("postgresql://{user}@db.example.invalid/tls"));
+    assert!(
+        e.contains("sslmode=verify-full") && e.contains("not on this machine"),
+        "{e}"
+    );
+}
