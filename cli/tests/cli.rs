@@ -237,6 +237,32 @@ fn unreachable_cluster_is_exit_code_2() {
     let v = json(&out.get_output().stdout);
     assert_eq!(v["exit_code"], 2);
     assert!(v["error"].as_str().unwrap().contains("unreachable"), "{v}");
+    // issue 25: an RPC URL with a credential in its user info, path and
+    // query never shows in a CLI message (stdout or stderr, JSON or text)
+    for output in ["json", "text"] {
+        let out = micropay()
+            .args([
+                "-u",
+                "http://user:SECRETPW@127.0.0.1:9/v2/SECRETPATH?api-key=SECRETKEY",
+                "-k",
+                key.to_str().unwrap(),
+                "--output",
+                output,
+                "escrow",
+                "show",
+                "--mint",
+                "sol",
+            ])
+            .assert()
+            .code(2);
+        let shown = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.get_output().stdout),
+            String::from_utf8_lossy(&out.get_output().stderr)
+        );
+        assert!(shown.contains("unreachable"), "{shown}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+    }
     // a store path with a typo is not silently a new, empty store
     let missing = dir.path().join("no/receiver.db");
     let out = micropay()

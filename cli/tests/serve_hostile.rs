@@ -125,7 +125,7 @@ async fn a_hostile_client_gets_nothing_unpaid_and_no_internal_text() {
     let (escrow, ixs) = mix::FundNewSolEscrow {
         owner: payer.pubkey(),
         wsol,
-        lamports: 100 * PRICE,
+        lamports: 200 * PRICE,
     }
     .instructions()
     .unwrap();
@@ -384,4 +384,65 @@ price = {{ sol = "0.00001" }}
     }
     let _ = serve.kill();
     let _ = serve.wait();
+
+    // the other way round: `micropay fetch --budget` against a server that
+    // refuses every payment asking ever more (a hostile server) signs
+    // nothing past the budget
+    let payer_key = dir.path().join("payer.json");
+    common::write_key(&payer_key, &payer);
+    let seen: Arc<std::sync::Mutex<Vec<u64>>> = Arc::default();
+    let (offer, recorded) = (asked.clone(), seen.clone());
+    let hostile = Router::new().fallback(move |request: Request| {
+        let (mut offer, recorded) = (offer.clone(), recorded.clone());
+        async move {
+            let paid = request
+                .headers()
+                .get(x402::PAYMENT_SIGNATURE)
+                .and_then(|h| {
+                    x402::decode_header::<PaymentPayload>(x402::PAYMENT_SIGNATURE, h.as_bytes())
+                        .ok()
+                })
+                .and_then(|p| p.payload.voucher().ok());
+            let mut recorded = recorded.lock().unwrap();
+            if let Some(v) = paid {
+                recorded.push(v.amount);
+            }
+            // 3 prices first, then ever more
+            let price = PRICE * (3 + 4 * recorded.len() as u64);
+            for a in &mut offer.accepts {
+                a.amount = price.to_string();
+            }
+            offer.extensions = std::collections::BTreeMap::from([(
+                x402::EXTENSION.to_string(),
+                x402::Extension::refusal(x402::Refusal::new(x402::RefusalCode::Underpaid)),
+            )]);
+            micropay_http::paywall::payment_required(&offer)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hostile_url = format!("http://{}/x", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, hostile).await });
+    let budget = 5 * PRICE; // 0.00005 SOL
+    let fetched = Command::cargo_bin("micropay")
+        .unwrap()
+        .env("HOME", dir.path())
+        .args([
+            "-u",
+            &url,
+            "-k",
+            payer_key.to_str().unwrap(),
+            "--output",
+            "json",
+        ])
+        .args(["fetch", &hostile_url, "--budget", "0.00005", "--store"])
+        .arg(dir.path().join("fetch-payer.db"))
+        .assert()
+        .failure();
+    let said = String::from_utf8_lossy(&fetched.get_output().stderr).to_string();
+    let seen = seen.lock().unwrap().clone();
+    assert!(!seen.is_empty(), "it paid once: {said}");
+    assert!(
+        seen.iter().all(|a| *a <= budget),
+        "signed past the budget: {seen:?}; {said}"
+    );
 }
