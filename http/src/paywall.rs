@@ -35,6 +35,11 @@
 //! [`MAX_CREDITS`] credits, settle-first routes answer `503` before taking a
 //! voucher.
 //!
+//! A client address whose payments were refused as junk
+//! [`JUNK_PER_CLIENT_PER_MIN`] times this minute gets `429` before its next
+//! payment is looked at (the address is the connection's: behind a reverse
+//! proxy every client shares the proxy's, so put the limit there too).
+//!
 //! The best voucher held for a channel (in `stale`/`duplicate` refusals) is
 //! disclosed only to a requester whose voucher verifies against the
 //! channel's signer ([`Receiver::held_for`]). A `503` carries a code
@@ -705,16 +710,14 @@ fn with_path<B>(mut request: Request<B>, path: &CanonicalPath) -> Request<B> {
     request
 }
 
-/// The `429` for a client that sent too much junk: JSON `{"error", "code"}`.
-fn throttled() -> Response<Body> {
-    let body = serde_json::json!({
-        "error": "too many invalid payments from this address; wait a minute",
-        "code": "too_many_invalid_payments",
-    });
+/// A JSON answer `{"error", "code"}` of `status`, to be tried again after
+/// `retry_after` seconds.
+fn coded(status: StatusCode, error: &str, code: &str, retry_after: &'static str) -> Response<Body> {
+    let body = serde_json::json!({ "error": error, "code": code });
     let mut response = Response::new(Body::from(body.to_string()));
-    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    headers.insert(header::RETRY_AFTER, HeaderValue::from_static(retry_after));
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -722,19 +725,25 @@ fn throttled() -> Response<Body> {
     response
 }
 
+/// The `429` for a client that sent too much junk.
+fn throttled() -> Response<Body> {
+    coded(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many invalid payments from this address; wait a minute",
+        "too_many_invalid_payments",
+        "60",
+    )
+}
+
 /// The `503` for a decision that could not be made: JSON `{"error",
 /// "code"}` and `Retry-After`, nothing internal.
 pub fn unavailable(why: Unavailable) -> Response<Body> {
-    let body = serde_json::json!({ "error": why.sentence(), "code": why.code() });
-    let mut response = Response::new(Body::from(body.to_string()));
-    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-    let headers = response.headers_mut();
-    headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
+    coded(
+        StatusCode::SERVICE_UNAVAILABLE,
+        why.sentence(),
+        why.code(),
+        "1",
+    )
 }
 
 impl<S> Layer<S> for Paywall {

@@ -44,6 +44,15 @@ pub struct Distribute<'info> {
     // writable, in recipient order
 }
 
+/// Takes what a distribution moved out of the split's earnings.
+fn debit(split_earnings: &mut Earnings, moved: u64) -> Result<()> {
+    split_earnings.balance = split_earnings
+        .balance
+        .checked_sub(moved)
+        .ok_or_else(|| error!(MicropayError::InvariantViolated))?;
+    ensure(split_earnings)
+}
+
 impl<'info> Distribute<'info> {
     pub fn distribute(ctx: Context<'info, Self>) -> Result<()> {
         require!(
@@ -94,11 +103,7 @@ impl<'info> Distribute<'info> {
             moved = moved.checked_add(due).ok_or_else(overflow)?;
         }
         let split_earnings = &mut ctx.accounts.split_earnings;
-        split_earnings.balance = split_earnings
-            .balance
-            .checked_sub(moved)
-            .ok_or_else(|| error!(MicropayError::InvariantViolated))?;
-        ensure(&**split_earnings)?;
+        debit(split_earnings, moved)?;
         ensure(&**split)?;
         let event = Distributed {
             split: split_key,
@@ -147,11 +152,7 @@ impl<'info> Distribute<'info> {
         }
         let split_key = split.key();
         let split_earnings = &mut ctx.accounts.split_earnings;
-        split_earnings.balance = split_earnings
-            .balance
-            .checked_sub(moved)
-            .ok_or_else(|| error!(MicropayError::InvariantViolated))?;
-        ensure(&**split_earnings)?;
+        debit(split_earnings, moved)?;
         let event = Distributed {
             split: split_key,
             mint,
