@@ -8,10 +8,9 @@ use super::{
 };
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, Subcommand};
-use micropay::{instructions::OpenChannelArgs, state::Channel};
+use micropay::state::Channel;
 use micropay_client::{
     accounts,
-    error::ClientError,
     ledger::ChannelFilter,
     payer::Payer,
     planner::voucher_claim,
@@ -21,7 +20,6 @@ use micropay_client::{
     },
 };
 use micropay_sdk::{events::MicropayEvent, instructions as mix, pda};
-use solana_sdk::signature::{Keypair, Signer};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -239,46 +237,30 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
                 Some(secs) => ctx.ledger().unix_timestamp().await?.saturating_add(*secs),
                 None => 0,
             };
-            let session = Keypair::new();
-            let (ix, channel) = mix::OpenChannel {
-                owner: me,
-                escrow: escrow_address,
-                slot: pda::ChannelSlot::next(&escrow),
-                args: OpenChannelArgs {
+            // the library's one way: a voucher key derived from the wallet,
+            // registered before the channel exists, forgotten on refusal
+            let payer = Payer::new(payer_store(store.as_ref())?);
+            let fee = fee_recipient.map(|r| (r, fee_bps.unwrap_or(0)));
+            let opened = micropay_client::channels::open(
+                ctx.ledger(),
+                &payer,
+                ctx.keypair()?,
+                &micropay_client::channels::OpenRequest {
+                    mint: mint.address,
                     creator: *creator,
-                    signer: session.pubkey(),
                     allocation,
-                    fee_recipient: *fee_recipient,
-                    fee_bps: fee_bps.unwrap_or(0),
+                    fee,
                     dispute_window_secs: *dispute_window,
                     expires_at,
-                    nonce: rand::random(),
                 },
-            }
-            .with_channel();
-            // the session key is durable before the channel exists
-            let payer = Payer::new(payer_store(store.as_ref())?);
-            payer.register(channel, &session, allocation)?;
-            let sent = match ctx.ledger().send(&[ix], ctx.keypair()?, &[]).await {
-                Ok(sent) => sent,
-                // refused for sure (the simulation failed): no orphan key;
-                // on a network error it may have landed, so the key stays
-                Err(
-                    e @ (ClientError::Program { .. }
-                    | ClientError::Instruction { .. }
-                    | ClientError::Transaction { .. }),
-                ) => {
-                    payer.forget_unused(&channel)?;
-                    return Err(e.into());
-                }
-                Err(e) => return Err(e.into()),
-            };
+            )
+            .await?;
             ctx.show(&Opened {
-                channel: channel.to_string(),
-                session_key: session.pubkey().to_string(),
+                channel: opened.channel.to_string(),
+                session_key: opened.session.to_string(),
                 allocation,
                 allocation_ui: format_amount(allocation, mint.decimals),
-                signature: sent.signature.to_string(),
+                signature: opened.sent.signature.to_string(),
                 symbol: mint.symbol.clone(),
             });
         }

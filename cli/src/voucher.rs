@@ -110,6 +110,15 @@ pub async fn run(cli: &Cli, args: &VoucherArgs) -> Result<(), Failure> {
             let mint = ctx.mint(&c.mint.to_string()).await?;
             let price = parse_amount(price, mint.decimals)?;
             let payer = Payer::new(payer_store);
+            // a store that lost the channel: its key derives from the wallet
+            if payer.signer(channel)?.is_none() {
+                let wallet = ctx.keypair()?;
+                if !micropay_client::channels::recover(&payer, wallet, channel, c)? {
+                    return Err(Failure::user(format!(
+                        "channel {channel} is not in this payer store and its voucher key is not this wallet's to derive: pass the store that opened it (--store)"
+                    )));
+                }
+            }
             for _ in 0..*count {
                 let voucher = payer.pay(channel, price)?;
                 let encoded = bs58::encode(voucher.to_bytes()).into_string();

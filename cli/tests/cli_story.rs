@@ -336,6 +336,24 @@ fn user_story_against_a_local_node() {
         ],
     );
     let second = v["channel"].as_str().unwrap().to_string();
+    // issue 26: its voucher key derives from the wallet, so a payer that
+    // lost its store goes on paying on it (the same key signs the same
+    // voucher) instead of waiting out the dispute window
+    let fresh = s.path("fresh-payer.db");
+    let recovered = s.ok(
+        "payer.json",
+        &[
+            "voucher",
+            "sign",
+            &second,
+            "0.01",
+            "--store",
+            fresh.to_str().unwrap(),
+        ],
+    )["voucher"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(s
         .fails("payer.json", &["channel", "creator-close", &second], 1)
         .contains("only the creator"));
@@ -347,6 +365,7 @@ fn user_story_against_a_local_node() {
         .as_str()
         .unwrap()
         .to_string();
+    assert_eq!(voucher, recovered, "the lost store's key was derived again");
     let args = accept(&voucher, &[]);
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     assert_eq!(

@@ -66,6 +66,7 @@
 #![warn(missing_docs)]
 
 pub mod accounts;
+pub mod channels;
 pub mod earnings;
 pub mod error;
 pub mod ledger;

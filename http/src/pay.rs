@@ -41,17 +41,14 @@
 //! A request whose body cannot be cloned (a stream) is sent once, unpaid.
 
 use micropay_client::{
-    accounts,
+    accounts, channels,
     ledger::{ChannelFilter, DynSigner, Ledger},
-    micropay::{
-        instructions::OpenChannelArgs,
-        state::{Channel, Escrow},
-    },
+    micropay::state::{Channel, Escrow},
     payer::Payer,
     ClientError,
 };
 use micropay_sdk::{
-    instructions as mix, pda, session,
+    instructions as mix, pda,
     voucher::Voucher,
     x402::{self, PaymentPayload, PaymentRequired, PaymentRequirements, RefusalCode, WireVoucher},
 };
@@ -352,15 +349,15 @@ impl Pay {
             if !self.usable(&channel, creator, offer) || self.is_dropped(&address) {
                 continue;
             }
-            if self.shared.payer.signer(&address)? != Some(channel.signer) {
-                let key = session::derive(self.shared.wallet.as_ref(), &escrow, channel.nonce)
-                    .map_err(ClientError::Signing)?;
-                if key.pubkey() != channel.signer {
-                    continue; // opened elsewhere with a random key: not ours to sign
-                }
-                self.shared
-                    .payer
-                    .adopt(address, &key, channel.allocation, channel.claimed)?;
+            // a channel whose store was lost: its key derives from the wallet
+            let ours = channels::recover(
+                &self.shared.payer,
+                self.shared.wallet.as_ref(),
+                &address,
+                &channel,
+            )?;
+            if !ours {
+                continue; // opened elsewhere with another key: not ours to sign
             }
             let left = channel
                 .allocation
@@ -439,8 +436,7 @@ impl Pay {
         offer: &PaymentRequirements,
         price: u64,
     ) -> Result<Pubkey, PayError> {
-        let wallet = self.shared.wallet.pubkey();
-        let (escrow, state) = self.escrow(&mint).await?;
+        let (_, state) = self.escrow(&mint).await?;
         let allocation = self
             .allocation(&creator, &mint, price, 0)
             .min(state.balance);
@@ -451,46 +447,21 @@ impl Pay {
                 needed: price,
             });
         }
-        let nonce: u64 = rand::random();
-        let key = session::derive(self.shared.wallet.as_ref(), &escrow, nonce)
-            .map_err(ClientError::Signing)?;
-        let (ix, channel) = mix::OpenChannel {
-            owner: wallet,
-            escrow,
-            slot: pda::ChannelSlot::next(&state),
-            args: OpenChannelArgs {
+        let opened = channels::open(
+            self.shared.ledger.as_ref(),
+            &self.shared.payer,
+            self.shared.wallet.as_ref(),
+            &channels::OpenRequest {
+                mint,
                 creator,
-                signer: key.pubkey(),
                 allocation,
-                fee_recipient: None,
-                fee_bps: 0,
+                fee: None,
                 dispute_window_secs: offer.extra.min_dispute_window_secs,
                 expires_at: 0,
-                nonce,
             },
-        }
-        .with_channel();
-        // durable before it exists (and derivable again anyway)
-        self.shared.payer.register(channel, &key, allocation)?;
-        match self
-            .shared
-            .ledger
-            .send(&[ix], self.shared.wallet.as_ref(), &[])
-            .await
-        {
-            Ok(_) => Ok(channel),
-            // refused for sure: no orphan key; after a network error it may
-            // have landed, so the key stays
-            Err(
-                e @ (ClientError::Program { .. }
-                | ClientError::Instruction { .. }
-                | ClientError::Transaction { .. }),
-            ) => {
-                self.shared.payer.forget_unused(&channel)?;
-                Err(e.into())
-            }
-            Err(e) => Err(e.into()),
-        }
+        )
+        .await?;
+        Ok(opened.channel)
     }
 
     /// Raises `channel`'s allocation: to what the chain says if it is higher
