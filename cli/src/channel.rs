@@ -14,10 +14,7 @@ use micropay_client::{
     ledger::ChannelFilter,
     payer::Payer,
     planner::voucher_claim,
-    store::{
-        rules::{self, CloseEvidence},
-        PayerRecord,
-    },
+    store::rules::{self, CloseEvidence},
 };
 use micropay_sdk::{events::MicropayEvent, instructions as mix, pda};
 use std::path::PathBuf;
@@ -282,30 +279,18 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
                     mint.address
                 )));
             }
-            let sent = ctx
-                .send(
-                    &[mix::TopUpChannel {
-                        owner: me,
-                        escrow: c.escrow,
-                        channel: *channel,
-                        amount,
-                    }
-                    .instruction()],
-                    &[],
-                )
-                .await?;
-            let allocation = c.allocation.saturating_add(amount);
-            // the payer may now sign up to the new allocation
-            let payers = payer_store(store.as_ref())?;
-            if let Some(state) = payers.get_payer(channel)? {
-                rules::register_payer(
-                    payers.as_ref(),
-                    &PayerRecord {
-                        allocation,
-                        ..state
-                    },
-                )?;
-            }
+            // the payer (when its store holds the channel) may then sign up
+            // to the new allocation
+            let payer = Payer::new(payer_store(store.as_ref())?);
+            let (allocation, sent) = micropay_client::channels::top_up(
+                ctx.ledger(),
+                &payer,
+                ctx.keypair()?,
+                channel,
+                &c,
+                amount,
+            )
+            .await?;
             ctx.show(&ToppedUp {
                 channel: channel.to_string(),
                 allocation,

@@ -117,6 +117,16 @@ fn user_story_against_a_local_node() {
     assert_eq!(v["allocation"].as_u64(), Some(1_500_000_000));
     assert_eq!(v["allocation_ui"].as_str(), Some("1.5"));
     assert!(v["signature"].as_str().is_some(), "{v}");
+    // the payer's store may now sign up to the new allocation
+    let allocation: i64 = rusqlite::Connection::open(pstore)
+        .unwrap()
+        .query_row(
+            "SELECT allocation FROM payer_channels WHERE channel = ?1",
+            [bs58::decode(&channel).into_vec().unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(allocation, 1_500_000_000);
     let v = s.ok("payer.json", &["channel", "show", &channel]);
     // read-only commands need no wallet file
     let nobody = "nobody.json"; // does not exist

@@ -1,5 +1,6 @@
-//! Opening and recovering a payer's channels: the one way, called by the
-//! CLI (`micropay channel open`, `voucher sign`) and the paying HTTP client.
+//! Opening, topping up and recovering a payer's channels: the one way,
+//! called by the CLI (`micropay channel open`, `top-up`, `voucher sign`) and
+//! the paying HTTP client.
 //!
 //! A channel's voucher key is derived from the wallet
 //! ([`micropay_sdk::session`]: a signature of the escrow and the channel's
@@ -103,6 +104,37 @@ pub async fn open(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Moves `amount` more from the escrow into `channel` (its on-chain
+/// `state`, read before), then lets `payer` sign up to the new allocation
+/// when it holds the channel. The new allocation.
+pub async fn top_up(
+    ledger: &dyn Ledger,
+    payer: &Payer,
+    wallet: &DynSigner,
+    channel: &Pubkey,
+    state: &Channel,
+    amount: u64,
+) -> Result<(u64, Sent)> {
+    let sent = ledger
+        .send(
+            &[mix::TopUpChannel {
+                owner: wallet.pubkey(),
+                escrow: state.escrow,
+                channel: *channel,
+                amount,
+            }
+            .instruction()],
+            wallet,
+            &[],
+        )
+        .await?;
+    let allocation = state.allocation.saturating_add(amount);
+    if payer.signer(channel)?.is_some() {
+        payer.raise_allocation(channel, allocation)?;
+    }
+    Ok((allocation, sent))
 }
 
 /// Registers `channel` (its on-chain `state`) with `payer` when its voucher

@@ -48,7 +48,7 @@ use micropay_client::{
     ClientError,
 };
 use micropay_sdk::{
-    instructions as mix, pda,
+    pda,
     voucher::Voucher,
     x402::{self, PaymentPayload, PaymentRequired, PaymentRequirements, RefusalCode, WireVoucher},
 };
@@ -485,7 +485,7 @@ impl Pay {
                 .payer
                 .raise_allocation(channel, on_chain.allocation)?);
         }
-        let (escrow, state) = self.escrow(mint).await?;
+        let (_, state) = self.escrow(mint).await?;
         let unsigned = on_chain.allocation.saturating_sub(paid);
         let amount = self
             .allocation(creator, mint, price, unsigned)
@@ -497,23 +497,15 @@ impl Pay {
                 needed: price,
             });
         }
-        self.shared
-            .ledger
-            .send(
-                &[mix::TopUpChannel {
-                    owner: self.shared.wallet.pubkey(),
-                    escrow,
-                    channel: *channel,
-                    amount,
-                }
-                .instruction()],
-                self.shared.wallet.as_ref(),
-                &[],
-            )
-            .await?;
-        self.shared
-            .payer
-            .raise_allocation(channel, on_chain.allocation.saturating_add(amount))?;
+        channels::top_up(
+            self.shared.ledger.as_ref(),
+            &self.shared.payer,
+            self.shared.wallet.as_ref(),
+            channel,
+            &on_chain,
+            amount,
+        )
+        .await?;
         Ok(())
     }
 }
