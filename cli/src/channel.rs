@@ -242,6 +242,7 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
                 ctx.ledger(),
                 &payer,
                 ctx.keypair()?,
+                &escrow,
                 &micropay_client::channels::OpenRequest {
                     mint: mint.address,
                     creator: *creator,

@@ -17,7 +17,10 @@ use crate::{
     payer::Payer,
 };
 use anchor_lang::prelude::Pubkey;
-use micropay::{instructions::OpenChannelArgs, state::Channel};
+use micropay::{
+    instructions::OpenChannelArgs,
+    state::{Channel, Escrow},
+};
 use micropay_sdk::{instructions as mix, pda, session};
 use solana_sdk::signature::Signer;
 
@@ -49,19 +52,19 @@ pub struct Opened {
     pub sent: Sent,
 }
 
-/// Opens `request`'s channel from `wallet`'s escrow, its voucher key
-/// derived from the wallet and registered with `payer` before it is sent.
+/// Opens `request`'s channel from `wallet`'s escrow (`state`, as the
+/// caller read it to check its balance: the channel's address comes from
+/// it), its voucher key derived from the wallet and registered with `payer`
+/// before it is sent.
 pub async fn open(
     ledger: &dyn Ledger,
     payer: &Payer,
     wallet: &DynSigner,
+    state: &Escrow,
     request: &OpenRequest,
 ) -> Result<Opened> {
     let owner = wallet.pubkey();
     let escrow = pda::escrow(&owner, &request.mint).0;
-    let state = accounts::escrow(ledger, &escrow)
-        .await?
-        .ok_or(ClientError::AccountNotFound(escrow))?;
     let nonce: u64 = rand::random();
     let key = session::derive(wallet, &escrow, nonce).map_err(ClientError::Signing)?;
     let (fee_recipient, fee_bps) = match request.fee {
@@ -71,7 +74,7 @@ pub async fn open(
     let (ix, channel) = mix::OpenChannel {
         owner,
         escrow,
-        slot: pda::ChannelSlot::next(&state),
+        slot: pda::ChannelSlot::next(state),
         args: OpenChannelArgs {
             creator: request.creator,
             signer: key.pubkey(),

@@ -451,6 +451,7 @@ impl Pay {
             self.shared.ledger.as_ref(),
             &self.shared.payer,
             self.shared.wallet.as_ref(),
+            &state,
             &channels::OpenRequest {
                 mint,
                 creator,
