@@ -35,6 +35,16 @@ use tower::ServiceExt;
 
 const PRICE: u64 = 1_000;
 
+/// A receiver of `creator`'s wrapped-SOL vouchers with an in-memory store.
+fn receiver(ledger: Arc<dyn Ledger>, creator: Pubkey) -> Arc<Receiver> {
+    Arc::new(Receiver::new(
+        ledger,
+        Arc::new(SqliteStore::in_memory().unwrap()),
+        creator,
+        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
+    ))
+}
+
 fn routes() -> Vec<Route> {
     vec![Route::new(
         Some(http::Method::GET),
@@ -124,12 +134,7 @@ fn pay(required: &PaymentRequired, voucher: &Voucher) -> String {
 async fn the_paywall_serves_each_accepted_voucher_once() {
     let ledger = Arc::new(EmbeddedLedger::start().await);
     let f = one_channel(&ledger, 10_000_000, 1_000_000, 0).await;
-    let receiver = Arc::new(Receiver::new(
-        ledger.clone(),
-        Arc::new(SqliteStore::in_memory().unwrap()),
-        f.creator.pubkey(),
-        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
-    ));
+    let receiver = receiver(ledger.clone(), f.creator.pubkey());
     let network = x402::network(&ledger.genesis_hash().await.unwrap());
     let served = Arc::new(AtomicUsize::new(0));
     let app = app(receiver, network.clone(), served.clone());
@@ -274,12 +279,7 @@ async fn an_unreachable_cluster_is_a_503_not_a_free_pass() {
         solana_commitment_config::CommitmentConfig::confirmed(),
     ));
     let creator = Pubkey::new_unique();
-    let receiver = Arc::new(Receiver::new(
-        ledger,
-        Arc::new(SqliteStore::in_memory().unwrap()),
-        creator,
-        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
-    ));
+    let receiver = receiver(ledger, creator);
     let served = Arc::new(AtomicUsize::new(0));
     let app = app(receiver, "solana:local".into(), served.clone());
     let asked = required(call(&app, "/paid/weather", None).await).await;
@@ -327,12 +327,7 @@ impl Settle for FlakyOnce {
 async fn settle_first_routes_claim_before_serving() {
     let ledger = Arc::new(EmbeddedLedger::start().await);
     let f = one_channel(&ledger, 10_000_000, 1_000_000, 0).await;
-    let receiver = Arc::new(Receiver::new(
-        ledger.clone(),
-        Arc::new(SqliteStore::in_memory().unwrap()),
-        f.creator.pubkey(),
-        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
-    ));
+    let receiver = receiver(ledger.clone(), f.creator.pubkey());
     let fee_payer: Arc<micropay_client::ledger::DynSigner> =
         Arc::new(ledger.payer().insecure_clone());
     let settle = Arc::new(FlakyOnce {
@@ -425,12 +420,7 @@ async fn settle_first_routes_claim_before_serving() {
 async fn only_the_channel_key_holder_learns_the_held_voucher() {
     let ledger = Arc::new(EmbeddedLedger::start().await);
     let f = one_channel(&ledger, 10_000_000, 1_000_000, 0).await;
-    let receiver = Arc::new(Receiver::new(
-        ledger.clone(),
-        Arc::new(SqliteStore::in_memory().unwrap()),
-        f.creator.pubkey(),
-        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
-    ));
+    let receiver = receiver(ledger.clone(), f.creator.pubkey());
     let network = x402::network(&ledger.genesis_hash().await.unwrap());
     let served = Arc::new(AtomicUsize::new(0));
     let app = app(receiver, network, served.clone());
@@ -466,12 +456,7 @@ async fn only_the_channel_key_holder_learns_the_held_voucher() {
 async fn a_settle_first_retry_is_served_only_on_its_route() {
     let ledger = Arc::new(EmbeddedLedger::start().await);
     let f = one_channel(&ledger, 10_000_000, 1_000_000, 0).await;
-    let receiver = Arc::new(Receiver::new(
-        ledger.clone(),
-        Arc::new(SqliteStore::in_memory().unwrap()),
-        f.creator.pubkey(),
-        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
-    ));
+    let receiver = receiver(ledger.clone(), f.creator.pubkey());
     let fee_payer: Arc<micropay_client::ledger::DynSigner> =
         Arc::new(ledger.payer().insecure_clone());
     let settle = Arc::new(FlakyOnce {
@@ -664,12 +649,7 @@ async fn a_failed_upstream_is_not_charged_and_the_retry_is_served_once() {
 async fn an_unreachable_upstream_is_not_charged() {
     let ledger = Arc::new(EmbeddedLedger::start().await);
     let f = one_channel(&ledger, 10_000_000, 1_000_000, 0).await;
-    let receiver = Arc::new(Receiver::new(
-        ledger.clone(),
-        Arc::new(SqliteStore::in_memory().unwrap()),
-        f.creator.pubkey(),
-        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
-    ));
+    let receiver = receiver(ledger.clone(), f.creator.pubkey());
     // a port nobody listens on yet
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -734,12 +714,7 @@ async fn junk_floods_are_bounded_per_client() {
     let bank = Arc::new(EmbeddedLedger::start().await);
     let f = one_channel(&bank, 10_000_000, 1_000_000, 0).await;
     let ledger = Arc::new(micropay_tests::client::Faulty::new(bank.clone()));
-    let receiver = Arc::new(Receiver::new(
-        ledger.clone(),
-        Arc::new(SqliteStore::in_memory().unwrap()),
-        f.creator.pubkey(),
-        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
-    ));
+    let receiver = receiver(ledger.clone(), f.creator.pubkey());
     let network = x402::network(&bank.genesis_hash().await.unwrap());
     let served = Arc::new(AtomicUsize::new(0));
     let app = app(receiver, network, served.clone());
