@@ -483,19 +483,20 @@ impl Paywall {
     }
 
     /// [`Paywall::decide`] for a request from `client` (its address, when
-    /// known): a client that sent [`JUNK_PER_CLIENT_PER_MIN`] junk payments
-    /// this minute is [`Decision::Throttled`] before its payment is looked at.
+    /// known) to `path`, already canonical: a client that sent
+    /// [`JUNK_PER_CLIENT_PER_MIN`] junk payments this minute is
+    /// [`Decision::Throttled`] before its payment is looked at.
     pub async fn decide_from(
         &self,
         client: Option<IpAddr>,
         method: &Method,
-        path: &str,
+        path: &CanonicalPath,
         payment: Option<&[u8]>,
     ) -> Decision {
         if payment.is_some() && self.junk_count(client, false) >= JUNK_PER_CLIENT_PER_MIN {
             return Decision::Throttled;
         }
-        let decision = self.decide(method, path, payment).await;
+        let decision = self.decide_canonical(method, path, payment).await;
         if let Decision::Refused(required) = &decision {
             if required.refusal().is_some_and(|r| junk(r.reason)) {
                 self.junk_count(client, true);
@@ -531,10 +532,20 @@ impl Paywall {
     /// returns [`Decision::Paid`]. `path` is canonicalised first (a path
     /// with more than one meaning is [`Decision::BadPath`]).
     pub async fn decide(&self, method: &Method, path: &str, payment: Option<&[u8]>) -> Decision {
-        let path = match CanonicalPath::parse(path) {
-            Ok(p) => p,
-            Err(e) => return Decision::BadPath(e),
-        };
+        match CanonicalPath::parse(path) {
+            Ok(path) => self.decide_canonical(method, &path, payment).await,
+            Err(e) => Decision::BadPath(e),
+        }
+    }
+
+    /// [`Paywall::decide`] on a path already canonical (the layer parses
+    /// each request's path once).
+    async fn decide_canonical(
+        &self,
+        method: &Method,
+        path: &CanonicalPath,
+        payment: Option<&[u8]>,
+    ) -> Decision {
         let path = path.as_str();
         let Some(route) = self.route(method, path) else {
             return match self.shared.config.unrouted {
@@ -809,12 +820,7 @@ where
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                 .map(|c| c.0.ip());
             let decision = paywall
-                .decide_from(
-                    client,
-                    request.method(),
-                    request.uri().path(),
-                    payment.as_deref(),
-                )
+                .decide_from(client, request.method(), &path, payment.as_deref())
                 .await;
             match decision {
                 Decision::Free => Ok(inner.call(request).await?.map(Body::new)),
