@@ -12,7 +12,7 @@ use micropay_client::ledger::DynSigner;
 use micropay_client::{
     accounts,
     ledger::{rpc::RpcLedger, Ledger, Sent},
-    store::{postgres::PostgresStore, PayerStore, ReceiverStore, SqliteStore},
+    store::{PayerStore, ReceiverStore, SqliteStore},
     ClientError,
 };
 use solana_sdk::{
@@ -238,9 +238,14 @@ pub fn receiver_store(
     existing: bool,
 ) -> Result<(Arc<dyn ReceiverStore>, String), Failure> {
     if let Some(url) = explicit.filter(|p| is_postgres(p)).and_then(|p| p.to_str()) {
-        let store = PostgresStore::connect(url)?;
-        let name = store.name().to_string();
-        return Ok((Arc::new(store), name));
+        #[cfg(feature = "postgres")]
+        {
+            let store = micropay_client::store::postgres::PostgresStore::connect(url)?;
+            let name = store.name().to_string();
+            return Ok((Arc::new(store), name));
+        }
+        #[cfg(not(feature = "postgres"))]
+        return Err(no_postgres());
     }
     let path = store_path(explicit, "receiver");
     let store = if existing {
@@ -256,9 +261,22 @@ pub fn receiver_store(
 /// `~/.config/micropay/payer.db`).
 pub fn payer_store(explicit: Option<&PathBuf>) -> Result<Arc<dyn PayerStore>, Failure> {
     if let Some(url) = explicit.filter(|p| is_postgres(p)).and_then(|p| p.to_str()) {
-        return Ok(Arc::new(PostgresStore::connect(url)?));
+        #[cfg(feature = "postgres")]
+        return Ok(Arc::new(
+            micropay_client::store::postgres::PostgresStore::connect(url)?,
+        ));
+        #[cfg(not(feature = "postgres"))]
+        return Err(no_postgres());
     }
     Ok(Arc::new(SqliteStore::open(store_path(explicit, "payer"))?))
+}
+
+/// What a binary built without Postgres says to `--store postgres://…`.
+#[cfg(not(feature = "postgres"))]
+fn no_postgres() -> Failure {
+    Failure::user(
+        "this micropay was built without Postgres: install it with `cargo install --path cli --features postgres` (or `full`)",
+    )
 }
 
 /// `~/.config/micropay/<name>.db`, unless overridden.

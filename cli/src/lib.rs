@@ -7,8 +7,11 @@
 
 mod accept;
 mod airdrop;
+#[cfg(feature = "bench")]
 mod bench;
+#[cfg(feature = "bench")]
 mod bench_paywall;
+#[cfg(feature = "bench")]
 mod bench_reference;
 mod channel;
 mod claim;
@@ -17,10 +20,13 @@ mod context;
 mod demo;
 mod earnings;
 mod escrow;
+#[cfg(feature = "http")]
 mod fetch;
 mod keys;
+#[cfg(feature = "local-node")]
 mod node;
 pub mod scenario;
+#[cfg(feature = "http")]
 mod serve;
 mod split;
 mod voucher;
@@ -60,6 +66,7 @@ pub enum Command {
     /// claims, closes, withdrawals) and print what it cost.
     Demo(demo::DemoArgs),
     /// Start a local Solana JSON-RPC + WebSocket node with micropay.
+    #[cfg(feature = "local-node")]
     Node(node::NodeArgs),
     /// Your escrow for a mint: init, deposit, withdraw, show.
     Escrow(escrow::EscrowArgs),
@@ -84,15 +91,19 @@ pub enum Command {
     Airdrop(airdrop::AirdropArgs),
     /// Sell an HTTP API per request: a paywall (x402, micropay vouchers) in
     /// front of it, with the watcher inside.
+    #[cfg(feature = "http")]
     Serve(serve::ServeArgs),
     /// Fetch a URL like curl, paying its micropay 402 with a voucher.
+    #[cfg(feature = "http")]
     Fetch(fetch::FetchArgs),
     /// Load-test the paywall locally: requests/s and added latency at several
     /// concurrency levels (embedded bank, loopback).
+    #[cfg(feature = "bench")]
     BenchPaywall(bench_paywall::BenchPaywallArgs),
     /// Benchmarks: `bench` (the reference scenario: fees per design and
     /// format, one-core speeds, account rent), `bench accept` (durable
     /// accepts and pays per second).
+    #[cfg(feature = "bench")]
     Bench(bench::BenchArgs),
 }
 
@@ -101,7 +112,15 @@ impl Command {
     /// receiver store's commit thread, so the async runtime leaves that
     /// thread a core ([`runtime_workers`]).
     fn serves_payments(&self) -> bool {
-        matches!(self, Command::Serve(_) | Command::BenchPaywall(_))
+        #[cfg(feature = "bench")]
+        if matches!(self, Command::BenchPaywall(_)) {
+            return true;
+        }
+        #[cfg(feature = "http")]
+        if matches!(self, Command::Serve(_)) {
+            return true;
+        }
+        false
     }
 }
 
@@ -240,6 +259,7 @@ pub fn main() -> i32 {
     let result = runtime.block_on(async move {
         match &cli.command {
             Command::Demo(args) => demo::run(&cli, args).await,
+            #[cfg(feature = "local-node")]
             Command::Node(args) => node::run(&cli, args).await,
             Command::Escrow(args) => escrow::run(&cli, args).await,
             Command::Channel(args) => channel::run(&cli, args).await,
@@ -251,9 +271,13 @@ pub fn main() -> i32 {
             Command::Keys(args) => keys::run(&cli, args),
             Command::Watch(args) => watch::run(&cli, args).await,
             Command::Airdrop(args) => airdrop::run(&cli, args).await,
+            #[cfg(feature = "http")]
             Command::Serve(args) => serve::run(&cli, args).await,
+            #[cfg(feature = "http")]
             Command::Fetch(args) => fetch::run(&cli, args).await,
+            #[cfg(feature = "bench")]
             Command::BenchPaywall(args) => bench_paywall::run(&cli, args).await,
+            #[cfg(feature = "bench")]
             Command::Bench(args) => bench::run(&cli, args).await,
         }
     });
@@ -308,6 +332,7 @@ mod tests {
 
     /// Gateways leave the commit thread a core, never down to no worker;
     /// other commands use every core.
+    #[cfg(feature = "bench")]
     #[test]
     fn gateways_leave_the_commit_thread_a_core() {
         assert_eq!(runtime_workers(2, true), 1);

@@ -864,7 +864,7 @@ impl TimeControl for RpcTimeControl {
 }
 
 /// The local node moves its clock with surfpool's time travel.
-
+#[cfg(feature = "local-node")]
 #[async_trait::async_trait]
 impl TimeControl for micropay_node::LocalNode {
     async fn advance(&self, secs: i64) -> Result<()> {

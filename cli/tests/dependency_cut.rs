@@ -101,3 +101,67 @@ fn http_crate_has_no_bank_node_or_cli() {
         ],
     );
 }
+
+/// `cargo run --release -- demo` (the CLI's default features) builds the
+/// embedded ledger and nothing of the local node, Postgres, the HTTP server
+/// or the runtime's bank.
+#[test]
+fn cli_default_build_is_the_demo_and_the_commands() {
+    assert_absent(
+        &["-p", "micropay-cli", "-e", "normal"],
+        &[
+            "surfpool-core",
+            "micropay-node",
+            "solana-program-test",
+            "solana-runtime",
+            "tokio-postgres",
+            "axum",
+            "micropay-http",
+        ],
+    );
+    let crates = tree(&["-p", "micropay-cli", "-e", "normal"]);
+    assert!(crates.iter().any(|c| c == "litesvm"), "the embedded ledger");
+    // each feature adds what it names
+    for (feature, adds) in [
+        ("local-node", "surfpool-core"),
+        ("postgres", "tokio-postgres"),
+        ("http", "axum"),
+        ("bench", "nix"),
+    ] {
+        let crates = tree(&["-p", "micropay-cli", "-e", "normal", "--features", feature]);
+        assert!(crates.iter().any(|c| c == adds), "{feature} adds {adds}");
+    }
+}
+
+/// A dApp testing against the embedded ledger, or embedding the builtin in
+/// its own LiteSVM, does not build the runtime's bank.
+#[test]
+fn embedded_ledger_and_native_builtin_have_no_runtime_bank() {
+    let banned = [
+        "solana-program-test",
+        "solana-runtime",
+        "solana-accounts-db",
+        "surfpool-core",
+    ];
+    assert_absent(
+        &[
+            "-p",
+            "micropay-client",
+            "--features",
+            "embedded",
+            "-e",
+            "normal",
+        ],
+        &banned,
+    );
+    assert_absent(&["-p", "micropay-native", "-e", "normal"], &banned);
+    let crates = tree(&[
+        "-p",
+        "micropay-native",
+        "--features",
+        "program-test",
+        "-e",
+        "normal",
+    ]);
+    assert!(crates.iter().any(|c| c == "solana-program-test"));
+}

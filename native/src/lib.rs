@@ -30,14 +30,11 @@ pub use invoke::builtin;
 pub use logs::echo_program_logs;
 
 use anchor_spl::token::spl_token;
-use solana_program_test::ProgramTest;
-use solana_sdk::{account::Account, program_pack::Pack};
+use solana_sdk::{account::Account, program_pack::Pack, pubkey::Pubkey};
 
-/// A program-test bank with micropay (native), SPL Token, Token-2022 and the
-/// wrapped-SOL mint.
-pub fn program_test() -> ProgramTest {
-    let mut pt = ProgramTest::new("micropay", micropay::ID, Some(builtin()));
-    pt.prefer_bpf(false);
+/// The wrapped-SOL mint as a cluster has it (9 decimals, no authority):
+/// banks that start empty need it before SOL can be wrapped.
+pub fn native_mint_account() -> (Pubkey, Account) {
     let mut data = vec![0u8; spl_token::state::Mint::LEN];
     spl_token::state::Mint {
         mint_authority: None.into(),
@@ -47,20 +44,28 @@ pub fn program_test() -> ProgramTest {
         freeze_authority: None.into(),
     }
     .pack_into_slice(&mut data);
-    pt.add_account(
-        spl_token::native_mint::ID,
-        Account {
-            lamports: 1_000_000_000,
-            data,
-            owner: spl_token::ID,
-            executable: false,
-            rent_epoch: 0,
-        },
-    );
+    let account = Account {
+        lamports: 1_000_000_000,
+        data,
+        owner: spl_token::ID,
+        executable: false,
+        rent_epoch: 0,
+    };
+    (spl_token::native_mint::ID, account)
+}
+
+/// A program-test bank with micropay (native), SPL Token, Token-2022 and the
+/// wrapped-SOL mint.
+#[cfg(feature = "program-test")]
+pub fn program_test() -> solana_program_test::ProgramTest {
+    let mut pt = solana_program_test::ProgramTest::new("micropay", micropay::ID, Some(builtin()));
+    pt.prefer_bpf(false);
+    let (mint, account) = native_mint_account();
+    pt.add_account(mint, account);
     pt
 }
 
-/// Quiets program-test's DEBUG logger unless the user asked for logs.
+/// Quiets the runtime's DEBUG logger unless the user asked for logs.
 pub fn quiet_logs() {
     static QUIET: std::sync::Once = std::sync::Once::new();
     QUIET.call_once(|| {

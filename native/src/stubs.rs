@@ -24,13 +24,15 @@ use std::sync::Arc;
 
 /// Puts these stubs in place, once per process, before any builtin runs.
 ///
-/// program-test installs its own stubs the first time any of its banks
-/// starts, so that happens first (a throwaway bank, ~10 ms); after it, ours
-/// stay. Never replaced while a program runs: a stub call holds the stubs'
-/// read lock, and a CPI re-enters it, so a writer then would deadlock.
+/// With feature `program-test`, program-test installs its own stubs the
+/// first time any of its banks starts, so that happens first (a throwaway
+/// bank, ~10 ms); after it, ours stay. Never replaced while a program runs:
+/// a stub call holds the stubs' read lock, and a CPI re-enters it, so a
+/// writer then would deadlock.
 pub(crate) fn install() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
+        #[cfg(feature = "program-test")]
         std::thread::spawn(|| {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()

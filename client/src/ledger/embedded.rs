@@ -1,20 +1,26 @@
-//! An in-process bank: solana-program-test running micropay natively with the
-//! real SPL Token and Token-2022 programs, a funded default payer and clock
-//! control. It is the default wherever a user has not named a cluster, and what
-//! the program tests run on.
+//! An in-process ledger: LiteSVM running micropay natively (the builtin of
+//! `micropay-native`) beside the real SPL Token, Token-2022, Associated
+//! Token Account and address-lookup-table programs (their SBF builds, run by
+//! LiteSVM's VM), with a funded default payer and clock control. It is the
+//! default wherever a user has not named a cluster, and what the client's
+//! tests and the demo run on (the program's own tests run on
+//! solana-program-test's bank: `tests/`).
 //!
-//! Events come from a simulation of each transaction on the same state right
-//! before it executes (natively they exist only as inner instructions).
-//! The bank has no `getProgramAccounts`: program accounts are found among
-//! the accounts named by transactions sent through this ledger (every account
-//! the program creates is named by the transaction that creates it; accounts
-//! put into the bank at genesis are not found).
+//! Like a cluster, and unlike a bare LiteSVM: a transaction already landed
+//! is not run again, only the ledger's latest blockhash is accepted (LiteSVM
+//! keeps one; a transaction signed before [`Ledger::send`] had to move it
+//! fails with `BlockhashNotFound`, as one that aged out would), accounts
+//! without lamports do not exist, and the clock starts at the machine's
+//! time. Events are the executed transaction's inner instructions. The
+//! ledger has no `getProgramAccounts`: program accounts are found among the
+//! accounts named by transactions sent through it (every account the program
+//! creates is named by the transaction that creates it).
 
 use super::{sign_transaction, AccountFilter, DynSigner, Ledger, Observed, RecentBlockhash, Sent};
 use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
+use litesvm::{types::FailedTransactionMetadata, LiteSVM};
 use micropay_sdk::events::{from_inner_instructions, MicropayEvent};
-use solana_program_test::{BanksClientError, ProgramTestContext};
 use solana_sdk::{
     account::Account,
     clock::Clock,
@@ -22,83 +28,86 @@ use solana_sdk::{
     instruction::Instruction,
     message::Message,
     signature::{Keypair, Signature, Signer},
-    transaction::Transaction,
+    slot_hashes::SlotHashes,
+    transaction::{Transaction, TransactionError},
 };
 use std::collections::{BTreeSet, HashMap};
 use tokio::sync::Mutex;
 
-pub use micropay_native::{builtin, program_test, quiet_logs};
+pub use micropay_native::{builtin, quiet_logs};
 
-/// Converts a bank error into the client's error.
-pub fn bank_error(err: BanksClientError) -> ClientError {
-    tx_error(err, None)
+/// Lamports the default payer starts with (500,000 SOL).
+pub const PAYER_LAMPORTS: u64 = 500_000_000_000_000;
+
+/// Slots a blockhash is good for on a cluster: the `last_valid_block_height`
+/// this ledger reports (its own blockhash lasts until it moves it).
+const BLOCKHASH_SLOTS: u64 = 150;
+
+/// Converts a refused transaction (about `message`, when it is a legacy one)
+/// into the client's error.
+fn tx_error(err: TransactionError, message: Option<&Message>) -> ClientError {
+    ClientError::from_transaction_error(err, message)
 }
 
-/// Converts a bank error about `message`'s transaction into the client's error.
-fn tx_error(err: BanksClientError, message: Option<&Message>) -> ClientError {
-    match err {
-        BanksClientError::TransactionError(e)
-        | BanksClientError::SimulationError { err: e, .. } => {
-            ClientError::from_transaction_error(e, message)
-        }
-        other => ClientError::rpc(other.to_string()),
-    }
-}
-
-/// Simulates `tx` (whose account keys, loaded ones included, are `keys`) on
-/// the bank; its micropay events, or the error it would fail with (mapped
-/// with `message` when it is a legacy one).
-async fn simulate_events(
-    ctx: &ProgramTestContext,
-    tx: impl Into<solana_sdk::transaction::VersionedTransaction>,
-    keys: &[Pubkey],
-    message: Option<&Message>,
-) -> Result<Vec<MicropayEvent>> {
-    let simulation = ctx
-        .banks_client
-        .simulate_transaction(tx)
-        .await
-        .map_err(bank_error)?;
-    if let Some(Err(e)) = simulation.result {
-        return Err(tx_error(BanksClientError::TransactionError(e), message));
-    }
-    let inner = simulation
-        .simulation_details
-        .and_then(|d| d.inner_instructions)
-        .unwrap_or_default();
-    Ok(from_inner_instructions(
+/// The micropay events of an executed or simulated transaction whose
+/// account keys (loaded ones included) are `keys`.
+fn events_of(keys: &[Pubkey], meta: &litesvm::types::TransactionMetadata) -> Vec<MicropayEvent> {
+    from_inner_instructions(
         keys,
-        inner.iter().flatten().map(|i| {
+        meta.inner_instructions.iter().flatten().map(|i| {
             (
                 usize::from(i.instruction.program_id_index),
                 i.instruction.data.as_slice(),
             )
         }),
-    ))
+    )
 }
 
-/// An in-process bank with a funded payer; see the module docs.
+/// The SVM of an embedded ledger, set up as a cluster would be.
+fn new_svm(payer: &Pubkey) -> Result<LiteSVM> {
+    let mut svm = LiteSVM::new();
+    svm.add_builtin(micropay::ID, builtin());
+    let (mint, account) = micropay_native::native_mint_account();
+    svm.set_account(mint, account)
+        .map_err(|e| ClientError::rpc(format!("the wrapped-SOL mint: {e}")))?;
+    let mut clock: Clock = svm.get_sysvar();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    clock.unix_timestamp = i64::try_from(now).unwrap_or(i64::MAX);
+    svm.set_sysvar(&clock);
+    svm.airdrop(payer, PAYER_LAMPORTS)
+        .map_err(|f| tx_error(f.err, None))?;
+    Ok(svm)
+}
+
+/// An in-process ledger with a funded payer; see the module docs.
 pub struct EmbeddedLedger {
-    ctx: Mutex<ProgramTestContext>,
+    svm: Mutex<LiteSVM>,
+    /// Stands for the genesis hash of a cluster: random per ledger, so two
+    /// ledgers are two networks.
+    genesis: Hash,
     payer: Keypair,
     /// Accepts v1 transactions of its own payer ([`EmbeddedLedger::with_v1`]):
     /// the key that pays for the lookup tables their twins need.
     v1: Option<Keypair>,
-    /// Every transaction executed, by signature (the bank is final at once).
+    /// Every transaction executed, by signature (the ledger is final at once).
     landed: Mutex<HashMap<Signature, Sent>>,
-    /// Every account a landed transaction named: BanksClient has no
+    /// Every account a landed transaction named: there is no
     /// `getProgramAccounts`, so [`Ledger::program_accounts`] scans these.
     touched: Mutex<BTreeSet<Pubkey>>,
 }
 
 impl EmbeddedLedger {
-    /// Starts a fresh bank.
+    /// Starts a fresh ledger.
     pub async fn start() -> Self {
         quiet_logs();
-        let ctx = program_test().start_with_context().await;
-        let payer = ctx.payer.insecure_clone();
+        let payer = Keypair::new();
+        let genesis = Hash::new_from_array(rand::random());
+        let svm = new_svm(&payer.pubkey()).expect("a fresh SVM takes its set-up");
         EmbeddedLedger {
-            ctx: Mutex::new(ctx),
+            svm: Mutex::new(svm),
+            genesis,
             payer,
             v1: None,
             landed: Mutex::new(HashMap::new()),
@@ -106,19 +115,19 @@ impl EmbeddedLedger {
         }
     }
 
-    /// This bank, behaving as a cluster that accepts v1 transactions.
+    /// This ledger, behaving as a cluster that accepts v1 transactions.
     ///
-    /// The bank of solana-program-test 3.1 predates v1. A v1 transaction
+    /// The SVM of Agave 3.1 predates v1. A v1 transaction
     /// paid by this ledger's own payer is checked as a v1 cluster's ingest
     /// would check it ([`crate::v1::verify`]: format, 4,096 bytes, 64
     /// accounts, compute limit stated, every signature), then its exact
-    /// instructions run in the bank under the same fee payer, compute limit
-    /// and priority fee, in a twin transaction this ledger signs: legacy
-    /// (the bank does not enforce the packet size) or, when it names more
-    /// accounts than this bank's runtime indexes for a legacy packet (38),
+    /// instructions run under the same fee payer, compute limit and priority
+    /// fee, in a twin transaction this ledger signs: legacy (the SVM does not
+    /// enforce the packet size) or, when it names more accounts than a
+    /// legacy packet holds on a cluster (38),
     /// v0 with the non-program accounts in a lookup table made for it (paid
     /// by a key of the ledger's own, not by the fee payer). It lands and is
-    /// confirmed under the v1 transaction's signature; its fee is the bank's
+    /// confirmed under the v1 transaction's signature; its fee is the SVM's
     /// (one signature, plus the priority fee). Other payers' v1 transactions
     /// are refused: this ledger cannot sign for them.
     pub async fn with_v1(mut self) -> Result<Self> {
@@ -128,32 +137,32 @@ impl EmbeddedLedger {
         Ok(self)
     }
 
-    /// The bank's funded fee payer (500,000 SOL at genesis).
+    /// The ledger's funded fee payer ([`PAYER_LAMPORTS`] at the start).
     pub fn payer(&self) -> &Keypair {
         &self.payer
     }
 
-    /// Sets the bank clock's unix time.
+    /// Sets the clock's unix time.
     pub async fn set_unix_timestamp(&self, unix_timestamp: i64) -> Result<()> {
-        let ctx = self.ctx.lock().await;
-        let mut clock: Clock = ctx.banks_client.get_sysvar().await.map_err(bank_error)?;
+        let mut svm = self.svm.lock().await;
+        let mut clock: Clock = svm.get_sysvar();
         clock.unix_timestamp = unix_timestamp;
-        ctx.set_sysvar(&clock);
+        svm.set_sysvar(&clock);
         Ok(())
     }
 
-    /// Moves the bank `slots` slots ahead (it does not advance by itself);
-    /// the clock's unix time never goes back.
+    /// Moves the ledger `slots` slots ahead (it does not advance by itself),
+    /// recording the new slot in `SlotHashes` as a cluster would (lookup
+    /// tables are keyed by such a slot); the unix time stays.
     pub async fn warp_slots(&self, slots: u64) -> Result<()> {
-        let mut ctx = self.ctx.lock().await;
-        let before: Clock = ctx.banks_client.get_sysvar().await.map_err(bank_error)?;
-        ctx.warp_to_slot(before.slot.saturating_add(slots.max(1)))
-            .map_err(|e| ClientError::rpc(format!("warp: {e:?}")))?;
-        let mut after: Clock = ctx.banks_client.get_sysvar().await.map_err(bank_error)?;
-        if after.unix_timestamp < before.unix_timestamp {
-            after.unix_timestamp = before.unix_timestamp;
-            ctx.set_sysvar(&after);
-        }
+        let mut svm = self.svm.lock().await;
+        let mut clock: Clock = svm.get_sysvar();
+        clock.slot = clock.slot.saturating_add(slots.max(1));
+        svm.set_sysvar(&clock);
+        let hashes: SlotHashes = svm.get_sysvar();
+        let mut entries: Vec<(u64, Hash)> = vec![(clock.slot, svm.latest_blockhash())];
+        entries.extend(hashes.iter().copied());
+        svm.set_sysvar(&SlotHashes::new(&entries));
         Ok(())
     }
 
@@ -170,7 +179,7 @@ impl EmbeddedLedger {
     }
 }
 
-/// Most accounts this bank's runtime indexes in a transaction's static keys
+/// Most accounts a cluster's runtime indexes in a transaction's static keys
 /// (`MAX_STATIC_ACCOUNTS_PER_PACKET`: what fits a 1,232-byte packet); a
 /// program at a higher index would overflow its signature-details filter.
 const LEGACY_STATIC_ACCOUNTS: usize = 38;
@@ -278,16 +287,16 @@ impl EmbeddedLedger {
             &[&self.payer],
         )
         .map_err(ClientError::Signing)?;
-        let ctx = self.ctx.lock().await;
-        let events = simulate_events(&ctx, tx.clone(), &keys, None).await?;
-        ctx.banks_client
-            .process_transaction(tx.clone())
+        let meta = self
+            .svm
+            .lock()
             .await
-            .map_err(|e| tx_error(e, None))?;
+            .send_transaction(tx.clone())
+            .map_err(|f| tx_error(f.err, None))?;
         self.touched.lock().await.extend(keys.iter().copied());
         Ok(Sent {
             signature: tx.signatures[0],
-            events,
+            events: events_of(&keys, &meta),
             fee,
         })
     }
@@ -296,43 +305,27 @@ impl EmbeddedLedger {
 #[async_trait::async_trait]
 impl Ledger for EmbeddedLedger {
     async fn recent_blockhash(&self) -> Result<RecentBlockhash> {
-        let ctx = self.ctx.lock().await;
-        let (hash, last_valid_block_height) = ctx
-            .banks_client
-            .get_latest_blockhash_with_commitment(Default::default())
-            .await
-            .map_err(bank_error)?
-            .ok_or_else(|| ClientError::rpc("the bank has no blockhash"))?;
+        let svm = self.svm.lock().await;
+        let slot = svm.get_sysvar::<Clock>().slot;
         Ok(RecentBlockhash {
-            hash,
-            last_valid_block_height,
+            hash: svm.latest_blockhash(),
+            last_valid_block_height: slot.saturating_add(BLOCKHASH_SLOTS),
         })
     }
 
     async fn submit(&self, transaction: &Transaction) -> Result<()> {
-        let ctx = self.ctx.lock().await;
+        let mut svm = self.svm.lock().await;
         let signature = transaction.signatures[0];
         if self.landed.lock().await.contains_key(&signature) {
             return Ok(());
         }
         let message = &transaction.message;
-        let events = simulate_events(
-            &ctx,
-            transaction.clone(),
-            &message.account_keys,
-            Some(message),
-        )
-        .await?;
-        let fee = ctx
-            .banks_client
-            .get_fee_for_message(transaction.message.clone())
-            .await
-            .map_err(bank_error)?
-            .unwrap_or(0);
-        ctx.banks_client
-            .process_transaction(transaction.clone())
-            .await
-            .map_err(|e| tx_error(e, Some(&transaction.message)))?;
+        let meta = svm
+            .send_transaction(transaction.clone())
+            .map_err(|f: FailedTransactionMetadata| tx_error(f.err, Some(message)))?;
+        drop(svm);
+        let events = events_of(&message.account_keys, &meta);
+        let fee = meta.fee;
         self.touched
             .lock()
             .await
@@ -429,13 +422,11 @@ impl Ledger for EmbeddedLedger {
         if self.landed.lock().await.contains_key(&tx.signatures[0]) {
             // An identical transaction would be dropped as already processed:
             // wait for a new blockhash so a deliberate resend really executes.
-            let blockhash = self
-                .ctx
-                .lock()
-                .await
-                .get_new_latest_blockhash()
-                .await
-                .map_err(|e| ClientError::rpc(e.to_string()))?;
+            let blockhash = {
+                let mut svm = self.svm.lock().await;
+                svm.expire_blockhash();
+                svm.latest_blockhash()
+            };
             tx = sign_transaction(instructions, payer, signers, blockhash)?;
         }
         self.submit(&tx).await?;
@@ -451,73 +442,42 @@ impl Ledger for EmbeddedLedger {
         payer: &DynSigner,
         signers: &[&DynSigner],
     ) -> Result<Vec<MicropayEvent>> {
-        let ctx = self.ctx.lock().await;
-        let blockhash = ctx
-            .banks_client
-            .get_latest_blockhash()
-            .await
-            .map_err(bank_error)?;
-        let tx = sign_transaction(instructions, payer, signers, blockhash)?;
-        simulate_events(
-            &ctx,
-            tx.clone(),
-            &tx.message.account_keys,
-            Some(&tx.message),
-        )
-        .await
+        let svm = self.svm.lock().await;
+        let tx = sign_transaction(instructions, payer, signers, svm.latest_blockhash())?;
+        let simulated = svm
+            .simulate_transaction(tx.clone())
+            .map_err(|f| tx_error(f.err, Some(&tx.message)))?;
+        Ok(events_of(&tx.message.account_keys, &simulated.meta))
     }
 
     async fn account(&self, address: &Pubkey) -> Result<Option<Account>> {
-        let ctx = self.ctx.lock().await;
-        ctx.banks_client
-            .get_account(*address)
-            .await
-            .map_err(bank_error)
+        Ok(self.svm.lock().await.get_account(address))
     }
 
     async fn accounts(&self, addresses: &[Pubkey]) -> Result<Vec<Option<Account>>> {
-        let ctx = self.ctx.lock().await;
-        let mut out = Vec::with_capacity(addresses.len());
-        for address in addresses {
-            out.push(
-                ctx.banks_client
-                    .get_account(*address)
-                    .await
-                    .map_err(bank_error)?,
-            );
-        }
-        Ok(out)
+        let svm = self.svm.lock().await;
+        Ok(addresses.iter().map(|a| svm.get_account(a)).collect())
     }
 
     async fn fee_for_message(&self, message: &Message) -> Result<u64> {
-        let ctx = self.ctx.lock().await;
-        ctx.banks_client
-            .get_fee_for_message(message.clone())
-            .await
-            .map_err(bank_error)?
-            .ok_or_else(|| ClientError::rpc("blockhash of the message expired"))
+        let svm = self.svm.lock().await;
+        if message.recent_blockhash != svm.latest_blockhash() {
+            return Err(ClientError::rpc("blockhash of the message expired"));
+        }
+        fee_for(message)
     }
 
     async fn unix_timestamp(&self) -> Result<i64> {
-        let ctx = self.ctx.lock().await;
-        let clock: Clock = ctx.banks_client.get_sysvar().await.map_err(bank_error)?;
-        Ok(clock.unix_timestamp)
+        Ok(self.svm.lock().await.get_sysvar::<Clock>().unix_timestamp)
     }
 
     async fn genesis_hash(&self) -> Result<Hash> {
-        Ok(self.ctx.lock().await.genesis_config().hash())
+        Ok(self.genesis)
     }
 
     async fn observe(&self, addresses: &[Pubkey]) -> Result<Observed> {
         // the bank is final: every read is at its current slot
-        let slot = {
-            let ctx = self.ctx.lock().await;
-            ctx.banks_client
-                .get_sysvar::<Clock>()
-                .await
-                .map_err(bank_error)?
-                .slot
-        };
+        let slot = self.svm.lock().await.get_sysvar::<Clock>().slot;
         Ok(Observed {
             accounts: self.accounts(addresses).await?,
             slots: vec![slot; addresses.len()],
@@ -536,4 +496,28 @@ impl Ledger for EmbeddedLedger {
             })
             .collect())
     }
+}
+
+/// What the SVM charges for `message`: its signatures (precompiles' among
+/// them) and its priority fee, as the runtime computes them.
+fn fee_for(message: &Message) -> Result<u64> {
+    use solana_svm_transaction::svm_message::SVMMessage;
+    let sanitized = solana_sdk::message::SanitizedMessage::try_from_legacy_message(
+        message.clone(),
+        &Default::default(),
+    )
+    .map_err(|e| ClientError::rpc(format!("the message does not sanitize: {e}")))?;
+    let features = LiteSVM::mainnet_feature_set();
+    let limits = solana_compute_budget_instruction::instructions_processor::process_compute_budget_instructions(
+        SVMMessage::program_instructions_iter(&sanitized),
+        &features,
+    )
+    .map_err(|e| tx_error(e, Some(message)))?;
+    Ok(solana_fee::calculate_fee(
+        &sanitized,
+        false,
+        solana_sdk::fee::FeeStructure::default().lamports_per_signature,
+        limits.get_prioritization_fee(),
+        solana_fee::FeeFeatures::from(&features),
+    ))
 }
