@@ -9,14 +9,8 @@ use super::{
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, Subcommand};
 use micropay::state::Channel;
-use micropay_client::{
-    accounts,
-    ledger::ChannelFilter,
-    payer::Payer,
-    planner::voucher_claim,
-    store::rules::{self, CloseEvidence},
-};
-use micropay_sdk::{events::MicropayEvent, instructions as mix, pda};
+use micropay_client::{accounts, channels, ledger::ChannelFilter, payer::Payer};
+use micropay_sdk::pda;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -191,16 +185,6 @@ async fn load(ctx: &Ctx, channel: &Pubkey) -> Result<Channel, Failure> {
 pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
     // `show` and `list` only read: they need no wallet (unless listing your own)
     let ctx = Ctx::read_only(cli)?;
-    let reads_only = matches!(
-        &args.command,
-        ChannelCommand::Show { .. } | ChannelCommand::List { .. }
-    );
-    // never used by `show`; `list` asks for the signer only when it lists yours
-    let me = if reads_only {
-        Pubkey::default()
-    } else {
-        ctx.me()?
-    };
     match &args.command {
         ChannelCommand::Open {
             mint,
@@ -212,304 +196,280 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
             expires_in,
             store,
         } => {
-            let mint = ctx.mint(mint).await?;
-            let allocation = parse_amount(allocation, mint.decimals)?;
-            let escrow_address = pda::escrow(&me, &mint.address).0;
-            let escrow = accounts::escrow(ctx.ledger(), &escrow_address)
-                .await?
-                .ok_or_else(|| {
-                    Failure::user(format!(
-                        "you have no escrow for {}; run `micropay escrow init --mint {}`",
-                        mint.symbol, mint.address
-                    ))
-                })?;
-            if allocation > escrow.balance {
-                return Err(Failure::user(format!(
-                    "escrow has {} free; deposit more with `micropay escrow deposit --mint {} <amount>`",
-                    mint.ui(escrow.balance),
-                    mint.address
-                )));
-            }
-            let expires_at = match expires_in {
-                Some(secs) => ctx.ledger().unix_timestamp().await?.saturating_add(*secs),
-                None => 0,
-            };
-            // the library's one way: a voucher key derived from the wallet,
-            // registered before the channel exists, forgotten on refusal
-            let payer = Payer::new(payer_store(store.as_ref())?);
             let fee = fee_recipient.map(|r| (r, fee_bps.unwrap_or(0)));
-            let opened = micropay_client::channels::open(
-                ctx.ledger(),
-                &payer,
-                ctx.keypair()?,
-                &escrow,
-                &micropay_client::channels::OpenRequest {
-                    mint: mint.address,
-                    creator: *creator,
-                    allocation,
-                    fee,
-                    dispute_window_secs: *dispute_window,
-                    expires_at,
-                },
-            )
-            .await?;
-            ctx.show(&Opened {
-                channel: opened.channel.to_string(),
-                session_key: opened.session.to_string(),
-                allocation,
-                allocation_ui: format_amount(allocation, mint.decimals),
-                signature: opened.sent.signature.to_string(),
-                symbol: mint.symbol.clone(),
-            });
+            let open = OpenArgs {
+                creator: *creator,
+                fee,
+                dispute_window: *dispute_window,
+                expires_in: *expires_in,
+            };
+            self::open(&ctx, mint, allocation, &open, store.as_ref()).await
         }
         ChannelCommand::TopUp {
             channel,
             amount,
             store,
-        } => {
-            let c = load(&ctx, channel).await?;
-            let mint = ctx.mint(&c.mint.to_string()).await?;
-            let amount = parse_amount(amount, mint.decimals)?;
-            let escrow = accounts::escrow(ctx.ledger(), &c.escrow)
-                .await?
-                .map_or(0, |e| e.balance);
-            if amount > escrow {
-                return Err(Failure::user(format!(
-                    "escrow has {} free; deposit more with `micropay escrow deposit --mint {} <amount>`",
-                    mint.ui(escrow),
-                    mint.address
-                )));
-            }
-            // the payer (when its store holds the channel) may then sign up
-            // to the new allocation
-            let payer = Payer::new(payer_store(store.as_ref())?);
-            let (allocation, sent) = micropay_client::channels::top_up(
-                ctx.ledger(),
-                &payer,
-                ctx.keypair()?,
-                channel,
-                &c,
-                amount,
-            )
-            .await?;
-            ctx.show(&ToppedUp {
-                channel: channel.to_string(),
-                allocation,
-                allocation_ui: format_amount(allocation, mint.decimals),
-                signature: sent.signature.to_string(),
-                symbol: mint.symbol.clone(),
-            });
-        }
-        ChannelCommand::RequestClose { channel } => {
-            let c = load(&ctx, channel).await?;
-            if c.close_requested() {
-                let closable = c
-                    .close_requested_at
-                    .saturating_add(i64::from(c.dispute_window_secs));
-                return Err(Failure::user(format!(
-                    "channel {channel} was already asked to close at {}; finalize it from {} on with `micropay channel finalize {channel}`",
-                    utc(c.close_requested_at),
-                    utc(closable)
-                )));
-            }
-            let sent = ctx
-                .send(
-                    &[mix::RequestClose {
-                        owner: me,
-                        escrow: c.escrow,
-                        channel: *channel,
-                    }
-                    .instruction()],
-                    &[],
-                )
-                .await?;
-            let c = load(&ctx, channel).await?;
-            let closable = c
-                .close_requested_at
-                .saturating_add(i64::from(c.dispute_window_secs));
-            ctx.show(&CloseRequested {
-                channel: channel.to_string(),
-                closable_at: closable,
-                closable_at_utc: utc(closable),
-                signature: sent.signature.to_string(),
-            });
-        }
-        ChannelCommand::Finalize { channel } => {
-            let c = load(&ctx, channel).await?;
-            let now = ctx.ledger().unix_timestamp().await?;
-            if !c.is_expired(now) {
-                if !c.close_requested() {
-                    return Err(Failure::user(format!(
-                        "channel {channel} has no close request: ask first with `micropay channel request-close {channel}` (the payer), then finalize after its {} s dispute window",
-                        c.dispute_window_secs
-                    )));
-                }
-                let closable = c
-                    .close_requested_at
-                    .saturating_add(i64::from(c.dispute_window_secs));
-                if now < closable {
-                    return Err(Failure::user(format!(
-                        "the dispute window is still open: channel {channel} can be finalized from {} on (in {} s)",
-                        utc(closable),
-                        closable.saturating_sub(now)
-                    )));
-                }
-            }
-            let owner = accounts::escrow(ctx.ledger(), &c.escrow)
-                .await?
-                .ok_or_else(|| Failure::user("the channel's escrow is gone"))?
-                .owner;
-            let sent = ctx
-                .send(
-                    &[mix::FinalizeClose {
-                        escrow: c.escrow,
-                        channel: *channel,
-                        owner,
-                    }
-                    .instruction()],
-                    &[],
-                )
-                .await?;
-            let mint = ctx.mint(&c.mint.to_string()).await?;
-            ctx.show(&Closed {
-                channel: channel.to_string(),
-                settled: None,
-                settled_ui: None,
-                refund: c.remaining(),
-                refund_ui: format_amount(c.remaining(), mint.decimals),
-                signature: sent.signature.to_string(),
-                symbol: mint.symbol.clone(),
-            });
-        }
+        } => top_up(&ctx, channel, amount, store.as_ref()).await,
+        ChannelCommand::RequestClose { channel } => request_close(&ctx, channel).await,
+        ChannelCommand::Finalize { channel } => finalize(&ctx, channel).await,
         ChannelCommand::CreatorClose { channel, store } => {
-            let c = load(&ctx, channel).await?;
-            if c.creator != me {
-                return Err(Failure::user(format!(
-                    "only the creator {} can do this; pass its keypair with -k",
-                    c.creator
-                )));
-            }
-            let owner = accounts::escrow(ctx.ledger(), &c.escrow)
-                .await?
-                .ok_or_else(|| Failure::user("the channel's escrow is gone"))?
-                .owner;
-            // settle the pending voucher first, in the same transaction, so
-            // closing never drops what was accepted
-            let receivers = if store.is_some() || store_path(None, "receiver").exists() {
-                Some(receiver_store(store.as_ref(), true)?.0)
-            } else {
-                None
-            };
-            let pending = match &receivers {
-                Some(rs) => rs
-                    .get(channel)?
-                    .filter(|r| r.voucher.amount.min(c.allocation) > c.claimed),
-                None => None,
-            };
-            let mut ixs = Vec::new();
-            if let Some(row) = &pending {
-                let mut owners = vec![c.creator];
-                if c.fee_bps > 0 {
-                    owners.push(c.fee_recipient);
-                }
-                for owner in owners {
-                    let earnings = pda::earnings(&owner, &c.mint).0;
-                    if accounts::earnings(ctx.ledger(), &earnings).await?.is_none() {
-                        ixs.push(
-                            mix::InitEarnings {
-                                payer: me,
-                                owner,
-                                mint: c.mint,
-                            }
-                            .instruction(),
-                        );
-                    }
-                }
-                ixs.push(mix::claim(&[voucher_claim(&row.voucher, &c)]));
-            }
-            ixs.push(
-                mix::CreatorClose {
-                    creator: me,
-                    escrow: c.escrow,
-                    channel: *channel,
-                    owner,
-                }
-                .instruction(),
-            );
-            let sent = ctx.send(&ixs, &[]).await?;
-            let settled: u64 = sent
-                .events
-                .iter()
-                .filter_map(|e| match e {
-                    MicropayEvent::Claimed(claimed) => Some(claimed),
-                    _ => None,
-                })
-                .flat_map(|claimed| claimed.settled.iter().map(|s| s.delta))
-                .sum();
-            let final_claimed = sent.events.iter().find_map(|e| match e {
-                MicropayEvent::ChannelClosed(closed) => Some(closed.claimed),
-                _ => None,
-            });
-            if let Some(rs) = &receivers {
-                let evidence = CloseEvidence::Event {
-                    claimed: final_claimed,
-                };
-                rules::update(rs.as_ref(), channel, &|r| {
-                    rules::close(r, &evidence).map(|(n, _)| n)
-                })?;
-            }
-            let refund = final_claimed.map_or(c.remaining(), |claimed| {
-                c.allocation.saturating_sub(claimed)
-            });
-            let mint = ctx.mint(&c.mint.to_string()).await?;
-            ctx.show(&Closed {
-                channel: channel.to_string(),
-                settled: Some(settled),
-                settled_ui: Some(format_amount(settled, mint.decimals)),
-                refund,
-                refund_ui: format_amount(refund, mint.decimals),
-                signature: sent.signature.to_string(),
-                symbol: mint.symbol.clone(),
-            });
+            creator_close(&ctx, channel, store.as_ref()).await
         }
         ChannelCommand::Show { channel } => {
             let c = load(&ctx, channel).await?;
             let mint = ctx.mint(&c.mint.to_string()).await?;
             ctx.show(&ChannelView::new(channel, &c, &mint));
+            Ok(())
         }
         ChannelCommand::List {
             payer,
             creator,
             mint,
-        } => {
-            let filter = match (payer, creator) {
-                (_, Some(c)) => ChannelFilter::Creator(*c),
-                (p, None) => {
-                    let mint = mint.as_deref().ok_or_else(|| {
-                        Failure::user("--payer needs --mint (or list by --creator)")
-                    })?;
-                    let mint = ctx.mint(mint).await?;
-                    let owner = match p {
-                        Some(p) => *p,
-                        None => ctx.me()?,
-                    };
-                    ChannelFilter::Escrow(pda::escrow(&owner, &mint.address).0)
-                }
-            };
-            let found = ctx.ledger().channels(filter).await?;
-            let mut mints: std::collections::HashMap<Pubkey, MintInfo> = Default::default();
-            let mut views = Vec::with_capacity(found.len());
-            for (address, c) in &found {
-                if let std::collections::hash_map::Entry::Vacant(slot) = mints.entry(c.mint) {
-                    slot.insert(ctx.mint(&c.mint.to_string()).await?);
-                }
-                if let Some(mint) = mints.get(&c.mint) {
-                    views.push(ChannelView::new(address, c, mint));
-                }
-            }
-            ctx.show(&ChannelList(views));
+        } => list(&ctx, payer.as_ref(), creator.as_ref(), mint.as_deref()).await,
+    }
+}
+
+/// `channel open`'s terms besides the mint and the allocation.
+struct OpenArgs {
+    creator: Pubkey,
+    fee: Option<(Pubkey, u16)>,
+    dispute_window: u32,
+    expires_in: Option<i64>,
+}
+
+/// The "deposit more" advice when the escrow holds less than asked.
+fn short_escrow(free: u64, mint: &MintInfo) -> Failure {
+    Failure::user(format!(
+        "escrow has {} free; deposit more with `micropay escrow deposit --mint {} <amount>`",
+        mint.ui(free),
+        mint.address
+    ))
+}
+
+async fn open(
+    ctx: &Ctx,
+    mint: &str,
+    allocation: &str,
+    terms: &OpenArgs,
+    store: Option<&PathBuf>,
+) -> Result<(), Failure> {
+    let me = ctx.me()?;
+    let mint = ctx.mint(mint).await?;
+    let allocation = parse_amount(allocation, mint.decimals)?;
+    let escrow_address = pda::escrow(&me, &mint.address).0;
+    let escrow = accounts::escrow(ctx.ledger(), &escrow_address)
+        .await?
+        .ok_or_else(|| {
+            Failure::user(format!(
+                "you have no escrow for {}; run `micropay escrow init --mint {}`",
+                mint.symbol, mint.address
+            ))
+        })?;
+    if allocation > escrow.balance {
+        return Err(short_escrow(escrow.balance, &mint));
+    }
+    let expires_at = match terms.expires_in {
+        Some(secs) => ctx.ledger().unix_timestamp().await?.saturating_add(secs),
+        None => 0,
+    };
+    // the library's one way: a voucher key derived from the wallet,
+    // registered before the channel exists, forgotten on refusal
+    let payer = Payer::new(payer_store(store)?);
+    let opened = channels::open(
+        ctx.ledger(),
+        &payer,
+        ctx.keypair()?,
+        &escrow,
+        &channels::OpenRequest {
+            mint: mint.address,
+            creator: terms.creator,
+            allocation,
+            fee: terms.fee,
+            dispute_window_secs: terms.dispute_window,
+            expires_at,
+        },
+    )
+    .await?;
+    ctx.show(&Opened {
+        channel: opened.channel.to_string(),
+        session_key: opened.session.to_string(),
+        allocation,
+        allocation_ui: format_amount(allocation, mint.decimals),
+        signature: opened.sent.signature.to_string(),
+        symbol: mint.symbol.clone(),
+    });
+    Ok(())
+}
+
+async fn top_up(
+    ctx: &Ctx,
+    channel: &Pubkey,
+    amount: &str,
+    store: Option<&PathBuf>,
+) -> Result<(), Failure> {
+    ctx.me()?;
+    let c = load(ctx, channel).await?;
+    let mint = ctx.mint(&c.mint.to_string()).await?;
+    let amount = parse_amount(amount, mint.decimals)?;
+    let escrow = accounts::escrow(ctx.ledger(), &c.escrow)
+        .await?
+        .map_or(0, |e| e.balance);
+    if amount > escrow {
+        return Err(short_escrow(escrow, &mint));
+    }
+    // the payer (when its store holds the channel) may then sign up to the
+    // new allocation
+    let payer = Payer::new(payer_store(store)?);
+    let (allocation, sent) =
+        channels::top_up(ctx.ledger(), &payer, ctx.keypair()?, channel, &c, amount).await?;
+    ctx.show(&ToppedUp {
+        channel: channel.to_string(),
+        allocation,
+        allocation_ui: format_amount(allocation, mint.decimals),
+        signature: sent.signature.to_string(),
+        symbol: mint.symbol.clone(),
+    });
+    Ok(())
+}
+
+/// When a channel asked to close at `requested_at` can be finalized.
+fn closable_at(c: &Channel) -> i64 {
+    c.close_requested_at
+        .saturating_add(i64::from(c.dispute_window_secs))
+}
+
+async fn request_close(ctx: &Ctx, channel: &Pubkey) -> Result<(), Failure> {
+    ctx.me()?;
+    let c = load(ctx, channel).await?;
+    if c.close_requested() {
+        return Err(Failure::user(format!(
+            "channel {channel} was already asked to close at {}; finalize it from {} on with `micropay channel finalize {channel}`",
+            utc(c.close_requested_at),
+            utc(closable_at(&c))
+        )));
+    }
+    let sent = channels::request_close(ctx.ledger(), ctx.keypair()?, channel, &c).await?;
+    let closable = closable_at(&load(ctx, channel).await?);
+    ctx.show(&CloseRequested {
+        channel: channel.to_string(),
+        closable_at: closable,
+        closable_at_utc: utc(closable),
+        signature: sent.signature.to_string(),
+    });
+    Ok(())
+}
+
+async fn finalize(ctx: &Ctx, channel: &Pubkey) -> Result<(), Failure> {
+    ctx.me()?;
+    let c = load(ctx, channel).await?;
+    let now = ctx.ledger().unix_timestamp().await?;
+    if !c.is_expired(now) {
+        if !c.close_requested() {
+            return Err(Failure::user(format!(
+                "channel {channel} has no close request: ask first with `micropay channel request-close {channel}` (the payer), then finalize after its {} s dispute window",
+                c.dispute_window_secs
+            )));
+        }
+        let closable = closable_at(&c);
+        if now < closable {
+            return Err(Failure::user(format!(
+                "the dispute window is still open: channel {channel} can be finalized from {} on (in {} s)",
+                utc(closable),
+                closable.saturating_sub(now)
+            )));
         }
     }
+    if accounts::escrow(ctx.ledger(), &c.escrow).await?.is_none() {
+        return Err(Failure::user("the channel's escrow is gone"));
+    }
+    let sent = channels::finalize(ctx.ledger(), ctx.keypair()?, channel, &c).await?;
+    let mint = ctx.mint(&c.mint.to_string()).await?;
+    ctx.show(&Closed {
+        channel: channel.to_string(),
+        settled: None,
+        settled_ui: None,
+        refund: c.remaining(),
+        refund_ui: format_amount(c.remaining(), mint.decimals),
+        signature: sent.signature.to_string(),
+        symbol: mint.symbol.clone(),
+    });
+    Ok(())
+}
+
+async fn creator_close(
+    ctx: &Ctx,
+    channel: &Pubkey,
+    store: Option<&PathBuf>,
+) -> Result<(), Failure> {
+    let me = ctx.me()?;
+    let c = load(ctx, channel).await?;
+    if c.creator != me {
+        return Err(Failure::user(format!(
+            "only the creator {} can do this; pass its keypair with -k",
+            c.creator
+        )));
+    }
+    if accounts::escrow(ctx.ledger(), &c.escrow).await?.is_none() {
+        return Err(Failure::user("the channel's escrow is gone"));
+    }
+    // the receiver store's pending voucher is settled in the same transaction
+    let receivers = if store.is_some() || store_path(None, "receiver").exists() {
+        Some(receiver_store(store, true)?.0)
+    } else {
+        None
+    };
+    let closed = channels::creator_close(
+        ctx.ledger(),
+        ctx.keypair()?,
+        receivers.as_deref(),
+        channel,
+        &c,
+    )
+    .await?;
+    let mint = ctx.mint(&c.mint.to_string()).await?;
+    ctx.show(&Closed {
+        channel: channel.to_string(),
+        settled: Some(closed.settled),
+        settled_ui: Some(format_amount(closed.settled, mint.decimals)),
+        refund: closed.refund,
+        refund_ui: format_amount(closed.refund, mint.decimals),
+        signature: closed.sent.signature.to_string(),
+        symbol: mint.symbol.clone(),
+    });
+    Ok(())
+}
+
+async fn list(
+    ctx: &Ctx,
+    payer: Option<&Pubkey>,
+    creator: Option<&Pubkey>,
+    mint: Option<&str>,
+) -> Result<(), Failure> {
+    let filter = match (payer, creator) {
+        (_, Some(c)) => ChannelFilter::Creator(*c),
+        (p, None) => {
+            let mint =
+                mint.ok_or_else(|| Failure::user("--payer needs --mint (or list by --creator)"))?;
+            let mint = ctx.mint(mint).await?;
+            let owner = match p {
+                Some(p) => *p,
+                None => ctx.me()?,
+            };
+            ChannelFilter::Escrow(pda::escrow(&owner, &mint.address).0)
+        }
+    };
+    let found = ctx.ledger().channels(filter).await?;
+    let mut mints: std::collections::HashMap<Pubkey, MintInfo> = Default::default();
+    let mut views = Vec::with_capacity(found.len());
+    for (address, c) in &found {
+        if let std::collections::hash_map::Entry::Vacant(slot) = mints.entry(c.mint) {
+            slot.insert(ctx.mint(&c.mint.to_string()).await?);
+        }
+        if let Some(mint) = mints.get(&c.mint) {
+            views.push(ChannelView::new(address, c, mint));
+        }
+    }
+    ctx.show(&ChannelList(views));
     Ok(())
 }
 

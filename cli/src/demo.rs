@@ -324,15 +324,11 @@ impl DemoResult {
     }
 }
 
-impl std::fmt::Display for DemoResult {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl DemoResult {
+    /// The table's rows: what each line says.
+    fn rows(&self) -> [(&'static str, String); 10] {
         let (symbol, decimals) = (self.symbol, self.decimals);
-        let unit = if decimals == 9 {
-            "lamports"
-        } else {
-            "base units"
-        };
-        let rows: [(&str, String); 10] = [
+        [
             (
                 "payments",
                 format!(
@@ -376,15 +372,30 @@ impl std::fmt::Display for DemoResult {
             ),
             (
                 "unaccounted",
-                format!("{} {unit}", self.unaccounted_lamports),
+                format!("{} {}", self.unaccounted_lamports, self.unit()),
             ),
-        ];
+        ]
+    }
+
+    /// What the base units of the demo's mint are called.
+    fn unit(&self) -> &'static str {
+        if self.decimals == 9 {
+            "lamports"
+        } else {
+            "base units"
+        }
+    }
+}
+
+impl std::fmt::Display for DemoResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (symbol, decimals) = (self.symbol, self.decimals);
         write!(
             f,
             "micropay demo on the {}: {} payers, {} creators, {:.1} s",
             self.cluster, self.payers, self.creators, self.seconds
         )?;
-        for (k, v) in rows {
+        for (k, v) in self.rows() {
             write!(f, "\n  {k:<26} {v}")?;
         }
         if let Some(split) = &self.split {
@@ -405,8 +416,9 @@ impl std::fmt::Display for DemoResult {
             }
             write!(
                 f,
-                "\n    left in the split (rounding): {} {unit}",
-                split.remainder
+                "\n    left in the split (rounding): {} {}",
+                split.remainder,
+                self.unit()
             )?;
         }
         Ok(())

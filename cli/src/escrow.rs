@@ -136,108 +136,111 @@ pub async fn run(cli: &Cli, args: &EscrowArgs) -> Result<(), Failure> {
                     &[],
                 )
                 .await?;
-            show(&ctx, &mint, &me, Some(sent.signature.to_string())).await?;
+            show(&ctx, &mint, &me, Some(sent.signature.to_string())).await
         }
         EscrowCommand::Deposit { mint, amount, from } => {
-            let mint = ctx.mint(mint).await?;
-            let amount = parse_amount(amount, mint.decimals)?;
-            let escrow = pda::escrow(&me, &mint.address).0;
-            if accounts::escrow(ctx.ledger(), &escrow).await?.is_none() {
-                return Err(Failure::user(format!(
-                    "you have no escrow for {}; create it with `micropay escrow init --mint {}`",
-                    mint.symbol, mint.address
-                )));
-            }
-            let mut signers = Vec::new();
-            let ixs = match (from, mint.is_sol()) {
-                (Some(from), _) => vec![mix::Deposit {
-                    depositor: me,
-                    escrow,
-                    mint: mint.address,
-                    source: *from,
-                    token_program: mint.token_program,
-                    amount,
-                }
-                .instruction()],
-                (None, true) => {
-                    let (ixs, temp) = through_temp_wsol(&me, &mint, |temp| {
-                        let mut ixs = micropay_sdk::tokens::WrapSol {
-                            from: me,
-                            account: *temp,
-                            lamports: amount,
-                        }
-                        .instructions()?;
-                        ixs.push(
-                            mix::Deposit {
-                                depositor: me,
-                                escrow,
-                                mint: mint.address,
-                                source: *temp,
-                                token_program: mint.token_program,
-                                amount,
-                            }
-                            .instruction(),
-                        );
-                        Ok(ixs)
-                    })?;
-                    signers.push(temp);
-                    ixs
-                }
-                (None, false) => {
-                    let (source, held) = ctx.token_account(&me, &mint).await?.unwrap_or_default();
-                    if held < amount {
-                        return Err(Failure::user(format!(
-                            "you hold {} of this mint; deposit at most that",
-                            mint.ui(held)
-                        )));
-                    }
-                    vec![mix::Deposit {
-                        depositor: me,
-                        escrow,
-                        mint: mint.address,
-                        source,
-                        token_program: mint.token_program,
-                        amount,
-                    }
-                    .instruction()]
-                }
-            };
-            let sent = ctx.send(&ixs, &signers).await?;
-            show(&ctx, &mint, &me, Some(sent.signature.to_string())).await?;
+            deposit(&ctx, &ctx.mint(mint).await?, amount, from.as_ref()).await
         }
         EscrowCommand::Withdraw { mint, amount, to } => {
-            let mint = ctx.mint(mint).await?;
-            let amount = parse_amount(amount, mint.decimals)?;
-            let escrow = pda::escrow(&me, &mint.address).0;
-            let free = accounts::escrow(ctx.ledger(), &escrow)
-                .await?
-                .map_or(0, |e| e.balance);
-            if amount > free {
-                return Err(Failure::user(format!(
-                    "escrow has {} free; withdraw at most that (or close channels to free more)",
-                    mint.ui(free)
-                )));
-            }
-            let (ixs, temp) = payout(&ctx, &mint, *to, |dest| {
-                mix::Withdraw {
-                    owner: me,
-                    mint: mint.address,
-                    destination: *dest,
-                    token_program: mint.token_program,
-                    amount,
-                }
-                .instruction()
-            })
-            .await?;
-            let sent = ctx.send(&ixs, temp.as_slice()).await?;
-            show(&ctx, &mint, &me, Some(sent.signature.to_string())).await?;
+            withdraw(&ctx, &ctx.mint(mint).await?, amount, *to).await
         }
         EscrowCommand::Show { mint, owner } => {
             let mint = ctx.mint(mint).await?;
-            show(&ctx, &mint, &owner.unwrap_or(me), None).await?;
+            show(&ctx, &mint, &owner.unwrap_or(me), None).await
         }
     }
-    Ok(())
+}
+
+async fn deposit(
+    ctx: &Ctx,
+    mint: &MintInfo,
+    amount: &str,
+    from: Option<&Pubkey>,
+) -> Result<(), Failure> {
+    let me = ctx.me()?;
+    let amount = parse_amount(amount, mint.decimals)?;
+    let escrow = pda::escrow(&me, &mint.address).0;
+    if accounts::escrow(ctx.ledger(), &escrow).await?.is_none() {
+        return Err(Failure::user(format!(
+            "you have no escrow for {}; create it with `micropay escrow init --mint {}`",
+            mint.symbol, mint.address
+        )));
+    }
+    let deposit_from = |source: &Pubkey| {
+        mix::Deposit {
+            depositor: me,
+            escrow,
+            mint: mint.address,
+            source: *source,
+            token_program: mint.token_program,
+            amount,
+        }
+        .instruction()
+    };
+    let mut signers = Vec::new();
+    let ixs = match (from, mint.is_sol()) {
+        (Some(from), _) => vec![deposit_from(from)],
+        (None, true) => {
+            // SOL is wrapped into a temporary account, deposited, closed
+            let (ixs, temp) = through_temp_wsol(&me, mint, |temp| {
+                let mut ixs = micropay_sdk::tokens::WrapSol {
+                    from: me,
+                    account: *temp,
+                    lamports: amount,
+                }
+                .instructions()?;
+                ixs.push(deposit_from(temp));
+                Ok(ixs)
+            })?;
+            signers.push(temp);
+            ixs
+        }
+        (None, false) => {
+            let (source, held) = ctx.token_account(&me, mint).await?.unwrap_or_default();
+            if held < amount {
+                return Err(Failure::user(format!(
+                    "you hold {} of this mint; deposit at most that",
+                    mint.ui(held)
+                )));
+            }
+            vec![deposit_from(&source)]
+        }
+    };
+    let sent = ctx.send(&ixs, &signers).await?;
+    show(ctx, mint, &me, Some(sent.signature.to_string())).await
+}
+
+async fn withdraw(
+    ctx: &Ctx,
+    mint: &MintInfo,
+    amount: &str,
+    to: Option<Pubkey>,
+) -> Result<(), Failure> {
+    let me = ctx.me()?;
+    let amount = parse_amount(amount, mint.decimals)?;
+    let escrow = pda::escrow(&me, &mint.address).0;
+    let free = accounts::escrow(ctx.ledger(), &escrow)
+        .await?
+        .map_or(0, |e| e.balance);
+    if amount > free {
+        return Err(Failure::user(format!(
+            "escrow has {} free; withdraw at most that (or close channels to free more)",
+            mint.ui(free)
+        )));
+    }
+    let (ixs, temp) = payout(ctx, mint, to, |dest| {
+        mix::Withdraw {
+            owner: me,
+            mint: mint.address,
+            destination: *dest,
+            token_program: mint.token_program,
+            amount,
+        }
+        .instruction()
+    })
+    .await?;
+    let sent = ctx.send(&ixs, temp.as_slice()).await?;
+    show(ctx, mint, &me, Some(sent.signature.to_string())).await
 }
 
 async fn show(

@@ -7,7 +7,7 @@
 //! The response body goes to stdout (text), or into the JSON result.
 
 use super::{
-    context::{emit, format_amount, parse_amount, payer_store, Ctx},
+    context::{emit, format_amount, parse_amount, payer_store, Ctx, MintInfo},
     Cli, Failure,
 };
 use clap::Args;
@@ -66,17 +66,7 @@ impl std::fmt::Display for Fetched {
 pub async fn run(cli: &Cli, args: &FetchArgs) -> Result<(), Failure> {
     let method = http::Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| Failure::user(format!("`{}` is not an HTTP method", args.method)))?;
-    let mut headers = http::HeaderMap::new();
-    for h in &args.headers {
-        let (name, value) = h
-            .split_once(':')
-            .ok_or_else(|| Failure::user(format!("header `{h}` must be `Name: value`")))?;
-        let name = http::HeaderName::from_bytes(name.trim().as_bytes())
-            .map_err(|_| Failure::user(format!("`{name}` is not a header name")))?;
-        let value = http::HeaderValue::from_str(value.trim())
-            .map_err(|_| Failure::user(format!("header `{h}` has an invalid value")))?;
-        headers.append(name, value);
-    }
+    let headers = headers(&args.headers)?;
     let ctx = Ctx::new(cli)?;
     let mint = ctx.mint(&args.mint).await?;
     let budget = parse_amount(&args.budget, mint.decimals)?;
@@ -115,6 +105,41 @@ pub async fn run(cli: &Cli, args: &FetchArgs) -> Result<(), Failure> {
             code: 2,
         },
     })?;
+    answer(
+        cli,
+        args,
+        &mint,
+        pay.spending().in_mint(&mint.address),
+        response,
+    )
+    .await
+}
+
+/// `-H Name: value` arguments as headers.
+fn headers(args: &[String]) -> Result<http::HeaderMap, Failure> {
+    let mut headers = http::HeaderMap::new();
+    for h in args {
+        let (name, value) = h
+            .split_once(':')
+            .ok_or_else(|| Failure::user(format!("header `{h}` must be `Name: value`")))?;
+        let name = http::HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| Failure::user(format!("`{name}` is not a header name")))?;
+        let value = http::HeaderValue::from_str(value.trim())
+            .map_err(|_| Failure::user(format!("header `{h}` has an invalid value")))?;
+        headers.append(name, value);
+    }
+    Ok(headers)
+}
+
+/// Prints the answer and what was paid for it; an error when payment was
+/// asked and not made, or the answer is not a success.
+async fn answer(
+    cli: &Cli,
+    args: &FetchArgs,
+    mint: &MintInfo,
+    paid: u64,
+    response: reqwest::Response,
+) -> Result<(), Failure> {
     let status = response.status();
     let payment = response
         .headers()
@@ -125,7 +150,6 @@ pub async fn run(cli: &Cli, args: &FetchArgs) -> Result<(), Failure> {
         message: format!("{}: reading the body: {e}", args.target),
         code: 2,
     })?;
-    let paid = pay.spending().in_mint(&mint.address);
     let fetched = Fetched {
         status: status.as_u16(),
         payment,

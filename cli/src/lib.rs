@@ -9,10 +9,6 @@ mod accept;
 mod airdrop;
 #[cfg(feature = "bench")]
 mod bench;
-#[cfg(feature = "bench")]
-mod bench_paywall;
-#[cfg(feature = "bench")]
-mod bench_reference;
 mod channel;
 mod claim;
 mod config;
@@ -99,7 +95,7 @@ pub enum Command {
     /// Load-test the paywall locally: requests/s and added latency at several
     /// concurrency levels (embedded bank, loopback).
     #[cfg(feature = "bench")]
-    BenchPaywall(bench_paywall::BenchPaywallArgs),
+    BenchPaywall(bench::paywall::BenchPaywallArgs),
     /// Benchmarks: `bench` (the reference scenario: fees per design and
     /// format, one-core speeds, account rent), `bench accept` (durable
     /// accepts and pays per second).
@@ -276,7 +272,7 @@ pub fn main() -> i32 {
             #[cfg(feature = "http")]
             Command::Fetch(args) => fetch::run(&cli, args).await,
             #[cfg(feature = "bench")]
-            Command::BenchPaywall(args) => bench_paywall::run(&cli, args).await,
+            Command::BenchPaywall(args) => bench::paywall::run(&cli, args).await,
             #[cfg(feature = "bench")]
             Command::Bench(args) => bench::run(&cli, args).await,
         }

@@ -137,20 +137,7 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
         ..WatcherConfig::default()
     };
     let fee_payer = ctx.keypair()?.insecure_clone();
-    let creator = match (args.all_creators, args.creator) {
-        (true, _) => None,
-        (false, Some(c)) => Some(c),
-        (false, None) => {
-            let creators: std::collections::BTreeSet<Pubkey> = store
-                .list(&micropay_client::store::ClaimStatus::OPEN)?
-                .iter()
-                .map(|r| r.creator)
-                .collect();
-            (creators.len() == 1)
-                .then(|| creators.into_iter().next())
-                .flatten()
-        }
-    };
+    let creator = subscribed_creator(args, store.as_ref())?;
     let watcher = Watcher::new(
         ctx.ledger.clone(),
         store,
@@ -158,34 +145,9 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
         config,
     );
     tracing::info!(store = %store_name, rpc = %micropay_client::error::redact_url(&ctx.ledger.url()), "watching");
-
     if args.once {
-        let mut state = Default::default();
-        let pass = watcher.pass(&mut state).await?;
-        let e = &pass.execution;
-        ctx.show(&OnePass {
-            open: pass.open,
-            urgent: pass.urgent,
-            claim_transactions: e.transactions,
-            signatures: e.signatures.iter().map(|s| s.to_string()).collect(),
-            vouchers_settled: e.vouchers_settled,
-            settled_amount: e.settled_amount,
-            fees_lamports: e.fees,
-            fees_sol: format_amount(e.fees, 9),
-            quarantined: e.quarantined.len(),
-            distributions: pass.distributions,
-            lost: e
-                .lost
-                .iter()
-                .map(|l| LostAmount {
-                    channel: l.channel.to_string(),
-                    amount: l.amount,
-                })
-                .collect(),
-        });
-        return Ok(());
+        return once(&ctx, &watcher).await;
     }
-
     let ws = args
         .ws_url
         .clone()
@@ -201,6 +163,63 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
         }
     };
     let report = watcher.run(wake, shutdown).await;
+    stopped(&ctx, report)
+}
+
+/// The creator whose channels the subscription follows: `--creator`, or the
+/// only creator of the store's open vouchers; every channel with
+/// `--all-creators` (or several creators).
+fn subscribed_creator(
+    args: &WatchArgs,
+    store: &dyn micropay_client::store::ReceiverStore,
+) -> Result<Option<Pubkey>, Failure> {
+    Ok(match (args.all_creators, args.creator) {
+        (true, _) => None,
+        (false, Some(c)) => Some(c),
+        (false, None) => {
+            let creators: std::collections::BTreeSet<Pubkey> = store
+                .list(&micropay_client::store::ClaimStatus::OPEN)?
+                .iter()
+                .map(|r| r.creator)
+                .collect();
+            (creators.len() == 1)
+                .then(|| creators.into_iter().next())
+                .flatten()
+        }
+    })
+}
+
+/// `--once`: one pass, and what it did.
+async fn once(ctx: &Ctx, watcher: &Watcher) -> Result<(), Failure> {
+    let mut state = Default::default();
+    let pass = watcher.pass(&mut state).await?;
+    let e = &pass.execution;
+    ctx.show(&OnePass {
+        open: pass.open,
+        urgent: pass.urgent,
+        claim_transactions: e.transactions,
+        signatures: e.signatures.iter().map(|s| s.to_string()).collect(),
+        vouchers_settled: e.vouchers_settled,
+        settled_amount: e.settled_amount,
+        fees_lamports: e.fees,
+        fees_sol: format_amount(e.fees, 9),
+        quarantined: e.quarantined.len(),
+        distributions: pass.distributions,
+        lost: e
+            .lost
+            .iter()
+            .map(|l| LostAmount {
+                channel: l.channel.to_string(),
+                amount: l.amount,
+            })
+            .collect(),
+    });
+    Ok(())
+}
+
+/// What the watcher did until it stopped; an error (exit code 2) when it
+/// gave up, so that a supervisor (systemd, a container) restarts it.
+fn stopped(ctx: &Ctx, report: micropay_client::watcher::WatchReport) -> Result<(), Failure> {
     let lost: u64 = report
         .lost
         .iter()
@@ -219,7 +238,6 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
         lost_vouchers: report.lost.len(),
     });
     match report.gave_up {
-        // non-zero, so that a supervisor (systemd, a container) restarts it
         Some(why) => Err(Failure {
             message: format!("watcher stopped: {why}"),
             code: 2,

@@ -1,6 +1,6 @@
-//! Opening, topping up and recovering a payer's channels: the one way,
-//! called by the CLI (`micropay channel open`, `top-up`, `voucher sign`) and
-//! the paying HTTP client.
+//! Opening, topping up, recovering and closing channels: the one way,
+//! called by the CLI (`micropay channel open`, `top-up`, `request-close`,
+//! `finalize`, `creator-close`, `voucher sign`) and the paying HTTP client.
 //!
 //! A channel's voucher key is derived from the wallet
 //! ([`micropay_sdk::session`]: a signature of the escrow and the channel's
@@ -15,13 +15,18 @@ use crate::{
     error::{ClientError, Result},
     ledger::{DynSigner, Ledger, Sent},
     payer::Payer,
+    planner::voucher_claim,
+    store::{
+        rules::{self, CloseEvidence},
+        ReceiverStore,
+    },
 };
 use anchor_lang::prelude::Pubkey;
 use micropay::{
     instructions::OpenChannelArgs,
     state::{Channel, Escrow},
 };
-use micropay_sdk::{instructions as mix, pda, session};
+use micropay_sdk::{events::MicropayEvent, instructions as mix, pda, session};
 use solana_sdk::signature::Signer;
 
 /// A channel to open from the wallet's escrow of `mint`.
@@ -172,4 +177,150 @@ pub async fn recover_on(
         .await?
         .ok_or(ClientError::AccountNotFound(*channel))?;
     recover(payer, wallet, channel, &state)
+}
+
+/// The payer (`wallet`, the escrow's owner) asks to close `channel` (its
+/// on-chain `state`): the creator then has the dispute window to claim.
+pub async fn request_close(
+    ledger: &dyn Ledger,
+    wallet: &DynSigner,
+    channel: &Pubkey,
+    state: &Channel,
+) -> Result<Sent> {
+    let ix = mix::RequestClose {
+        owner: wallet.pubkey(),
+        escrow: state.escrow,
+        channel: *channel,
+    }
+    .instruction();
+    ledger.send(&[ix], wallet, &[]).await
+}
+
+/// Closes `channel` (its on-chain `state`) after its dispute window or its
+/// expiry, the rest going back to its escrow; anyone may, `relayer` pays.
+pub async fn finalize(
+    ledger: &dyn Ledger,
+    relayer: &DynSigner,
+    channel: &Pubkey,
+    state: &Channel,
+) -> Result<Sent> {
+    let owner = accounts::escrow(ledger, &state.escrow)
+        .await?
+        .ok_or(ClientError::AccountNotFound(state.escrow))?
+        .owner;
+    let ix = mix::FinalizeClose {
+        escrow: state.escrow,
+        channel: *channel,
+        owner,
+    }
+    .instruction();
+    ledger.send(&[ix], relayer, &[]).await
+}
+
+/// What a creator's close did.
+#[derive(Debug)]
+pub struct CreatorClosed {
+    /// The closing transaction.
+    pub sent: Sent,
+    /// Base units the pending voucher settled first (0 without one).
+    pub settled: u64,
+    /// Base units back to the payer's escrow.
+    pub refund: u64,
+}
+
+/// The creator (`creator`) closes `channel` (its on-chain `state`) now. The
+/// newest voucher `receivers` holds for it is claimed in the same
+/// transaction, before the close (missing earnings accounts created), so
+/// closing never drops what was accepted; the store then records the close.
+pub async fn creator_close(
+    ledger: &dyn Ledger,
+    creator: &DynSigner,
+    receivers: Option<&dyn ReceiverStore>,
+    channel: &Pubkey,
+    state: &Channel,
+) -> Result<CreatorClosed> {
+    // another signer is refused by the program (`NotChannelCreator`)
+    let me = creator.pubkey();
+    let owner = accounts::escrow(ledger, &state.escrow)
+        .await?
+        .ok_or(ClientError::AccountNotFound(state.escrow))?
+        .owner;
+    let mut ixs = Vec::new();
+    if let Some(store) = receivers {
+        let pending = store
+            .get(channel)?
+            .filter(|r| r.voucher.amount.min(state.allocation) > state.claimed);
+        if let Some(row) = pending {
+            ixs.extend(missing_earnings(ledger, &me, state).await?);
+            ixs.push(mix::claim(&[voucher_claim(&row.voucher, state)]));
+        }
+    }
+    ixs.push(
+        mix::CreatorClose {
+            creator: me,
+            escrow: state.escrow,
+            channel: *channel,
+            owner,
+        }
+        .instruction(),
+    );
+    let sent = ledger.send(&ixs, creator, &[]).await?;
+    let settled: u64 = sent
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            MicropayEvent::Claimed(claimed) => Some(claimed),
+            _ => None,
+        })
+        .flat_map(|claimed| claimed.settled.iter().map(|s| s.delta))
+        .sum();
+    let final_claimed = sent.events.iter().find_map(|e| match e {
+        MicropayEvent::ChannelClosed(closed) => Some(closed.claimed),
+        _ => None,
+    });
+    if let Some(store) = receivers {
+        let evidence = CloseEvidence::Event {
+            claimed: final_claimed,
+        };
+        rules::update(store, channel, &|r| {
+            rules::close(r, &evidence).map(|(n, _)| n)
+        })?;
+    }
+    let refund = final_claimed.map_or(state.remaining(), |claimed| {
+        state.allocation.saturating_sub(claimed)
+    });
+    Ok(CreatorClosed {
+        sent,
+        settled,
+        refund,
+    })
+}
+
+/// The instructions creating the earnings accounts a claim on `state`
+/// needs and the ledger lacks (the creator's, the fee recipient's), paid
+/// by `payer`.
+async fn missing_earnings(
+    ledger: &dyn Ledger,
+    payer: &Pubkey,
+    state: &Channel,
+) -> Result<Vec<solana_sdk::instruction::Instruction>> {
+    let mut owners = vec![state.creator];
+    if state.fee_bps > 0 {
+        owners.push(state.fee_recipient);
+    }
+    let mut ixs = Vec::new();
+    for owner in owners {
+        let earnings = pda::earnings(&owner, &state.mint).0;
+        if accounts::earnings(ledger, &earnings).await?.is_none() {
+            ixs.push(
+                mix::InitEarnings {
+                    payer: *payer,
+                    owner,
+                    mint: state.mint,
+                }
+                .instruction(),
+            );
+        }
+    }
+    Ok(ixs)
 }

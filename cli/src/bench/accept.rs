@@ -21,53 +21,25 @@
 //! vouchers it was given, or it fails.
 
 use super::{
+    build_name,
+    cases::{accept_case, pay_case, rate, signed_channels, BenchChannel, PRICE, RESERVE_AHEAD},
+};
+use crate::{
     context::{emit, is_postgres},
     Cli, Failure,
 };
-use clap::{Args, Subcommand};
-use micropay::instructions::OpenChannelArgs;
+use clap::Args;
 use micropay_client::{
-    accounts,
-    ledger::{embedded::EmbeddedLedger, Ledger},
+    ledger::embedded::EmbeddedLedger,
     payer::Payer,
-    receiver::{AcceptedMint, Receiver, ReceiverConfig},
-    store::{postgres::PostgresStore, ClaimStatus, PayerStore, ReceiverStore, SqliteStore},
-    tokens,
+    store::{postgres::PostgresStore, PayerStore, ReceiverStore, SqliteStore},
 };
-use micropay_sdk::{
-    instructions as mix, pda,
-    voucher::{SignerKey, Voucher},
-};
+use micropay_sdk::voucher::{SignerKey, Voucher};
 use solana_sdk::{
     pubkey::Pubkey,
     signature::{Keypair, Signer},
 };
 use std::{sync::Arc, time::Instant};
-
-const SOL: Pubkey = anchor_spl::token::spl_token::native_mint::ID;
-const TOKEN: Pubkey = anchor_spl::token::spl_token::ID;
-/// Lamports per use.
-pub(crate) const PRICE: u64 = 1_000;
-/// Payments a reserving payer reserves per store write.
-pub(crate) const RESERVE_AHEAD: u64 = 64;
-
-/// `micropay bench` runs the reference scenario; `micropay bench accept`
-/// the accept/pay throughput cases.
-#[derive(Args, Debug)]
-#[command(args_conflicts_with_subcommands = true)]
-pub struct BenchArgs {
-    #[command(subcommand)]
-    pub command: Option<BenchCommand>,
-    #[command(flatten)]
-    pub reference: super::bench_reference::ReferenceArgs,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum BenchCommand {
-    /// Durable accepts and pays per second (SQLite, Postgres), with and
-    /// without group commit, beside the verification ceiling.
-    Accept(BenchAcceptArgs),
-}
 
 #[derive(Args, Debug)]
 pub struct BenchAcceptArgs {
@@ -144,74 +116,6 @@ impl std::fmt::Display for BenchAccept {
     }
 }
 
-/// A bench client's channel and its session key.
-pub(crate) struct BenchChannel {
-    pub channel: Pubkey,
-    pub session: Keypair,
-}
-
-/// Opens `count` wrapped-SOL channels of `allocation` lamports each to
-/// `creator` on the embedded bank, each from its own funded payer, and the
-/// creator's earnings account.
-pub(crate) async fn open_channels(
-    ledger: &EmbeddedLedger,
-    creator: &Pubkey,
-    count: usize,
-    allocation: u64,
-) -> Result<Vec<BenchChannel>, Failure> {
-    let l: &dyn Ledger = ledger;
-    let funder = ledger.payer().insecure_clone();
-    l.send(
-        &[mix::InitEarnings {
-            payer: funder.pubkey(),
-            owner: *creator,
-            mint: SOL,
-        }
-        .instruction()],
-        &funder,
-        &[],
-    )
-    .await?;
-    let mut channels = Vec::with_capacity(count);
-    for _ in 0..count {
-        let owner = Keypair::new();
-        ledger
-            .airdrop(&owner.pubkey(), allocation.saturating_add(100_000_000))
-            .await?;
-        let wsol = tokens::create_token_account(l, &owner, &SOL, &owner.pubkey(), &TOKEN).await?;
-        let (escrow, ixs) = mix::FundNewSolEscrow {
-            owner: owner.pubkey(),
-            wsol,
-            lamports: allocation,
-        }
-        .instructions()?;
-        l.send(&ixs, &owner, &[]).await?;
-        let state = accounts::escrow(l, &escrow)
-            .await?
-            .ok_or_else(|| Failure::user("the escrow was not created"))?;
-        let session = Keypair::new();
-        let (open, channel) = mix::OpenChannel {
-            owner: owner.pubkey(),
-            escrow,
-            slot: pda::ChannelSlot::next(&state),
-            args: OpenChannelArgs {
-                creator: *creator,
-                signer: session.pubkey(),
-                allocation,
-                fee_recipient: None,
-                fee_bps: 0,
-                dispute_window_secs: ReceiverConfig::default().min_dispute_window_secs,
-                expires_at: 0,
-                nonce: 0,
-            },
-        }
-        .with_channel();
-        l.send(&[open], &owner, &[]).await?;
-        channels.push(BenchChannel { channel, session });
-    }
-    Ok(channels)
-}
-
 /// A store a case runs on.
 enum BenchStore {
     SqliteDisk,
@@ -260,137 +164,36 @@ impl BenchStore {
     }
 }
 
-/// A fresh creator with `clients` open channels and `per` vouchers signed on
-/// each (amounts `PRICE`, `2 PRICE`, …), signed before any clock starts.
-pub(crate) async fn signed_channels(
-    ledger: &EmbeddedLedger,
-    clients: usize,
-    per: usize,
-    allocation: u64,
-) -> Result<(Pubkey, Vec<BenchChannel>, Arc<Vec<Vec<Voucher>>>), Failure> {
-    let creator = Keypair::new().pubkey();
-    let channels = open_channels(ledger, &creator, clients, allocation).await?;
-    let vouchers = channels
-        .iter()
-        .map(|c| {
-            (1..=per)
-                .map(|n| {
-                    let amount = PRICE.saturating_mul(u64::try_from(n).unwrap_or(u64::MAX));
-                    Voucher::sign(&c.session, c.channel, amount)
-                })
-                .collect()
-        })
-        .collect();
-    Ok((creator, channels, Arc::new(vouchers)))
-}
-
-fn rate(operations: u64, started: Instant) -> f64 {
-    // operation counts are far below 2^52: exact as f64
-    operations as f64 / started.elapsed().as_secs_f64().max(1e-9)
-}
-
-/// One accept case: a fresh receiver on `store`, every client accepting its
-/// own pre-signed vouchers concurrently.
-pub(crate) async fn accept_case(
-    ledger: &Arc<EmbeddedLedger>,
-    creator: &Pubkey,
-    store: Arc<dyn ReceiverStore>,
-    group_commit: usize,
-    vouchers: &Arc<Vec<Vec<Voucher>>>,
-) -> Result<(u64, f64, Option<f64>), Failure> {
-    let receiver = Arc::new(Receiver::new(
-        ledger.clone(),
-        store.clone(),
-        *creator,
-        ReceiverConfig {
-            group_commit,
-            ..ReceiverConfig::accepting([AcceptedMint::wrapped_sol()])
+/// `micropay bench accept`.
+pub async fn run(cli: &Cli, args: &BenchAcceptArgs) -> Result<(), Failure> {
+    validate(args)?;
+    let per = args.vouchers.div_ceil(args.clients);
+    let allocation = PRICE.saturating_mul(u64::try_from(per).unwrap_or(u64::MAX));
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let (_, channels, vouchers) = signed_channels(&ledger, args.clients, per, allocation).await?;
+    let dir = tempfile::tempdir().map_err(|e| Failure::user(format!("temp dir: {e}")))?;
+    let mut stores = vec![BenchStore::SqliteDisk, BenchStore::SqliteMemory];
+    stores.extend(args.postgres.clone().map(BenchStore::Postgres));
+    let shape = Shape {
+        clients: args.clients,
+        per,
+        allocation,
+    };
+    let mut cases = vec![verify_case(&channels, &vouchers)?];
+    cases.extend(accept_cases(&ledger, &stores, dir.path(), &shape).await?);
+    cases.extend(pay_cases(&stores, dir.path(), &shape).await?);
+    emit(
+        cli.output,
+        &BenchAccept {
+            build: build_name(),
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cases,
         },
-    ));
-    // warm each channel's state outside the clock (one ledger read each)
-    for own in vouchers.iter() {
-        if let Some(first) = own.first() {
-            receiver.accept(first, PRICE).await?;
-        }
-    }
-    let (commits_before, writes_before) = receiver.commit_stats();
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..vouchers.len())
-        .map(|i| {
-            let (receiver, vouchers) = (receiver.clone(), vouchers.clone());
-            tokio::spawn(async move {
-                for v in vouchers[i].iter().skip(1) {
-                    receiver.accept(v, PRICE).await?;
-                }
-                Ok::<_, micropay_client::error::ClientError>(())
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await
-            .map_err(|e| Failure::user(format!("an accepting task failed: {e}")))??;
-    }
-    let timed: u64 = vouchers
-        .iter()
-        .map(|v| u64::try_from(v.len().saturating_sub(1)).unwrap_or(0))
-        .sum();
-    let per_second = rate(timed, started);
-    let (commits, writes) = receiver.commit_stats();
-    let (commits, writes) = (
-        commits.saturating_sub(commits_before),
-        writes.saturating_sub(writes_before),
     );
-    // the store holds exactly the last voucher of every channel
-    let rows = store.list(&ClaimStatus::ALL)?;
-    for own in vouchers.iter() {
-        let Some(last) = own.last() else { continue };
-        let held = rows.iter().find(|r| r.voucher.channel == last.channel);
-        if held.map(|r| r.voucher) != Some(*last) {
-            return Err(Failure::user(format!(
-                "the store does not hold the last voucher of channel {}: an accept was lost",
-                last.channel
-            )));
-        }
-    }
-    let mean_batch = (commits > 0).then(|| writes as f64 / commits as f64);
-    Ok((timed, per_second, mean_batch))
+    Ok(())
 }
 
-/// `clients` tasks paying `per` times each on their own channel.
-pub(crate) async fn pay_case(
-    payer: &Payer,
-    channels: &[Pubkey],
-    per: usize,
-) -> Result<(u64, f64), Failure> {
-    let started = Instant::now();
-    let tasks: Vec<_> = channels
-        .iter()
-        .map(|&channel| {
-            let payer = payer.clone();
-            tokio::task::spawn_blocking(move || {
-                for _ in 0..per {
-                    payer.pay(&channel, PRICE)?;
-                }
-                Ok::<_, micropay_client::error::ClientError>(())
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await
-            .map_err(|e| Failure::user(format!("a paying task failed: {e}")))??;
-    }
-    let total = u64::try_from(per.saturating_mul(channels.len())).unwrap_or(u64::MAX);
-    Ok((total, rate(total, started)))
-}
-
-pub async fn run(cli: &Cli, args: &BenchArgs) -> Result<(), Failure> {
-    match &args.command {
-        Some(BenchCommand::Accept(a)) => accept(cli, a).await,
-        None => super::bench_reference::run(cli, &args.reference).await,
-    }
-}
-
-async fn accept(cli: &Cli, args: &BenchAcceptArgs) -> Result<(), Failure> {
+fn validate(args: &BenchAcceptArgs) -> Result<(), Failure> {
     if args.clients == 0 || args.clients > 1_024 {
         return Err(Failure::user("--clients takes 1 to 1024"));
     }
@@ -406,15 +209,21 @@ async fn accept(cli: &Cli, args: &BenchAcceptArgs) -> Result<(), Failure> {
             ));
         }
     }
-    let per = args.vouchers.div_ceil(args.clients);
-    let allocation = PRICE.saturating_mul(u64::try_from(per).unwrap_or(u64::MAX));
-    let ledger = Arc::new(EmbeddedLedger::start().await);
-    let (_, channels, vouchers) = signed_channels(&ledger, args.clients, per, allocation).await?;
-    let dir = tempfile::tempdir().map_err(|e| Failure::user(format!("temp dir: {e}")))?;
-    let mut cases = Vec::new();
+    Ok(())
+}
 
-    // the ceiling: strict verification alone, one thread, each channel's
-    // key decoded once (as the receiver keeps it)
+/// The load every case puts on its store.
+struct Shape {
+    clients: usize,
+    /// Vouchers per client.
+    per: usize,
+    /// Each channel's allocation, lamports.
+    allocation: u64,
+}
+
+/// The ceiling: strict verification alone, one thread, each channel's key
+/// decoded once (as the receiver keeps it).
+fn verify_case(channels: &[BenchChannel], vouchers: &[Vec<Voucher>]) -> Result<Case, Failure> {
     let signers = channels
         .iter()
         .map(|c| SignerKey::new(&c.session.pubkey()))
@@ -432,7 +241,7 @@ async fn accept(cli: &Cli, args: &BenchAcceptArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::user(format!("a bench voucher did not verify: {e}")))?;
     }
     let verified = u64::try_from(sample.len()).unwrap_or(0);
-    cases.push(Case {
+    Ok(Case {
         operation: "verify",
         store: "none".into(),
         durable: false,
@@ -441,79 +250,89 @@ async fn accept(cli: &Cli, args: &BenchAcceptArgs) -> Result<(), Failure> {
         operations: verified,
         per_second: rate(verified, started),
         mean_batch: None,
-    });
+    })
+}
 
-    let mut stores = vec![BenchStore::SqliteDisk, BenchStore::SqliteMemory];
-    stores.extend(args.postgres.clone().map(BenchStore::Postgres));
-    let mut fresh = 0usize;
-    for kind in &stores {
+/// Accepts on each store, one commit each (durable stores) and grouped.
+async fn accept_cases(
+    ledger: &Arc<EmbeddedLedger>,
+    stores: &[BenchStore],
+    dir: &std::path::Path,
+    shape: &Shape,
+) -> Result<Vec<Case>, Failure> {
+    let mut cases = Vec::new();
+    for (n, kind) in stores.iter().enumerate() {
         let durable = kind.durable();
-        for (mode, group) in [("one commit each", 1usize), ("group commit", 512)] {
+        for (m, (mode, group)) in [("one commit each", 1usize), ("group commit", 512)]
+            .into_iter()
+            .enumerate()
+        {
             if !durable && group == 1 {
                 continue;
             }
-            fresh = fresh.saturating_add(1);
-            let store = kind.open(dir.path(), fresh)?;
+            // a file of its own per case
+            let store = kind.open(dir, n.saturating_mul(2).saturating_add(m))?;
             // channels of their own: a shared database keeps every case's rows
             let (creator, _, vouchers) =
-                signed_channels(&ledger, args.clients, per, allocation).await?;
+                signed_channels(ledger, shape.clients, shape.per, shape.allocation).await?;
             let (operations, per_second, mean_batch) =
-                accept_case(&ledger, &creator, store, group, &vouchers).await?;
+                accept_case(ledger, &creator, store, group, &vouchers).await?;
             cases.push(Case {
                 operation: "accept",
                 store: kind.name().into(),
                 durable,
                 mode: mode.into(),
-                clients: args.clients,
+                clients: shape.clients,
                 operations,
                 per_second,
                 mean_batch: if group > 1 { mean_batch } else { None },
             });
         }
     }
+    Ok(cases)
+}
 
-    for kind in &stores {
-        for (mode, ahead) in [
+/// Pays on each store a payer runs on, one write each and reserving ahead.
+async fn pay_cases(
+    stores: &[BenchStore],
+    dir: &std::path::Path,
+    shape: &Shape,
+) -> Result<Vec<Case>, Failure> {
+    let mut cases = Vec::new();
+    for (n, kind) in stores.iter().enumerate() {
+        for (m, (mode, ahead)) in [
             ("one write each".to_string(), 1),
             (format!("reserve {RESERVE_AHEAD} ahead"), RESERVE_AHEAD),
-        ] {
-            fresh = fresh.saturating_add(1);
-            let Some(store) = kind.open_payer(dir.path(), fresh)? else {
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let fresh = n.saturating_mul(2).saturating_add(m);
+            let Some(store) = kind.open_payer(dir, fresh)? else {
                 continue;
             };
             // paying is local (no ledger): fresh random channel addresses
             // keep cases and runs on one database apart
-            let ids: Vec<Pubkey> = (0..args.clients).map(|_| Keypair::new().pubkey()).collect();
+            let ids: Vec<Pubkey> = (0..shape.clients)
+                .map(|_| Keypair::new().pubkey())
+                .collect();
             let payer = Payer::new(store).with_reserve_ahead(ahead);
             for channel in &ids {
-                payer.register(*channel, &Keypair::new(), allocation)?;
+                payer.register(*channel, &Keypair::new(), shape.allocation)?;
             }
-            let (operations, per_second) = pay_case(&payer, &ids, per).await?;
+            let (operations, per_second) = pay_case(&payer, &ids, shape.per).await?;
             payer.release()?;
             cases.push(Case {
                 operation: "pay",
                 store: kind.name().into(),
                 durable: true,
                 mode,
-                clients: args.clients,
+                clients: shape.clients,
                 operations,
                 per_second,
                 mean_batch: None,
             });
         }
     }
-
-    emit(
-        cli.output,
-        &BenchAccept {
-            build: if cfg!(debug_assertions) {
-                "debug"
-            } else {
-                "release"
-            },
-            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            cases,
-        },
-    );
-    Ok(())
+    Ok(cases)
 }

@@ -17,7 +17,11 @@
 //! machine's; a debug build is far slower than `--release` (the result says
 //! which one ran).
 
-use super::{bench::open_channels, context::emit, Cli, Failure};
+use super::{
+    build_name,
+    cases::{open_channels, BenchChannel, PRICE, SOL},
+};
+use crate::{context::emit, Cli, Failure};
 use axum::{routing::get, Router};
 use clap::{Args, ValueEnum};
 use micropay_client::{
@@ -33,10 +37,6 @@ use micropay_http::{
 use micropay_sdk::{voucher::Voucher, x402};
 use solana_sdk::signature::{Keypair, Signer};
 use std::{sync::Arc, time::Instant};
-
-const SOL: solana_sdk::pubkey::Pubkey = anchor_spl::token::spl_token::native_mint::ID;
-/// Lamports per request.
-const PRICE: u64 = 1_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum StoreKind {
@@ -246,15 +246,9 @@ async fn serve_on_loopback(app: Router) -> Result<String, Failure> {
 }
 
 pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
-    if args.concurrency.iter().any(|c| *c == 0 || *c > 1_024) || args.concurrency.is_empty() {
-        return Err(Failure::user("--concurrency takes values from 1 to 1024"));
-    }
-    if args.requests == 0 || args.requests > 1_000_000 {
-        return Err(Failure::user("--requests takes 1 to 1000000"));
-    }
+    validate(args)?;
     let most = args.concurrency.iter().copied().max().unwrap_or(1);
     let ledger = Arc::new(EmbeddedLedger::start().await);
-    let l: &dyn Ledger = ledger.as_ref();
     // each client gets a channel large enough for every paid request it sends
     let per_client = args
         .concurrency
@@ -264,18 +258,65 @@ pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
     let allocation = PRICE.saturating_mul(u64::try_from(per_client).unwrap_or(u64::MAX));
     let creator = Keypair::new();
     let clients = open_channels(&ledger, &creator.pubkey(), most, allocation).await?;
-
     let dir = tempfile::tempdir().map_err(|e| Failure::user(format!("temp dir: {e}")))?;
     let store: Arc<dyn ReceiverStore> = match args.store {
         StoreKind::Disk => Arc::new(SqliteStore::open(dir.path().join("receiver.db"))?),
         StoreKind::Memory => Arc::new(SqliteStore::in_memory()?),
     };
+    let paywall = paywall(&ledger, store.clone(), &creator.pubkey()).await?;
+    let (upstream, gateway) = start(args.deploy, paywall).await?;
+    let offer = offer(&gateway).await?;
+    let mut cumulative = vec![0u64; clients.len()];
+    let mut levels = Vec::with_capacity(args.concurrency.len());
+    for &c in &args.concurrency {
+        let paid = Paid {
+            clients: &clients[..c.min(clients.len())],
+            offer: &offer,
+        };
+        let per = args.requests.div_ceil(c);
+        levels.push(level(&upstream, &gateway, &paid, per, &mut cumulative).await?);
+    }
+    let accepted = counted_once(store.as_ref(), &levels)?;
+    emit(
+        cli.output,
+        &BenchPaywall {
+            build: build_name(),
+            store: match args.store {
+                StoreKind::Disk => "on disk (synchronous)".into(),
+                StoreKind::Memory => "in memory (not durable)".into(),
+            },
+            deploy: args.deploy,
+            levels,
+            accepted,
+        },
+    );
+    Ok(())
+}
+
+fn validate(args: &BenchPaywallArgs) -> Result<(), Failure> {
+    if args.concurrency.iter().any(|c| *c == 0 || *c > 1_024) || args.concurrency.is_empty() {
+        return Err(Failure::user("--concurrency takes values from 1 to 1024"));
+    }
+    if args.requests == 0 || args.requests > 1_000_000 {
+        return Err(Failure::user("--requests takes 1 to 1000000"));
+    }
+    Ok(())
+}
+
+/// The paywall: every path priced at [`PRICE`] lamports of wrapped SOL,
+/// paid to `creator`, its vouchers kept in `store`.
+async fn paywall(
+    ledger: &Arc<EmbeddedLedger>,
+    store: Arc<dyn ReceiverStore>,
+    creator: &solana_sdk::pubkey::Pubkey,
+) -> Result<Paywall, Failure> {
     let receiver = Arc::new(Receiver::new(
         ledger.clone(),
-        store.clone(),
-        creator.pubkey(),
+        store,
+        *creator,
         ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
     ));
+    let l: &dyn Ledger = ledger.as_ref();
     let network = x402::network(&l.genesis_hash().await?);
     let route = Route::new(
         None,
@@ -287,31 +328,38 @@ pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
         }],
     )
     .map_err(|e| Failure::user(e.to_string()))?;
-    let paywall = Paywall::new(
+    Ok(Paywall::new(
         receiver,
         PaywallConfig {
             credit_not_found: false,
             unrouted: Default::default(),
             routes: vec![route],
-            network: network.clone(),
+            network,
             max_timeout_seconds: 60,
             fund_action: None,
         },
-    );
+    ))
+}
+
+/// Starts the upstream and the gateway `deploy` names; their URLs.
+async fn start(deploy: Deploy, paywall: Paywall) -> Result<(String, String), Failure> {
     let app = Router::new().route(
         "/data",
         get(|| async { axum::Json(serde_json::json!({ "temperature": 21 })) }),
     );
     let upstream = serve_on_loopback(app.clone()).await?;
-    let gateway = match args.deploy {
+    let gateway = match deploy {
         Deploy::Proxy => {
             let proxy = Proxy::new(&upstream).map_err(|e| Failure::user(e.to_string()))?;
             serve_on_loopback(proxy.router().layer(paywall)).await?
         }
         Deploy::Layer => serve_on_loopback(app.layer(paywall)).await?,
     };
+    Ok((upstream, gateway))
+}
 
-    // a request the paywall accepts needs the offer it made
+/// The offer the gateway makes: a request the paywall accepts carries it.
+async fn offer(gateway: &str) -> Result<x402::PaymentRequirements, Failure> {
     let asked = reqwest::get(format!("{gateway}/data"))
         .await
         .map_err(|e| Failure::user(e.to_string()))?;
@@ -320,58 +368,80 @@ pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
         .get(x402::PAYMENT_REQUIRED)
         .and_then(|v| x402::decode_header(x402::PAYMENT_REQUIRED, v.as_bytes()).ok())
         .ok_or_else(|| Failure::user("the paywall sent no PAYMENT-REQUIRED"))?;
-    let offer = required
+    required
         .for_mint(&SOL)
         .cloned()
-        .ok_or_else(|| Failure::user("the paywall offered no SOL price"))?;
+        .ok_or_else(|| Failure::user("the paywall offered no SOL price"))
+}
 
-    let mut cumulative = vec![0u64; clients.len()];
-    let mut levels = Vec::with_capacity(args.concurrency.len());
-    for &c in &args.concurrency {
-        let per = args.requests.div_ceil(c);
-        let total = per.saturating_mul(c);
-        // one warm-up request per client, then `per` timed
-        let direct_headers: Vec<Vec<Option<String>>> =
-            (0..c).map(|_| vec![None; per.saturating_add(1)]).collect();
-        let (direct_rps, direct) = load(&format!("{upstream}/data"), direct_headers).await?;
-        // vouchers signed before the clock starts
-        let mut paid_headers = Vec::with_capacity(c);
-        for (i, client) in clients.iter().take(c).enumerate() {
-            let mut own = Vec::with_capacity(per.saturating_add(1));
-            for _ in 0..=per {
-                let next = cumulative[i].saturating_add(PRICE);
-                cumulative[i] = next;
-                let voucher = Voucher::sign(&client.session, client.channel, next);
-                own.push(Some(x402::encode_header(&x402::PaymentPayload {
-                    x402_version: x402::X402_VERSION,
-                    resource: None,
-                    accepted: offer.clone(),
-                    payload: x402::WireVoucher::from(&voucher),
-                })));
-            }
-            paid_headers.push(own);
+/// The paying clients of a level and the offer they answer.
+struct Paid<'a> {
+    clients: &'a [BenchChannel],
+    offer: &'a x402::PaymentRequirements,
+}
+
+/// The payment headers of `per` timed requests and one warm-up per client,
+/// each a fresh voucher above the client's `cumulative` amount (signed
+/// before the clock starts).
+fn paid_headers(paid: &Paid<'_>, per: usize, cumulative: &mut [u64]) -> Vec<Vec<Option<String>>> {
+    let mut headers = Vec::with_capacity(paid.clients.len());
+    for (client, total) in paid.clients.iter().zip(cumulative.iter_mut()) {
+        let mut own = Vec::with_capacity(per.saturating_add(1));
+        for _ in 0..=per {
+            *total = total.saturating_add(PRICE);
+            let voucher = Voucher::sign(&client.session, client.channel, *total);
+            own.push(Some(x402::encode_header(&x402::PaymentPayload {
+                x402_version: x402::X402_VERSION,
+                resource: None,
+                accepted: paid.offer.clone(),
+                payload: x402::WireVoucher::from(&voucher),
+            })));
         }
-        let (paid_rps, paid) = load(&format!("{gateway}/data"), paid_headers).await?;
-        let (d50, d99, p50, p99) = (
-            percentile(&direct, 50),
-            percentile(&direct, 99),
-            percentile(&paid, 50),
-            percentile(&paid, 99),
-        );
-        levels.push(Level {
-            concurrency: c,
-            requests: total,
-            warmup: c,
-            direct_rps,
-            paid_rps,
-            direct_p50_us: d50,
-            direct_p99_us: d99,
-            paid_p50_us: p50,
-            paid_p99_us: p99,
-            added_p50_us: p50.saturating_sub(d50),
-            added_p99_us: p99.saturating_sub(d99),
-        });
+        headers.push(own);
     }
+    headers
+}
+
+/// One concurrency level: the same load straight to the upstream and paid
+/// through the gateway.
+async fn level(
+    upstream: &str,
+    gateway: &str,
+    paid: &Paid<'_>,
+    per: usize,
+    cumulative: &mut [u64],
+) -> Result<Level, Failure> {
+    let c = paid.clients.len();
+    // one warm-up request per client, then `per` timed
+    let direct_headers: Vec<Vec<Option<String>>> =
+        (0..c).map(|_| vec![None; per.saturating_add(1)]).collect();
+    let (direct_rps, direct) = load(&format!("{upstream}/data"), direct_headers).await?;
+    let headers = paid_headers(paid, per, cumulative);
+    let (paid_rps, paid) = load(&format!("{gateway}/data"), headers).await?;
+    let (d50, d99, p50, p99) = (
+        percentile(&direct, 50),
+        percentile(&direct, 99),
+        percentile(&paid, 50),
+        percentile(&paid, 99),
+    );
+    Ok(Level {
+        concurrency: c,
+        requests: per.saturating_mul(c),
+        warmup: c,
+        direct_rps,
+        paid_rps,
+        direct_p50_us: d50,
+        direct_p99_us: d99,
+        paid_p50_us: p50,
+        paid_p99_us: p99,
+        added_p50_us: p50.saturating_sub(d50),
+        added_p99_us: p99.saturating_sub(d99),
+    })
+}
+
+/// The paid requests the receiver holds, which must be every one served
+/// (warm-ups included), each once.
+fn counted_once(store: &dyn ReceiverStore, levels: &[Level]) -> Result<u64, Failure> {
     let accepted: u64 = store
         .list(&micropay_client::store::ClaimStatus::ALL)?
         .iter()
@@ -386,22 +456,5 @@ pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
             "the receiver holds {accepted} paid requests, {expected} were served: a voucher was lost or counted twice"
         )));
     }
-    emit(
-        cli.output,
-        &BenchPaywall {
-            build: if cfg!(debug_assertions) {
-                "debug"
-            } else {
-                "release"
-            },
-            store: match args.store {
-                StoreKind::Disk => "on disk (synchronous)".into(),
-                StoreKind::Memory => "in memory (not durable)".into(),
-            },
-            deploy: args.deploy,
-            levels,
-            accepted,
-        },
-    );
-    Ok(())
+    Ok(accepted)
 }

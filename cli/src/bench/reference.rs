@@ -32,7 +32,10 @@
 //! account).
 
 use super::{
-    bench::{accept_case, pay_case, signed_channels, BenchChannel, PRICE, RESERVE_AHEAD},
+    build_name,
+    cases::{accept_case, pay_case, signed_channels, BenchChannel, PRICE, RESERVE_AHEAD},
+};
+use crate::{
     context::emit,
     scenario::{self, ScenarioConfig, ScenarioReport, TimeControl},
     Cli, Failure,
@@ -351,7 +354,7 @@ async fn scenario_run(
         format,
         split: None,
     };
-    let progress = super::demo::progress_bar(show_progress, args.payments, label);
+    let progress = crate::demo::progress_bar(show_progress, args.payments, label);
     let on_payment = |done: usize| progress.set_position(done as u64);
     let report = scenario::run(ledger, time, &funder, &config, &on_payment).await?;
     progress.finish_and_clear();
@@ -455,6 +458,26 @@ fn throughput(vouchers: usize) -> Result<Throughput, Failure> {
 }
 
 pub async fn run(cli: &Cli, args: &ReferenceArgs) -> Result<(), Failure> {
+    validate(args)?;
+    let started = Instant::now();
+    let show =
+        cli.output == crate::Output::Text && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let runs = designs(args, show).await?;
+    // the rent rate of the bank
+    let bank = EmbeddedLedger::start().await;
+    let rent: Rent = bank
+        .account(&solana_sdk::sysvar::rent::ID)
+        .await?
+        .and_then(|a| bincode::deserialize(&a.data).ok())
+        .ok_or_else(|| Failure::user("the bank has no Rent sysvar"))?;
+    let speed = throughput(args.throughput_vouchers)?;
+    let mut report = assemble(args, runs, &rent, speed)?;
+    report.seconds = started.elapsed().as_secs_f64();
+    emit(cli.output, &report);
+    Ok(())
+}
+
+fn validate(args: &ReferenceArgs) -> Result<(), Failure> {
     if args.payers == 0 || args.creators == 0 || args.payments == 0 || args.price == 0 {
         return Err(Failure::user(
             "--payers, --creators, --payments and --price must be at least 1",
@@ -468,17 +491,28 @@ pub async fn run(cli: &Cli, args: &ReferenceArgs) -> Result<(), Failure> {
             "--throughput-vouchers takes {THROUGHPUT_CLIENTS} to 10000000"
         )));
     }
-    let started = Instant::now();
-    let show =
-        cli.output == super::Output::Text && std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let channels = args.payers.saturating_mul(args.creators);
-    let payments = u64::try_from(args.payments).unwrap_or(u64::MAX);
-    let value = payments.saturating_mul(args.price);
-    let totals = (payments, value);
+    Ok(())
+}
 
-    let mut rows = Vec::new();
-    let mut at_close = Vec::new();
-    let mut periodic = Vec::new();
+/// Every design's row: micropay executed in both formats under both
+/// policies, the precompile design and x402 exact from the fee model.
+struct Runs {
+    rows: Vec<Row>,
+    at_close: Vec<Row>,
+    periodic: Vec<Row>,
+    x402: Row,
+}
+
+/// (payments, value in lamports) of the scenario.
+fn totals(args: &ReferenceArgs) -> (u64, u64) {
+    let payments = u64::try_from(args.payments).unwrap_or(u64::MAX);
+    (payments, payments.saturating_mul(args.price))
+}
+
+async fn designs(args: &ReferenceArgs, show: bool) -> Result<Runs, Failure> {
+    let totals = totals(args);
+    let (payments, value) = totals;
+    let (mut rows, mut at_close, mut periodic) = (Vec::new(), Vec::new(), Vec::new());
     // at close: the planner never runs before the close
     let never = args.payments.saturating_add(1);
     for (policy, every) in [("periodic", args.claim_every), ("at close", never)] {
@@ -486,26 +520,23 @@ pub async fn run(cli: &Cli, args: &ReferenceArgs) -> Result<(), Failure> {
         for format in [TxFormat::Legacy, TxFormat::V1] {
             let label = format!("{format} {policy}");
             let report = scenario_run(args, format, every, &label, show).await?;
-            let settled = u64::try_from(report.vouchers_settled).unwrap_or(u64::MAX);
-            if format == TxFormat::Legacy {
-                legacy_settled = settled;
-            }
-            let r = row(
-                ("micropay", format.name(), policy),
-                true,
-                (
-                    u64::try_from(report.claim_transactions).unwrap_or(u64::MAX),
-                    settled,
-                    report.fees_lamports,
-                ),
-                totals,
-            );
             if report.value_paid != value {
                 return Err(Failure::user(format!(
                     "{label}: receivers accepted {} lamports of the {value} paid",
                     report.value_paid
                 )));
             }
+            let settled = u64::try_from(report.vouchers_settled).unwrap_or(u64::MAX);
+            if format == TxFormat::Legacy {
+                legacy_settled = settled;
+            }
+            let transactions = u64::try_from(report.claim_transactions).unwrap_or(u64::MAX);
+            let r = row(
+                ("micropay", format.name(), policy),
+                true,
+                (transactions, settled, report.fees_lamports),
+                totals,
+            );
             match policy {
                 "periodic" => periodic.push(r.clone()),
                 _ => at_close.push(r.clone()),
@@ -521,61 +552,64 @@ pub async fn run(cli: &Cli, args: &ReferenceArgs) -> Result<(), Failure> {
         totals,
     );
     rows.push(x402.clone());
+    Ok(Runs {
+        rows,
+        at_close,
+        periodic,
+        x402,
+    })
+}
 
-    // the rent rate of the bank
-    let bank = EmbeddedLedger::start().await;
-    let rent: Rent = bank
-        .account(&solana_sdk::sysvar::rent::ID)
-        .await?
-        .and_then(|a| bincode::deserialize(&a.data).ok())
-        .ok_or_else(|| Failure::user("the bank has no Rent sysvar"))?;
+/// The report from the runs, the rent rate and the one-core rates
+/// (`seconds` left for the caller).
+fn assemble(
+    args: &ReferenceArgs,
+    runs: Runs,
+    rent: &Rent,
+    speed: Throughput,
+) -> Result<BenchReport, Failure> {
     let cost = |account: &'static str, bytes: usize| AccountCost {
         account,
         bytes,
         rent_lamports: rent.minimum_balance(bytes),
     };
+    let channel_bytes = 8usize.saturating_add(Channel::INIT_SPACE);
     let accounts = vec![
         cost("Escrow", 8usize.saturating_add(Escrow::INIT_SPACE)),
-        cost("Channel", 8usize.saturating_add(Channel::INIT_SPACE)),
+        cost("Channel", channel_bytes),
         cost("Earnings", 8usize.saturating_add(Earnings::INIT_SPACE)),
     ];
-    let channel_bytes = 8usize.saturating_add(Channel::INIT_SPACE);
-
-    let speed = throughput(args.throughput_vouchers)?;
-    let planner = |format| {
+    let capacity = |format| {
         micropay_client::planner::Planner::new(micropay_client::planner::PlannerConfig {
             format,
             ..Default::default()
         })
+        .capacity_one_creator(&Pubkey::new_unique())
     };
-    let payer = Pubkey::new_unique();
     let pick = |list: &[Row], format: &str| {
         list.iter()
             .find(|r| r.tx_format == format)
             .cloned()
             .ok_or_else(|| Failure::user("a run is missing"))
     };
-    let (legacy_end, v1_end) = (pick(&at_close, "legacy")?, pick(&at_close, "v1")?);
-    let v1_periodic = pick(&periodic, "v1")?;
-    let precompile = rows
+    let (legacy_end, v1_end) = (pick(&runs.at_close, "legacy")?, pick(&runs.at_close, "v1")?);
+    let v1_periodic = pick(&runs.periodic, "v1")?;
+    let precompile = runs
+        .rows
         .iter()
         .find(|r| r.design == "precompile design" && r.policy == "at close")
         .cloned()
         .ok_or_else(|| Failure::user("a baseline is missing"))?;
-    let report = BenchReport {
-        build: if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        },
+    Ok(BenchReport {
+        build: build_name(),
         cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         cpu: cpu_name(),
         payers: args.payers,
         creators: args.creators,
-        channels,
+        channels: args.payers.saturating_mul(args.creators),
         payments: args.payments,
         price_lamports: args.price,
-        value_lamports: value,
+        value_lamports: totals(args).1,
         target_fee_ratio: args.target_fee_ratio,
         policy: format!(
             "periodic: the planner every {} payments at the {}% target, and at the close",
@@ -584,8 +618,8 @@ pub async fn run(cli: &Cli, args: &ReferenceArgs) -> Result<(), Failure> {
         ),
         vouchers_per_tx_legacy: legacy_end.vouchers_per_tx,
         vouchers_per_tx_v1: v1_end.vouchers_per_tx,
-        max_vouchers_per_tx_legacy: planner(TxFormat::Legacy).capacity_one_creator(&payer),
-        max_vouchers_per_tx_v1: planner(TxFormat::V1).capacity_one_creator(&payer),
+        max_vouchers_per_tx_legacy: capacity(TxFormat::Legacy),
+        max_vouchers_per_tx_v1: capacity(TxFormat::V1),
         lamports_per_settled_channel_legacy: legacy_end.lamports_per_settled_channel,
         lamports_per_settled_channel_v1: v1_end.lamports_per_settled_channel,
         fee_per_payment_lamports: v1_periodic.fee_per_payment_lamports,
@@ -602,13 +636,11 @@ pub async fn run(cli: &Cli, args: &ReferenceArgs) -> Result<(), Failure> {
             .minimum_balance(PEER_CHANNEL_BYTES)
             .saturating_add(rent.minimum_balance(TOKEN_ACCOUNT_BYTES)),
         accounts,
-        rows,
+        rows: runs.rows,
         precompile_design: precompile,
-        x402_exact: x402,
-        seconds: started.elapsed().as_secs_f64(),
-    };
-    emit(cli.output, &report);
-    Ok(())
+        x402_exact: runs.x402,
+        seconds: 0.0,
+    })
 }
 
 /// The CPU's model name (Linux), or "unknown CPU".

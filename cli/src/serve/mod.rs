@@ -1,0 +1,163 @@
+//! `micropay serve`: a paywall in front of any HTTP API, configured by a
+//! TOML file, like Aperture does for L402. Requests matching a priced route
+//! are answered `402` (x402 v2, scheme `micropay`) until they carry a voucher
+//! the creator's receiver accepts; everything else goes straight to the
+//! upstream. The watcher runs inside (claims on schedule and before every
+//! dispute deadline), so running `serve` is the creator's whole duty.
+//!
+//! The file (see README, "Sell an API per request"):
+//!
+//! ```toml
+//! upstream = "http://127.0.0.1:8080"   # the API sold
+//! listen = "127.0.0.1:8402"            # where clients connect
+//! mints = ["sol"]                      # accepted: `sol`, or MINT=LAMPORTS[/UNITS]
+//! # cluster, keypair (the creator), store: like -u, -k, --store
+//!
+//! [[route]]
+//! method = "GET"                       # optional: any method
+//! path = "/weather/**"                 # `*` one segment, final `**` the rest
+//! price = { sol = "0.00001" }          # UI units per request, per accepted mint
+//!
+//! [default]                            # paths no route names (default: free)
+//! deny = true                          # or: price = { sol = "0.00001" }
+//! ```
+//!
+//! Paths are priced and forwarded in canonical form (`micropay_http::path`:
+//! dot segments, `//`, encoded `/` are refused with 400). A method no route
+//! names on a priced path is priced by that path's first route. Only the
+//! standard methods may be named unless a route says `custom_method = true`.
+//! Whatever is served free is said loudly, by `--check` and at start-up.
+//!
+//! Unless `[actions] enabled = false`, it also serves a Solana Action
+//! (`/actions/fund`, `/actions.json`) through which any Actions-capable
+//! wallet funds an escrow and opens a channel to this creator; the 402s link
+//! to it.
+//!
+//! `-u` and `-k` on the command line win over `cluster` and `keypair` in
+//! the file, which win over the Solana CLI config.
+//!
+//! Recommended setup: keep the creator's key off the gateway. Set `payee`
+//! to the creator's address and give `serve` a keypair that only pays claim
+//! fees (claims are permissionless, and earnings go to the payee's earnings
+//! account whoever pays); the creator withdraws from its own machine.
+//!
+//! It runs one async worker thread fewer than the cores, leaving the
+//! receiver store's commit thread a core ([`crate::runtime_workers`] says why).
+//!
+//! Three steps: the file is read and checked (`config`), what only the
+//! cluster and the machine know is gathered ([`plan::Facts`]: mints, the
+//! network, the store, the bound socket), a pure [`plan::plan`] decides
+//! everything served, and `start` runs it.
+mod config;
+mod plan;
+mod start;
+
+pub use config::ServeConfig;
+
+use crate::{
+    context::{emit, receiver_store, Ctx},
+    watch::LogFormat,
+    Cli, Failure,
+};
+use anchor_lang::prelude::Pubkey;
+use clap::Args;
+use micropay_sdk::x402;
+use std::{collections::BTreeMap, path::PathBuf};
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The configuration file (TOML).
+    #[arg(long, short = 'c', default_value = "micropay-serve.toml")]
+    pub config: PathBuf,
+    /// Check the file and the cluster, print what would be served, and exit.
+    #[arg(long)]
+    pub check: bool,
+    /// Log lines on stderr: text or json.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
+    let file = ServeConfig::read(&args.config)?;
+    let checked = file.check(&args.config)?;
+    let ctx = Ctx::connect(
+        cli.url.as_deref().or(file.cluster.as_deref()),
+        cli.keypair.as_deref().or(file.keypair.as_deref()),
+        cli.commitment,
+        cli.output,
+    )?;
+    let me = ctx.me()?;
+    let accepted: Vec<Pubkey> = checked.values.iter().map(|(mint, _)| *mint).collect();
+    crate::split::check_payee_mints(&ctx, &checked.payee.unwrap_or(me), &accepted).await?;
+    let (store, store_name) = receiver_store(file.store.as_ref(), false)?;
+    // bound before the banner, so that it names the real port (`listen` may
+    // ask for port 0)
+    let listener = if args.check {
+        None
+    } else {
+        Some(bind(&file.listen).await?)
+    };
+    let listening = listener
+        .as_ref()
+        .and_then(|l| l.local_addr().ok())
+        .map_or_else(|| file.listen.clone(), |a| a.to_string());
+    let facts = facts(&ctx, &file, &accepted, me, store_name, listening).await?;
+    let plan = plan::plan(&file, &args.config, &checked, &facts)?;
+    for w in &plan.serving.warnings {
+        eprintln!("warning: {w}");
+    }
+    let Some(listener) = listener else {
+        // --check
+        emit(cli.output, &plan.serving);
+        return Ok(());
+    };
+    let running = start::Running {
+        ctx: &ctx,
+        store,
+        proxy: checked.proxy,
+        listener,
+    };
+    start::start(cli.output, args.log_format, running, plan).await
+}
+
+async fn bind(listen: &str) -> Result<tokio::net::TcpListener, Failure> {
+    tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| Failure {
+            message: format!("cannot listen on {listen}: {e} (change `listen`)"),
+            code: 2,
+        })
+}
+
+/// What the plan needs from the cluster: the accepted mints, the network,
+/// the Action's mint.
+async fn facts(
+    ctx: &Ctx,
+    file: &ServeConfig,
+    accepted: &[Pubkey],
+    me: Pubkey,
+    store: String,
+    listening: String,
+) -> Result<plan::Facts, Failure> {
+    // prices are in UI units of accepted mints, converted with their decimals
+    let mut mints = BTreeMap::new();
+    for mint in accepted {
+        mints.insert(*mint, ctx.mint(&mint.to_string()).await?);
+    }
+    let network = x402::network(&ctx.ledger().genesis_hash().await?);
+    let actions_mint = match (&file.actions.mint, accepted.first()) {
+        _ if !file.actions.enabled => None,
+        (Some(m), _) => Some(ctx.mint(m).await?),
+        (None, Some(first)) => Some(ctx.mint(&first.to_string()).await?),
+        (None, None) => None,
+    };
+    Ok(plan::Facts {
+        mints,
+        me,
+        network,
+        cluster: micropay_client::error::redact_url(&ctx.ledger.url()),
+        store,
+        listening,
+        actions_mint,
+    })
+}

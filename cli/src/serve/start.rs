@@ -1,0 +1,175 @@
+//! Running a plan: the paywall in front of the upstream, the funding
+//! Action beside it, the watcher on its own thread, until a signal (or the
+//! watcher giving up) stops them.
+
+use super::plan::{Plan, WatchPlan};
+use crate::{
+    context::{emit, Ctx},
+    watch::{init_logs, shutdown_signal, websocket_url, LogFormat},
+    Failure, Output,
+};
+use micropay_client::{
+    ledger::rpc::RpcLedger,
+    receiver::Receiver,
+    store::ReceiverStore,
+    watcher::{subscribe_channels, WatchReport, Watcher, WatcherConfig},
+};
+use micropay_http::{
+    paywall::{ClaimNow, Paywall},
+    proxy::Proxy,
+};
+use std::sync::Arc;
+use tokio::sync::{oneshot, watch};
+
+/// What a plan runs on: the cluster, the store, the upstream, the socket.
+pub(super) struct Running<'a> {
+    pub(super) ctx: &'a Ctx,
+    pub(super) store: Arc<dyn ReceiverStore>,
+    pub(super) proxy: Proxy,
+    pub(super) listener: tokio::net::TcpListener,
+}
+
+/// The watcher's report, once its thread ends.
+type WatcherDone = oneshot::Receiver<Result<WatchReport, String>>;
+
+/// Serves `plan` until a signal, or the watcher giving up, stops it.
+pub(super) async fn start(
+    output: Output,
+    log_format: LogFormat,
+    running: Running<'_>,
+    plan: Plan,
+) -> Result<(), Failure> {
+    let ctx = running.ctx;
+    let receiver = Arc::new(Receiver::new(
+        ctx.ledger.clone(),
+        running.store.clone(),
+        plan.creator,
+        plan.receiver,
+    ));
+    let claimer = ClaimNow::new(
+        ctx.ledger.clone(),
+        Arc::new(ctx.keypair()?.insecure_clone()),
+    );
+    let paywall = Paywall::with_settle(receiver, plan.paywall, Arc::new(claimer));
+    init_logs(log_format);
+    let signal = shutdown_signal()?;
+    let (stop, stopped) = watch::channel(false);
+    let stop = Arc::new(stop);
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        signal.await;
+        let _ = on_signal.send(true);
+    });
+    let watcher = match plan.watch {
+        Some(w) => {
+            Some(spawn_watcher(ctx, running.store, plan.creator, w, (&stop, &stopped)).await?)
+        }
+        None => None,
+    };
+    emit(output, &plan.serving);
+    // the Action's routes are never priced; everything else goes through the paywall
+    let mut app = running.proxy.router().layer(paywall);
+    if let Some(fund) = plan.fund {
+        app = micropay_http::actions::router(ctx.ledger.clone(), fund).merge(app);
+    }
+    let mut stopped_http = stopped.clone();
+    // each request's client address reaches the paywall (its junk limit)
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(running.listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = stopped_http.wait_for(|s| *s).await;
+        })
+        .await
+        .map_err(|e| Failure {
+            message: format!("serving stopped: {e}"),
+            code: 2,
+        })?;
+    if let Some(done) = watcher {
+        watcher_stopped(done).await?;
+    }
+    if output == Output::Text {
+        println!("stopped");
+    }
+    Ok(())
+}
+
+/// Starts the watcher on its own thread, runtime and RPC connection: a pass
+/// reads and writes the store synchronously, which must not hold up the
+/// paywall's worker (serve runs one worker fewer than the cores). When it
+/// gives up, serving stops too: the creator's duty is not kept.
+async fn spawn_watcher(
+    ctx: &Ctx,
+    store: Arc<dyn ReceiverStore>,
+    creator: anchor_lang::prelude::Pubkey,
+    plan: WatchPlan,
+    (stop, stopped): (&Arc<watch::Sender<bool>>, &watch::Receiver<bool>),
+) -> Result<WatcherDone, Failure> {
+    let format = plan.format.resolve(ctx.ledger.as_ref()).await?;
+    let ledger = Arc::new(RpcLedger::new(
+        ctx.ledger.url(),
+        ctx.ledger.client().commitment(),
+    ));
+    let watcher = Watcher::new(
+        ledger,
+        store,
+        Arc::new(ctx.keypair()?.insecure_clone()),
+        WatcherConfig {
+            poll_interval: plan.poll,
+            plan_interval: plan.plan,
+            planner: micropay_client::planner::PlannerConfig {
+                format,
+                ..plan.planner
+            },
+            distribute: plan.distribute,
+            ..WatcherConfig::default()
+        },
+    );
+    let ws = websocket_url(&ctx.ledger.url());
+    let (mut stopped, stop) = (stopped.clone(), stop.clone());
+    let (done, report) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("micropay-watcher".into())
+        .spawn(move || {
+            let report = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map(|runtime| {
+                    runtime.block_on(async move {
+                        let wake = subscribe_channels(&ws, Some(creator)).await.ok();
+                        watcher
+                            .run(wake, async move {
+                                let _ = stopped.wait_for(|s| *s).await;
+                            })
+                            .await
+                    })
+                })
+                .map_err(|e| format!("cannot start its runtime: {e}"));
+            if report.as_ref().is_ok_and(|r| r.gave_up.is_some()) {
+                let _ = stop.send(true);
+            }
+            let _ = done.send(report);
+        })
+        .map_err(|e| Failure::user(format!("cannot start the watcher's thread: {e}")))?;
+    Ok(report)
+}
+
+/// The watcher's end: logged, and an error (exit code 2, so a supervisor
+/// restarts the gateway) when it gave up.
+async fn watcher_stopped(done: WatcherDone) -> Result<(), Failure> {
+    let report = done
+        .await
+        .map_err(|_| Failure::user("watcher: its thread ended without a report"))?
+        .map_err(|e| Failure::user(format!("watcher: {e}")))?;
+    tracing::info!(
+        claims = report.claim_transactions,
+        settled = report.settled_amount,
+        "watcher stopped"
+    );
+    match report.gave_up {
+        Some(why) => Err(Failure {
+            message: format!("watcher stopped, so serving stopped: {why}"),
+            code: 2,
+        }),
+        None => Ok(()),
+    }
+}
