@@ -86,7 +86,7 @@ pub enum ClientError {
     },
     /// The receiver refused a voucher.
     #[error("voucher refused: {0}")]
-    Rejected(#[from] crate::receiver::Rejection),
+    Rejected(#[from] crate::rejection::Rejection),
     /// The voucher store failed (I/O, corruption, schema).
     #[error("{}", match path {
         Some(path) => format!("voucher store {}: {reason}", path.display()),

@@ -73,6 +73,7 @@ pub mod ledger;
 pub mod payer;
 pub mod planner;
 pub mod receiver;
+pub mod rejection;
 pub mod store;
 pub mod tokens;
 pub mod v1;

@@ -71,8 +71,7 @@ use solana_sdk::{
 };
 use std::collections::{BTreeSet, HashMap};
 
-/// Largest serialized transaction, bytes (an IPv6 packet minus headers).
-pub const PACKET_DATA_SIZE: usize = 1_232;
+pub use crate::v1::PACKET_DATA_SIZE;
 /// Most accounts one transaction may lock.
 pub const MAX_ACCOUNTS: usize = 64;
 /// Compute units one transaction may use.

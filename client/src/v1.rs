@@ -22,6 +22,10 @@ use solana_sdk::{
     signature::{Signature, Signer},
 };
 
+/// Largest serialized legacy transaction, bytes (an IPv6 packet minus
+/// headers).
+pub const PACKET_DATA_SIZE: usize = 1_232;
+
 /// Largest serialized v1 transaction, bytes.
 pub const MAX_TRANSACTION_SIZE: usize = v1::MAX_TRANSACTION_SIZE;
 /// Most accounts a v1 message names.
@@ -48,7 +52,7 @@ impl TxFormat {
     /// Largest serialized transaction, bytes.
     pub const fn max_size(self) -> usize {
         match self {
-            TxFormat::Legacy => crate::planner::PACKET_DATA_SIZE,
+            TxFormat::Legacy => PACKET_DATA_SIZE,
             TxFormat::V1 => MAX_TRANSACTION_SIZE,
         }
     }

@@ -22,9 +22,11 @@
 // The entrypoint adapter and the syscall stubs need unsafe code.
 #![allow(unsafe_code)]
 
+mod frame;
 mod invoke;
 mod logs;
 mod stubs;
+mod writeback;
 
 pub use invoke::builtin;
 pub use logs::echo_program_logs;

@@ -5,7 +5,7 @@
 //! into the invocation's log collector as `Program log: …`, exactly where the
 //! SBF runtime puts them. Any other message is printed as upstream does.
 
-use crate::invoke;
+use crate::frame;
 use solana_program_runtime::stable_log;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -18,7 +18,7 @@ pub fn echo_program_logs(on: bool) {
 }
 
 fn hook(message: &str) -> bool {
-    invoke::with_context(|context| {
+    frame::with_context(|context| {
         stable_log::program_log(&context.get_log_collector(), message);
         if ECHO.load(Ordering::Relaxed) {
             println!("Program log: {message}");

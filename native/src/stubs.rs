@@ -6,7 +6,10 @@
 //! depth, `success`/`failed`), so the stub adds no line of its own — program-
 //! test's added an `invoke` at the caller's depth and a second `success`.
 
-use crate::invoke::{record_cpi_failure, store, with_context};
+use crate::{
+    frame::{record_cpi_failure, with_context},
+    writeback::store,
+};
 use solana_account_info::AccountInfo;
 use solana_instruction::{
     error::{InstructionError, UNSUPPORTED_SYSVAR},
