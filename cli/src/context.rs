@@ -238,14 +238,8 @@ pub fn receiver_store(
     existing: bool,
 ) -> Result<(Arc<dyn ReceiverStore>, String), Failure> {
     if let Some(url) = explicit.filter(|p| is_postgres(p)).and_then(|p| p.to_str()) {
-        #[cfg(feature = "postgres")]
-        {
-            let store = micropay_client::store::postgres::PostgresStore::connect(url)?;
-            let name = store.name().to_string();
-            return Ok((Arc::new(store), name));
-        }
-        #[cfg(not(feature = "postgres"))]
-        return Err(no_postgres());
+        let (store, name) = postgres(url)?;
+        return Ok((store, name));
     }
     let path = store_path(explicit, "receiver");
     let store = if existing {
@@ -261,22 +255,29 @@ pub fn receiver_store(
 /// `~/.config/micropay/payer.db`).
 pub fn payer_store(explicit: Option<&PathBuf>) -> Result<Arc<dyn PayerStore>, Failure> {
     if let Some(url) = explicit.filter(|p| is_postgres(p)).and_then(|p| p.to_str()) {
-        #[cfg(feature = "postgres")]
-        return Ok(Arc::new(
-            micropay_client::store::postgres::PostgresStore::connect(url)?,
-        ));
-        #[cfg(not(feature = "postgres"))]
-        return Err(no_postgres());
+        return Ok(postgres(url)?.0);
     }
     Ok(Arc::new(SqliteStore::open(store_path(explicit, "payer"))?))
 }
 
-/// What a binary built without Postgres says to `--store postgres://…`.
+/// The Postgres store at `url`, and its name for output (without the
+/// password).
+#[cfg(feature = "postgres")]
+fn postgres(
+    url: &str,
+) -> Result<(Arc<micropay_client::store::postgres::PostgresStore>, String), Failure> {
+    let store = micropay_client::store::postgres::PostgresStore::connect(url)?;
+    let name = store.name().to_string();
+    Ok((Arc::new(store), name))
+}
+
+/// What a binary built without Postgres says to `--store postgres://…`
+/// (the URL is not repeated: it may hold a password).
 #[cfg(not(feature = "postgres"))]
-fn no_postgres() -> Failure {
-    Failure::user(
+fn postgres(_url: &str) -> Result<(Arc<SqliteStore>, String), Failure> {
+    Err(Failure::user(
         "this micropay was built without Postgres: install it with `cargo install --path cli --features postgres` (or `full`)",
-    )
+    ))
 }
 
 /// `~/.config/micropay/<name>.db`, unless overridden.
