@@ -49,7 +49,7 @@ use crate::{
     ledger::Ledger,
     store::{
         commit::{self, GroupCommit},
-        rules::{Recorded, Sighting},
+        rules::{self, Recorded, Sighting},
         Credit, ReceiverStore, VoucherRecord,
     },
 };
@@ -552,35 +552,18 @@ impl Receiver {
         voucher: &Voucher,
         price: &(dyn Fn(&Pubkey) -> Option<u64> + Sync),
     ) -> Result<Payment> {
-        let slot = self.slot(&voucher.channel);
-        let mut state = slot.lock().await;
+        let lock = self.slot(&voucher.channel);
+        let mut state = lock.lock().await;
         let commit = self.committer().await?;
         // cheap checks first: a retry or an old voucher of this creator's
         // channel needs no RPC call (a shared store may hold other creators')
-        let known = match &state.row {
-            Some(row) => row.clone(),
-            None => {
-                let row = commit.get(&voucher.channel).await?;
-                state.row = Some(row.clone());
-                row
-            }
-        };
+        if state.row.is_none() {
+            state.row = Some(commit.get(&voucher.channel).await?);
+        }
+        let known = state.row.clone().flatten();
         if let Some(row) = known.filter(|r| r.creator == self.creator) {
-            if row.voucher == *voucher {
-                return Err(Rejection::Duplicate {
-                    channel: voucher.channel,
-                    amount: voucher.amount,
-                }
-                .into());
-            }
-            let current = row.voucher.amount.max(row.claimed);
-            if voucher.amount <= current {
-                return Err(Rejection::NotAhead {
-                    amount: voucher.amount,
-                    current,
-                }
-                .into());
-            }
+            rules::standing(Some(&row), voucher, 0)
+                .map_err(|outcome| refusal(outcome, voucher, &|_| 0, 0))?;
         }
         let mut read = self
             .channel_state(&voucher.channel, &mut state.chain, false)
@@ -591,53 +574,23 @@ impl Receiver {
                 .channel_state(&voucher.channel, &mut state.chain, true)
                 .await?;
         }
-        let Read { channel, now, slot } = read;
-
+        let Read {
+            channel,
+            now,
+            slot: read_slot,
+        } = read;
         let id = voucher.channel;
-        if channel.creator != self.creator {
-            return Err(Rejection::WrongCreator {
-                channel: id,
-                actual: channel.creator,
-            }
-            .into());
-        }
-        let price = match price(&channel.mint) {
-            Some(price) if self.config.accepts_mint(&channel.mint) => price,
-            _ => {
-                return Err(Rejection::MintNotAccepted {
-                    channel: id,
-                    mint: channel.mint,
-                }
-                .into())
-            }
-        };
-        if !self.config.fees.accepts(&channel) {
-            return Err(Rejection::FeeNotAccepted {
-                channel: id,
-                recipient: channel.fee_recipient,
-                bps: channel.fee_bps,
-            }
-            .into());
-        }
-        if channel.dispute_window_secs < self.config.min_dispute_window_secs {
-            return Err(Rejection::DisputeWindowTooShort {
-                channel: id,
-                secs: channel.dispute_window_secs,
-                min: self.config.min_dispute_window_secs,
-            }
-            .into());
-        }
-        if channel.close_requested() {
-            return Err(Rejection::ChannelClosing(id).into());
-        }
-        if channel.expires_at != 0
-            && now.saturating_add(self.config.expiry_margin_secs) >= channel.expires_at
-        {
-            return Err(Rejection::ChannelExpiring(id).into());
-        }
+        let price = admit(
+            &self.config,
+            &self.creator,
+            &id,
+            &channel,
+            now,
+            price(&channel.mint),
+        )?;
         let key = match &mut state.key {
             Some(key) if key.pubkey() == &channel.signer => key,
-            slot => slot.insert(SignerKey::new(&channel.signer)?),
+            cached => cached.insert(SignerKey::new(&channel.signer)?),
         };
         voucher.verify_with(key)?;
         if voucher.amount > channel.allocation {
@@ -653,20 +606,19 @@ impl Receiver {
             self.require_earnings(&id, &channel.fee_recipient, &channel.mint)
                 .await?;
         }
-
-        let bps = channel.fee_bps;
-        let new_net = creator_share(voucher.amount, bps);
-        let pays_enough =
-            |current: u64| new_net.saturating_sub(creator_share(current, bps)) >= price;
         let cluster = *self
             .cluster
             .get_or_try_init(|| self.ledger.genesis_hash())
             .await?;
         let seen = Sighting {
             cluster,
-            slot,
+            slot: read_slot,
             claimed: channel.claimed,
             allocation: channel.allocation,
+        };
+        let bps = channel.fee_bps;
+        let net_above = |current: u64| {
+            creator_share(voucher.amount, bps).saturating_sub(creator_share(current, bps))
         };
         let outcome = commit
             .record_voucher(
@@ -675,7 +627,7 @@ impl Receiver {
                 &channel.creator,
                 &channel.mint,
                 &seen,
-                &pays_enough,
+                &|current| net_above(current) >= price,
             )
             .await?;
         drop(state);
@@ -684,32 +636,194 @@ impl Receiver {
                 channel: id,
                 cumulative: voucher.amount,
                 increment: voucher.amount.saturating_sub(previous),
-                net: new_net.saturating_sub(creator_share(previous, bps)),
+                net: net_above(previous),
                 allocation: channel.allocation,
                 signer: channel.signer,
             }),
-            Recorded::Duplicate => Err(Rejection::Duplicate {
-                channel: id,
-                amount: voucher.amount,
-            }
-            .into()),
-            Recorded::NotAhead { current } => Err(Rejection::NotAhead {
-                amount: voucher.amount,
-                current,
-            }
-            .into()),
-            Recorded::Underpaid { current } => Err(Rejection::Underpaid {
-                paid: new_net.saturating_sub(creator_share(current, bps)),
-                price,
-            }
-            .into()),
+            refused => Err(refusal(refused, voucher, &net_above, price).into()),
         }
     }
+}
+
+/// Why a recording refused `voucher` (priced at `price`; `net_above(current)`
+/// is what it pays the creator above `current`), as the receiver says it.
+fn refusal(
+    outcome: Recorded,
+    voucher: &Voucher,
+    net_above: &dyn Fn(u64) -> u64,
+    price: u64,
+) -> Rejection {
+    match outcome {
+        Recorded::NotAhead { current } => Rejection::NotAhead {
+            amount: voucher.amount,
+            current,
+        },
+        Recorded::Underpaid { current } => Rejection::Underpaid {
+            paid: net_above(current),
+            price,
+        },
+        Recorded::Duplicate | Recorded::Accepted { .. } => Rejection::Duplicate {
+            channel: voucher.channel,
+            amount: voucher.amount,
+        },
+    }
+}
+
+/// The receiver's admission rule, before the signature is checked: the
+/// channel (`id`, its on-chain `channel` at unix time `now`) must pay
+/// `creator` in a mint `config` accepts and `price` gives a price for
+/// (that price is returned), with an accepted fee share, a long enough
+/// dispute window, no close request and no expiry within the margin.
+pub fn admit(
+    config: &ReceiverConfig,
+    creator: &Pubkey,
+    id: &Pubkey,
+    channel: &Channel,
+    now: i64,
+    price: Option<u64>,
+) -> std::result::Result<u64, Rejection> {
+    let id = *id;
+    if channel.creator != *creator {
+        return Err(Rejection::WrongCreator {
+            channel: id,
+            actual: channel.creator,
+        });
+    }
+    let price = match price {
+        Some(price) if config.accepts_mint(&channel.mint) => price,
+        _ => {
+            return Err(Rejection::MintNotAccepted {
+                channel: id,
+                mint: channel.mint,
+            })
+        }
+    };
+    if !config.fees.accepts(channel) {
+        return Err(Rejection::FeeNotAccepted {
+            channel: id,
+            recipient: channel.fee_recipient,
+            bps: channel.fee_bps,
+        });
+    }
+    if channel.dispute_window_secs < config.min_dispute_window_secs {
+        return Err(Rejection::DisputeWindowTooShort {
+            channel: id,
+            secs: channel.dispute_window_secs,
+            min: config.min_dispute_window_secs,
+        });
+    }
+    if channel.close_requested() {
+        return Err(Rejection::ChannelClosing(id));
+    }
+    if channel.expires_at != 0
+        && now.saturating_add(config.expiry_margin_secs) >= channel.expires_at
+    {
+        return Err(Rejection::ChannelExpiring(id));
+    }
+    Ok(price)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The admission rule alone, one refusal per condition, in its order,
+    /// with the boundaries of the dispute window and the expiry margin.
+    #[test]
+    fn admission_refuses_each_condition_at_its_boundary() {
+        let creator = Pubkey::new_unique();
+        let id = Pubkey::new_unique();
+        let sol = anchor_spl::token::spl_token::native_mint::ID;
+        let config = ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]);
+        let good = || Channel {
+            escrow: Pubkey::new_unique(),
+            mint: sol,
+            creator,
+            signer: Pubkey::new_unique(),
+            allocation: 1_000,
+            claimed: 0,
+            fee_recipient: Pubkey::default(),
+            fee_bps: 0,
+            dispute_window_secs: config.min_dispute_window_secs,
+            expires_at: 0,
+            close_requested_at: 0,
+            id: 0,
+            nonce: 0,
+            bump: 255,
+        };
+        let admit_ = |c: &Channel, now: i64, price: Option<u64>| {
+            admit(&config, &creator, &id, c, now, price)
+        };
+        assert_eq!(admit_(&good(), 0, Some(7)), Ok(7));
+        let other = Pubkey::new_unique();
+        let c = Channel {
+            creator: other,
+            ..good()
+        };
+        assert_eq!(
+            admit_(&c, 0, Some(7)),
+            Err(Rejection::WrongCreator {
+                channel: id,
+                actual: other
+            })
+        );
+        let mint = Pubkey::new_unique();
+        let c = Channel { mint, ..good() };
+        assert_eq!(
+            admit_(&c, 0, Some(7)),
+            Err(Rejection::MintNotAccepted { channel: id, mint })
+        );
+        // an accepted mint the caller gives no price for is refused alike
+        assert_eq!(
+            admit_(&good(), 0, None),
+            Err(Rejection::MintNotAccepted {
+                channel: id,
+                mint: sol
+            })
+        );
+        let recipient = Pubkey::new_unique();
+        let c = Channel {
+            fee_recipient: recipient,
+            fee_bps: 1,
+            ..good()
+        };
+        assert_eq!(
+            admit_(&c, 0, Some(7)),
+            Err(Rejection::FeeNotAccepted {
+                channel: id,
+                recipient,
+                bps: 1
+            })
+        );
+        let min = config.min_dispute_window_secs;
+        let c = Channel {
+            dispute_window_secs: min - 1,
+            ..good()
+        };
+        assert_eq!(
+            admit_(&c, 0, Some(7)),
+            Err(Rejection::DisputeWindowTooShort {
+                channel: id,
+                secs: min - 1,
+                min
+            })
+        );
+        let c = Channel {
+            close_requested_at: 5,
+            ..good()
+        };
+        assert_eq!(admit_(&c, 0, Some(7)), Err(Rejection::ChannelClosing(id)));
+        let margin = config.expiry_margin_secs;
+        let c = Channel {
+            expires_at: 10_000,
+            ..good()
+        };
+        assert_eq!(admit_(&c, 10_000 - margin - 1, Some(7)), Ok(7));
+        assert_eq!(
+            admit_(&c, 10_000 - margin, Some(7)),
+            Err(Rejection::ChannelExpiring(id))
+        );
+    }
 
     #[test]
     fn creator_share_is_cumulative_and_monotone() {

@@ -100,6 +100,29 @@ pub enum Recorded {
     },
 }
 
+/// Whether `voucher` stands above what the channel's row (`existing`) and
+/// the chain (`claimed`) hold: the amount it is ahead of, or why not (the
+/// very same voucher again, or not above). The one place this is decided:
+/// the receiver asks it before reading the chain, and again at the write.
+pub fn standing(
+    existing: Option<&VoucherRecord>,
+    voucher: &Voucher,
+    claimed: u64,
+) -> std::result::Result<u64, Recorded> {
+    if let Some(r) = existing {
+        if r.voucher.amount == voucher.amount && r.voucher.signature == voucher.signature {
+            return Err(Recorded::Duplicate);
+        }
+    }
+    let current = existing
+        .map_or(0, |r| r.voucher.amount.max(r.claimed))
+        .max(claimed);
+    if voucher.amount <= current {
+        return Err(Recorded::NotAhead { current });
+    }
+    Ok(current)
+}
+
 /// The pure decision of [`record_voucher`]: the row to write, or why not.
 pub fn decide_record(
     existing: Option<&VoucherRecord>,
@@ -109,17 +132,7 @@ pub fn decide_record(
     seen: &Sighting,
     pays_enough: &dyn Fn(u64) -> bool,
 ) -> std::result::Result<(VoucherRecord, u64), Recorded> {
-    if let Some(r) = existing {
-        if r.voucher.amount == voucher.amount && r.voucher.signature == voucher.signature {
-            return Err(Recorded::Duplicate);
-        }
-    }
-    let current = existing
-        .map_or(0, |r| r.voucher.amount.max(r.claimed))
-        .max(seen.claimed);
-    if voucher.amount <= current {
-        return Err(Recorded::NotAhead { current });
-    }
+    let current = standing(existing, voucher, seen.claimed)?;
     if !pays_enough(current) {
         return Err(Recorded::Underpaid { current });
     }
