@@ -165,3 +165,31 @@ fn embedded_ledger_and_native_builtin_have_no_runtime_bank() {
     ]);
     assert!(crates.iter().any(|c| c == "solana-program-test"));
 }
+
+/// A dApp that only pays gets no HTTP server (axum); the server half has it.
+#[test]
+fn http_halves_come_apart() {
+    let client = [
+        "-p",
+        "micropay-http",
+        "-e",
+        "normal",
+        "--no-default-features",
+        "--features",
+        "client",
+    ];
+    // (reqwest brings tower itself: the server half is axum)
+    assert_absent(&client, &["axum", "axum-core"]);
+    assert!(tree(&client).iter().any(|c| c == "reqwest-middleware"));
+    let server = [
+        "-p",
+        "micropay-http",
+        "-e",
+        "normal",
+        "--no-default-features",
+        "--features",
+        "server",
+    ];
+    // (reqwest-middleware comes with the RPC client of micropay-client)
+    assert!(tree(&server).iter().any(|c| c == "axum"));
+}

@@ -15,6 +15,9 @@
 //! - [`pay`]: the paying client, a `reqwest-middleware` middleware that
 //!   answers a 402 with a voucher by itself.
 //!
+//! Features: `server` (`paywall`, `proxy`, `actions`) and `client` (`pay`),
+//! both by default; `route` and `path` are always there.
+//!
 //! ```no_run
 //! # async fn doc(receiver: std::sync::Arc<micropay_client::receiver::Receiver>, routes: Vec<micropay_http::route::Route>) {
 //! use micropay_http::paywall::{Paywall, PaywallConfig};
@@ -30,9 +33,13 @@
 //! ```
 #![warn(missing_docs)]
 
+#[cfg(feature = "server")]
 pub mod actions;
 pub mod path;
+#[cfg(feature = "client")]
 pub mod pay;
+#[cfg(feature = "server")]
 pub mod paywall;
+#[cfg(feature = "server")]
 pub mod proxy;
 pub mod route;
