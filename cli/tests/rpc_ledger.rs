@@ -162,12 +162,12 @@ async fn rpc_ledger_against_the_local_node() {
     assert_eq!(l.balance(&to).await.unwrap(), 0);
     node.stop();
 
-    // an unreachable node is an error, not a verdict on the format
-    let gone = RpcLedger::new(ledger.url(), CommitmentConfig::confirmed());
-    assert!(matches!(
-        gone.transaction_format().await,
-        Err(ClientError::Rpc(_))
-    ));
+    // an unreachable node is an error, not a verdict on the format (port 1:
+    // nothing listens there, while the stopped node's ephemeral port may
+    // already serve another test's node)
+    let gone = RpcLedger::new("http://127.0.0.1:1", CommitmentConfig::confirmed());
+    let answer = gone.transaction_format().await;
+    assert!(matches!(answer, Err(ClientError::Rpc(_))), "{answer:?}");
 
     // nothing listens there any more: a clear, retryable error
     let gone = RpcLedger::new(ledger.url(), CommitmentConfig::confirmed());
