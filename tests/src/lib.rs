@@ -161,7 +161,16 @@ impl TestContext {
 
     /// Signs with the fee payer and `signers`; a transaction identical to an
     /// earlier one gets a fresh blockhash, so a resend really executes again.
+    /// Signed with the bank's latest blockhash: one held since the test
+    /// began ages out on a slow machine (and program-test's bank can panic
+    /// on one).
     async fn transaction(&mut self, ixs: &[Instruction], signers: &[&Keypair]) -> Transaction {
+        self.ctx.last_blockhash = self
+            .ctx
+            .banks_client
+            .get_latest_blockhash()
+            .await
+            .expect("the bank's latest blockhash");
         let mut tx = self.signed(ixs, signers);
         if self.sent.contains(&tx.signatures[0]) {
             self.ctx.last_blockhash = self
@@ -270,10 +279,16 @@ impl TestContext {
     /// Moves the bank to the next slot (the bank does not advance by itself);
     /// the clock's unix time never goes back.
     pub async fn next_slot(&mut self) {
+        self.warp_slots(1).await;
+    }
+
+    /// Moves the bank `slots` slots ahead in one warp (past 150, blockhashes
+    /// signed before it age out); the clock's unix time never goes back.
+    pub async fn warp_slots(&mut self, slots: u64) {
         let before = self.clock().await;
         self.ctx
-            .warp_to_slot(before.slot + 1)
-            .expect("warp to the next slot");
+            .warp_to_slot(before.slot + slots)
+            .expect("warp ahead");
         let mut after = self.clock().await;
         if after.unix_timestamp < before.unix_timestamp {
             after.unix_timestamp = before.unix_timestamp;

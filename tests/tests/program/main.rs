@@ -12,6 +12,7 @@ mod deposit;
 mod distribute;
 mod e2e;
 mod finalize_close;
+mod fixture;
 mod init_earnings;
 mod init_escrow;
 mod logs;
