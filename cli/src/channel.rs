@@ -287,6 +287,7 @@ async fn open(
             fee: terms.fee,
             dispute_window_secs: terms.dispute_window,
             expires_at,
+            nonce: None,
         },
     )
     .await?;

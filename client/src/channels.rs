@@ -44,6 +44,10 @@ pub struct OpenRequest {
     pub dispute_window_secs: u32,
     /// Unix time after which the channel closes at once (0: never).
     pub expires_at: i64,
+    /// The channel's nonce, from which its voucher key derives; `None`: a
+    /// random one (a caller with its own randomness, a seeded demo, names
+    /// it).
+    pub nonce: Option<u64>,
 }
 
 /// An opened channel.
@@ -70,7 +74,7 @@ pub async fn open(
 ) -> Result<Opened> {
     let owner = wallet.pubkey();
     let escrow = pda::escrow(&owner, &request.mint).0;
-    let nonce: u64 = rand::random();
+    let nonce = request.nonce.unwrap_or_else(rand::random);
     let key = session::derive(wallet, &escrow, nonce).map_err(ClientError::Signing)?;
     let (fee_recipient, fee_bps) = match request.fee {
         Some((recipient, bps)) => (Some(recipient), bps),

@@ -459,6 +459,7 @@ impl Pay {
                 fee: None,
                 dispute_window_secs: offer.extra.min_dispute_window_secs,
                 expires_at: 0,
+                nonce: None,
             },
         )
         .await?;

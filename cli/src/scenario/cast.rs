@@ -5,9 +5,9 @@
 use super::{ScenarioConfig, ScenarioError, ScenarioMint};
 use anchor_lang::{prelude::Pubkey, Space};
 use anchor_spl::token::spl_token;
-use micropay::{instructions::OpenChannelArgs, state::Channel};
+use micropay::state::Channel;
 use micropay_client::{
-    accounts,
+    accounts, channels,
     error::{ClientError, Result},
     ledger::Ledger,
     payer::Payer,
@@ -237,37 +237,31 @@ impl<'a> World<'a> {
         Ok(())
     }
 
-    /// A channel from every payer to every creator, each with its own
-    /// session key; every other payer's channels carry the dApp's share.
+    /// A channel from every payer to every creator, opened the library's
+    /// one way (its voucher key derived from the payer's wallet, registered
+    /// before it exists); every other payer's channels carry the dApp's
+    /// share. Nonces come from the story's seed.
     async fn open_channels(&self, cast: &mut Cast, rng: &mut StdRng) -> Result<()> {
         let (l, bps) = (self.l(), self.config.dapp_fee_bps);
         for (p, payer) in cast.payers.iter_mut().enumerate() {
             let with_fee = p % 2 == 0 && bps > 0;
             payer.fee_bps = if with_fee { bps } else { 0 };
             for creator in &cast.creators {
-                let session = Keypair::new();
                 let state = accounts::escrow(l, &payer.escrow)
                     .await?
                     .ok_or(ClientError::AccountNotFound(payer.escrow))?;
-                let (ix, channel) = mix::OpenChannel {
-                    owner: payer.owner.pubkey(),
-                    escrow: payer.escrow,
-                    slot: pda::ChannelSlot::next(&state),
-                    args: OpenChannelArgs {
-                        creator: creator.payee.address,
-                        signer: session.pubkey(),
-                        allocation: self.allocation,
-                        fee_recipient: with_fee.then(|| cast.dapp.pubkey()),
-                        fee_bps: payer.fee_bps,
-                        dispute_window_secs: self.config.dispute_window_secs,
-                        expires_at: 0,
-                        nonce: rng.gen(),
-                    },
-                }
-                .with_channel();
-                l.send(&[ix], &payer.owner, &[]).await?;
-                payer.payer.register(channel, &session, self.allocation)?;
-                payer.channels.push(channel);
+                let request = channels::OpenRequest {
+                    mint: self.mint,
+                    creator: creator.payee.address,
+                    allocation: self.allocation,
+                    fee: with_fee.then(|| (cast.dapp.pubkey(), bps)),
+                    dispute_window_secs: self.config.dispute_window_secs,
+                    expires_at: 0,
+                    nonce: Some(rng.gen()),
+                };
+                let opened =
+                    channels::open(l, &payer.payer, &payer.owner, &state, &request).await?;
+                payer.channels.push(opened.channel);
             }
         }
         Ok(())
