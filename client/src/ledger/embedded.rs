@@ -323,7 +323,8 @@ impl Ledger for EmbeddedLedger {
         let meta = svm
             .send_transaction(transaction.clone())
             .map_err(|f: FailedTransactionMetadata| tx_error(f.err, Some(message)))?;
-        drop(svm);
+        // the SVM stays locked until the transaction is among the landed:
+        // a concurrent submit of the same one then finds it there
         let events = events_of(&message.account_keys, &meta);
         let fee = meta.fee;
         self.touched
