@@ -44,7 +44,14 @@ fn typescript_example() {
         return;
     }
     run(&ts, "npx", &["tsc", "--strict", "--noEmit"], &[]);
-    let node = LocalNode::start(NodeConfig::ephemeral().unwrap()).unwrap();
+    // a cluster's slot time: web3.js gives a transaction 150 blocks to
+    // confirm, which at the ephemeral 100 ms a slot a loaded CI machine
+    // once missed (`TransactionExpiredBlockheightExceededError`)
+    let node = LocalNode::start(NodeConfig {
+        slot_time_ms: 400,
+        ..NodeConfig::ephemeral().unwrap()
+    })
+    .unwrap();
     run(
         &ts,
         "npm",
