@@ -560,9 +560,9 @@ impl Receiver {
         if state.row.is_none() {
             state.row = Some(commit.get(&voucher.channel).await?);
         }
-        let known = state.row.clone().flatten();
+        let known = state.row.as_ref().and_then(Option::as_ref);
         if let Some(row) = known.filter(|r| r.creator == self.creator) {
-            rules::standing(Some(&row), voucher, 0)
+            rules::standing(Some(row), voucher, 0)
                 .map_err(|outcome| refusal(outcome, voucher, &|_| 0, 0))?;
         }
         let mut read = self
