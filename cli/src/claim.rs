@@ -16,7 +16,7 @@ use micropay_client::{
     planner::{
         ppm_from_ratio, Execution, Lost, Plan, Planner, PlannerConfig, Quarantined, UnitValue,
     },
-    store::{ClaimStatus, ReceiverStore},
+    store::{AsyncStore, ClaimStatus},
     v1::TxFormat,
 };
 use std::path::PathBuf;
@@ -100,7 +100,7 @@ impl PlannerArgs {
     }
 
     /// The planner configuration for the vouchers in `store`.
-    pub fn config(&self, store: &dyn ReceiverStore) -> Result<PlannerConfig, Failure> {
+    pub async fn config(&self, store: &AsyncStore) -> Result<PlannerConfig, Failure> {
         self.validate()?;
         let mut config = PlannerConfig {
             max_fee_ppm: ppm_from_ratio(self.target_fee_ratio).unwrap_or(10_000),
@@ -109,7 +109,7 @@ impl PlannerArgs {
         config.fees.compute_unit_price = self.compute_unit_price;
         config.priority.max_compute_unit_price = self.max_compute_unit_price;
         if let Some(value) = self.unit_lamports.as_deref().map(unit_value).transpose()? {
-            for v in store.list(&ClaimStatus::ALL)? {
+            for v in store.list(&ClaimStatus::ALL).await? {
                 config.values.insert(v.mint, value);
             }
         }
@@ -201,8 +201,8 @@ pub async fn run(cli: &Cli, args: &ClaimArgs) -> Result<(), Failure> {
     args.planner.validate()?;
     let ctx = Ctx::new(cli)?;
     let (store, _) = receiver_store(args.store.as_ref(), true)?;
-    let store = store.as_ref();
-    let mut config = args.planner.config(store)?;
+    let store = &AsyncStore::new(store);
+    let mut config = args.planner.config(store).await?;
     config.format = args.planner.tx_format.resolve(ctx.ledger()).await?;
     let tx_format = config.format;
     let planner = Planner::new(config);

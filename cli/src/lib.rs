@@ -121,12 +121,13 @@ impl Command {
 }
 
 /// Async worker threads for a process on `cores` cores. A gateway runs one
-/// fewer than the cores (at least one): with as many workers as cores, the
-/// store's commit thread (busy when fsync is fast) makes three threads want
-/// two cores, the kernel time-slices two workers on one core in ticks
-/// (4 ms), and a request held by the worker that waits waits a whole tick —
-/// measured (`bench-paywall`, two cores, 16 clients) as 4.1–4.5 ms p99 added
-/// in most runs, against 1.1–1.7 ms with one worker at the same throughput.
+/// fewer than the cores (at least one), for latency, not correctness
+/// (nothing blocks a worker): with as many workers as cores, the store's
+/// commit thread (busy when fsync is fast) makes three threads want two
+/// cores, the kernel time-slices two workers on one core in ticks (4 ms),
+/// and a request held by the worker that waits waits a whole tick —
+/// measured (`bench-paywall`, two cores, 16 clients, 2026-12-07) as 2.1–4.3 ms
+/// p99 added, against 0.9–1.9 ms with one worker at the same throughput.
 /// `TOKIO_WORKER_THREADS`, when set, overrides this as in any tokio program.
 pub fn runtime_workers(cores: usize, serves_payments: bool) -> usize {
     if serves_payments {

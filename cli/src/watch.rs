@@ -126,7 +126,8 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
     let shutdown = shutdown_signal()?;
     let ctx = Ctx::new(cli)?;
     let (store, store_name) = receiver_store(args.store.as_ref(), true)?;
-    let mut planner = args.planner.config(store.as_ref())?;
+    let facade = micropay_client::store::AsyncStore::new(store.clone());
+    let mut planner = args.planner.config(&facade).await?;
     planner.format = args.planner.tx_format.resolve(ctx.ledger()).await?;
     tracing::info!(format = %planner.format, "claims are packed for this transaction format");
     let config = WatcherConfig {
@@ -137,7 +138,7 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
         ..WatcherConfig::default()
     };
     let fee_payer = ctx.keypair()?.insecure_clone();
-    let creator = subscribed_creator(args, store.as_ref())?;
+    let creator = subscribed_creator(args, &facade).await?;
     let watcher = Watcher::new(
         ctx.ledger.clone(),
         store,
@@ -169,16 +170,17 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
 /// The creator whose channels the subscription follows: `--creator`, or the
 /// only creator of the store's open vouchers; every channel with
 /// `--all-creators` (or several creators).
-fn subscribed_creator(
+async fn subscribed_creator(
     args: &WatchArgs,
-    store: &dyn micropay_client::store::ReceiverStore,
+    store: &micropay_client::store::AsyncStore,
 ) -> Result<Option<Pubkey>, Failure> {
     Ok(match (args.all_creators, args.creator) {
         (true, _) => None,
         (false, Some(c)) => Some(c),
         (false, None) => {
             let creators: std::collections::BTreeSet<Pubkey> = store
-                .list(&micropay_client::store::ClaimStatus::OPEN)?
+                .list(&micropay_client::store::ClaimStatus::OPEN)
+                .await?
                 .iter()
                 .map(|r| r.creator)
                 .collect();

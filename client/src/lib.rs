@@ -28,7 +28,7 @@
 //! ```no_run
 //! # use anchor_spl::token::spl_token::{native_mint::ID as SOL, ID as TOKEN};
 //! # use micropay_client::micropay_sdk::{instructions as ix, micropay::instructions::OpenChannelArgs, pda, tokens as sdk_tokens};
-//! # use micropay_client::{accounts, tokens, ledger::{rpc::RpcLedger, Ledger}, payer::Payer, planner::*, receiver::*, store::SqliteStore};
+//! # use micropay_client::{accounts, tokens, ledger::{rpc::RpcLedger, Ledger}, payer::Payer, planner::*, receiver::*, store::{AsyncStore, SqliteStore}};
 //! # use solana_commitment_config::CommitmentConfig;
 //! # use solana_sdk::signature::{Keypair, Signer};
 //! # use std::sync::Arc;
@@ -57,7 +57,7 @@
 //!     let paid = receiver.accept(&payer.pay(&channel, 10_000)?, 10_000).await?; // one use: no transaction
 //!     assert_eq!(paid.net, 10_000); // what the creator will collect (no fee share here)
 //! }
-//! let (_, done) = Planner::new(PlannerConfig::default()).run(ledger.as_ref(), store.as_ref(), &user).await?;
+//! let (_, done) = Planner::new(PlannerConfig::default()).run(ledger.as_ref(), &AsyncStore::new(store), &user).await?;
 //! assert_eq!((done.transactions, done.settled_amount), (1, 10_000_000)); // one claim, 5,000 lamports
 //! # Ok(()) }
 //! ```

@@ -48,9 +48,9 @@ use crate::{
     error::Result,
     ledger::Ledger,
     store::{
-        commit::{self, GroupCommit},
+        commit::GroupCommit,
         rules::{self, Recorded, Sighting},
-        Credit, ReceiverStore, VoucherRecord,
+        AsyncStore, Credit, ReceiverStore, VoucherRecord,
     },
 };
 use anchor_lang::prelude::Pubkey;
@@ -296,7 +296,7 @@ type Slot = Arc<Mutex<SlotState>>;
 /// The creator's side: accepts vouchers that will be money, durably, once each.
 pub struct Receiver {
     ledger: Arc<dyn Ledger>,
-    store: Arc<dyn ReceiverStore>,
+    store: AsyncStore,
     creator: Pubkey,
     config: ReceiverConfig,
     /// The cluster's genesis hash, read once: rows record where they were seen.
@@ -323,7 +323,7 @@ impl Receiver {
     ) -> Self {
         Receiver {
             ledger,
-            store,
+            store: AsyncStore::new(store),
             creator,
             config,
             cluster: OnceCell::new(),
@@ -407,7 +407,7 @@ impl Receiver {
     async fn committer(&self) -> Result<&GroupCommit> {
         self.commit
             .get_or_try_init(|| async {
-                GroupCommit::start(self.store.clone(), self.config.group_commit)
+                GroupCommit::start(self.store.blocking().clone(), self.config.group_commit)
             })
             .await
     }
@@ -422,7 +422,9 @@ impl Receiver {
     /// that lost its state resumes from. Reads only the store, on tokio's
     /// blocking pool (a store read may be a database round trip).
     pub async fn held(&self, channel: &Pubkey) -> Result<Option<(Voucher, u64)>> {
-        Ok(commit::read_off_worker(&self.store, channel)
+        Ok(self
+            .store
+            .get(channel)
             .await?
             .filter(|row| row.creator == self.creator)
             .map(|row| (row.voucher, row.claimed)))
@@ -466,13 +468,11 @@ impl Receiver {
     /// when it was kept already, or when [`MAX_CREDITS`] are kept (then it
     /// is not: the paywall's answer says so).
     pub async fn keep_credit(&self, credit: Credit) -> Result<bool> {
-        commit::off_worker(&self.store, move |store| {
-            if store.count_credits()? >= MAX_CREDITS {
-                return Ok(false);
-            }
-            store.put_credit(&credit)
-        })
-        .await
+        Ok(self
+            .store
+            .put_credit_within(credit, MAX_CREDITS)
+            .await?
+            .unwrap_or(false))
     }
 
     /// Takes the credit of `(channel, amount, route)`, if one is kept: of
@@ -483,16 +483,12 @@ impl Receiver {
         amount: u64,
         route: &str,
     ) -> Result<Option<Credit>> {
-        let (channel, route) = (*channel, route.to_string());
-        commit::off_worker(&self.store, move |store| {
-            store.take_credit(&channel, amount, &route)
-        })
-        .await
+        self.store.take_credit(channel, amount, route).await
     }
 
     /// How many credits the store keeps.
     pub async fn count_credits(&self) -> Result<u64> {
-        commit::off_worker(&self.store, |store| store.count_credits()).await
+        self.store.count_credits().await
     }
 
     /// Forgets cached channel state (e.g. after a top-up or a close request

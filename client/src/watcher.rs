@@ -30,17 +30,17 @@
 //!
 //! Every decision and its numbers go to `tracing`.
 //!
-//! A pass reads and writes the store synchronously (the store traits are
-//! blocking primitives). Beside latency-bound work, such as a paywall on the
-//! same runtime, run the watcher on a thread and runtime of its own, as
-//! `micropay serve` does, so a pass never holds up a request.
+//! A pass reaches the store through [`AsyncStore`] (its blocking calls run
+//! on tokio's blocking pool), so the watcher is one more task beside
+//! latency-bound work such as a paywall on the same runtime, as in
+//! `micropay serve`: a pass never holds up a request's worker.
 
 use crate::ledger::DynSigner;
 use crate::{
     error::Result,
     ledger::Ledger,
     planner::{Execution, Lost, Planner, PlannerConfig},
-    store::{ReceiverStore, WatcherLease},
+    store::{AsyncLease, AsyncStore, ReceiverStore},
 };
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::signature::Signer;
@@ -189,7 +189,7 @@ pub struct WatchState {
 /// The claim daemon: passes over the store, claiming before deadlines.
 pub struct Watcher {
     ledger: Arc<dyn Ledger>,
-    store: Arc<dyn ReceiverStore>,
+    store: AsyncStore,
     fee_payer: Arc<DynSigner>,
     config: WatcherConfig,
 }
@@ -204,7 +204,7 @@ impl Watcher {
     ) -> Self {
         Watcher {
             ledger,
-            store,
+            store: AsyncStore::new(store),
             fee_payer,
             config,
         }
@@ -215,12 +215,12 @@ impl Watcher {
     /// their interval has passed.
     pub async fn pass(&self, state: &mut WatchState) -> Result<Pass> {
         let ledger = self.ledger.as_ref();
-        let store = self.store.as_ref();
+        let store = &self.store;
         let planner = Planner::new(self.config.planner.clone());
         // claims a killed watcher left in flight land or expire first
         planner.resume(ledger, store).await?;
         let recon = planner.reconcile(ledger, store).await?;
-        let applied = planner.apply(store, &recon)?;
+        let applied = planner.apply(store, &recon).await?;
         let margin = self.config.planner.expiry_margin_secs;
         let urgent = recon
             .candidates
@@ -364,8 +364,8 @@ impl Watcher {
     ) -> WatchReport {
         let mut report = WatchReport::default();
         let mut state = WatchState::default();
-        let lease: Option<Arc<dyn WatcherLease>> = match self.store.watcher_lease() {
-            Ok(lease) => lease.map(Arc::from),
+        let lease = match self.store.watcher_lease().await {
+            Ok(lease) => lease,
             Err(e) => {
                 report.gave_up = Some(format!("the store gives no watcher lease: {e}"));
                 return report;
@@ -417,16 +417,12 @@ impl Watcher {
     /// changes); `None` when the store failed too often (given up).
     async fn holds(
         &self,
-        lease: &Arc<dyn WatcherLease>,
+        lease: &AsyncLease,
         active: &mut bool,
         state: &mut WatchState,
         report: &mut WatchReport,
     ) -> Option<bool> {
-        let lease = lease.clone();
-        let held = tokio::task::spawn_blocking(move || lease.hold())
-            .await
-            .unwrap_or_else(|e| Err(crate::ClientError::store(format!("lease task failed: {e}"))));
-        match held {
+        match lease.hold().await {
             Ok(now) => {
                 if now != *active {
                     if now {

@@ -51,12 +51,13 @@
 //! behind the server, carries the best voucher held so the client resumes
 //! from it (see [`micropay_sdk::x402`]).
 //!
-//! Sizing: every paid request waits for the receiver store's commit thread.
-//! On a small machine, give the tokio runtime one worker fewer than the
-//! cores (`micropay serve` does): with a worker per core and a busy commit
-//! thread, the kernel time-slices two workers on one core and a request held
-//! by the waiting one waits a scheduler tick (4 ms p99 on two cores instead
-//! of ~1 ms; README, "Sell an API per request").
+//! Sizing: nothing here blocks an async worker (store calls run on tokio's
+//! blocking pool, commits on group commit's own thread), so any worker count
+//! is correct. For latency on a small machine, give the runtime one worker
+//! fewer than the cores (`micropay serve` does): with a worker per core and
+//! a busy commit thread, the kernel time-slices two workers on one core and
+//! a request held by the waiting one waits a scheduler tick (2–4 ms added
+//! p99 on two cores instead of 1–2 ms; README, "Sell an API per request").
 
 use crate::{
     path::{CanonicalPath, PathError},

@@ -13,7 +13,7 @@ use micropay_client::{
     error::Result,
     planner::{Execution, Planner, PlannerConfig},
     receiver::gross_for_net,
-    store::ClaimStatus,
+    store::{AsyncStore, ClaimStatus},
 };
 use rand::{rngs::StdRng, Rng};
 
@@ -50,7 +50,11 @@ impl<'w, 'a> Stage<'w, 'a> {
     async fn claim(&mut self, cast: &Cast) -> Result<()> {
         let (_, e) = self
             .planner
-            .run(self.world.l(), cast.store.as_ref(), self.world.funder)
+            .run(
+                self.world.l(),
+                &cast.store.clone().into(),
+                self.world.funder,
+            )
             .await?;
         accumulate(&mut self.total, e);
         Ok(())
@@ -123,7 +127,8 @@ impl<'w, 'a> Stage<'w, 'a> {
             payer.request_close_all(l).await?;
         }
         self.claim(cast).await?;
-        let left = cast.store.list(&ClaimStatus::OPEN)?.len();
+        let store = AsyncStore::new(cast.store.clone());
+        let left = store.list(&ClaimStatus::OPEN).await?.len();
         if left > 0 {
             return Err(ScenarioError::LeftUnclaimed { count: left });
         }

@@ -42,7 +42,9 @@
 //! account whoever pays); the creator withdraws from its own machine.
 //!
 //! It runs one async worker thread fewer than the cores, leaving the
-//! receiver store's commit thread a core ([`crate::runtime_workers`] says why).
+//! receiver store's commit thread a core ([`crate::runtime_workers`] says why),
+//! and its watcher as a task on that runtime (store calls go to the blocking
+//! pool through `AsyncStore`).
 //!
 //! Three steps: the file is read and checked (`config`), what only the
 //! cluster and the machine know is gathered ([`plan::Facts`]: mints, the

@@ -1,5 +1,6 @@
 //! Running a plan: the paywall in front of the upstream, the funding
-//! Action beside it, the watcher on its own thread, until a signal (or the
+//! Action beside it, the watcher as a task beside them (its store calls go
+//! to the blocking pool through `AsyncStore`), until a signal (or the
 //! watcher giving up) stops them.
 
 use super::plan::{Plan, WatchPlan};
@@ -9,7 +10,6 @@ use crate::{
     Failure, Output,
 };
 use micropay_client::{
-    ledger::rpc::RpcLedger,
     receiver::Receiver,
     store::ReceiverStore,
     watcher::{subscribe_channels, WatchReport, Watcher, WatcherConfig},
@@ -19,7 +19,7 @@ use micropay_http::{
     proxy::Proxy,
 };
 use std::sync::Arc;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 
 /// What a plan runs on: the cluster, the store, the upstream, the socket.
 pub(super) struct Running<'a> {
@@ -29,8 +29,8 @@ pub(super) struct Running<'a> {
     pub(super) listener: tokio::net::TcpListener,
 }
 
-/// The watcher's report, once its thread ends.
-type WatcherDone = oneshot::Receiver<Result<WatchReport, String>>;
+/// The watcher's report, once its task ends.
+type WatcherDone = tokio::task::JoinHandle<WatchReport>;
 
 /// Serves `plan` until a signal, or the watcher giving up, stops it.
 pub(super) async fn start(
@@ -93,10 +93,10 @@ pub(super) async fn start(
     Ok(())
 }
 
-/// Starts the watcher on its own thread, runtime and RPC connection: a pass
-/// reads and writes the store synchronously, which must not hold up the
-/// paywall's worker (serve runs one worker fewer than the cores). When it
-/// gives up, serving stops too: the creator's duty is not kept.
+/// Starts the watcher as a task of this runtime: its store calls run on the
+/// blocking pool ([`micropay_client::store::AsyncStore`]), so a pass never
+/// holds up a request's worker. When it gives up, serving stops too: the
+/// creator's duty is not kept.
 async fn spawn_watcher(
     ctx: &Ctx,
     store: Arc<dyn ReceiverStore>,
@@ -105,12 +105,8 @@ async fn spawn_watcher(
     (stop, stopped): (&Arc<watch::Sender<bool>>, &watch::Receiver<bool>),
 ) -> Result<WatcherDone, Failure> {
     let format = plan.format.resolve(ctx.ledger.as_ref()).await?;
-    let ledger = Arc::new(RpcLedger::new(
-        ctx.ledger.url(),
-        ctx.ledger.client().commitment(),
-    ));
     let watcher = Watcher::new(
-        ledger,
+        ctx.ledger.clone(),
         store,
         Arc::new(ctx.keypair()?.insecure_clone()),
         WatcherConfig {
@@ -126,31 +122,18 @@ async fn spawn_watcher(
     );
     let ws = websocket_url(&ctx.ledger.url());
     let (mut stopped, stop) = (stopped.clone(), stop.clone());
-    let (done, report) = oneshot::channel();
-    std::thread::Builder::new()
-        .name("micropay-watcher".into())
-        .spawn(move || {
-            let report = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map(|runtime| {
-                    runtime.block_on(async move {
-                        let wake = subscribe_channels(&ws, Some(creator)).await.ok();
-                        watcher
-                            .run(wake, async move {
-                                let _ = stopped.wait_for(|s| *s).await;
-                            })
-                            .await
-                    })
-                })
-                .map_err(|e| format!("cannot start its runtime: {e}"));
-            if report.as_ref().is_ok_and(|r| r.gave_up.is_some()) {
-                let _ = stop.send(true);
-            }
-            let _ = done.send(report);
-        })
-        .map_err(|e| Failure::user(format!("cannot start the watcher's thread: {e}")))?;
-    Ok(report)
+    Ok(tokio::spawn(async move {
+        let wake = subscribe_channels(&ws, Some(creator)).await.ok();
+        let report = watcher
+            .run(wake, async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await;
+        if report.gave_up.is_some() {
+            let _ = stop.send(true);
+        }
+        report
+    }))
 }
 
 /// The watcher's end: logged, and an error (exit code 2, so a supervisor
@@ -158,8 +141,7 @@ async fn spawn_watcher(
 async fn watcher_stopped(done: WatcherDone) -> Result<(), Failure> {
     let report = done
         .await
-        .map_err(|_| Failure::user("watcher: its thread ended without a report"))?
-        .map_err(|e| Failure::user(format!("watcher: {e}")))?;
+        .map_err(|e| Failure::user(format!("watcher: its task ended without a report: {e}")))?;
     tracing::info!(
         claims = report.claim_transactions,
         settled = report.settled_amount,

@@ -2,7 +2,10 @@
 //! the plan's batches signed, sent, confirmed from the chain, bisected when
 //! they fail, and what fails alone quarantined.
 
-use super::{reconcile::read_channel, *};
+use super::{
+    reconcile::{apply, read_channel},
+    *,
+};
 
 /// A signed claim transaction, in the format it was packed for.
 pub(super) enum SignedClaim {
@@ -36,12 +39,12 @@ impl Planner {
         &self,
         plan: &Plan,
         ledger: &dyn Ledger,
-        store: &dyn ReceiverStore,
+        store: &AsyncStore,
         fee_payer: &DynSigner,
     ) -> Result<Execution> {
         let mut report = Execution::default();
         for q in &plan.quarantine {
-            set_aside(store, q, &mut report)?;
+            set_aside(store, q, &mut report).await?;
         }
         let created = crate::earnings::create(ledger, fee_payer, &plan.create_earnings).await?;
         report.fees = report.fees.saturating_add(created.fees);
@@ -85,13 +88,13 @@ impl Planner {
                     Ok(Some(sent)) => landed.push((claims, sent)),
                     Ok(None) => {
                         tracing::info!(%signature, "claim expired before landing: claimable again");
-                        drop_claim(store, channels(), &recorded)?;
+                        drop_claim(store, channels(), &recorded).await?;
                         report.expired = report.expired.saturating_add(1);
                     }
                     Err(e @ ClientError::Rpc(_)) => return Err(e),
                     // it failed on chain: nothing of it settled
                     Err(e) => {
-                        drop_claim(store, channels(), &recorded)?;
+                        drop_claim(store, channels(), &recorded).await?;
                         failed.push((claims, e));
                     }
                 }
@@ -111,7 +114,7 @@ impl Planner {
                         amount: c.record.voucher.amount,
                         reason: format!("its claim fails: {e}"),
                     };
-                    set_aside(store, &q, &mut report)?;
+                    set_aside(store, &q, &mut report).await?;
                 }
             }
         }
@@ -155,7 +158,7 @@ impl Planner {
         &self,
         claims: &[Candidate],
         ledger: &dyn Ledger,
-        store: &dyn ReceiverStore,
+        store: &AsyncStore,
         fee_payer: &DynSigner,
     ) -> Result<(Signature, u64)> {
         let blockhash = ledger.recent_blockhash().await?;
@@ -163,18 +166,28 @@ impl Planner {
         let signature = tx.signature()?;
         let recorded = signature.to_string();
         let valid_until = blockhash.last_valid_block_height;
-        for c in claims {
-            rules::update(store, &c.claim.channel, &|r| {
-                rules::submitted(r, c.record.voucher.amount, &recorded, valid_until)
-            })?;
-        }
+        let carried: Vec<(Pubkey, u64)> = claims
+            .iter()
+            .map(|c| (c.claim.channel, c.record.voucher.amount))
+            .collect();
+        let signed = recorded.clone();
+        store
+            .call(move |s| {
+                for (channel, amount) in &carried {
+                    rules::update(s, channel, &|r| {
+                        rules::submitted(r, *amount, &signed, valid_until)
+                    })?;
+                }
+                Ok(())
+            })
+            .await?;
         match tx.submit(ledger).await {
             Ok(()) => Ok((signature, valid_until)),
             // it may have left: it stays in flight, for `resume`
             Err(e @ ClientError::Rpc(_)) => Err(e),
             Err(e) => {
                 // it never left: its rows are claimable again
-                drop_claim(store, claims.iter().map(|c| &c.claim.channel), &recorded)?;
+                drop_claim(store, claims.iter().map(|c| &c.claim.channel), &recorded).await?;
                 Err(e)
             }
         }
@@ -188,7 +201,7 @@ impl Planner {
         landed: &[(Vec<Candidate>, Sent)],
         cluster: Hash,
         ledger: &dyn Ledger,
-        store: &dyn ReceiverStore,
+        store: &AsyncStore,
         report: &mut Execution,
     ) -> Result<()> {
         if landed.is_empty() {
@@ -241,7 +254,7 @@ impl Planner {
             };
             facts.push((*address, fact));
         }
-        let applied = apply_facts(store, &facts)?;
+        let applied = apply(store, facts).await?;
         report.add_lost(applied.lost);
         Ok(())
     }
@@ -252,8 +265,8 @@ impl Planner {
     /// A claim that landed is confirmed by the next reconciliation; one that
     /// can no longer land leaves its rows claimable again. Returns how many
     /// in-flight claims landed and how many were dropped.
-    pub async fn resume(&self, ledger: &dyn Ledger, store: &dyn ReceiverStore) -> Result<Resumed> {
-        let rows = store.list(&[ClaimStatus::Submitted])?;
+    pub async fn resume(&self, ledger: &dyn Ledger, store: &AsyncStore) -> Result<Resumed> {
+        let rows = store.list(&[ClaimStatus::Submitted]).await?;
         let mut claims: HashMap<String, (u64, Vec<Pubkey>)> = HashMap::new();
         for row in &rows {
             if let Some((signature, valid_until)) = rules::in_flight(row) {
@@ -266,7 +279,7 @@ impl Planner {
         let mut resumed = Resumed::default();
         for (recorded, (valid_until, channels)) in claims {
             let Ok(signature) = recorded.parse::<Signature>() else {
-                drop_claim(store, channels.iter(), &recorded)?;
+                drop_claim(store, channels.iter(), &recorded).await?;
                 continue;
             };
             match ledger.confirm(&signature, valid_until).await {
@@ -278,7 +291,7 @@ impl Planner {
                     | ClientError::Instruction { .. }
                     | ClientError::Transaction { .. },
                 ) => {
-                    drop_claim(store, channels.iter(), &recorded)?;
+                    drop_claim(store, channels.iter(), &recorded).await?;
                     resumed.dropped = resumed.dropped.saturating_add(1);
                 }
                 Err(e) => return Err(e),
@@ -290,26 +303,33 @@ impl Planner {
 
 /// Makes the rows of `channels` claimable again when they still wait for
 /// the claim `signature`, which will never land.
-pub(super) fn drop_claim<'a>(
-    store: &dyn ReceiverStore,
+pub(super) async fn drop_claim<'a>(
+    store: &AsyncStore,
     channels: impl Iterator<Item = &'a Pubkey>,
     signature: &str,
 ) -> Result<()> {
-    for channel in channels {
-        rules::update(store, channel, &|r| rules::dropped(r, signature))?;
-    }
-    Ok(())
+    let (channels, signature): (Vec<Pubkey>, String) =
+        (channels.copied().collect(), signature.into());
+    store
+        .call(move |s| {
+            for channel in &channels {
+                rules::update(s, channel, &|r| rules::dropped(r, &signature))?;
+            }
+            Ok(())
+        })
+        .await
 }
 /// Quarantines `q` in the store (when the row still holds that voucher).
-pub(super) fn set_aside(
-    store: &dyn ReceiverStore,
+pub(super) async fn set_aside(
+    store: &AsyncStore,
     q: &Quarantined,
     report: &mut Execution,
 ) -> Result<()> {
     tracing::warn!(channel = %q.channel, reason = %q.reason, "voucher quarantined");
-    rules::update(store, &q.channel, &|r| {
-        rules::quarantine(r, q.amount, &q.reason)
-    })?;
+    let (amount, reason) = (q.amount, q.reason.clone());
+    store
+        .update(&q.channel, move |r| rules::quarantine(r, amount, &reason))
+        .await?;
     report.quarantined.push(q.clone());
     Ok(())
 }

@@ -69,7 +69,7 @@ use crate::{
     ledger::{sign_transaction, DynSigner, Ledger, Sent},
     store::{
         rules::{self, CloseEvidence, Sighting},
-        ClaimStatus, ReceiverStore, VoucherRecord,
+        AsyncStore, ClaimStatus, ReceiverStore, VoucherRecord,
     },
     v1::{self, TxFormat},
 };
@@ -106,12 +106,12 @@ impl Planner {
     pub async fn run(
         &self,
         ledger: &dyn Ledger,
-        store: &dyn ReceiverStore,
+        store: &AsyncStore,
         fee_payer: &DynSigner,
     ) -> Result<(Plan, Execution)> {
         self.resume(ledger, store).await?;
         let recon = self.reconcile(ledger, store).await?;
-        let applied = self.apply(store, &recon)?;
+        let applied = self.apply(store, &recon).await?;
         let planner = self.priced(ledger, &recon).await?;
         let plan = planner.plan(&recon, &fee_payer.pubkey());
         let mut execution = planner.execute(&plan, ledger, store, fee_payer).await?;
@@ -155,7 +155,7 @@ impl Planner {
     pub async fn dry_run(
         &self,
         ledger: &dyn Ledger,
-        store: &dyn ReceiverStore,
+        store: &AsyncStore,
         fee_payer: &Pubkey,
     ) -> Result<(Reconciliation, Plan)> {
         let recon = self.reconcile(ledger, store).await?;

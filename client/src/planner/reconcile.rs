@@ -25,9 +25,9 @@ impl Planner {
     pub async fn reconcile(
         &self,
         ledger: &dyn Ledger,
-        store: &dyn ReceiverStore,
+        store: &AsyncStore,
     ) -> Result<Reconciliation> {
-        let rows = store.list(&ClaimStatus::OPEN)?;
+        let rows = store.list(&ClaimStatus::OPEN).await?;
         let cluster = ledger.genesis_hash().await?;
         let now = ledger.unix_timestamp().await?;
         let mut recon = Reconciliation {
@@ -111,9 +111,17 @@ impl Planner {
 
     /// Writes the facts of a reconciliation, each with compare-and-set on the
     /// row as it is now (a voucher accepted meanwhile is never lost).
-    pub fn apply(&self, store: &dyn ReceiverStore, recon: &Reconciliation) -> Result<Applied> {
-        apply_facts(store, &recon.facts)
+    pub async fn apply(&self, store: &AsyncStore, recon: &Reconciliation) -> Result<Applied> {
+        apply(store, recon.facts.clone()).await
     }
+}
+
+/// [`apply_facts`] in one hop to the store (see [`AsyncStore`]).
+pub(super) async fn apply(store: &AsyncStore, facts: Vec<(Pubkey, Fact)>) -> Result<Applied> {
+    if facts.is_empty() {
+        return Ok(Applied::default());
+    }
+    store.call(move |s| apply_facts(s, &facts)).await
 }
 
 /// Writes facts with the store's rules; reports rows closed with value lost.

@@ -17,14 +17,14 @@
 //! once, and batches grow only as fast as writers arrive.
 //!
 //! Nothing here blocks an async worker thread: the writer is a dedicated
-//! thread, and [`GroupCommit::get`] reads on tokio's blocking pool.
+//! thread, and [`GroupCommit::get`] reads through [`AsyncStore`].
 //!
 //! If a batch fails, none of it was applied (the primitive is atomic) and
 //! every writer in it gets the error.
 
 use super::{
     rules::{self, Recorded, Sighting},
-    ReceiverStore, RowWrite, VoucherRecord,
+    AsyncStore, ReceiverStore, RowWrite, VoucherRecord,
 };
 use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
@@ -51,7 +51,7 @@ struct Counters {
 
 /// A store handle whose writes are group-committed; see the module docs.
 pub struct GroupCommit {
-    store: Arc<dyn ReceiverStore>,
+    store: AsyncStore,
     queue: mpsc::Sender<Job>,
     counters: Arc<Counters>,
 }
@@ -73,14 +73,14 @@ impl GroupCommit {
                 .map_err(|e| ClientError::store(format!("cannot start the commit thread: {e}")))?;
         }
         Ok(GroupCommit {
-            store,
+            store: AsyncStore::new(store),
             queue,
             counters,
         })
     }
 
     /// The store written to.
-    pub fn store(&self) -> &Arc<dyn ReceiverStore> {
+    pub fn store(&self) -> &AsyncStore {
         &self.store
     }
 
@@ -97,7 +97,7 @@ impl GroupCommit {
 
     /// The row of `channel`, read on the blocking pool.
     pub async fn get(&self, channel: &Pubkey) -> Result<Option<VoucherRecord>> {
-        read_off_worker(&self.store, channel).await
+        self.store.get(channel).await
     }
 
     /// [`rules::record_voucher`] through group commit, deciding on `cached`
@@ -157,28 +157,6 @@ impl GroupCommit {
             self.counters.writes.load(Ordering::Relaxed),
         )
     }
-}
-
-/// The row of `channel` in `store`, read on tokio's blocking pool (a store
-/// read blocks: a disk page or a database round trip).
-pub(crate) async fn read_off_worker(
-    store: &Arc<dyn ReceiverStore>,
-    channel: &Pubkey,
-) -> Result<Option<VoucherRecord>> {
-    let channel = *channel;
-    off_worker(store, move |store| store.get(&channel)).await
-}
-
-/// `f` on `store`, run on tokio's blocking pool (a store call blocks: a
-/// disk page, an fsync or a database round trip).
-pub(crate) async fn off_worker<T: Send + 'static>(
-    store: &Arc<dyn ReceiverStore>,
-    f: impl FnOnce(&dyn ReceiverStore) -> Result<T> + Send + 'static,
-) -> Result<T> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || f(store.as_ref()))
-        .await
-        .map_err(|e| ClientError::store(format!("store task failed: {e}")))?
 }
 
 /// The error for each writer of a failed batch (errors are not `Clone`).

@@ -26,6 +26,7 @@
 
 pub mod commit;
 pub mod conformance;
+pub mod offload;
 #[cfg(feature = "postgres")]
 mod pg_tls;
 #[cfg(feature = "postgres")]
@@ -34,6 +35,7 @@ pub mod rules;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+pub use offload::{AsyncLease, AsyncStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 

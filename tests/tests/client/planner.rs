@@ -57,7 +57,7 @@ async fn small_value_waits_urgent_is_claimed_stale_is_confirmed() {
         .await
         .unwrap();
     let (_, plan) = planner
-        .dry_run(l, store.as_ref(), &relayer.pubkey())
+        .dry_run(l, &store.clone().into(), &relayer.pubkey())
         .await
         .unwrap();
     assert!(plan.batches.is_empty());
@@ -68,7 +68,10 @@ async fn small_value_waits_urgent_is_claimed_stale_is_confirmed() {
         .accept(&Voucher::sign(&f.session, f.channel, 1_000_000), 1)
         .await
         .unwrap();
-    let (plan, done) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    let (plan, done) = planner
+        .run(l, &store.clone().into(), &relayer)
+        .await
+        .unwrap();
     assert_eq!(
         (plan.batches.len(), done.transactions, done.settled_amount),
         (1, 1, 1_000_000)
@@ -82,7 +85,7 @@ async fn small_value_waits_urgent_is_claimed_stale_is_confirmed() {
         .await
         .unwrap();
     let (_, plan) = planner
-        .dry_run(l, store.as_ref(), &relayer.pubkey())
+        .dry_run(l, &store.clone().into(), &relayer.pubkey())
         .await
         .unwrap();
     assert!(plan.batches.is_empty());
@@ -98,7 +101,10 @@ async fn small_value_waits_urgent_is_claimed_stale_is_confirmed() {
     )
     .await
     .unwrap();
-    let (_, done) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    let (_, done) = planner
+        .run(l, &store.clone().into(), &relayer)
+        .await
+        .unwrap();
     assert_eq!(done.settled_amount, 100);
 
     // a voucher someone else settled first is recognised, not retried
@@ -118,7 +124,10 @@ async fn small_value_waits_urgent_is_claimed_stale_is_confirmed() {
         signature: v.signature,
     }]);
     l.send(&[other_relayer], &relayer, &[]).await.unwrap();
-    let (plan, done) = planner.run(l, store2.as_ref(), &relayer).await.unwrap();
+    let (plan, done) = planner
+        .run(l, &store2.clone().into(), &relayer)
+        .await
+        .unwrap();
     assert!(plan.batches.is_empty() && plan.deferred.is_empty());
     assert_eq!(done.transactions, 0);
     assert_eq!(status(&store2, &g.channel), ClaimStatus::Confirmed);
@@ -150,13 +159,13 @@ async fn a_voucher_is_closed_only_on_positive_evidence_and_loss_is_reported() {
         l.genesis_hash().await.unwrap()
     );
     let (recon, _) = planner
-        .dry_run(&elsewhere, store.as_ref(), &relayer.pubkey())
+        .dry_run(&elsewhere, &store.clone().into(), &relayer.pubkey())
         .await
         .unwrap();
     assert_eq!(recon.other_cluster, vec![h.channel]);
     let other_payer = elsewhere.payer().insecure_clone();
     let (_, done) = planner
-        .run(&elsewhere, store.as_ref(), &other_payer)
+        .run(&elsewhere, &store.clone().into(), &other_payer)
         .await
         .unwrap();
     assert!(done.lost.is_empty());
@@ -178,11 +187,14 @@ async fn a_voucher_is_closed_only_on_positive_evidence_and_loss_is_reported() {
     .await
     .unwrap();
     let (recon, _) = planner
-        .dry_run(l, store.as_ref(), &relayer.pubkey())
+        .dry_run(l, &store.clone().into(), &relayer.pubkey())
         .await
         .unwrap();
     assert_eq!(recon.unverified, vec![h.channel]);
-    planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    planner
+        .run(l, &store.clone().into(), &relayer)
+        .await
+        .unwrap();
     assert_eq!(status(&store, &h.channel), ClaimStatus::Pending);
 
     // lamports sent to the closed address do not make it a channel again
@@ -192,12 +204,15 @@ async fn a_voucher_is_closed_only_on_positive_evidence_and_loss_is_reported() {
     // says so first, and writes nothing)
     ledger.warp_slots(1).await.unwrap();
     let (recon, _) = planner
-        .dry_run(l, store.as_ref(), &relayer.pubkey())
+        .dry_run(l, &store.clone().into(), &relayer.pubkey())
         .await
         .unwrap();
     assert_eq!(recon.lost.len(), 1);
     assert_eq!(status(&store, &h.channel), ClaimStatus::Pending);
-    let (_, done) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    let (_, done) = planner
+        .run(l, &store.clone().into(), &relayer)
+        .await
+        .unwrap();
     assert_eq!(done.lost.len(), 1);
     assert_eq!((done.lost[0].channel, done.lost[0].amount), (h.channel, 5));
     assert_eq!(status(&store, &h.channel), ClaimStatus::Closed);
@@ -217,8 +232,8 @@ async fn a_claim_never_confirms_a_newer_voucher() {
         .accept(&Voucher::sign(&f.session, f.channel, 1_000_000), 1)
         .await
         .unwrap();
-    let recon = planner.reconcile(l, store.as_ref()).await.unwrap();
-    planner.apply(store.as_ref(), &recon).unwrap();
+    let recon = planner.reconcile(l, &store.clone().into()).await.unwrap();
+    planner.apply(&store.clone().into(), &recon).await.unwrap();
     let plan = planner.plan(&recon, &relayer.pubkey());
     assert_eq!(plan.vouchers(), 1);
 
@@ -228,7 +243,7 @@ async fn a_claim_never_confirms_a_newer_voucher() {
         .await
         .unwrap();
     let done = planner
-        .execute(&plan, l, store.as_ref(), &relayer)
+        .execute(&plan, l, &store.clone().into(), &relayer)
         .await
         .unwrap();
     assert_eq!(done.settled_amount, 1_000_000);
@@ -237,7 +252,10 @@ async fn a_claim_never_confirms_a_newer_voucher() {
         (row.voucher.amount, row.claimed, row.status),
         (3_000_000, 1_000_000, ClaimStatus::Pending)
     );
-    let (_, done) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    let (_, done) = planner
+        .run(l, &store.clone().into(), &relayer)
+        .await
+        .unwrap();
     assert_eq!(done.settled_amount, 2_000_000);
     assert_eq!(status(&store, &f.channel), ClaimStatus::Confirmed);
 }
@@ -270,7 +288,7 @@ async fn a_dry_run_writes_nothing() {
     let before = store.get(&f.channel).unwrap().unwrap();
     let planner = Planner::new(PlannerConfig::default());
     let (recon, plan) = planner
-        .dry_run(l, store.as_ref(), &relayer.pubkey())
+        .dry_run(l, &store.clone().into(), &relayer.pubkey())
         .await
         .unwrap();
     assert_eq!(recon.settled, vec![f.channel]);
@@ -302,7 +320,10 @@ async fn a_failing_voucher_is_quarantined_and_the_rest_settle() {
     assert!(store.compare_and_swap(row.version, &row).unwrap());
 
     let planner = Planner::new(PlannerConfig::default());
-    let (_, done) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    let (_, done) = planner
+        .run(l, &store.clone().into(), &relayer)
+        .await
+        .unwrap();
     assert_eq!(done.vouchers_settled, 3);
     assert!(done.bisections >= 1);
     assert_eq!(done.quarantined.len(), 1);
@@ -320,7 +341,10 @@ async fn a_failing_voucher_is_quarantined_and_the_rest_settle() {
     }
     // quarantined vouchers are reported again, never block: a later run
     // settles nothing else and fails nothing
-    let (_, again) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    let (_, again) = planner
+        .run(l, &store.clone().into(), &relayer)
+        .await
+        .unwrap();
     assert_eq!((again.vouchers_settled, again.quarantined.len()), (0, 1));
 }
 
@@ -361,7 +385,10 @@ async fn missing_earnings_accounts_are_created_before_claiming() {
     .await
     .unwrap();
     let planner = Planner::new(PlannerConfig::default());
-    let (_, done) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    let (_, done) = planner
+        .run(l, &store.clone().into(), &relayer)
+        .await
+        .unwrap();
     assert_eq!((done.earnings_created, done.settled_amount), (1, 5_000_000));
     assert_eq!(status(&store, &f.channel), ClaimStatus::Confirmed);
 }
@@ -378,7 +405,10 @@ async fn many_channels_pack_into_full_transactions() {
         .await
         .unwrap();
     let capacity = planner.capacity(&relayer.pubkey());
-    let (plan, done) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    let (plan, done) = planner
+        .run(l, &store.clone().into(), &relayer)
+        .await
+        .unwrap();
     // one creator's earnings account is shared, so more than the worst case fit
     assert!(plan.batches.iter().all(|b| b.size <= 1_232));
     assert!(plan.batches[0].claims.len() >= capacity);
@@ -413,7 +443,7 @@ async fn the_largest_v1_claim_settles_every_voucher_for_one_signature_fee() {
     let n = capacity + 3;
     let (store, channels) = one_creator_owed(&ledger, n).await;
     let (_, plan) = planner
-        .dry_run(l, store.as_ref(), &relayer.pubkey())
+        .dry_run(l, &store.clone().into(), &relayer.pubkey())
         .await
         .unwrap();
     assert_eq!(plan.batches.len(), 2);
@@ -428,7 +458,10 @@ async fn the_largest_v1_claim_settles_every_voucher_for_one_signature_fee() {
     );
 
     let before = l.balance(&relayer.pubkey()).await.unwrap();
-    let (_, done) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    let (_, done) = planner
+        .run(l, &store.clone().into(), &relayer)
+        .await
+        .unwrap();
     let after = l.balance(&relayer.pubkey()).await.unwrap();
     assert_eq!(done.transactions, 2);
     assert_eq!(done.vouchers_settled, n);
@@ -522,7 +555,7 @@ async fn a_plans_claims_are_sent_and_confirmed_together() {
     let planner = Planner::new(PlannerConfig::default());
     let relayer = bank.payer().insecure_clone();
     let (plan, done) = planner
-        .run(&ledger, store.as_ref(), &relayer)
+        .run(&ledger, &store.clone().into(), &relayer)
         .await
         .unwrap();
     assert!(plan.batches.len() >= 3, "{} batches", plan.batches.len());
@@ -548,12 +581,15 @@ async fn a_channel_near_expiry_is_claimed_whatever_its_value() {
     let planner = Planner::new(PlannerConfig::default()); // claims within 3,600 s of expiry
     let relayer = ledger.payer().insecure_clone();
     let (_, plan) = planner
-        .dry_run(l, store.as_ref(), &relayer.pubkey())
+        .dry_run(l, &store.clone().into(), &relayer.pubkey())
         .await
         .unwrap();
     assert!(plan.batches.is_empty());
     ledger.advance_time(400).await.unwrap();
-    let (plan, done) = planner.run(l, store.as_ref(), &relayer).await.unwrap();
+    let (plan, done) = planner
+        .run(l, &store.clone().into(), &relayer)
+        .await
+        .unwrap();
     assert!(plan.batches[0].urgent);
     assert_eq!(done.settled_amount, 300);
 }
@@ -578,7 +614,7 @@ async fn a_restart_resumes_the_claim_in_flight_instead_of_sending_another() {
         .unwrap();
     ledger.hold_next_submit.store(true, Ordering::SeqCst);
     ledger.crash_next_confirm.store(true, Ordering::SeqCst);
-    let crashed = planner.run(&ledger, store.as_ref(), &relayer).await;
+    let crashed = planner.run(&ledger, &store.clone().into(), &relayer).await;
     assert!(matches!(crashed, Err(ClientError::Rpc(_))), "{crashed:?}");
     assert_eq!(ledger.submits(), 1);
     let row = claimed(&store);
@@ -601,7 +637,7 @@ async fn a_restart_resumes_the_claim_in_flight_instead_of_sending_another() {
 
     // the restart waits for the claim in flight (it lands); nothing is sent again
     let (_, done) = planner
-        .run(&ledger, store.as_ref(), &relayer)
+        .run(&ledger, &store.clone().into(), &relayer)
         .await
         .unwrap();
     assert_eq!((ledger.submits(), done.transactions), (1, 0));
@@ -618,15 +654,18 @@ async fn a_restart_resumes_the_claim_in_flight_instead_of_sending_another() {
         .unwrap();
     ledger.lose_next_submit.store(true, Ordering::SeqCst);
     assert!(planner
-        .run(&ledger, store.as_ref(), &relayer)
+        .run(&ledger, &store.clone().into(), &relayer)
         .await
         .is_err());
     assert_eq!(claimed(&store).status, ClaimStatus::Submitted);
-    let resumed = planner.resume(&ledger, store.as_ref()).await.unwrap();
+    let resumed = planner
+        .resume(&ledger, &store.clone().into())
+        .await
+        .unwrap();
     assert_eq!((resumed.landed, resumed.dropped), (0, 1));
     assert_eq!(claimed(&store).status, ClaimStatus::Pending);
     let (_, done) = planner
-        .run(&ledger, store.as_ref(), &relayer)
+        .run(&ledger, &store.clone().into(), &relayer)
         .await
         .unwrap();
     assert_eq!((ledger.submits(), done.transactions), (2, 1));
@@ -655,7 +694,10 @@ async fn priority_fees_follow_the_cluster_and_the_deadline() {
         .unwrap();
 
     // quiet cluster: 5,000 lamports for 1,000,000 is within the 1% target
-    let recon = planner.reconcile(&ledger, store.as_ref()).await.unwrap();
+    let recon = planner
+        .reconcile(&ledger, &store.clone().into())
+        .await
+        .unwrap();
     let quiet = planner.priced(&ledger, &recon).await.unwrap();
     assert_eq!(quiet.config.fees.compute_unit_price, 0);
     assert_eq!(quiet.plan(&recon, &relayer.pubkey()).batches.len(), 1);
@@ -685,7 +727,7 @@ async fn priority_fees_follow_the_cluster_and_the_deadline() {
     .await
     .unwrap();
     let (plan, done) = planner
-        .run(&ledger, store.as_ref(), &relayer)
+        .run(&ledger, &store.clone().into(), &relayer)
         .await
         .unwrap();
     assert_eq!((plan.batches.len(), done.transactions), (1, 1));

@@ -10,7 +10,7 @@ use micropay_client::{
     payer::Payer,
     planner::{Planner, PlannerConfig},
     receiver::{AcceptedMint, Receiver, ReceiverConfig},
-    store::SqliteStore,
+    store::{AsyncStore, SqliteStore},
     tokens,
 };
 use micropay_sdk::{instructions as ix, pda, tokens as sdk_tokens};
@@ -98,7 +98,7 @@ async fn thousand_uses_one_claim() {
         assert_eq!(paid.net, 10_000);
     }
     let (_, done) = Planner::new(PlannerConfig::default())
-        .run(bank.as_ref(), store.as_ref(), &user)
+        .run(bank.as_ref(), &AsyncStore::new(store.clone()), &user)
         .await
         .unwrap();
     assert_eq!((done.transactions, done.settled_amount), (1, 10_000_000));
