@@ -8,17 +8,13 @@ use anchor_spl::{
     token::spl_token,
     token_interface::spl_token_2022::{extension::StateWithExtensions, state::Mint},
 };
-use micropay_client::ledger::DynSigner;
 use micropay_client::{
     accounts,
-    ledger::{rpc::RpcLedger, Ledger, Sent},
+    ledger::{rpc::RpcLedger, Ledger},
     store::{PayerStore, ReceiverStore, SqliteStore},
     ClientError,
 };
-use solana_sdk::{
-    instruction::Instruction,
-    signature::{Keypair, Signer},
-};
+use solana_sdk::signature::{Keypair, Signer};
 use std::{path::PathBuf, sync::Arc};
 
 /// A mint as the CLI shows it.
@@ -32,6 +28,14 @@ pub struct MintInfo {
 }
 
 impl MintInfo {
+    /// The mint as the library's instructions take it.
+    pub fn mint_ref(&self) -> micropay_client::tokens::MintRef {
+        micropay_client::tokens::MintRef {
+            address: self.address,
+            token_program: self.token_program,
+        }
+    }
+
     pub fn is_sol(&self) -> bool {
         self.address == spl_token::native_mint::ID
     }
@@ -114,13 +118,6 @@ impl Ctx {
     /// The signer's address.
     pub fn me(&self) -> Result<Pubkey, Failure> {
         Ok(self.keypair()?.pubkey())
-    }
-
-    /// Sends with the CLI keypair as fee payer (and signer), and `extra`:
-    /// the keypairs of accounts the command creates (temporary wSOL).
-    pub async fn send(&self, ixs: &[Instruction], extra: &[Keypair]) -> Result<Sent, Failure> {
-        let signers: Vec<&DynSigner> = extra.iter().map(|k| k as &DynSigner).collect();
-        Ok(self.ledger.send(ixs, self.keypair()?, &signers).await?)
     }
 
     /// `sol` or a mint address.

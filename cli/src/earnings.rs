@@ -2,13 +2,13 @@
 
 use super::{
     context::{format_amount, parse_amount, Ctx},
-    escrow::payout,
+    escrow::destination,
     Cli, Failure,
 };
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, Subcommand};
-use micropay_client::accounts;
-use micropay_sdk::{instructions as mix, pda};
+use micropay_client::{accounts, earnings};
+use micropay_sdk::pda;
 
 #[derive(Args, Debug)]
 pub struct EarningsArgs {
@@ -49,17 +49,7 @@ pub async fn run(cli: &Cli, args: &EarningsArgs) -> Result<(), Failure> {
         EarningsCommand::Init { mint, owner } => {
             let mint = ctx.mint(mint).await?;
             let owner = owner.unwrap_or(me);
-            let sent = ctx
-                .send(
-                    &[mix::InitEarnings {
-                        payer: me,
-                        owner,
-                        mint: mint.address,
-                    }
-                    .instruction()],
-                    &[],
-                )
-                .await?;
+            let sent = earnings::init(ctx.ledger(), ctx.keypair()?, &owner, &mint.address).await?;
             (mint, owner, Some(sent.signature))
         }
         EarningsCommand::Withdraw { mint, amount, to } => {
@@ -79,18 +69,10 @@ pub async fn run(cli: &Cli, args: &EarningsArgs) -> Result<(), Failure> {
                     mint.ui(balance)
                 )));
             }
-            let (ixs, temp) = payout(&ctx, &mint, *to, |dest| {
-                mix::WithdrawEarnings {
-                    owner: me,
-                    mint: mint.address,
-                    destination: *dest,
-                    token_program: mint.token_program,
-                    amount,
-                }
-                .instruction()
-            })
-            .await?;
-            let sent = ctx.send(&ixs, temp.as_slice()).await?;
+            let to = destination(&ctx, &mint, *to).await?;
+            let sent =
+                earnings::withdraw(ctx.ledger(), ctx.keypair()?, &mint.mint_ref(), amount, to)
+                    .await?;
             (mint, me, Some(sent.signature))
         }
         EarningsCommand::Show { mint, owner } => (ctx.mint(mint).await?, owner.unwrap_or(me), None),

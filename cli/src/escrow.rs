@@ -6,12 +6,12 @@ use super::{
 };
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, Subcommand};
-use micropay_client::accounts;
-use micropay_sdk::{instructions as mix, pda};
-use solana_sdk::{
-    instruction::Instruction,
-    signature::{Keypair, Signer},
+use micropay_client::{
+    accounts, escrow,
+    tokens::{Destination, Source},
+    ClientError,
 };
+use micropay_sdk::pda;
 
 #[derive(Args, Debug)]
 pub struct EscrowArgs {
@@ -56,58 +56,27 @@ pub enum EscrowCommand {
     },
 }
 
-/// Wraps `middle(temp)` in a temporary wSOL account of the signer: created
-/// first, closed last (unwrapping whatever it holds back to the signer).
-fn through_temp_wsol(
-    me: &Pubkey,
-    mint: &MintInfo,
-    middle: impl FnOnce(&Pubkey) -> Result<Vec<Instruction>, Failure>,
-) -> Result<(Vec<Instruction>, Keypair), Failure> {
-    let temp = Keypair::new();
-    let mut ixs = micropay_sdk::tokens::CreateTokenAccount {
-        payer: *me,
-        account: temp.pubkey(),
-        mint: mint.address,
-        owner: *me,
-        token_program: mint.token_program,
-    }
-    .instructions()?;
-    ixs.extend(middle(&temp.pubkey())?);
-    ixs.push(
-        micropay_sdk::tokens::UnwrapSol {
-            account: temp.pubkey(),
-            owner: *me,
-            to: *me,
-        }
-        .instruction()?,
-    );
-    Ok((ixs, temp))
-}
-
-/// Instructions that pay `build(destination)` out to the signer: through a
-/// temporary wSOL account closed at once (unwrapping) for SOL, else into
-/// `to` or the signer's best token account of the mint.
-pub async fn payout(
+/// Where a payout of `mint` to the signer goes: `to`, else SOL itself
+/// for wrapped SOL (through a temporary account), else the signer's
+/// token account of the mint with the most tokens.
+pub async fn destination(
     ctx: &Ctx,
     mint: &MintInfo,
     to: Option<Pubkey>,
-    build: impl Fn(&Pubkey) -> Instruction,
-) -> Result<(Vec<Instruction>, Option<Keypair>), Failure> {
-    let me = ctx.me()?;
+) -> Result<Destination, Failure> {
     if let Some(to) = to {
-        return Ok((vec![build(&to)], None));
+        return Ok(Destination::Account(to));
     }
     if mint.is_sol() {
-        let (ixs, temp) = through_temp_wsol(&me, mint, |temp| Ok(vec![build(temp)]))?;
-        return Ok((ixs, Some(temp)));
+        return Ok(Destination::UnwrapSol);
     }
-    let (account, _) = ctx.token_account(&me, mint).await?.ok_or_else(|| {
+    let (account, _) = ctx.token_account(&ctx.me()?, mint).await?.ok_or_else(|| {
         Failure::user(format!(
             "you have no token account of {}; create one (spl-token create-account {}) or pass --to",
             mint.address, mint.address
         ))
     })?;
-    Ok((vec![build(&account)], None))
+    Ok(Destination::Account(account))
 }
 
 pub async fn run(cli: &Cli, args: &EscrowArgs) -> Result<(), Failure> {
@@ -125,17 +94,7 @@ pub async fn run(cli: &Cli, args: &EscrowArgs) -> Result<(), Failure> {
     match &args.command {
         EscrowCommand::Init { mint } => {
             let mint = ctx.mint(mint).await?;
-            let sent = ctx
-                .send(
-                    &[mix::InitEscrow {
-                        owner: me,
-                        mint: mint.address,
-                        token_program: mint.token_program,
-                    }
-                    .instruction()],
-                    &[],
-                )
-                .await?;
+            let sent = escrow::init(ctx.ledger(), ctx.keypair()?, &mint.mint_ref()).await?;
             show(&ctx, &mint, &me, Some(sent.signature.to_string())).await
         }
         EscrowCommand::Deposit { mint, amount, from } => {
@@ -159,42 +118,9 @@ async fn deposit(
 ) -> Result<(), Failure> {
     let me = ctx.me()?;
     let amount = parse_amount(amount, mint.decimals)?;
-    let escrow = pda::escrow(&me, &mint.address).0;
-    if accounts::escrow(ctx.ledger(), &escrow).await?.is_none() {
-        return Err(Failure::user(format!(
-            "you have no escrow for {}; create it with `micropay escrow init --mint {}`",
-            mint.symbol, mint.address
-        )));
-    }
-    let deposit_from = |source: &Pubkey| {
-        mix::Deposit {
-            depositor: me,
-            escrow,
-            mint: mint.address,
-            source: *source,
-            token_program: mint.token_program,
-            amount,
-        }
-        .instruction()
-    };
-    let mut signers = Vec::new();
-    let ixs = match (from, mint.is_sol()) {
-        (Some(from), _) => vec![deposit_from(from)],
-        (None, true) => {
-            // SOL is wrapped into a temporary account, deposited, closed
-            let (ixs, temp) = through_temp_wsol(&me, mint, |temp| {
-                let mut ixs = micropay_sdk::tokens::WrapSol {
-                    from: me,
-                    account: *temp,
-                    lamports: amount,
-                }
-                .instructions()?;
-                ixs.push(deposit_from(temp));
-                Ok(ixs)
-            })?;
-            signers.push(temp);
-            ixs
-        }
+    let source = match (from, mint.is_sol()) {
+        (Some(from), _) => Source::Account(*from),
+        (None, true) => Source::WrapSol,
         (None, false) => {
             let (source, held) = ctx.token_account(&me, mint).await?.unwrap_or_default();
             if held < amount {
@@ -203,10 +129,24 @@ async fn deposit(
                     mint.ui(held)
                 )));
             }
-            vec![deposit_from(&source)]
+            Source::Account(source)
         }
     };
-    let sent = ctx.send(&ixs, &signers).await?;
+    let sent = escrow::deposit(
+        ctx.ledger(),
+        ctx.keypair()?,
+        &mint.mint_ref(),
+        amount,
+        source,
+    )
+    .await
+    .map_err(|e| match e {
+        ClientError::AccountNotFound(_) => Failure::user(format!(
+            "you have no escrow for {}; create it with `micropay escrow init --mint {}`",
+            mint.symbol, mint.address
+        )),
+        e => e.into(),
+    })?;
     show(ctx, mint, &me, Some(sent.signature.to_string())).await
 }
 
@@ -228,18 +168,8 @@ async fn withdraw(
             mint.ui(free)
         )));
     }
-    let (ixs, temp) = payout(ctx, mint, to, |dest| {
-        mix::Withdraw {
-            owner: me,
-            mint: mint.address,
-            destination: *dest,
-            token_program: mint.token_program,
-            amount,
-        }
-        .instruction()
-    })
-    .await?;
-    let sent = ctx.send(&ixs, temp.as_slice()).await?;
+    let to = destination(ctx, mint, to).await?;
+    let sent = escrow::withdraw(ctx.ledger(), ctx.keypair()?, &mint.mint_ref(), amount, to).await?;
     show(ctx, mint, &me, Some(sent.signature.to_string())).await
 }
 

@@ -16,8 +16,8 @@ use super::{
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, Subcommand};
 use micropay::state::{Split, SplitRecipient};
-use micropay_client::{accounts, earnings, micropay_sdk::events::MicropayEvent};
-use micropay_sdk::{instructions as mix, pda};
+use micropay_client::{accounts, micropay_sdk::events::MicropayEvent, splits};
+use micropay_sdk::pda;
 
 /// Most recipients whose split a legacy transaction creates.
 pub const MAX_LEGACY_RECIPIENTS: usize = 13;
@@ -120,17 +120,8 @@ pub async fn run(cli: &Cli, args: &SplitArgs) -> Result<(), Failure> {
                 Some(m) => ctx.mint(m).await?.address,
                 None => state.mint,
             };
-            let sent = ctx
-                .send(
-                    &[mix::Distribute {
-                        split: *split,
-                        mint,
-                        owners: state.recipients.iter().map(|r| r.owner).collect(),
-                    }
-                    .instruction()],
-                    &[],
-                )
-                .await?;
+            let sent =
+                splits::distribute(ctx.ledger(), ctx.keypair()?, split, &state, &mint).await?;
             let amounts = sent.events.iter().find_map(|e| match e {
                 MicropayEvent::Distributed(d) => Some(d.amounts.clone()),
                 _ => None,
@@ -170,44 +161,21 @@ async fn read(ctx: &Ctx, split: &Pubkey) -> Result<Split, Failure> {
     })
 }
 
-/// Creates the missing earnings accounts (recipients', then the split's
-/// own) and the split; returns its address and the creating signature.
+/// Creates the split (and the earnings accounts it pays into, through
+/// the library); returns its address and the creating signature.
 async fn create(
     ctx: &Ctx,
     mint: &MintInfo,
     recipients: Vec<SplitRecipient>,
 ) -> Result<(Pubkey, String), Failure> {
-    let me = ctx.me()?;
-    let builder = mix::CreateSplit {
-        payer: me,
-        mint: mint.address,
-        recipients,
-    };
-    let (create, split) = builder
-        .instruction()
-        .ok_or_else(|| Failure::user("the recipients cannot be encoded"))?;
+    let split = splits::address(&mint.address, &recipients)?;
     if accounts::split(ctx.ledger(), &split).await?.is_some() {
         return Err(Failure::user(format!(
             "this split exists already: {split} (the same owners and shares name the same split)"
         )));
     }
-    let mut owners: Vec<Pubkey> = builder.sorted().iter().map(|r| r.owner).collect();
-    owners.push(split);
-    let addresses: Vec<Pubkey> = owners
-        .iter()
-        .map(|o| pda::earnings(o, &mint.address).0)
-        .collect();
-    let found = ctx.ledger().accounts(&addresses).await?;
-    let missing: Vec<Pubkey> = owners
-        .iter()
-        .zip(found)
-        .filter(|(_, account)| account.is_none())
-        .map(|(owner, _)| *owner)
-        .collect();
-    let missing: Vec<(Pubkey, Pubkey)> = missing.into_iter().map(|o| (o, mint.address)).collect();
-    earnings::create(ctx.ledger(), ctx.keypair()?, &missing).await?;
-    let sent = ctx.send(&[create], &[]).await?;
-    Ok((split, sent.signature.to_string()))
+    let created = splits::create(ctx.ledger(), ctx.keypair()?, &mint.address, recipients).await?;
+    Ok((created.split, created.sent.signature.to_string()))
 }
 
 /// One owner of a split as shown.
@@ -327,6 +295,7 @@ impl std::fmt::Display for SplitView {
 #[allow(clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
+    use micropay_sdk::instructions as mix;
     use solana_sdk::{hash::Hash, message::Message, transaction::Transaction};
 
     fn create_size(n: usize) -> usize {

@@ -1,6 +1,7 @@
 //! Creating earnings accounts, in as few transactions as fit: the planner
 //! (before claims that credit a missing one) and split creation (each
-//! recipient's and the split's own) both need it.
+//! recipient's and the split's own) both need it; and an owner's
+//! withdrawal of what it earned.
 
 use crate::{
     error::Result,
@@ -49,4 +50,51 @@ pub async fn create(
         done.accounts = done.accounts.saturating_add(chunk.len());
     }
     Ok(done)
+}
+
+/// Creates `owner`'s earnings account of `mint`, `payer` paying rent and
+/// the fee (anyone may create anyone's).
+pub async fn init(
+    ledger: &dyn Ledger,
+    payer: &DynSigner,
+    owner: &Pubkey,
+    mint: &Pubkey,
+) -> Result<crate::ledger::Sent> {
+    let ix = mix::InitEarnings {
+        payer: payer.pubkey(),
+        owner: *owner,
+        mint: *mint,
+    }
+    .instruction();
+    ledger.send(&[ix], payer, &[]).await
+}
+
+/// Withdraws `amount` base units of `owner`'s earnings of `mint` to
+/// `destination`; `owner` signs and pays the fee. The program refuses more
+/// than the balance.
+pub async fn withdraw(
+    ledger: &dyn Ledger,
+    owner: &DynSigner,
+    mint: &crate::tokens::MintRef,
+    amount: u64,
+    destination: crate::tokens::Destination,
+) -> Result<crate::ledger::Sent> {
+    let me = owner.pubkey();
+    let (ixs, temp) = crate::tokens::to_destination(
+        &me,
+        &mint.address,
+        &mint.token_program,
+        destination,
+        |account| {
+            mix::WithdrawEarnings {
+                owner: me,
+                mint: mint.address,
+                destination: *account,
+                token_program: mint.token_program,
+                amount,
+            }
+            .instruction()
+        },
+    )?;
+    crate::tokens::send_with(ledger, owner, &ixs, temp.as_ref()).await
 }

@@ -138,6 +138,20 @@ pub enum ClientError {
         /// The builder's error.
         error: anchor_lang::prelude::ProgramError,
     },
+    /// SOL was to be wrapped into, or unwrapped out of, a mint that is not
+    /// wrapped SOL.
+    #[error("mint {mint} is not wrapped SOL: name a token account of it instead of wrapping or unwrapping SOL")]
+    NotWrappedSol {
+        /// The mint given.
+        mint: Pubkey,
+    },
+    /// A split's recipients cannot be hashed into its address (they do not
+    /// serialize).
+    #[error("these {recipients} split recipients cannot be encoded into a split address")]
+    UnencodableSplit {
+        /// How many recipients were given.
+        recipients: usize,
+    },
     /// A v1 (4 KB) transaction could not be built, signed or parsed.
     #[error("v1 transaction: {reason}")]
     V1Transaction {

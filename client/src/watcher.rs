@@ -316,13 +316,14 @@ impl Watcher {
                 tracing::debug!(split = %address, moved, "distribution not worth its fee yet");
                 continue;
             }
-            let ix = micropay_sdk::instructions::Distribute {
-                split: *address,
-                mint: split.mint,
-                owners: split.recipients.iter().map(|r| r.owner).collect(),
-            }
-            .instruction();
-            let done = ledger.send(&[ix], self.fee_payer.as_ref(), &[]).await?;
+            let done = crate::splits::distribute(
+                ledger,
+                self.fee_payer.as_ref(),
+                address,
+                &split,
+                &split.mint,
+            )
+            .await?;
             tracing::info!(split = %address, moved, fee = done.fee, "split distributed");
             sent = (sent.0.saturating_add(1), sent.1.saturating_add(done.fee));
         }

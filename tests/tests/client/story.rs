@@ -107,4 +107,33 @@ async fn thousand_uses_one_claim() {
         .unwrap()
         .unwrap();
     assert_eq!(earnings.balance, 10_000_000);
+
+    // the creator takes its earnings home as SOL
+    bank.airdrop(&creator.pubkey(), 10_000_000).await.unwrap();
+    let before = bank
+        .account(&creator.pubkey())
+        .await
+        .unwrap()
+        .unwrap()
+        .lamports;
+    let sol = tokens::MintRef {
+        address: SOL,
+        token_program: TOKEN,
+    };
+    let out = micropay_client::earnings::withdraw(
+        bank.as_ref(),
+        &creator,
+        &sol,
+        10_000_000,
+        tokens::Destination::UnwrapSol,
+    )
+    .await
+    .unwrap();
+    let after = bank
+        .account(&creator.pubkey())
+        .await
+        .unwrap()
+        .unwrap()
+        .lamports;
+    assert_eq!(after, before + 10_000_000 - out.fee);
 }
