@@ -9,7 +9,7 @@ use super::{
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, Subcommand};
 use micropay::state::Channel;
-use micropay_client::{accounts, channels, ledger::ChannelFilter, payer::Payer};
+use micropay_client::{accounts, channels, ledger::ChannelFilter, payer::Payer, ClientError};
 use micropay_sdk::pda;
 use std::path::PathBuf;
 
@@ -380,10 +380,9 @@ async fn finalize(ctx: &Ctx, channel: &Pubkey) -> Result<(), Failure> {
             )));
         }
     }
-    if accounts::escrow(ctx.ledger(), &c.escrow).await?.is_none() {
-        return Err(Failure::user("the channel's escrow is gone"));
-    }
-    let sent = channels::finalize(ctx.ledger(), ctx.keypair()?, channel, &c).await?;
+    let sent = channels::finalize(ctx.ledger(), ctx.keypair()?, channel, &c)
+        .await
+        .map_err(|e| escrow_gone(e, &c))?;
     let mint = ctx.mint(&c.mint.to_string()).await?;
     ctx.show(&Closed {
         channel: channel.to_string(),
@@ -395,6 +394,16 @@ async fn finalize(ctx: &Ctx, channel: &Pubkey) -> Result<(), Failure> {
         symbol: mint.symbol.clone(),
     });
     Ok(())
+}
+
+/// The library's "no account at the channel's escrow", said as what it is.
+fn escrow_gone(e: ClientError, c: &Channel) -> Failure {
+    match e {
+        ClientError::AccountNotFound(a) if a == c.escrow => {
+            Failure::user(format!("the channel's escrow {a} is gone"))
+        }
+        e => e.into(),
+    }
 }
 
 async fn creator_close(
@@ -410,9 +419,6 @@ async fn creator_close(
             c.creator
         )));
     }
-    if accounts::escrow(ctx.ledger(), &c.escrow).await?.is_none() {
-        return Err(Failure::user("the channel's escrow is gone"));
-    }
     // the receiver store's pending voucher is settled in the same transaction
     let receivers = if store.is_some() || store_path(None, "receiver").exists() {
         Some(receiver_store(store, true)?.0)
@@ -426,7 +432,8 @@ async fn creator_close(
         channel,
         &c,
     )
-    .await?;
+    .await
+    .map_err(|e| escrow_gone(e, &c))?;
     let mint = ctx.mint(&c.mint.to_string()).await?;
     ctx.show(&Closed {
         channel: channel.to_string(),
