@@ -6,16 +6,12 @@ use anchor_spl::token::spl_token::{native_mint::ID as SOL, ID as TOKEN};
 use micropay::instructions::OpenChannelArgs;
 use micropay_client::{
     accounts,
-    ledger::{
-        embedded::EmbeddedLedger, AccountFilter, DynSigner, Ledger, Observed, RecentBlockhash, Sent,
-    },
+    ledger::{embedded::EmbeddedLedger, AccountFilter, Ledger, Observed, RecentBlockhash, Sent},
     tokens, ClientError, Result,
 };
-use micropay_sdk::events::MicropayEvent;
 use micropay_sdk::{instructions as mix, pda};
 use solana_sdk::{
-    account::Account, hash::Hash, instruction::Instruction, message::Message, signature::Signature,
-    transaction::Transaction,
+    account::Account, hash::Hash, message::Message, signature::Signature, transaction::Transaction,
 };
 use solana_sdk::{
     pubkey::Pubkey,
@@ -283,14 +279,6 @@ impl Ledger for Faulty {
             .map_err(|_| ClientError::rpc("poisoned"))?
             .push(pending.len());
         micropay_client::ledger::confirm_each(self, pending).await
-    }
-    async fn simulate(
-        &self,
-        ixs: &[Instruction],
-        payer: &DynSigner,
-        signers: &[&DynSigner],
-    ) -> Result<Vec<MicropayEvent>> {
-        self.inner.simulate(ixs, payer, signers).await
     }
     async fn account(&self, address: &Pubkey) -> Result<Option<Account>> {
         self.inner.account(address).await

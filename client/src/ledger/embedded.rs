@@ -437,20 +437,6 @@ impl Ledger for EmbeddedLedger {
             .ok_or(ClientError::Expired { attempts: 1 })
     }
 
-    async fn simulate(
-        &self,
-        instructions: &[Instruction],
-        payer: &DynSigner,
-        signers: &[&DynSigner],
-    ) -> Result<Vec<MicropayEvent>> {
-        let svm = self.svm.lock().await;
-        let tx = sign_transaction(instructions, payer, signers, svm.latest_blockhash())?;
-        let simulated = svm
-            .simulate_transaction(tx.clone())
-            .map_err(|f| tx_error(f.err, Some(&tx.message)))?;
-        Ok(events_of(&tx.message.account_keys, &simulated.meta))
-    }
-
     async fn account(&self, address: &Pubkey) -> Result<Option<Account>> {
         Ok(self.svm.lock().await.get_account(address))
     }

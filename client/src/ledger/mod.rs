@@ -186,14 +186,6 @@ pub trait Ledger: Send + Sync {
         Ok(crate::v1::TxFormat::Legacy)
     }
 
-    /// Runs the transaction without committing it; returns its events.
-    async fn simulate(
-        &self,
-        instructions: &[Instruction],
-        payer: &DynSigner,
-        signers: &[&DynSigner],
-    ) -> Result<Vec<MicropayEvent>>;
-
     /// The account at `address`, at the ledger's commitment.
     async fn account(&self, address: &Pubkey) -> Result<Option<Account>>;
 

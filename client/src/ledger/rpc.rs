@@ -8,7 +8,7 @@
 //! valid block height. Events are read from `getTransaction`'s inner
 //! instructions.
 
-use super::{sign_transaction, AccountFilter, DynSigner, Ledger, Observed, RecentBlockhash, Sent};
+use super::{AccountFilter, Ledger, Observed, RecentBlockhash, Sent};
 use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine};
@@ -30,7 +30,6 @@ use solana_sdk::{
     account::Account,
     clock::Clock,
     hash::Hash,
-    instruction::Instruction,
     message::Message,
     signature::Signature,
     transaction::{Transaction, TransactionError},
@@ -353,21 +352,6 @@ impl Ledger for RpcLedger {
             .into_iter()
             .map(|o| o.unwrap_or(Ok(None)))
             .collect())
-    }
-
-    async fn simulate(
-        &self,
-        instructions: &[Instruction],
-        payer: &DynSigner,
-        signers: &[&DynSigner],
-    ) -> Result<Vec<MicropayEvent>> {
-        let blockhash = self.latest_blockhash().await?;
-        let tx = sign_transaction(instructions, payer, signers, blockhash)?;
-        let result = self.simulate_tx(&tx).await?;
-        Ok(inner_events(
-            &tx.message.account_keys,
-            result.inner_instructions.as_deref().unwrap_or_default(),
-        ))
     }
 
     async fn account(&self, address: &Pubkey) -> Result<Option<Account>> {
