@@ -2,7 +2,7 @@
 
 use crate::error::SdkError;
 use anchor_lang::{prelude::Pubkey, AccountDeserialize};
-use solana_sdk::account::Account;
+use solana_account::Account;
 
 /// Decodes a micropay account of type `T` (`Escrow`, `Channel`, `Earnings`);
 /// `None` when the account is not owned by the program (closed, or never

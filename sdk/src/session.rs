@@ -20,8 +20,8 @@
 
 use anchor_lang::prelude::Pubkey;
 use sha2::{Digest, Sha256};
-use solana_sdk::signature::Keypair;
-use solana_sdk::signer::{Signer, SignerError};
+use solana_keypair::Keypair;
+use solana_signer::{Signer, SignerError};
 
 /// Domain string at the start of every derivation message.
 pub const DOMAIN: &[u8] = b"micropay session key v1\0";

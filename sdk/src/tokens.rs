@@ -5,6 +5,7 @@
 
 use crate::error::SdkError;
 use anchor_lang::prelude::{ProgramError, Pubkey};
+use anchor_lang::solana_program::{instruction::Instruction, program_pack::Pack, rent::Rent};
 use anchor_spl::{
     token::spl_token,
     token_interface::spl_token_2022::{
@@ -12,7 +13,6 @@ use anchor_spl::{
         state::{Account as TokenAccount, Mint},
     },
 };
-use solana_sdk::{instruction::Instruction, program_pack::Pack, rent::Rent};
 
 fn token_error(program: &Pubkey) -> impl FnOnce(ProgramError) -> SdkError + '_ {
     move |error| SdkError::TokenInstruction {
@@ -196,7 +196,7 @@ impl CreateAssociatedTokenAccount {
 
     /// The instruction.
     pub fn instruction(&self) -> Instruction {
-        use solana_sdk::instruction::AccountMeta;
+        use anchor_lang::solana_program::instruction::AccountMeta;
         Instruction {
             program_id: ASSOCIATED_TOKEN_PROGRAM,
             accounts: vec![

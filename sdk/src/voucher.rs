@@ -11,7 +11,7 @@
 
 use anchor_lang::prelude::Pubkey;
 use micropay::voucher::{is_canonical_point, is_canonical_scalar, is_small_order, voucher_message};
-use solana_sdk::signer::Signer;
+use solana_signer::Signer;
 
 /// A signed, cumulative voucher: "the channel may pay its creator `amount` in total".
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,7 +153,7 @@ impl Voucher {
 mod tests {
     use super::*;
     use micropay::voucher::verify_strict;
-    use solana_sdk::signature::Keypair;
+    use solana_keypair::Keypair;
 
     fn program_accepts(v: &Voucher, signer: &Pubkey) -> bool {
         verify_strict(&signer.to_bytes(), &v.signature, &v.message()).is_ok()

@@ -25,7 +25,7 @@ use crate::voucher::Voucher;
 use anchor_lang::prelude::Pubkey;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
-use solana_sdk::hash::Hash;
+use solana_hash::Hash;
 use std::collections::BTreeMap;
 
 /// The x402 protocol version spoken.
@@ -423,7 +423,8 @@ impl Refusal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use solana_sdk::signature::{Keypair, Signer};
+    use solana_keypair::Keypair;
+    use solana_signer::Signer;
 
     fn requirements() -> PaymentRequirements {
         PaymentRequirements {
