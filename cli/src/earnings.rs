@@ -49,7 +49,16 @@ pub async fn run(cli: &Cli, args: &EarningsArgs) -> Result<(), Failure> {
         EarningsCommand::Init { mint, owner } => {
             let mint = ctx.mint(mint).await?;
             let owner = owner.unwrap_or(me);
-            let sent = earnings::init(ctx.ledger(), ctx.keypair()?, &owner, &mint.address).await?;
+            let sent = earnings::init(ctx.ledger(), ctx.keypair()?, &owner, &mint.address)
+                .await
+                .map_err(|e| match e {
+                    e if e.is_already_initialized() => Failure::user(format!(
+                        "the earnings account of {owner} for mint {} exists already ({}): nothing to do",
+                        mint.address,
+                        pda::earnings(&owner, &mint.address).0
+                    )),
+                    e => e.into(),
+                })?;
             (mint, owner, Some(sent.signature))
         }
         EarningsCommand::Withdraw { mint, amount, to } => {

@@ -94,7 +94,17 @@ pub async fn run(cli: &Cli, args: &EscrowArgs) -> Result<(), Failure> {
     match &args.command {
         EscrowCommand::Init { mint } => {
             let mint = ctx.mint(mint).await?;
-            let sent = escrow::init(ctx.ledger(), ctx.keypair()?, &mint.mint_ref()).await?;
+            let sent = escrow::init(ctx.ledger(), ctx.keypair()?, &mint.mint_ref())
+                .await
+                .map_err(|e| match e {
+                    e if e.is_already_initialized() => Failure::user(format!(
+                        "your escrow ({me}) for mint {} exists already ({}): deposit with `micropay escrow deposit --mint {} <AMOUNT>`",
+                        mint.address,
+                        pda::escrow(&me, &mint.address).0,
+                        mint.address
+                    )),
+                    e => e.into(),
+                })?;
             show(&ctx, &mint, &me, Some(sent.signature.to_string())).await
         }
         EscrowCommand::Deposit { mint, amount, from } => {

@@ -352,6 +352,18 @@ impl ClientError {
         }
     }
 
+    /// Whether the program refused to create an account that exists
+    /// (`AlreadyInitialized`).
+    pub fn is_already_initialized(&self) -> bool {
+        matches!(
+            self,
+            ClientError::Program {
+                error: MicropayError::AlreadyInitialized,
+                ..
+            }
+        )
+    }
+
     /// Whether the voucher store failed (not the cluster, not a rule).
     pub fn is_store(&self) -> bool {
         matches!(

@@ -52,6 +52,7 @@
 //! everything served, and `start` runs it.
 mod config;
 mod plan;
+mod ready;
 mod start;
 
 pub use config::ServeConfig;
@@ -103,7 +104,8 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         .as_ref()
         .and_then(|l| l.local_addr().ok())
         .map_or_else(|| file.listen.clone(), |a| a.to_string());
-    let facts = facts(&ctx, &file, &accepted, me, store_name, listening).await?;
+    let payee = checked.payee.unwrap_or(me);
+    let facts = facts(&ctx, &file, &accepted, (me, payee), store_name, listening).await?;
     let plan = plan::plan(&file, &args.config, &checked, &facts)?;
     for w in &plan.serving.warnings {
         eprintln!("warning: {w}");
@@ -137,7 +139,7 @@ async fn facts(
     ctx: &Ctx,
     file: &ServeConfig,
     accepted: &[Pubkey],
-    me: Pubkey,
+    (me, payee): (Pubkey, Pubkey),
     store: String,
     listening: String,
 ) -> Result<plan::Facts, Failure> {
@@ -153,7 +155,21 @@ async fn facts(
         (None, Some(first)) => Some(ctx.mint(&first.to_string()).await?),
         (None, None) => None,
     };
+    // the payee's earnings accounts: claims credit them
+    let addresses: Vec<Pubkey> = accepted
+        .iter()
+        .map(|m| micropay_sdk::pda::earnings(&payee, m).0)
+        .collect();
+    let found = ctx.ledger().accounts(&addresses).await?;
+    let missing_earnings = accepted
+        .iter()
+        .zip(found)
+        .filter(|(_, a)| a.as_ref().is_none_or(|a| a.owner != micropay::ID))
+        .map(|(m, _)| *m)
+        .collect();
     Ok(plan::Facts {
+        missing_earnings,
+        fee_payer_lamports: ctx.ledger().balance(&me).await?,
         mints,
         me,
         network,

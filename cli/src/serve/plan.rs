@@ -35,6 +35,10 @@ pub(super) struct Facts {
     pub(super) listening: String,
     /// The funding Action's mint, when the Action is served.
     pub(super) actions_mint: Option<MintInfo>,
+    /// Accepted mints whose payee earnings account does not exist.
+    pub(super) missing_earnings: Vec<Pubkey>,
+    /// What the keypair (the fee payer) holds, in lamports.
+    pub(super) fee_payer_lamports: u64,
 }
 
 /// The watcher's part of the plan (its transaction format is resolved
@@ -55,6 +59,8 @@ pub(super) struct Plan {
     pub(super) paywall: PaywallConfig,
     pub(super) fund: Option<FundAction>,
     pub(super) watch: Option<WatchPlan>,
+    /// Mints whose payee earnings account `serve` creates before serving.
+    pub(super) create_earnings: Vec<Pubkey>,
     /// The banner (and `--check`'s answer).
     pub(super) serving: Serving,
 }
@@ -70,6 +76,8 @@ pub(super) fn plan(
     let (routes, views) = routes(file, path, &facts.mints)?;
     let (unrouted, unrouted_prices, mut warnings) = unrouted(file, path, &facts.mints)?;
     warnings.extend(settle_first_warnings(&routes, &checked.values));
+    let pays_claims = file.watch.enabled || routes.iter().any(|r| r.settle_first);
+    let ready = super::ready::ready(facts, &creator, pays_claims)?;
     let fund = fund_action(file, path, creator, facts)?;
     let public_url = file
         .actions
@@ -98,6 +106,16 @@ pub(super) fn plan(
         }
         .into(),
         unrouted_prices,
+        earnings_to_create: ready
+            .create_earnings
+            .iter()
+            .map(|m| {
+                facts
+                    .mints
+                    .get(m)
+                    .map_or(m.to_string(), |i| i.symbol.clone())
+            })
+            .collect(),
         warnings,
     };
     Ok(Plan {
@@ -113,6 +131,7 @@ pub(super) fn plan(
         },
         fund,
         watch: file.watch.enabled.then(|| watch_plan(file, checked)),
+        create_earnings: ready.create_earnings,
         serving,
     })
 }
@@ -200,6 +219,9 @@ pub struct Serving {
     pub unrouted: String,
     /// The price of unrouted paths, when `priced`.
     pub unrouted_prices: Option<RouteView>,
+    /// Mints (symbols) whose payee earnings account `serve` creates at
+    /// start, its keypair paying the rent.
+    pub earnings_to_create: Vec<String>,
     /// What is served free or loses money, said loudly.
     pub warnings: Vec<String>,
 }
@@ -239,6 +261,13 @@ impl std::fmt::Display for Serving {
         )?;
         if let Some(action) = &self.fund_action {
             writeln!(f, "  action     {action} (fund an escrow from a wallet)")?;
+        }
+        if !self.earnings_to_create.is_empty() {
+            writeln!(
+                f,
+                "  earnings   the payee's account of {} created at start (the fee payer pays its rent)",
+                self.earnings_to_create.join(", ")
+            )?;
         }
         for r in &self.routes {
             let prices: Vec<String> = r
@@ -456,6 +485,8 @@ mod tests {
             store: "receiver.db".into(),
             listening: "127.0.0.1:8402".into(),
             actions_mint: actions.then_some(sol),
+            missing_earnings: Vec::new(),
+            fee_payer_lamports: 1_000_000_000,
         }
     }
 

@@ -40,6 +40,8 @@ pub(super) async fn start(
     plan: Plan,
 ) -> Result<(), Failure> {
     let ctx = running.ctx;
+    init_logs(log_format);
+    create_earnings(ctx, &plan).await?;
     let receiver = Arc::new(Receiver::new(
         ctx.ledger.clone(),
         running.store.clone(),
@@ -51,7 +53,6 @@ pub(super) async fn start(
         Arc::new(ctx.keypair()?.insecure_clone()),
     );
     let paywall = Paywall::with_settle(receiver, plan.paywall, Arc::new(claimer));
-    init_logs(log_format);
     let signal = shutdown_signal()?;
     let (stop, stopped) = watch::channel(false);
     let stop = Arc::new(stop);
@@ -134,6 +135,25 @@ async fn spawn_watcher(
         }
         report
     }))
+}
+
+/// Creates the payee's missing earnings accounts (the plan found the
+/// keypair holds their rent): claims credit them.
+async fn create_earnings(ctx: &Ctx, plan: &Plan) -> Result<(), Failure> {
+    if plan.create_earnings.is_empty() {
+        return Ok(());
+    }
+    let pairs: Vec<_> = plan
+        .create_earnings
+        .iter()
+        .map(|mint| (plan.creator, *mint))
+        .collect();
+    let created = micropay_client::earnings::create(ctx.ledger(), ctx.keypair()?, &pairs).await?;
+    for mint in &plan.create_earnings {
+        tracing::info!(payee = %plan.creator, %mint, "created the payee's earnings account");
+    }
+    tracing::info!(fee = created.fees, "earnings accounts created");
+    Ok(())
 }
 
 /// The watcher's end: logged, and an error (exit code 2, so a supervisor
