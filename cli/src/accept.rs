@@ -65,6 +65,9 @@ pub struct AcceptArgs {
 
 pub async fn run(cli: &Cli, args: &AcceptArgs) -> Result<(), Failure> {
     let ctx = Ctx::new(cli)?;
+    // local input first: a wrong store path is said without the network
+    let (store, _) = receiver_store(args.store.as_ref(), false)?;
+    ctx.deployed().await?;
     let mut mints = Vec::with_capacity(args.mints.len());
     for arg in &args.mints {
         let info = ctx.mint(arg).await?;
@@ -79,7 +82,6 @@ pub async fn run(cli: &Cli, args: &AcceptArgs) -> Result<(), Failure> {
     for recipient in &args.fee_recipients {
         fees = fees.allow(*recipient, args.max_fee_bps);
     }
-    let (store, _) = receiver_store(args.store.as_ref(), false)?;
     let config = ReceiverConfig {
         mints,
         fees,

@@ -2,7 +2,8 @@
 
 use super::{
     context::{
-        format_amount, parse_amount, payer_store, receiver_store, store_path, utc, Ctx, MintInfo,
+        format_amount, parse_amount, payer_store, receiver_store, relative, store_path, utc, Ctx,
+        MintInfo,
     },
     Cli, Failure,
 };
@@ -24,6 +25,7 @@ pub enum ChannelCommand {
     /// Open a channel to a creator, funded from your escrow; a new session
     /// key signs its vouchers and is kept in your payer store.
     Open {
+        /// Mint of your escrow that funds it: `sol` or an address.
         #[arg(long)]
         mint: String,
         /// Creator wallet credited by claims.
@@ -38,7 +40,9 @@ pub enum ChannelCommand {
         /// dApp fee share, basis points (at most 1000).
         #[arg(long, requires = "fee_recipient")]
         fee_bps: Option<u16>,
-        /// Seconds the creator has to claim after a close request.
+        /// Seconds the creator has to claim after a close request (default
+        /// 1 day: finalizing waits that long; `micropay node warp 1d` skips it
+        /// on the local node).
         #[arg(long, default_value_t = 86_400)]
         dispute_window: u32,
         /// Let the channel expire this many seconds from now.
@@ -51,18 +55,27 @@ pub enum ChannelCommand {
     },
     /// Add allocation from your escrow.
     TopUp {
+        /// The channel's address.
         channel: Pubkey,
+        /// Allocation to add, in UI units of the channel's mint.
         amount: String,
         /// Payer store: a SQLite file or a `postgres://` URL.
         #[arg(long)]
         store: Option<PathBuf>,
     },
     /// Start closing (the creator has the dispute window to claim).
-    RequestClose { channel: Pubkey },
+    RequestClose {
+        /// The channel's address.
+        channel: Pubkey,
+    },
     /// Close after the dispute window (or once expired); anyone may.
-    Finalize { channel: Pubkey },
+    Finalize {
+        /// The channel's address.
+        channel: Pubkey,
+    },
     /// As the creator: close now, returning the rest to the payer.
     CreatorClose {
+        /// The channel's address.
         channel: Pubkey,
         /// Receiver store: its pending voucher for this channel is claimed in
         /// the same transaction, before the channel closes (a SQLite file or
@@ -71,11 +84,16 @@ pub enum ChannelCommand {
         store: Option<PathBuf>,
     },
     /// Show a channel.
-    Show { channel: Pubkey },
+    Show {
+        /// The channel's address.
+        channel: Pubkey,
+    },
     /// List channels by payer (with --mint) or by creator.
     List {
+        /// The paying wallet (its escrow of --mint).
         #[arg(long, conflicts_with = "creator")]
         payer: Option<Pubkey>,
+        /// The creator paid (every mint).
         #[arg(long)]
         creator: Option<Pubkey>,
         /// With --payer: the escrow's mint.
@@ -185,6 +203,7 @@ async fn load(ctx: &Ctx, channel: &Pubkey) -> Result<Channel, Failure> {
 pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
     // `show` and `list` only read: they need no wallet (unless listing your own)
     let ctx = Ctx::read_only(cli)?;
+    ctx.deployed().await?;
     match &args.command {
         ChannelCommand::Open {
             mint,
@@ -344,17 +363,19 @@ async fn request_close(ctx: &Ctx, channel: &Pubkey) -> Result<(), Failure> {
     let c = load(ctx, channel).await?;
     if c.close_requested() {
         return Err(Failure::user(format!(
-            "channel {channel} was already asked to close at {}; finalize it from {} on with `micropay channel finalize {channel}`",
+            "channel {channel} was already asked to close at {} (chain time); finalize it from {} on with `micropay channel finalize {channel}`",
             utc(c.close_requested_at),
             utc(closable_at(&c))
         )));
     }
     let sent = channels::request_close(ctx.ledger(), ctx.keypair()?, channel, &c).await?;
-    let closable = closable_at(&load(ctx, channel).await?);
+    let closed = load(ctx, channel).await?;
+    let closable = closable_at(&closed);
     ctx.show(&CloseRequested {
         channel: channel.to_string(),
         closable_at: closable,
         closable_at_utc: utc(closable),
+        window_secs: i64::from(closed.dispute_window_secs),
         signature: sent.signature.to_string(),
     });
     Ok(())
@@ -367,16 +388,16 @@ async fn finalize(ctx: &Ctx, channel: &Pubkey) -> Result<(), Failure> {
     if !c.is_expired(now) {
         if !c.close_requested() {
             return Err(Failure::user(format!(
-                "channel {channel} has no close request: ask first with `micropay channel request-close {channel}` (the payer), then finalize after its {} s dispute window",
-                c.dispute_window_secs
+                "channel {channel} has no close request: ask first with `micropay channel request-close {channel}` (the payer), then finalize after its {} dispute window",
+                relative(i64::from(c.dispute_window_secs))
             )));
         }
         let closable = closable_at(&c);
         if now < closable {
             return Err(Failure::user(format!(
-                "the dispute window is still open: channel {channel} can be finalized from {} on (in {} s)",
-                utc(closable),
-                closable.saturating_sub(now)
+                "the dispute window is still open: channel {channel} can be finalized in {} (from {}, chain time; on the local node `micropay node warp` moves its clock)",
+                relative(closable.saturating_sub(now)),
+                utc(closable)
             )));
         }
     }
@@ -529,9 +550,12 @@ impl std::fmt::Display for ToppedUp {
 #[derive(Debug, serde::Serialize)]
 pub struct CloseRequested {
     channel: String,
-    /// Unix seconds.
+    /// Unix seconds, chain time.
     closable_at: i64,
     closable_at_utc: String,
+    /// The dispute window: seconds from the request to `closable_at`.
+    #[serde(skip)]
+    window_secs: i64,
     signature: String,
 }
 
@@ -539,8 +563,10 @@ impl std::fmt::Display for CloseRequested {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "close requested; `micropay channel finalize {}` works from {} on",
-            self.channel, self.closable_at_utc
+            "close requested; `micropay channel finalize {}` works in {} (from {}, chain time)",
+            self.channel,
+            relative(self.window_secs),
+            self.closable_at_utc
         )
     }
 }

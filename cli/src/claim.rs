@@ -200,7 +200,9 @@ fn lost_text(lost: &[Lost]) -> String {
 pub async fn run(cli: &Cli, args: &ClaimArgs) -> Result<(), Failure> {
     args.planner.validate()?;
     let ctx = Ctx::new(cli)?;
+    // local input first: a wrong store path is said without the network
     let (store, _) = receiver_store(args.store.as_ref(), true)?;
+    ctx.deployed().await?;
     let store = &AsyncStore::new(store);
     let mut config = args.planner.config(store).await?;
     config.format = args.planner.tx_format.resolve(ctx.ledger()).await?;

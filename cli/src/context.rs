@@ -115,6 +115,38 @@ impl Ctx {
         self.ledger.as_ref()
     }
 
+    /// One look at the cluster before a command that uses micropay: it
+    /// answers, and the program is there. A stopped node is "cannot reach
+    /// the cluster at …", and a cluster without micropay (a public one it
+    /// was never deployed on, a plain test validator) says so, instead of
+    /// "no escrow" or a refused transaction further on.
+    pub async fn deployed(&self) -> Result<(), Failure> {
+        let url = micropay_client::error::redact_url(&self.ledger.url());
+        match self.ledger.account(&micropay::ID).await {
+            Ok(Some(program)) if program.executable => Ok(()),
+            Ok(_) => Err(Failure::user(format!(
+                "micropay is not deployed on {url} (program {}): deploy it (README, \"Deploying the program\") or use `micropay node`",
+                micropay::ID
+            ))),
+            Err(ClientError::Rpc(reason)) => {
+                // the RPC client words a refused connection as a failed
+                // account read ("AccountNotFound: … error sending request")
+                let why = if reason.contains("error sending request") {
+                    "no answer".to_string()
+                } else {
+                    reason
+                };
+                Err(Failure {
+                    message: format!(
+                        "cannot reach the cluster at {url} ({why}): check -u, and that the node is running (`micropay node`)"
+                    ),
+                    code: 2,
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The signer's address.
     pub fn me(&self) -> Result<Pubkey, Failure> {
         Ok(self.keypair()?.pubkey())
@@ -204,6 +236,30 @@ pub fn utc(unix_timestamp: i64) -> String {
             || format!("unix time {unix_timestamp}"),
             |t| humantime::format_rfc3339_seconds(t).to_string(),
         )
+}
+
+/// A span of seconds as a person says it: `45 s`, `15 min`, `2 h 5 min`,
+/// `1 d`, `1 d 3 h` (the two largest units; negative spans as their size).
+pub fn relative(secs: i64) -> String {
+    let secs = secs.unsigned_abs();
+    let (d, h, m, s) = (
+        secs / 86_400,
+        secs % 86_400 / 3_600,
+        secs % 3_600 / 60,
+        secs % 60,
+    );
+    let parts: Vec<String> = [(d, "d"), (h, "h"), (m, "min"), (s, "s")]
+        .into_iter()
+        .skip_while(|(n, _)| *n == 0)
+        .take(2)
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n} {unit}"))
+        .collect();
+    if parts.is_empty() {
+        "0 s".into()
+    } else {
+        parts.join(" ")
+    }
 }
 
 /// Prints a command's typed result as `output` asks: one JSON line, or its
@@ -315,5 +371,18 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01T00:00:00Z");
         assert_eq!(utc(1_795_000_000), "2026-11-18T11:06:40Z");
         assert_eq!(utc(-5), "1970-01-01T00:00:00Z");
+        for (secs, said) in [
+            (0, "0 s"),
+            (45, "45 s"),
+            (900, "15 min"),
+            (3_660, "1 h 1 min"),
+            (7_500, "2 h 5 min"),
+            (86_400, "1 d"),
+            (97_200, "1 d 3 h"),
+            (86_401, "1 d"),
+            (-900, "15 min"),
+        ] {
+            assert_eq!(relative(secs), said, "{secs}");
+        }
     }
 }

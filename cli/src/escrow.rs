@@ -29,6 +29,7 @@ pub enum EscrowCommand {
     },
     /// Deposit tokens (SOL is wrapped on the way in).
     Deposit {
+        /// Mint address, or `sol` for wrapped SOL.
         #[arg(long)]
         mint: String,
         /// Amount in UI units, e.g. 1.5
@@ -39,18 +40,22 @@ pub enum EscrowCommand {
     },
     /// Take free balance back (SOL is unwrapped).
     Withdraw {
+        /// Mint address, or `sol` for wrapped SOL.
         #[arg(long)]
         mint: String,
+        /// Amount in UI units, at most the escrow's free balance.
         amount: String,
-        /// Token account to pay into (default: yours with the most tokens).
+        /// Token account to pay into (default: SOL to your wallet, other
+        /// mints to your token account with the most tokens).
         #[arg(long)]
         to: Option<Pubkey>,
     },
     /// Show an escrow.
     Show {
+        /// Mint address, or `sol` for wrapped SOL.
         #[arg(long)]
         mint: String,
-        /// Escrow owner (default: you).
+        /// Escrow owner (default: you; with it, no wallet is needed).
         #[arg(long)]
         owner: Option<Pubkey>,
     },
@@ -82,6 +87,7 @@ pub async fn destination(
 pub async fn run(cli: &Cli, args: &EscrowArgs) -> Result<(), Failure> {
     // `show --owner` only reads: it needs no wallet
     let ctx = Ctx::read_only(cli)?;
+    ctx.deployed().await?;
     if let EscrowCommand::Show {
         mint,
         owner: Some(owner),

@@ -68,6 +68,7 @@ pub async fn run(cli: &Cli, args: &FetchArgs) -> Result<(), Failure> {
         .map_err(|_| Failure::user(format!("`{}` is not an HTTP method", args.method)))?;
     let headers = headers(&args.headers)?;
     let ctx = Ctx::new(cli)?;
+    ctx.deployed().await?;
     let mint = ctx.mint(&args.mint).await?;
     let budget = parse_amount(&args.budget, mint.decimals)?;
     let payer = Payer::new(payer_store(args.store.as_ref())?);
@@ -96,8 +97,7 @@ pub async fn run(cli: &Cli, args: &FetchArgs) -> Result<(), Failure> {
     }
     let response = request.send().await.map_err(|e| match e {
         reqwest_middleware::Error::Middleware(e) => match e.downcast::<PayError>() {
-            Ok(PayError::Client(c)) => Failure::from(c),
-            Ok(other) => Failure::user(other.to_string()),
+            Ok(refused) => pay_failure(refused, args, &mint),
             Err(e) => Failure::user(e.to_string()),
         },
         reqwest_middleware::Error::Reqwest(e) => Failure {
@@ -113,6 +113,31 @@ pub async fn run(cli: &Cli, args: &FetchArgs) -> Result<(), Failure> {
         response,
     )
     .await
+}
+
+/// Why the payment was not made, in the mint's units and the flags a
+/// person sets.
+fn pay_failure(refused: PayError, args: &FetchArgs, mint: &MintInfo) -> Failure {
+    match refused {
+        PayError::Client(c) => Failure::from(c),
+        PayError::Budget { price, spent, .. } => Failure::user(format!(
+            "paying {} would pass --budget {} ({} spent this run): raise --budget",
+            mint.ui(price),
+            mint.ui(parse_amount(&args.budget, mint.decimals).unwrap_or(0)),
+            mint.ui(spent)
+        )),
+        PayError::NoEscrow { mint: m } => Failure::user(format!(
+            "you have no escrow of {}: `micropay escrow init --mint {m}`, then `micropay escrow deposit --mint {m} <AMOUNT>`",
+            mint.symbol
+        )),
+        PayError::EscrowShort { free, needed, mint: m } => Failure::user(format!(
+            "your escrow of {} has {} free and this needs {}: `micropay escrow deposit --mint {m} <AMOUNT>` (or a smaller --allocation-requests)",
+            mint.symbol,
+            mint.ui(free),
+            mint.ui(needed)
+        )),
+        other => Failure::user(other.to_string()),
+    }
 }
 
 /// `-H Name: value` arguments as headers.

@@ -31,6 +31,10 @@ mod watch;
 use clap::{Parser, Subcommand, ValueEnum};
 use micropay_client::error::ClientError;
 
+/// The help heading of the options every command takes: after the
+/// command's own, as the Solana CLI lists them.
+const GLOBAL: &str = "Global options";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "micropay",
@@ -41,16 +45,16 @@ pub struct Cli {
     /// Cluster: `embedded` (an in-process bank), `localhost`, `devnet`,
     /// `testnet`, `mainnet-beta`, or an RPC URL. Default: the Solana CLI
     /// config's, else localhost (`demo` defaults to `embedded`).
-    #[arg(short = 'u', long = "url", global = true)]
+    #[arg(short = 'u', long = "url", global = true, help_heading = GLOBAL)]
     pub url: Option<String>,
     /// Keypair file paying fees and signing. Default: the Solana CLI config's.
-    #[arg(short = 'k', long = "keypair", global = true)]
+    #[arg(short = 'k', long = "keypair", global = true, help_heading = GLOBAL)]
     pub keypair: Option<String>,
     /// Commitment for reads and confirmations.
-    #[arg(long, global = true, value_enum, default_value_t = Commitment::Confirmed)]
+    #[arg(long, global = true, value_enum, default_value_t = Commitment::Confirmed, help_heading = GLOBAL)]
     pub commitment: Commitment,
     /// Output format.
-    #[arg(long, global = true, value_enum, default_value_t = Output::Text)]
+    #[arg(long, global = true, value_enum, default_value_t = Output::Text, help_heading = GLOBAL)]
     pub output: Output,
     #[command(subcommand)]
     pub command: Command,
@@ -300,6 +304,42 @@ pub fn main() -> i32 {
 mod tests {
     use super::*;
     use micropay::error::MicropayError as E;
+
+    /// Every subcommand, option and argument of every command says what it
+    /// is (`--help` has no blank line), and the global options come under
+    /// their own heading.
+    #[test]
+    fn every_option_and_argument_is_described() {
+        use clap::CommandFactory;
+        fn walk(cmd: &clap::Command, path: &str, blank: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.is_hide_set() || id == "help" || id == "version" {
+                    continue;
+                }
+                let described = arg
+                    .get_help()
+                    .or(arg.get_long_help())
+                    .is_some_and(|h| !h.to_string().trim().is_empty());
+                if !described {
+                    blank.push(format!("{path} <{id}>"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                let here = format!("{path} {}", sub.get_name());
+                if sub.get_name() != "help" && sub.get_about().is_none() {
+                    blank.push(format!("{here} (the command itself)"));
+                }
+                walk(sub, &here, blank);
+            }
+        }
+        let mut blank = Vec::new();
+        let cli = Cli::command();
+        walk(&cli, "micropay", &mut blank);
+        assert!(blank.is_empty(), "no description: {blank:#?}");
+        let url = cli.get_arguments().find(|a| a.get_id() == "url").unwrap();
+        assert_eq!(url.get_help_heading(), Some(GLOBAL));
+    }
 
     /// Users read CLI commands, not instruction names.
     #[test]

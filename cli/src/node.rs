@@ -4,22 +4,35 @@
 //! The program's logs go into each transaction's logs, as on a cluster;
 //! `--log` also prints them as they are written (refused transactions, whose
 //! logs `getTransaction` never shows, included).
+//!
+//! Its slots last 400 ms, a cluster's, so the chain's clock keeps wall time
+//! (the tests run theirs faster). `micropay node warp 1d` moves a running
+//! node's clock forward (surfpool's time travel), so a close, its dispute
+//! window and the withdrawal can be tried in a minute.
 
 use super::{config, context::emit, Cli, Failure, Output};
-use micropay_node::{LocalNode, NodeConfig, DEFAULT_RPC_PORT, DEFAULT_WS_PORT};
+use micropay_node::{LocalNode, NodeConfig, DEFAULT_RPC_PORT};
 use solana_sdk::{pubkey::Pubkey, signature::Signer};
 
 #[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct NodeArgs {
+    #[command(subcommand)]
+    pub command: Option<NodeCommand>,
     /// Address to listen on (loopback by default).
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: String,
     /// JSON-RPC port.
     #[arg(long, default_value_t = DEFAULT_RPC_PORT)]
     pub rpc_port: u16,
-    /// WebSocket (PubSub) port.
-    #[arg(long, default_value_t = DEFAULT_WS_PORT)]
-    pub ws_port: u16,
+    /// WebSocket (PubSub) port (default: the JSON-RPC port + 1, as
+    /// solana-test-validator).
+    #[arg(long)]
+    pub ws_port: Option<u16>,
+    /// Milliseconds per slot: 400, a cluster's, keeps the chain's clock at
+    /// wall time.
+    #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(10..=10_000))]
+    pub slot_time_ms: u64,
     /// Fund the default keypair (`-k`, or the Solana CLI's) at start.
     #[arg(long)]
     pub fund_keypair: bool,
@@ -35,9 +48,25 @@ pub struct NodeArgs {
     pub log: bool,
 }
 
+#[derive(clap::Subcommand, Debug)]
+pub enum NodeCommand {
+    /// Move a running local node's clock forward (to try a dispute window
+    /// or an expiry in a minute): `warp 15m`, `warp 1d`, `warp 3600`.
+    Warp(WarpArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct WarpArgs {
+    /// How far: seconds, or a number with `s`, `m`, `h` or `d`.
+    pub by: String,
+}
+
 /// What `micropay node` prints once it serves: where to reach it.
 #[derive(serde::Serialize, Debug)]
 pub struct NodeBanner {
+    /// What `-u` takes to reach it: `localhost` on the default address,
+    /// else the JSON-RPC URL.
+    pub url: String,
     pub rpc_url: String,
     pub ws_url: String,
     pub program_id: String,
@@ -68,13 +97,23 @@ impl std::fmt::Display for NodeBanner {
         }
         write!(
             f,
-            "{BANNER_END} `micropay -u localhost ...` or `solana -u localhost ...`; Ctrl-C stops it."
+            "{BANNER_END} `micropay -u {url} ...` or `solana -u {url} ...`; Ctrl-C stops it.",
+            url = self.url
         )
     }
 }
 
 /// Runs the node until Ctrl-C or SIGTERM.
 pub async fn run(cli: &Cli, args: &NodeArgs) -> Result<(), Failure> {
+    if let Some(NodeCommand::Warp(warp)) = &args.command {
+        return warp_clock(cli, warp).await;
+    }
+    let ws_port = match args.ws_port {
+        Some(port) => port,
+        None => args.rpc_port.checked_add(1).ok_or_else(|| {
+            Failure::user("--rpc-port 65535 leaves no port for the WebSocket: pass --ws-port")
+        })?,
+    };
     let mut airdrop = args.airdrop.clone();
     if args.fund_keypair {
         airdrop.push(config::signer(cli.keypair.as_deref())?.pubkey());
@@ -83,10 +122,10 @@ pub async fn run(cli: &Cli, args: &NodeArgs) -> Result<(), Failure> {
     let node = LocalNode::start(NodeConfig {
         bind_host: args.bind.clone(),
         rpc_port: args.rpc_port,
-        ws_port: args.ws_port,
+        ws_port,
+        slot_time_ms: args.slot_time_ms,
         airdrop: airdrop.clone(),
         airdrop_lamports: args.airdrop_sol.saturating_mul(1_000_000_000),
-        ..NodeConfig::default()
     })
     .map_err(|e| Failure {
         message: match e {
@@ -100,6 +139,7 @@ pub async fn run(cli: &Cli, args: &NodeArgs) -> Result<(), Failure> {
     emit(
         cli.output,
         &NodeBanner {
+            url: cli_url(node.rpc_url()),
             rpc_url: node.rpc_url().to_string(),
             ws_url: node.ws_url().to_string(),
             program_id: micropay::ID.to_string(),
@@ -114,6 +154,77 @@ pub async fn run(cli: &Cli, args: &NodeArgs) -> Result<(), Failure> {
         println!("stopped");
     }
     Ok(())
+}
+
+/// What `-u` takes for `rpc_url`.
+fn cli_url(rpc_url: &str) -> String {
+    if rpc_url == format!("http://127.0.0.1:{DEFAULT_RPC_PORT}") {
+        "localhost".into()
+    } else {
+        rpc_url.into()
+    }
+}
+
+/// What `node warp` did.
+#[derive(serde::Serialize, Debug)]
+pub struct Warped {
+    /// The chain's clock before and after (unix seconds, chain time).
+    pub from: i64,
+    pub to: i64,
+    /// Seconds moved.
+    pub secs: i64,
+}
+
+impl std::fmt::Display for Warped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "chain clock moved {} ahead: {} -> {} (chain time)",
+            crate::context::relative(self.secs),
+            crate::context::utc(self.from),
+            crate::context::utc(self.to)
+        )
+    }
+}
+
+/// `node warp`: surfpool's time travel on the node at `-u`.
+async fn warp_clock(cli: &Cli, args: &WarpArgs) -> Result<(), Failure> {
+    use crate::scenario::TimeControl;
+    let secs = parse_duration(&args.by)?;
+    let ctx = crate::context::Ctx::read_only(cli)?;
+    let from = ctx.ledger().unix_timestamp().await?;
+    crate::scenario::RpcTimeControl::new(ctx.ledger.url())
+        .advance(secs)
+        .await?;
+    let to = ctx.ledger().unix_timestamp().await?;
+    emit(cli.output, &Warped { from, to, secs });
+    Ok(())
+}
+
+/// `90`, `90s`, `15m`, `2h`, `1d` in seconds (at least one).
+fn parse_duration(text: &str) -> Result<i64, Failure> {
+    let t = text.trim();
+    let (digits, unit) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c),
+        _ => (t, 's'),
+    };
+    let per = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        _ => 0,
+    };
+    digits
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0 && per > 0)
+        .and_then(|n| n.checked_mul(per))
+        .ok_or_else(|| {
+            Failure::user(format!(
+                "`{text}` is not a duration: seconds, or a number with s, m, h or d (`15m`, `1d`)"
+            ))
+        })
 }
 
 /// Waits for Ctrl-C (or, on Unix, SIGTERM).

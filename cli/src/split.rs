@@ -33,17 +33,23 @@ pub enum SplitCommand {
     /// Create a split of a mint: `--recipient PUBKEY:BPS` for each owner
     /// (shares in basis points summing to 10,000; 1 to 32 owners, each once).
     Create {
+        /// The split's mint: `sol` or an address.
         #[arg(long)]
         mint: String,
+        /// An owner and its share in basis points; repeat for each owner.
         #[arg(long = "recipient", required = true, value_name = "PUBKEY:BPS")]
         recipients: Vec<String>,
     },
     /// Show a split: its owners, their shares, what each received and what
     /// waits in the split.
-    Show { split: Pubkey },
+    Show {
+        /// The split's address.
+        split: Pubkey,
+    },
     /// Move a split's earnings to its owners by share (anyone may; you pay
     /// the fee).
     Distribute {
+        /// The split's address.
         split: Pubkey,
         /// Distribute the split's earnings of this mint (`sol` or an
         /// address) instead of its own mint's: a channel of another mint
@@ -98,7 +104,9 @@ pub fn parse_recipients(args: &[String]) -> Result<Vec<SplitRecipient>, Failure>
 }
 
 pub async fn run(cli: &Cli, args: &SplitArgs) -> Result<(), Failure> {
-    let ctx = Ctx::new(cli)?;
+    // `show` only reads: it needs no wallet (the others ask for it when they sign)
+    let ctx = Ctx::read_only(cli)?;
+    ctx.deployed().await?;
     let (split, signature, amounts) = match &args.command {
         SplitCommand::Create { mint, recipients } => {
             let recipients = parse_recipients(recipients)?;

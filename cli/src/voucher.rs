@@ -41,20 +41,45 @@ pub enum VoucherCommand {
         count: u64,
     },
     /// Check a voucher against its channel on chain.
-    Verify { voucher: String },
+    Verify {
+        /// The voucher: the base58 string `voucher sign` printed, or a file
+        /// holding it.
+        voucher: String,
+    },
 }
 
+/// A voucher given as its base58 string or as a file holding it. Base58
+/// has no `.` or `/`: an argument with one is a path, and a missing file
+/// is said as such (not as bad base58).
 pub fn decode(text: &str) -> Result<Voucher, Failure> {
     let text = text.trim();
-    let text = std::fs::read_to_string(text)
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| text.to_string());
+    let read = std::fs::read_to_string(text);
+    let looks_like_path = text.contains('/') || text.contains('.');
+    let text = match read {
+        Ok(content) => content.trim().to_string(),
+        Err(e) if looks_like_path => {
+            return Err(Failure::user(format!(
+                "cannot read the voucher file {text}: {} (pass the file `voucher sign` wrote, or the string it printed)",
+                io_reason(&e)
+            )))
+        }
+        Err(_) => text.to_string(),
+    };
     let bytes = bs58::decode(&text).into_vec().map_err(|_| {
         Failure::user(
-            "the voucher is not base58 (pass the string `voucher sign` printed, or its file)",
+            "the voucher is neither base58 nor a file (pass the string `voucher sign` printed, or its file)",
         )
     })?;
     Voucher::from_bytes(&bytes).map_err(|e| Failure::user(e.to_string()))
+}
+
+/// What went wrong reading a file, as a person says it.
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
 }
 
 /// The channel `target` names: a channel address, or a creator to whom the
@@ -65,7 +90,18 @@ async fn resolve_channel(
     target: &Pubkey,
 ) -> Result<(Pubkey, Channel), Failure> {
     if let Some(channel) = accounts::channel(ctx.ledger(), target).await? {
+        if channel.close_requested() {
+            return Err(Failure::user(format!(
+                "channel {target} is closing (its payer asked to close it): its creator takes no new vouchers on it; open a new channel with `micropay channel open --creator {} --mint {} --allocation <AMOUNT>`",
+                channel.creator, channel.mint
+            )));
+        }
         return Ok((*target, channel));
+    }
+    if store.get_payer(target)?.is_some() {
+        return Err(Failure::user(format!(
+            "channel {target} is closed (its account is gone from this cluster): open a new channel to its creator with `micropay channel open --creator <CREATOR> --mint <MINT> --allocation <AMOUNT>`"
+        )));
     }
     let mut mine = Vec::new();
     for (address, channel) in ctx
@@ -106,6 +142,7 @@ pub async fn run(cli: &Cli, args: &VoucherArgs) -> Result<(), Failure> {
             count,
         } => {
             let payer_store = payer_store(store.as_ref())?;
+            ctx.deployed().await?;
             let (channel, c) = &resolve_channel(&ctx, payer_store.as_ref(), target).await?;
             let mint = ctx.mint(&c.mint.to_string()).await?;
             let price = parse_amount(price, mint.decimals)?;
@@ -136,7 +173,9 @@ pub async fn run(cli: &Cli, args: &VoucherArgs) -> Result<(), Failure> {
             }
         }
         VoucherCommand::Verify { voucher } => {
+            // the argument first: a bad one is said without the network
             let v = decode(voucher)?;
+            ctx.deployed().await?;
             let c = accounts::channel(ctx.ledger(), &v.channel)
                 .await?
                 .ok_or_else(|| Failure::user(format!("channel {} does not exist", v.channel)))?;

@@ -19,8 +19,22 @@ use std::{path::PathBuf, time::Duration};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
+    /// One line a person reads.
     Text,
+    /// One JSON object per line, for a log shipper.
     Json,
+}
+
+/// How a long-running command logs (on stderr).
+#[derive(Args, Debug, Clone)]
+pub struct Logging {
+    /// Log lines: text or json.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// What to log: error, warn, info, debug or trace, or a tracing filter
+    /// (`info,micropay::request=warn`). `RUST_LOG`, when set, wins.
+    #[arg(long, default_value = "info")]
+    pub log_level: String,
 }
 
 #[derive(Args, Debug)]
@@ -47,9 +61,8 @@ pub struct WatchArgs {
     pub plan_secs: u64,
     #[command(flatten)]
     pub planner: super::claim::PlannerArgs,
-    /// Log lines: text or json.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
+    #[command(flatten)]
+    pub logging: Logging,
     /// One pass, then exit (for cron jobs and scripts).
     #[arg(long)]
     pub once: bool,
@@ -81,15 +94,29 @@ pub fn websocket_url(rpc: &str) -> String {
     }
 }
 
-pub(crate) fn init_logs(format: LogFormat) {
+/// Logs on stderr as `logging` (or `RUST_LOG`) says.
+pub(crate) fn init_logs(logging: &Logging) -> Result<(), Failure> {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) if !directives.trim().is_empty() => EnvFilter::try_new(&directives)
+            .map_err(|e| Failure::user(format!("RUST_LOG `{directives}`: {e}")))?,
+        _ => EnvFilter::try_new(&logging.log_level).map_err(|e| {
+            Failure::user(format!(
+                "--log-level `{}`: {e} (a level: error, warn, info, debug, trace; or a filter like `info,micropay::request=warn`)",
+                logging.log_level
+            ))
+        })?,
+    };
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_max_level(tracing::Level::INFO)
-        .with_target(false);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
+        .with_env_filter(filter);
+    // JSON keeps each line's target (`micropay::request` for the paywall's
+    // one line per priced request), for a log shipper to route on
+    let _ = match logging.log_format {
+        LogFormat::Text => builder.with_target(false).try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+    Ok(())
 }
 
 /// A future that resolves on SIGINT or SIGTERM. The handlers are installed
@@ -122,10 +149,12 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<(), Failure> {
         return Err(Failure::user("--poll-secs must be at least 1"));
     }
     args.planner.validate()?;
-    init_logs(args.log_format);
+    init_logs(&args.logging)?;
     let shutdown = shutdown_signal()?;
     let ctx = Ctx::new(cli)?;
+    // local input first: a wrong store path is said without the network
     let (store, store_name) = receiver_store(args.store.as_ref(), true)?;
+    ctx.deployed().await?;
     let facade = micropay_client::store::AsyncStore::new(store.clone());
     let mut planner = args.planner.config(&facade).await?;
     planner.format = args.planner.tx_format.resolve(ctx.ledger()).await?;

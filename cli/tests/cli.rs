@@ -260,7 +260,9 @@ fn unreachable_cluster_is_exit_code_2() {
             String::from_utf8_lossy(&out.get_output().stdout),
             String::from_utf8_lossy(&out.get_output().stderr)
         );
-        assert!(shown.contains("unreachable"), "{shown}");
+        // said as what it is (issue 27), not as a missing account
+        assert!(shown.contains("cannot reach the cluster at"), "{shown}");
+        assert!(!shown.contains("AccountNotFound"), "{shown}");
         assert!(!shown.contains("SECRET"), "{shown}");
     }
     // a store path with a typo is not silently a new, empty store
@@ -351,6 +353,111 @@ fn help_lists_every_flag() {
     }
 }
 
+/// A voucher file that is not there is said to be missing, not bad base58
+/// (issue 27); a string that is neither says both.
+#[test]
+fn a_missing_voucher_file_is_no_such_file() {
+    let home = tempfile::tempdir().unwrap();
+    for (arg, said) in [
+        (
+            "/nonexistent/v.txt",
+            "cannot read the voucher file /nonexistent/v.txt: no such file",
+        ),
+        ("v.txt", "cannot read the voucher file v.txt: no such file"),
+        ("0OIl", "neither base58 nor a file"),
+    ] {
+        let out = micropay()
+            .env("HOME", home.path())
+            .current_dir(home.path())
+            .args(["-u", "http://127.0.0.1:1", "--output", "json"])
+            .args(["voucher", "verify", arg])
+            .assert()
+            .code(1);
+        let v = json(&out.get_output().stdout);
+        let msg = v["error"].as_str().unwrap();
+        assert!(msg.contains(said), "{arg}: {msg}");
+    }
+}
+
+/// A JSON-RPC node that answers every `getAccountInfo` with "no account":
+/// a cluster micropay was never deployed on.
+fn cluster_without_micropay() -> (tokio::runtime::Runtime, String) {
+    use axum::{routing::post, Json, Router};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let rpc = Router::new().route(
+        "/",
+        post(|Json(request): Json<Value>| async move {
+            Json(serde_json::json!({
+                "jsonrpc": "2.0",
+                "id": request["id"],
+                "result": { "context": { "slot": 1 }, "value": null },
+            }))
+        }),
+    );
+    runtime.spawn(async move { axum::serve(listener, rpc).await });
+    (runtime, url)
+}
+
+/// Before using micropay, a command looks once: a cluster without the
+/// program says so (not "no escrow"), a stopped one that it cannot be
+/// reached (issue 27).
+#[test]
+fn a_cluster_without_micropay_or_without_a_node_is_said_so() {
+    let home = tempfile::tempdir().unwrap();
+    let (_rpc, url) = cluster_without_micropay();
+    let owner = Keypair::new().pubkey().to_string();
+    let show = ["escrow", "show", "--mint", "sol", "--owner", owner.as_str()];
+    let run = |url: &str, code: i32| {
+        let out = micropay()
+            .env("HOME", home.path())
+            .args(["-u", url, "--output", "json"])
+            .args(show)
+            .assert()
+            .code(code);
+        json(&out.get_output().stdout)["error"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let msg = run(&url, 1);
+    assert!(
+        msg.contains(&format!("micropay is not deployed on {url}"))
+            && msg.contains(&micropay::ID.to_string())
+            && msg.contains("micropay node"),
+        "{msg}"
+    );
+    let stopped = format!("http://127.0.0.1:{}", free_port());
+    let msg = run(&stopped, 2);
+    assert!(
+        msg.contains(&format!("cannot reach the cluster at {stopped}")),
+        "{msg}"
+    );
+}
+
+/// A log level that is neither a level nor a filter is refused by name,
+/// before anything runs.
+#[test]
+fn a_bad_log_level_is_named() {
+    let home = tempfile::tempdir().unwrap();
+    let out = micropay()
+        .env("HOME", home.path())
+        .env_remove("RUST_LOG")
+        .args(["-u", "http://127.0.0.1:1", "--output", "json"])
+        .args(["watch", "--log-level", "micropay=loud"])
+        .assert()
+        .code(1);
+    let v = json(&out.get_output().stdout);
+    let msg = v["error"].as_str().unwrap();
+    assert!(
+        msg.contains("--log-level `micropay=loud`") && msg.contains("error, warn, info"),
+        "{msg}"
+    );
+}
+
 /// A port clash is named at once (not a time-out half a minute later).
 #[test]
 fn node_says_at_once_which_port_is_taken() {
@@ -368,6 +475,32 @@ fn node_says_at_once_which_port_is_taken() {
         "{msg}"
     );
     assert!(start.elapsed() < std::time::Duration::from_secs(10));
+}
+
+/// `--rpc-port` alone puts the WebSocket on the next port (as
+/// solana-test-validator does), and the banner names the `-u` to use.
+#[test]
+fn node_puts_the_websocket_next_to_a_chosen_rpc_port() {
+    let rpc = loop {
+        let p = free_port();
+        if std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+            break p;
+        }
+    };
+    let mut node = std::process::Command::new(assert_cmd::cargo::cargo_bin("micropay"))
+        .args(["node", "--rpc-port", &rpc.to_string(), "--output", "json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(node.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = node.kill();
+    let _ = node.wait();
+    let started: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(started["ws_url"], format!("ws://127.0.0.1:{}", rpc + 1));
+    assert_eq!(started["url"], format!("http://127.0.0.1:{rpc}"));
 }
 
 /// `micropay node` on free ports, then `micropay demo -u <its url>`, then Ctrl-C.

@@ -9,7 +9,6 @@ mod common;
 use assert_cmd::Command;
 use common::story::Story;
 
-use micropay_cli::scenario::{RpcTimeControl, TimeControl};
 use solana_sdk::signature::{Keypair, Signer};
 
 #[test]
@@ -311,6 +310,32 @@ fn user_story_against_a_local_node() {
         (v["balance"].as_u64(), v["total_earned"].as_u64()),
         (Some(0), Some(3_000_000))
     );
+    // how much moved, and where (issue 27)
+    assert_eq!(v["withdrawn"].as_u64(), Some(3_000_000), "{v}");
+    assert!(
+        v["withdrawn_to"]
+            .as_str()
+            .unwrap()
+            .ends_with("(your wallet, as SOL)"),
+        "{v}"
+    );
+    // someone's earnings read without a wallet of one's own
+    let owner = v["owner"].as_str().unwrap().to_string();
+    let shown = Command::cargo_bin("micropay")
+        .unwrap()
+        .args([
+            "-u",
+            &s.url,
+            "-k",
+            "/nonexistent/id.json",
+            "--output",
+            "json",
+        ])
+        .args(["earnings", "show", "--mint", "sol", "--owner", &owner])
+        .assert()
+        .success();
+    let shown: serde_json::Value = serde_json::from_slice(&shown.get_output().stdout).unwrap();
+    assert_eq!(shown["total_earned"].as_u64(), Some(3_000_000));
     assert!(s
         .fails(
             "creator.json",
@@ -408,6 +433,13 @@ fn user_story_against_a_local_node() {
         "{msg}"
     );
     s.ok("payer.json", &["channel", "request-close", &channel]);
+    // a closing channel takes no new voucher: the way on is a new channel
+    let sign = ["voucher", "sign", &channel, "0.001", "--store", pstore];
+    let msg = s.fails("payer.json", &sign, 1);
+    assert!(
+        msg.contains("is closing") && msg.contains("micropay channel open --creator"),
+        "{msg}"
+    );
     let msg = s.fails("payer.json", &["channel", "request-close", &channel], 1);
     assert!(
         msg.contains("already asked to close") && msg.contains("micropay channel finalize"),
@@ -415,16 +447,29 @@ fn user_story_against_a_local_node() {
     );
     let msg = s.fails("payer.json", &["channel", "finalize", &channel], 1);
     assert!(msg.contains("dispute window is still open"), "{msg}");
-    // a time a person reads, not a unix timestamp
+    // a time a person reads, not a unix timestamp: how long, and when
+    // (labelled chain time), and how to skip it on the local node
     assert!(
-        msg.contains("can be finalized from 20") && msg.contains("Z on (in"),
+        msg.contains("can be finalized in ")
+            && msg.contains(" (from 20")
+            && msg.contains("Z, chain time")
+            && msg.contains("micropay node warp"),
         "{msg}"
     );
-    tokio::runtime::Runtime::new()
-        .unwrap()
-        .block_on(RpcTimeControl::new(s.url.clone()).advance(61))
-        .unwrap();
+    // the local node's clock jumps the window (`micropay node warp`)
+    let warped = s.ok("payer.json", &["node", "warp", "61s"]);
+    assert_eq!(warped["secs"].as_i64(), Some(61), "{warped}");
+    assert!(
+        warped["to"].as_i64().unwrap() >= warped["from"].as_i64().unwrap() + 61,
+        "{warped}"
+    );
     let v = s.ok("payer.json", &["channel", "finalize", &channel]);
+    // closed: the payer store remembers it, the chain no longer has it
+    let msg = s.fails("payer.json", &sign, 1);
+    assert!(
+        msg.contains("is closed") && msg.contains("micropay channel open --creator"),
+        "{msg}"
+    );
     assert_eq!(v["refund"].as_u64(), Some(1_500_000_000 - 3_000_000));
     assert_eq!(v["refund_ui"].as_str(), Some("1.497"));
     assert!(v["signature"].as_str().is_some(), "{v}");

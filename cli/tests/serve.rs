@@ -339,4 +339,40 @@ description = "today's weather"
     let status = serve.wait().unwrap();
     assert!(status.success(), "{status:?}");
     node.stop();
+
+    // the operator's log: one JSON line per priced request (issue 27) —
+    // each paid one with its channel, what it paid, the upstream's status
+    // and the latency; the unpaid one with its reason; free ones none
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    let requests: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["target"] == "micropay::request")
+        .collect();
+    let paid: Vec<&serde_json::Value> = requests
+        .iter()
+        .filter(|v| v["fields"]["message"] == "paid")
+        .collect();
+    assert!(
+        paid.len() >= REQUESTS,
+        "{} paid lines for {REQUESTS} paid requests of the library client alone; the log begins:\n{}",
+        paid.len(),
+        log.lines().take(8).collect::<Vec<_>>().join("\n")
+    );
+    let line = &paid[0]["fields"];
+    assert_eq!(line["method"], "GET", "{line}");
+    assert_eq!(line["channel"], channel.as_str(), "{line}");
+    assert!(line["paid"].as_u64().unwrap() > 0, "{line}");
+    assert_eq!(line["upstream"], 200, "{line}");
+    assert!(line["latency_us"].as_u64().is_some(), "{line}");
+    assert!(
+        requests.iter().any(|v| v["fields"]["message"] == "refused"
+            && v["fields"]["path"] == "/weather/oslo"
+            && v["fields"]["reason"].is_string()),
+        "the unpaid request's line"
+    );
+    assert!(
+        !requests.iter().any(|v| v["fields"]["path"] == "/health"),
+        "free requests are not priced requests"
+    );
 }

@@ -445,4 +445,11 @@ price = {{ sol = "0.00001" }}
         seen.iter().all(|a| *a <= budget),
         "signed past the budget: {seen:?}; {said}"
     );
+    // said in SOL, with the flag that sets it (issue 27)
+    let answer: serde_json::Value = serde_json::from_slice(&fetched.get_output().stdout).unwrap();
+    let msg = answer["error"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("would pass --budget 0.00005 SOL") && msg.contains("raise --budget"),
+        "{answer}"
+    );
 }

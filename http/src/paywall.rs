@@ -758,6 +758,54 @@ pub fn unavailable(why: Unavailable) -> Response<Body> {
     )
 }
 
+/// The one log line of a priced request (target `micropay::request`):
+/// method, path, and either the channel, what it paid the creator (net),
+/// the upstream's status and whether the payment was kept as a credit, or
+/// why it was refused; with the time from the request to the decision
+/// (refused) or to the upstream's answer (paid).
+struct RequestLog {
+    method: Method,
+    path: String,
+    started: std::time::Instant,
+}
+
+impl RequestLog {
+    fn micros(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
+    fn paid(
+        &self,
+        channel: &anchor_lang::prelude::Pubkey,
+        net: u64,
+        status: StatusCode,
+        credited: bool,
+    ) {
+        tracing::info!(
+            target: "micropay::request",
+            method = %self.method,
+            path = %self.path,
+            %channel,
+            paid = net,
+            upstream = status.as_u16(),
+            credited,
+            latency_us = self.micros(),
+            "paid"
+        );
+    }
+
+    fn refused(&self, reason: &str) {
+        tracing::info!(
+            target: "micropay::request",
+            method = %self.method,
+            path = %self.path,
+            reason,
+            latency_us = self.micros(),
+            "refused"
+        );
+    }
+}
+
 impl<S> Layer<S> for Paywall {
     type Service = PaywallService<S>;
 
@@ -820,9 +868,16 @@ where
                 .extensions()
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                 .map(|c| c.0.ip());
+            let started = std::time::Instant::now();
+            let method = request.method().clone();
             let decision = paywall
                 .decide_from(client, request.method(), &path, payment.as_deref())
                 .await;
+            let log = RequestLog {
+                method,
+                path: path.as_str().to_owned(),
+                started,
+            };
             match decision {
                 Decision::Free => Ok(inner.call(request).await?.map(Body::new)),
                 Decision::Denied => Ok(plain(
@@ -830,24 +885,43 @@ where
                     "this path is not served here\n".into(),
                 )),
                 Decision::BadPath(e) => Ok(plain(StatusCode::BAD_REQUEST, format!("{e}\n"))),
-                Decision::Throttled => Ok(throttled()),
+                Decision::Throttled => {
+                    log.refused("throttled");
+                    Ok(throttled())
+                }
                 Decision::Paid(paid) => {
                     let Paid {
                         mut settlement,
                         credit,
                     } = *paid;
+                    let (channel, net) = (credit.channel, credit.net);
                     let mut response = inner.call(request).await?.map(Body::new);
-                    if paywall.not_served(response.status()) && paywall.keep(credit).await {
+                    let status = response.status();
+                    let kept = paywall.not_served(status) && paywall.keep(credit).await;
+                    if kept {
                         settlement.success = false;
                         settlement.error_reason = Some(NOT_SERVED.into());
                     }
                     if let Ok(value) = HeaderValue::from_str(&encode_header(&settlement)) {
                         response.headers_mut().insert(x402::PAYMENT_RESPONSE, value);
                     }
+                    log.paid(&channel, net, status, kept);
                     Ok(response)
                 }
-                Decision::Refused(required) => Ok(payment_required(&required)),
-                Decision::Unavailable(why) => Ok(unavailable(why)),
+                Decision::Refused(required) => {
+                    // the wire's snake_case code, as clients see it
+                    let reason = required
+                        .refusal()
+                        .and_then(|r| serde_json::to_value(r.reason).ok())
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_else(|| "payment_required".to_owned());
+                    log.refused(&reason);
+                    Ok(payment_required(&required))
+                }
+                Decision::Unavailable(why) => {
+                    log.refused(why.code());
+                    Ok(unavailable(why))
+                }
             }
         })
     }

@@ -59,7 +59,7 @@ pub use config::ServeConfig;
 
 use crate::{
     context::{emit, receiver_store, Ctx},
-    watch::LogFormat,
+    watch::Logging,
     Cli, Failure,
 };
 use anchor_lang::prelude::Pubkey;
@@ -75,9 +75,8 @@ pub struct ServeArgs {
     /// Check the file and the cluster, print what would be served, and exit.
     #[arg(long)]
     pub check: bool,
-    /// Log lines on stderr: text or json.
-    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
-    pub log_format: LogFormat,
+    #[command(flatten)]
+    pub logging: Logging,
 }
 
 pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
@@ -89,6 +88,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         cli.commitment,
         cli.output,
     )?;
+    ctx.deployed().await?;
     let me = ctx.me()?;
     let accepted: Vec<Pubkey> = checked.values.iter().map(|(mint, _)| *mint).collect();
     crate::split::check_payee_mints(&ctx, &checked.payee.unwrap_or(me), &accepted).await?;
@@ -121,7 +121,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         proxy: checked.proxy,
         listener,
     };
-    start::start(cli.output, args.log_format, running, plan).await
+    start::start(cli.output, &args.logging, running, plan).await
 }
 
 async fn bind(listen: &str) -> Result<tokio::net::TcpListener, Failure> {

@@ -6,7 +6,7 @@
 use super::plan::{Plan, WatchPlan};
 use crate::{
     context::{emit, Ctx},
-    watch::{init_logs, shutdown_signal, websocket_url, LogFormat},
+    watch::{init_logs, shutdown_signal, websocket_url, Logging},
     Failure, Output,
 };
 use micropay_client::{
@@ -35,12 +35,12 @@ type WatcherDone = tokio::task::JoinHandle<WatchReport>;
 /// Serves `plan` until a signal, or the watcher giving up, stops it.
 pub(super) async fn start(
     output: Output,
-    log_format: LogFormat,
+    logging: &Logging,
     running: Running<'_>,
     plan: Plan,
 ) -> Result<(), Failure> {
     let ctx = running.ctx;
-    init_logs(log_format);
+    init_logs(logging)?;
     create_earnings(ctx, &plan).await?;
     let receiver = Arc::new(Receiver::new(
         ctx.ledger.clone(),

@@ -22,6 +22,9 @@ pub fn start(
 ) -> (Child, serde_json::Value) {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("micropay"))
         .env("HOME", home)
+        // the in-process local node quiets its runtime with RUST_LOG=error,
+        // which a child inherits and `serve` obeys: its own level here
+        .env_remove("RUST_LOG")
         .args(["-u", url, "-k", key, "--output", "json"])
         .args([
             "serve",
