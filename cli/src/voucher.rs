@@ -140,75 +140,87 @@ pub async fn run(cli: &Cli, args: &VoucherArgs) -> Result<(), Failure> {
             store,
             out,
             count,
-        } => {
-            let payer_store = payer_store(store.as_ref())?;
-            ctx.deployed().await?;
-            let (channel, c) = &resolve_channel(&ctx, payer_store.as_ref(), target).await?;
-            let mint = ctx.mint(&c.mint.to_string()).await?;
-            let price = parse_amount(price, mint.decimals)?;
-            let payer = Payer::new(payer_store);
-            // a store that lost the channel: its key derives from the wallet
-            if payer.signer(channel)?.is_none() {
-                let wallet = ctx.keypair()?;
-                if !micropay_client::channels::recover(&payer, wallet, channel, c)? {
-                    return Err(Failure::user(format!(
-                        "channel {channel} is not in this payer store and its voucher key is not this wallet's to derive: pass the store that opened it (--store)"
-                    )));
-                }
-            }
-            for _ in 0..*count {
-                let voucher = payer.pay(channel, price)?;
-                let encoded = bs58::encode(voucher.to_bytes()).into_string();
-                if let Some(out) = out {
-                    std::fs::write(out, &encoded).map_err(|e| {
-                        Failure::user(format!("cannot write {}: {e}", out.display()))
-                    })?;
-                }
-                ctx.show(&Signed {
-                    voucher: encoded,
-                    channel: channel.to_string(),
-                    amount: voucher.amount,
-                    amount_ui: format_amount(voucher.amount, mint.decimals),
-                });
-            }
-        }
-        VoucherCommand::Verify { voucher } => {
-            // the argument first: a bad one is said without the network
-            let v = decode(voucher)?;
-            ctx.deployed().await?;
-            let c = accounts::channel(ctx.ledger(), &v.channel)
-                .await?
-                .ok_or_else(|| Failure::user(format!("channel {} does not exist", v.channel)))?;
-            let mint = ctx.mint(&c.mint.to_string()).await?;
-            // the same verdict the receiver (and the program) reach
-            let verdict = v
-                .verify(&c.signer)
-                .map_err(|e| e.to_string())
-                .and_then(|()| {
-                    if v.amount > c.allocation {
-                        Err(format!(
-                            "the amount {} is above the channel's allocation {}",
-                            mint.ui(v.amount),
-                            mint.ui(c.allocation)
-                        ))
-                    } else {
-                        Ok(())
-                    }
-                });
-            // an invalid voucher is one error (one JSON line), with its reason
-            verdict.map_err(|e| Failure::user(format!("invalid voucher: {e}")))?;
-            let payable = v.amount.min(c.allocation).saturating_sub(c.claimed);
-            ctx.show(&Verified {
-                channel: v.channel.to_string(),
-                amount: v.amount,
-                amount_ui: format_amount(v.amount, mint.decimals),
-                valid: true,
-                unclaimed: payable,
-                unclaimed_ui: format_amount(payable, mint.decimals),
-                symbol: mint.symbol.clone(),
-            });
+        } => sign(&ctx, target, price, store.as_ref(), out.as_ref(), *count).await,
+        VoucherCommand::Verify { voucher } => verify(&ctx, voucher).await,
+    }
+}
+
+/// `voucher sign`: `count` cumulative vouchers of `price` each.
+async fn sign(
+    ctx: &Ctx,
+    target: &Pubkey,
+    price: &str,
+    store: Option<&PathBuf>,
+    out: Option<&PathBuf>,
+    count: u64,
+) -> Result<(), Failure> {
+    let payer_store = payer_store(store)?;
+    ctx.deployed().await?;
+    let (channel, c) = &resolve_channel(ctx, payer_store.as_ref(), target).await?;
+    let mint = ctx.mint(&c.mint.to_string()).await?;
+    let price = parse_amount(price, mint.decimals)?;
+    let payer = Payer::new(payer_store);
+    // a store that lost the channel: its key derives from the wallet
+    if payer.signer(channel)?.is_none() {
+        let wallet = ctx.keypair()?;
+        if !micropay_client::channels::recover(&payer, wallet, channel, c)? {
+            return Err(Failure::user(format!(
+                "channel {channel} is not in this payer store and its voucher key is not this wallet's to derive: pass the store that opened it (--store)"
+            )));
         }
     }
+    for _ in 0..count {
+        let voucher = payer.pay(channel, price)?;
+        let encoded = bs58::encode(voucher.to_bytes()).into_string();
+        if let Some(out) = out {
+            std::fs::write(out, &encoded)
+                .map_err(|e| Failure::user(format!("cannot write {}: {e}", out.display())))?;
+        }
+        ctx.show(&Signed {
+            voucher: encoded,
+            channel: channel.to_string(),
+            amount: voucher.amount,
+            amount_ui: format_amount(voucher.amount, mint.decimals),
+        });
+    }
+    Ok(())
+}
+
+/// `voucher verify`: the verdict the receiver (and the program) reach.
+async fn verify(ctx: &Ctx, voucher: &str) -> Result<(), Failure> {
+    // the argument first: a bad one is said without the network
+    let v = decode(voucher)?;
+    ctx.deployed().await?;
+    let c = accounts::channel(ctx.ledger(), &v.channel)
+        .await?
+        .ok_or_else(|| Failure::user(format!("channel {} does not exist", v.channel)))?;
+    let mint = ctx.mint(&c.mint.to_string()).await?;
+    let verdict = v
+        .verify(&c.signer)
+        .map_err(|e| e.to_string())
+        .and_then(|()| {
+            if v.amount > c.allocation {
+                Err(format!(
+                    "the amount {} is above the channel's allocation {}",
+                    mint.ui(v.amount),
+                    mint.ui(c.allocation)
+                ))
+            } else {
+                Ok(())
+            }
+        });
+    // an invalid voucher is one error (one JSON line), with its reason
+    verdict.map_err(|e| Failure::user(format!("invalid voucher: {e}")))?;
+    let payable = v.amount.min(c.allocation).saturating_sub(c.claimed);
+    ctx.show(&Verified {
+        channel: v.channel.to_string(),
+        amount: v.amount,
+        amount_ui: format_amount(v.amount, mint.decimals),
+        valid: true,
+        unclaimed: payable,
+        unclaimed_ui: format_amount(payable, mint.decimals),
+        symbol: mint.symbol.clone(),
+    });
     Ok(())
 }
 
