@@ -3,16 +3,15 @@
 //! cases. A leaf: it imports no other benchmark.
 
 use crate::Failure;
-use micropay::instructions::OpenChannelArgs;
 use micropay_client::{
-    accounts,
+    accounts, channels, earnings, escrow,
     ledger::{embedded::EmbeddedLedger, Ledger},
     payer::Payer,
     receiver::{AcceptedMint, Receiver, ReceiverConfig},
-    store::{ClaimStatus, ReceiverStore},
-    tokens,
+    store::{ClaimStatus, ReceiverStore, SqliteStore},
+    tokens::{MintRef, Source},
 };
-use micropay_sdk::{instructions as mix, pda, voucher::Voucher};
+use micropay_sdk::{pda, voucher::Voucher};
 use solana_sdk::{
     pubkey::Pubkey,
     signature::{Keypair, Signer},
@@ -43,53 +42,48 @@ pub(crate) async fn open_channels(
 ) -> Result<Vec<BenchChannel>, Failure> {
     let l: &dyn Ledger = ledger;
     let funder = ledger.payer().insecure_clone();
-    l.send(
-        &[mix::InitEarnings {
-            payer: funder.pubkey(),
-            owner: *creator,
-            mint: SOL,
-        }
-        .instruction()],
-        &funder,
-        &[],
-    )
-    .await?;
+    earnings::init(l, &funder, creator, &SOL).await?;
+    let sol = MintRef {
+        address: SOL,
+        token_program: TOKEN,
+    };
     let mut channels = Vec::with_capacity(count);
     for _ in 0..count {
+        // the library's steps, as a payer takes them
         let owner = Keypair::new();
         ledger
             .airdrop(&owner.pubkey(), allocation.saturating_add(100_000_000))
             .await?;
-        let wsol = tokens::create_token_account(l, &owner, &SOL, &owner.pubkey(), &TOKEN).await?;
-        let (escrow, ixs) = mix::FundNewSolEscrow {
-            owner: owner.pubkey(),
-            wsol,
-            lamports: allocation,
-        }
-        .instructions()?;
-        l.send(&ixs, &owner, &[]).await?;
-        let state = accounts::escrow(l, &escrow)
+        escrow::init(l, &owner, &sol).await?;
+        escrow::deposit(l, &owner, &sol, allocation, Source::WrapSol).await?;
+        let escrow_address = pda::escrow(&owner.pubkey(), &SOL).0;
+        let state = accounts::escrow(l, &escrow_address)
             .await?
             .ok_or_else(|| Failure::user("the escrow was not created"))?;
-        let session = Keypair::new();
-        let (open, channel) = mix::OpenChannel {
-            owner: owner.pubkey(),
-            escrow,
-            slot: pda::ChannelSlot::next(&state),
-            args: OpenChannelArgs {
-                creator: *creator,
-                signer: session.pubkey(),
-                allocation,
-                fee_recipient: None,
-                fee_bps: 0,
-                dispute_window_secs: ReceiverConfig::default().min_dispute_window_secs,
-                expires_at: 0,
-                nonce: 0,
-            },
+        let request = channels::OpenRequest {
+            mint: SOL,
+            creator: *creator,
+            allocation,
+            fee: None,
+            dispute_window_secs: ReceiverConfig::default().min_dispute_window_secs,
+            expires_at: 0,
+            nonce: Some(0),
+        };
+        // the bench signs its vouchers itself, before any clock starts:
+        // the session key is the one `open` derives from the wallet
+        let payer = Payer::new(Arc::new(SqliteStore::in_memory()?));
+        let opened = channels::open(l, &payer, &owner, &state, &request).await?;
+        let session = micropay_sdk::session::derive(&owner, &escrow_address, 0)
+            .map_err(|e| Failure::user(format!("cannot derive the session key: {e}")))?;
+        if session.pubkey() != opened.session {
+            return Err(Failure::user(
+                "the derived session key is not the channel's",
+            ));
         }
-        .with_channel();
-        l.send(&[open], &owner, &[]).await?;
-        channels.push(BenchChannel { channel, session });
+        channels.push(BenchChannel {
+            channel: opened.channel,
+            session,
+        });
     }
     Ok(channels)
 }

@@ -7,16 +7,18 @@ use anchor_lang::{prelude::Pubkey, Space};
 use anchor_spl::token::spl_token;
 use micropay::state::Channel;
 use micropay_client::{
-    accounts, channels,
+    accounts, channels, earnings,
     error::{ClientError, Result},
+    escrow,
     ledger::Ledger,
     payer::Payer,
     planner::UnitValue,
     receiver::{AcceptedMint, FeePolicy, Receiver, ReceiverConfig},
+    splits,
     store::{PayerStore, ReceiverStore, SqliteStore},
-    tokens,
+    tokens::{self, MintRef, Source},
 };
-use micropay_sdk::{instructions as mix, pda};
+use micropay_sdk::pda;
 use rand::{rngs::StdRng, Rng};
 use solana_sdk::signature::{Keypair, Signer};
 use std::sync::Arc;
@@ -148,41 +150,25 @@ impl<'a> World<'a> {
             sol_needed.saturating_add(rent).saturating_add(100_000_000),
         );
         l.send(&[ix], self.funder, &[]).await?;
-        let account =
-            tokens::create_token_account(l, &owner, &mint, &owner.pubkey(), &TOKEN_PROGRAM).await?;
-        let escrow = pda::escrow(&owner.pubkey(), &mint).0;
-        let mut ixs = if wrapped {
-            micropay_sdk::tokens::WrapSol {
-                from: owner.pubkey(),
-                account,
-                lamports: deposit,
-            }
-            .instructions()?
+        // the library's steps: SOL wrapped on the way in, tokens from the
+        // wallet's token account
+        let source = if wrapped {
+            Source::WrapSol
         } else {
             let funder = self.funder;
+            let account =
+                tokens::create_token_account(l, &owner, &mint, &owner.pubkey(), &TOKEN_PROGRAM)
+                    .await?;
             tokens::mint_to(l, funder, funder, &mint, &account, &TOKEN_PROGRAM, deposit).await?;
-            Vec::new()
+            Source::Account(account)
         };
-        ixs.push(
-            mix::InitEscrow {
-                owner: owner.pubkey(),
-                mint,
-                token_program: TOKEN_PROGRAM,
-            }
-            .instruction(),
-        );
-        ixs.push(
-            mix::Deposit {
-                depositor: owner.pubkey(),
-                escrow,
-                mint,
-                source: account,
-                token_program: TOKEN_PROGRAM,
-                amount: deposit,
-            }
-            .instruction(),
-        );
-        l.send(&ixs, &owner, &[]).await?;
+        let mint_ref = MintRef {
+            address: mint,
+            token_program: TOKEN_PROGRAM,
+        };
+        escrow::init(l, &owner, &mint_ref).await?;
+        escrow::deposit(l, &owner, &mint_ref, deposit, source).await?;
+        let escrow = pda::escrow(&owner.pubkey(), &mint).0;
         let store: Arc<dyn PayerStore> = Arc::new(SqliteStore::in_memory()?);
         Ok(SimPayer {
             owner,
@@ -208,7 +194,10 @@ impl<'a> World<'a> {
                 Some(shares) => Payee::split(self.l(), self.funder, self.mint, shares).await?,
                 None => Payee::wallet(),
             };
-            self.init_earnings(&payee.address).await?;
+            // a split's own earnings account came with it
+            if !payee.is_split {
+                self.init_earnings(&payee.address).await?;
+            }
             let receiver = Receiver::new(
                 self.ledger.clone(),
                 store.clone(),
@@ -227,13 +216,7 @@ impl<'a> World<'a> {
 
     /// `owner`'s earnings account for the story's mint, paid by the funder.
     async fn init_earnings(&self, owner: &Pubkey) -> Result<()> {
-        let ix = mix::InitEarnings {
-            payer: self.funder.pubkey(),
-            owner: *owner,
-            mint: self.mint,
-        }
-        .instruction();
-        self.l().send(&[ix], self.funder, &[]).await?;
+        earnings::init(self.l(), self.funder, owner, &self.mint).await?;
         Ok(())
     }
 
@@ -286,8 +269,9 @@ impl Payee {
         }
     }
 
-    /// A split of three new owners with `shares`, their earnings accounts
-    /// created first (the program requires them), paid by `funder`.
+    /// A split of three new owners with `shares`, created with the
+    /// earnings accounts it pays into (the library's step), paid by
+    /// `funder`.
     async fn split(
         l: &dyn Ledger,
         funder: &Keypair,
@@ -295,36 +279,24 @@ impl Payee {
         shares: [u16; 3],
     ) -> Result<Self, ScenarioError> {
         let owners: Vec<(Keypair, u16)> = shares.iter().map(|b| (Keypair::new(), *b)).collect();
-        let mut ixs: Vec<_> = owners
+        let recipients = owners
             .iter()
-            .map(|(k, _)| {
-                mix::InitEarnings {
-                    payer: funder.pubkey(),
-                    owner: k.pubkey(),
-                    mint,
-                }
-                .instruction()
+            .map(|(k, bps)| micropay::state::SplitRecipient {
+                owner: k.pubkey(),
+                bps: *bps,
             })
             .collect();
-        let create = mix::CreateSplit {
-            payer: funder.pubkey(),
-            mint,
-            recipients: owners
-                .iter()
-                .map(|(k, bps)| micropay::state::SplitRecipient {
-                    owner: k.pubkey(),
-                    bps: *bps,
-                })
-                .collect(),
-        };
-        let (ix, address) = create.instruction().ok_or(ScenarioError::SplitShares)?;
-        ixs.push(ix);
-        l.send(&ixs, funder, &[]).await?;
+        let created = splits::create(l, funder, &mint, recipients)
+            .await
+            .map_err(|e| match e {
+                ClientError::UnencodableSplit { .. } => ScenarioError::SplitShares,
+                e => e.into(),
+            })?;
         // the program's order: ascending by owner
         let mut owners = owners;
         owners.sort_by_key(|(k, _)| k.pubkey());
         Ok(Payee {
-            address,
+            address: created.split,
             owners,
             is_split: true,
         })
@@ -345,48 +317,27 @@ pub(super) struct SimPayer {
     pub(super) fee_bps: u16,
 }
 
-/// Most channels one close transaction handles. Each adds a channel key and
-/// an instruction (about 50 bytes) and two entries to the instruction trace
-/// (the instruction and its event CPI, of at most 64): ten stay well inside
-/// 1,232 bytes and the trace limit.
-const CHANNELS_PER_CLOSE_TRANSACTION: usize = 10;
-
 impl SimPayer {
-    /// Asks to close every channel of this payer, in as few transactions as
-    /// the limits allow.
+    /// Asks to close every channel of this payer (the library's step, one
+    /// transaction per channel; the owner pays its fees).
     pub(super) async fn request_close_all(&self, l: &dyn Ledger) -> Result<()> {
-        for chunk in self.channels.chunks(CHANNELS_PER_CLOSE_TRANSACTION) {
-            let ixs: Vec<_> = chunk
-                .iter()
-                .map(|ch| {
-                    mix::RequestClose {
-                        owner: self.owner.pubkey(),
-                        escrow: self.escrow,
-                        channel: *ch,
-                    }
-                    .instruction()
-                })
-                .collect();
-            l.send(&ixs, &self.owner, &[]).await?;
+        for ch in &self.channels {
+            let state = accounts::channel(l, ch)
+                .await?
+                .ok_or(ClientError::AccountNotFound(*ch))?;
+            channels::request_close(l, &self.owner, ch, &state).await?;
         }
         Ok(())
     }
 
-    /// Finalizes every channel of this payer, paid by `relayer`.
+    /// Finalizes every channel of this payer, paid by `relayer` (anyone
+    /// may).
     pub(super) async fn finalize_all(&self, l: &dyn Ledger, relayer: &Keypair) -> Result<()> {
-        for chunk in self.channels.chunks(CHANNELS_PER_CLOSE_TRANSACTION) {
-            let ixs: Vec<_> = chunk
-                .iter()
-                .map(|ch| {
-                    mix::FinalizeClose {
-                        escrow: self.escrow,
-                        channel: *ch,
-                        owner: self.owner.pubkey(),
-                    }
-                    .instruction()
-                })
-                .collect();
-            l.send(&ixs, relayer, &[]).await?;
+        for ch in &self.channels {
+            let state = accounts::channel(l, ch)
+                .await?
+                .ok_or(ClientError::AccountNotFound(*ch))?;
+            channels::finalize(l, relayer, ch, &state).await?;
         }
         Ok(())
     }

@@ -8,13 +8,18 @@ use super::{
 };
 use anchor_lang::prelude::Pubkey;
 use micropay_client::{
-    accounts,
+    accounts, earnings,
     error::{ClientError, Result},
     planner::Execution,
-    tokens,
+    splits,
+    tokens::{self, Destination, MintRef},
 };
-use micropay_sdk::{instructions as mix, pda};
+use micropay_sdk::pda;
 use solana_sdk::signature::{Keypair, Signer};
+
+/// Lamports the funder gives an owner before its withdrawal: a rent-exempt
+/// wallet and its fee.
+const WITHDRAW_LAMPORTS: u64 = 1_000_000;
 
 /// Withdrawals, outcomes and the report; fails when the story broke one of
 /// its promises (a voucher lost, a split share wrong).
@@ -78,19 +83,19 @@ async fn withdraw(world: &World<'_>, owner: Keypair) -> Result<(Pubkey, u64)> {
     let dest =
         tokens::create_token_account(l, funder, &mint, &owner.pubkey(), &TOKEN_PROGRAM).await?;
     if earned > 0 {
-        l.send(
-            &[mix::WithdrawEarnings {
-                owner: owner.pubkey(),
-                mint,
-                destination: dest,
-                token_program: TOKEN_PROGRAM,
-                amount: earned,
-            }
-            .instruction()],
-            funder,
-            &[&owner],
-        )
-        .await?;
+        // the owner signs and pays its withdrawal's fee (the library's
+        // step): the funder gives it the SOL first
+        let fees = solana_system_interface::instruction::transfer(
+            &funder.pubkey(),
+            &owner.pubkey(),
+            WITHDRAW_LAMPORTS,
+        );
+        l.send(&[fees], funder, &[]).await?;
+        let mint_ref = MintRef {
+            address: mint,
+            token_program: TOKEN_PROGRAM,
+        };
+        earnings::withdraw(l, &owner, &mint_ref, earned, Destination::Account(dest)).await?;
     }
     Ok((dest, accounts::token_amount(l, &dest).await?))
 }
@@ -125,17 +130,10 @@ async fn creator_outcome(
     }
     // a split: anyone distributes, then each owner withdraws its share
     let l = world.l();
-    l.send(
-        &[mix::Distribute {
-            split: payee.address,
-            mint: world.mint,
-            owners: payee.owners.iter().map(|(k, _)| k.pubkey()).collect(),
-        }
-        .instruction()],
-        world.funder,
-        &[],
-    )
-    .await?;
+    let split = accounts::split(l, &payee.address)
+        .await?
+        .ok_or(ClientError::AccountNotFound(payee.address))?;
+    splits::distribute(l, world.funder, &payee.address, &split, &world.mint).await?;
     let mut owners = Vec::with_capacity(payee.owners.len());
     for (owner, bps) in payee.owners {
         let address = owner.pubkey();
