@@ -3,7 +3,10 @@
 //! the paywall's routes and prices, the funding Action, the watcher's pace
 //! and the banner — decided without any I/O, so it is unit-tested.
 
-use super::config::{Checked, ServeConfig};
+use super::{
+    config::{Checked, ServeConfig},
+    ready,
+};
 use crate::{claim::FormatChoice, context::parse_amount, context::MintInfo, Failure};
 use anchor_lang::prelude::Pubkey;
 use micropay_client::{
@@ -77,7 +80,14 @@ pub(super) fn plan(
     let (unrouted, unrouted_prices, mut warnings) = unrouted(file, path, &facts.mints)?;
     warnings.extend(settle_first_warnings(&routes, &checked.values));
     let pays_claims = file.watch.enabled || routes.iter().any(|r| r.settle_first);
-    let ready = super::ready::ready(facts, &creator, pays_claims)?;
+    let funds = ready::Funds {
+        missing_earnings: &facts.missing_earnings,
+        fee_payer: facts.me,
+        fee_payer_lamports: facts.fee_payer_lamports,
+        cluster: &facts.cluster,
+        mints: &facts.mints,
+    };
+    let ready = ready::ready(&funds, &creator, pays_claims)?;
     let fund = fund_action(file, path, creator, facts)?;
     let public_url = file
         .actions
@@ -106,16 +116,7 @@ pub(super) fn plan(
         }
         .into(),
         unrouted_prices,
-        earnings_to_create: ready
-            .create_earnings
-            .iter()
-            .map(|m| {
-                facts
-                    .mints
-                    .get(m)
-                    .map_or(m.to_string(), |i| i.symbol.clone())
-            })
-            .collect(),
+        earnings_to_create: ready::symbols(&facts.mints, &ready.create_earnings),
         warnings,
     };
     Ok(Plan {

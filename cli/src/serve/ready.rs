@@ -6,12 +6,25 @@
 //! when that keypair holds the SOL. It must also hold SOL for the claim
 //! fees it pays (the watcher's claims, settle-first routes). What `serve`
 //! cannot do itself it refuses to start over, printing the exact commands.
-//! Pure: the reads are in [`super::plan::Facts`].
+//! Pure, and a leaf: the plan hands it what was read ([`Funds`]).
 
-use super::plan::Facts;
-use crate::Failure;
+use crate::{context::MintInfo, Failure};
 use anchor_lang::{prelude::Pubkey, solana_program::rent::Rent, Space};
 use micropay::state::Earnings;
+use std::collections::BTreeMap;
+
+/// What was read for the decision.
+pub(super) struct Funds<'a> {
+    /// Accepted mints whose payee earnings account does not exist.
+    pub(super) missing_earnings: &'a [Pubkey],
+    /// The fee payer (the keypair) and its lamports.
+    pub(super) fee_payer: Pubkey,
+    pub(super) fee_payer_lamports: u64,
+    /// The cluster's URL, for the commands said.
+    pub(super) cluster: &'a str,
+    /// The accepted mints, for their symbols.
+    pub(super) mints: &'a BTreeMap<Pubkey, MintInfo>,
+}
 
 /// Lamports the fee payer keeps for claim fees when it pays any: 200 claim
 /// transactions at 5,000 lamports.
@@ -26,7 +39,7 @@ pub(super) struct Ready {
 
 /// What `serve` must do, or why it cannot start. `pays_claims`: the
 /// watcher runs, or a route settles first.
-pub(super) fn ready(facts: &Facts, payee: &Pubkey, pays_claims: bool) -> Result<Ready, Failure> {
+pub(super) fn ready(facts: &Funds, payee: &Pubkey, pays_claims: bool) -> Result<Ready, Failure> {
     let rent_each = Rent::default().minimum_balance(8usize.saturating_add(Earnings::INIT_SPACE));
     let count = u64::try_from(facts.missing_earnings.len()).unwrap_or(u64::MAX);
     let rent = rent_each.saturating_mul(count);
@@ -38,7 +51,7 @@ pub(super) fn ready(facts: &Facts, payee: &Pubkey, pays_claims: bool) -> Result<
     let need = rent.saturating_add(reserve);
     if facts.fee_payer_lamports >= need {
         return Ok(Ready {
-            create_earnings: facts.missing_earnings.clone(),
+            create_earnings: facts.missing_earnings.to_vec(),
         });
     }
     let mut wants = Vec::new();
@@ -56,7 +69,7 @@ pub(super) fn ready(facts: &Facts, payee: &Pubkey, pays_claims: bool) -> Result<
         wants.push(format!(
             "{} SOL of rent to create the payee's missing earnings account of {} (or create it from a funded wallet: {})",
             sol(rent),
-            symbols(facts),
+            symbols(facts.mints, facts.missing_earnings).join(", "),
             commands.join(", ")
         ));
     }
@@ -68,7 +81,7 @@ pub(super) fn ready(facts: &Facts, payee: &Pubkey, pays_claims: bool) -> Result<
     }
     Err(Failure::user(format!(
         "the fee payer {me} holds {have} SOL; serve needs {need} SOL there to start: {wants}. Fund it: on a test cluster `micropay -u {cluster} airdrop 1 {me}`, elsewhere send SOL to {me} from a wallet",
-        me = facts.me,
+        me = facts.fee_payer,
         have = sol(facts.fee_payer_lamports),
         need = sol(need),
         wants = wants.join(", and "),
@@ -80,44 +93,48 @@ fn sol(lamports: u64) -> String {
     crate::context::format_amount(lamports, 9)
 }
 
-/// The missing earnings accounts' mints, as their symbols.
-fn symbols(facts: &Facts) -> String {
-    facts
-        .missing_earnings
-        .iter()
-        .map(|m| {
-            facts
-                .mints
-                .get(m)
-                .map_or(m.to_string(), |i| i.symbol.clone())
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+/// `list`'s mints as their symbols (the address of one not accepted).
+pub(super) fn symbols(mints: &BTreeMap<Pubkey, MintInfo>, list: &[Pubkey]) -> Vec<String> {
+    list.iter()
+        .map(|m| mints.get(m).map_or(m.to_string(), |i| i.symbol.clone()))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::MintInfo;
-    use std::collections::BTreeMap;
 
-    fn facts(missing: bool, lamports: u64) -> Facts {
+    struct Owned {
+        missing: Vec<Pubkey>,
+        mints: BTreeMap<Pubkey, MintInfo>,
+        me: Pubkey,
+        lamports: u64,
+    }
+
+    impl Owned {
+        fn funds(&self) -> Funds<'_> {
+            Funds {
+                missing_earnings: &self.missing,
+                fee_payer: self.me,
+                fee_payer_lamports: self.lamports,
+                cluster: "http://127.0.0.1:8899",
+                mints: &self.mints,
+            }
+        }
+    }
+
+    fn facts(missing: bool, lamports: u64) -> Owned {
         let sol = MintInfo {
             address: anchor_spl::token::spl_token::native_mint::ID,
             token_program: anchor_spl::token::spl_token::ID,
             decimals: 9,
             symbol: "SOL".into(),
         };
-        Facts {
-            missing_earnings: if missing { vec![sol.address] } else { vec![] },
-            fee_payer_lamports: lamports,
+        Owned {
+            missing: if missing { vec![sol.address] } else { vec![] },
             mints: BTreeMap::from([(sol.address, sol)]),
             me: Pubkey::new_unique(),
-            network: "solana:test".into(),
-            cluster: "http://127.0.0.1:8899".into(),
-            store: "receiver.db".into(),
-            listening: "127.0.0.1:8402".into(),
-            actions_mint: None,
+            lamports,
         }
     }
 
@@ -129,13 +146,21 @@ mod tests {
         let rent = Rent::default().minimum_balance(8 + Earnings::INIT_SPACE);
         // nothing to create, no claims paid: nothing needed
         assert_eq!(
-            ready(&facts(false, 0), &payee, false).unwrap(),
+            ready(&facts(false, 0).funds(), &payee, false).unwrap(),
             Ready::default()
         );
         // claims paid: the reserve
         let f = facts(false, CLAIM_RESERVE_LAMPORTS);
-        assert!(ready(&f, &payee, true).unwrap().create_earnings.is_empty());
-        let short = ready(&facts(false, CLAIM_RESERVE_LAMPORTS - 1), &payee, true).unwrap_err();
+        assert!(ready(&f.funds(), &payee, true)
+            .unwrap()
+            .create_earnings
+            .is_empty());
+        let short = ready(
+            &facts(false, CLAIM_RESERVE_LAMPORTS - 1).funds(),
+            &payee,
+            true,
+        )
+        .unwrap_err();
         assert!(
             short.message.contains("0.001 SOL for claim fees"),
             "{}",
@@ -149,10 +174,10 @@ mod tests {
         );
         // a missing earnings account: created, its rent and the reserve
         let f = facts(true, rent + CLAIM_RESERVE_LAMPORTS);
-        let plan = ready(&f, &payee, true).unwrap();
-        assert_eq!(plan.create_earnings, f.missing_earnings);
+        let plan = ready(&f.funds(), &payee, true).unwrap();
+        assert_eq!(plan.create_earnings, f.missing);
         let f = facts(true, rent + CLAIM_RESERVE_LAMPORTS - 1);
-        let short = ready(&f, &payee, true).unwrap_err();
+        let short = ready(&f.funds(), &payee, true).unwrap_err();
         assert!(
             short.message.contains(&format!(
                 "earnings init --mint {} --owner {payee}",
@@ -167,7 +192,7 @@ mod tests {
             short.message
         );
         // only the rent when no claim is paid
-        assert!(ready(&facts(true, rent), &payee, false).is_ok());
-        assert!(ready(&facts(true, rent - 1), &payee, false).is_err());
+        assert!(ready(&facts(true, rent).funds(), &payee, false).is_ok());
+        assert!(ready(&facts(true, rent - 1).funds(), &payee, false).is_err());
     }
 }
