@@ -80,21 +80,15 @@ pub async fn withdraw(
     destination: crate::tokens::Destination,
 ) -> Result<crate::ledger::Sent> {
     let me = owner.pubkey();
-    let (ixs, temp) = crate::tokens::to_destination(
-        &me,
-        &mint.address,
-        &mint.token_program,
-        destination,
-        |account| {
-            mix::WithdrawEarnings {
-                owner: me,
-                mint: mint.address,
-                destination: *account,
-                token_program: mint.token_program,
-                amount,
-            }
-            .instruction()
-        },
-    )?;
-    crate::tokens::send_with(ledger, owner, &ixs, temp.as_ref()).await
+    crate::tokens::pay_out(ledger, owner, mint, destination, |account| {
+        mix::WithdrawEarnings {
+            owner: me,
+            mint: mint.address,
+            destination: *account,
+            token_program: mint.token_program,
+            amount,
+        }
+        .instruction()
+    })
+    .await
 }

@@ -71,21 +71,15 @@ pub async fn withdraw(
     destination: Destination,
 ) -> Result<Sent> {
     let me = owner.pubkey();
-    let (ixs, temp) = tokens::to_destination(
-        &me,
-        &mint.address,
-        &mint.token_program,
-        destination,
-        |account| {
-            mix::Withdraw {
-                owner: me,
-                mint: mint.address,
-                destination: *account,
-                token_program: mint.token_program,
-                amount,
-            }
-            .instruction()
-        },
-    )?;
-    tokens::send_with(ledger, owner, &ixs, temp.as_ref()).await
+    tokens::pay_out(ledger, owner, mint, destination, |account| {
+        mix::Withdraw {
+            owner: me,
+            mint: mint.address,
+            destination: *account,
+            token_program: mint.token_program,
+            amount,
+        }
+        .instruction()
+    })
+    .await
 }

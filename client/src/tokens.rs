@@ -152,6 +152,26 @@ pub fn to_destination(
     }
 }
 
+/// Sends `build(account)` paying out to `destination`, `signer` signing
+/// and paying the fee (with the temporary account's key for
+/// [`Destination::UnwrapSol`]): escrow and earnings withdrawals share it.
+pub async fn pay_out(
+    ledger: &dyn Ledger,
+    signer: &DynSigner,
+    mint: &MintRef,
+    destination: Destination,
+    build: impl FnOnce(&Pubkey) -> solana_sdk::instruction::Instruction,
+) -> Result<crate::ledger::Sent> {
+    let (ixs, temp) = to_destination(
+        &signer.pubkey(),
+        &mint.address,
+        &mint.token_program,
+        destination,
+        build,
+    )?;
+    send_with(ledger, signer, &ixs, temp.as_ref()).await
+}
+
 /// Sends `ixs`, `signer` paying the fee, with `temp` (a temporary account's
 /// keypair) signing too when there is one.
 pub async fn send_with(
