@@ -187,16 +187,44 @@ impl std::fmt::Display for Warped {
     }
 }
 
-/// `node warp`: surfpool's time travel on the node at `-u`.
+/// `node warp`: surfpool's time travel on the node at `-u`. A cluster
+/// without it (any real one) is refused at once: its clock cannot move.
 async fn warp_clock(cli: &Cli, args: &WarpArgs) -> Result<(), Failure> {
-    use crate::scenario::TimeControl;
     let secs = parse_duration(&args.by)?;
     let ctx = crate::context::Ctx::read_only(cli)?;
     let from = ctx.ledger().unix_timestamp().await?;
-    crate::scenario::RpcTimeControl::new(ctx.ledger.url())
-        .advance(secs)
-        .await?;
-    let to = ctx.ledger().unix_timestamp().await?;
+    let target = from.saturating_add(secs);
+    ctx.ledger
+        .client()
+        .send::<serde_json::Value>(
+            solana_rpc_client_api::request::RpcRequest::Custom {
+                method: "surfnet_timeTravel",
+            },
+            serde_json::json!([{ "absoluteTimestamp": target.saturating_mul(1_000) }]),
+        )
+        .await
+        .map_err(|_| {
+            Failure::user(format!(
+                "{} cannot move its clock: `node warp` works on `micropay node` (surfpool's time travel) only",
+                micropay_client::error::redact_url(&ctx.ledger.url())
+            ))
+        })?;
+    // the clock programs see moves with the next slot
+    let mut to = from;
+    for _ in 0..200 {
+        to = ctx.ledger().unix_timestamp().await?;
+        if to >= target {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    if to < target {
+        return Err(Failure::user(format!(
+            "the node's clock did not reach {} (it is at {})",
+            crate::context::utc(target),
+            crate::context::utc(to)
+        )));
+    }
     emit(cli.output, &Warped { from, to, secs });
     Ok(())
 }
