@@ -108,6 +108,8 @@ pub enum ChannelCommand {
 #[derive(Debug, serde::Serialize)]
 pub struct ChannelView {
     channel: String,
+    /// The paying wallet (its escrow's owner).
+    payer: String,
     escrow: String,
     mint: String,
     creator: String,
@@ -123,6 +125,9 @@ pub struct ChannelView {
     dispute_window_secs: u32,
     expires_at: i64,
     close_requested_at: i64,
+    /// When `finalize` works (chain time, unix seconds); 0 when no close
+    /// was requested.
+    closable_at: i64,
     id: u64,
     /// The mint's symbol, for the text form.
     #[serde(skip)]
@@ -130,9 +135,10 @@ pub struct ChannelView {
 }
 
 impl ChannelView {
-    fn new(address: &Pubkey, c: &Channel, mint: &MintInfo) -> Self {
+    fn new(address: &Pubkey, c: &Channel, payer: &Pubkey, mint: &MintInfo) -> Self {
         ChannelView {
             channel: address.to_string(),
+            payer: payer.to_string(),
             escrow: c.escrow.to_string(),
             mint: c.mint.to_string(),
             creator: c.creator.to_string(),
@@ -148,6 +154,11 @@ impl ChannelView {
             dispute_window_secs: c.dispute_window_secs,
             expires_at: c.expires_at,
             close_requested_at: c.close_requested_at,
+            closable_at: if c.close_requested() {
+                closable_at(c)
+            } else {
+                0
+            },
             id: c.id,
             symbol: mint.symbol.clone(),
         }
@@ -156,18 +167,38 @@ impl ChannelView {
 
 impl std::fmt::Display for ChannelView {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
+        let s = &self.symbol;
+        writeln!(f, "channel {}", self.channel)?;
+        writeln!(f, "  payer       {} (escrow {})", self.payer, self.escrow)?;
+        writeln!(f, "  creator     {}", self.creator)?;
+        writeln!(f, "  signer      {} (the voucher key)", self.signer)?;
+        writeln!(f, "  allocation  {} {s}", self.allocation_ui)?;
+        writeln!(f, "  claimed     {} {s}", self.claimed_ui)?;
+        writeln!(f, "  remaining   {} {s}", self.remaining_ui)?;
+        match &self.fee_recipient {
+            Some(r) => writeln!(f, "  fee         {} bps to {r}", self.fee_bps)?,
+            None => writeln!(f, "  fee         none")?,
+        }
+        writeln!(
             f,
-            "channel {}\n  creator     {}\n  allocation  {} {s}\n  claimed     {} {s}\n  remaining   {} {s}\n  fee         {} bps\n  closing     {}",
-            self.channel,
-            self.creator,
-            self.allocation_ui,
-            self.claimed_ui,
-            self.remaining_ui,
-            self.fee_bps,
-            if self.close_requested_at > 0 { utc(self.close_requested_at) } else { "no".into() },
-            s = self.symbol,
-        )
+            "  dispute     {} after a close request",
+            relative(i64::from(self.dispute_window_secs))
+        )?;
+        if self.expires_at > 0 {
+            writeln!(f, "  expires     {} (chain time)", utc(self.expires_at))?;
+        } else {
+            writeln!(f, "  expires     never")?;
+        }
+        if self.close_requested_at > 0 {
+            write!(
+                f,
+                "  closing     requested {}; finalize from {} (chain time)",
+                utc(self.close_requested_at),
+                utc(self.closable_at)
+            )
+        } else {
+            write!(f, "  closing     no")
+        }
     }
 }
 
@@ -237,7 +268,8 @@ pub async fn run(cli: &Cli, args: &ChannelArgs) -> Result<(), Failure> {
         ChannelCommand::Show { channel } => {
             let c = load(&ctx, channel).await?;
             let mint = ctx.mint(&c.mint.to_string()).await?;
-            ctx.show(&ChannelView::new(channel, &c, &mint));
+            let payer = payer_of(&ctx, &c).await?;
+            ctx.show(&ChannelView::new(channel, &c, &payer, &mint));
             Ok(())
         }
         ChannelCommand::List {
@@ -350,6 +382,14 @@ async fn top_up(
         symbol: mint.symbol.clone(),
     });
     Ok(())
+}
+
+/// The wallet paying through `c`: its escrow's owner.
+async fn payer_of(ctx: &Ctx, c: &Channel) -> Result<Pubkey, Failure> {
+    Ok(accounts::escrow(ctx.ledger(), &c.escrow)
+        .await?
+        .ok_or_else(|| Failure::user(format!("the channel's escrow {} is gone", c.escrow)))?
+        .owner)
 }
 
 /// When a channel asked to close at `requested_at` can be finalized.
@@ -495,7 +535,8 @@ async fn list(
             slot.insert(ctx.mint(&c.mint.to_string()).await?);
         }
         if let Some(mint) = mints.get(&c.mint) {
-            views.push(ChannelView::new(address, c, mint));
+            let payer = payer_of(ctx, c).await?;
+            views.push(ChannelView::new(address, c, &payer, mint));
         }
     }
     ctx.show(&ChannelList(views));

@@ -132,6 +132,27 @@ fn user_story_against_a_local_node() {
     let w = s.ok(nobody, &["channel", "show", &channel]);
     assert_eq!(w["allocation"], v["allocation"]);
     let payer_address = payer.pubkey().to_string();
+    // every field (issue 27): who pays, the voucher key, the window, expiry
+    // and closing state
+    assert_eq!(v["payer"].as_str(), Some(payer_address.as_str()), "{v}");
+    assert!(v["signer"].as_str().is_some(), "{v}");
+    assert_eq!(v["dispute_window_secs"].as_u64(), Some(60), "{v}");
+    assert_eq!(v["closable_at"].as_i64(), Some(0), "{v}");
+    let text = Command::cargo_bin("micropay")
+        .unwrap()
+        .args(["-u", &s.url, "channel", "show", &channel])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&text.get_output().stdout).to_string();
+    for line in [
+        "payer ",
+        "signer ",
+        "dispute     1 min",
+        "expires     never",
+        "closing     no",
+    ] {
+        assert!(text.contains(line), "{line:?} not in {text}");
+    }
     let w = s.ok(
         nobody,
         &["escrow", "show", "--mint", "sol", "--owner", &payer_address],
