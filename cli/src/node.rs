@@ -10,7 +10,7 @@
 //! node's clock forward (surfpool's time travel), so a close, its dispute
 //! window and the withdrawal can be tried in a minute.
 
-use super::{config, context::emit, Cli, Failure, Output};
+use super::{config, context::emit, scenario, Cli, Failure, Output};
 use micropay_node::{LocalNode, NodeConfig, DEFAULT_RPC_PORT};
 use solana_sdk::{pubkey::Pubkey, signature::Signer};
 
@@ -194,30 +194,13 @@ async fn warp_clock(cli: &Cli, args: &WarpArgs) -> Result<(), Failure> {
     let ctx = crate::context::Ctx::read_only(cli)?;
     let from = ctx.ledger().unix_timestamp().await?;
     let target = from.saturating_add(secs);
-    ctx.ledger
-        .client()
-        .send::<serde_json::Value>(
-            solana_rpc_client_api::request::RpcRequest::Custom {
-                method: "surfnet_timeTravel",
-            },
-            serde_json::json!([{ "absoluteTimestamp": target.saturating_mul(1_000) }]),
-        )
-        .await
-        .map_err(|_| {
-            Failure::user(format!(
-                "{} cannot move its clock: `node warp` works on `micropay node` (surfpool's time travel) only",
-                micropay_client::error::redact_url(&ctx.ledger.url())
-            ))
-        })?;
-    // the clock programs see moves with the next slot
-    let mut to = from;
-    for _ in 0..200 {
-        to = ctx.ledger().unix_timestamp().await?;
-        if to >= target {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    if !scenario::time_travel(&ctx.ledger, target).await {
+        return Err(Failure::user(format!(
+            "{} cannot move its clock: `node warp` works on `micropay node` (surfpool's time travel) only",
+            micropay_client::error::redact_url(&ctx.ledger.url())
+        )));
     }
+    let to = scenario::clock_reaching(&ctx.ledger, target, scenario::TRAVEL_POLLS).await?;
     if to < target {
         return Err(Failure::user(format!(
             "the node's clock did not reach {} (it is at {})",

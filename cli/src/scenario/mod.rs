@@ -21,7 +21,7 @@ mod play;
 mod settle;
 mod time;
 
-pub use time::RpcTimeControl;
+pub use time::{clock_reaching, time_travel, RpcTimeControl, TRAVEL_POLLS};
 
 use anchor_lang::prelude::Pubkey;
 use micropay::events::SettledVoucher;
