@@ -10,7 +10,12 @@ use super::{
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, Subcommand};
 use micropay::state::Channel;
-use micropay_client::{accounts, channels, ledger::ChannelFilter, payer::Payer, ClientError};
+use micropay_client::{
+    accounts, channels,
+    ledger::ChannelFilter,
+    payer::{AsyncPayer, Payer},
+    ClientError,
+};
 use micropay_sdk::pda;
 use std::path::PathBuf;
 
@@ -325,7 +330,7 @@ async fn open(
     };
     // the library's one way: a voucher key derived from the wallet,
     // registered before the channel exists, forgotten on refusal
-    let payer = Payer::new(payer_store(store)?);
+    let payer = AsyncPayer::new(Payer::new(payer_store(store)?));
     let opened = channels::open(
         ctx.ledger(),
         &payer,
@@ -371,7 +376,7 @@ async fn top_up(
     }
     // the payer (when its store holds the channel) may then sign up to the
     // new allocation
-    let payer = Payer::new(payer_store(store)?);
+    let payer = AsyncPayer::new(Payer::new(payer_store(store)?));
     let (allocation, sent) =
         channels::top_up(ctx.ledger(), &payer, ctx.keypair()?, channel, &c, amount).await?;
     ctx.show(&ToppedUp {

@@ -8,7 +8,12 @@ use super::{
 use anchor_lang::prelude::Pubkey;
 use clap::{Args, Subcommand};
 use micropay::state::Channel;
-use micropay_client::{accounts, ledger::ChannelFilter, payer::Payer, store::PayerStore};
+use micropay_client::{
+    accounts,
+    ledger::ChannelFilter,
+    payer::{AsyncPayer, Payer},
+    store::PayerStore,
+};
 use micropay_sdk::voucher::Voucher;
 use std::path::PathBuf;
 
@@ -159,18 +164,18 @@ async fn sign(
     let (channel, c) = &resolve_channel(ctx, payer_store.as_ref(), target).await?;
     let mint = ctx.mint(&c.mint.to_string()).await?;
     let price = parse_amount(price, mint.decimals)?;
-    let payer = Payer::new(payer_store);
+    let payer = AsyncPayer::new(Payer::new(payer_store));
     // a store that lost the channel: its key derives from the wallet
-    if payer.signer(channel)?.is_none() {
+    if payer.signer(channel).await?.is_none() {
         let wallet = ctx.keypair()?;
-        if !micropay_client::channels::recover(&payer, wallet, channel, c)? {
+        if !micropay_client::channels::recover(&payer, wallet, channel, c).await? {
             return Err(Failure::user(format!(
                 "channel {channel} is not in this payer store and its voucher key is not this wallet's to derive: pass the store that opened it (--store)"
             )));
         }
     }
     for _ in 0..count {
-        let voucher = payer.pay(channel, price)?;
+        let voucher = payer.pay(channel, price).await?;
         let encoded = bs58::encode(voucher.to_bytes()).into_string();
         if let Some(out) = out {
             std::fs::write(out, &encoded)

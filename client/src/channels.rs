@@ -14,7 +14,7 @@ use crate::{
     accounts,
     error::{ClientError, Result},
     ledger::{DynSigner, Ledger, Sent},
-    payer::Payer,
+    payer::AsyncPayer,
     planner::voucher_claim,
     store::{
         rules::{self, CloseEvidence},
@@ -67,7 +67,7 @@ pub struct Opened {
 /// before it is sent.
 pub async fn open(
     ledger: &dyn Ledger,
-    payer: &Payer,
+    payer: &AsyncPayer,
     wallet: &DynSigner,
     state: &Escrow,
     request: &OpenRequest,
@@ -97,7 +97,7 @@ pub async fn open(
     }
     .with_channel();
     // durable before it exists (and derivable again anyway)
-    payer.register(channel, &key, request.allocation)?;
+    payer.register(channel, &key, request.allocation).await?;
     match ledger.send(&[ix], wallet, &[]).await {
         Ok(sent) => Ok(Opened {
             channel,
@@ -111,7 +111,7 @@ pub async fn open(
             | ClientError::Instruction { .. }
             | ClientError::Transaction { .. }),
         ) => {
-            payer.forget_unused(&channel)?;
+            payer.forget_unused(&channel).await?;
             Err(e)
         }
         Err(e) => Err(e),
@@ -123,7 +123,7 @@ pub async fn open(
 /// when it holds the channel. The new allocation.
 pub async fn top_up(
     ledger: &dyn Ledger,
-    payer: &Payer,
+    payer: &AsyncPayer,
     wallet: &DynSigner,
     channel: &Pubkey,
     state: &Channel,
@@ -143,8 +143,8 @@ pub async fn top_up(
         )
         .await?;
     let allocation = state.allocation.saturating_add(amount);
-    if payer.signer(channel)?.is_some() {
-        payer.raise_allocation(channel, allocation)?;
+    if payer.signer(channel).await?.is_some() {
+        payer.raise_allocation(channel, allocation).await?;
     }
     Ok((allocation, sent))
 }
@@ -153,34 +153,36 @@ pub async fn top_up(
 /// key derives from `wallet` and the payer does not hold it (its store was
 /// lost): it then signs no less than what the channel already settled.
 /// `Ok(false)` for a channel whose key is not the wallet's to derive.
-pub fn recover(
-    payer: &Payer,
+pub async fn recover(
+    payer: &AsyncPayer,
     wallet: &DynSigner,
     channel: &Pubkey,
     state: &Channel,
 ) -> Result<bool> {
-    if payer.signer(channel)? == Some(state.signer) {
+    if payer.signer(channel).await? == Some(state.signer) {
         return Ok(true);
     }
     let key = session::derive(wallet, &state.escrow, state.nonce).map_err(ClientError::Signing)?;
     if key.pubkey() != state.signer {
         return Ok(false); // opened elsewhere with another key
     }
-    payer.adopt(*channel, &key, state.allocation, state.claimed)?;
+    payer
+        .adopt(*channel, &key, state.allocation, state.claimed)
+        .await?;
     Ok(true)
 }
 
 /// [`recover`] for a channel read from `ledger`.
 pub async fn recover_on(
     ledger: &dyn Ledger,
-    payer: &Payer,
+    payer: &AsyncPayer,
     wallet: &DynSigner,
     channel: &Pubkey,
 ) -> Result<bool> {
     let state = accounts::channel(ledger, channel)
         .await?
         .ok_or(ClientError::AccountNotFound(*channel))?;
-    recover(payer, wallet, channel, &state)
+    recover(payer, wallet, channel, &state).await
 }
 
 /// The payer (`wallet`, the escrow's owner) asks to close `channel` (its

@@ -28,7 +28,7 @@
 //! ```no_run
 //! # use anchor_spl::token::spl_token::{native_mint::ID as SOL, ID as TOKEN};
 //! # use micropay_client::micropay_sdk::{instructions as ix, micropay::instructions::OpenChannelArgs, pda, tokens as sdk_tokens};
-//! # use micropay_client::{accounts, tokens, ledger::{rpc::RpcLedger, Ledger}, payer::Payer, planner::*, receiver::*, store::{AsyncStore, SqliteStore}};
+//! # use micropay_client::{accounts, tokens, ledger::{rpc::RpcLedger, Ledger}, payer::{AsyncPayer, Payer}, planner::*, receiver::*, store::{AsyncStore, SqliteStore}};
 //! # use solana_commitment_config::CommitmentConfig;
 //! # use solana_sdk::signature::{Keypair, Signer};
 //! # use std::sync::Arc;
@@ -48,13 +48,13 @@
 //! let (open, channel) = ix::OpenChannel { owner: me, escrow, slot, args }.with_channel();
 //! ledger.send(&[open], &user, &[]).await?;
 //!
-//! let payer = Payer::new(Arc::new(SqliteStore::in_memory()?));        // the user's side
-//! payer.register(channel, &session, 1_000_000_000)?;
+//! let payer = AsyncPayer::new(Payer::new(Arc::new(SqliteStore::in_memory()?))); // the user's side
+//! payer.register(channel, &session, 1_000_000_000).await?;
 //! let store = Arc::new(SqliteStore::in_memory()?);                    // the creator's side
 //! let config = ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]);
 //! let receiver = Receiver::new(ledger.clone(), store.clone(), creator.pubkey(), config);
 //! for _ in 0..1_000 {
-//!     let paid = receiver.accept(&payer.pay(&channel, 10_000)?, 10_000).await?; // one use: no transaction
+//!     let paid = receiver.accept(&payer.pay(&channel, 10_000).await?, 10_000).await?; // one use: no transaction
 //!     assert_eq!(paid.net, 10_000); // what the creator will collect (no fee share here)
 //! }
 //! let (_, done) = Planner::new(PlannerConfig::default()).run(ledger.as_ref(), &AsyncStore::new(store), &user).await?;

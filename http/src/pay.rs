@@ -44,7 +44,7 @@ use micropay_client::{
     accounts, channels,
     ledger::{ChannelFilter, DynSigner, Ledger},
     micropay::state::{Channel, Escrow},
-    payer::Payer,
+    payer::AsyncPayer,
     ClientError,
 };
 use micropay_sdk::{
@@ -149,7 +149,7 @@ pub struct Pay {
 struct Shared {
     ledger: Arc<dyn Ledger>,
     wallet: Arc<DynSigner>,
-    payer: Payer,
+    payer: AsyncPayer,
     policy: PayPolicy,
     network: OnceCell<String>,
     /// Known channel per (creator, mint); its lock is held from signing to
@@ -180,24 +180,29 @@ const PAID_ATTEMPTS: usize = 3;
 
 impl Pay {
     /// A middleware paying from `wallet`'s escrows on `ledger`, keeping
-    /// session keys and amounts in `payer`.
+    /// session keys and amounts in `payer` (a [`Payer`] or its
+    /// [`AsyncPayer`]: store calls run on tokio's blocking pool, payments
+    /// inside a reservation in place).
     ///
     /// A `Payer::new(store)` makes each payment durable with its own store
     /// write (one fsync). A client paying many times per second passes
     /// `Payer::new(store).with_reserve_ahead(n)` (one write per `n`
     /// payments) and calls [`Payer::release`] when it stops; a crash then
     /// costs it at most `n − 1` prices on one channel (see [`Payer`]).
+    ///
+    /// [`Payer`]: micropay_client::payer::Payer
+    /// [`Payer::release`]: micropay_client::payer::Payer::release
     pub fn new(
         ledger: Arc<dyn Ledger>,
         wallet: Arc<DynSigner>,
-        payer: Payer,
+        payer: impl Into<AsyncPayer>,
         policy: PayPolicy,
     ) -> Self {
         Pay {
             shared: Arc::new(Shared {
                 ledger,
                 wallet,
-                payer,
+                payer: payer.into(),
                 policy,
                 network: OnceCell::new(),
                 channels: Mutex::new(HashMap::new()),
@@ -321,7 +326,7 @@ impl Pay {
         };
         let slot = Arc::new(Mutex::new(Slot {
             channel,
-            base: self.shared.payer.paid(&channel)?,
+            base: self.shared.payer.paid(&channel).await?,
             pending: None,
         }));
         channels.insert((creator, mint), slot.clone());
@@ -355,13 +360,14 @@ impl Pay {
                 self.shared.wallet.as_ref(),
                 &address,
                 &channel,
-            )?;
+            )
+            .await?;
             if !ours {
                 continue; // opened elsewhere with another key: not ours to sign
             }
             let left = channel
                 .allocation
-                .saturating_sub(self.shared.payer.paid(&address)?);
+                .saturating_sub(self.shared.payer.paid(&address).await?);
             if best.is_none_or(|(l, _)| left > l) {
                 best = Some((left, address));
             }
@@ -478,14 +484,15 @@ impl Pay {
         let on_chain = accounts::channel(self.shared.ledger.as_ref(), channel)
             .await?
             .ok_or(ClientError::AccountNotFound(*channel))?;
-        let known = self.shared.payer.allocation(channel)?.unwrap_or(0);
-        let paid = self.shared.payer.paid(channel)?;
+        let known = self.shared.payer.allocation(channel).await?.unwrap_or(0);
+        let paid = self.shared.payer.paid(channel).await?;
         if on_chain.allocation > known && on_chain.allocation.saturating_sub(paid) >= price {
             // topped up elsewhere (another process, the CLI)
             return Ok(self
                 .shared
                 .payer
-                .raise_allocation(channel, on_chain.allocation)?);
+                .raise_allocation(channel, on_chain.allocation)
+                .await?);
         }
         let (_, state) = self.escrow(mint).await?;
         let unsigned = on_chain.allocation.saturating_sub(paid);
@@ -557,7 +564,7 @@ impl Pay {
         allowance: &mut Allowance,
     ) -> Result<(Voucher, bool), PayError> {
         let channel = slot.channel;
-        let signed = self.shared.payer.paid(&channel)?;
+        let signed = self.shared.payer.paid(&channel).await?;
         if slot.pending.is_none() {
             slot.base = slot.base.max(signed);
         }
@@ -567,7 +574,7 @@ impl Pay {
         }
         let increment = target.saturating_sub(signed).max(1);
         self.reserve(creator, mint, increment)?;
-        let voucher = match self.shared.payer.pay(&channel, increment) {
+        let voucher = match self.shared.payer.pay(&channel, increment).await {
             Err(ClientError::AllocationExceeded { .. }) if !allowance.topped_up => {
                 allowance.topped_up = true;
                 match self.top_up(&channel, creator, mint, increment).await {
@@ -575,6 +582,7 @@ impl Pay {
                         .shared
                         .payer
                         .pay(&channel, increment)
+                        .await
                         .map_err(PayError::from),
                     Err(e) => Err(e),
                 }
@@ -626,7 +634,8 @@ impl Pay {
         let held = self
             .shared
             .payer
-            .signer(&channel)?
+            .signer(&channel)
+            .await?
             .and_then(|s| refusal.verified_held(&channel, &s));
         match refusal.reason {
             // the server holds exactly this voucher: it was taken before
@@ -642,7 +651,7 @@ impl Pay {
             // refused one adds nothing claimable
             RefusalCode::Stale if held.is_some_and(|h| h.amount > voucher.amount) => {
                 let held = held.unwrap_or(voucher);
-                self.shared.payer.resync(&channel, &held)?;
+                self.shared.payer.resync(&channel, &held).await?;
                 // counted when signed: what it added above `base`
                 self.release(&creator, &mint, voucher.amount.saturating_sub(slot.base));
                 slot.base = slot.base.max(held.amount);

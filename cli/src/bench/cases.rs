@@ -6,7 +6,7 @@ use crate::Failure;
 use micropay_client::{
     accounts, channels, earnings, escrow,
     ledger::{embedded::EmbeddedLedger, Ledger},
-    payer::Payer,
+    payer::{AsyncPayer, Payer},
     receiver::{AcceptedMint, Receiver, ReceiverConfig},
     store::{ClaimStatus, ReceiverStore, SqliteStore},
     tokens::{MintRef, Source},
@@ -71,7 +71,7 @@ pub(crate) async fn open_channels(
         };
         // the bench signs its vouchers itself, before any clock starts:
         // the session key is the one `open` derives from the wallet
-        let payer = Payer::new(Arc::new(SqliteStore::in_memory()?));
+        let payer = AsyncPayer::new(Payer::new(Arc::new(SqliteStore::in_memory()?)));
         let opened = channels::open(l, &payer, &owner, &state, &request).await?;
         let session = micropay_sdk::session::derive(&owner, &escrow_address, 0)
             .map_err(|e| Failure::user(format!("cannot derive the session key: {e}")))?;

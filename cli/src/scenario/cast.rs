@@ -11,7 +11,7 @@ use micropay_client::{
     error::{ClientError, Result},
     escrow,
     ledger::Ledger,
-    payer::Payer,
+    payer::{AsyncPayer, Payer},
     planner::UnitValue,
     receiver::{AcceptedMint, FeePolicy, Receiver, ReceiverConfig},
     splits,
@@ -173,7 +173,7 @@ impl<'a> World<'a> {
         Ok(SimPayer {
             owner,
             escrow,
-            payer: Payer::new(store),
+            payer: Payer::new(store).into(),
             channels: Vec::new(),
             paid: 0,
             closing: false,
@@ -308,7 +308,7 @@ impl Payee {
 pub(super) struct SimPayer {
     pub(super) owner: Keypair,
     pub(super) escrow: Pubkey,
-    pub(super) payer: Payer,
+    pub(super) payer: AsyncPayer,
     pub(super) channels: Vec<Pubkey>,
     /// What receivers accepted from it.
     pub(super) paid: u64,

@@ -144,8 +144,8 @@ impl<'w, 'a> Stage<'w, 'a> {
 
 /// What `payer` signs on its channel to creator `c` so that the creator
 /// nets `price`: a fee channel's payer adds the dApp's share on top.
-fn gross(payer: &SimPayer, c: usize, price: u64) -> Result<u64, ScenarioError> {
-    let paid = payer.payer.paid(&payer.channels[c])?;
+async fn gross(payer: &SimPayer, c: usize, price: u64) -> Result<u64, ScenarioError> {
+    let paid = payer.payer.paid(&payer.channels[c]).await?;
     gross_for_net(paid, price, payer.fee_bps).ok_or(ScenarioError::PriceOverflow { price })
 }
 
@@ -155,7 +155,8 @@ async fn pay(cast: &mut Cast, p: usize, c: usize, price: u64) -> Result<(), Scen
     let payer = &mut cast.payers[p];
     let voucher = payer
         .payer
-        .pay(&payer.channels[c], gross(payer, c, price)?)?;
+        .pay(&payer.channels[c], gross(payer, c, price).await?)
+        .await?;
     let creator = &mut cast.creators[c];
     let payment = creator.receiver.accept(&voucher, price).await?;
     payer.paid = payer.paid.saturating_add(payment.increment);
@@ -170,7 +171,8 @@ async fn refuse_late_payment(cast: &Cast, c: usize, price: u64) -> Result<(), Sc
     let late_payer = &cast.payers[0];
     let late = late_payer
         .payer
-        .pay(&late_payer.channels[c], gross(late_payer, c, price)?)?;
+        .pay(&late_payer.channels[c], gross(late_payer, c, price).await?)
+        .await?;
     if cast.creators[c].receiver.accept(&late, price).await.is_ok() {
         return Err(ScenarioError::ClosingChannelAccepted {
             channel: late_payer.channels[c],

@@ -7,7 +7,7 @@ use micropay::instructions::OpenChannelArgs;
 use micropay_client::{
     accounts,
     ledger::{embedded::EmbeddedLedger, Ledger},
-    payer::Payer,
+    payer::{AsyncPayer, Payer},
     planner::{Planner, PlannerConfig},
     receiver::{AcceptedMint, Receiver, ReceiverConfig},
     store::{AsyncStore, SqliteStore},
@@ -87,13 +87,16 @@ async fn thousand_uses_one_claim() {
     .with_channel();
     bank.send(&[open], &user, &[]).await.unwrap();
 
-    let payer = Payer::new(Arc::new(SqliteStore::in_memory().unwrap()));
-    payer.register(channel, &session, 1_000_000_000).unwrap();
+    let payer = AsyncPayer::new(Payer::new(Arc::new(SqliteStore::in_memory().unwrap())));
+    payer
+        .register(channel, &session, 1_000_000_000)
+        .await
+        .unwrap();
     let store = Arc::new(SqliteStore::in_memory().unwrap());
     let config = ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]);
     let receiver = Receiver::new(bank.clone(), store.clone(), creator.pubkey(), config);
     for _ in 0..1_000 {
-        let voucher = payer.pay(&channel, 10_000).unwrap();
+        let voucher = payer.pay(&channel, 10_000).await.unwrap();
         let paid = receiver.accept(&voucher, 10_000).await.unwrap();
         assert_eq!(paid.net, 10_000);
     }

@@ -22,6 +22,13 @@
 //! a payment inside the reservation does no I/O. Several processes may share
 //! one store: a process that finds the row moved past its reservation
 //! resumes above it.
+//!
+//! Async code uses [`AsyncPayer`]: the same payer, whose store calls never
+//! block an async worker.
+
+mod offload;
+
+pub use offload::AsyncPayer;
 
 use crate::{
     error::{ClientError, Result},
@@ -45,6 +52,16 @@ struct Session {
     signed: u64,
     /// The row as this payer last wrote or read it.
     row: PayerRecord,
+}
+
+impl Session {
+    /// The next cumulative amount at `price` when the reservation and the
+    /// allocation cover it (no store write needed).
+    fn covered(&self, price: u64) -> Option<u64> {
+        self.signed
+            .checked_add(price)
+            .filter(|a| *a <= self.row.cumulative && *a <= self.row.allocation)
+    }
 }
 
 type Sessions = Mutex<HashMap<Pubkey, Arc<Mutex<Session>>>>;
@@ -235,9 +252,9 @@ impl Payer {
         }
         let session = self.session(channel)?;
         let mut s = lock(&session);
-        let amount = match s.signed.checked_add(price) {
-            Some(amount) if amount <= s.row.cumulative && amount <= s.row.allocation => amount,
-            _ => {
+        let amount = match s.covered(price) {
+            Some(amount) => amount,
+            None => {
                 let reservation = rules::reserve_block(
                     self.store.as_ref(),
                     channel,
@@ -264,6 +281,25 @@ impl Payer {
         };
         s.signed = amount;
         Ok(Voucher::sign(&s.key, *channel, amount))
+    }
+
+    /// `read` of the cached session of `channel` when no other call holds
+    /// it: what the async façade answers without a store call or a wait.
+    fn read_in_memory<T>(&self, channel: &Pubkey, read: impl FnOnce(&Session) -> T) -> Option<T> {
+        let session = lock(&self.sessions).get(channel)?.clone();
+        let s = session.try_lock().ok()?;
+        Some(read(&s))
+    }
+
+    /// [`Payer::pay`] when memory is enough: the session is cached, idle,
+    /// and its reservation covers `price` (> 0). `None`: the call needs the
+    /// store (or waits for another).
+    fn pay_in_memory(&self, channel: &Pubkey, price: u64) -> Option<Voucher> {
+        let session = lock(&self.sessions).get(channel)?.clone();
+        let mut s = session.try_lock().ok()?;
+        let amount = s.covered(price)?;
+        s.signed = amount;
+        Some(Voucher::sign(&s.key, *channel, amount))
     }
 
     /// Gives back every channel's reserved, never-signed amount (call it at
