@@ -86,6 +86,8 @@ pub struct Payment {
     pub allocation: u64,
     /// The channel's voucher-signing key (the payer's session key).
     pub signer: Pubkey,
+    /// The channel's mint: what `net` is counted in.
+    pub mint: Pubkey,
 }
 
 /// A mint the receiver accepts, and what one base unit is worth in lamports,
@@ -635,6 +637,7 @@ impl Receiver {
                 net: net_above(previous),
                 allocation: channel.allocation,
                 signer: channel.signer,
+                mint: channel.mint,
             }),
             refused => Err(refusal(refused, voucher, &net_above, price).into()),
         }

@@ -2,6 +2,7 @@
 //! success, duplicates, and many concurrent requests on one channel.
 #![allow(clippy::arithmetic_side_effects)]
 
+use anchor_spl::token::spl_token::native_mint::ID as SOL;
 use micropay_tests::client as common;
 
 use micropay_client::{
@@ -44,6 +45,7 @@ async fn acceptance_rules() {
             net: 100,
             allocation: 1_000_000,
             signer: f.session.pubkey(),
+            mint: SOL,
         }
     );
     // durable before success
