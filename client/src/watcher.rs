@@ -28,7 +28,10 @@
 //! - stops cleanly when its shutdown future resolves (SIGINT / SIGTERM in the
 //!   CLI), between two passes.
 //!
-//! Every decision and its numbers go to `tracing`.
+//! Every decision and its numbers go to `tracing`; a caller that exports
+//! them (`micropay serve`'s metrics) follows the running report through
+//! [`Watcher::reporting`]: after every pass it holds what was claimed, what
+//! it cost and what still waits ([`Backlog`]).
 //!
 //! A pass reaches the store through [`AsyncStore`] (its blocking calls run
 //! on tokio's blocking pool), so the watcher is one more task beside
@@ -45,11 +48,12 @@ use crate::{
 use anchor_lang::prelude::Pubkey;
 use solana_sdk::signature::Signer;
 use std::{
+    collections::{BTreeMap, HashSet},
     future::Future,
     sync::Arc,
     time::{Duration, Instant},
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// How the watcher paces itself.
 #[derive(Clone, Debug)]
@@ -123,6 +127,45 @@ pub struct WatchReport {
     /// Why the watcher stopped by itself (the store kept failing), if it
     /// did: its supervisor should restart it (`micropay watch` exits 2).
     pub gave_up: Option<String>,
+    /// What waited to be claimed after the last pass that ran.
+    pub backlog: Backlog,
+    /// Wall-clock unix time of the last pass that ran (`None`: none yet).
+    pub last_pass_at: Option<u64>,
+}
+
+/// What waits to be claimed: the store's vouchers that still pay something
+/// on chain, as a pass left them (those it settled taken out).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Vouchers waiting.
+    pub vouchers: usize,
+    /// What they would settle now, base units by mint.
+    pub value: BTreeMap<Pubkey, u64>,
+    /// The earliest last moment one of them can be claimed (unix time, the
+    /// chain's clock): a dispute window's end or an expiry.
+    pub earliest_deadline: Option<i64>,
+}
+
+impl Backlog {
+    /// The candidates of `recon` that `execution` did not settle.
+    fn after(recon: &crate::planner::Reconciliation, execution: &Execution) -> Self {
+        let settled: HashSet<Pubkey> = execution.settled.iter().map(|s| s.channel).collect();
+        let mut backlog = Backlog::default();
+        for c in recon
+            .candidates
+            .iter()
+            .filter(|c| !settled.contains(&c.record.voucher.channel))
+        {
+            backlog.vouchers = backlog.vouchers.saturating_add(1);
+            let value = backlog.value.entry(c.record.mint).or_default();
+            *value = value.saturating_add(c.value);
+            backlog.earliest_deadline = match (backlog.earliest_deadline, c.deadline()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        backlog
+    }
 }
 
 impl WatchReport {
@@ -171,6 +214,8 @@ pub struct Pass {
     pub distributions: usize,
     /// When the next pass is due at the latest.
     pub next_in: Duration,
+    /// What waits to be claimed after it.
+    pub backlog: Backlog,
 }
 
 /// The watcher's memory between passes; nothing in it needs to survive a
@@ -192,6 +237,8 @@ pub struct Watcher {
     store: AsyncStore,
     fee_payer: Arc<DynSigner>,
     config: WatcherConfig,
+    /// Where [`Watcher::run`] publishes its report after every pass.
+    progress: Option<watch::Sender<WatchReport>>,
 }
 
 impl Watcher {
@@ -207,7 +254,15 @@ impl Watcher {
             store: AsyncStore::new(store),
             fee_payer,
             config,
+            progress: None,
         }
+    }
+
+    /// The watcher, publishing its running report to `progress` after
+    /// every pass, failed or not (for metrics and health checks).
+    pub fn reporting(mut self, progress: watch::Sender<WatchReport>) -> Self {
+        self.progress = Some(progress);
+        self
     }
 
     /// One pass: reconcile the store with the chain, then claim urgent
@@ -238,6 +293,7 @@ impl Watcher {
         };
         if urgent == 0 && !routine_due {
             pass.execution.add_lost(applied.lost);
+            pass.backlog = Backlog::after(&recon, &pass.execution);
             return Ok(pass);
         }
         let step = state
@@ -285,6 +341,7 @@ impl Watcher {
             state.last_routine = Some(Instant::now());
         }
         pass.planned = true;
+        pass.backlog = Backlog::after(&recon, &execution);
         pass.execution = execution;
         Ok(pass)
     }
@@ -390,6 +447,9 @@ impl Watcher {
                     None => return report,
                 },
             };
+            if let Some(progress) = &self.progress {
+                progress.send_replace(report.clone());
+            }
             let woken = async {
                 match wake.as_mut() {
                     Some(rx) => {
@@ -453,6 +513,11 @@ impl Watcher {
                 report.passes = report.passes.saturating_add(1);
                 report.add(&pass.execution);
                 report.distributions = report.distributions.saturating_add(pass.distributions);
+                report.backlog = pass.backlog.clone();
+                report.last_pass_at = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .ok()
+                    .map(|d| d.as_secs());
                 if pass.planned {
                     tracing::info!(
                         open = pass.open,

@@ -1,15 +1,23 @@
 //! The watcher against a store that keeps failing: it stops by itself after
 //! a bounded run of failed passes (so that its supervisor restarts it),
 //! instead of retrying forever while dispute windows run out (issue 25).
+//! And what it tells an operator after every pass: what was claimed and
+//! what still waits, with its earliest deadline (issue 27's metrics).
 
+use anchor_spl::token::spl_token::native_mint::ID as SOL;
 use micropay_client::{
-    ledger::embedded::EmbeddedLedger,
+    ledger::{embedded::EmbeddedLedger, Ledger},
     store::{ClaimStatus, Credit, ReceiverStore, RowWrite, VoucherRecord},
-    watcher::{Watcher, WatcherConfig},
+    watcher::{Backlog, WatchReport, WatchState, Watcher, WatcherConfig},
     ClientError, Result,
 };
-use solana_sdk::{pubkey::Pubkey, signature::Keypair};
-use std::{sync::Arc, time::Duration};
+use micropay_sdk::voucher::Voucher;
+use micropay_tests::client as common;
+use solana_sdk::{
+    pubkey::Pubkey,
+    signature::{Keypair, Signer},
+};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 /// A store whose every call fails (a database gone for good).
 struct Gone;
@@ -72,4 +80,78 @@ async fn the_watcher_gives_up_on_a_store_that_keeps_failing() {
         why.contains("4 passes in a row") && why.contains("connection refused"),
         "{why}"
     );
+}
+
+/// After each pass the backlog is what the pass left: a voucher accepted
+/// after a claim waits (with its channel's expiry as its deadline) until the
+/// next routine claim; the running report reaches a `reporting` watcher's
+/// follower after every pass.
+#[tokio::test]
+async fn each_pass_says_what_waits_and_the_report_is_published() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let expires_at = ledger.unix_timestamp().await.unwrap() + 30 * 86_400;
+    let f = common::one_channel(&ledger, 10_000_000, 5_000_000, expires_at).await;
+    let (store, receiver) = common::receiver(&ledger, &f.creator.pubkey());
+    let config = WatcherConfig {
+        plan_interval: Duration::from_secs(3_600),
+        ..WatcherConfig::default()
+    };
+    let fee_payer = Arc::new(Keypair::new());
+    ledger
+        .airdrop(&fee_payer.pubkey(), 1_000_000_000)
+        .await
+        .unwrap();
+    let watcher = Watcher::new(
+        ledger.clone(),
+        store.clone(),
+        fee_payer.clone(),
+        config.clone(),
+    );
+    let mut state = WatchState::default();
+    receiver
+        .accept(&Voucher::sign(&f.session, f.channel, 2_000_000), 2_000_000)
+        .await
+        .unwrap();
+    // the first pass claims (routine is due, the value pays for its fee):
+    // nothing waits after it
+    let first = watcher.pass(&mut state).await.unwrap();
+    assert_eq!(first.execution.settled_amount, 2_000_000);
+    assert_eq!(first.backlog, Backlog::default());
+    // accepted after the claim: waits for the next routine claim
+    receiver
+        .accept(&Voucher::sign(&f.session, f.channel, 2_500_000), 500_000)
+        .await
+        .unwrap();
+    let second = watcher.pass(&mut state).await.unwrap();
+    assert!(!second.planned);
+    assert_eq!(
+        second.backlog,
+        Backlog {
+            vouchers: 1,
+            value: BTreeMap::from([(SOL, 500_000)]),
+            earliest_deadline: Some(expires_at),
+        }
+    );
+
+    // run() publishes the report after its pass
+    let (progress, mut follow) = tokio::sync::watch::channel(WatchReport::default());
+    let watcher = Watcher::new(ledger, store, fee_payer, config).reporting(progress);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(async move {
+        watcher
+            .run(None, async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    tokio::time::timeout(Duration::from_secs(30), follow.changed())
+        .await
+        .expect("a report after the first pass")
+        .unwrap();
+    let seen = follow.borrow().clone();
+    assert_eq!(seen.passes, 1);
+    assert!(seen.last_pass_at.is_some());
+    let _ = stop.send(());
+    let report = running.await.unwrap();
+    assert_eq!(report.passes, 1);
 }
