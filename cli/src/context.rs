@@ -267,11 +267,21 @@ pub fn relative(secs: i64) -> String {
 pub fn emit<T: serde::Serialize + std::fmt::Display>(output: Output, result: &T) {
     match output {
         Output::Json => match serde_json::to_string(result) {
-            Ok(json) => println!("{json}"),
+            Ok(json) => print_line(&json),
             Err(e) => eprintln!("error: cannot encode the result as JSON: {e}"),
         },
-        Output::Text => println!("{result}"),
+        Output::Text => print_line(&result.to_string()),
     }
+}
+
+/// `line` on stdout; a reader that went away (a closed pipe) is not a
+/// reason to panic — `println!` would, turning a command's exit code into
+/// 101 (seen with `serve` whose supervisor stopped reading after the
+/// banner).
+pub fn print_line(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
 /// Whether `--store` names a Postgres database rather than a SQLite file.

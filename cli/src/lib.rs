@@ -288,9 +288,9 @@ pub fn main() -> i32 {
         Err(failure) if failure.message.is_empty() => failure.code,
         Err(failure) => {
             if output == Output::Json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "error": failure.message, "exit_code": failure.code })
+                context::print_line(
+                    &serde_json::json!({ "error": failure.message, "exit_code": failure.code })
+                        .to_string(),
                 );
             } else {
                 eprintln!("error: {}", failure.message);

@@ -289,6 +289,29 @@ fn unreachable_cluster_is_exit_code_2() {
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("solana-keygen new"));
 }
 
+/// Regression: an error printed to a stdout nobody reads any more (a
+/// closed pipe: a supervisor that stopped reading after `serve`'s banner)
+/// panicked in `println!` and turned exit code 2 into 101.
+#[test]
+fn a_closed_stdout_keeps_the_exit_code() {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("micropay"))
+        .args(["-u", "http://127.0.0.1:9", "--output", "json"])
+        .args([
+            "escrow",
+            "show",
+            "--mint",
+            "sol",
+            "--owner",
+            &Keypair::new().pubkey().to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away before anything is written
+    assert_eq!(child.wait().unwrap().code(), Some(2));
+}
+
 #[test]
 fn help_lists_every_flag() {
     let out = micropay().args(["demo", "--help"]).assert().success();
