@@ -10,12 +10,13 @@
 //!   forwarded;
 //! - [`proxy`]: a reverse proxy to one upstream (what `micropay serve` puts
 //!   behind the paywall);
+//! - [`metrics`]: what the paywall and a watcher did, for Prometheus;
 //! - [`actions`]: Solana Actions that fund an escrow and open a channel to
 //!   the creator from any Actions-capable wallet;
 //! - [`pay`]: the paying client, a `reqwest-middleware` middleware that
 //!   answers a 402 with a voucher by itself.
 //!
-//! Features: `server` (`paywall`, `proxy`, `actions`) and `client` (`pay`),
+//! Features: `server` (`paywall`, `proxy`, `actions`, `metrics`) and `client` (`pay`),
 //! both by default; `route` and `path` are always there.
 //!
 //! ```no_run
@@ -35,6 +36,8 @@
 
 #[cfg(feature = "server")]
 pub mod actions;
+#[cfg(feature = "server")]
+pub mod metrics;
 pub mod path;
 #[cfg(feature = "client")]
 pub mod pay;

@@ -60,6 +60,7 @@
 //! p99 on two cores instead of 1–2 ms; README, "Sell an API per request").
 
 use crate::{
+    metrics::Metrics,
     path::{CanonicalPath, PathError},
     route::{Route, Unrouted},
 };
@@ -77,10 +78,10 @@ use micropay_sdk::x402::{
     self, encode_header, Extension, MicropayExtra, PaymentPayload, PaymentRequired,
     PaymentRequirements, Refusal, RefusalCode, ResourceInfo, SettlementResponse, WireVoucher,
 };
-use micropay_sdk::{instructions as mix, voucher::Voucher};
-use solana_sdk::signature::Signature;
+use micropay_sdk::{instructions as mix, pda, voucher::Voucher};
+use solana_sdk::{pubkey::Pubkey, signature::Signature};
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     future::Future,
     net::IpAddr,
     pin::Pin,
@@ -247,7 +248,14 @@ struct Shared {
     claims: StdMutex<(std::time::Instant, u32)>,
     /// Junk payments per client in its current minute.
     junk: StdMutex<HashMap<Option<IpAddr>, (std::time::Instant, u32)>>,
+    metrics: Arc<Metrics>,
+    /// Operator-fault refusals already warned about, by (code, mint).
+    warned: StdMutex<HashSet<(&'static str, Pubkey)>>,
 }
+
+/// Distinct (refusal, mint) pairs warned about at most: a payer opening
+/// channels in junk mints cannot flood the log.
+const MAX_WARNED: usize = 16;
 
 /// Payments refused as junk (`unknown_channel`, `bad_signature`,
 /// `wrong_creator`, `malformed`, `unsupported`, `wrong_pay_to`) per client
@@ -307,15 +315,7 @@ fn unix_now() -> u64 {
 impl Paywall {
     /// A paywall accepting vouchers through `receiver`.
     pub fn new(receiver: Arc<Receiver>, config: PaywallConfig) -> Self {
-        Paywall {
-            shared: Arc::new(Shared {
-                receiver,
-                config,
-                settle: None,
-                claims: StdMutex::new((std::time::Instant::now(), 0)),
-                junk: StdMutex::new(HashMap::new()),
-            }),
-        }
+        Self::build(receiver, config, None)
     }
 
     /// A paywall whose `settle_first` routes claim through `settle`.
@@ -324,14 +324,76 @@ impl Paywall {
         config: PaywallConfig,
         settle: Arc<dyn Settle>,
     ) -> Self {
+        Self::build(receiver, config, Some(settle))
+    }
+
+    fn build(
+        receiver: Arc<Receiver>,
+        config: PaywallConfig,
+        settle: Option<Arc<dyn Settle>>,
+    ) -> Self {
         Paywall {
             shared: Arc::new(Shared {
                 receiver,
                 config,
-                settle: Some(settle),
+                settle,
                 claims: StdMutex::new((std::time::Instant::now(), 0)),
                 junk: StdMutex::new(HashMap::new()),
+                metrics: Metrics::new(),
+                warned: StdMutex::new(HashSet::new()),
             }),
+        }
+    }
+
+    /// What it counted (paid and refused requests, accepted value); export
+    /// it with [`Metrics::router`].
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.shared.metrics
+    }
+
+    /// Says loudly, once per mint, a refusal that is the operator's fault
+    /// (every payment like it is refused until the operator acts).
+    fn warn_operator(&self, rejection: &Rejection) {
+        let config = self.shared.receiver.config();
+        let (code, mint) = match rejection {
+            Rejection::MintNotAccepted { mint, .. } => ("mint_not_accepted", *mint),
+            Rejection::EarningsMissing { owner, account, .. } => {
+                // the account derives from (owner, mint): which accepted mint
+                let Some(mint) = config
+                    .mints
+                    .iter()
+                    .map(|m| m.mint)
+                    .find(|m| pda::earnings(owner, m).0 == *account)
+                else {
+                    return;
+                };
+                ("earnings_missing", mint)
+            }
+            _ => return,
+        };
+        {
+            let mut warned = self.shared.warned.lock().unwrap_or_else(|p| p.into_inner());
+            if warned.len() >= MAX_WARNED || !warned.insert((code, mint)) {
+                return;
+            }
+        }
+        match rejection {
+            Rejection::EarningsMissing { owner, account, .. } => tracing::warn!(
+                payee = %owner,
+                %mint,
+                %account,
+                "OPERATOR ACTION NEEDED: the payee's earnings account for mint {mint} does not exist, so every payment in it is refused (earnings_missing); create it: micropay earnings init --mint {mint} --owner {owner} (said once per mint)"
+            ),
+            _ => {
+                let accepted: Vec<String> =
+                    config.mints.iter().map(|m| m.mint.to_string()).collect();
+                tracing::warn!(
+                    %mint,
+                    accepted = %accepted.join(","),
+                    "OPERATOR CHECK: a payer's channel pays in mint {mint}, which this gateway does not accept (it accepts {}), so its payments are refused (mint_not_accepted); if payers are meant to pay in it, add it to `mints` (devnet and mainnet mints differ) (said once per mint)",
+                    accepted.join(", ")
+                );
+            }
         }
     }
 
@@ -611,10 +673,15 @@ impl Paywall {
             signer: p.signer,
             created_at: unix_now(),
         };
-        match self.shared.receiver.accept_priced(&voucher, &price).await {
+        let accepted = self.shared.receiver.accept_priced(&voucher, &price).await;
+        if let Ok(paid) = &accepted {
+            self.shared.metrics.accepted(&paid.mint, paid.net);
+        }
+        match accepted {
             Ok(paid) if route.settle_first => self.settle_then_pay(&voucher, credit_of(paid)).await,
             Ok(paid) => self.paid(credit_of(paid), String::new()),
             Err(ClientError::Rejected(rejection)) => {
+                self.warn_operator(&rejection);
                 // the retry of a request not served (its upstream failed,
                 // or its settle-first claim did not go through) on the same
                 // route: a duplicate is byte for byte a voucher that
@@ -887,6 +954,7 @@ where
                 Decision::BadPath(e) => Ok(plain(StatusCode::BAD_REQUEST, format!("{e}\n"))),
                 Decision::Throttled => {
                     log.refused("throttled");
+                    paywall.metrics().refused("throttled");
                     Ok(throttled())
                 }
                 Decision::Paid(paid) => {
@@ -906,6 +974,7 @@ where
                         response.headers_mut().insert(x402::PAYMENT_RESPONSE, value);
                     }
                     log.paid(&channel, net, status, kept);
+                    paywall.metrics().paid();
                     Ok(response)
                 }
                 Decision::Refused(required) => {
@@ -916,10 +985,18 @@ where
                         .and_then(|v| v.as_str().map(str::to_owned))
                         .unwrap_or_else(|| "payment_required".to_owned());
                     log.refused(&reason);
+                    paywall.metrics().refused(&reason);
                     Ok(payment_required(&required))
                 }
                 Decision::Unavailable(why) => {
                     log.refused(why.code());
+                    let metrics = paywall.metrics();
+                    metrics.refused(why.code());
+                    match why {
+                        Unavailable::Store => metrics.store_error(),
+                        Unavailable::Cluster => metrics.cluster_error(),
+                        _ => {}
+                    }
                     Ok(unavailable(why))
                 }
             }
