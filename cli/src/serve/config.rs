@@ -20,6 +20,10 @@ pub struct ServeConfig {
     /// Address to listen on (port 0: any free port; the banner names it).
     #[serde(default = "default_listen")]
     pub listen: String,
+    /// Address of the Prometheus metrics endpoint (`GET /metrics`), apart
+    /// from `listen`; none when absent. Keep it private: it says what the
+    /// API earns.
+    pub metrics: Option<String>,
     /// Cluster (like `-u`).
     pub cluster: Option<String>,
     /// The creator's keypair (like `-k`): receives the payments, pays claim fees.

@@ -51,6 +51,7 @@
 //! network, the store, the bound socket), a pure [`plan::plan`] decides
 //! everything served, and `start` runs it.
 mod config;
+mod guard;
 mod plan;
 mod ready;
 mod start;
@@ -93,19 +94,28 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
     let accepted: Vec<Pubkey> = checked.values.iter().map(|(mint, _)| *mint).collect();
     crate::split::check_payee_mints(&ctx, &checked.payee.unwrap_or(me), &accepted).await?;
     let (store, store_name) = receiver_store(file.store.as_ref(), false)?;
-    // bound before the banner, so that it names the real port (`listen` may
-    // ask for port 0)
-    let listener = if args.check {
-        None
+    // bound before the banner, so that it names the real ports (`listen`
+    // and `metrics` may ask for port 0)
+    let (listener, metrics) = if args.check {
+        (None, None)
     } else {
-        Some(bind(&file.listen).await?)
+        let metrics = match &file.metrics {
+            Some(address) => Some(bind(address, "metrics").await?),
+            None => None,
+        };
+        (Some(bind(&file.listen, "listen").await?), metrics)
     };
-    let listening = listener
-        .as_ref()
-        .and_then(|l| l.local_addr().ok())
-        .map_or_else(|| file.listen.clone(), |a| a.to_string());
+    let bound = |l: &Option<tokio::net::TcpListener>, asked: &str| {
+        l.as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map_or_else(|| asked.to_owned(), |a| a.to_string())
+    };
+    let addresses = Addresses {
+        listening: bound(&listener, &file.listen),
+        metrics: file.metrics.as_ref().map(|m| bound(&metrics, m)),
+    };
     let payee = checked.payee.unwrap_or(me);
-    let facts = facts(&ctx, &file, &accepted, (me, payee), store_name, listening).await?;
+    let facts = facts(&ctx, &file, &accepted, (me, payee), store_name, addresses).await?;
     let plan = plan::plan(&file, &args.config, &checked, &facts)?;
     for w in &plan.serving.warnings {
         eprintln!("warning: {w}");
@@ -120,17 +130,25 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         store,
         proxy: checked.proxy,
         listener,
+        metrics,
     };
     start::start(cli.output, &args.logging, running, plan).await
 }
 
-async fn bind(listen: &str) -> Result<tokio::net::TcpListener, Failure> {
-    tokio::net::TcpListener::bind(listen)
+/// Binds `address`, the file's `key`.
+async fn bind(address: &str, key: &str) -> Result<tokio::net::TcpListener, Failure> {
+    tokio::net::TcpListener::bind(address)
         .await
         .map_err(|e| Failure {
-            message: format!("cannot listen on {listen}: {e} (change `listen`)"),
+            message: format!("cannot listen on {address}: {e} (change `{key}` in the file)"),
             code: 2,
         })
+}
+
+/// Where `serve` listens (bound), or would (`--check`).
+struct Addresses {
+    listening: String,
+    metrics: Option<String>,
 }
 
 /// What the plan needs from the cluster: the accepted mints, the network,
@@ -141,7 +159,7 @@ async fn facts(
     accepted: &[Pubkey],
     (me, payee): (Pubkey, Pubkey),
     store: String,
-    listening: String,
+    addresses: Addresses,
 ) -> Result<plan::Facts, Failure> {
     // prices are in UI units of accepted mints, converted with their decimals
     let mut mints = BTreeMap::new();
@@ -156,11 +174,11 @@ async fn facts(
         (None, None) => None,
     };
     // the payee's earnings accounts: claims credit them
-    let addresses: Vec<Pubkey> = accepted
+    let earnings: Vec<Pubkey> = accepted
         .iter()
         .map(|m| micropay_sdk::pda::earnings(&payee, m).0)
         .collect();
-    let found = ctx.ledger().accounts(&addresses).await?;
+    let found = ctx.ledger().accounts(&earnings).await?;
     let missing_earnings = accepted
         .iter()
         .zip(found)
@@ -175,7 +193,8 @@ async fn facts(
         network,
         cluster: micropay_client::error::redact_url(&ctx.ledger.url()),
         store,
-        listening,
+        listening: addresses.listening,
+        metrics: addresses.metrics,
         actions_mint,
     })
 }

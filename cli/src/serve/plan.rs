@@ -36,6 +36,9 @@ pub(super) struct Facts {
     /// The address clients connect to (the bound one; `listen` with
     /// `--check`).
     pub(super) listening: String,
+    /// The metrics endpoint's address, when asked for (the bound one;
+    /// `metrics` with `--check`).
+    pub(super) metrics: Option<String>,
     /// The funding Action's mint, when the Action is served.
     pub(super) actions_mint: Option<MintInfo>,
     /// Accepted mints whose payee earnings account does not exist.
@@ -64,6 +67,9 @@ pub(super) struct Plan {
     pub(super) watch: Option<WatchPlan>,
     /// Mints whose payee earnings account `serve` creates before serving.
     pub(super) create_earnings: Vec<Pubkey>,
+    /// How often the cluster's genesis hash is looked at (the watcher's
+    /// poll interval, whether or not it runs).
+    pub(super) cluster_check: Duration,
     /// The banner (and `--check`'s answer).
     pub(super) serving: Serving,
 }
@@ -99,6 +105,10 @@ pub(super) fn plan(
         .map(|_| format!("{}/actions/fund", public_url.trim_end_matches('/')));
     let serving = Serving {
         url: format!("http://{}", facts.listening),
+        metrics: facts
+            .metrics
+            .as_ref()
+            .map(|a| format!("http://{a}/metrics")),
         upstream: checked.proxy.upstream().to_string(),
         creator: creator.to_string(),
         fee_payer: facts.me.to_string(),
@@ -133,6 +143,7 @@ pub(super) fn plan(
         fund,
         watch: file.watch.enabled.then(|| watch_plan(file, checked)),
         create_earnings: ready.create_earnings,
+        cluster_check: Duration::from_secs(file.watch.poll_secs.max(1)),
         serving,
     })
 }
@@ -203,6 +214,8 @@ fn fund_action(
 #[derive(Debug, serde::Serialize)]
 pub struct Serving {
     pub url: String,
+    /// The Prometheus endpoint, when `metrics` names an address.
+    pub metrics: Option<String>,
     pub upstream: String,
     pub creator: String,
     /// The key paying claim fees (the keypair).
@@ -244,6 +257,9 @@ impl std::fmt::Display for Serving {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "micropay serve")?;
         writeln!(f, "  listening  {}", self.url)?;
+        if let Some(metrics) = &self.metrics {
+            writeln!(f, "  metrics    {metrics} (Prometheus)")?;
+        }
         writeln!(f, "  upstream   {}", self.upstream)?;
         writeln!(f, "  creator    {}", self.creator)?;
         if self.fee_payer != self.creator {
@@ -485,6 +501,7 @@ mod tests {
             cluster: "http://127.0.0.1:8899".into(),
             store: "receiver.db".into(),
             listening: "127.0.0.1:8402".into(),
+            metrics: None,
             actions_mint: actions.then_some(sol),
             missing_earnings: Vec::new(),
             fee_payer_lamports: 1_000_000_000,

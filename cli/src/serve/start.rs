@@ -27,6 +27,8 @@ pub(super) struct Running<'a> {
     pub(super) store: Arc<dyn ReceiverStore>,
     pub(super) proxy: Proxy,
     pub(super) listener: tokio::net::TcpListener,
+    /// The metrics endpoint's socket, when asked for.
+    pub(super) metrics: Option<tokio::net::TcpListener>,
 }
 
 /// The watcher's report, once its task ends.
@@ -52,6 +54,7 @@ pub(super) async fn start(
         ctx.ledger.clone(),
         Arc::new(ctx.keypair()?.insecure_clone()),
     );
+    let network = plan.paywall.network.clone();
     let paywall = Paywall::with_settle(receiver, plan.paywall, Arc::new(claimer));
     let signal = shutdown_signal()?;
     let (stop, stopped) = watch::channel(false);
@@ -61,12 +64,36 @@ pub(super) async fn start(
         signal.await;
         let _ = on_signal.send(true);
     });
+    let metrics = paywall.metrics().clone();
     let watcher = match plan.watch {
         Some(w) => {
-            Some(spawn_watcher(ctx, running.store, plan.creator, w, (&stop, &stopped)).await?)
+            let (progress, report) = watch::channel(WatchReport::default());
+            metrics.follow_watcher(report);
+            let stops = (&stop, &stopped);
+            Some(spawn_watcher(ctx, running.store, plan.creator, w, stops, progress).await?)
         }
         None => None,
     };
+    if let Some(listener) = running.metrics {
+        let mut stopped_metrics = stopped.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, metrics.router())
+                .with_graceful_shutdown(async move {
+                    let _ = stopped_metrics.wait_for(|s| *s).await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the metrics endpoint stopped");
+            }
+        });
+    }
+    let guard = tokio::spawn(super::guard::watch_cluster(
+        ctx.ledger.clone(),
+        (plan.serving.cluster.clone(), network),
+        plan.cluster_check,
+        stop.clone(),
+        stopped.clone(),
+    ));
     emit(output, &plan.serving);
     // the Action's routes are never priced; everything else goes through the paywall
     let mut app = running.proxy.router().layer(paywall);
@@ -88,8 +115,14 @@ pub(super) async fn start(
     if let Some(done) = watcher {
         watcher_stopped(done).await?;
     }
+    if let Ok(Some(why)) = guard.await {
+        return Err(Failure {
+            message: why,
+            code: 2,
+        });
+    }
     if output == Output::Text {
-        println!("stopped");
+        crate::context::print_line("stopped");
     }
     Ok(())
 }
@@ -104,6 +137,7 @@ async fn spawn_watcher(
     creator: anchor_lang::prelude::Pubkey,
     plan: WatchPlan,
     (stop, stopped): (&Arc<watch::Sender<bool>>, &watch::Receiver<bool>),
+    progress: watch::Sender<WatchReport>,
 ) -> Result<WatcherDone, Failure> {
     let format = plan.format.resolve(ctx.ledger.as_ref()).await?;
     let watcher = Watcher::new(
@@ -120,7 +154,8 @@ async fn spawn_watcher(
             distribute: plan.distribute,
             ..WatcherConfig::default()
         },
-    );
+    )
+    .reporting(progress);
     let ws = websocket_url(&ctx.ledger.url());
     let (mut stopped, stop) = (stopped.clone(), stop.clone());
     Ok(tokio::spawn(async move {
