@@ -234,7 +234,7 @@ pub async fn run(cli: &Cli, args: &ClaimArgs) -> Result<(), Failure> {
                 })
                 .collect(),
             quarantine_count: plan.quarantine.len(),
-            notes: lost_text(&recon.lost),
+            notes: lost_text(&recon.lost) + &other_cluster_text(recon.other_cluster.len()),
         });
         return Ok(());
     }
@@ -322,8 +322,20 @@ pub struct ClaimResult {
     lost: serde_json::Value,
     bisections: usize,
     earnings_created: usize,
+    /// Store rows of another cluster, left alone.
+    other_cluster: usize,
     #[serde(skip)]
     notes: String,
+}
+
+/// The note for `n` vouchers of another cluster, for the text output.
+fn other_cluster_text(n: usize) -> String {
+    if n == 0 {
+        return String::new();
+    }
+    format!(
+        "\n{n} voucher(s) of another cluster ignored: the store keeps them for the cluster that accepted them; claim them with -u pointing there"
+    )
 }
 
 impl ClaimResult {
@@ -364,6 +376,7 @@ impl ClaimResult {
             ));
         }
         notes.push_str(&lost_text(&done.lost));
+        notes.push_str(&other_cluster_text(done.other_cluster));
         Ok(ClaimResult {
             tx_format,
             transactions: done.transactions,
@@ -380,6 +393,7 @@ impl ClaimResult {
             lost: lost_json(&done.lost),
             bisections: done.bisections,
             earnings_created: done.earnings_created,
+            other_cluster: done.other_cluster,
             notes,
         })
     }

@@ -305,6 +305,27 @@ fn user_story_against_a_local_node() {
         1,
     );
     assert!(refused.contains("v1 transaction"), "{refused}");
+    // the same store against another cluster (another local node): its
+    // voucher is said to be of another cluster, left alone, not claimed
+    let other =
+        micropay_node::LocalNode::start(micropay_node::NodeConfig::ephemeral().unwrap()).unwrap();
+    let elsewhere = Command::cargo_bin("micropay")
+        .unwrap()
+        .args([
+            "-u",
+            other.rpc_url(),
+            "-k",
+            s.path("creator.json").to_str().unwrap(),
+        ])
+        .args(["claim", "--store", rstore])
+        .assert()
+        .success();
+    drop(other);
+    let text = String::from_utf8_lossy(&elsewhere.get_output().stdout).to_string();
+    assert!(
+        text.contains("1 voucher(s) of another cluster ignored"),
+        "{text}"
+    );
     let done = s.ok("creator.json", &["claim", "--store", rstore]);
     assert_eq!(
         (

@@ -116,6 +116,7 @@ impl Planner {
         let plan = planner.plan(&recon, &fee_payer.pubkey());
         let mut execution = planner.execute(&plan, ledger, store, fee_payer).await?;
         execution.add_lost(applied.lost);
+        execution.other_cluster = recon.other_cluster.len();
         Ok((plan, execution))
     }
 

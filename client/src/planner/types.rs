@@ -177,6 +177,12 @@ pub struct Execution {
     pub expired: usize,
     /// Signatures of the claim transactions that landed, in order.
     pub signatures: Vec<Signature>,
+    /// Store rows of another cluster, left alone (set by [`Planner::run`]:
+    /// a store used against the wrong `-u` says so instead of claiming
+    /// nothing silently).
+    ///
+    /// [`Planner::run`]: crate::planner::Planner::run
+    pub other_cluster: usize,
 }
 
 /// What [`Planner::resume`] found of the claims left in flight.

@@ -169,6 +169,7 @@ async fn a_voucher_is_closed_only_on_positive_evidence_and_loss_is_reported() {
         .await
         .unwrap();
     assert!(done.lost.is_empty());
+    assert_eq!(done.other_cluster, 1, "said, not claimed");
     assert_eq!(store.get(&h.channel).unwrap().unwrap(), before);
 
     // the creator closes the channel without claiming; a read at the slot of
