@@ -425,6 +425,73 @@ fn cluster_without_micropay() -> (tokio::runtime::Runtime, String) {
     (runtime, url)
 }
 
+/// A JSON-RPC node of a real cluster, as far as `node warp` asks: its
+/// clock sysvar answers, surfpool's `surfnet_timeTravel` is "Method not
+/// found".
+fn cluster_without_time_travel() -> (tokio::runtime::Runtime, String) {
+    use axum::{routing::post, Json, Router};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    // the Clock sysvar, bincode: slot, epoch start, epoch, leader schedule
+    // epoch, unix timestamp
+    let clock: Vec<u8> = [1u64, 0, 0, 0, 1_800_000_000]
+        .iter()
+        .flat_map(|n| n.to_le_bytes())
+        .collect();
+    let clock = bs58::encode(clock).into_string();
+    let rpc = Router::new().route(
+        "/",
+        post(move |Json(request): Json<Value>| {
+            let clock = clock.clone();
+            async move {
+                let id = request["id"].clone();
+                Json(match request["method"].as_str() {
+                    Some("getAccountInfo") => serde_json::json!({
+                        "jsonrpc": "2.0", "id": id,
+                        "result": { "context": { "slot": 1 }, "value": {
+                            "data": [clock, "base58"], "executable": false, "lamports": 1_169_280,
+                            "owner": "Sysvar1111111111111111111111111111111111111", "rentEpoch": 0, "space": 40,
+                        } },
+                    }),
+                    _ => serde_json::json!({
+                        "jsonrpc": "2.0", "id": id,
+                        "error": { "code": -32601, "message": "Method not found" },
+                    }),
+                })
+            }
+        }),
+    );
+    runtime.spawn(async move { axum::serve(listener, rpc).await });
+    (runtime, url)
+}
+
+/// `node warp` on a cluster whose clock cannot move is refused at once
+/// (issue 27): it names the cluster and what it works on, instead of
+/// waiting for a clock that never jumps.
+#[test]
+fn node_warp_refuses_a_cluster_without_time_travel() {
+    let (_rpc, url) = cluster_without_time_travel();
+    let started = std::time::Instant::now();
+    let out = micropay()
+        .args(["-u", &url, "--output", "json", "node", "warp", "1h"])
+        .assert()
+        .code(1);
+    let msg = json(&out.get_output().stdout)["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains(&url)
+            && msg.contains("cannot move its clock")
+            && msg.contains("micropay node"),
+        "{msg}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
 /// Before using micropay, a command looks once: a cluster without the
 /// program says so (not "no escrow"), a stopped one that it cannot be
 /// reached (issue 27).
