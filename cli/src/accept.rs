@@ -45,7 +45,7 @@ pub struct AcceptArgs {
     #[arg(long = "mint", required = true)]
     pub mints: Vec<String>,
     /// A dApp fee recipient you accept on channels; repeat for several.
-    #[arg(long = "fee-recipient")]
+    #[arg(value_parser = crate::context::address, long = "fee-recipient")]
     pub fee_recipients: Vec<Pubkey>,
     /// Highest fee share (bps) you accept for those recipients.
     #[arg(long, default_value_t = 0)]
@@ -59,7 +59,7 @@ pub struct AcceptArgs {
     pub store: Option<PathBuf>,
     /// The payee whose vouchers you accept (default: you, `-k`) — e.g. a
     /// royalty split (`micropay split create`), which has no key.
-    #[arg(long)]
+    #[arg(value_parser = crate::context::address, long)]
     pub creator: Option<Pubkey>,
 }
 

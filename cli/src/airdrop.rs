@@ -15,6 +15,7 @@ pub struct AirdropArgs {
     /// SOL to request (e.g. `2` or `0.5`).
     pub amount: String,
     /// Who gets it (default: your wallet, `-k`).
+    #[arg(value_parser = crate::context::address)]
     pub pubkey: Option<Pubkey>,
 }
 

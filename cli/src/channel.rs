@@ -34,13 +34,13 @@ pub enum ChannelCommand {
         #[arg(long)]
         mint: String,
         /// Creator wallet credited by claims.
-        #[arg(long)]
+        #[arg(value_parser = crate::context::address, long)]
         creator: Pubkey,
         /// Most the channel can pay, UI units.
         #[arg(long)]
         allocation: String,
         /// dApp fee recipient (with --fee-bps).
-        #[arg(long, requires = "fee_bps")]
+        #[arg(value_parser = crate::context::address, long, requires = "fee_bps")]
         fee_recipient: Option<Pubkey>,
         /// dApp fee share, basis points (at most 1000).
         #[arg(long, requires = "fee_recipient")]
@@ -61,6 +61,7 @@ pub enum ChannelCommand {
     /// Add allocation from your escrow.
     TopUp {
         /// The channel's address.
+        #[arg(value_parser = crate::context::address)]
         channel: Pubkey,
         /// Allocation to add, in UI units of the channel's mint.
         amount: String,
@@ -71,16 +72,19 @@ pub enum ChannelCommand {
     /// Start closing (the creator has the dispute window to claim).
     RequestClose {
         /// The channel's address.
+        #[arg(value_parser = crate::context::address)]
         channel: Pubkey,
     },
     /// Close after the dispute window (or once expired); anyone may.
     Finalize {
         /// The channel's address.
+        #[arg(value_parser = crate::context::address)]
         channel: Pubkey,
     },
     /// As the creator: close now, returning the rest to the payer.
     CreatorClose {
         /// The channel's address.
+        #[arg(value_parser = crate::context::address)]
         channel: Pubkey,
         /// Receiver store: its pending voucher for this channel is claimed in
         /// the same transaction, before the channel closes (a SQLite file or
@@ -91,15 +95,16 @@ pub enum ChannelCommand {
     /// Show a channel.
     Show {
         /// The channel's address.
+        #[arg(value_parser = crate::context::address)]
         channel: Pubkey,
     },
     /// List channels by payer (with --mint) or by creator.
     List {
         /// The paying wallet (its escrow of --mint).
-        #[arg(long, conflicts_with = "creator")]
+        #[arg(value_parser = crate::context::address, long, conflicts_with = "creator")]
         payer: Option<Pubkey>,
         /// The creator paid (every mint).
-        #[arg(long)]
+        #[arg(value_parser = crate::context::address, long)]
         creator: Option<Pubkey>,
         /// With --payer: the escrow's mint.
         #[arg(long)]

@@ -94,8 +94,11 @@ impl PlannerArgs {
                 self.target_fee_ratio
             )));
         }
-        self.unit_lamports.as_deref().map(unit_value).transpose()?;
-        mint_values(&self.mints)?;
+        self.unit_lamports
+            .as_deref()
+            .map(|v| unit_value(v, "--unit-lamports"))
+            .transpose()?;
+        mint_values(&self.mints, "--mint")?;
         Ok(())
     }
 
@@ -108,18 +111,24 @@ impl PlannerArgs {
         };
         config.fees.compute_unit_price = self.compute_unit_price;
         config.priority.max_compute_unit_price = self.max_compute_unit_price;
-        if let Some(value) = self.unit_lamports.as_deref().map(unit_value).transpose()? {
+        let unit = self
+            .unit_lamports
+            .as_deref()
+            .map(|v| unit_value(v, "--unit-lamports"))
+            .transpose()?;
+        if let Some(value) = unit {
             for v in store.list(&ClaimStatus::ALL).await? {
                 config.values.insert(v.mint, value);
             }
         }
-        config.values.extend(mint_values(&self.mints)?);
+        config.values.extend(mint_values(&self.mints, "--mint")?);
         Ok(config)
     }
 }
 
-/// Parses `--mint` values: `sol`, or `MINT=LAMPORTS[/UNITS]`.
-pub fn mint_values(args: &[String]) -> Result<Vec<(Pubkey, UnitValue)>, Failure> {
+/// Parses mint values: `sol`, or `MINT=LAMPORTS[/UNITS]`; errors name
+/// `source` (`--mint`, or a file's key).
+pub fn mint_values(args: &[String], source: &str) -> Result<Vec<(Pubkey, UnitValue)>, Failure> {
     args.iter()
         .map(|arg| {
             if arg.eq_ignore_ascii_case("sol") {
@@ -130,22 +139,25 @@ pub fn mint_values(args: &[String]) -> Result<Vec<(Pubkey, UnitValue)>, Failure>
             }
             let (mint, value) = arg.split_once('=').ok_or_else(|| {
                 Failure::user(format!(
-                    "--mint {arg}: give the mint's value, as MINT=LAMPORTS[/UNITS] (or `sol`)"
+                    "{source}: `{arg}`: give the mint's value, as MINT=LAMPORTS[/UNITS] (or `sol`)"
                 ))
             })?;
             let mint = mint.parse().map_err(|_| {
-                Failure::user(format!("--mint {arg}: `{mint}` is not a mint address"))
+                Failure::user(format!("{source}: `{arg}`: `{mint}` is not a mint address"))
             })?;
-            Ok((mint, unit_value(value)?))
+            Ok((
+                mint,
+                unit_value(value, &format!("{source}: `{arg}`: its value"))?,
+            ))
         })
         .collect()
 }
 
-/// Parses `lamports` or `lamports/units`.
-pub fn unit_value(text: &str) -> Result<UnitValue, Failure> {
+/// Parses `lamports` or `lamports/units`; errors name `source`.
+pub fn unit_value(text: &str, source: &str) -> Result<UnitValue, Failure> {
     let bad = || {
         Failure::user(format!(
-            "--unit-lamports `{text}` must be `lamports` or `lamports/units`, whole numbers (units > 0)"
+            "{source} `{text}` must be `lamports` or `lamports/units`, whole numbers (units > 0)"
         ))
     };
     let (lamports, per_units) = text.split_once('/').unwrap_or((text, "1"));
@@ -431,24 +443,24 @@ mod tests {
     #[test]
     fn unit_values_parse_exactly() {
         assert_eq!(
-            unit_value("6666666/1000000").unwrap(),
+            unit_value("6666666/1000000", "--unit-lamports").unwrap(),
             UnitValue {
                 lamports: 6_666_666,
                 per_units: 1_000_000
             }
         );
         assert_eq!(
-            unit_value("7").unwrap(),
+            unit_value("7", "--unit-lamports").unwrap(),
             UnitValue {
                 lamports: 7,
                 per_units: 1
             }
         );
         for bad in ["", "1.5", "-1", "3/0", "x/2", "1/2/3"] {
-            assert!(unit_value(bad).is_err(), "{bad}");
+            assert!(unit_value(bad, "--unit-lamports").is_err(), "{bad}");
         }
         let mint = Pubkey::new_unique();
-        let values = mint_values(&["sol".into(), format!("{mint}=5/2")]).unwrap();
+        let values = mint_values(&["sol".into(), format!("{mint}=5/2")], "--mint").unwrap();
         assert_eq!(
             values[1],
             (
@@ -460,7 +472,7 @@ mod tests {
             )
         );
         assert_eq!(values[0].1, UnitValue::LAMPORT);
-        assert!(mint_values(&[mint.to_string()]).is_err());
-        assert!(mint_values(&["nope=1".into()]).is_err());
+        assert!(mint_values(&[mint.to_string()], "--mint").is_err());
+        assert!(mint_values(&["nope=1".into()], "--mint").is_err());
     }
 }

@@ -152,13 +152,15 @@ impl Ctx {
         Ok(self.keypair()?.pubkey())
     }
 
-    /// `sol` or a mint address.
+    /// `sol` or a mint address, as a `--mint` flag gives it (its errors
+    /// name the flag; a file's mints are checked as addresses first).
     pub async fn mint(&self, arg: &str) -> Result<MintInfo, Failure> {
         let address = if arg.eq_ignore_ascii_case("sol") {
             spl_token::native_mint::ID
         } else {
-            arg.parse()
-                .map_err(|_| Failure::user(format!("`{arg}` is not a mint address (or `sol`)")))?
+            arg.parse().map_err(|_| {
+                Failure::user(format!("--mint `{arg}` is not a mint address (or `sol`)"))
+            })?
         };
         let account = self.ledger.account(&address).await?.ok_or_else(|| {
             Failure::user(format!("mint {address} does not exist on this cluster"))
@@ -260,6 +262,14 @@ pub fn relative(secs: i64) -> String {
     } else {
         parts.join(" ")
     }
+}
+
+/// Clap's parser for an address argument. The default one's reason for a
+/// bad value is "String is the wrong size"; this one says what is wanted
+/// (clap names the argument).
+pub fn address(text: &str) -> Result<Pubkey, String> {
+    text.parse()
+        .map_err(|_| "not an address: expected a base58 public key (32 bytes)".to_string())
 }
 
 /// Prints a command's typed result as `output` asks: one JSON line, or its

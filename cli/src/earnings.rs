@@ -24,7 +24,7 @@ pub enum EarningsCommand {
         #[arg(long)]
         mint: String,
         /// Whose account (a creator, a fee recipient, a split); default: you.
-        #[arg(long)]
+        #[arg(value_parser = crate::context::address, long)]
         owner: Option<Pubkey>,
     },
     /// Withdraw earnings (an amount in UI units, or `all`); SOL is unwrapped.
@@ -36,7 +36,7 @@ pub enum EarningsCommand {
         amount: String,
         /// Token account to pay into (default: SOL to your wallet, other
         /// mints to your token account with the most tokens).
-        #[arg(long)]
+        #[arg(value_parser = crate::context::address, long)]
         to: Option<Pubkey>,
     },
     /// Show earnings.
@@ -45,7 +45,7 @@ pub enum EarningsCommand {
         #[arg(long)]
         mint: String,
         /// Whose earnings (default: you; with it, no wallet is needed).
-        #[arg(long)]
+        #[arg(value_parser = crate::context::address, long)]
         owner: Option<Pubkey>,
     },
 }

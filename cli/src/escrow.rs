@@ -35,7 +35,7 @@ pub enum EscrowCommand {
         /// Amount in UI units, e.g. 1.5
         amount: String,
         /// Token account to take from (default: your account of the mint with the most tokens).
-        #[arg(long)]
+        #[arg(value_parser = crate::context::address, long)]
         from: Option<Pubkey>,
     },
     /// Take free balance back (SOL is unwrapped).
@@ -47,7 +47,7 @@ pub enum EscrowCommand {
         amount: String,
         /// Token account to pay into (default: SOL to your wallet, other
         /// mints to your token account with the most tokens).
-        #[arg(long)]
+        #[arg(value_parser = crate::context::address, long)]
         to: Option<Pubkey>,
     },
     /// Show an escrow.
@@ -56,7 +56,7 @@ pub enum EscrowCommand {
         #[arg(long)]
         mint: String,
         /// Escrow owner (default: you; with it, no wallet is needed).
-        #[arg(long)]
+        #[arg(value_parser = crate::context::address, long)]
         owner: Option<Pubkey>,
     },
 }

@@ -37,7 +37,7 @@ pub struct NodeArgs {
     #[arg(long)]
     pub fund_keypair: bool,
     /// More accounts to fund at start.
-    #[arg(long = "airdrop", value_name = "PUBKEY")]
+    #[arg(value_parser = crate::context::address, long = "airdrop", value_name = "PUBKEY")]
     pub airdrop: Vec<Pubkey>,
     /// SOL each funded account gets.
     #[arg(long, default_value_t = 1_000)]

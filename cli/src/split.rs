@@ -44,12 +44,14 @@ pub enum SplitCommand {
     /// waits in the split.
     Show {
         /// The split's address.
+        #[arg(value_parser = crate::context::address)]
         split: Pubkey,
     },
     /// Move a split's earnings to its owners by share (anyone may; you pay
     /// the fee).
     Distribute {
         /// The split's address.
+        #[arg(value_parser = crate::context::address)]
         split: Pubkey,
         /// Distribute the split's earnings of this mint (`sol` or an
         /// address) instead of its own mint's: a channel of another mint

@@ -29,7 +29,7 @@ pub enum VoucherCommand {
     Sign {
         /// The channel, or the creator when you have exactly one open
         /// channel to them (in this payer store).
-        #[arg(value_name = "CHANNEL|CREATOR")]
+        #[arg(value_parser = crate::context::address, value_name = "CHANNEL|CREATOR")]
         target: Pubkey,
         /// Price of this use, UI units of the channel's mint.
         price: String,

@@ -45,7 +45,7 @@ pub struct WatchArgs {
     /// Follow channels of this creator for early notice of close requests
     /// (default: the creator of the store's vouchers when there is one;
     /// otherwise, or with --all-creators, every micropay channel).
-    #[arg(long)]
+    #[arg(value_parser = crate::context::address, long)]
     pub creator: Option<Pubkey>,
     /// Subscribe to every micropay channel (a relayer for many creators).
     #[arg(long, conflicts_with = "creator")]
@@ -68,7 +68,7 @@ pub struct WatchArgs {
     pub once: bool,
     /// A royalty split to distribute on the routine schedule (repeat for
     /// several): when what it would move is worth its fee at the target.
-    #[arg(long = "distribute", value_name = "SPLIT")]
+    #[arg(value_parser = crate::context::address, long = "distribute", value_name = "SPLIT")]
     pub distribute: Vec<Pubkey>,
 }
 

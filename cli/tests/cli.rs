@@ -312,6 +312,81 @@ fn a_closed_stdout_keeps_the_exit_code() {
     assert_eq!(child.wait().unwrap().code(), Some(2));
 }
 
+/// A bad address names its argument and says what is wanted (clap's own
+/// reason was "String is the wrong size") (issue 27).
+#[test]
+fn a_bad_address_names_its_argument() {
+    for (args, named) in [
+        (vec!["channel", "show", "xx"], "'<CHANNEL>'"),
+        (
+            vec!["earnings", "show", "--mint", "sol", "--owner", "xx"],
+            "'--owner <OWNER>'",
+        ),
+        (
+            vec!["channel", "open", "--creator", "xx", "--allocation", "1"],
+            "'--creator <CREATOR>'",
+        ),
+        (vec!["airdrop", "1", "xx"], "'[PUBKEY]'"),
+        (
+            vec!["watch", "--distribute", "xx"],
+            "'--distribute <SPLIT>'",
+        ),
+    ] {
+        let out = micropay()
+            .args(["-u", "http://127.0.0.1:9"])
+            .args(&args)
+            .assert()
+            .code(1);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(
+            err.contains(&format!("invalid value 'xx' for {named}"))
+                && err.contains("not an address: expected a base58 public key"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+/// `serve`'s file is checked before the cluster is reached, and its errors
+/// name the file's keys, not the command line's flags (issue 27).
+#[test]
+fn serve_file_errors_name_its_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("api.toml");
+    let base = "upstream = \"http://127.0.0.1:8080\"\n";
+    let addr = Keypair::new().pubkey();
+    for (body, said) in [
+        (
+            "mints = [\"usdcx\"]".to_string(),
+            "api.toml: mints: `usdcx`: give the mint's value",
+        ),
+        (format!("mints = [\"{addr}=abc\"]"), "api.toml: mints: `"),
+        (
+            "mints = [\"sol\"]\n[actions]\nmint = \"zz\"".to_string(),
+            "api.toml: [actions] mint `zz` is not a mint address",
+        ),
+        (
+            "mints = [\"sol\"]\n[fees]\nrecipients = [\"xx\"]".to_string(),
+            "api.toml: [fees] recipients: `xx` is not an address",
+        ),
+    ] {
+        std::fs::write(&file, format!("{base}{body}\n")).unwrap();
+        let out = micropay()
+            .args(["-u", "http://127.0.0.1:9", "--output", "json"])
+            .args(["serve", "--check", "-c", file.to_str().unwrap()])
+            .assert()
+            .code(1);
+        let msg = json(&out.get_output().stdout)["error"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(msg.contains(said), "{body}: {msg}");
+        assert!(
+            !msg.contains("--mint") && !msg.contains("--unit-lamports"),
+            "{body}: {msg}"
+        );
+    }
+}
+
 #[test]
 fn help_lists_every_flag() {
     let out = micropay().args(["demo", "--help"]).assert().success();

@@ -261,7 +261,7 @@ impl ServeConfig {
             })?;
         let proxy =
             Proxy::new(&self.upstream).map_err(|e| Failure::user(format!("{here}: {e}")))?;
-        let values = crate::claim::mint_values(&self.mints)?;
+        let values = crate::claim::mint_values(&self.mints, &format!("{here}: mints"))?;
         if values.is_empty() {
             return Err(Failure::user(format!(
                 "{here}: `mints` is empty: accept at least one, e.g. mints = [\"sol\"]"
@@ -286,8 +286,15 @@ impl ServeConfig {
             .fees
             .recipients
             .iter()
-            .map(|r| address("fee recipient", r))
+            .map(|r| address("[fees] recipients:", r))
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(mint) = &self.actions.mint {
+            if !mint.eq_ignore_ascii_case("sol") && mint.parse::<Pubkey>().is_err() {
+                return Err(Failure::user(format!(
+                    "{here}: [actions] mint `{mint}` is not a mint address (or \"sol\")"
+                )));
+            }
+        }
         Ok(Checked {
             proxy,
             values,

@@ -115,7 +115,17 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<(), Failure> {
         metrics: file.metrics.as_ref().map(|m| bound(&metrics, m)),
     };
     let payee = checked.payee.unwrap_or(me);
-    let facts = facts(&ctx, &file, &accepted, (me, payee), store_name, addresses).await?;
+    let here = args.config.display().to_string();
+    let file_ref = (&file, here.as_str());
+    let facts = facts(
+        &ctx,
+        file_ref,
+        &accepted,
+        (me, payee),
+        store_name,
+        addresses,
+    )
+    .await?;
     let plan = plan::plan(&file, &args.config, &checked, &facts)?;
     for w in &plan.serving.warnings {
         eprintln!("warning: {w}");
@@ -155,22 +165,30 @@ struct Addresses {
 /// the Action's mint.
 async fn facts(
     ctx: &Ctx,
-    file: &ServeConfig,
+    (file, here): (&ServeConfig, &str),
     accepted: &[Pubkey],
     (me, payee): (Pubkey, Pubkey),
     store: String,
     addresses: Addresses,
 ) -> Result<plan::Facts, Failure> {
     // prices are in UI units of accepted mints, converted with their decimals
+    // a mint the cluster does not know is said with the file's key
+    let key = |key: &'static str| {
+        move |f: Failure| Failure {
+            message: format!("{here}: {key}: {}", f.message),
+            ..f
+        }
+    };
     let mut mints = BTreeMap::new();
     for mint in accepted {
-        mints.insert(*mint, ctx.mint(&mint.to_string()).await?);
+        let info = ctx.mint(&mint.to_string()).await.map_err(key("mints"))?;
+        mints.insert(*mint, info);
     }
     let network = x402::network(&ctx.ledger().genesis_hash().await?);
     let actions_mint = match (&file.actions.mint, accepted.first()) {
         _ if !file.actions.enabled => None,
-        (Some(m), _) => Some(ctx.mint(m).await?),
-        (None, Some(first)) => Some(ctx.mint(&first.to_string()).await?),
+        (Some(m), _) => Some(ctx.mint(m).await.map_err(key("[actions] mint"))?),
+        (None, Some(first)) => Some(ctx.mint(&first.to_string()).await.map_err(key("mints"))?),
         (None, None) => None,
     };
     // the payee's earnings accounts: claims credit them
