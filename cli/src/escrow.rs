@@ -126,6 +126,16 @@ pub async fn run(cli: &Cli, args: &EscrowArgs) -> Result<(), Failure> {
     }
 }
 
+/// Lamports a SOL deposit needs besides the amount: a temporary
+/// wrapped-SOL account's rent (back when the transaction closes it; the
+/// same rent `micropay_sdk::tokens::WrapSol` pays) and the fee of its two
+/// signatures (the wallet's and the account's).
+fn wrap_reserve() -> u64 {
+    use anchor_lang::solana_program::{program_pack::Pack, rent::Rent};
+    let rent = Rent::default().minimum_balance(anchor_spl::token::spl_token::state::Account::LEN);
+    rent.saturating_add(2 * 5_000)
+}
+
 async fn deposit(
     ctx: &Ctx,
     mint: &MintInfo,
@@ -136,7 +146,18 @@ async fn deposit(
     let amount = parse_amount(amount, mint.decimals)?;
     let source = match (from, mint.is_sol()) {
         (Some(from), _) => Source::Account(*from),
-        (None, true) => Source::WrapSol,
+        (None, true) => {
+            let held = ctx.ledger().balance(&me).await?;
+            let most = held.saturating_sub(wrap_reserve());
+            if amount > most {
+                return Err(Failure::user(format!(
+                    "your wallet holds {}; deposit at most {} (the rest pays the fee and, while the transaction runs, a temporary wrapped-SOL account)",
+                    mint.ui(held),
+                    mint.ui(most)
+                )));
+            }
+            Source::WrapSol
+        }
         (None, false) => {
             let (source, held) = ctx.token_account(&me, mint).await?.unwrap_or_default();
             if held < amount {

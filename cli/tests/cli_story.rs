@@ -553,7 +553,13 @@ fn user_story_against_a_local_node() {
         &["escrow", "deposit", "--mint", "sol", "5000"],
         1,
     );
-    assert!(msg.contains("too few SOL") && !msg.contains("0x"), "{msg}");
+    // the wallet's balance is said before anything is sent
+    assert!(
+        msg.contains("your wallet holds ")
+            && msg.contains(" SOL; deposit at most ")
+            && !msg.contains("0x"),
+        "{msg}"
+    );
 
     // everything back out of the escrow
     let v = s.ok("payer.json", &["escrow", "show", "--mint", "sol"]);
