@@ -402,6 +402,25 @@ async fn payer_of(ctx: &Ctx, c: &Channel) -> Result<Pubkey, Failure> {
         .owner)
 }
 
+/// The owner of every escrow of `channels`, read in one request (a
+/// creator's list names many channels of few escrows).
+async fn payers_of<'a>(
+    ctx: &Ctx,
+    channels: impl Iterator<Item = &'a Channel>,
+) -> Result<std::collections::HashMap<Pubkey, Pubkey>, Failure> {
+    let escrows: Vec<Pubkey> = channels
+        .map(|c| c.escrow)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let read = accounts::escrows(ctx.ledger(), &escrows).await?;
+    Ok(escrows
+        .into_iter()
+        .zip(read)
+        .filter_map(|(address, e)| Some((address, e?.owner)))
+        .collect())
+}
+
 /// When a channel asked to close at `requested_at` can be finalized.
 fn closable_at(c: &Channel) -> i64 {
     c.close_requested_at
@@ -538,15 +557,18 @@ async fn list(
         }
     };
     let found = ctx.ledger().channels(filter).await?;
+    let payers = payers_of(ctx, found.iter().map(|(_, c)| c)).await?;
     let mut mints: std::collections::HashMap<Pubkey, MintInfo> = Default::default();
     let mut views = Vec::with_capacity(found.len());
     for (address, c) in &found {
         if let std::collections::hash_map::Entry::Vacant(slot) = mints.entry(c.mint) {
             slot.insert(ctx.mint(&c.mint.to_string()).await?);
         }
+        let payer = payers
+            .get(&c.escrow)
+            .ok_or_else(|| Failure::user(format!("the channel's escrow {} is gone", c.escrow)))?;
         if let Some(mint) = mints.get(&c.mint) {
-            let payer = payer_of(ctx, c).await?;
-            views.push(ChannelView::new(address, c, &payer, mint));
+            views.push(ChannelView::new(address, c, payer, mint));
         }
     }
     ctx.show(&ChannelList(views));

@@ -37,17 +37,31 @@ pub async fn split(ledger: &dyn Ledger, address: &Pubkey) -> Result<Option<Split
     fetch(ledger, address, "split").await
 }
 
-/// Many channels in one read; `None` for closed ones.
-pub async fn channels(ledger: &dyn Ledger, addresses: &[Pubkey]) -> Result<Vec<Option<Channel>>> {
+/// Many accounts of one kind in one read; `None` for missing ones.
+async fn fetch_many<T: AccountDeserialize>(
+    ledger: &dyn Ledger,
+    addresses: &[Pubkey],
+    kind: &'static str,
+) -> Result<Vec<Option<T>>> {
     let accounts = ledger.accounts(addresses).await?;
     addresses
         .iter()
         .zip(accounts)
         .map(|(address, account)| match account {
-            Some(a) => Ok(decode(address, &a, "channel")?),
+            Some(a) => Ok(decode(address, &a, kind)?),
             None => Ok(None),
         })
         .collect()
+}
+
+/// Many channels in one read; `None` for closed ones.
+pub async fn channels(ledger: &dyn Ledger, addresses: &[Pubkey]) -> Result<Vec<Option<Channel>>> {
+    fetch_many(ledger, addresses, "channel").await
+}
+
+/// Many escrows in one read; `None` for missing ones.
+pub async fn escrows(ledger: &dyn Ledger, addresses: &[Pubkey]) -> Result<Vec<Option<Escrow>>> {
+    fetch_many(ledger, addresses, "escrow").await
 }
 
 /// Token amount held by the mint's vault.
