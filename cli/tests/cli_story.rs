@@ -170,6 +170,8 @@ fn user_story_against_a_local_node() {
         ],
     );
     assert_eq!(w.as_array().map(Vec::len), Some(1));
+    // the payer is read from the channel's escrow (one read for the list)
+    assert_eq!(w[0]["payer"].as_str(), Some(payer_address.as_str()), "{w}");
     // list and show print the same typed view, amounts in the mint's units
     assert_eq!(w[0]["remaining_ui"], v["remaining_ui"]);
     assert_eq!(w[0]["allocation_ui"].as_str(), Some("1.5"));
