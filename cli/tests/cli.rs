@@ -140,6 +140,80 @@ fn demo_with_a_token_mint_and_a_seed_is_reproducible() {
     assert_eq!(a["claim_transactions"], b["claim_transactions"]);
 }
 
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The README quotes what the demo prints (issue 27): its table line for
+/// line (the run time aside), and the fee section's numbers are those of
+/// `demo --mint sol`.
+#[test]
+fn the_readme_quotes_what_the_demo_prints() {
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"),
+    )
+    .unwrap();
+    let out = micropay().args(["demo"]).assert().success();
+    let printed = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    let table: Vec<&str> = printed
+        .lines()
+        .skip_while(|l| !l.starts_with("micropay demo on"))
+        .skip(1) // names the run time
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert!(table.len() >= 9, "{printed}");
+    for line in table {
+        assert!(
+            readme.contains(&format!("{line}\n")),
+            "the README's table lacks `{line}`"
+        );
+    }
+    let out = micropay()
+        .args(["demo", "--mint", "sol", "--output", "json"])
+        .assert()
+        .success();
+    let v = json(&out.get_output().stdout);
+    let n = |k: &str| v[k].as_u64().unwrap();
+    let text = readme
+        .replace("**", "")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let paid = n("value_paid");
+    let transfers = n("per_payment_fees_lamports");
+    for quoted in [
+        format!(
+            "{} claim transactions for {} lamports",
+            n("claim_transactions"),
+            thousands(n("fees_lamports"))
+        ),
+        format!(
+            "{:.4}% of the {} lamports paid",
+            v["fee_ratio"].as_f64().unwrap() * 100.0,
+            thousands(paid)
+        ),
+        format!(
+            "{} lamports ({}% of the value)",
+            thousands(transfers),
+            (transfers * 100 + paid / 2) / paid
+        ),
+    ] {
+        assert!(
+            text.contains(&quoted),
+            "the fee section does not say `{quoted}`"
+        );
+    }
+}
+
 #[test]
 fn demo_text_prints_the_table() {
     let out = micropay()
