@@ -21,6 +21,8 @@
 //!
 //! Everything here is data and pure functions: no I/O.
 
+pub mod exact;
+
 use crate::voucher::Voucher;
 use anchor_lang::prelude::Pubkey;
 use base64::{engine::general_purpose::STANDARD, Engine};
