@@ -409,7 +409,11 @@ price = {{ sol = "0.00001" }}
             }
             // 3 prices first, then ever more
             let price = PRICE * (3 + 4 * recorded.len() as u64);
-            for a in &mut offer.accepts {
+            for a in offer
+                .accepts
+                .iter_mut()
+                .filter_map(x402::Offer::micropay_mut)
+            {
                 a.amount = price.to_string();
             }
             offer.extensions = std::collections::BTreeMap::from([(

@@ -50,7 +50,9 @@ use micropay_client::{
 use micropay_sdk::{
     pda,
     voucher::Voucher,
-    x402::{self, PaymentPayload, PaymentRequired, PaymentRequirements, RefusalCode, WireVoucher},
+    x402::{
+        self, Offer, PaymentPayload, PaymentRequired, PaymentRequirements, RefusalCode, WireVoucher,
+    },
 };
 use reqwest::{Request, Response, StatusCode};
 use reqwest_middleware::{Middleware, Next};
@@ -237,13 +239,16 @@ impl Pay {
         required: &'a PaymentRequired,
     ) -> Result<Option<&'a PaymentRequirements>, PayError> {
         let network = self.network().await?;
-        Ok(required.accepts.iter().find(|r| {
-            r.scheme == x402::SCHEME
-                && r.network == *network
-                && r.extra.program_id == micropay_client::micropay::ID.to_string()
-                && r.mint()
-                    .is_ok_and(|m| self.shared.policy.budgets.contains_key(&m))
-        }))
+        Ok(required
+            .accepts
+            .iter()
+            .filter_map(Offer::micropay)
+            .find(|r| {
+                r.network == *network
+                    && r.extra.program_id == micropay_client::micropay::ID.to_string()
+                    && r.mint()
+                        .is_ok_and(|m| self.shared.policy.budgets.contains_key(&m))
+            }))
     }
 
     /// Counts `price` as spent if it stays within both caps of `mint`.

@@ -75,7 +75,7 @@ use micropay_client::{
     ClientError,
 };
 use micropay_sdk::x402::{
-    self, encode_header, Extension, MicropayExtra, PaymentPayload, PaymentRequired,
+    self, encode_header, Extension, MicropayExtra, Offer, PaymentPayload, PaymentRequired,
     PaymentRequirements, Refusal, RefusalCode, ResourceInfo, SettlementResponse, WireVoucher,
 };
 use micropay_sdk::{instructions as mix, pda, voucher::Voucher};
@@ -537,7 +537,11 @@ impl Paywall {
                 description: route.description.clone(),
                 mime_type: None,
             },
-            accepts: self.requirements(route),
+            accepts: self
+                .requirements(route)
+                .into_iter()
+                .map(Offer::from)
+                .collect(),
             extensions: BTreeMap::from([(
                 x402::EXTENSION.to_string(),
                 Extension::refusal(refusal),

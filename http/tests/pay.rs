@@ -65,11 +65,13 @@ enum Answer {
 /// A funded payer with a wSOL escrow, and a creator serving `/paid/**`
 /// behind the paywall on a local port.
 async fn world(deposit: u64) -> World {
-    world_with(deposit, None).await
+    world_with(deposit, None, false).await
 }
 
-/// [`world`] with `hostile` in front of the paywall.
-async fn world_with(deposit: u64, hostile: Option<Hostile>) -> World {
+/// [`world`] with `hostile` in front of the paywall; with `foreign`, every
+/// 402 also offers other schemes and chains before micropay's (as a server
+/// selling to every x402 client does).
+async fn world_with(deposit: u64, hostile: Option<Hostile>, foreign: bool) -> World {
     let ledger = Arc::new(EmbeddedLedger::start().await);
     let l: &dyn Ledger = ledger.as_ref();
     let wallet = Keypair::new();
@@ -121,7 +123,7 @@ async fn world_with(deposit: u64, hostile: Option<Hostile>) -> World {
     );
     let received = Arc::new(StdMutex::new(Vec::new()));
     let seen = received.clone();
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/paid/weather", get(|| async { "sunny" }))
         .layer(paywall)
         .layer(axum::middleware::from_fn(
@@ -130,6 +132,9 @@ async fn world_with(deposit: u64, hostile: Option<Hostile>) -> World {
                 async move { intercept(request, next, seen, hostile).await }
             },
         ));
+    if foreign {
+        app = app.layer(axum::middleware::from_fn(with_foreign_offers));
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -188,7 +193,11 @@ async fn intercept(
             let header = asked.headers()[x402::PAYMENT_REQUIRED].as_bytes().to_vec();
             let mut required: PaymentRequired =
                 x402::decode_header(x402::PAYMENT_REQUIRED, &header).unwrap();
-            for offer in &mut required.accepts {
+            for offer in required
+                .accepts
+                .iter_mut()
+                .filter_map(x402::Offer::micropay_mut)
+            {
                 offer.amount = price.to_string();
             }
             required.extensions =
@@ -196,6 +205,40 @@ async fn intercept(
             micropay_http::paywall::payment_required(&required)
         }
     }
+}
+
+/// A 402 with an EVM `exact` offer and a Solana `exact` offer (from
+/// another fee payer) before micropay's, and an unknown scheme after.
+async fn with_foreign_offers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let answer = next.run(request).await;
+    let Some(header) = answer.headers().get(x402::PAYMENT_REQUIRED) else {
+        return answer;
+    };
+    let mut required: PaymentRequired =
+        x402::decode_header(x402::PAYMENT_REQUIRED, header.as_bytes()).unwrap();
+    let evm = serde_json::json!({
+        "scheme": "exact", "network": "eip155:8453", "amount": "1",
+        "asset": "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", "payTo": "0xabc",
+        "maxTimeoutSeconds": 60, "extra": { "name": "USD Coin", "version": "2" }
+    });
+    let micropay = required.accepts[0].micropay().unwrap().clone();
+    let exact = serde_json::json!({
+        "scheme": "exact", "network": micropay.network, "amount": "1",
+        "asset": micropay.asset, "payTo": micropay.pay_to, "maxTimeoutSeconds": 60,
+        "extra": { "feePayer": Pubkey::new_unique().to_string() }
+    });
+    let upto = serde_json::json!({ "scheme": "upto", "network": "solana:x" });
+    let mut accepts: Vec<x402::Offer> = vec![
+        serde_json::from_value(evm).unwrap(),
+        serde_json::from_value(exact).unwrap(),
+    ];
+    accepts.append(&mut required.accepts);
+    accepts.push(serde_json::from_value(upto).unwrap());
+    required.accepts = accepts;
+    micropay_http::paywall::payment_required(&required)
 }
 
 fn client(
@@ -295,6 +338,31 @@ async fn the_middleware_pays_tops_up_and_recovers_its_lost_state() {
         .unwrap()
         .unwrap();
     assert_eq!(earned.balance, 15 * PRICE);
+}
+
+/// A server offering other schemes and chains beside micropay (x402's
+/// `exact`, EVM networks, schemes yet unknown) is paid in micropay, at
+/// micropay's price: the other offers are read past, never paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_middleware_pays_micropay_among_other_offers() {
+    let w = world_with(100_000_000, None, true).await;
+    let (pay, http) = client(
+        &w,
+        Budget {
+            per_creator: 10 * PRICE,
+            total: 10 * PRICE,
+        },
+        10,
+    );
+    let url = format!("{}/paid/weather", w.url);
+    for _ in 0..3 {
+        let answer = http.get(&url).send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+        assert_eq!(answer.text().await.unwrap(), "sunny");
+    }
+    assert_eq!(pay.spending().in_mint(&SOL), 3 * PRICE);
+    let found = channels(&w).await;
+    assert_eq!(held(&w, &found[0].0), 3 * PRICE);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -410,7 +478,7 @@ async fn a_hostile_server_never_gets_more_than_the_budget() {
             _ => Answer::Status(503),
         })
     });
-    let w = world_with(100_000_000, Some(hostile)).await;
+    let w = world_with(100_000_000, Some(hostile), false).await;
     let budget = Budget {
         per_creator: 10 * PRICE,
         total: 10 * PRICE,
@@ -446,7 +514,7 @@ async fn a_refusal_the_payer_did_not_cause_costs_nothing() {
     let hostile: Hostile = Arc::new(|v: &Voucher, n: usize| {
         (n == 0).then(|| Answer::Refuse(refusal(RefusalCode::UnknownChannel, v, None), PRICE))
     });
-    let w = world_with(100_000_000, Some(hostile)).await;
+    let w = world_with(100_000_000, Some(hostile), false).await;
     let (pay, http) = client(
         &w,
         Budget {
@@ -478,7 +546,7 @@ async fn a_price_rise_is_paid_once() {
     let hostile: Hostile = Arc::new(|v: &Voucher, n: usize| {
         (n == 0).then(|| Answer::Refuse(refusal(RefusalCode::Underpaid, v, None), 2 * PRICE))
     });
-    let w = world_with(100_000_000, Some(hostile)).await;
+    let w = world_with(100_000_000, Some(hostile), false).await;
     let (pay, http) = client(
         &w,
         Budget {
@@ -502,7 +570,7 @@ async fn a_price_rise_is_paid_once() {
 async fn a_server_error_leaves_the_voucher_pending() {
     let hostile: Hostile =
         Arc::new(|_: &Voucher, n: usize| (n == 0).then_some(Answer::Served(500)));
-    let w = world_with(100_000_000, Some(hostile)).await;
+    let w = world_with(100_000_000, Some(hostile), false).await;
     let (pay, http) = client(
         &w,
         Budget {

@@ -248,13 +248,14 @@ async fn the_paywall_serves_each_accepted_voucher_once() {
         assert_eq!(refused.refusal().unwrap().reason, code);
     }
     let mut elsewhere = asked.clone();
-    elsewhere.accepts[0].pay_to = Pubkey::new_unique().to_string();
+    elsewhere.accepts[0].micropay_mut().unwrap().pay_to = Pubkey::new_unique().to_string();
     let voucher = Voucher::sign(&f.session, f.channel, 10 * PRICE);
     let refused =
         required(call(&app, "/paid/weather", Some(pay(&elsewhere, &voucher))).await).await;
     assert_eq!(refused.refusal().unwrap().reason, RefusalCode::WrongPayTo);
     let mut devnet = asked.clone();
-    devnet.accepts[0].network = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1".into();
+    devnet.accepts[0].micropay_mut().unwrap().network =
+        "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1".into();
     let refused = required(call(&app, "/paid/weather", Some(pay(&devnet, &voucher))).await).await;
     assert_eq!(refused.refusal().unwrap().reason, RefusalCode::Unsupported);
     assert_eq!(served.load(Ordering::SeqCst), 2);

@@ -26,6 +26,7 @@
 //! are the mint's, the blockhash is recent) is checked when the
 //! transaction is simulated and sent. Everything here is pure.
 
+use super::{parse_address, parse_amount, WireError};
 use anchor_lang::prelude::Pubkey;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use ed25519_dalek::{Signature, VerifyingKey};
@@ -68,6 +69,39 @@ pub struct ExactExtra {
     /// A reference the transaction's Memo must carry, when the server asks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memo: Option<String>,
+}
+
+/// An `exact` offer on Solana (x402 `PaymentRequirements`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExactRequirements {
+    /// [`SCHEME`].
+    pub scheme: String,
+    /// CAIP-2 cluster id.
+    pub network: String,
+    /// Base units to transfer, decimal.
+    pub amount: String,
+    /// The mint, base58.
+    pub asset: String,
+    /// The owner whose associated token account receives, base58.
+    pub pay_to: String,
+    /// How long the server waits for the paid retry, seconds.
+    pub max_timeout_seconds: u64,
+    /// The fee payer and the memo.
+    pub extra: ExactExtra,
+}
+
+impl ExactRequirements {
+    /// What a transaction must pay to meet this offer.
+    pub fn terms(&self) -> Result<Terms, WireError> {
+        Ok(Terms {
+            amount: parse_amount("amount", &self.amount)?,
+            asset: parse_address("asset", &self.asset)?,
+            pay_to: parse_address("payTo", &self.pay_to)?,
+            fee_payer: parse_address("extra.feePayer", &self.extra.fee_payer)?,
+            memo: self.extra.memo.clone(),
+        })
+    }
 }
 
 /// The `payload` of an `exact` payment: the client-signed transaction.
@@ -682,5 +716,46 @@ mod tests {
             message: solana_transaction::VersionedMessage::V0(v0),
         };
         assert_eq!(verify(&tx, &w.terms), Err(ExactRefusal::LookupTables));
+    }
+
+    #[test]
+    fn an_offer_gives_its_terms_and_bad_fields_are_named() {
+        let w = world();
+        let offer = ExactRequirements {
+            scheme: SCHEME.into(),
+            network: "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1".into(),
+            amount: "1000".into(),
+            asset: w.terms.asset.to_string(),
+            pay_to: w.terms.pay_to.to_string(),
+            max_timeout_seconds: 60,
+            extra: ExactExtra {
+                fee_payer: w.fee_payer.to_string(),
+                memo: None,
+            },
+        };
+        assert_eq!(offer.terms().unwrap(), w.terms);
+        let json = serde_json::to_value(&offer).unwrap();
+        assert_eq!(json["payTo"], w.terms.pay_to.to_string());
+        assert_eq!(json["extra"]["feePayer"], w.fee_payer.to_string());
+        assert!(json["extra"].get("memo").is_none());
+        let bad = ExactRequirements {
+            extra: ExactExtra {
+                fee_payer: "nope".into(),
+                memo: None,
+            },
+            ..offer.clone()
+        };
+        assert!(matches!(
+            bad.terms(),
+            Err(WireError::Address {
+                field: "extra.feePayer",
+                ..
+            })
+        ));
+        let negative = ExactRequirements {
+            amount: "-1".into(),
+            ..offer
+        };
+        assert!(matches!(negative.terms(), Err(WireError::Amount { .. })));
     }
 }

@@ -117,8 +117,9 @@ pub struct PaymentRequired {
     pub error: Option<String>,
     /// The resource asked for.
     pub resource: ResourceInfo,
-    /// The ways to pay: one per accepted mint.
-    pub accepts: Vec<PaymentRequirements>,
+    /// The ways to pay: micropay's, one per accepted mint, and whatever
+    /// else the server offers ([`Offer`]).
+    pub accepts: Vec<Offer>,
     /// `micropay`: the machine-readable refusal, when a payment was refused.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extensions: BTreeMap<String, Extension>,
@@ -130,12 +131,94 @@ impl PaymentRequired {
         self.extensions.get(EXTENSION).map(|e| &e.info)
     }
 
-    /// The requirement paying `mint`, if offered.
+    /// The micropay requirement paying `mint`, if offered.
     pub fn for_mint(&self, mint: &Pubkey) -> Option<&PaymentRequirements> {
         let mint = mint.to_string();
         self.accepts
             .iter()
-            .find(|r| r.scheme == SCHEME && r.asset == mint)
+            .filter_map(Offer::micropay)
+            .find(|r| r.asset == mint)
+    }
+}
+
+/// One entry of `accepts`. A server may offer other schemes and chains
+/// beside micropay (x402's `exact` on Solana, EVM networks): a client reads
+/// the ones it speaks and keeps the rest as sent, so a 402 naming a scheme
+/// it does not know is still a 402 it can pay — and one it forwards
+/// unchanged. An entry that says it is micropay's (or Solana `exact`) but
+/// does not parse as one is kept as [`Offer::Other`], never trusted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Offer {
+    /// [`SCHEME`].
+    Micropay(PaymentRequirements),
+    /// [`exact::SCHEME`] on a `solana:` network.
+    Exact(exact::ExactRequirements),
+    /// Anything else, as sent.
+    Other(serde_json::Value),
+}
+
+impl Offer {
+    /// The micropay requirement, if it is one.
+    pub fn micropay(&self) -> Option<&PaymentRequirements> {
+        match self {
+            Offer::Micropay(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The micropay requirement, to change (tests of hostile servers).
+    pub fn micropay_mut(&mut self) -> Option<&mut PaymentRequirements> {
+        match self {
+            Offer::Micropay(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The Solana `exact` requirement, if it is one.
+    pub fn exact(&self) -> Option<&exact::ExactRequirements> {
+        match self {
+            Offer::Exact(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    fn from_value(value: serde_json::Value) -> Self {
+        let scheme = value.get("scheme").and_then(|s| s.as_str());
+        let solana = value
+            .get("network")
+            .and_then(|n| n.as_str())
+            .is_some_and(|n| n.starts_with("solana:"));
+        match scheme {
+            Some(SCHEME) => serde_json::from_value(value.clone())
+                .map(Offer::Micropay)
+                .unwrap_or(Offer::Other(value)),
+            Some(exact::SCHEME) if solana => serde_json::from_value(value.clone())
+                .map(Offer::Exact)
+                .unwrap_or(Offer::Other(value)),
+            _ => Offer::Other(value),
+        }
+    }
+}
+
+impl From<PaymentRequirements> for Offer {
+    fn from(r: PaymentRequirements) -> Self {
+        Offer::Micropay(r)
+    }
+}
+
+impl Serialize for Offer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Offer::Micropay(r) => r.serialize(serializer),
+            Offer::Exact(r) => r.serialize(serializer),
+            Offer::Other(v) => v.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Offer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde_json::Value::deserialize(deserializer).map(Offer::from_value)
     }
 }
 
@@ -457,7 +540,7 @@ mod tests {
                 description: None,
                 mime_type: None,
             },
-            accepts: vec![requirements()],
+            accepts: vec![requirements().into()],
             extensions: BTreeMap::from([(
                 EXTENSION.to_string(),
                 Extension::refusal(Refusal::new(RefusalCode::Underpaid)),
@@ -469,7 +552,10 @@ mod tests {
         let json: serde_json::Value =
             serde_json::from_slice(&STANDARD.decode(&header).unwrap()).unwrap();
         assert_eq!(json["x402Version"], 2);
-        assert_eq!(json["accepts"][0]["payTo"], required.accepts[0].pay_to);
+        assert_eq!(
+            json["accepts"][0]["payTo"],
+            required.accepts[0].micropay().unwrap().pay_to
+        );
         assert_eq!(json["accepts"][0]["maxTimeoutSeconds"], 60);
         assert_eq!(json["accepts"][0]["extra"]["minDisputeWindowSecs"], 900);
         assert_eq!(
@@ -564,5 +650,51 @@ mod tests {
             wire("18446744073709551615", &sig).voucher().unwrap().amount,
             u64::MAX
         );
+    }
+
+    /// A 402 offering micropay beside other schemes and chains parses; the
+    /// others are kept exactly as sent, and a broken micropay offer is
+    /// never taken for one.
+    #[test]
+    fn accepts_keeps_the_offers_it_does_not_speak() {
+        let ours = requirements();
+        let micropay = serde_json::to_value(&ours).unwrap();
+        let exact = serde_json::json!({
+            "scheme": "exact", "network": "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp",
+            "amount": "1000", "asset": "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v",
+            "payTo": "2wKupLR9q6wXYppw8Gr2NvWxKBUqm4PPJKkQfoxHDBg4", "maxTimeoutSeconds": 60,
+            "extra": { "feePayer": "EwWqGE4ZFKLofuestmU4LDdK7XM1N4ALgdZccwYugwGd", "memo": "pi_1" }
+        });
+        let evm = serde_json::json!({
+            "scheme": "exact", "network": "eip155:8453", "amount": "1000",
+            "asset": "0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", "payTo": "0xabc",
+            "maxTimeoutSeconds": 60, "extra": { "name": "USD Coin", "version": "2" }
+        });
+        let mut broken = micropay.clone();
+        broken["extra"] = serde_json::json!({});
+        let upto = serde_json::json!({ "scheme": "upto", "network": "solana:x", "price": 7 });
+        let body = serde_json::json!({
+            "x402Version": 2,
+            "resource": { "url": "/a" },
+            "accepts": [evm, exact, broken, micropay, upto],
+        });
+        let required: PaymentRequired = serde_json::from_value(body.clone()).unwrap();
+        let kinds: Vec<&str> = required
+            .accepts
+            .iter()
+            .map(|o| match o {
+                Offer::Micropay(_) => "micropay",
+                Offer::Exact(_) => "exact",
+                Offer::Other(_) => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["other", "exact", "other", "micropay", "other"]);
+        assert_eq!(
+            required.accepts[1].exact().unwrap().extra.memo.as_deref(),
+            Some("pi_1")
+        );
+        assert_eq!(required.for_mint(&ours.mint().unwrap()), Some(&ours));
+        // written back as it came
+        assert_eq!(serde_json::to_value(&required).unwrap(), body);
     }
 }
