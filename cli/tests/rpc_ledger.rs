@@ -432,3 +432,46 @@ async fn rpc_reads_that_meet_transactions_accept_v1() {
         .iter()
         .any(|r| r["method"] == "getSignatureStatuses"));
 }
+
+/// An x402 `exact` payment through RPC (issue 28): the server co-signs a
+/// client's v0 transfer and sends it with the cluster's preflight; the
+/// creator receives exactly the price, and a payment the cluster would
+/// refuse (the client lacks the tokens) is refused typed before it lands,
+/// costing the fee payer nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exact_payment_settles_through_rpc() {
+    use micropay_client::exact;
+    use micropay_sdk::x402::exact::Terms;
+    use micropay_tests::exact::{exact_world, HELD, PRICE};
+    let (setup, fee_payer) = (Keypair::new(), Keypair::new());
+    let node = LocalNode::start(NodeConfig {
+        airdrop: vec![setup.pubkey(), fee_payer.pubkey()],
+        ..NodeConfig::ephemeral().unwrap()
+    })
+    .unwrap();
+    let ledger = RpcLedger::new(node.rpc_url(), CommitmentConfig::confirmed());
+    let l: &dyn Ledger = &ledger;
+    let w = exact_world(l, &setup, fee_payer).await;
+    let (_, _, funds) = w.balances(l).await;
+    let wire = w.payment(l, PRICE, 6).await;
+    let prepared = exact::prepare(&wire, &w.terms, &w.fee_payer).unwrap();
+    let sent = exact::send(l, &prepared).await.unwrap();
+    assert_eq!(sent.signature.to_string(), prepared.id());
+    // two signatures and 1,000 micro-lamports × 40,000 units of priority:
+    // the fee, nothing else (the node's getTransaction reports the fee
+    // without the priority part: `sent.fee` is 10,000 here)
+    let charged = 2 * 5_000 + 40;
+    assert_eq!(w.balances(l).await, (HELD - PRICE, PRICE, funds - charged));
+    let rich = Terms {
+        amount: 10 * HELD,
+        ..w.terms.clone()
+    };
+    let too_much = w.payment(l, 10 * HELD, 6).await;
+    let prepared = exact::prepare(&too_much, &rich, &w.fee_payer).unwrap();
+    let err = exact::send(l, &prepared).await.unwrap_err();
+    assert!(
+        matches!(err, ClientError::Instruction { index: 2, .. }),
+        "{err:?}"
+    );
+    assert_eq!(w.balances(l).await, (HELD - PRICE, PRICE, funds - charged));
+}

@@ -158,6 +158,10 @@ pub enum ClientError {
         /// What the SDK's v1 message type (or the wire check) said.
         reason: String,
     },
+    /// An x402 `exact` payment's transaction is not one this server signs
+    /// as fee payer; nothing was sent.
+    #[error("x402 exact payment refused: {0}")]
+    Exact(#[from] micropay_sdk::x402::exact::ExactRefusal),
 }
 
 impl From<micropay_sdk::SdkError> for ClientError {

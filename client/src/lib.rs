@@ -70,6 +70,7 @@ pub mod channels;
 pub mod earnings;
 pub mod error;
 pub mod escrow;
+pub mod exact;
 pub mod ledger;
 pub mod payer;
 pub mod planner;

@@ -166,6 +166,15 @@ impl WrapSol {
 pub const ASSOCIATED_TOKEN_PROGRAM: Pubkey =
     anchor_lang::pubkey!("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
 
+/// `owner`'s associated token account of `mint` under `token_program`.
+pub fn associated_token_address(owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(
+        &[owner.as_ref(), token_program.as_ref(), mint.as_ref()],
+        &ASSOCIATED_TOKEN_PROGRAM,
+    )
+    .0
+}
+
 /// `owner`'s associated token account of `mint`, created if missing
 /// (`CreateIdempotent`): only the payer signs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,15 +192,7 @@ pub struct CreateAssociatedTokenAccount {
 impl CreateAssociatedTokenAccount {
     /// The account's address.
     pub fn address(&self) -> Pubkey {
-        Pubkey::find_program_address(
-            &[
-                self.owner.as_ref(),
-                self.token_program.as_ref(),
-                self.mint.as_ref(),
-            ],
-            &ASSOCIATED_TOKEN_PROGRAM,
-        )
-        .0
+        associated_token_address(&self.owner, &self.mint, &self.token_program)
     }
 
     /// The instruction.

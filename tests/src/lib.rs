@@ -41,6 +41,7 @@ pub use solana_program_test;
 pub use micropay_native::program_test;
 
 pub mod client;
+pub mod exact;
 pub mod logs;
 pub mod postgres;
 

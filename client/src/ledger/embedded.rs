@@ -340,6 +340,35 @@ impl Ledger for EmbeddedLedger {
         Ok(())
     }
 
+    async fn submit_versioned(
+        &self,
+        transaction: &solana_sdk::transaction::VersionedTransaction,
+    ) -> Result<()> {
+        let mut svm = self.svm.lock().await;
+        let Some(&signature) = transaction.signatures.first() else {
+            return Err(ClientError::rpc("a transaction without a signature"));
+        };
+        if self.landed.lock().await.contains_key(&signature) {
+            return Ok(());
+        }
+        let keys = transaction.message.static_account_keys().to_vec();
+        // a cluster's preflight: a transaction that would fail is refused
+        // before it lands (and before its fee payer pays for it)
+        svm.simulate_transaction(transaction.clone())
+            .map_err(|f: FailedTransactionMetadata| tx_error(f.err, None))?;
+        let meta = svm
+            .send_transaction(transaction.clone())
+            .map_err(|f: FailedTransactionMetadata| tx_error(f.err, None))?;
+        let sent = Sent {
+            signature,
+            events: events_of(&keys, &meta),
+            fee: meta.fee,
+        };
+        self.touched.lock().await.extend(keys);
+        self.landed.lock().await.insert(signature, sent);
+        Ok(())
+    }
+
     async fn submit_v1(&self, wire: &[u8]) -> Result<()> {
         let refuse = |reason: String| ClientError::V1Transaction { reason };
         let Some(tables) = &self.v1 else {

@@ -181,6 +181,22 @@ pub trait Ledger: Send + Sync {
         })
     }
 
+    /// Hands a transaction signed elsewhere — legacy or v0, every
+    /// signature in place — to the cluster without waiting, like
+    /// [`submit`](Ledger::submit): a program error found by the cluster's
+    /// preflight comes back typed. Confirm it with
+    /// [`confirm`](Ledger::confirm) and its first signature. (An x402
+    /// `exact` payment: the client signs, the server co-signs as fee payer.)
+    async fn submit_versioned(
+        &self,
+        transaction: &solana_sdk::transaction::VersionedTransaction,
+    ) -> Result<()> {
+        let _ = transaction;
+        Err(ClientError::rpc(
+            "this ledger does not send transactions signed elsewhere",
+        ))
+    }
+
     /// The largest transaction format the cluster accepts now.
     async fn transaction_format(&self) -> Result<crate::v1::TxFormat> {
         Ok(crate::v1::TxFormat::Legacy)

@@ -217,6 +217,28 @@ impl Ledger for RpcLedger {
         Ok(())
     }
 
+    async fn submit_versioned(
+        &self,
+        transaction: &solana_sdk::transaction::VersionedTransaction,
+    ) -> Result<()> {
+        let config = RpcSendTransactionConfig {
+            skip_preflight: false,
+            preflight_commitment: Some(self.client.commitment().commitment),
+            ..Default::default()
+        };
+        match self
+            .client
+            .send_transaction_with_config(transaction, config)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => Err(match e.kind().get_transaction_error() {
+                Some(err) => transaction_error(err),
+                None => rpc_error(e),
+            }),
+        }
+    }
+
     async fn submit_v1(&self, wire: &[u8]) -> Result<()> {
         // refuse here what the cluster would refuse, before it leaves
         crate::v1::verify(wire)?;

@@ -27,6 +27,7 @@
 //! transaction is simulated and sent. Everything here is pure.
 
 use super::{parse_address, parse_amount, WireError};
+use crate::tokens::associated_token_address;
 use anchor_lang::prelude::Pubkey;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use ed25519_dalek::{Signature, VerifyingKey};
@@ -47,9 +48,6 @@ pub const COMPUTE_BUDGET: Pubkey =
 pub const MEMO: Pubkey = anchor_lang::pubkey!("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
 /// Lighthouse, the guard program wallets add.
 pub const LIGHTHOUSE: Pubkey = anchor_lang::pubkey!("L2TExMFKdjpN9kozasaurPirfHy9P8sbXoAN1qA3S95");
-/// The Associated Token Account program.
-pub const ASSOCIATED_TOKEN: Pubkey =
-    anchor_lang::pubkey!("ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL");
 
 /// SPL Token's `TransferChecked` tag.
 const TRANSFER_CHECKED: u8 = 12;
@@ -203,13 +201,10 @@ pub struct Transfer {
     pub payer_signature: String,
 }
 
-/// The associated token account of `owner` for `mint` under `token_program`.
-pub fn associated_token_account(owner: &Pubkey, mint: &Pubkey, token_program: &Pubkey) -> Pubkey {
-    Pubkey::find_program_address(
-        &[owner.as_ref(), token_program.as_ref(), mint.as_ref()],
-        &ASSOCIATED_TOKEN,
-    )
-    .0
+/// `transaction` as an `exact` payload carries it: bincode, then base64.
+pub fn encode(transaction: &VersionedTransaction) -> String {
+    // a transaction in memory always serializes
+    STANDARD.encode(bincode::serialize(transaction).unwrap_or_default())
 }
 
 /// The transaction of an `exact` payload.
@@ -316,7 +311,7 @@ fn transfer(ix: &Ix<'_>, terms: &Terms) -> Result<Transfer, ExactRefusal> {
     if mint != terms.asset {
         return Err(ExactRefusal::Asset);
     }
-    if destination != associated_token_account(&terms.pay_to, &terms.asset, &token_program) {
+    if destination != associated_token_address(&terms.pay_to, &terms.asset, &token_program) {
         return Err(ExactRefusal::Destination);
     }
     let amount = u64::from_le_bytes([a0, a1, a2, a3, a4, a5, a6, a7]);
@@ -409,7 +404,7 @@ mod tests {
             Pubkey::new_unique(),
         );
         World {
-            source: associated_token_account(&payer.pubkey(), &asset, &spl_token::ID),
+            source: associated_token_address(&payer.pubkey(), &asset, &spl_token::ID),
             payer,
             fee_payer,
             terms: Terms {
@@ -459,7 +454,7 @@ mod tests {
         /// The transfer a client builds from the terms.
         fn transfer(&self) -> Instruction {
             let destination =
-                associated_token_account(&self.terms.pay_to, &self.terms.asset, &spl_token::ID);
+                associated_token_address(&self.terms.pay_to, &self.terms.asset, &spl_token::ID);
             self.transfer_to(&spl_token::ID, &destination, self.terms.amount)
         }
 
@@ -492,7 +487,7 @@ mod tests {
             transfer,
             Transfer {
                 source: w.source,
-                destination: associated_token_account(
+                destination: associated_token_address(
                     &w.terms.pay_to,
                     &w.terms.asset,
                     &spl_token::ID
@@ -505,8 +500,7 @@ mod tests {
             }
         );
         // over the wire: bincode, then base64
-        let wire = STANDARD.encode(bincode::serialize(&tx).unwrap());
-        assert_eq!(decode(&wire).unwrap(), tx);
+        assert_eq!(decode(&encode(&tx)).unwrap(), tx);
         assert_eq!(decode("not base64!"), Err(ExactRefusal::Undecodable));
         assert_eq!(
             decode(&STANDARD.encode([1, 2, 3])),
@@ -582,7 +576,7 @@ mod tests {
         let own = w.signed_by_payer(&w.layout(&[]), &w.payer.pubkey());
         assert_eq!(verify(&own, &w.terms), Err(ExactRefusal::FeePayer));
         // the fee payer as the transfer's authority, or its source
-        let destination = associated_token_account(&w.terms.pay_to, &w.terms.asset, &spl_token::ID);
+        let destination = associated_token_address(&w.terms.pay_to, &w.terms.asset, &spl_token::ID);
         let mut as_authority = w.transfer_to(&spl_token::ID, &destination, 1_000);
         as_authority.accounts[3].pubkey = w.fee_payer;
         let mut as_source = w.transfer();
@@ -614,7 +608,7 @@ mod tests {
     fn the_transfer_pays_exactly_the_offer() {
         let w = world();
         let to_ata =
-            |program: &Pubkey| associated_token_account(&w.terms.pay_to, &w.terms.asset, program);
+            |program: &Pubkey| associated_token_address(&w.terms.pay_to, &w.terms.asset, program);
         let pay = |ix: Instruction| verify(&w.tx(&[limit(1), price(1), ix]), &w.terms);
         assert_eq!(
             pay(w.transfer_to(&spl_token::ID, &to_ata(&spl_token::ID), 999)),
