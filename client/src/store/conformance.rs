@@ -9,7 +9,8 @@
 #![allow(clippy::unwrap_used, clippy::arithmetic_side_effects)]
 
 use super::{
-    rules, ClaimStatus, Credit, PayerRecord, PayerStore, ReceiverStore, RowWrite, VoucherRecord,
+    rules, ClaimStatus, Credit, ExactPayment, ExactStatus, PayerRecord, PayerStore, ReceiverStore,
+    RowWrite, VoucherRecord,
 };
 use anchor_lang::prelude::Pubkey;
 use micropay_sdk::voucher::Voucher;
@@ -87,9 +88,57 @@ fn credits(store: &dyn ReceiverStore) {
     assert_eq!(store.count_credits().unwrap(), 0);
 }
 
+/// `exact` payments: recorded once by id, every field round-trips, and a
+/// status moves only from the one expected.
+fn exact_payments(store: &dyn ReceiverStore) {
+    let payment = ExactPayment {
+        id: "5VERv8NMvzbJMEkV8xnrLkEaWRtSz9CosKDYjCJjBRnbJLgp8uirBgmQpjKhoR4tjF3ZpRzrFmBV6UjKdiSZkQUW".into(),
+        payer: Pubkey::new_unique(),
+        mint: Pubkey::new_unique(),
+        amount: u64::MAX,
+        route: "GET /a/*".into(),
+        status: ExactStatus::Sending,
+        created_at: u64::MAX,
+    };
+    assert_eq!(store.get_exact(&payment.id).unwrap(), None);
+    assert!(store.put_exact(&payment).unwrap(), "recorded");
+    let again = ExactPayment {
+        route: "GET /b".into(),
+        ..payment.clone()
+    };
+    assert!(!store.put_exact(&again).unwrap(), "one id, recorded once");
+    assert_eq!(store.get_exact(&payment.id).unwrap(), Some(payment.clone()));
+    let (sending, settled, failed) = (
+        ExactStatus::Sending,
+        ExactStatus::Settled,
+        ExactStatus::Failed,
+    );
+    assert!(
+        !store
+            .set_exact_status(&payment.id, settled, failed)
+            .unwrap(),
+        "not from another status"
+    );
+    assert!(store
+        .set_exact_status(&payment.id, sending, settled)
+        .unwrap());
+    assert!(
+        !store
+            .set_exact_status(&payment.id, sending, failed)
+            .unwrap(),
+        "moved once"
+    );
+    assert!(!store.set_exact_status("unknown", sending, settled).unwrap());
+    assert_eq!(
+        store.get_exact(&payment.id).unwrap().map(|p| p.status),
+        Some(settled)
+    );
+}
+
 /// The receiver primitives and rules on an empty `store`.
 pub fn receiver_store(store: &dyn ReceiverStore) {
     credits(store);
+    exact_payments(store);
     let a = Pubkey::new_unique();
     assert_eq!(store.get(&a).unwrap(), None, "empty store has no row");
 
@@ -341,6 +390,7 @@ pub fn receiver_store(store: &dyn ReceiverStore) {
 /// order: every increment is counted exactly once.
 pub fn concurrent_receivers(stores: Vec<Arc<dyn ReceiverStore>>) {
     concurrent_credit_takers(&stores);
+    concurrent_exact_recorders(&stores);
     let channel = Pubkey::new_unique();
     let key = Arc::new(Keypair::new());
     let (creator, mint) = (Pubkey::new_unique(), Pubkey::new_unique());
@@ -378,6 +428,56 @@ pub fn concurrent_receivers(stores: Vec<Arc<dyn ReceiverStore>>) {
         .collect::<Vec<_>>();
     let counted: u64 = threads.into_iter().map(|t| t.join().expect("thread")).sum();
     assert_eq!(counted, 600, "each increment counted exactly once");
+}
+
+/// Gateways sharing one backend record and settle the same `exact`
+/// payments at once (a client sending one transaction to several): each
+/// is recorded once and moved to settled once.
+fn concurrent_exact_recorders(stores: &[Arc<dyn ReceiverStore>]) {
+    let payments: Arc<Vec<ExactPayment>> = Arc::new(
+        (0..20u64)
+            .map(|i| ExactPayment {
+                id: format!("tx-{i}-{}", Pubkey::new_unique()),
+                payer: Pubkey::new_unique(),
+                mint: Pubkey::new_unique(),
+                amount: i,
+                route: "GET /x".into(),
+                status: ExactStatus::Sending,
+                created_at: 0,
+            })
+            .collect(),
+    );
+    let threads: Vec<_> = stores
+        .iter()
+        .flat_map(|store| (0..2).map(move |_| store.clone()))
+        .map(|store| {
+            let payments = payments.clone();
+            std::thread::spawn(move || {
+                let recorded = payments
+                    .iter()
+                    .filter(|p| store.put_exact(p).expect("put"))
+                    .count();
+                let settled = payments
+                    .iter()
+                    .filter(|p| {
+                        store
+                            .set_exact_status(&p.id, ExactStatus::Sending, ExactStatus::Settled)
+                            .expect("set")
+                    })
+                    .count();
+                (recorded, settled)
+            })
+        })
+        .collect();
+    let (recorded, settled) = threads
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .fold((0, 0), |(r, s), (a, b)| (r + a, s + b));
+    assert_eq!(
+        (recorded, settled),
+        (20, 20),
+        "each recorded and settled once"
+    );
 }
 
 /// Receivers sharing one backend take the same credits at once: each is

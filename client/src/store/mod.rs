@@ -39,7 +39,7 @@ pub use offload::{AsyncLease, AsyncStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
-use crate::error::Result;
+use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
 use micropay_sdk::voucher::Voucher;
 use solana_sdk::hash::Hash;
@@ -168,6 +168,60 @@ pub struct Credit {
     pub created_at: u64,
 }
 
+/// Where an x402 `exact` payment's transaction stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExactStatus {
+    /// Recorded; its transaction may have been sent (it lands at most once:
+    /// sending it again and confirming is safe).
+    Sending,
+    /// The transaction landed: the payment bought one serving.
+    Settled,
+    /// The cluster refused the transaction: it never lands.
+    Failed,
+}
+
+impl ExactStatus {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExactStatus::Sending => "sending",
+            ExactStatus::Settled => "settled",
+            ExactStatus::Failed => "failed",
+        }
+    }
+
+    /// The status spelled `text`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "sending" => Some(ExactStatus::Sending),
+            "settled" => Some(ExactStatus::Settled),
+            "failed" => Some(ExactStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// An x402 `exact` payment, recorded before its transaction is sent: its
+/// id is served at most once (a cluster answers the resend of a landed
+/// transaction as if it were new; this row is what says it is not).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExactPayment {
+    /// The transaction's id: its first signature (the fee payer's), base58.
+    pub id: String,
+    /// Who paid: the transfer's authority.
+    pub payer: Pubkey,
+    /// The mint paid in.
+    pub mint: Pubkey,
+    /// Base units transferred.
+    pub amount: u64,
+    /// The route it paid for (as the paywall names routes).
+    pub route: String,
+    /// Where it stands.
+    pub status: ExactStatus,
+    /// When it was recorded, Unix seconds.
+    pub created_at: u64,
+}
+
 /// A payer's row for one channel.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PayerRecord {
@@ -244,6 +298,27 @@ pub trait ReceiverStore: Send + Sync {
 
     /// How many credits are kept.
     fn count_credits(&self) -> Result<u64>;
+
+    /// Records the `exact` payment `payment` unless its id is recorded;
+    /// `true` when recorded. (Backends that take `exact` payments implement
+    /// the three `exact` primitives; the conformance suite checks them.)
+    fn put_exact(&self, payment: &ExactPayment) -> Result<bool> {
+        let _ = payment;
+        Err(ClientError::store("this store keeps no exact payments"))
+    }
+
+    /// The `exact` payment recorded under `id`.
+    fn get_exact(&self, id: &str) -> Result<Option<ExactPayment>> {
+        let _ = id;
+        Err(ClientError::store("this store keeps no exact payments"))
+    }
+
+    /// Moves the payment `id` from `from` to `to`; `true` when it was at
+    /// `from` (of concurrent movers, exactly one wins).
+    fn set_exact_status(&self, id: &str, from: ExactStatus, to: ExactStatus) -> Result<bool> {
+        let _ = (id, from, to);
+        Err(ClientError::store("this store keeps no exact payments"))
+    }
 
     /// The lease that makes one watcher active among several processes
     /// watching this store (gateways sharing a database); `None` when one

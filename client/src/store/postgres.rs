@@ -51,8 +51,8 @@
 
 use super::pg_tls::Connect;
 use super::{
-    bits, corrupt, key, unbits, ClaimStatus, Credit, PayerRecord, PayerStore, ReceiverStore,
-    RowWrite, VoucherRecord, WatcherLease,
+    bits, corrupt, key, unbits, ClaimStatus, Credit, ExactPayment, ExactStatus, PayerRecord,
+    PayerStore, ReceiverStore, RowWrite, VoucherRecord, WatcherLease,
 };
 use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
@@ -105,6 +105,16 @@ const MIGRATIONS: &[&str] = &[
         signer BYTEA NOT NULL,
         created_at BIGINT NOT NULL,
         PRIMARY KEY (channel, amount, route)
+    );",
+    // 3: x402 `exact` payments, recorded before their transaction is sent
+    "CREATE TABLE receiver_exact_payments (
+        id TEXT PRIMARY KEY,
+        payer BYTEA NOT NULL,
+        mint BYTEA NOT NULL,
+        amount BIGINT NOT NULL,
+        route TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('sending', 'settled', 'failed')),
+        created_at BIGINT NOT NULL
     );",
 ];
 
@@ -939,6 +949,89 @@ impl ReceiverStore for PostgresStore {
                 .await?
                 .try_get(0)?;
             Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    // exact payments are one write per paid request of an `exact` route
+    // (a transaction per request costs far more): unprepared statements
+    fn put_exact(&self, p: &ExactPayment) -> Result<bool> {
+        let p = p.clone();
+        self.write(move |conn| {
+            let p = p.clone();
+            async move {
+                let n = conn
+                    .client
+                    .execute(
+                        "INSERT INTO receiver_exact_payments
+                             (id, payer, mint, amount, route, status, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                        &[
+                            &p.id,
+                            &p.payer.to_bytes().as_slice(),
+                            &p.mint.to_bytes().as_slice(),
+                            &bits(p.amount),
+                            &p.route,
+                            &p.status.as_str(),
+                            &bits(p.created_at),
+                        ],
+                    )
+                    .await?;
+                Ok(n == 1)
+            }
+        })
+    }
+
+    fn get_exact(&self, id: &str) -> Result<Option<ExactPayment>> {
+        let id = id.to_string();
+        let row = self.read(move |conn| {
+            let id = id.clone();
+            async move {
+                Ok(conn
+                    .client
+                    .query_opt(
+                        "SELECT id, payer, mint, amount, route, status, created_at
+                         FROM receiver_exact_payments WHERE id = $1",
+                        &[&id],
+                    )
+                    .await?)
+            }
+        })?;
+        row.map(|r| {
+            let bytes = |i: usize| -> Result<Vec<u8>> { r.try_get(i).map_err(|_| corrupt("key")) };
+            let text = |i: usize| -> Result<String> { r.try_get(i).map_err(|_| corrupt("text")) };
+            let n = |i: usize| -> Result<u64> {
+                r.try_get::<_, i64>(i)
+                    .map(unbits)
+                    .map_err(|_| corrupt("number"))
+            };
+            Ok(ExactPayment {
+                id: text(0)?,
+                payer: key(bytes(1)?)?,
+                mint: key(bytes(2)?)?,
+                amount: n(3)?,
+                route: text(4)?,
+                status: ExactStatus::parse(&text(5)?).ok_or_else(|| corrupt("exact status"))?,
+                created_at: n(6)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn set_exact_status(&self, id: &str, from: ExactStatus, to: ExactStatus) -> Result<bool> {
+        let id = id.to_string();
+        self.write(move |conn| {
+            let id = id.clone();
+            async move {
+                let n = conn
+                    .client
+                    .execute(
+                        "UPDATE receiver_exact_payments SET status = $3
+                         WHERE id = $1 AND status = $2",
+                        &[&id, &from.as_str(), &to.as_str()],
+                    )
+                    .await?;
+                Ok(n == 1)
+            }
         })
     }
 }

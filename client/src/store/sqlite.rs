@@ -11,8 +11,8 @@
 //! session secret keys.
 
 use super::{
-    bits, corrupt, key, unbits, ClaimStatus, Credit, PayerRecord, PayerStore, ReceiverStore,
-    RowWrite, VoucherRecord,
+    bits, corrupt, key, unbits, ClaimStatus, Credit, ExactPayment, ExactStatus, PayerRecord,
+    PayerStore, ReceiverStore, RowWrite, VoucherRecord,
 };
 use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
@@ -82,6 +82,16 @@ const MIGRATIONS: &[&str] = &[
         signer BLOB NOT NULL,
         created_at INTEGER NOT NULL,
         PRIMARY KEY (channel, amount, route)
+    );",
+    // 5: x402 `exact` payments, recorded before their transaction is sent
+    "CREATE TABLE receiver_exact_payments (
+        id TEXT PRIMARY KEY,
+        payer BLOB NOT NULL,
+        mint BLOB NOT NULL,
+        amount INTEGER NOT NULL,
+        route TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('sending', 'settled', 'failed')),
+        created_at INTEGER NOT NULL
     );",
 ];
 
@@ -430,6 +440,71 @@ impl ReceiverStore for SqliteStore {
             let n: i64 =
                 conn.query_row("SELECT COUNT(*) FROM receiver_credits", [], |r| r.get(0))?;
             Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    fn put_exact(&self, p: &ExactPayment) -> Result<bool> {
+        self.named(|| {
+            let conn = self.lock()?;
+            let mut stmt = conn.prepare_cached(
+                "INSERT INTO receiver_exact_payments
+                     (id, payer, mint, amount, route, status, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+            )?;
+            Ok(stmt.execute(params![
+                p.id,
+                p.payer.as_ref(),
+                p.mint.as_ref(),
+                bits(p.amount),
+                p.route,
+                p.status.as_str(),
+                bits(p.created_at)
+            ])? == 1)
+        })
+    }
+
+    fn get_exact(&self, id: &str) -> Result<Option<ExactPayment>> {
+        self.named(|| {
+            let conn = self.lock()?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT payer, mint, amount, route, status, created_at
+                 FROM receiver_exact_payments WHERE id = ?1",
+            )?;
+            let row = stmt
+                .query_row(params![id], |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(5)?,
+                    ))
+                })
+                .optional()?;
+            row.map(|(payer, mint, amount, route, status, at)| {
+                Ok(ExactPayment {
+                    id: id.to_string(),
+                    payer: key(payer)?,
+                    mint: key(mint)?,
+                    amount: unbits(amount),
+                    route,
+                    status: ExactStatus::parse(&status)
+                        .ok_or_else(|| ClientError::store("corrupt exact payment status"))?,
+                    created_at: unbits(at),
+                })
+            })
+            .transpose()
+        })
+    }
+
+    fn set_exact_status(&self, id: &str, from: ExactStatus, to: ExactStatus) -> Result<bool> {
+        self.named(|| {
+            let conn = self.lock()?;
+            let mut stmt = conn.prepare_cached(
+                "UPDATE receiver_exact_payments SET status = ?3 WHERE id = ?1 AND status = ?2",
+            )?;
+            Ok(stmt.execute(params![id, from.as_str(), to.as_str()])? == 1)
         })
     }
 }
