@@ -133,6 +133,21 @@ fn exact_payments(store: &dyn ReceiverStore) {
         store.get_exact(&payment.id).unwrap().map(|p| p.status),
         Some(settled)
     );
+    // served, and given back when the upstream failed
+    let served = ExactStatus::Served;
+    assert!(store
+        .set_exact_status(&payment.id, settled, served)
+        .unwrap());
+    assert!(store
+        .set_exact_status(&payment.id, served, settled)
+        .unwrap());
+    assert!(store
+        .set_exact_status(&payment.id, settled, served)
+        .unwrap());
+    assert_eq!(
+        store.get_exact(&payment.id).unwrap().map(|p| p.status),
+        Some(served)
+    );
 }
 
 /// The receiver primitives and rules on an empty `store`.

@@ -174,8 +174,11 @@ pub enum ExactStatus {
     /// Recorded; its transaction may have been sent (it lands at most once:
     /// sending it again and confirming is safe).
     Sending,
-    /// The transaction landed: the payment bought one serving.
+    /// The transaction landed: the payment buys one serving, not given yet
+    /// (or given back: the upstream failed).
     Settled,
+    /// Settled and served: nothing more is owed.
+    Served,
     /// The cluster refused the transaction: it never lands.
     Failed,
 }
@@ -186,6 +189,7 @@ impl ExactStatus {
         match self {
             ExactStatus::Sending => "sending",
             ExactStatus::Settled => "settled",
+            ExactStatus::Served => "served",
             ExactStatus::Failed => "failed",
         }
     }
@@ -195,6 +199,7 @@ impl ExactStatus {
         match text {
             "sending" => Some(ExactStatus::Sending),
             "settled" => Some(ExactStatus::Settled),
+            "served" => Some(ExactStatus::Served),
             "failed" => Some(ExactStatus::Failed),
             _ => None,
         }

@@ -113,7 +113,7 @@ const MIGRATIONS: &[&str] = &[
         mint BYTEA NOT NULL,
         amount BIGINT NOT NULL,
         route TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('sending', 'settled', 'failed')),
+        status TEXT NOT NULL CHECK (status IN ('sending', 'settled', 'served', 'failed')),
         created_at BIGINT NOT NULL
     );",
 ];

@@ -90,7 +90,7 @@ const MIGRATIONS: &[&str] = &[
         mint BLOB NOT NULL,
         amount INTEGER NOT NULL,
         route TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('sending', 'settled', 'failed')),
+        status TEXT NOT NULL CHECK (status IN ('sending', 'settled', 'served', 'failed')),
         created_at INTEGER NOT NULL
     );",
 ];
