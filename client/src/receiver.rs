@@ -340,6 +340,12 @@ impl Receiver {
         self.creator
     }
 
+    /// Its store, as async code reaches it (the paywall records `exact`
+    /// payments there, beside the vouchers).
+    pub fn store(&self) -> &AsyncStore {
+        &self.store
+    }
+
     /// What it accepts.
     pub fn config(&self) -> &ReceiverConfig {
         &self.config

@@ -182,6 +182,10 @@ pub struct Route {
     /// Claim the voucher on chain before the request is served (for
     /// high-value requests): the creator holds settled money, not a voucher.
     pub settle_first: bool,
+    /// Also offer x402's `exact` scheme (a token transfer per request, the
+    /// paywall as its own facilitator) after micropay's, so a client
+    /// without micropay still pays. Needs [`crate::paywall::Paywall::settle_exact`].
+    pub exact: bool,
 }
 
 impl Route {
@@ -216,6 +220,7 @@ impl Route {
             prices,
             description: None,
             settle_first: false,
+            exact: false,
         })
     }
 

@@ -102,6 +102,21 @@ impl ExactRequirements {
     }
 }
 
+/// An `exact` payment's `PAYMENT-SIGNATURE` (x402 `PaymentPayload`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExactPaymentPayload {
+    /// [`super::X402_VERSION`].
+    pub x402_version: u32,
+    /// The resource paid for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<super::ResourceInfo>,
+    /// The offer chosen, as the server sent it.
+    pub accepted: ExactRequirements,
+    /// The client-signed transaction.
+    pub payload: ExactPayload,
+}
+
 /// The `payload` of an `exact` payment: the client-signed transaction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExactPayload {
@@ -192,6 +207,8 @@ pub struct Transfer {
     pub authority: Pubkey,
     /// SPL Token or Token-2022.
     pub token_program: Pubkey,
+    /// The mint moved.
+    pub mint: Pubkey,
     /// Base units moved.
     pub amount: u64,
     /// The decimals the transfer states (the cluster checks them).
@@ -323,6 +340,7 @@ fn transfer(ix: &Ix<'_>, terms: &Terms) -> Result<Transfer, ExactRefusal> {
         destination,
         authority,
         token_program,
+        mint,
         amount,
         decimals,
         payer_signature: String::new(),
@@ -494,6 +512,7 @@ mod tests {
                 ),
                 authority: w.payer.pubkey(),
                 token_program: spl_token::ID,
+                mint: w.terms.asset,
                 amount: 1_000,
                 decimals: 6,
                 payer_signature: tx.signatures[1].to_string(),

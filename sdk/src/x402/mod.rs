@@ -391,13 +391,17 @@ pub struct SettlementResponse {
     /// The channel's signer (the payer's session key), base58.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payer: Option<String>,
-    /// The channel paid.
+    /// The channel paid (empty, and left out, for an `exact` payment).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub channel: String,
-    /// Cumulative amount the server now holds, base units.
+    /// Cumulative amount the server now holds, base units (micropay).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub cumulative: String,
     /// What the creator received for this request, net of the fee share.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub paid: String,
-    /// Allocation left for further vouchers, base units.
+    /// Allocation left for further vouchers, base units (micropay).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub remaining: String,
     /// Why `success` is false: the request was not served (its upstream
     /// failed) and the voucher is kept, uncharged, for a retry of the same
@@ -423,6 +427,9 @@ pub struct Refusal {
     /// client's next voucher).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claimed: Option<String>,
+    /// A finer reason, machine-readable ([`RefusalCode::InvalidTransaction`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// Machine-readable refusal reasons.
@@ -463,6 +470,10 @@ pub enum RefusalCode {
     Underpaid,
     /// This voucher paid for a request already: a retry is not served twice.
     Duplicate,
+    /// An `exact` payment's transaction is not one the server signs and
+    /// sends, or the cluster refused it: `detail` says why
+    /// ([`exact::ExactRefusal::code`], or `cluster_refused`).
+    InvalidTransaction,
 }
 
 fn parse_address(field: &'static str, value: &str) -> Result<Pubkey, WireError> {
@@ -494,6 +505,7 @@ impl Refusal {
             channel: None,
             held: None,
             claimed: None,
+            detail: None,
         }
     }
 

@@ -46,6 +46,12 @@
 //! ([`Unavailable`]), never internal error text: that goes to the log
 //! (RPC URLs carry credentials).
 //!
+//! A route marked [`Route::exact`] also offers x402's standard `exact`
+//! scheme, after micropay's: a client without micropay pays each request
+//! with a token transfer it signed, which the paywall checks, co-signs as
+//! fee payer and sends before the request runs ([`ExactSettlement`], recorded in the
+//! same store so that a transaction is served once).
+//!
 //! Refusals are `402` with the x402 body and header; the `micropay`
 //! extension says why in a machine-readable code and, when the client is
 //! behind the server, carries the best voucher held so the client resumes
@@ -58,6 +64,10 @@
 //! a busy commit thread, the kernel time-slices two workers on one core and
 //! a request held by the waiting one waits a scheduler tick (2–4 ms added
 //! p99 on two cores instead of 1–2 ms; README, "Sell an API per request").
+
+mod exact;
+
+pub use exact::ExactSettlement;
 
 use crate::{
     metrics::Metrics,
@@ -249,6 +259,8 @@ struct Shared {
     /// Junk payments per client in its current minute.
     junk: StdMutex<HashMap<Option<IpAddr>, (std::time::Instant, u32)>>,
     metrics: Arc<Metrics>,
+    /// How `exact` payments are settled, once configured.
+    exact: std::sync::OnceLock<ExactSettlement>,
     /// Operator-fault refusals already warned about, by (code, mint).
     warned: StdMutex<HashSet<(&'static str, Pubkey)>>,
 }
@@ -258,7 +270,8 @@ struct Shared {
 const MAX_WARNED: usize = 16;
 
 /// Payments refused as junk (`unknown_channel`, `bad_signature`,
-/// `wrong_creator`, `malformed`, `unsupported`, `wrong_pay_to`) per client
+/// `wrong_creator`, `malformed`, `unsupported`, `wrong_pay_to`,
+/// `invalid_transaction`) per client
 /// address per minute; past it the client's payments are answered `429`
 /// before anything is looked up (a junk voucher on a random channel costs
 /// the receiver an RPC read).
@@ -277,19 +290,47 @@ fn junk(code: RefusalCode) -> bool {
             | RefusalCode::Malformed
             | RefusalCode::Unsupported
             | RefusalCode::WrongPayTo
+            | RefusalCode::InvalidTransaction
     )
 }
 
-/// What an accepted voucher bought: the `PAYMENT-RESPONSE`, and the credit
-/// kept if the request is then not served.
+/// What a payment bought: the `PAYMENT-RESPONSE`, and how it is given
+/// back if the request is then not served.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Paid {
     /// The `PAYMENT-RESPONSE`.
     pub settlement: SettlementResponse,
-    /// The voucher, route and what it paid, kept as a credit (the same
-    /// voucher sent again for the same route is served once) when the
-    /// upstream fails.
-    pub credit: Credit,
+    /// What a request not served keeps for its retry.
+    pub refund: Refund,
+}
+
+/// How a paid request that was not served keeps its payment for a retry of
+/// the same request with the same payment (served once, after a restart
+/// too, on any gateway sharing the store).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Refund {
+    /// micropay: the voucher, route and what it paid, kept as a credit.
+    Credit(Credit),
+    /// `exact`: the payment, marked settled-not-served again.
+    Exact {
+        /// The transaction's id.
+        id: String,
+        /// Who paid.
+        payer: Pubkey,
+        /// Base units paid.
+        amount: u64,
+    },
+}
+
+impl Refund {
+    /// Who paid (the channel for micropay, the payer for `exact`) and what
+    /// the creator received: for the request's log line.
+    fn logged(&self) -> (Pubkey, u64) {
+        match self {
+            Refund::Credit(c) => (c.channel, c.net),
+            Refund::Exact { payer, amount, .. } => (*payer, *amount),
+        }
+    }
 }
 
 /// Most settle-first claims sent per second: each costs the creator a
@@ -340,6 +381,7 @@ impl Paywall {
                 claims: StdMutex::new((std::time::Instant::now(), 0)),
                 junk: StdMutex::new(HashMap::new()),
                 metrics: Metrics::new(),
+                exact: std::sync::OnceLock::new(),
                 warned: StdMutex::new(HashSet::new()),
             }),
         }
@@ -410,8 +452,17 @@ impl Paywall {
                 remaining: credit.allocation.saturating_sub(credit.amount).to_string(),
                 error_reason: None,
             },
-            credit,
+            refund: Refund::Credit(credit),
         }))
+    }
+
+    /// Keeps what a request that was not served paid, for its retry; `true`
+    /// when kept.
+    async fn give_back(&self, refund: Refund) -> bool {
+        match refund {
+            Refund::Credit(credit) => self.keep(credit).await,
+            Refund::Exact { id, .. } => self.unserve_exact(id).await,
+        }
     }
 
     /// Takes one settle-first claim from this second's allowance.
@@ -496,6 +547,18 @@ impl Paywall {
     }
 
     /// The ways to pay for `route`: one per priced mint.
+    /// The route's offers: micropay's, then `exact`'s when the route and
+    /// the paywall take it.
+    fn offers(&self, route: &Route) -> Vec<Offer> {
+        let mut offers: Vec<Offer> = self
+            .requirements(route)
+            .into_iter()
+            .map(Offer::from)
+            .collect();
+        offers.extend(self.exact_offers(route).into_iter().map(Offer::Exact));
+        offers
+    }
+
     fn requirements(&self, route: &Route) -> Vec<PaymentRequirements> {
         let receiver = &self.shared.receiver;
         let config = receiver.config();
@@ -537,11 +600,7 @@ impl Paywall {
                 description: route.description.clone(),
                 mime_type: None,
             },
-            accepts: self
-                .requirements(route)
-                .into_iter()
-                .map(Offer::from)
-                .collect(),
+            accepts: self.offers(route),
             extensions: BTreeMap::from([(
                 x402::EXTENSION.to_string(),
                 Extension::refusal(refusal),
@@ -629,6 +688,9 @@ impl Paywall {
                     .into(),
             );
         };
+        if exact::is_exact(payment) {
+            return self.decide_exact(route, path, payment).await;
+        }
         let payload: PaymentPayload = match x402::decode_header(x402::PAYMENT_SIGNATURE, payment) {
             Ok(p) => p,
             Err(e) => return refuse(RefusalCode::Malformed, e.to_string()),
@@ -964,12 +1026,12 @@ where
                 Decision::Paid(paid) => {
                     let Paid {
                         mut settlement,
-                        credit,
+                        refund,
                     } = *paid;
-                    let (channel, net) = (credit.channel, credit.net);
+                    let (channel, net) = refund.logged();
                     let mut response = inner.call(request).await?.map(Body::new);
                     let status = response.status();
-                    let kept = paywall.not_served(status) && paywall.keep(credit).await;
+                    let kept = paywall.not_served(status) && paywall.give_back(refund).await;
                     if kept {
                         settlement.success = false;
                         settlement.error_reason = Some(NOT_SERVED.into());
