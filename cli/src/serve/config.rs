@@ -228,6 +228,11 @@ pub struct RouteConfig {
     /// Claim each voucher on chain before serving (high-value requests).
     #[serde(default)]
     pub settle_first: bool,
+    /// Also take x402's `exact` scheme for clients without micropay: a
+    /// token transfer per request to the payee's associated token account,
+    /// this gateway's keypair paying each transaction's fee.
+    #[serde(default)]
+    pub exact: bool,
 }
 
 impl ServeConfig {

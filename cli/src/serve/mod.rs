@@ -17,6 +17,7 @@
 //! method = "GET"                       # optional: any method
 //! path = "/weather/**"                 # `*` one segment, final `**` the rest
 //! price = { sol = "0.00001" }          # UI units per request, per accepted mint
+//! exact = true                         # optional: also x402 `exact` (a transfer per request)
 //!
 //! [default]                            # paths no route names (default: free)
 //! deny = true                          # or: price = { sol = "0.00001" }

@@ -67,6 +67,10 @@ pub(super) struct Plan {
     pub(super) watch: Option<WatchPlan>,
     /// Mints whose payee earnings account `serve` creates before serving.
     pub(super) create_earnings: Vec<Pubkey>,
+    /// `(mint, token program)` of every mint an `exact` route is priced
+    /// in: the payee's associated token account receives those transfers
+    /// (created at start if missing), and the paywall settles them.
+    pub(super) exact_accounts: Vec<(Pubkey, Pubkey)>,
     /// How often the cluster's genesis hash is looked at (the watcher's
     /// poll interval, whether or not it runs).
     pub(super) cluster_check: Duration,
@@ -129,6 +133,7 @@ pub(super) fn plan(
         earnings_to_create: ready::symbols(&facts.mints, &ready.create_earnings),
         warnings,
     };
+    let exact_accounts = exact_accounts(&routes, &facts.mints);
     Ok(Plan {
         creator,
         receiver: receiver_config(file, checked),
@@ -143,6 +148,7 @@ pub(super) fn plan(
         fund,
         watch: file.watch.enabled.then(|| watch_plan(file, checked)),
         create_earnings: ready.create_earnings,
+        exact_accounts,
         cluster_check: Duration::from_secs(file.watch.poll_secs.max(1)),
         serving,
     })
@@ -251,6 +257,8 @@ pub struct RouteView {
     pub prices_ui: BTreeMap<String, String>,
     /// Vouchers are claimed on chain before the request is served.
     pub settle_first: bool,
+    /// x402's `exact` is offered too.
+    pub exact: bool,
 }
 
 impl std::fmt::Display for Serving {
@@ -298,10 +306,11 @@ impl std::fmt::Display for Serving {
                 r.method,
                 r.path,
                 prices.join(", "),
-                if r.settle_first {
-                    "  (settled before serving)"
-                } else {
-                    ""
+                match (r.settle_first, r.exact) {
+                    (true, true) => "  (settled before serving; also x402 exact)",
+                    (true, false) => "  (settled before serving)",
+                    (false, true) => "  (also x402 exact: a transfer per request)",
+                    (false, false) => "",
                 }
             )?;
         }
@@ -397,16 +406,31 @@ fn routes(
             prices: BTreeMap::new(),
             prices_ui: BTreeMap::new(),
             settle_first: r.settle_first,
+            exact: r.exact,
         };
         let prices = prices(&r.price, mints, &where_, &mut view)?;
         let mut route = Route::new(method, path, prices)
             .map_err(|e| Failure::user(format!("{where_}: {e}")))?;
         route.description = r.description.clone();
         route.settle_first = r.settle_first;
+        route.exact = r.exact;
         routes.push(route);
         views.push(view);
     }
     Ok((routes, views))
+}
+
+/// `(mint, token program)` of each mint an `exact` route is priced in.
+fn exact_accounts(routes: &[Route], mints: &BTreeMap<Pubkey, MintInfo>) -> Vec<(Pubkey, Pubkey)> {
+    let exact: std::collections::BTreeSet<Pubkey> = routes
+        .iter()
+        .filter(|r| r.exact)
+        .flat_map(|r| r.prices.iter().map(|p| p.mint))
+        .collect();
+    exact
+        .iter()
+        .filter_map(|m| mints.get(m).map(|i| (i.address, i.token_program)))
+        .collect()
 }
 
 /// A warning per `settle_first` route price worth less than the claim each
@@ -455,6 +479,7 @@ fn unrouted(
                 prices: BTreeMap::new(),
                 prices_ui: BTreeMap::new(),
                 settle_first: false,
+                exact: false,
             };
             let prices = prices(price, mints, &where_, &mut view)?;
             let every =

@@ -15,7 +15,7 @@ use micropay_client::{
     watcher::{subscribe_channels, WatchReport, Watcher, WatcherConfig},
 };
 use micropay_http::{
-    paywall::{ClaimNow, Paywall},
+    paywall::{ClaimNow, ExactSettlement, Paywall},
     proxy::Proxy,
 };
 use std::sync::Arc;
@@ -54,8 +54,17 @@ pub(super) async fn start(
         ctx.ledger.clone(),
         Arc::new(ctx.keypair()?.insecure_clone()),
     );
+    if !plan.exact_accounts.is_empty() {
+        exact_accounts(ctx, &plan.creator, &plan.exact_accounts).await?;
+    }
     let network = plan.paywall.network.clone();
     let paywall = Paywall::with_settle(receiver, plan.paywall, Arc::new(claimer));
+    if !plan.exact_accounts.is_empty() {
+        paywall.settle_exact(ExactSettlement {
+            ledger: ctx.ledger.clone(),
+            fee_payer: Arc::new(ctx.keypair()?.insecure_clone()),
+        });
+    }
     let signal = shutdown_signal()?;
     let (stop, stopped) = watch::channel(false);
     let stop = Arc::new(stop);
@@ -170,6 +179,31 @@ async fn spawn_watcher(
         }
         report
     }))
+}
+
+/// Creates the payee's associated token accounts of the mints `exact`
+/// routes are priced in, where missing (idempotent; the keypair pays the
+/// rent): `exact` transfers go there.
+async fn exact_accounts(
+    ctx: &Ctx,
+    payee: &anchor_lang::prelude::Pubkey,
+    accounts: &[(anchor_lang::prelude::Pubkey, anchor_lang::prelude::Pubkey)],
+) -> Result<(), Failure> {
+    let ixs: Vec<_> = accounts
+        .iter()
+        .map(|(mint, token_program)| {
+            Ok(micropay_sdk::tokens::CreateAssociatedTokenAccount {
+                payer: ctx.me()?,
+                owner: *payee,
+                mint: *mint,
+                token_program: *token_program,
+            }
+            .instruction())
+        })
+        .collect::<Result<_, Failure>>()?;
+    ctx.ledger().send(&ixs, ctx.keypair()?, &[]).await?;
+    tracing::info!(%payee, accounts = ixs.len(), "the payee's token accounts for exact payments exist");
+    Ok(())
 }
 
 /// Creates the payee's missing earnings accounts (the plan found the
