@@ -16,7 +16,9 @@
 //!    add Lighthouse guards; clients add a Memo nonce).
 //! 2. The fee payer is the message's first account and appears in no
 //!    instruction: it is neither the transfer's authority nor its source.
-//! 3. The compute unit price is at most [`MAX_COMPUTE_UNIT_PRICE`].
+//! 3. The compute unit price is at most [`MAX_COMPUTE_UNIT_PRICE`], and
+//!    the priority fee it makes at the unit limit at most
+//!    [`MAX_PRIORITY_FEE`] (stricter than the spec: see there).
 //! 4. The transfer moves exactly `amount` of `asset` to the associated token
 //!    account of (`payTo`, `asset`) under the instruction's token program.
 //! 5. With `extra.memo`, exactly one Memo instruction, carrying it.
@@ -40,6 +42,14 @@ pub const SCHEME: &str = "exact";
 /// Highest compute unit price accepted, micro-lamports per compute unit
 /// (the reference implementation's 5 lamports per unit).
 pub const MAX_COMPUTE_UNIT_PRICE: u64 = 5_000_000;
+
+/// Highest priority fee accepted (compute unit limit × price), lamports.
+/// The price cap alone lets a client make the fee payer pay up to 7,000,000
+/// lamports a request (1.4 million units at 5 lamports): this one, stricter
+/// as the spec allows, keeps a hostile client's cost to the server within
+/// 0.0001 SOL above the base fee, and still lets a client bid 1 lamport a
+/// unit for the 100,000 units a transfer never needs.
+pub const MAX_PRIORITY_FEE: u64 = 100_000;
 
 /// The Compute Budget program.
 pub const COMPUTE_BUDGET: Pubkey =
@@ -154,6 +164,9 @@ pub enum ExactRefusal {
     /// The compute unit price is above [`MAX_COMPUTE_UNIT_PRICE`].
     #[error("the compute unit price is above 5,000,000 micro-lamports per unit")]
     ComputePrice,
+    /// The compute unit limit × price is above [`MAX_PRIORITY_FEE`].
+    #[error("the priority fee (compute unit limit × price) is above 100,000 lamports")]
+    PriorityFee,
     /// The message's fee payer is not the server's.
     #[error("the transaction's fee payer is not the one the offer names")]
     FeePayer,
@@ -185,6 +198,7 @@ impl ExactRefusal {
             ExactRefusal::LookupTables => "lookup_tables_unsupported",
             ExactRefusal::Layout => "invalid_instruction_layout",
             ExactRefusal::ComputePrice => "compute_price_too_high",
+            ExactRefusal::PriorityFee => "priority_fee_too_high",
             ExactRefusal::FeePayer => "wrong_fee_payer",
             ExactRefusal::FeePayerExposed => "fee_payer_in_instruction",
             ExactRefusal::Asset => "wrong_asset",
@@ -302,10 +316,20 @@ fn compute_budget(limit: &Ix<'_>, price: &Ix<'_>) -> Result<(), ExactRefusal> {
     if !is(limit, SET_LIMIT, 5) || !is(price, SET_PRICE, 9) {
         return Err(ExactRefusal::Layout);
     }
+    let mut units = [0u8; 4];
+    units.copy_from_slice(&limit.data[1..5]);
     let mut micro_lamports = [0u8; 8];
     micro_lamports.copy_from_slice(&price.data[1..9]);
-    if u64::from_le_bytes(micro_lamports) > MAX_COMPUTE_UNIT_PRICE {
+    let micro_lamports = u64::from_le_bytes(micro_lamports);
+    if micro_lamports > MAX_COMPUTE_UNIT_PRICE {
         return Err(ExactRefusal::ComputePrice);
+    }
+    // the runtime's rounding: up to the next lamport
+    let fee = u128::from(u32::from_le_bytes(units))
+        .saturating_mul(u128::from(micro_lamports)) // < 2^96: never saturates
+        .div_ceil(1_000_000);
+    if fee > u128::from(MAX_PRIORITY_FEE) {
+        return Err(ExactRefusal::PriorityFee);
     }
     Ok(())
 }
@@ -585,6 +609,27 @@ mod tests {
         assert_eq!(
             verify(&at(MAX_COMPUTE_UNIT_PRICE + 1), &w.terms),
             Err(ExactRefusal::ComputePrice)
+        );
+    }
+
+    /// Regression (found reviewing the spec's cap): at 5 lamports a unit
+    /// and the largest limit, a client made the fee payer pay 7,000,000
+    /// lamports of priority fee for one request. The product is capped.
+    #[test]
+    fn the_priority_fee_is_capped_at_a_tenth_of_a_milli_sol() {
+        let w = world();
+        let at = |units: u32, p: u64| w.tx(&[limit(units), price(p), w.transfer()]);
+        assert_eq!(
+            verify(&at(1_400_000, MAX_COMPUTE_UNIT_PRICE), &w.terms),
+            Err(ExactRefusal::PriorityFee)
+        );
+        // exactly 100,000 lamports passes; one micro-lamport a unit more
+        // (rounded up to a lamport) does not
+        verify(&at(100_000, 1_000_000), &w.terms).unwrap();
+        verify(&at(20_000, MAX_COMPUTE_UNIT_PRICE), &w.terms).unwrap();
+        assert_eq!(
+            verify(&at(100_000, 1_000_001), &w.terms),
+            Err(ExactRefusal::PriorityFee)
         );
     }
 
