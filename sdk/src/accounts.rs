@@ -36,6 +36,24 @@ pub fn token_amount(address: &Pubkey, data: &[u8]) -> Result<u64, SdkError> {
         })
 }
 
+/// The decimals of an SPL Token or Token-2022 mint account; an error for
+/// anything else (an account owned by another program too).
+pub fn mint_decimals(address: &Pubkey, account: &Account) -> Result<u8, SdkError> {
+    use anchor_spl::token_interface::spl_token_2022::{
+        extension::StateWithExtensions, state::Mint,
+    };
+    let not_a_mint = || SdkError::Decode {
+        address: *address,
+        kind: "token mint",
+    };
+    if account.owner != anchor_spl::token::ID && account.owner != anchor_spl::token_2022::ID {
+        return Err(not_a_mint());
+    }
+    StateWithExtensions::<Mint>::unpack(&account.data)
+        .map(|s| s.base.decimals)
+        .map_err(|_| not_a_mint())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -109,3 +109,30 @@ async fn what_the_cluster_refuses_moves_nothing_and_costs_nothing() {
     );
     assert_eq!(w.balances(l).await, before);
 }
+
+/// The client's side builds what the server's side takes: a payment made
+/// with `exact::pay` is checked, co-signed and lands; two payments of the
+/// same offer are two transactions; an offer naming the wallet itself as
+/// fee payer is refused before anything is signed.
+#[tokio::test]
+async fn a_client_pays_an_offer_the_server_takes() {
+    let (bank, w) = world().await;
+    let l: &dyn Ledger = bank.as_ref();
+    let first = exact::pay(l, &w.client, &w.terms).await.unwrap();
+    let second = exact::pay(l, &w.client, &w.terms).await.unwrap();
+    assert_ne!(first, second, "a memo nonce each");
+    for wire in [&first, &second] {
+        let prepared = exact::prepare(wire, &w.terms, &w.fee_payer).unwrap();
+        exact::send(l, &prepared).await.unwrap();
+    }
+    let (source, destination, _) = w.balances(l).await;
+    assert_eq!((source, destination), (HELD - 2 * PRICE, 2 * PRICE));
+    let own = Terms {
+        fee_payer: w.client.pubkey(),
+        ..w.terms.clone()
+    };
+    assert!(matches!(
+        exact::pay(l, &w.client, &own).await,
+        Err(ClientError::Exact(ExactRefusal::FeePayerExposed))
+    ));
+}
