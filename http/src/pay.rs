@@ -38,10 +38,21 @@
 //! server's answer): vouchers are cumulative, so a later voucher arriving
 //! first would pay for the earlier request too.
 //!
+//! # x402 `exact`
+//!
+//! A server that offers only x402's standard `exact` on Solana — or offers
+//! micropay in a mint the wallet has no escrow of — is paid with a token
+//! transfer per request from the wallet's associated token account
+//! ([`micropay_client::exact::pay`]; the server's fee payer pays the
+//! transaction fee). micropay is preferred whenever it can be paid. The
+//! transfer counts against the same caps when it is signed and stays
+//! counted whatever the server answers: it holds a signed transfer it may
+//! still send.
+//!
 //! A request whose body cannot be cloned (a stream) is sent once, unpaid.
 
 use micropay_client::{
-    accounts, channels,
+    accounts, channels, exact,
     ledger::{ChannelFilter, DynSigner, Ledger},
     micropay::state::{Channel, Escrow},
     payer::AsyncPayer,
@@ -51,7 +62,9 @@ use micropay_sdk::{
     pda,
     voucher::Voucher,
     x402::{
-        self, Offer, PaymentPayload, PaymentRequired, PaymentRequirements, RefusalCode, WireVoucher,
+        self,
+        exact::{ExactPayload, ExactPaymentPayload, ExactRequirements, Terms},
+        Offer, PaymentPayload, PaymentRequired, PaymentRequirements, RefusalCode, WireVoucher,
     },
 };
 use reqwest::{Request, Response, StatusCode};
@@ -249,6 +262,73 @@ impl Pay {
                     && r.mint()
                         .is_ok_and(|m| self.shared.policy.budgets.contains_key(&m))
             }))
+    }
+
+    /// The `exact` offer of `required` this client pays: on its cluster, in
+    /// a mint it has a budget for, with a fee payer other than its wallet.
+    async fn pick_exact<'a>(
+        &self,
+        required: &'a PaymentRequired,
+    ) -> Result<Option<(&'a ExactRequirements, Terms)>, PayError> {
+        let network = self.network().await?;
+        let wallet = self.shared.wallet.pubkey();
+        Ok(required
+            .accepts
+            .iter()
+            .filter_map(Offer::exact)
+            .filter(|o| o.network == *network)
+            .filter_map(|o| Some((o, o.terms().ok()?)))
+            .find(|(_, t)| {
+                t.fee_payer != wallet && self.shared.policy.budgets.contains_key(&t.asset)
+            }))
+    }
+
+    /// Whether micropay's `offer` can be paid: the wallet has an escrow of
+    /// its mint (else an `exact` offer, when there is one, is paid instead).
+    async fn has_escrow(&self, offer: &PaymentRequirements) -> Result<bool, PayError> {
+        match self.escrow(&offer.mint()?).await {
+            Ok(_) => Ok(true),
+            Err(PayError::NoEscrow { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Pays `offer` (`exact`) with a transfer the wallet signs, counted
+    /// against the caps when signed and kept counted: the server holds a
+    /// signed transfer it may send whatever it answers.
+    async fn pay_exact(
+        &self,
+        (retry, next, extensions): (Request, Next<'_>, &mut http::Extensions),
+        required: &PaymentRequired,
+        (offer, terms): (&ExactRequirements, Terms),
+    ) -> Result<Response, reqwest_middleware::Error> {
+        let fail = reqwest_middleware::Error::middleware;
+        let (creator, mint, price) = (terms.pay_to, terms.asset, terms.amount);
+        self.reserve(&creator, &mint, price).map_err(fail)?;
+        let wallet = self.shared.wallet.as_ref();
+        let transaction = match exact::pay(self.shared.ledger.as_ref(), wallet, &terms).await {
+            Ok(t) => t,
+            Err(e) => {
+                // nothing was signed
+                self.release(&creator, &mint, price);
+                return Err(fail(PayError::from(e)));
+            }
+        };
+        let header = x402::encode_header(&ExactPaymentPayload {
+            x402_version: x402::X402_VERSION,
+            resource: Some(required.resource.clone()),
+            accepted: offer.clone(),
+            payload: ExactPayload { transaction },
+        });
+        let mut paid = retry;
+        if let Ok(value) = http::HeaderValue::from_str(&header) {
+            paid.headers_mut().insert(x402::PAYMENT_SIGNATURE, value);
+        }
+        let response = next.run(paid, extensions).await?;
+        if response.status().is_success() {
+            self.served();
+        }
+        Ok(response)
     }
 
     /// Counts `price` as spent if it stays within both caps of `mint`.
@@ -726,8 +806,21 @@ impl Middleware for Pay {
             return Ok(response);
         };
         let fail = reqwest_middleware::Error::middleware;
-        let Some(offer) = self.pick(&required).await.map_err(fail)? else {
-            return Ok(response);
+        let micropay = self.pick(&required).await.map_err(fail)?;
+        let exact = self.pick_exact(&required).await.map_err(fail)?;
+        // micropay when it can be paid; else `exact`
+        let micropay = match (micropay, &exact) {
+            (Some(offer), Some(_)) if !self.has_escrow(offer).await.map_err(fail)? => None,
+            (offer, _) => offer,
+        };
+        let Some(offer) = micropay else {
+            return match exact {
+                Some(exact) => {
+                    self.pay_exact((retry, next, extensions), &required, exact)
+                        .await
+                }
+                None => Ok(response),
+            };
         };
         let (creator, mint, mut price) = (
             offer.creator().map_err(|e| fail(PayError::from(e)))?,

@@ -6,16 +6,19 @@
 //! a transfer that pays the wrong amount, or that the cluster refuses, is
 //! refused with a machine-readable reason and moves nothing; a request
 //! whose upstream failed is served on its retry with the same payment, and
-//! only once.
+//! only once. The paying middleware pays such a route by itself, within its
+//! budget, when the wallet has no escrow.
 #![allow(clippy::arithmetic_side_effects)]
 
 use axum::{routing::get, Router};
 use micropay_client::{
-    ledger::{embedded::EmbeddedLedger, Ledger},
+    ledger::{embedded::EmbeddedLedger, DynSigner, Ledger},
+    payer::Payer,
     receiver::{AcceptedMint, Receiver, ReceiverConfig},
     store::{ExactStatus, ReceiverStore, SqliteStore},
 };
 use micropay_http::{
+    pay::{Budget, Pay, PayError, PayPolicy},
     paywall::{ExactSettlement, Paywall, PaywallConfig, NOT_SERVED},
     route::{PathPattern, Price, Route},
 };
@@ -291,4 +294,49 @@ async fn a_request_whose_upstream_failed_is_served_on_its_retry_once() {
         (402, Some((RefusalCode::Duplicate, None)))
     );
     assert_eq!(g.balances().await.1, PRICE, "paid once");
+}
+
+/// The paying middleware, whose wallet has tokens but no escrow, pays the
+/// route's `exact` offer (micropay's cannot be paid), counting each
+/// transfer against its budget: past it, nothing more is signed or moved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_middleware_pays_exact_within_its_budget_when_it_has_no_escrow() {
+    let g = gateway().await;
+    let wallet: Arc<DynSigner> = Arc::new(g.w.client.insecure_clone());
+    let pay = Pay::new(
+        g.bank.clone(),
+        wallet,
+        Payer::new(Arc::new(SqliteStore::in_memory().unwrap())),
+        PayPolicy {
+            budgets: std::collections::BTreeMap::from([(
+                g.w.mint,
+                Budget {
+                    per_creator: 2 * PRICE,
+                    total: 2 * PRICE,
+                },
+            )]),
+            allocation_requests: 10,
+        },
+    );
+    let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(pay.clone())
+        .build();
+    let url = format!("{}/paid/weather", g.url);
+    for _ in 0..2 {
+        let answer = http.get(&url).send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+        assert_eq!(answer.text().await.unwrap(), "sunny");
+    }
+    assert_eq!(pay.spending().in_mint(&g.w.mint), 2 * PRICE);
+    let err = http.get(&url).send().await.unwrap_err();
+    let reqwest_middleware::Error::Middleware(e) = err else {
+        panic!("expected the middleware's error, got {err:?}");
+    };
+    assert!(
+        matches!(e.downcast_ref::<PayError>(), Some(PayError::Budget { .. })),
+        "{e:?}"
+    );
+    let (source, destination, _) = g.balances().await;
+    assert_eq!((source, destination), (HELD - 2 * PRICE, 2 * PRICE));
+    assert_eq!(g.served.load(Ordering::SeqCst), 2);
 }
