@@ -1,9 +1,11 @@
 //! `micropay serve` taking x402's `exact` beside micropay (issue 28), over
 //! real HTTP against the local node: a route marked `exact = true` offers a
 //! transfer per request after micropay's; the gateway creates the payee's
-//! token account at start, and a client without micropay — a signed
-//! transfer, as x402 clients build it — is served once its transfer
-//! landed, once. The payee's token account holds exactly what was paid.
+//! token account at start, and a client without micropay is served once
+//! its transfer landed, once. Paid by our own client's transaction, and by
+//! x402-rs's Solana `exact` client (`x402-chain-solana`, software nobody
+//! here wrote) pointed at the local node. The payee's token account holds
+//! exactly what was paid.
 #![allow(clippy::arithmetic_side_effects)]
 
 mod common;
@@ -16,12 +18,32 @@ use micropay_sdk::x402::{
     exact::{ExactPayload, ExactPaymentPayload},
     PaymentRequired, SettlementResponse,
 };
-use micropay_tests::exact::{exact_world, HELD, PRICE};
+use micropay_tests::exact::{exact_world, ExactWorld, HELD, PRICE};
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::{Keypair, Signer};
+use std::{path::PathBuf, process::Child};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_sells_per_request_to_a_client_without_micropay() {
+/// A local node, the `exact` world on it, and `serve` selling `/api/*`
+/// with `exact = true`, its keypair the world's fee payer.
+struct Setup {
+    _node: LocalNode,
+    _dir: tempfile::TempDir,
+    url: String,
+    ledger: RpcLedger,
+    w: ExactWorld,
+    gateway: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let (setup, fee_payer) = (Keypair::new(), Keypair::new());
     let node = LocalNode::start(NodeConfig {
@@ -31,10 +53,9 @@ async fn serve_sells_per_request_to_a_client_without_micropay() {
     .unwrap();
     let url = node.rpc_url().to_string();
     let ledger = RpcLedger::new(url.clone(), CommitmentConfig::confirmed());
-    let l: &dyn Ledger = &ledger;
     let fee_payer_key = dir.path().join("fee-payer.json");
     common::write_key(&fee_payer_key, &fee_payer);
-    let w = exact_world(l, &setup, fee_payer).await;
+    let w = exact_world(&ledger, &setup, fee_payer).await;
 
     let api = Router::new().route("/api/{item}", get(|| async { "the answer" }));
     let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -64,83 +85,133 @@ exact = true
     )
     .unwrap();
     // --check says it
+    let key = fee_payer_key.to_str().unwrap();
     let checked = assert_cmd::Command::cargo_bin("micropay")
         .unwrap()
         .env("HOME", dir.path())
-        .args([
-            "-u",
-            &url,
-            "-k",
-            fee_payer_key.to_str().unwrap(),
-            "--output",
-            "json",
-        ])
+        .args(["-u", &url, "-k", key, "--output", "json"])
         .args(["serve", "-c", config.to_str().unwrap(), "--check"])
         .assert()
         .success();
     let v: serde_json::Value = serde_json::from_slice(&checked.get_output().stdout).unwrap();
     assert_eq!(v["routes"][0]["exact"], true, "{v}");
-
     let log = dir.path().join("serve.log");
-    let (mut child, banner) = common::serve::start(
-        dir.path(),
-        &url,
-        fee_payer_key.to_str().unwrap(),
-        &config,
-        &log,
-    );
-    let gateway = banner["url"].as_str().unwrap().to_string();
-    let target = format!("{gateway}/api/one");
+    let (child, banner) = common::serve::start(dir.path(), &url, key, &config, &log);
+    Setup {
+        gateway: banner["url"].as_str().unwrap().to_string(),
+        _node: node,
+        _dir: dir,
+        url,
+        ledger,
+        w,
+        child,
+        log,
+    }
+}
+
+impl Setup {
+    /// The payee got exactly `n` payments, the payer spent exactly them.
+    async fn paid_exactly(&self, n: u64) {
+        let l: &dyn Ledger = &self.ledger;
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        assert_eq!(
+            accounts::token_amount(l, &self.w.destination)
+                .await
+                .unwrap(),
+            n * PRICE,
+            "{log}"
+        );
+        assert_eq!(
+            accounts::token_amount(l, &self.w.source).await.unwrap(),
+            HELD - n * PRICE
+        );
+    }
+}
+
+/// `GET target` with `payment` in `PAYMENT-SIGNATURE`: status, receipt.
+async fn paid_get(target: &str, payment: &str) -> (u16, Option<SettlementResponse>, String) {
+    let answer = reqwest::Client::new()
+        .get(target)
+        .header(x402::PAYMENT_SIGNATURE, payment)
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    let receipt = answer
+        .headers()
+        .get(x402::PAYMENT_RESPONSE)
+        .and_then(|v| x402::decode_header(x402::PAYMENT_RESPONSE, v.as_bytes()).ok());
+    (status, receipt, answer.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_sells_per_request_to_a_client_without_micropay() {
+    let s = setup().await;
+    let target = format!("{}/api/one", s.gateway);
     let asked = reqwest::get(&target).await.unwrap();
     assert_eq!(asked.status(), 402);
     let required: PaymentRequired = asked.json().await.unwrap();
     assert!(required.accepts[0].micropay().is_some(), "micropay first");
     let offer = required.accepts[1].exact().expect("then exact").clone();
-    assert_eq!(offer.extra.fee_payer, w.fee_payer.pubkey().to_string());
+    assert_eq!(offer.extra.fee_payer, s.w.fee_payer.pubkey().to_string());
     assert_eq!(offer.amount, PRICE.to_string());
 
-    let transaction = w.payment(l, PRICE, 6).await;
+    let transaction = s.w.payment(&s.ledger, PRICE, 6).await;
     let header = x402::encode_header(&ExactPaymentPayload {
         x402_version: x402::X402_VERSION,
         resource: Some(required.resource.clone()),
         accepted: offer,
         payload: ExactPayload { transaction },
     });
-    let http = reqwest::Client::new();
-    let paid = http
-        .get(&target)
-        .header(x402::PAYMENT_SIGNATURE, &header)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(paid.status(), 200);
-    let receipt: SettlementResponse = x402::decode_header(
-        x402::PAYMENT_RESPONSE,
-        paid.headers()[x402::PAYMENT_RESPONSE].as_bytes(),
-    )
-    .unwrap();
+    let (status, receipt, body) = paid_get(&target, &header).await;
+    assert_eq!((status, body.as_str()), (200, "the answer"));
+    let receipt = receipt.unwrap();
     assert!(receipt.success);
-    assert_eq!(paid.text().await.unwrap(), "the answer");
     // the transaction named is the one that landed
-    assert!(ledger
+    assert!(s
+        .ledger
         .transaction_events(&receipt.transaction.parse().unwrap())
         .await
         .is_ok());
-    let again = http
-        .get(&target)
-        .header(x402::PAYMENT_SIGNATURE, &header)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), 402, "one transaction, one serving");
-    assert_eq!(
-        accounts::token_amount(l, &w.destination).await.unwrap(),
-        PRICE
+    let (again, _, _) = paid_get(&target, &header).await;
+    assert_eq!(again, 402, "one transaction, one serving");
+    s.paid_exactly(1).await;
+}
+
+/// x402-rs's Solana `exact` client (`x402-chain-solana` 2.0, with an RPC
+/// client pointed at the local node: it estimates compute units and the
+/// priority fee there) reads `serve`'s 402, builds and signs its transfer,
+/// and is served; the same payment again is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x402_rs_solana_client_pays_serve() {
+    use x402_types::scheme::client::X402SchemeClient;
+    let s = setup().await;
+    let target = format!("{}/api/peer", s.gateway);
+    let asked = reqwest::get(&target).await.unwrap();
+    assert_eq!(asked.status(), 402);
+    // read as x402-reqwest reads a v2 402: its PAYMENT-REQUIRED header
+    let header = asked.headers()[x402::PAYMENT_REQUIRED].as_bytes();
+    let v2: x402_types::proto::v2::PaymentRequired<x402_types::proto::OriginalJson> =
+        x402::decode_header(x402::PAYMENT_REQUIRED, header).unwrap();
+    let required = x402_types::proto::PaymentRequired::V2(v2);
+    let rpc = std::sync::Arc::new(
+        solana_client::nonblocking::rpc_client::RpcClient::new_with_commitment(
+            s.url.clone(),
+            CommitmentConfig::confirmed(),
+        ),
     );
-    assert_eq!(
-        accounts::token_amount(l, &w.source).await.unwrap(),
-        HELD - PRICE
+    let client = x402_chain_solana::V2SolanaExactClient::new(
+        std::sync::Arc::new(s.w.client.insecure_clone()),
+        rpc,
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    let candidates = client.accept(&required);
+    assert_eq!(candidates.len(), 1, "the exact offer, not micropay's");
+    let header = candidates[0].sign().await.unwrap();
+    let (status, receipt, body) = paid_get(&target, &header).await;
+    let log = std::fs::read_to_string(&s.log).unwrap_or_default();
+    assert_eq!((status, body.as_str()), (200, "the answer"), "{log}");
+    assert!(receipt.unwrap().success);
+    let (again, _, _) = paid_get(&target, &header).await;
+    assert_eq!(again, 402, "one transaction, one serving");
+    s.paid_exactly(1).await;
 }
