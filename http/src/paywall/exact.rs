@@ -199,10 +199,7 @@ impl Paywall {
         match recorded.await {
             Ok(ExactStatus::Sending) => self.send_exact(route, path, settlement, &prepared).await,
             Ok(ExactStatus::Settled) => self.serve_exact(route, path, &prepared).await,
-            Ok(ExactStatus::Served) => refuse(
-                RefusalCode::Duplicate,
-                "this transaction paid for a request already".into(),
-            ),
+            Ok(ExactStatus::Served) => self.served_already(route, path),
             Ok(ExactStatus::Failed) => self.refuse_exact(
                 route,
                 path,
@@ -238,12 +235,7 @@ impl Paywall {
                         self.serve_exact(route, path, prepared).await
                     }
                     // another gateway settled it meanwhile: it serves
-                    Ok(false) => self.refused(
-                        route,
-                        path,
-                        Refusal::new(RefusalCode::Duplicate),
-                        "this transaction paid for a request already".into(),
-                    ),
+                    Ok(false) => self.served_already(route, path),
                     Err(e) => Decision::Unavailable(Unavailable::of(&e)),
                 }
             }
@@ -297,14 +289,19 @@ impl Paywall {
                     refund: Refund::Exact { id, payer, amount },
                 }))
             }
-            Ok(false) => self.refused(
-                route,
-                path,
-                Refusal::new(RefusalCode::Duplicate),
-                "this transaction paid for a request already".into(),
-            ),
+            Ok(false) => self.served_already(route, path),
             Err(e) => Decision::Unavailable(Unavailable::of(&e)),
         }
+    }
+
+    /// The refusal of a transaction that paid for a request already.
+    fn served_already(&self, route: &Route, path: &str) -> Decision {
+        self.refused(
+            route,
+            path,
+            Refusal::new(RefusalCode::Duplicate),
+            "this transaction paid for a request already".into(),
+        )
     }
 
     /// Gives the serving of payment `id` back (its request was not
