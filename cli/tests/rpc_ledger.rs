@@ -462,6 +462,11 @@ async fn an_exact_payment_settles_through_rpc() {
     // without the priority part: `sent.fee` is 10,000 here)
     let charged = 2 * 5_000 + 40;
     assert_eq!(w.balances(l).await, (HELD - PRICE, PRICE, funds - charged));
+    // sent again (a retry, a second gateway): the node's "already
+    // processed" is not a refusal — confirmed as the first, nothing moves
+    let again = exact::send(l, &prepared).await.unwrap();
+    assert_eq!(again.signature, sent.signature);
+    assert_eq!(w.balances(l).await, (HELD - PRICE, PRICE, funds - charged));
     let rich = Terms {
         amount: 10 * HELD,
         ..w.terms.clone()

@@ -169,15 +169,26 @@ pub fn prepare(transaction: &str, terms: &Terms, fee_payer: &DynSigner) -> Resul
 
 /// Sends a prepared transaction and waits until it is confirmed; a
 /// program error (the source lacks the tokens, the decimals are not the
-/// mint's) comes back typed. `Expired` when its blockhash ran out first:
+/// mint's) comes back typed. Sending one that was sent before is not an
+/// error: it is confirmed like the first (so two gateways, or a retry,
+/// never mark a landed payment refused). `Expired` when its blockhash ran out first:
 /// it never lands, and the client must sign a new one.
 pub async fn send(ledger: &dyn Ledger, prepared: &Prepared) -> Result<Sent> {
     // the client's blockhash is older than a fresh one: past this height
     // it can no longer land
     let bound = ledger.recent_blockhash().await?.last_valid_block_height;
-    ledger.submit_versioned(&prepared.transaction).await?;
+    let signature = prepared.transaction.signatures[0];
+    if let Err(e) = ledger.submit_versioned(&prepared.transaction).await {
+        // sent before (a retry, another gateway), nodes answer "already
+        // processed" — some typed, some only in words: whether it landed is
+        // asked of the cluster, never read from the message
+        return match ledger.confirm(&signature, 0).await {
+            Ok(Some(sent)) => Ok(sent),
+            _ => Err(e),
+        };
+    }
     ledger
-        .confirm(&prepared.transaction.signatures[0], bound)
+        .confirm(&signature, bound)
         .await?
         .ok_or(ClientError::Expired { attempts: 1 })
 }
