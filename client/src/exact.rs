@@ -177,18 +177,11 @@ pub async fn send(ledger: &dyn Ledger, prepared: &Prepared) -> Result<Sent> {
     // the client's blockhash is older than a fresh one: past this height
     // it can no longer land
     let bound = ledger.recent_blockhash().await?.last_valid_block_height;
-    let signature = prepared.transaction.signatures[0];
-    if let Err(e) = ledger.submit_versioned(&prepared.transaction).await {
-        // sent before (a retry, another gateway), nodes answer "already
-        // processed" — some typed, some only in words: whether it landed is
-        // asked of the cluster, never read from the message
-        return match ledger.confirm(&signature, 0).await {
-            Ok(Some(sent)) => Ok(sent),
-            _ => Err(e),
-        };
-    }
+    // sent before (a retry, another gateway), it is submitted again
+    // harmlessly (`Ledger::submit_versioned`) and confirmed as the first
+    ledger.submit_versioned(&prepared.transaction).await?;
     ledger
-        .confirm(&signature, bound)
+        .confirm(&prepared.transaction.signatures[0], bound)
         .await?
         .ok_or(ClientError::Expired { attempts: 1 })
 }

@@ -184,7 +184,8 @@ pub trait Ledger: Send + Sync {
     /// Hands a transaction signed elsewhere — legacy or v0, every
     /// signature in place — to the cluster without waiting, like
     /// [`submit`](Ledger::submit): a program error found by the cluster's
-    /// preflight comes back typed. Confirm it with
+    /// preflight comes back typed; one the cluster has already is not an
+    /// error (submitting again is harmless). Confirm it with
     /// [`confirm`](Ledger::confirm) and its first signature. (An x402
     /// `exact` payment: the client signs, the server co-signs as fee payer.)
     async fn submit_versioned(

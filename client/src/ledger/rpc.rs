@@ -226,17 +226,34 @@ impl Ledger for RpcLedger {
             preflight_commitment: Some(self.client.commitment().commitment),
             ..Default::default()
         };
-        match self
+        let Err(e) = self
             .client
             .send_transaction_with_config(transaction, config)
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => Err(match e.kind().get_transaction_error() {
-                Some(err) => transaction_error(err),
-                None => rpc_error(e),
-            }),
+        else {
+            return Ok(());
+        };
+        // sent before (a retry, another sender): nodes answer "already
+        // processed" — some typed, some only in words. Submitting again is
+        // harmless (the trait's contract): whether the cluster has it is
+        // asked of the cluster, never read from the message.
+        let known = match transaction.signatures.first() {
+            Some(signature) => self
+                .client
+                .get_signature_statuses(&[*signature])
+                .await
+                .ok()
+                .and_then(|s| s.value.into_iter().next().flatten())
+                .is_some_and(|status| status.err.is_none()),
+            None => false,
+        };
+        if known {
+            return Ok(());
         }
+        Err(match e.kind().get_transaction_error() {
+            Some(err) => transaction_error(err),
+            None => rpc_error(e),
+        })
     }
 
     async fn submit_v1(&self, wire: &[u8]) -> Result<()> {
