@@ -18,7 +18,7 @@ use micropay_sdk::x402::{
     exact::{ExactPayload, ExactPaymentPayload},
     PaymentRequired, SettlementResponse,
 };
-use micropay_tests::exact::{exact_world, ExactWorld, HELD, PRICE};
+use micropay_tests::exact::{exact_world_with, ExactWorld, HELD, PRICE};
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::{Keypair, Signer};
 use std::{path::PathBuf, process::Child};
@@ -55,7 +55,9 @@ async fn setup() -> Setup {
     let ledger = RpcLedger::new(url.clone(), CommitmentConfig::confirmed());
     let fee_payer_key = dir.path().join("fee-payer.json");
     common::write_key(&fee_payer_key, &fee_payer);
-    let w = exact_world(&ledger, &setup, fee_payer).await;
+    // the payee has no token account: serve creates it at start
+    let w = exact_world_with(&ledger, &setup, fee_payer, false).await;
+    assert!(ledger.account(&w.destination).await.unwrap().is_none());
 
     let api = Router::new().route("/api/{item}", get(|| async { "the answer" }));
     let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

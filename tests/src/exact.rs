@@ -38,6 +38,17 @@ pub struct ExactWorld {
 
 /// The world on `l`, `setup` paying its rent; `fee_payer` must be funded.
 pub async fn exact_world(l: &dyn Ledger, setup: &Keypair, fee_payer: Keypair) -> ExactWorld {
+    exact_world_with(l, setup, fee_payer, true).await
+}
+
+/// [`exact_world`], the creator's associated token account created only
+/// with `payee_account` (a gateway creates it otherwise).
+pub async fn exact_world_with(
+    l: &dyn Ledger,
+    setup: &Keypair,
+    fee_payer: Keypair,
+    payee_account: bool,
+) -> ExactWorld {
     let (client, creator) = (Keypair::new(), Keypair::new());
     let mint = tokens::create_mint(l, setup, &setup.pubkey(), &TOKEN, 6)
         .await
@@ -49,13 +60,11 @@ pub async fn exact_world(l: &dyn Ledger, setup: &Keypair, fee_payer: Keypair) ->
         token_program: TOKEN,
     };
     let (source, destination) = (ata(&client).address(), ata(&creator).address());
-    l.send(
-        &[ata(&client).instruction(), ata(&creator).instruction()],
-        setup,
-        &[],
-    )
-    .await
-    .unwrap();
+    let mut create = vec![ata(&client).instruction()];
+    if payee_account {
+        create.push(ata(&creator).instruction());
+    }
+    l.send(&create, setup, &[]).await.unwrap();
     tokens::mint_to(l, setup, setup, &mint, &source, &TOKEN, HELD)
         .await
         .unwrap();

@@ -182,27 +182,37 @@ async fn spawn_watcher(
 }
 
 /// Creates the payee's associated token accounts of the mints `exact`
-/// routes are priced in, where missing (idempotent; the keypair pays the
-/// rent): `exact` transfers go there.
+/// routes are priced in, those missing only (one read; a restart with
+/// them in place sends nothing): `exact` transfers go there.
 async fn exact_accounts(
     ctx: &Ctx,
     payee: &anchor_lang::prelude::Pubkey,
     accounts: &[(anchor_lang::prelude::Pubkey, anchor_lang::prelude::Pubkey)],
 ) -> Result<(), Failure> {
-    let ixs: Vec<_> = accounts
+    let me = ctx.me()?;
+    let wanted: Vec<_> = accounts
         .iter()
-        .map(|(mint, token_program)| {
-            Ok(micropay_sdk::tokens::CreateAssociatedTokenAccount {
-                payer: ctx.me()?,
+        .map(
+            |(mint, token_program)| micropay_sdk::tokens::CreateAssociatedTokenAccount {
+                payer: me,
                 owner: *payee,
                 mint: *mint,
                 token_program: *token_program,
-            }
-            .instruction())
-        })
-        .collect::<Result<_, Failure>>()?;
-    ctx.ledger().send(&ixs, ctx.keypair()?, &[]).await?;
-    tracing::info!(%payee, accounts = ixs.len(), "the payee's token accounts for exact payments exist");
+            },
+        )
+        .collect();
+    let addresses: Vec<_> = wanted.iter().map(|c| c.address()).collect();
+    let found = ctx.ledger().accounts(&addresses).await?;
+    let ixs: Vec<_> = wanted
+        .iter()
+        .zip(found)
+        .filter(|(_, account)| account.is_none())
+        .map(|(create, _)| create.instruction())
+        .collect();
+    if !ixs.is_empty() {
+        ctx.ledger().send(&ixs, ctx.keypair()?, &[]).await?;
+        tracing::info!(%payee, created = ixs.len(), "created the payee's token accounts for exact payments");
+    }
     Ok(())
 }
 
