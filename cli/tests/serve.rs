@@ -88,9 +88,7 @@ async fn an_api_behind_micropay_serve_is_paid_per_request_and_settled() {
         )
         .route("/premium/report", get(|| async { "the full report" }))
         .route("/health", get(|| async { "ok" }));
-    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream_url = format!("http://{}", upstream.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(upstream, api).await });
+    let upstream_url = common::serve::upstream(api).await;
 
     let listen = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

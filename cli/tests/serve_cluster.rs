@@ -143,9 +143,7 @@ async fn two_gateways_on_one_postgres_count_each_voucher_once_and_survive_a_sigk
             }
         }),
     );
-    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream_url = format!("http://{}", upstream.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(upstream, api).await });
+    let upstream_url = common::serve::upstream(api).await;
 
     // gateway 0 runs the watcher; gateway 1 only sells (one watcher per
     // store is enough: see the README)

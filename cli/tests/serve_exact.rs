@@ -60,9 +60,7 @@ async fn setup() -> Setup {
     assert!(ledger.account(&w.destination).await.unwrap().is_none());
 
     let api = Router::new().route("/api/{item}", get(|| async { "the answer" }));
-    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream_url = format!("http://{}", upstream.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(upstream, api).await });
+    let upstream_url = common::serve::upstream(api).await;
     let config = dir.path().join("serve.toml");
     std::fs::write(
         &config,

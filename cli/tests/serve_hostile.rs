@@ -169,9 +169,7 @@ async fn a_hostile_client_gets_nothing_unpaid_and_no_internal_text() {
             (http::StatusCode::OK, "free".to_string())
         }
     });
-    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream_url = format!("http://{}", upstream.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(upstream, api).await });
+    let upstream_url = common::serve::upstream(api).await;
 
     let store = dir.path().join("receiver.db");
     let config = dir.path().join("serve.toml");

@@ -163,9 +163,7 @@ async fn an_operator_sees_what_serve_does_and_a_changed_cluster_stops_it() {
     let foreign = voucher_in_another_mint(&url, &payer, &creator).await;
 
     let api = Router::new().route("/api/{item}", get(|| async { "the answer" }));
-    let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let upstream_url = format!("http://{}", upstream.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(upstream, api).await });
+    let upstream_url = common::serve::upstream(api).await;
     let config = dir.path().join("serve.toml");
     std::fs::write(
         &config,

@@ -1,5 +1,5 @@
-//! `micropay serve` as a child process, and waiting for a creator's
-//! on-chain earnings: shared by the gateway tests.
+//! `micropay serve` as a child process, the API it sells, and waiting for a
+//! creator's on-chain earnings: shared by the gateway tests.
 
 use micropay_client::{accounts, ledger::Ledger};
 use solana_sdk::pubkey::Pubkey;
@@ -61,4 +61,13 @@ pub async fn earnings_reaching(
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// Serves `api` on a free local port in the background (the upstream a
+/// gateway sells); its URL.
+pub async fn upstream(api: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, api).await });
+    url
 }
