@@ -551,9 +551,12 @@ fn a_missing_voucher_file_is_no_such_file() {
     }
 }
 
-/// A JSON-RPC node that answers every `getAccountInfo` with "no account":
-/// a cluster micropay was never deployed on.
-fn cluster_without_micropay() -> (tokio::runtime::Runtime, String) {
+/// A stand-in JSON-RPC node on a free local port: `answer` gives each
+/// request's `result` (`Ok`) or `error` (`Err`); the runtime serving it,
+/// and its URL.
+fn stand_in_rpc(
+    answer: impl Fn(&Value) -> Result<Value, Value> + Clone + Send + Sync + 'static,
+) -> (tokio::runtime::Runtime, String) {
     use axum::{routing::post, Json, Router};
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let listener = runtime
@@ -562,28 +565,28 @@ fn cluster_without_micropay() -> (tokio::runtime::Runtime, String) {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let rpc = Router::new().route(
         "/",
-        post(|Json(request): Json<Value>| async move {
-            Json(serde_json::json!({
-                "jsonrpc": "2.0",
-                "id": request["id"],
-                "result": { "context": { "slot": 1 }, "value": null },
-            }))
+        post(move |Json(request): Json<Value>| async move {
+            let id = request["id"].clone();
+            Json(match answer(&request) {
+                Ok(result) => serde_json::json!({ "jsonrpc": "2.0", "id": id, "result": result }),
+                Err(error) => serde_json::json!({ "jsonrpc": "2.0", "id": id, "error": error }),
+            })
         }),
     );
     runtime.spawn(async move { axum::serve(listener, rpc).await });
     (runtime, url)
 }
 
+/// A JSON-RPC node that answers every `getAccountInfo` with "no account":
+/// a cluster micropay was never deployed on.
+fn cluster_without_micropay() -> (tokio::runtime::Runtime, String) {
+    stand_in_rpc(|_| Ok(serde_json::json!({ "context": { "slot": 1 }, "value": null })))
+}
+
 /// A JSON-RPC node of a real cluster, as far as `node warp` asks: its
 /// clock sysvar answers, surfpool's `surfnet_timeTravel` is "Method not
 /// found".
 fn cluster_without_time_travel() -> (tokio::runtime::Runtime, String) {
-    use axum::{routing::post, Json, Router};
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
     // the Clock sysvar, bincode: slot, epoch start, epoch, leader schedule
     // epoch, unix timestamp
     let clock: Vec<u8> = [1u64, 0, 0, 0, 1_800_000_000]
@@ -591,30 +594,13 @@ fn cluster_without_time_travel() -> (tokio::runtime::Runtime, String) {
         .flat_map(|n| n.to_le_bytes())
         .collect();
     let clock = bs58::encode(clock).into_string();
-    let rpc = Router::new().route(
-        "/",
-        post(move |Json(request): Json<Value>| {
-            let clock = clock.clone();
-            async move {
-                let id = request["id"].clone();
-                Json(match request["method"].as_str() {
-                    Some("getAccountInfo") => serde_json::json!({
-                        "jsonrpc": "2.0", "id": id,
-                        "result": { "context": { "slot": 1 }, "value": {
-                            "data": [clock, "base58"], "executable": false, "lamports": 1_169_280,
-                            "owner": "Sysvar1111111111111111111111111111111111111", "rentEpoch": 0, "space": 40,
-                        } },
-                    }),
-                    _ => serde_json::json!({
-                        "jsonrpc": "2.0", "id": id,
-                        "error": { "code": -32601, "message": "Method not found" },
-                    }),
-                })
-            }
-        }),
-    );
-    runtime.spawn(async move { axum::serve(listener, rpc).await });
-    (runtime, url)
+    stand_in_rpc(move |request| match request["method"].as_str() {
+        Some("getAccountInfo") => Ok(serde_json::json!({ "context": { "slot": 1 }, "value": {
+            "data": [clock, "base58"], "executable": false, "lamports": 1_169_280,
+            "owner": "Sysvar1111111111111111111111111111111111111", "rentEpoch": 0, "space": 40,
+        } })),
+        _ => Err(serde_json::json!({ "code": -32601, "message": "Method not found" })),
+    })
 }
 
 /// `node warp` on a cluster whose clock cannot move is refused at once
