@@ -441,7 +441,6 @@ async fn rpc_reads_that_meet_transactions_accept_v1() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_exact_payment_settles_through_rpc() {
     use micropay_client::exact;
-    use micropay_sdk::x402::exact::Terms;
     use micropay_tests::exact::{exact_world, HELD, PRICE};
     let (setup, fee_payer) = (Keypair::new(), Keypair::new());
     let node = LocalNode::start(NodeConfig {
@@ -467,13 +466,7 @@ async fn an_exact_payment_settles_through_rpc() {
     let again = exact::send(l, &prepared).await.unwrap();
     assert_eq!(again.signature, sent.signature);
     assert_eq!(w.balances(l).await, (HELD - PRICE, PRICE, funds - charged));
-    let rich = Terms {
-        amount: 10 * HELD,
-        ..w.terms.clone()
-    };
-    let too_much = w.payment(l, 10 * HELD, 6).await;
-    let prepared = exact::prepare(&too_much, &rich, &w.fee_payer).unwrap();
-    let err = exact::send(l, &prepared).await.unwrap_err();
+    let err = w.refused_by_cluster(l, 10 * HELD, 6).await;
     assert!(
         matches!(err, ClientError::Instruction { index: 2, .. }),
         "{err:?}"

@@ -5,7 +5,7 @@
 //! a memo nonce; v0, the fee payer's signature left for the server.
 
 use anchor_spl::token::spl_token::{self, ID as TOKEN};
-use micropay_client::{accounts, ledger::Ledger, tokens};
+use micropay_client::{accounts, exact, ledger::Ledger, tokens, ClientError};
 use micropay_sdk::{
     tokens::CreateAssociatedTokenAccount,
     x402::exact::{encode, Terms, COMPUTE_BUDGET, MEMO},
@@ -119,6 +119,25 @@ impl ExactWorld {
             signatures,
             message,
         })
+    }
+
+    /// A payment of `amount` stating `decimals`, under terms of that
+    /// amount, which the server checks and co-signs but the cluster
+    /// refuses (the client lacks the tokens, or the decimals are wrong):
+    /// the send's error.
+    pub async fn refused_by_cluster(
+        &self,
+        l: &dyn Ledger,
+        amount: u64,
+        decimals: u8,
+    ) -> ClientError {
+        let terms = Terms {
+            amount,
+            ..self.terms.clone()
+        };
+        let wire = self.payment(l, amount, decimals).await;
+        let prepared = exact::prepare(&wire, &terms, &self.fee_payer).unwrap();
+        exact::send(l, &prepared).await.unwrap_err()
     }
 
     /// The client's and the creator's token balances, the fee payer's lamports.

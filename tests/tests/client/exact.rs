@@ -89,24 +89,13 @@ async fn what_the_cluster_refuses_moves_nothing_and_costs_nothing() {
     let (bank, w) = world().await;
     let l: &dyn Ledger = bank.as_ref();
     let before = w.balances(l).await;
-    let rich = Terms {
-        amount: 10 * HELD,
-        ..w.terms.clone()
-    };
-    let too_much = w.payment(l, 10 * HELD, 6).await;
-    let prepared = exact::prepare(&too_much, &rich, &w.fee_payer).unwrap();
-    let err = exact::send(l, &prepared).await.unwrap_err();
-    assert!(
-        matches!(err, ClientError::Instruction { index: 2, .. }),
-        "{err:?}"
-    );
-    let wrong_decimals = w.payment(l, PRICE, 5).await;
-    let prepared = exact::prepare(&wrong_decimals, &w.terms, &w.fee_payer).unwrap();
-    let err = exact::send(l, &prepared).await.unwrap_err();
-    assert!(
-        matches!(err, ClientError::Instruction { index: 2, .. }),
-        "{err:?}"
-    );
+    for (amount, decimals) in [(10 * HELD, 6), (PRICE, 5)] {
+        let err = w.refused_by_cluster(l, amount, decimals).await;
+        assert!(
+            matches!(err, ClientError::Instruction { index: 2, .. }),
+            "{err:?}"
+        );
+    }
     assert_eq!(w.balances(l).await, before);
 }
 
