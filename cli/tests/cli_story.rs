@@ -365,20 +365,7 @@ fn user_story_against_a_local_node() {
     );
     // someone's earnings read without a wallet of one's own
     let owner = v["owner"].as_str().unwrap().to_string();
-    let shown = Command::cargo_bin("micropay")
-        .unwrap()
-        .args([
-            "-u",
-            &s.url,
-            "-k",
-            "/nonexistent/id.json",
-            "--output",
-            "json",
-        ])
-        .args(["earnings", "show", "--mint", "sol", "--owner", &owner])
-        .assert()
-        .success();
-    let shown: serde_json::Value = serde_json::from_slice(&shown.get_output().stdout).unwrap();
+    let shown = s.read(&["earnings", "show", "--mint", "sol", "--owner", &owner]);
     assert_eq!(shown["total_earned"].as_u64(), Some(3_000_000));
     assert!(s
         .fails(

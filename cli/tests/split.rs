@@ -188,20 +188,7 @@ fn a_three_way_split_is_paid_claimed_and_distributed_to_the_lamport() {
         assert_eq!(r["pending"].as_u64(), Some(0), "{r}");
     }
     // reading a split needs no wallet (issue 27)
-    let shown = assert_cmd::Command::cargo_bin("micropay")
-        .unwrap()
-        .args([
-            "-u",
-            &s.url,
-            "-k",
-            "/nonexistent/id.json",
-            "--output",
-            "json",
-        ])
-        .args(["split", "show", &split])
-        .assert()
-        .success();
-    let shown: serde_json::Value = serde_json::from_slice(&shown.get_output().stdout).unwrap();
+    let shown = s.read(&["split", "show", &split]);
     assert_eq!(shown["recipients"], v["recipients"]);
     // the watcher claims and distributes in one pass (for owners who asked)
     let voucher = s.ok(

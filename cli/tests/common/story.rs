@@ -60,6 +60,27 @@ impl Story {
             .unwrap_or_else(|e| panic!("{args:?}: not json ({e}): {text}"))
     }
 
+    /// Runs `micropay -u <node> --output json <args>` with a wallet that
+    /// does not exist (a read-only command needs none); its JSON.
+    pub fn read(&self, args: &[&str]) -> Value {
+        let out = Command::cargo_bin("micropay")
+            .unwrap()
+            .args([
+                "-u",
+                &self.url,
+                "-k",
+                "/nonexistent/id.json",
+                "--output",
+                "json",
+            ])
+            .args(args)
+            .assert()
+            .success();
+        let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        serde_json::from_str(text.trim())
+            .unwrap_or_else(|e| panic!("{args:?}: not json ({e}): {text}"))
+    }
+
     /// Fails with `code`; returns the error message.
     pub fn fails(&self, key: &str, args: &[&str], code: i32) -> String {
         let out = self.run(key, args).code(code);
