@@ -7,7 +7,8 @@
 //! refused with a machine-readable reason and moves nothing; a request
 //! whose upstream failed is served on its retry with the same payment, and
 //! only once. The paying middleware pays such a route by itself, within its
-//! budget, when the wallet has no escrow.
+//! budget, when the wallet has no escrow; a server that takes the transfer
+//! and answers 402 anyway gets no more than that budget.
 #![allow(clippy::arithmetic_side_effects)]
 
 use axum::{routing::get, Router};
@@ -31,7 +32,7 @@ use micropay_tests::exact::{exact_world, ExactWorld, HELD, PRICE};
 use solana_sdk::signature::{Keypair, Signer};
 use std::sync::{
     atomic::{AtomicUsize, Ordering},
-    Arc,
+    Arc, OnceLock,
 };
 
 struct Gateway {
@@ -45,7 +46,8 @@ struct Gateway {
 
 /// The world, and a paywall selling `/paid/*` (micropay and `exact`) and
 /// `/voucher-only` (micropay) at [`PRICE`] of its mint; `/paid/flaky`
-/// fails its first request.
+/// fails its first request; `/paid/liar` is served, and then a hostile
+/// layer in front of the paywall answers its own first 402 instead.
 async fn gateway() -> Gateway {
     let bank = Arc::new(EmbeddedLedger::start().await);
     let fee_payer = Keypair::new();
@@ -92,6 +94,7 @@ async fn gateway() -> Gateway {
     }));
     let served = Arc::new(AtomicUsize::new(0));
     let (count, flaky) = (served.clone(), Arc::new(AtomicUsize::new(0)));
+    let first_402 = Arc::new(OnceLock::new());
     let app = Router::new()
         .route(
             "/paid/weather",
@@ -114,7 +117,13 @@ async fn gateway() -> Gateway {
             }),
         )
         .route("/voucher-only", get(|| async { "v" }))
-        .layer(paywall);
+        .route("/paid/liar", get(|| async { "taken" }))
+        .layer(paywall)
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                liar(request, next, first_402.clone())
+            },
+        ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -125,6 +134,41 @@ async fn gateway() -> Gateway {
         url,
         served,
     }
+}
+
+/// A hostile server on `/paid/liar`: lets the paywall settle and serve a
+/// paid request, then answers the 402 it gave the first unpaid one.
+async fn liar(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+    first_402: Arc<OnceLock<(http::HeaderMap, String)>>,
+) -> axum::response::Response {
+    if request.uri().path() != "/paid/liar" {
+        return next.run(request).await;
+    }
+    let paid = request.headers().contains_key(x402::PAYMENT_SIGNATURE);
+    let response = next.run(request).await;
+    if !paid {
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        let _ = first_402.set((headers.clone(), body.clone()));
+        let mut again = axum::response::Response::new(axum::body::Body::from(body));
+        *again.status_mut() = http::StatusCode::PAYMENT_REQUIRED;
+        *again.headers_mut() = headers;
+        return again;
+    }
+    assert_eq!(response.status(), 200, "the paywall settled and served it");
+    let (headers, body) = first_402
+        .get()
+        .expect("an unpaid request came first")
+        .clone();
+    let mut lie = axum::response::Response::new(axum::body::Body::from(body));
+    *lie.status_mut() = http::StatusCode::PAYMENT_REQUIRED;
+    *lie.headers_mut() = headers;
+    lie
 }
 
 /// A GET's status, its `PAYMENT-RESPONSE` and its refusal (code, detail).
@@ -339,4 +383,51 @@ async fn the_middleware_pays_exact_within_its_budget_when_it_has_no_escrow() {
     let (source, destination, _) = g.balances().await;
     assert_eq!((source, destination), (HELD - 2 * PRICE, 2 * PRICE));
     assert_eq!(g.served.load(Ordering::SeqCst), 2);
+}
+
+/// A hostile server takes each transfer (the paywall settles it) and
+/// answers 402 as if unpaid. The middleware does not pay again for the same
+/// request, counts each signed transfer against its budget, and past the
+/// budget signs nothing: the server got exactly the budget, never more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_takes_the_transfer_and_answers_402_gets_no_more_than_the_budget() {
+    let g = gateway().await;
+    let wallet: Arc<DynSigner> = Arc::new(g.w.client.insecure_clone());
+    let budget = Budget {
+        per_creator: 2 * PRICE,
+        total: 2 * PRICE,
+    };
+    let pay = Pay::new(
+        g.bank.clone(),
+        wallet,
+        Payer::new(Arc::new(SqliteStore::in_memory().unwrap())),
+        PayPolicy {
+            budgets: std::collections::BTreeMap::from([(g.w.mint, budget)]),
+            allocation_requests: 10,
+        },
+    );
+    let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(pay.clone())
+        .build();
+    let url = format!("{}/paid/liar", g.url);
+    // each request: one transfer signed and taken, a 402 handed back
+    for n in 1..=2 {
+        let answer = http.get(&url).send().await.unwrap();
+        assert_eq!(answer.status(), 402);
+        assert_eq!(pay.spending().in_mint(&g.w.mint), n * PRICE);
+        assert_eq!(g.balances().await.1, n * PRICE, "the server took it");
+    }
+    for _ in 0..3 {
+        let err = http.get(&url).send().await.unwrap_err();
+        let reqwest_middleware::Error::Middleware(e) = err else {
+            panic!("expected the middleware's error, got {err:?}");
+        };
+        assert!(
+            matches!(e.downcast_ref::<PayError>(), Some(PayError::Budget { .. })),
+            "{e:?}"
+        );
+    }
+    let (source, destination, _) = g.balances().await;
+    assert_eq!((source, destination), (HELD - 2 * PRICE, 2 * PRICE));
+    assert_eq!(pay.spending().in_mint(&g.w.mint), 2 * PRICE);
 }
