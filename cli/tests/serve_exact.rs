@@ -4,8 +4,10 @@
 //! token account at start, and a client without micropay is served once
 //! its transfer landed, once. Paid by our own client's transaction, and by
 //! x402-rs's Solana `exact` client (`x402-chain-solana`, software nobody
-//! here wrote) pointed at the local node. The payee's token account holds
-//! exactly what was paid.
+//! here wrote) pointed at the local node, and by x402's own TypeScript
+//! client (`@x402/fetch` with `@x402/svm`, `ts/interop/x402-fetch.ts`).
+//! The payee's token account holds exactly what was paid, and the upstream
+//! served each paid request once.
 #![allow(clippy::arithmetic_side_effects)]
 
 mod common;
@@ -21,7 +23,14 @@ use micropay_sdk::x402::{
 use micropay_tests::exact::{exact_world_with, ExactWorld, HELD, PRICE};
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::{Keypair, Signer};
-use std::{path::PathBuf, process::Child};
+use std::{
+    path::PathBuf,
+    process::Child,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+};
 
 /// A local node, the `exact` world on it, and `serve` selling `/api/*`
 /// with `exact = true`, its keypair the world's fee payer.
@@ -34,6 +43,8 @@ struct Setup {
     gateway: String,
     child: Child,
     log: PathBuf,
+    /// Requests the upstream served.
+    served: Arc<AtomicUsize>,
 }
 
 impl Drop for Setup {
@@ -59,7 +70,15 @@ async fn setup() -> Setup {
     let w = exact_world_with(&ledger, &setup, fee_payer, false).await;
     assert!(ledger.account(&w.destination).await.unwrap().is_none());
 
-    let api = Router::new().route("/api/{item}", get(|| async { "the answer" }));
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = served.clone();
+    let api = Router::new().route(
+        "/api/{item}",
+        get(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            async { "the answer" }
+        }),
+    );
     let upstream_url = common::serve::upstream(api).await;
     let config = dir.path().join("serve.toml");
     std::fs::write(
@@ -106,12 +125,15 @@ exact = true
         w,
         child,
         log,
+        served,
     }
 }
 
 impl Setup {
-    /// The payee got exactly `n` payments, the payer spent exactly them.
+    /// The payee got exactly `n` payments, the payer spent exactly them,
+    /// and the upstream served `n` requests.
     async fn paid_exactly(&self, n: u64) {
+        assert_eq!(self.served.load(Ordering::SeqCst) as u64, n);
         let l: &dyn Ledger = &self.ledger;
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
         assert_eq!(
@@ -214,4 +236,47 @@ async fn x402_rs_solana_client_pays_serve() {
     let (again, _, _) = paid_get(&target, &header).await;
     assert_eq!(again, 402, "one transaction, one serving");
     s.paid_exactly(1).await;
+}
+
+/// x402's own TypeScript client: `@x402/fetch`'s `wrapFetchWithPayment`
+/// with `@x402/svm`'s `exact` scheme (npm 2.27; its transaction, its
+/// signature, its HTTP) pays three requests, each served once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x402_fetch_pays_serve() {
+    if !common::peers::available() {
+        return;
+    }
+    let s = setup().await;
+    let keypair = s._dir.path().join("client.json");
+    common::write_key(&keypair, &s.w.client);
+    let network = x402::network(&s.ledger.genesis_hash().await.unwrap());
+    let answers = common::peers::run(
+        "x402-fetch",
+        &[
+            ("X402_URL", &format!("{}/api/ts", s.gateway)),
+            ("X402_RPC_URL", &s.url),
+            ("X402_KEYPAIR", keypair.to_str().unwrap()),
+            ("X402_NETWORK", &network),
+            ("X402_ASSET", &s.w.mint.to_string()),
+            ("X402_MAX_AMOUNT", &PRICE.to_string()),
+            ("X402_REQUESTS", "3"),
+        ],
+    )
+    .await;
+    let log = std::fs::read_to_string(&s.log).unwrap_or_default();
+    let answers = answers.as_array().unwrap();
+    assert_eq!(answers.len(), 3);
+    let mut transactions = std::collections::BTreeSet::new();
+    for a in answers {
+        assert_eq!(
+            (a["status"].as_u64(), a["body"].as_str()),
+            (Some(200), Some("the answer")),
+            "{a} {log}"
+        );
+        assert_eq!(a["receipt"]["success"], true, "{a}");
+        assert_eq!(a["receipt"]["payer"], s.w.client.pubkey().to_string());
+        transactions.insert(a["receipt"]["transaction"].as_str().unwrap().to_string());
+    }
+    assert_eq!(transactions.len(), 3, "a transfer per request");
+    s.paid_exactly(3).await;
 }
