@@ -56,7 +56,7 @@ pub async fn run(script: &str, env: &[(&str, &str)]) -> Value {
             .expect("cannot run npx tsc");
         assert!(compiled.status.success(), "tsc: {}", output(&compiled));
         let ran = Command::new("node")
-            .arg(format!("{out_dir}/{script}.js"))
+            .arg(format!("{out_dir}/ts/interop/{script}.js"))
             .envs(env)
             .current_dir(&ts)
             .output()
