@@ -280,3 +280,42 @@ async fn x402_fetch_pays_serve() {
     assert_eq!(transactions.len(), 3, "a transfer per request");
     s.paid_exactly(3).await;
 }
+
+/// x402-rs's reqwest middleware (`x402-reqwest` 2.0) with its Solana
+/// `exact` client registered: the whole client is theirs (parsing the 402,
+/// choosing the offer, the transaction, the retry); two requests, two
+/// transfers, each served once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x402_reqwest_pays_serve() {
+    use x402_reqwest::{ReqwestWithPayments, ReqwestWithPaymentsBuild};
+    let s = setup().await;
+    let rpc = std::sync::Arc::new(
+        solana_client::nonblocking::rpc_client::RpcClient::new_with_commitment(
+            s.url.clone(),
+            CommitmentConfig::confirmed(),
+        ),
+    );
+    let x402 =
+        x402_reqwest::X402Client::new().register(x402_chain_solana::V2SolanaExactClient::new(
+            std::sync::Arc::new(s.w.client.insecure_clone()),
+            rpc,
+        ));
+    let http = reqwest013::Client::new().with_payments(x402).build();
+    for i in 0..2 {
+        let answer = http
+            .get(format!("{}/api/reqwest{i}", s.gateway))
+            .send()
+            .await
+            .unwrap();
+        let log = std::fs::read_to_string(&s.log).unwrap_or_default();
+        assert_eq!(answer.status().as_u16(), 200, "{log}");
+        let receipt: SettlementResponse = x402::decode_header(
+            x402::PAYMENT_RESPONSE,
+            answer.headers()[x402::PAYMENT_RESPONSE].as_bytes(),
+        )
+        .unwrap();
+        assert!(receipt.success && !receipt.transaction.is_empty());
+        assert_eq!(answer.text().await.unwrap(), "the answer");
+    }
+    s.paid_exactly(2).await;
+}

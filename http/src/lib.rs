@@ -46,3 +46,5 @@ pub mod paywall;
 #[cfg(feature = "server")]
 pub mod proxy;
 pub mod route;
+#[cfg(feature = "x402-rs")]
+pub mod x402rs;

@@ -256,12 +256,59 @@ impl Pay {
             .accepts
             .iter()
             .filter_map(Offer::micropay)
-            .find(|r| {
-                r.network == *network
-                    && r.extra.program_id == micropay_client::micropay::ID.to_string()
-                    && r.mint()
-                        .is_ok_and(|m| self.shared.policy.budgets.contains_key(&m))
-            }))
+            .find(|r| self.payable(r, network)))
+    }
+
+    /// Whether micropay's `offer` is one this client pays on `network`: of
+    /// this program, in a mint it has a budget for.
+    pub fn payable(&self, offer: &PaymentRequirements, network: &str) -> bool {
+        offer.network == network
+            && offer.extra.program_id == micropay_client::micropay::ID.to_string()
+            && offer
+                .mint()
+                .is_ok_and(|m| self.shared.policy.budgets.contains_key(&m))
+    }
+
+    /// The x402 network id of this client's cluster (read once).
+    pub async fn cluster_network(&self) -> Result<String, PayError> {
+        Ok(self.network().await?.clone())
+    }
+
+    /// The `PAYMENT-SIGNATURE` paying `required` with micropay, for a
+    /// transport that sends the request itself and never shows this
+    /// middleware the answer (x402-rs's `x402-reqwest`, through
+    /// [`crate::x402rs`]): the channel's next voucher — the channel found,
+    /// opened or topped up as for a request this middleware sends, the
+    /// voucher counted when signed — taken as accepted, so the next one
+    /// signs past it. `None` when no micropay offer of `required` is
+    /// payable here.
+    ///
+    /// Without the answer nothing corrects a refused voucher: a payer whose
+    /// store is behind what the server holds (lost, or shared with another
+    /// process) stays behind on this path; the middleware itself resyncs
+    /// from the server's refusal.
+    pub async fn sign_unanswered(
+        &self,
+        required: &PaymentRequired,
+    ) -> Result<Option<String>, PayError> {
+        let Some(offer) = self.pick(required).await? else {
+            return Ok(None);
+        };
+        let (creator, mint, price) = (offer.creator()?, offer.mint()?, offer.price()?);
+        let slot = self.channel_for(creator, mint, offer, price).await?;
+        let mut slot = slot.lock().await;
+        let mut allowance = Allowance::default();
+        let (voucher, _) = self
+            .voucher_for(&mut slot, &creator, &mint, price, &mut allowance)
+            .await?;
+        slot.base = slot.base.max(voucher.amount);
+        slot.pending = None;
+        Ok(Some(x402::encode_header(&PaymentPayload {
+            x402_version: x402::X402_VERSION,
+            resource: Some(required.resource.clone()),
+            accepted: offer.clone(),
+            payload: WireVoucher::from(&voucher),
+        })))
     }
 
     /// The `exact` offer of `required` this client pays: on its cluster, in

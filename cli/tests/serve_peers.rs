@@ -1,0 +1,317 @@
+//! `micropay serve`'s `micropay` scheme paid by peers' x402 clients with
+//! micropay's plug-ins (issue 28), over real HTTP against the local node:
+//!
+//! - x402's own TypeScript client, `@x402/fetch`'s `wrapFetchWithPayment`
+//!   with micropay's `@x402/core` scheme module registered
+//!   (`ts/src/x402-micropay.ts`, run by `ts/interop/x402-fetch-micropay.ts`).
+//!   The channel is opened by `micropay fetch` (Rust), which pays two
+//!   requests; the TypeScript payer knows only the wallet: it finds the
+//!   channel on chain, derives the same session key, is refused `stale` on
+//!   its first voucher, verifies the held voucher the refusal carries,
+//!   continues from it, and pays on.
+//! - x402-rs's `x402-reqwest` middleware with micropay's x402-rs plug-in
+//!   (`micropay_http::x402rs::MicropayScheme`) registered: it opens the
+//!   channel itself and pays until its budget.
+//!
+//! After the payer asks to close, the watcher inside `serve` claims
+//! everything: the creator's earnings equal what the gateway counted, to
+//! the lamport, and every paid request was served once.
+#![allow(clippy::arithmetic_side_effects)]
+
+mod common;
+
+use anchor_spl::token::spl_token::native_mint::ID as SOL;
+use axum::{routing::get, Router};
+use micropay_client::{
+    ledger::{rpc::RpcLedger, DynSigner, Ledger},
+    payer::Payer,
+    store::SqliteStore,
+};
+use micropay_http::{
+    pay::{Budget, Pay, PayPolicy},
+    x402rs::MicropayScheme,
+};
+use micropay_node::{LocalNode, NodeConfig};
+use micropay_sdk::x402::{self, SettlementResponse};
+use solana_commitment_config::CommitmentConfig;
+use solana_sdk::signature::{Keypair, Signer};
+use std::{
+    path::PathBuf,
+    process::Child,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+/// Lamports per request.
+const PRICE: u64 = 10_000;
+
+/// A local node, a payer with a SOL escrow, a creator with earnings, and
+/// `serve` selling `/api/*` at [`PRICE`] with its watcher on.
+struct Gateway {
+    _node: LocalNode,
+    dir: tempfile::TempDir,
+    url: String,
+    ledger: RpcLedger,
+    payer: Keypair,
+    payer_key: String,
+    creator: Keypair,
+    url_of_gateway: String,
+    serve: Child,
+    log: PathBuf,
+    /// Requests the upstream served.
+    served: Arc<AtomicUsize>,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.serve.kill();
+        let _ = self.serve.wait();
+    }
+}
+
+async fn gateway() -> Gateway {
+    let dir = tempfile::tempdir().unwrap();
+    let (payer, creator, fee_payer) = (Keypair::new(), Keypair::new(), Keypair::new());
+    let node = LocalNode::start(NodeConfig {
+        airdrop: vec![payer.pubkey(), creator.pubkey(), fee_payer.pubkey()],
+        ..NodeConfig::ephemeral().unwrap()
+    })
+    .unwrap();
+    let url = node.rpc_url().to_string();
+    let key = |name: &str, k: &Keypair| {
+        let path = dir.path().join(name);
+        common::write_key(&path, k);
+        path.to_str().unwrap().to_string()
+    };
+    let (payer_key, creator_key) = (key("payer.json", &payer), key("creator.json", &creator));
+    let fee_payer_key = key("fee-payer.json", &fee_payer);
+    let g = |k: &str, args: &[&str]| micropay(dir.path(), &url, k, args);
+    g(&creator_key, &["earnings", "init", "--mint", "sol"]);
+    g(&payer_key, &["escrow", "init", "--mint", "sol"]);
+    g(&payer_key, &["escrow", "deposit", "--mint", "sol", "1"]);
+
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = served.clone();
+    let api = Router::new().route(
+        "/api/{item}",
+        get(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            async { "the answer" }
+        }),
+    );
+    let upstream_url = common::serve::upstream(api).await;
+    let config = dir.path().join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+upstream = "{upstream_url}"
+listen = "127.0.0.1:0"
+store = "{}"
+mints = ["sol"]
+payee = "{}"
+
+[watch]
+poll_secs = 1
+plan_secs = 1
+
+[[route]]
+path = "/api/*"
+price = {{ sol = "0.00001" }}
+"#,
+            dir.path().join("receiver.db").display(),
+            creator.pubkey()
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("serve.log");
+    let (serve, banner) = common::serve::start(dir.path(), &url, &fee_payer_key, &config, &log);
+    Gateway {
+        url_of_gateway: banner["url"].as_str().unwrap().to_string(),
+        ledger: RpcLedger::new(url.clone(), CommitmentConfig::confirmed()),
+        _node: node,
+        dir,
+        url,
+        payer,
+        payer_key,
+        creator,
+        serve,
+        log,
+        served,
+    }
+}
+
+/// `micropay -u url -k key --output json ARGS`, which must succeed.
+fn micropay(
+    home: &std::path::Path,
+    url: &str,
+    key: &str,
+    args: &[&str],
+) -> assert_cmd::assert::Assert {
+    assert_cmd::Command::cargo_bin("micropay")
+        .unwrap()
+        .env("HOME", home)
+        .args(["-u", url, "-k", key, "--output", "json"])
+        .args(args)
+        .assert()
+        .success()
+}
+
+impl Gateway {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The payer closes `channel`; the watcher claims it, and the
+    /// creator's earnings become exactly `counted`.
+    async fn settles_to(&self, channel: &str, counted: u64) {
+        micropay(
+            self.dir.path(),
+            &self.url,
+            &self.payer_key,
+            &["channel", "request-close", channel],
+        );
+        let earnings = micropay_sdk::pda::earnings(&self.creator.pubkey(), &SOL).0;
+        let balance = common::serve::earnings_reaching(
+            &self.ledger,
+            &earnings,
+            counted,
+            Duration::from_secs(60),
+        )
+        .await;
+        assert_eq!(balance, counted, "{}", self.log());
+    }
+}
+
+/// Requests `micropay fetch` pays before the TypeScript payer takes over.
+const BY_CLI: u64 = 2;
+/// Requests the TypeScript payer makes.
+const BY_TS: u64 = 5;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x402_fetch_pays_micropay() {
+    if !common::peers::available() {
+        return;
+    }
+    let g = gateway().await;
+    let gateway = g.url_of_gateway.clone();
+    let (url, payer_key) = (g.url.clone(), g.payer_key.clone());
+    let micropay = |k: &str, args: &[&str]| micropay(g.dir.path(), &url, k, args);
+    // Rust opens the channel and pays from it
+    let cli_store = g.dir.path().join("cli-payer.db");
+    for i in 0..BY_CLI {
+        let target = format!("{gateway}/api/cli{i}");
+        let fetched = micropay(
+            &payer_key,
+            &["fetch", &target, "--store", cli_store.to_str().unwrap()],
+        );
+        let v: serde_json::Value = serde_json::from_slice(&fetched.get_output().stdout).unwrap();
+        assert_eq!(v["status"], 200, "{v}");
+    }
+
+    // @x402/fetch with micropay's scheme module, from the wallet alone
+    let network = x402::network(&g.ledger.genesis_hash().await.unwrap());
+    let out = common::peers::run(
+        "x402-fetch-micropay",
+        &[
+            ("X402_URL", &format!("{gateway}/api/ts")),
+            ("X402_RPC_URL", &url),
+            ("X402_KEYPAIR", &payer_key),
+            ("X402_NETWORK", &network),
+            ("X402_ASSET", &SOL.to_string()),
+            ("X402_BUDGET", &(BY_TS * PRICE).to_string()),
+            ("X402_REQUESTS", &(BY_TS + 1).to_string()),
+        ],
+    )
+    .await;
+    let answers = out["answers"].as_array().unwrap();
+    let channel = out["channels"][0]
+        .as_str()
+        .expect("the channel, found on chain");
+    assert_eq!(out["channels"].as_array().unwrap().len(), 1, "{out}");
+    // each paid request continues the CLI's cumulative amount
+    for (i, a) in answers[..BY_TS as usize].iter().enumerate() {
+        assert_eq!(a["status"], 200, "{a}\n{}", g.log());
+        assert_eq!(a["body"], "the answer");
+        let receipt = &a["receipt"];
+        assert_eq!(receipt["success"], true, "{a}");
+        assert_eq!(receipt["channel"], channel);
+        let cumulative = (BY_CLI + 1 + i as u64) * PRICE;
+        assert_eq!(receipt["cumulative"], cumulative.to_string(), "{a}");
+    }
+    // one more is past its budget: refused before anything is signed
+    let over = answers[BY_TS as usize]["error"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(over.contains("budget"), "{out}");
+    assert_eq!(out["signedFor"], (BY_TS * PRICE).to_string(), "{out}");
+    assert_eq!(
+        g.served.load(Ordering::SeqCst) as u64,
+        BY_CLI + BY_TS,
+        "each paid request served once"
+    );
+
+    // the payer asks to close: the watcher claims it all
+    g.settles_to(channel, (BY_CLI + BY_TS) * PRICE).await;
+}
+
+/// x402-rs's reqwest middleware (`x402-reqwest` 2.0) with micropay's
+/// plug-in registered pays with vouchers: the plug-in opens the channel
+/// from the wallet's escrow on the first 402, each retry carries the next
+/// cumulative voucher, and past the budget nothing is signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x402_reqwest_pays_micropay() {
+    use x402_reqwest::{ReqwestWithPayments, ReqwestWithPaymentsBuild};
+    const REQUESTS: u64 = 6;
+    let g = gateway().await;
+    let ledger: Arc<dyn Ledger> =
+        Arc::new(RpcLedger::new(g.url.clone(), CommitmentConfig::confirmed()));
+    let wallet: Arc<DynSigner> = Arc::new(g.payer.insecure_clone());
+    let budget = Budget {
+        per_creator: REQUESTS * PRICE,
+        total: REQUESTS * PRICE,
+    };
+    let pay = Pay::new(
+        ledger,
+        wallet,
+        Payer::new(Arc::new(
+            SqliteStore::open(g.dir.path().join("x402-rs-payer.db")).unwrap(),
+        )),
+        PayPolicy {
+            budgets: std::collections::BTreeMap::from([(SOL, budget)]),
+            allocation_requests: 100,
+        },
+    );
+    let x402 =
+        x402_reqwest::X402Client::new().register(MicropayScheme::new(pay.clone()).await.unwrap());
+    let http = reqwest013::Client::new().with_payments(x402).build();
+    let mut channel = String::new();
+    for i in 1..=REQUESTS {
+        let answer = http
+            .get(format!("{}/api/rs{i}", g.url_of_gateway))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 200, "{}", g.log());
+        let receipt: SettlementResponse = x402::decode_header(
+            x402::PAYMENT_RESPONSE,
+            answer.headers()[x402::PAYMENT_RESPONSE].as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(receipt.cumulative, (i * PRICE).to_string());
+        channel = receipt.channel;
+        assert_eq!(answer.text().await.unwrap(), "the answer");
+    }
+    let past = http
+        .get(format!("{}/api/rs-past", g.url_of_gateway))
+        .send()
+        .await;
+    let err = past.expect_err("past the budget");
+    assert!(err.to_string().contains("cap"), "{err}");
+    assert_eq!(pay.spending().in_mint(&SOL), REQUESTS * PRICE);
+    assert_eq!(g.served.load(Ordering::SeqCst) as u64, REQUESTS);
+    g.settles_to(&channel, REQUESTS * PRICE).await;
+}
