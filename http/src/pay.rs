@@ -277,7 +277,7 @@ impl Pay {
     /// The `PAYMENT-SIGNATURE` paying `required` with micropay, for a
     /// transport that sends the request itself and never shows this
     /// middleware the answer (x402-rs's `x402-reqwest`, through
-    /// [`crate::x402rs`]): the channel's next voucher — the channel found,
+    /// `x402rs`, feature `x402-rs`): the channel's next voucher — the channel found,
     /// opened or topped up as for a request this middleware sends, the
     /// voucher counted when signed — taken as accepted, so the next one
     /// signs past it. `None` when no micropay offer of `required` is
