@@ -5,7 +5,9 @@
 //! its transfer landed, once. Paid by our own client's transaction, and by
 //! x402-rs's Solana `exact` client (`x402-chain-solana`, software nobody
 //! here wrote) pointed at the local node, and by x402's own TypeScript
-//! client (`@x402/fetch` with `@x402/svm`, `ts/interop/x402-fetch.ts`).
+//! client (`@x402/fetch` with `@x402/svm`, `ts/interop/x402-fetch.ts`), by
+//! x402-rs's `x402-reqwest` middleware, and by x402's own Python client
+//! (`x402` from PyPI, `py/interop/x402_requests_exact.py`).
 //! The payee's token account holds exactly what was paid, and the upstream
 //! served each paid request once.
 #![allow(clippy::arithmetic_side_effects)]
@@ -247,38 +249,65 @@ async fn x402_fetch_pays_serve() {
         return;
     }
     let s = setup().await;
-    let keypair = s._dir.path().join("client.json");
-    common::write_key(&keypair, &s.w.client);
-    let network = x402::network(&s.ledger.genesis_hash().await.unwrap());
-    let answers = common::peers::run(
-        "x402-fetch",
-        &[
-            ("X402_URL", &format!("{}/api/ts", s.gateway)),
-            ("X402_RPC_URL", &s.url),
-            ("X402_KEYPAIR", keypair.to_str().unwrap()),
-            ("X402_NETWORK", &network),
-            ("X402_ASSET", &s.w.mint.to_string()),
-            ("X402_MAX_AMOUNT", &PRICE.to_string()),
-            ("X402_REQUESTS", "3"),
-        ],
-    )
-    .await;
-    let log = std::fs::read_to_string(&s.log).unwrap_or_default();
-    let answers = answers.as_array().unwrap();
-    assert_eq!(answers.len(), 3);
-    let mut transactions = std::collections::BTreeSet::new();
-    for a in answers {
-        assert_eq!(
-            (a["status"].as_u64(), a["body"].as_str()),
-            (Some(200), Some("the answer")),
-            "{a} {log}"
-        );
-        assert_eq!(a["receipt"]["success"], true, "{a}");
-        assert_eq!(a["receipt"]["payer"], s.w.client.pubkey().to_string());
-        transactions.insert(a["receipt"]["transaction"].as_str().unwrap().to_string());
+    let env = s.peer_env("ts").await;
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let answers = common::peers::run("x402-fetch", &env).await;
+    s.served_each(&answers, 3).await;
+}
+
+/// x402's own Python client (`x402` 2.25 from PyPI):
+/// `wrapRequestsWithPayment` with its SVM `exact` scheme pays three
+/// requests, each served once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x402_python_pays_serve() {
+    if !common::peers::python_available() {
+        return;
     }
-    assert_eq!(transactions.len(), 3, "a transfer per request");
-    s.paid_exactly(3).await;
+    let s = setup().await;
+    let env = s.peer_env("py").await;
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let answers = common::peers::run_python("x402_requests_exact", &env).await;
+    s.served_each(&answers, 3).await;
+}
+
+impl Setup {
+    /// The environment of a peer's script paying `/api/<path>` three
+    /// times as the world's client, this token allowed up to [`PRICE`].
+    async fn peer_env(&self, path: &str) -> Vec<(&'static str, String)> {
+        let keypair = self._dir.path().join("client.json");
+        common::write_key(&keypair, &self.w.client);
+        let network = x402::network(&self.ledger.genesis_hash().await.unwrap());
+        vec![
+            ("X402_URL", format!("{}/api/{path}", self.gateway)),
+            ("X402_RPC_URL", self.url.clone()),
+            ("X402_KEYPAIR", keypair.to_str().unwrap().to_string()),
+            ("X402_NETWORK", network),
+            ("X402_ASSET", self.w.mint.to_string()),
+            ("X402_MAX_AMOUNT", PRICE.to_string()),
+            ("X402_REQUESTS", "3".into()),
+        ]
+    }
+
+    /// `answers` (a peer script's) are `n` requests each served after its
+    /// own transfer, and the payee got exactly `n` payments.
+    async fn served_each(&self, answers: &serde_json::Value, n: usize) {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let answers = answers.as_array().unwrap();
+        assert_eq!(answers.len(), n);
+        let mut transactions = std::collections::BTreeSet::new();
+        for a in answers {
+            assert_eq!(
+                (a["status"].as_u64(), a["body"].as_str()),
+                (Some(200), Some("the answer")),
+                "{a} {log}"
+            );
+            assert_eq!(a["receipt"]["success"], true, "{a}");
+            assert_eq!(a["receipt"]["payer"], self.w.client.pubkey().to_string());
+            transactions.insert(a["receipt"]["transaction"].as_str().unwrap().to_string());
+        }
+        assert_eq!(transactions.len(), n, "a transfer per request");
+        self.paid_exactly(n as u64).await;
+    }
 }
 
 /// x402-rs's reqwest middleware (`x402-reqwest` 2.0) with its Solana

@@ -1,11 +1,15 @@
-//! Peers' TypeScript clients (`ts/interop/`), run by Node against a local
-//! node and `serve`. Each script is compiled into its own directory under
-//! `ts/dist` (so tests running at once never write the same file) and run
-//! with the environment given; it prints one JSON line.
+//! Peers' clients in other languages, run against a local node and
+//! `serve`; each script prints one JSON line.
 //!
-//! Without Node.js or `ts/node_modules` a test says how to run it and
-//! passes, unless `MICROPAY_REQUIRE_TYPESCRIPT=1` (set by `.ci/run`), where
-//! a skip fails.
+//! - TypeScript (`ts/interop/`), run by Node: each script is compiled into
+//!   its own directory under `ts/dist` (so tests running at once never
+//!   write the same file). Without Node.js or `ts/node_modules` a test says
+//!   how to run it and passes, unless `MICROPAY_REQUIRE_TYPESCRIPT=1`.
+//! - Python (`py/interop/`), run by the venv `py/.venv` holding
+//!   `py/requirements.txt`. Without it a test says how to make it and
+//!   passes, unless `MICROPAY_REQUIRE_PYTHON=1`.
+//!
+//! `.ci/run` installs both and sets both variables: there a skip fails.
 
 use serde_json::Value;
 use std::{
@@ -61,6 +65,52 @@ pub async fn run(script: &str, env: &[(&str, &str)]) -> Value {
             .current_dir(&ts)
             .output()
             .expect("cannot run node");
+        assert!(ran.status.success(), "{script}: {}", output(&ran));
+        let stdout = String::from_utf8_lossy(&ran.stdout);
+        let line = stdout.lines().last().unwrap_or_default();
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("{script}: {e}: {}", output(&ran)))
+    })
+    .await
+    .unwrap()
+}
+
+fn py() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../py")
+}
+
+/// Whether the Python peers can run here (see the module docs).
+pub fn python_available() -> bool {
+    let installed = py().join(".venv/bin/python").exists();
+    if !installed {
+        assert!(
+            std::env::var_os("MICROPAY_REQUIRE_PYTHON").is_none(),
+            "MICROPAY_REQUIRE_PYTHON is set but the Python peers cannot run: \
+             python3 -m venv py/.venv && py/.venv/bin/pip install --require-hashes --no-deps -r py/requirements.txt"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: a Python peer was not run: make py/.venv from py/requirements.txt (.ci/run does)"
+        );
+    }
+    installed
+}
+
+/// Runs `py/interop/<script>.py` with `env`; its JSON line. Panics with
+/// its output when it fails.
+pub async fn run_python(script: &str, env: &[(&str, &str)]) -> Value {
+    let (py, script, env) = (
+        py(),
+        script.to_string(),
+        env.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let ran = Command::new(py.join(".venv/bin/python"))
+            .arg(py.join(format!("interop/{script}.py")))
+            .envs(env)
+            .output()
+            .expect("cannot run the venv's python");
         assert!(ran.status.success(), "{script}: {}", output(&ran));
         let stdout = String::from_utf8_lossy(&ran.stdout);
         let line = stdout.lines().last().unwrap_or_default();
