@@ -186,6 +186,7 @@ async fn serve_sells_per_request_to_a_client_without_micropay() {
         resource: Some(required.resource.clone()),
         accepted: offer,
         payload: ExactPayload { transaction },
+        extensions: Default::default(),
     });
     let (status, receipt, body) = paid_get(&target, &header).await;
     assert_eq!((status, body.as_str()), (200, "the answer"));

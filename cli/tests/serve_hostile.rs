@@ -69,6 +69,7 @@ fn payment(required: &PaymentRequired, voucher: &Voucher) -> String {
         resource: Some(required.resource.clone()),
         accepted: required.for_mint(&SOL).unwrap().clone(),
         payload: WireVoucher::from(voucher),
+        extensions: Default::default(),
     })
 }
 
@@ -416,7 +417,7 @@ price = {{ sol = "0.00001" }}
             }
             offer.extensions = std::collections::BTreeMap::from([(
                 x402::EXTENSION.to_string(),
-                x402::Extension::refusal(x402::Refusal::new(x402::RefusalCode::Underpaid)),
+                x402::Extension::refusal(x402::Refusal::new(x402::RefusalCode::Underpaid)).value(),
             )]);
             micropay_http::paywall::payment_required(&offer)
         }

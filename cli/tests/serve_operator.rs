@@ -115,6 +115,7 @@ async fn pay_with(url: &str, voucher: &Voucher) -> (u16, Option<String>) {
         resource: Some(required.resource.clone()),
         accepted: required.for_mint(&SOL).unwrap().clone(),
         payload: WireVoucher::from(voucher),
+        extensions: Default::default(),
     });
     let answer = http
         .get(url)

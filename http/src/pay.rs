@@ -308,6 +308,7 @@ impl Pay {
             resource: Some(required.resource.clone()),
             accepted: offer.clone(),
             payload: WireVoucher::from(&voucher),
+            extensions: Default::default(),
         })))
     }
 
@@ -374,6 +375,7 @@ impl Pay {
             resource: Some(required.resource.clone()),
             accepted: offer.clone(),
             payload: ExactPayload { transaction },
+            extensions: Default::default(),
         });
         let mut paid = retry;
         if let Ok(value) = http::HeaderValue::from_str(&header) {
@@ -767,7 +769,7 @@ impl Pay {
             self.served();
             return Ok(Then::Answer(response));
         };
-        let Some(refusal) = refused.refusal().cloned() else {
+        let Some(refusal) = refused.refusal() else {
             return Ok(Then::Answer(response));
         };
         let channel = slot.channel;
@@ -902,6 +904,7 @@ impl Middleware for Pay {
                     ..offer.clone()
                 },
                 payload: WireVoucher::from(&voucher),
+                extensions: Default::default(),
             });
             let Some(mut paid) = retry.try_clone() else {
                 return Ok(last);

@@ -221,6 +221,7 @@ impl Gateway {
             resource: Some(required.resource.clone()),
             accepted: offer,
             payload: ExactPayload { transaction },
+            extensions: Default::default(),
         })
     }
 
@@ -430,4 +431,30 @@ async fn a_server_that_takes_the_transfer_and_answers_402_gets_no_more_than_the_
     let (source, destination, _) = g.balances().await;
     assert_eq!((source, destination), (HELD - 2 * PRICE, 2 * PRICE));
     assert_eq!(pay.spending().in_mint(&g.w.mint), 2 * PRICE);
+}
+
+/// x402's `payment-identifier` on the `exact` scheme: an id bound to one
+/// transfer; another transfer under the same id is a 409 that sends
+/// nothing (the fee payer signs nothing, no token moves).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_identifier_binds_one_transfer() {
+    let g = gateway().await;
+    let url = format!("{}/paid/weather", g.url);
+    let with_id = |header: String| {
+        let mut p: ExactPaymentPayload =
+            x402::decode_header(x402::PAYMENT_SIGNATURE, header.as_bytes()).unwrap();
+        x402::payment_id::attach(&mut p.extensions, "pay_0123456789abcdef");
+        x402::encode_header(&p)
+    };
+    let first = with_id(g.payment("/paid/weather", PRICE, 6).await);
+    assert_eq!(get_with(&url, Some(&first)).await.status, 200);
+    let after_first = g.balances().await;
+    let second = with_id(g.payment("/paid/weather", PRICE, 6).await);
+    let conflict = get_with(&url, Some(&second)).await;
+    assert_eq!(
+        (conflict.status, conflict.refusal),
+        (409, Some((RefusalCode::PaymentIdentifierConflict, None)))
+    );
+    assert_eq!(g.balances().await, after_first, "nothing sent");
+    assert_eq!(g.served.load(Ordering::SeqCst), 1);
 }

@@ -200,8 +200,10 @@ async fn intercept(
             {
                 offer.amount = price.to_string();
             }
-            required.extensions =
-                BTreeMap::from([(x402::EXTENSION.to_string(), Extension::refusal(refusal))]);
+            required.extensions = BTreeMap::from([(
+                x402::EXTENSION.to_string(),
+                Extension::refusal(refusal).value(),
+            )]);
             micropay_http::paywall::payment_required(&required)
         }
     }

@@ -127,6 +127,7 @@ fn pay(required: &PaymentRequired, voucher: &Voucher) -> String {
         resource: Some(required.resource.clone()),
         accepted: required.for_mint(&SOL).unwrap().clone(),
         payload: WireVoucher::from(voucher),
+        extensions: Default::default(),
     })
 }
 
@@ -764,4 +765,103 @@ async fn junk_floods_are_bounded_per_client() {
     .await;
     assert_eq!(honest.status(), StatusCode::OK);
     assert_eq!(served.load(Ordering::SeqCst), 1);
+}
+
+/// `pay`, the payment carrying x402 `payment-identifier` id `id`.
+fn pay_with_id(required: &PaymentRequired, voucher: &Voucher, id: &str) -> String {
+    let mut extensions = std::collections::BTreeMap::new();
+    x402::payment_id::attach(&mut extensions, id);
+    x402::encode_header(&PaymentPayload {
+        x402_version: x402::X402_VERSION,
+        resource: Some(required.resource.clone()),
+        accepted: required.for_mint(&SOL).unwrap().clone(),
+        payload: WireVoucher::from(voucher),
+        extensions,
+    })
+}
+
+/// x402's `payment-identifier` (issue 28): every 402 declares it; an id
+/// binds one request to one payment. Its retry is any retry (served once);
+/// the id with another payment or another path is a 409 that takes
+/// nothing; a payment refused before it was taken frees its id; an id that
+/// is not 16–128 safe characters is malformed.
+#[tokio::test]
+async fn a_payment_identifier_binds_one_request_to_one_payment() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let f = one_channel(&ledger, 10_000_000, 1_000_000, 0).await;
+    let receiver = receiver(ledger.clone(), f.creator.pubkey());
+    let network = x402::network(&ledger.genesis_hash().await.unwrap());
+    let served = Arc::new(AtomicUsize::new(0));
+    let app = app(receiver.clone(), network, served.clone());
+    let asked = required(call(&app, "/paid/weather", None).await).await;
+    assert_eq!(
+        asked.extensions[x402::payment_id::NAME]["info"]["required"],
+        false
+    );
+    let status = |r: &Response<Body>| r.status();
+    let v = |amount: u64| Voucher::sign(&f.session, f.channel, amount);
+    let id = "order_7d5d747be160e280504c";
+
+    let first = pay_with_id(&asked, &v(PRICE), id);
+    let paid = call(&app, "/paid/weather", Some(first.clone())).await;
+    assert_eq!(status(&paid), StatusCode::OK);
+    // its retry is a retry of that payment: not served twice, not a conflict
+    let again = required(call(&app, "/paid/weather", Some(first.clone())).await).await;
+    assert_eq!(again.refusal().unwrap().reason, RefusalCode::Duplicate);
+
+    // the id with another payment, or on another path: 409, nothing taken
+    for (path, payment) in [
+        ("/paid/weather", pay_with_id(&asked, &v(2 * PRICE), id)),
+        ("/paid/other", first.clone()),
+    ] {
+        let conflict = call(&app, path, Some(payment)).await;
+        assert_eq!(status(&conflict), StatusCode::CONFLICT, "{path}");
+        let header = conflict.headers()[x402::PAYMENT_REQUIRED]
+            .as_bytes()
+            .to_vec();
+        let refused: PaymentRequired =
+            x402::decode_header(x402::PAYMENT_REQUIRED, &header).unwrap();
+        assert_eq!(
+            refused.refusal().unwrap().reason,
+            RefusalCode::PaymentIdentifierConflict
+        );
+    }
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+    // the voucher refused with 409 was not taken: it pays now, without an id
+    let next = call(&app, "/paid/weather", Some(pay(&asked, &v(2 * PRICE)))).await;
+    assert_eq!(status(&next), StatusCode::OK);
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+
+    // a payment refused (stale) frees the id it bound: the next one binds it
+    let other_id = "order_0f9e8d7c6b5a493827";
+    let stale = call(
+        &app,
+        "/paid/weather",
+        Some(pay_with_id(&asked, &v(PRICE), other_id)),
+    )
+    .await;
+    assert_eq!(status(&stale), StatusCode::PAYMENT_REQUIRED);
+    let fresh = call(
+        &app,
+        "/paid/weather",
+        Some(pay_with_id(&asked, &v(3 * PRICE), other_id)),
+    )
+    .await;
+    assert_eq!(status(&fresh), StatusCode::OK);
+    assert_eq!(served.load(Ordering::SeqCst), 3);
+
+    // not an id: malformed, nothing taken
+    let short = required(
+        call(
+            &app,
+            "/paid/weather",
+            Some(pay_with_id(&asked, &v(4 * PRICE), "too_short")),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(short.refusal().unwrap().reason, RefusalCode::Malformed);
+    let next = call(&app, "/paid/weather", Some(pay(&asked, &v(4 * PRICE)))).await;
+    assert_eq!(status(&next), StatusCode::OK);
+    assert_eq!(served.load(Ordering::SeqCst), 4);
 }

@@ -395,6 +395,7 @@ fn paid_headers(paid: &Paid<'_>, per: usize, cumulative: &mut [u64]) -> Vec<Vec<
                 resource: None,
                 accepted: paid.offer.clone(),
                 payload: x402::WireVoucher::from(&voucher),
+                extensions: Default::default(),
             })));
         }
         headers.push(own);

@@ -13,7 +13,7 @@ use super::{
     RowWrite, VoucherRecord,
 };
 use anchor_lang::prelude::Pubkey;
-use micropay_sdk::voucher::Voucher;
+use micropay_sdk::{voucher::Voucher, x402::payment_id::Binding};
 use solana_sdk::{hash::Hash, signature::Keypair};
 use std::sync::Arc;
 
@@ -150,10 +150,45 @@ fn exact_payments(store: &dyn ReceiverStore) {
     );
 }
 
+/// Payment identifiers: bound once, the binding read back whole by a
+/// second binder, freed only by its own binding.
+fn payment_ids(store: &dyn ReceiverStore) {
+    let id = "pay_7d5d747be160e280504c099d984bcfe0";
+    let a = Binding {
+        request: [1; 32],
+        payment: [2; 32],
+    };
+    let b = Binding {
+        request: [1; 32],
+        payment: [3; 32],
+    };
+    assert_eq!(store.bind_payment_id(id, &a).unwrap(), None, "bound now");
+    assert_eq!(
+        store.bind_payment_id(id, &a).unwrap(),
+        Some(a),
+        "its own binding"
+    );
+    assert_eq!(
+        store.bind_payment_id(id, &b).unwrap(),
+        Some(a),
+        "not rebound"
+    );
+    assert!(
+        !store.unbind_payment_id(id, &b).unwrap(),
+        "not another binding's"
+    );
+    assert!(!store.unbind_payment_id("unknown_identifier", &a).unwrap());
+    assert!(store.unbind_payment_id(id, &a).unwrap());
+    assert!(!store.unbind_payment_id(id, &a).unwrap(), "freed once");
+    assert_eq!(store.bind_payment_id(id, &b).unwrap(), None, "free again");
+    assert_eq!(store.bind_payment_id(id, &a).unwrap(), Some(b));
+}
+
 /// The receiver primitives and rules on an empty `store`.
 pub fn receiver_store(store: &dyn ReceiverStore) {
     credits(store);
     exact_payments(store);
+    payment_ids(store);
     let a = Pubkey::new_unique();
     assert_eq!(store.get(&a).unwrap(), None, "empty store has no row");
 
@@ -406,6 +441,7 @@ pub fn receiver_store(store: &dyn ReceiverStore) {
 pub fn concurrent_receivers(stores: Vec<Arc<dyn ReceiverStore>>) {
     concurrent_credit_takers(&stores);
     concurrent_exact_recorders(&stores);
+    concurrent_payment_id_binders(&stores);
     let channel = Pubkey::new_unique();
     let key = Arc::new(Keypair::new());
     let (creator, mint) = (Pubkey::new_unique(), Pubkey::new_unique());
@@ -448,6 +484,46 @@ pub fn concurrent_receivers(stores: Vec<Arc<dyn ReceiverStore>>) {
 /// Gateways sharing one backend record and settle the same `exact`
 /// payments at once (a client sending one transaction to several): each
 /// is recorded once and moved to settled once.
+/// Binders of the same ids through every handle at once, each with its
+/// own binding: each id is bound exactly once, and every loser reads the
+/// winner's binding.
+fn concurrent_payment_id_binders(stores: &[Arc<dyn ReceiverStore>]) {
+    let ids: Arc<Vec<String>> = Arc::new(
+        (0..20)
+            .map(|i| format!("pay_{i:02}_{}", Pubkey::new_unique()))
+            .collect(),
+    );
+    let threads: Vec<_> = stores
+        .iter()
+        .flat_map(|store| (0..2).map(move |_| store.clone()))
+        .enumerate()
+        .map(|(n, store)| {
+            let ids = ids.clone();
+            std::thread::spawn(move || {
+                let mine = Binding {
+                    request: [0; 32],
+                    payment: [u8::try_from(n).unwrap_or(u8::MAX); 32],
+                };
+                ids.iter()
+                    .map(|id| match store.bind_payment_id(id, &mine).expect("bind") {
+                        None => (id.clone(), mine),
+                        Some(winner) => (id.clone(), winner),
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let seen: Vec<Vec<(String, Binding)>> = threads
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        let winners: std::collections::HashSet<Binding> = seen.iter().map(|s| s[i].1).collect();
+        assert_eq!(winners.len(), 1, "{id}: one binding, seen by every binder");
+        assert_eq!(&seen[0][i].0, id);
+    }
+}
+
 fn concurrent_exact_recorders(stores: &[Arc<dyn ReceiverStore>]) {
     let payments: Arc<Vec<ExactPayment>> = Arc::new(
         (0..20u64)

@@ -41,7 +41,7 @@ pub use sqlite::SqliteStore;
 
 use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
-use micropay_sdk::voucher::Voucher;
+use micropay_sdk::{voucher::Voucher, x402::payment_id::Binding};
 use solana_sdk::hash::Hash;
 
 // Column codecs shared by the SQL backends: `u64` stored as the signed
@@ -323,6 +323,27 @@ pub trait ReceiverStore: Send + Sync {
     fn set_exact_status(&self, id: &str, from: ExactStatus, to: ExactStatus) -> Result<bool> {
         let _ = (id, from, to);
         Err(ClientError::store("this store keeps no exact payments"))
+    }
+
+    /// Binds the x402 payment identifier `id` to `binding` unless it is
+    /// bound: `None` when bound now, else the binding it has (of
+    /// concurrent binders, exactly one binds). Backends that take paid
+    /// requests implement both primitives; the conformance suite checks
+    /// them.
+    fn bind_payment_id(&self, id: &str, binding: &Binding) -> Result<Option<Binding>> {
+        let _ = (id, binding);
+        Err(ClientError::store(
+            "this store keeps no payment identifiers",
+        ))
+    }
+
+    /// Frees `id` if it is bound to `binding` (a payment refused before it
+    /// was taken); `true` when freed.
+    fn unbind_payment_id(&self, id: &str, binding: &Binding) -> Result<bool> {
+        let _ = (id, binding);
+        Err(ClientError::store(
+            "this store keeps no payment identifiers",
+        ))
     }
 
     /// The lease that makes one watcher active among several processes

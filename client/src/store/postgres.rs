@@ -56,7 +56,7 @@ use super::{
 };
 use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
-use micropay_sdk::voucher::Voucher;
+use micropay_sdk::{voucher::Voucher, x402::payment_id::Binding};
 use solana_sdk::hash::Hash;
 use std::{
     future::Future,
@@ -115,6 +115,12 @@ const MIGRATIONS: &[&str] = &[
         route TEXT NOT NULL,
         status TEXT NOT NULL CHECK (status IN ('sending', 'settled', 'served', 'failed')),
         created_at BIGINT NOT NULL
+    );",
+    // 4: x402 payment identifiers, each bound to one request and one payment
+    "CREATE TABLE receiver_payment_ids (
+        id TEXT PRIMARY KEY,
+        request BYTEA NOT NULL,
+        payment BYTEA NOT NULL
     );",
 ];
 
@@ -1028,6 +1034,76 @@ impl ReceiverStore for PostgresStore {
                         "UPDATE receiver_exact_payments SET status = $3
                          WHERE id = $1 AND status = $2",
                         &[&id, &from.as_str(), &to.as_str()],
+                    )
+                    .await?;
+                Ok(n == 1)
+            }
+        })
+    }
+    fn bind_payment_id(&self, id: &str, binding: &Binding) -> Result<Option<Binding>> {
+        let (id, binding) = (id.to_string(), *binding);
+        self.write(move |conn| {
+            let id = id.clone();
+            async move {
+                // an insert that conflicts waits for the row's writer; the
+                // read after it is a new snapshot. A row unbound between
+                // the two is bound again on the next turn.
+                for _ in 0..3 {
+                    let n = conn
+                        .client
+                        .execute(
+                            "INSERT INTO receiver_payment_ids (id, request, payment)
+                             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                            &[
+                                &id,
+                                &binding.request.as_slice(),
+                                &binding.payment.as_slice(),
+                            ],
+                        )
+                        .await?;
+                    if n == 1 {
+                        return Ok(None);
+                    }
+                    let row = conn
+                        .client
+                        .query_opt(
+                            "SELECT request, payment FROM receiver_payment_ids WHERE id = $1",
+                            &[&id],
+                        )
+                        .await?;
+                    if let Some(r) = row {
+                        let hash = |i: usize| -> Result<[u8; 32]> {
+                            r.try_get::<_, Vec<u8>>(i)
+                                .ok()
+                                .and_then(|b| b.try_into().ok())
+                                .ok_or_else(|| corrupt("payment identifier"))
+                        };
+                        return Ok(Some(Binding {
+                            request: hash(0)?,
+                            payment: hash(1)?,
+                        }));
+                    }
+                }
+                Err(ClientError::store("a payment identifier kept changing hands").into())
+            }
+        })
+    }
+
+    fn unbind_payment_id(&self, id: &str, binding: &Binding) -> Result<bool> {
+        let (id, binding) = (id.to_string(), *binding);
+        self.write(move |conn| {
+            let id = id.clone();
+            async move {
+                let n = conn
+                    .client
+                    .execute(
+                        "DELETE FROM receiver_payment_ids
+                         WHERE id = $1 AND request = $2 AND payment = $3",
+                        &[
+                            &id,
+                            &binding.request.as_slice(),
+                            &binding.payment.as_slice(),
+                        ],
                     )
                     .await?;
                 Ok(n == 1)

@@ -16,7 +16,7 @@ use super::{
 };
 use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
-use micropay_sdk::voucher::Voucher;
+use micropay_sdk::{voucher::Voucher, x402::payment_id::Binding};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use solana_sdk::hash::Hash;
 use std::{path::Path, sync::Mutex};
@@ -92,6 +92,12 @@ const MIGRATIONS: &[&str] = &[
         route TEXT NOT NULL,
         status TEXT NOT NULL CHECK (status IN ('sending', 'settled', 'served', 'failed')),
         created_at INTEGER NOT NULL
+    );",
+    // 6: x402 payment identifiers, each bound to one request and one payment
+    "CREATE TABLE receiver_payment_ids (
+        id TEXT PRIMARY KEY,
+        request BLOB NOT NULL,
+        payment BLOB NOT NULL
     );",
 ];
 
@@ -507,6 +513,62 @@ impl ReceiverStore for SqliteStore {
             Ok(stmt.execute(params![id, from.as_str(), to.as_str()])? == 1)
         })
     }
+    fn bind_payment_id(&self, id: &str, binding: &Binding) -> Result<Option<Binding>> {
+        self.named(|| {
+            let mut conn = self.lock()?;
+            // the insert and the read in one write transaction: no other
+            // process unbinds between them
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let bound = tx
+                .prepare_cached(
+                    "INSERT INTO receiver_payment_ids (id, request, payment)
+                     VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![
+                    id,
+                    binding.request.as_slice(),
+                    binding.payment.as_slice()
+                ])?;
+            let existing = if bound == 1 {
+                None
+            } else {
+                let (request, payment) = tx
+                    .prepare_cached(
+                        "SELECT request, payment FROM receiver_payment_ids WHERE id = ?1",
+                    )?
+                    .query_row(params![id], |r| {
+                        Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+                    })?;
+                Some(Binding {
+                    request: hash32(request)?,
+                    payment: hash32(payment)?,
+                })
+            };
+            tx.commit()?;
+            Ok(existing)
+        })
+    }
+
+    fn unbind_payment_id(&self, id: &str, binding: &Binding) -> Result<bool> {
+        self.named(|| {
+            let conn = self.lock()?;
+            let mut stmt = conn.prepare_cached(
+                "DELETE FROM receiver_payment_ids WHERE id = ?1 AND request = ?2 AND payment = ?3",
+            )?;
+            Ok(stmt.execute(params![
+                id,
+                binding.request.as_slice(),
+                binding.payment.as_slice()
+            ])? == 1)
+        })
+    }
+}
+
+/// A 32-byte hash column.
+fn hash32(bytes: Vec<u8>) -> Result<[u8; 32]> {
+    bytes
+        .try_into()
+        .map_err(|_| ClientError::store("corrupt payment identifier in store"))
 }
 
 impl SqliteStore {

@@ -66,6 +66,7 @@
 //! p99 on two cores instead of 1–2 ms; README, "Sell an API per request").
 
 mod exact;
+mod payment_id;
 
 pub use exact::ExactSettlement;
 
@@ -179,6 +180,9 @@ pub enum Decision {
     Paid(Box<Paid>),
     /// Not paid: answer `402` with this.
     Refused(Box<PaymentRequired>),
+    /// The payment's `payment-identifier` id is bound to another request
+    /// or payment: answer `409` with this (nothing was taken).
+    Conflict(Box<PaymentRequired>),
     /// Cannot decide now (cluster or store unreachable): `503`. The
     /// details went to the server's log; the answer carries only the code.
     Unavailable(Unavailable),
@@ -601,10 +605,16 @@ impl Paywall {
                 mime_type: None,
             },
             accepts: self.offers(route),
-            extensions: BTreeMap::from([(
-                x402::EXTENSION.to_string(),
-                Extension::refusal(refusal),
-            )]),
+            extensions: BTreeMap::from([
+                (
+                    x402::EXTENSION.to_string(),
+                    Extension::refusal(refusal).value(),
+                ),
+                (
+                    x402::payment_id::NAME.to_string(),
+                    x402::payment_id::declaration(),
+                ),
+            ]),
         }))
     }
 
@@ -688,6 +698,19 @@ impl Paywall {
                     .into(),
             );
         };
+        let bound = match self.bind_payment_id(route, (method, path), payment).await {
+            Ok(bound) => bound,
+            Err(decision) => return decision,
+        };
+        let decision = self.decide_payment(route, path, payment).await;
+        self.release_payment_id(bound, &decision).await;
+        decision
+    }
+
+    /// The decision on `payment` for `route`: by its scheme.
+    async fn decide_payment(&self, route: &Route, path: &str, payment: &[u8]) -> Decision {
+        let refuse =
+            |code: RefusalCode, error: String| self.refused(route, path, Refusal::new(code), error);
         if exact::is_exact(payment) {
             return self.decide_exact(route, path, payment).await;
         }
@@ -1053,6 +1076,13 @@ where
                     log.refused(&reason);
                     paywall.metrics().refused(&reason);
                     Ok(payment_required(&required))
+                }
+                Decision::Conflict(required) => {
+                    log.refused("payment_identifier_conflict");
+                    paywall.metrics().refused("payment_identifier_conflict");
+                    let mut response = payment_required(&required);
+                    *response.status_mut() = StatusCode::CONFLICT;
+                    Ok(response)
                 }
                 Decision::Unavailable(why) => {
                     log.refused(why.code());

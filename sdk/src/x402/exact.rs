@@ -125,6 +125,9 @@ pub struct ExactPaymentPayload {
     pub accepted: ExactRequirements,
     /// The client-signed transaction.
     pub payload: ExactPayload,
+    /// Extensions the client adds (`payment-identifier`), as sent.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub extensions: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// The `payload` of an `exact` payment: the client-signed transaction.

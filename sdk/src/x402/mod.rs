@@ -22,6 +22,7 @@
 //! Everything here is data and pure functions: no I/O.
 
 pub mod exact;
+pub mod payment_id;
 
 use crate::voucher::Voucher;
 use anchor_lang::prelude::Pubkey;
@@ -120,15 +121,20 @@ pub struct PaymentRequired {
     /// The ways to pay: micropay's, one per accepted mint, and whatever
     /// else the server offers ([`Offer`]).
     pub accepts: Vec<Offer>,
-    /// `micropay`: the machine-readable refusal, when a payment was refused.
+    /// Extensions by name, as sent: `micropay` (the machine-readable
+    /// refusal, when a payment was refused, [`Extension`]),
+    /// `payment-identifier` ([`payment_id`]), and whatever else a server
+    /// declares (kept, never an error).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub extensions: BTreeMap<String, Extension>,
+    pub extensions: BTreeMap<String, serde_json::Value>,
 }
 
 impl PaymentRequired {
-    /// micropay's refusal in `extensions`, if any.
-    pub fn refusal(&self) -> Option<&Refusal> {
-        self.extensions.get(EXTENSION).map(|e| &e.info)
+    /// micropay's refusal in `extensions`, if any (one that does not read
+    /// as a refusal is none).
+    pub fn refusal(&self) -> Option<Refusal> {
+        let info = self.extensions.get(EXTENSION)?.get("info")?;
+        serde_json::from_value(info.clone()).ok()
     }
 
     /// The micropay requirement paying `mint`, if offered.
@@ -232,6 +238,11 @@ pub struct Extension {
 }
 
 impl Extension {
+    /// As an entry of `extensions`.
+    pub fn value(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
     /// The `micropay` extension carrying `refusal`.
     pub fn refusal(refusal: Refusal) -> Self {
         Extension {
@@ -336,6 +347,9 @@ pub struct PaymentPayload {
     pub accepted: PaymentRequirements,
     /// The channel's next cumulative voucher.
     pub payload: WireVoucher,
+    /// Extensions the client adds (`payment-identifier`), as sent.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extensions: BTreeMap<String, serde_json::Value>,
 }
 
 /// A voucher as JSON: base58 channel and signature, decimal amount (a u64
@@ -474,6 +488,9 @@ pub enum RefusalCode {
     /// sends, or the cluster refused it: `detail` says why
     /// ([`exact::ExactRefusal::code`], or `cluster_refused`).
     InvalidTransaction,
+    /// The payment's `payment-identifier` id was used with another request
+    /// or another payment (a `409`); nothing was taken. Use a new id.
+    PaymentIdentifierConflict,
 }
 
 fn parse_address(field: &'static str, value: &str) -> Result<Pubkey, WireError> {
@@ -555,7 +572,7 @@ mod tests {
             accepts: vec![requirements().into()],
             extensions: BTreeMap::from([(
                 EXTENSION.to_string(),
-                Extension::refusal(Refusal::new(RefusalCode::Underpaid)),
+                Extension::refusal(Refusal::new(RefusalCode::Underpaid)).value(),
             )]),
         };
         let header = encode_header(&required);
@@ -575,6 +592,36 @@ mod tests {
             "underpaid"
         );
         assert_eq!(back.refusal().unwrap().reason, RefusalCode::Underpaid);
+    }
+
+    /// Regression (issue 28): a peer's 402 declaring extensions micropay
+    /// does not know (`bazaar`, `payment-identifier`) failed to parse, so
+    /// its offers could not be paid.
+    #[test]
+    fn a_402_with_extensions_micropay_does_not_know_is_read() {
+        let offer = requirements();
+        let json = serde_json::json!({
+            "x402Version": 2,
+            "resource": { "url": "https://api.example/a" },
+            "accepts": [offer],
+            "extensions": {
+                "bazaar": { "info": { "input": { "type": "http" } }, "schema": {} },
+                "payment-identifier": payment_id::declaration()
+            }
+        });
+        let read: PaymentRequired = serde_json::from_value(json).unwrap();
+        assert!(read.refusal().is_none());
+        assert_eq!(read.accepts[0].micropay(), Some(&offer));
+        assert_eq!(read.extensions[payment_id::NAME]["info"]["required"], false);
+        // a `micropay` entry that is not a refusal is none, not an error
+        let odd = serde_json::json!({
+            "x402Version": 2,
+            "resource": { "url": "/a" },
+            "accepts": [],
+            "extensions": { "micropay": { "info": { "what": 1 } } }
+        });
+        let read: PaymentRequired = serde_json::from_value(odd).unwrap();
+        assert!(read.refusal().is_none());
     }
 
     #[test]

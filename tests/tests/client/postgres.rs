@@ -20,7 +20,7 @@ fn postgres_store_conforms_also_across_connections() {
     };
     let url = pg.create_database("conformance");
     let store = PostgresStore::connect(&url).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(store.schema_version().unwrap(), 4);
     conformance::receiver_store(&store);
     conformance::payer_store(&store);
 
@@ -130,7 +130,7 @@ fn migrations_are_versioned_and_a_lossy_database_is_refused() {
     }
     // a second connect (another gateway starting) migrates nothing and keeps rows
     let store = PostgresStore::connect(&url).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(store.schema_version().unwrap(), 4);
     assert_eq!(
         store.get(&channel).unwrap().unwrap().voucher.amount,
         u64::MAX
