@@ -1215,6 +1215,8 @@ fn bench_paywall_prints_a_row_per_level_and_counts_every_payment() {
             "40",
             "--store",
             "memory",
+            "--exact-requests",
+            "4",
             "--output",
             "json",
         ])
@@ -1234,6 +1236,25 @@ fn bench_paywall_prints_a_row_per_level_and_counts_every_payment() {
         assert!(l["paid_rps"].as_f64().unwrap() > 0.0);
         assert!(l["paid_p99_us"].as_u64().unwrap() >= l["paid_p50_us"].as_u64().unwrap());
     }
+    // the same gateway paid by `exact` transfers settled on a local node:
+    // per level 4 timed requests and a warm-up per client, each one price
+    // (1,000 base units) to the payee, checked by the bench itself
+    let exact = &v["exact"];
+    assert_eq!(exact["slot_ms"], 400, "{v}");
+    let e = exact["levels"].as_array().unwrap();
+    assert_eq!(
+        (e[0]["requests"].as_u64(), e[0]["warmup"].as_u64()),
+        (Some(4), Some(1))
+    );
+    assert_eq!(
+        (e[1]["requests"].as_u64(), e[1]["warmup"].as_u64()),
+        (Some(4), Some(4))
+    );
+    assert_eq!(exact["transferred"], (4 + 1 + 4 + 4) * 1_000);
+    for l in e {
+        assert!(l["paid_rps"].as_f64().unwrap() > 0.0, "{l}");
+        assert!(l["paid_p99_us"].as_u64().unwrap() >= l["paid_p50_us"].as_u64().unwrap());
+    }
     // the paywall as a layer on the upstream's own router counts the same way
     let out = micropay()
         .args([
@@ -1246,6 +1267,8 @@ fn bench_paywall_prints_a_row_per_level_and_counts_every_payment() {
             "memory",
             "--deploy",
             "layer",
+            "--exact-requests",
+            "0",
             "--output",
             "json",
         ])
@@ -1253,6 +1276,7 @@ fn bench_paywall_prints_a_row_per_level_and_counts_every_payment() {
         .success();
     let v = json(&out.get_output().stdout);
     assert_eq!(v["deploy"], "layer");
+    assert!(v.get("exact").is_none(), "skipped: {v}");
     assert_eq!(v["accepted"], 30 + 3);
     assert_eq!(v["levels"][0]["concurrency"], 3);
     micropay()

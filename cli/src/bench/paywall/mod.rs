@@ -13,9 +13,15 @@
 //! runs in. It prints requests per second and the p50/p99 latency of both,
 //! and what the paywall adds.
 //!
+//! With `--exact-requests` above 0 (the default) it then measures x402's
+//! `exact` on the same gateway — a transfer per request, settled on a local
+//! node before serving (`exact`) — beside it, in the same run.
+//!
 //! Everything runs on this machine over loopback, so the numbers are this
 //! machine's; a debug build is far slower than `--release` (the result says
 //! which one ran).
+
+mod exact;
 
 use super::{
     build_name,
@@ -74,6 +80,11 @@ pub struct BenchPaywallArgs {
     /// reverse proxy, or as a layer on the upstream's router.
     #[arg(long, value_enum, default_value_t = Deploy::Proxy)]
     pub deploy: Deploy,
+    /// Timed requests per level paid with x402's `exact` (a token transfer
+    /// each, settled on a local node with 400 ms slots before it is
+    /// served); 0 skips the comparison.
+    #[arg(long, default_value_t = 64)]
+    pub exact_requests: usize,
 }
 
 /// One concurrency level.
@@ -107,6 +118,9 @@ pub struct BenchPaywall {
     /// Vouchers the receiver accepted (one per paid request, warm-ups
     /// included).
     pub accepted: u64,
+    /// The same gateway paid with x402's `exact`, when measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exact: Option<exact::ExactBench>,
 }
 
 impl std::fmt::Display for BenchPaywall {
@@ -151,7 +165,39 @@ impl std::fmt::Display for BenchPaywall {
                 l.added_p99_us
             )?;
         }
-        write!(f, "{} vouchers accepted", self.accepted)
+        write!(f, "{} vouchers accepted", self.accepted)?;
+        if let Some(e) = &self.exact {
+            writeln!(f)?;
+            writeln!(
+                f,
+                "the same gateway paid with x402 `exact`: a transfer per request, settled on a local node ({} ms slots) before serving",
+                e.slot_ms
+            )?;
+            writeln!(
+                f,
+                "{:>7} {:>8} {:>11} {:>10} {:>10} {:>10} {:>10}",
+                "clients", "requests", "paid r/s", "paid p50", "paid p99", "added p50", "added p99"
+            )?;
+            for l in &e.levels {
+                writeln!(
+                    f,
+                    "{:>7} {:>8} {:>11.1} {:>8}µs {:>8}µs {:>8}µs {:>8}µs",
+                    l.concurrency,
+                    l.requests,
+                    l.paid_rps,
+                    l.paid_p50_us,
+                    l.paid_p99_us,
+                    l.added_p50_us,
+                    l.added_p99_us
+                )?;
+            }
+            write!(
+                f,
+                "{} base units transferred, one price per request served",
+                e.transferred
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -277,6 +323,15 @@ pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
         levels.push(level(&upstream, &gateway, &paid, per, &mut cumulative).await?);
     }
     let accepted = counted_once(store.as_ref(), &levels)?;
+    let exact = if args.exact_requests > 0 {
+        let direct: Vec<(u64, u64)> = levels
+            .iter()
+            .map(|l| (l.direct_p50_us, l.direct_p99_us))
+            .collect();
+        Some(exact::run(&args.concurrency, args.exact_requests, &direct, args.deploy).await?)
+    } else {
+        None
+    };
     emit(
         cli.output,
         &BenchPaywall {
@@ -288,6 +343,7 @@ pub async fn run(cli: &Cli, args: &BenchPaywallArgs) -> Result<(), Failure> {
             deploy: args.deploy,
             levels,
             accepted,
+            exact,
         },
     );
     Ok(())
@@ -299,6 +355,11 @@ fn validate(args: &BenchPaywallArgs) -> Result<(), Failure> {
     }
     if args.requests == 0 || args.requests > 1_000_000 {
         return Err(Failure::user("--requests takes 1 to 1000000"));
+    }
+    if args.exact_requests > 10_000 {
+        return Err(Failure::user(
+            "--exact-requests takes 0 (skip) to 10000: each waits for the cluster",
+        ));
     }
     Ok(())
 }
