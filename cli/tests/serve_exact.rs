@@ -349,3 +349,68 @@ async fn x402_reqwest_pays_serve() {
     }
     s.paid_exactly(2).await;
 }
+
+/// `micropay fetch` pays a peer's server (x402-rs: `x402-axum`'s
+/// middleware, settling through `x402-facilitator-local` with
+/// `x402-chain-solana`'s `exact` facilitator, all on the local node): its
+/// 402 offers only `exact`, the wallet has no escrow, and the paying
+/// middleware signs a transfer within `--budget`; the peer settles it and
+/// serves once. Past the budget `fetch` signs nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn micropay_fetch_pays_a_peer_server() {
+    let s = setup().await;
+    let network = x402::network(&s.ledger.genesis_hash().await.unwrap());
+    let facilitator =
+        common::peer_server::facilitator(&network, &s.url, s.w.fee_payer.insecure_clone()).await;
+    let (peer, served) = common::peer_server::server(
+        &facilitator,
+        &network,
+        (s.w.mint, 6, PRICE),
+        s.w.terms.pay_to,
+    )
+    .await;
+    let keypair = s._dir.path().join("client.json");
+    common::write_key(&keypair, &s.w.client);
+    let fetch = |budget: &str| {
+        assert_cmd::Command::cargo_bin("micropay")
+            .unwrap()
+            .env("HOME", s._dir.path())
+            .args([
+                "-u",
+                &s.url,
+                "-k",
+                keypair.to_str().unwrap(),
+                "--output",
+                "json",
+            ])
+            .args(["fetch", &format!("{peer}/peer/weather")])
+            .args(["--mint", &s.w.mint.to_string(), "--budget", budget])
+            .args(["--store", s._dir.path().join("payer.db").to_str().unwrap()])
+            .assert()
+    };
+    let before = accounts::token_amount(&s.ledger, &s.w.destination)
+        .await
+        .unwrap();
+    let paid = fetch("0.001").success();
+    let v: serde_json::Value = serde_json::from_slice(&paid.get_output().stdout).unwrap();
+    assert_eq!(v["status"], 200, "{v}");
+    assert_eq!(v["body"], "sunny at the peer's");
+    assert_eq!(v["paid"], PRICE);
+    assert_eq!(
+        accounts::token_amount(&s.ledger, &s.w.destination)
+            .await
+            .unwrap(),
+        before + PRICE,
+        "the peer's facilitator settled exactly one price"
+    );
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+    // a budget below the price: nothing signed, nothing moved
+    fetch("0.0009").failure();
+    assert_eq!(
+        accounts::token_amount(&s.ledger, &s.w.destination)
+            .await
+            .unwrap(),
+        before + PRICE
+    );
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+}

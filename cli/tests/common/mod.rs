@@ -2,6 +2,7 @@
 //! fixtures of `micropay-tests`, and the on-chain check of a demo report.
 #![allow(dead_code, unused_imports)]
 
+pub mod peer_server;
 pub mod peers;
 pub mod serve;
 pub mod story;
