@@ -57,17 +57,32 @@ impl Drop for Setup {
 }
 
 async fn setup() -> Setup {
+    setup_with(false).await
+}
+
+/// [`setup`]; with `remote`, `serve` forwards `exact` payments to a
+/// peer's facilitator (x402-facilitator-local on the node), whose key is
+/// the world's fee payer, and `serve`'s keypair pays claim fees only.
+async fn setup_with(remote: bool) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let (setup, fee_payer) = (Keypair::new(), Keypair::new());
+    let (setup, fee_payer, own) = (Keypair::new(), Keypair::new(), Keypair::new());
     let node = LocalNode::start(NodeConfig {
-        airdrop: vec![setup.pubkey(), fee_payer.pubkey()],
+        airdrop: vec![setup.pubkey(), fee_payer.pubkey(), own.pubkey()],
         ..NodeConfig::ephemeral().unwrap()
     })
     .unwrap();
     let url = node.rpc_url().to_string();
     let ledger = RpcLedger::new(url.clone(), CommitmentConfig::confirmed());
     let fee_payer_key = dir.path().join("fee-payer.json");
-    common::write_key(&fee_payer_key, &fee_payer);
+    let facilitator = if remote {
+        let network = x402::network(&ledger.genesis_hash().await.unwrap());
+        common::write_key(&fee_payer_key, &own);
+        let at = common::peer_server::facilitator(&network, &url, fee_payer.insecure_clone()).await;
+        format!("facilitator = \"{at}\"\n")
+    } else {
+        common::write_key(&fee_payer_key, &fee_payer);
+        String::new()
+    };
     // the payee has no token account: serve creates it at start
     let w = exact_world_with(&ledger, &setup, fee_payer, false).await;
     assert!(ledger.account(&w.destination).await.unwrap().is_none());
@@ -87,7 +102,7 @@ async fn setup() -> Setup {
         &config,
         format!(
             r#"
-upstream = "{upstream_url}"
+{facilitator}upstream = "{upstream_url}"
 listen = "127.0.0.1:0"
 store = "{}"
 payee = "{}"
@@ -413,4 +428,118 @@ async fn micropay_fetch_pays_a_peer_server() {
         before + PRICE
     );
     assert_eq!(served.load(Ordering::SeqCst), 1);
+}
+
+/// `serve` with `facilitator = URL`: its `exact` offers name a peer's
+/// facilitator's fee payer (x402-facilitator-local with x402-chain-solana's
+/// facilitator, on the local node); a payment is checked and recorded by
+/// `serve`, then verified and settled by the facilitator, and served once,
+/// its receipt naming the transaction that landed. Our client's transfer
+/// and x402-rs's both; a wrong amount is refused by `serve` before anything
+/// is forwarded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_forwards_exact_payments_to_a_facilitator() {
+    use x402_types::scheme::client::X402SchemeClient;
+    let s = setup_with(true).await;
+    let target = format!("{}/api/remote", s.gateway);
+    let asked = reqwest::get(&target).await.unwrap();
+    let header = asked.headers()[x402::PAYMENT_REQUIRED].as_bytes().to_vec();
+    let required: PaymentRequired = x402::decode_header(x402::PAYMENT_REQUIRED, &header).unwrap();
+    let offer = required.accepts[1].exact().expect("exact").clone();
+    assert_eq!(
+        offer.extra.fee_payer,
+        s.w.fee_payer.pubkey().to_string(),
+        "the facilitator's fee payer"
+    );
+    let pay = |transaction: String| {
+        x402::encode_header(&ExactPaymentPayload {
+            x402_version: x402::X402_VERSION,
+            resource: Some(required.resource.clone()),
+            accepted: offer.clone(),
+            payload: ExactPayload { transaction },
+            extensions: Default::default(),
+        })
+    };
+    // wrong amount: refused here, never forwarded
+    let short = pay(s.w.payment(&s.ledger, PRICE - 1, 6).await);
+    let (status, _, _) = paid_get(&target, &short).await;
+    assert_eq!(status, 402);
+    // ours, then the same again
+    let payment = pay(s.w.payment(&s.ledger, PRICE, 6).await);
+    let (status, receipt, body) = paid_get(&target, &payment).await;
+    let log = std::fs::read_to_string(&s.log).unwrap_or_default();
+    assert_eq!((status, body.as_str()), (200, "the answer"), "{log}");
+    let receipt = receipt.unwrap();
+    assert!(
+        s.ledger
+            .transaction_events(&receipt.transaction.parse().unwrap())
+            .await
+            .is_ok(),
+        "the receipt names the landed transaction"
+    );
+    let (again, _, _) = paid_get(&target, &payment).await;
+    assert_eq!(again, 402, "one transaction, one serving");
+    // x402-rs's client through serve and the facilitator
+    let v2: x402_types::proto::v2::PaymentRequired<x402_types::proto::OriginalJson> =
+        x402::decode_header(x402::PAYMENT_REQUIRED, &header).unwrap();
+    let rpc = std::sync::Arc::new(
+        solana_client::nonblocking::rpc_client::RpcClient::new_with_commitment(
+            s.url.clone(),
+            CommitmentConfig::confirmed(),
+        ),
+    );
+    let client = x402_chain_solana::V2SolanaExactClient::new(
+        std::sync::Arc::new(s.w.client.insecure_clone()),
+        rpc,
+    );
+    let candidates = client.accept(&x402_types::proto::PaymentRequired::V2(v2));
+    let signed = candidates[0].sign().await.unwrap();
+    let (status, _, _) = paid_get(&target, &signed).await;
+    assert_eq!(
+        status,
+        200,
+        "{}",
+        std::fs::read_to_string(&s.log).unwrap_or_default()
+    );
+    s.paid_exactly(2).await;
+}
+
+/// A `facilitator` that cannot be reached stops `serve` at start with what
+/// to fix (never a gateway whose `exact` offers name no fee payer); one
+/// that is not a URL is refused by `--check`, before the cluster is asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_facilitator_that_cannot_be_used_stops_serve() {
+    let s = setup().await;
+    let config = s._dir.path().join("serve.toml");
+    let original = std::fs::read_to_string(&config).unwrap();
+    let key = s._dir.path().join("fee-payer.json");
+    let run = |facilitator: &str, check: bool| {
+        std::fs::write(
+            &config,
+            format!("facilitator = \"{facilitator}\"\n{original}"),
+        )
+        .unwrap();
+        let mut cmd = assert_cmd::Command::cargo_bin("micropay").unwrap();
+        cmd.env("HOME", s._dir.path())
+            .args(["-u", &s.url, "-k", key.to_str().unwrap()])
+            .args(["serve", "-c", config.to_str().unwrap()]);
+        if check {
+            cmd.arg("--check");
+        }
+        cmd.timeout(std::time::Duration::from_secs(60))
+            .assert()
+            .code(1)
+    };
+    let stderr =
+        |a: assert_cmd::assert::Assert| String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    let unreachable = stderr(run("http://127.0.0.1:1", false));
+    assert!(
+        unreachable.contains("cannot be reached") && unreachable.contains("fix `facilitator`"),
+        "{unreachable}"
+    );
+    let not_a_url = stderr(run("ftp://example", true));
+    assert!(
+        not_a_url.contains("`facilitator` must be an http:// or https:// URL"),
+        "{not_a_url}"
+    );
 }

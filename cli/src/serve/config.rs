@@ -64,6 +64,11 @@ pub struct ServeConfig {
     /// unreachable upstream never is): the voucher is kept for a retry.
     #[serde(default)]
     pub credit_not_found: bool,
+    /// An x402 facilitator (its URL) that settles the payments of `exact`
+    /// routes: each is checked and recorded here, then forwarded to its
+    /// `POST /verify` and `POST /settle`, and the offers name its fee
+    /// payer. Without it the keypair is the fee payer and sends them.
+    pub facilitator: Option<String>,
 }
 
 /// The `[default]` table: paths no route names.

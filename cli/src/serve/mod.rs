@@ -12,6 +12,7 @@
 //! listen = "127.0.0.1:8402"            # where clients connect
 //! mints = ["sol"]                      # accepted: `sol`, or MINT=LAMPORTS[/UNITS]
 //! # cluster, keypair (the creator), store: like -u, -k, --store
+//! # facilitator = "https://…"         # optional: `exact` settled by an x402 facilitator
 //!
 //! [[route]]
 //! method = "GET"                       # optional: any method

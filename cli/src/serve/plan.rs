@@ -71,6 +71,8 @@ pub(super) struct Plan {
     /// in: the payee's associated token account receives those transfers
     /// (created at start if missing), and the paywall settles them.
     pub(super) exact_accounts: Vec<(Pubkey, Pubkey)>,
+    /// The facilitator `exact` payments are forwarded to, if not settled here.
+    pub(super) facilitator: Option<String>,
     /// How often the cluster's genesis hash is looked at (the watcher's
     /// poll interval, whether or not it runs).
     pub(super) cluster_check: Duration,
@@ -86,6 +88,14 @@ pub(super) fn plan(
     facts: &Facts,
 ) -> Result<Plan, Failure> {
     let creator = checked.payee.unwrap_or(facts.me);
+    if let Some(url) = &file.facilitator {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(Failure::user(format!(
+                "{}: `facilitator` must be an http:// or https:// URL, not `{url}`",
+                path.display()
+            )));
+        }
+    }
     let (routes, views) = routes(file, path, &facts.mints)?;
     let (unrouted, unrouted_prices, mut warnings) = unrouted(file, path, &facts.mints)?;
     warnings.extend(settle_first_warnings(&routes, &checked.values));
@@ -122,6 +132,7 @@ pub(super) fn plan(
         watcher: file.watch.enabled,
         distribute: checked.distribute.iter().map(|s| s.to_string()).collect(),
         fund_action: fund_action.clone(),
+        facilitator: file.facilitator.clone(),
         routes: views,
         unrouted: match unrouted {
             Unrouted::Free => "free",
@@ -148,6 +159,7 @@ pub(super) fn plan(
         fund,
         watch: file.watch.enabled.then(|| watch_plan(file, checked)),
         create_earnings: ready.create_earnings,
+        facilitator: file.facilitator.clone(),
         exact_accounts,
         cluster_check: Duration::from_secs(file.watch.poll_secs.max(1)),
         serving,
@@ -234,6 +246,8 @@ pub struct Serving {
     pub distribute: Vec<String>,
     /// The funding Action's URL, when served.
     pub fund_action: Option<String>,
+    /// The facilitator `exact` payments are forwarded to, when set.
+    pub facilitator: Option<String>,
     pub routes: Vec<RouteView>,
     /// Paths no route names: `free`, `deny` or `priced`.
     pub unrouted: String,
@@ -269,6 +283,9 @@ impl std::fmt::Display for Serving {
             writeln!(f, "  metrics    {metrics} (Prometheus)")?;
         }
         writeln!(f, "  upstream   {}", self.upstream)?;
+        if let Some(facilitator) = &self.facilitator {
+            writeln!(f, "  exact via  {facilitator} (a remote facilitator)")?;
+        }
         writeln!(f, "  creator    {}", self.creator)?;
         if self.fee_payer != self.creator {
             writeln!(f, "  fee payer  {} (pays claim fees only)", self.fee_payer)?;

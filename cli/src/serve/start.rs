@@ -15,7 +15,7 @@ use micropay_client::{
     watcher::{subscribe_channels, WatchReport, Watcher, WatcherConfig},
 };
 use micropay_http::{
-    paywall::{ClaimNow, ExactSettlement, Paywall},
+    paywall::{ClaimNow, ExactSettlement, Paywall, RemoteFacilitator},
     proxy::Proxy,
 };
 use std::sync::Arc;
@@ -60,10 +60,24 @@ pub(super) async fn start(
     let network = plan.paywall.network.clone();
     let paywall = Paywall::with_settle(receiver, plan.paywall, Arc::new(claimer));
     if !plan.exact_accounts.is_empty() {
-        paywall.settle_exact(ExactSettlement {
-            ledger: ctx.ledger.clone(),
-            fee_payer: Arc::new(ctx.keypair()?.insecure_clone()),
-        });
+        match &plan.facilitator {
+            Some(url) => {
+                let facilitator = RemoteFacilitator::connect(url, &network)
+                    .await
+                    .map_err(|e| {
+                        Failure::user(format!(
+                            "{e}: fix `facilitator` in the configuration, or remove it to settle `exact` payments with the keypair"
+                        ))
+                    })?;
+                paywall.settle_exact_remote(facilitator);
+            }
+            None => {
+                paywall.settle_exact(ExactSettlement {
+                    ledger: ctx.ledger.clone(),
+                    fee_payer: Arc::new(ctx.keypair()?.insecure_clone()),
+                });
+            }
+        }
     }
     let signal = shutdown_signal()?;
     let (stop, stopped) = watch::channel(false);

@@ -16,8 +16,23 @@
 //! 4. refused by the cluster, it is `failed`; not known (the cluster could
 //!    not be reached), it stays `sending` and the retry sends it again —
 //!    a transaction lands at most once.
+//!
+//! With a remote facilitator ([`RemoteFacilitator`], `settle_exact_remote`)
+//! the paywall still checks the transaction itself (the same rules, the
+//! facilitator's fee payer) and records it — by the client's signature,
+//! the fee payer's being the facilitator's to make — before it forwards it
+//! to `POST /verify` and `POST /settle`. A verify refusal of a payment seen
+//! for the first time is `failed` (nothing was sent); a settled one is
+//! served once, its receipt naming the facilitator's transaction. When the
+//! facilitator cannot be reached, or refuses a payment it was asked to
+//! settle before, whether it landed is not known here: the payment stays
+//! `sending`, the answer is a `503` (`settlement`), and the operator's log
+//! names it.
 
-use super::{route_key, unix_now, Decision, Paid, Paywall, Refund, Unavailable};
+use super::{
+    facilitator::RemoteFacilitator, route_key, unix_now, Decision, Paid, Paywall, Refund,
+    Unavailable,
+};
 use crate::route::Route;
 use micropay_client::{
     exact::{self, Prepared},
@@ -42,11 +57,37 @@ pub struct ExactSettlement {
     pub fee_payer: Arc<DynSigner>,
 }
 
+/// Who settles: the paywall itself, or a facilitator it forwards to.
+pub(super) enum Settler {
+    Local(ExactSettlement),
+    Remote(RemoteFacilitator),
+}
+
+impl Settler {
+    /// The fee payer the offers name.
+    fn fee_payer(&self) -> Pubkey {
+        match self {
+            Settler::Local(s) => s.fee_payer.pubkey(),
+            Settler::Remote(f) => f.fee_payer(),
+        }
+    }
+}
+
 /// Whether a `PAYMENT-SIGNATURE` names the `exact` scheme.
 pub(super) fn is_exact(payment: &[u8]) -> bool {
     x402::decode_header::<serde_json::Value>(x402::PAYMENT_SIGNATURE, payment).is_ok_and(|v| {
         v.pointer("/accepted/scheme").and_then(|s| s.as_str()) == Some(x402::exact::SCHEME)
     })
+}
+
+/// A settled payment, as its serving needs it.
+pub(super) struct Settled {
+    /// The record's id.
+    pub(super) id: String,
+    /// The landed transaction's signature (the receipt's).
+    pub(super) transaction: String,
+    pub(super) payer: Pubkey,
+    pub(super) amount: u64,
 }
 
 /// Whether `e` says the cluster refused the transaction for good (it never
@@ -64,7 +105,14 @@ impl Paywall {
     /// Settles `exact` payments with `settlement` from now on: routes
     /// marked `exact` offer the scheme. Once: `false` when already set.
     pub fn settle_exact(&self, settlement: ExactSettlement) -> bool {
-        self.shared.exact.set(settlement).is_ok()
+        self.shared.exact.set(Settler::Local(settlement)).is_ok()
+    }
+
+    /// Forwards `exact` payments to `facilitator` from now on (see the
+    /// module docs): routes marked `exact` offer the scheme with its fee
+    /// payer. Once: `false` when a settlement is set already.
+    pub fn settle_exact_remote(&self, facilitator: RemoteFacilitator) -> bool {
+        self.shared.exact.set(Settler::Remote(facilitator)).is_ok()
     }
 
     /// The `exact` offers of `route`: one per price, when the route and
@@ -85,7 +133,7 @@ impl Paywall {
                 pay_to: creator.clone(),
                 max_timeout_seconds: self.shared.config.max_timeout_seconds,
                 extra: ExactExtra {
-                    fee_payer: settlement.fee_payer.pubkey().to_string(),
+                    fee_payer: settlement.fee_payer().to_string(),
                     memo: None,
                 },
             })
@@ -93,7 +141,13 @@ impl Paywall {
     }
 
     /// A refusal of an `exact` payment, `detail` saying why.
-    fn refuse_exact(&self, route: &Route, path: &str, detail: &str, error: String) -> Decision {
+    pub(super) fn refuse_exact(
+        &self,
+        route: &Route,
+        path: &str,
+        detail: &str,
+        error: String,
+    ) -> Decision {
         let refusal = Refusal {
             detail: Some(detail.to_string()),
             ..Refusal::new(RefusalCode::InvalidTransaction)
@@ -107,7 +161,7 @@ impl Paywall {
     fn exact_terms(
         &self,
         route: &Route,
-        settlement: &ExactSettlement,
+        fee_payer: Pubkey,
         payload: &ExactPaymentPayload,
     ) -> Result<Terms, (RefusalCode, String)> {
         let accepted = &payload.accepted;
@@ -145,7 +199,7 @@ impl Paywall {
             amount,
             asset,
             pay_to: creator,
-            fee_payer: settlement.fee_payer.pubkey(),
+            fee_payer,
             memo: None,
         })
     }
@@ -165,9 +219,17 @@ impl Paywall {
                 Ok(p) => p,
                 Err(e) => return refuse(RefusalCode::Malformed, e.to_string()),
             };
-        let terms = match self.exact_terms(route, settlement, &payload) {
+        let terms = match self.exact_terms(route, settlement.fee_payer(), &payload) {
             Ok(terms) => terms,
             Err((code, error)) => return refuse(code, error),
+        };
+        let settlement = match settlement {
+            Settler::Local(local) => local,
+            Settler::Remote(facilitator) => {
+                return self
+                    .forward_exact(route, path, facilitator, (payment, &payload), &terms)
+                    .await
+            }
         };
         let fee_payer = settlement.fee_payer.as_ref();
         let prepared = match exact::prepare(&payload.payload.transaction, &terms, fee_payer) {
@@ -263,9 +325,25 @@ impl Paywall {
 
     /// Takes the one serving a settled payment bought.
     async fn serve_exact(&self, route: &Route, path: &str, prepared: &Prepared) -> Decision {
-        let id = prepared.id();
+        let t = &prepared.transfer;
+        let settled = Settled {
+            id: prepared.id(),
+            transaction: prepared.id(),
+            payer: t.authority,
+            amount: t.amount,
+        };
+        self.serve_settled(route, path, settled).await
+    }
+
+    /// Takes the one serving the settled payment `settled` bought.
+    pub(super) async fn serve_settled(
+        &self,
+        route: &Route,
+        path: &str,
+        settled: Settled,
+    ) -> Decision {
         let taken = {
-            let id = id.clone();
+            let id = settled.id.clone();
             self.shared
                 .receiver
                 .store()
@@ -273,11 +351,16 @@ impl Paywall {
         };
         match taken.await {
             Ok(true) => {
-                let (payer, amount) = (prepared.transfer.authority, prepared.transfer.amount);
+                let Settled {
+                    id,
+                    transaction,
+                    payer,
+                    amount,
+                } = settled;
                 Decision::Paid(Box::new(Paid {
                     settlement: SettlementResponse {
                         success: true,
-                        transaction: id.clone(),
+                        transaction,
                         network: self.shared.config.network.clone(),
                         payer: Some(payer.to_string()),
                         channel: String::new(),
@@ -295,7 +378,7 @@ impl Paywall {
     }
 
     /// The refusal of a transaction that paid for a request already.
-    fn served_already(&self, route: &Route, path: &str) -> Decision {
+    pub(super) fn served_already(&self, route: &Route, path: &str) -> Decision {
         self.refused(
             route,
             path,

@@ -66,9 +66,12 @@
 //! p99 on two cores instead of 1–2 ms; README, "Sell an API per request").
 
 mod exact;
+mod exact_remote;
+mod facilitator;
 mod payment_id;
 
 pub use exact::ExactSettlement;
+pub use facilitator::{FacilitatorError, RemoteFacilitator, Verdict};
 
 use crate::{
     metrics::Metrics,
@@ -264,7 +267,7 @@ struct Shared {
     junk: StdMutex<HashMap<Option<IpAddr>, (std::time::Instant, u32)>>,
     metrics: Arc<Metrics>,
     /// How `exact` payments are settled, once configured.
-    exact: std::sync::OnceLock<ExactSettlement>,
+    exact: std::sync::OnceLock<exact::Settler>,
     /// Operator-fault refusals already warned about, by (code, mint).
     warned: StdMutex<HashSet<(&'static str, Pubkey)>>,
 }
