@@ -220,6 +220,7 @@ pub async fn run(cli: &Cli, args: &ClaimArgs) -> Result<(), Failure> {
     config.format = args.planner.tx_format.resolve(ctx.ledger()).await?;
     let tx_format = config.format;
     let planner = Planner::new(config);
+    let (exact, exact_text) = exact_received(&ctx, store).await?;
     if args.dry_run {
         let (recon, plan) = planner.dry_run(ctx.ledger(), store, &ctx.me()?).await?;
         ctx.show(&PlanResult {
@@ -245,13 +246,18 @@ pub async fn run(cli: &Cli, args: &ClaimArgs) -> Result<(), Failure> {
                     urgent: b.urgent,
                 })
                 .collect(),
+            exact_received: exact,
             quarantine_count: plan.quarantine.len(),
-            notes: lost_text(&recon.lost) + &other_cluster_text(recon.other_cluster.len()),
+            notes: lost_text(&recon.lost)
+                + &other_cluster_text(recon.other_cluster.len())
+                + &exact_text,
         });
         return Ok(());
     }
     let (plan, done) = planner.run(ctx.ledger(), store, ctx.keypair()?).await?;
-    let result = ClaimResult::new(&ctx, &plan, &done, tx_format).await?;
+    let mut result = ClaimResult::new(&ctx, &plan, &done, tx_format).await?;
+    result.exact_received = exact;
+    result.notes.push_str(&exact_text);
     ctx.show(&result);
     Ok(())
 }
@@ -282,6 +288,9 @@ pub struct PlanResult {
     other_cluster: usize,
     earnings_to_create: usize,
     batches: Vec<BatchView>,
+    /// x402 `exact` payments the receiver took, per mint (in the payee's
+    /// token accounts already: nothing to claim).
+    exact_received: Vec<ExactReceived>,
     #[serde(skip)]
     quarantine_count: usize,
     #[serde(skip)]
@@ -336,8 +345,51 @@ pub struct ClaimResult {
     earnings_created: usize,
     /// Store rows of another cluster, left alone.
     other_cluster: usize,
+    /// x402 `exact` payments the receiver took, per mint (in the payee's
+    /// token accounts already: nothing to claim).
+    exact_received: Vec<ExactReceived>,
     #[serde(skip)]
     notes: String,
+}
+
+/// Settled x402 `exact` payments of one mint.
+#[derive(Debug, serde::Serialize)]
+pub struct ExactReceived {
+    mint: String,
+    payments: u64,
+    amount: u64,
+    amount_ui: String,
+    #[serde(skip)]
+    symbol: String,
+}
+
+/// The store's settled `exact` payments, and their line for the text.
+async fn exact_received(
+    ctx: &Ctx,
+    store: &AsyncStore,
+) -> Result<(Vec<ExactReceived>, String), Failure> {
+    let totals = store.call(|s| s.exact_totals()).await?;
+    let mut received = Vec::with_capacity(totals.len());
+    for t in totals {
+        let info = ctx.mint(&t.mint.to_string()).await?;
+        received.push(ExactReceived {
+            mint: t.mint.to_string(),
+            payments: t.payments,
+            amount: t.amount,
+            amount_ui: format_amount(t.amount, info.decimals),
+            symbol: info.symbol,
+        });
+    }
+    let text = received
+        .iter()
+        .map(|r| {
+            format!(
+                "\nx402 exact: {} payment(s), {} {} received in the payee's token account (settled on arrival: nothing to claim)",
+                r.payments, r.amount_ui, r.symbol
+            )
+        })
+        .collect();
+    Ok((received, text))
 }
 
 /// The note for `n` vouchers of another cluster, for the text output.
@@ -406,6 +458,7 @@ impl ClaimResult {
             bisections: done.bisections,
             earnings_created: done.earnings_created,
             other_cluster: done.other_cluster,
+            exact_received: Vec::new(),
             notes,
         })
     }

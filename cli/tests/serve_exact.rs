@@ -216,6 +216,29 @@ async fn serve_sells_per_request_to_a_client_without_micropay() {
     let (again, _, _) = paid_get(&target, &header).await;
     assert_eq!(again, 402, "one transaction, one serving");
     s.paid_exactly(1).await;
+    // the creator's report shows it beside the channels' vouchers
+    let report = assert_cmd::Command::cargo_bin("micropay")
+        .unwrap()
+        .env("HOME", s._dir.path())
+        .args([
+            "-u",
+            &s.url,
+            "-k",
+            s._dir.path().join("fee-payer.json").to_str().unwrap(),
+        ])
+        .args(["--output", "json", "claim", "--dry-run", "--store"])
+        .arg(s._dir.path().join("receiver.db"))
+        .args(["--mint", &format!("{}=1", s.w.mint)])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&report.get_output().stdout).unwrap();
+    let exact = &v["exact_received"][0];
+    assert_eq!(exact["mint"], s.w.mint.to_string(), "{v}");
+    assert_eq!(
+        (exact["payments"].as_u64(), exact["amount"].as_u64()),
+        (Some(1), Some(PRICE))
+    );
+    assert_eq!(exact["amount_ui"], "0.001");
 }
 
 /// x402-rs's Solana `exact` client (`x402-chain-solana` 2.0, with an RPC

@@ -9,8 +9,8 @@
 #![allow(clippy::unwrap_used, clippy::arithmetic_side_effects)]
 
 use super::{
-    rules, ClaimStatus, Credit, ExactPayment, ExactStatus, PayerRecord, PayerStore, ReceiverStore,
-    RowWrite, VoucherRecord,
+    rules, ClaimStatus, Credit, ExactPayment, ExactStatus, ExactTotal, PayerRecord, PayerStore,
+    ReceiverStore, RowWrite, VoucherRecord,
 };
 use anchor_lang::prelude::Pubkey;
 use micropay_sdk::{voucher::Voucher, x402::payment_id::Binding};
@@ -148,6 +148,38 @@ fn exact_payments(store: &dyn ReceiverStore) {
         store.get_exact(&payment.id).unwrap().map(|p| p.status),
         Some(served)
     );
+    // totals: settled and served ones, per mint; sending and failed none
+    let other = |id: &str, amount: u64, status: ExactStatus| ExactPayment {
+        id: id.into(),
+        mint: Pubkey::new_from_array([9; 32]),
+        amount,
+        status,
+        ..payment.clone()
+    };
+    for p in [
+        other("b-sending", 1, ExactStatus::Sending),
+        other("b-failed", 2, ExactStatus::Failed),
+        other("b-settled", 30, ExactStatus::Settled),
+        other("b-served", 400, ExactStatus::Served),
+    ] {
+        assert!(store.put_exact(&p).unwrap());
+    }
+    let mut expected = vec![
+        ExactTotal {
+            mint: payment.mint,
+            payments: 1,
+            amount: u64::MAX,
+        },
+        ExactTotal {
+            mint: Pubkey::new_from_array([9; 32]),
+            payments: 2,
+            amount: 430,
+        },
+    ];
+    expected.sort_by_key(|t| t.mint.to_bytes());
+    let mut totals = store.exact_totals().unwrap();
+    totals.sort_by_key(|t| t.mint.to_bytes());
+    assert_eq!(totals, expected);
 }
 
 /// Payment identifiers: bound once, the binding read back whole by a

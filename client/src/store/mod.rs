@@ -227,6 +227,17 @@ pub struct ExactPayment {
     pub created_at: u64,
 }
 
+/// Settled `exact` payments of one mint ([`ReceiverStore::exact_totals`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExactTotal {
+    /// The mint.
+    pub mint: Pubkey,
+    /// Payments settled.
+    pub payments: u64,
+    /// Base units they moved to the payee.
+    pub amount: u64,
+}
+
 /// A payer's row for one channel.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PayerRecord {
@@ -323,6 +334,14 @@ pub trait ReceiverStore: Send + Sync {
     fn set_exact_status(&self, id: &str, from: ExactStatus, to: ExactStatus) -> Result<bool> {
         let _ = (id, from, to);
         Err(ClientError::store("this store keeps no exact payments"))
+    }
+
+    /// What settled `exact` payments brought, per mint (settled and
+    /// served ones; sending and failed ones moved nothing here): the
+    /// receiver's reports show it beside its channels' vouchers. A store
+    /// that keeps no `exact` payments has none.
+    fn exact_totals(&self) -> Result<Vec<ExactTotal>> {
+        Ok(Vec::new())
     }
 
     /// Binds the x402 payment identifier `id` to `binding` unless it is

@@ -51,8 +51,8 @@
 
 use super::pg_tls::Connect;
 use super::{
-    bits, corrupt, key, unbits, ClaimStatus, Credit, ExactPayment, ExactStatus, PayerRecord,
-    PayerStore, ReceiverStore, RowWrite, VoucherRecord, WatcherLease,
+    bits, corrupt, key, unbits, ClaimStatus, Credit, ExactPayment, ExactStatus, ExactTotal,
+    PayerRecord, PayerStore, ReceiverStore, RowWrite, VoucherRecord, WatcherLease,
 };
 use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
@@ -1040,6 +1040,31 @@ impl ReceiverStore for PostgresStore {
             }
         })
     }
+    fn exact_totals(&self) -> Result<Vec<ExactTotal>> {
+        let rows = self.read(|conn| async move {
+            Ok(conn
+                .client
+                .query(
+                    "SELECT mint, COUNT(*), SUM(amount)::BIGINT FROM receiver_exact_payments
+                     WHERE status IN ('settled', 'served') GROUP BY mint ORDER BY mint",
+                    &[],
+                )
+                .await?)
+        })?;
+        rows.iter()
+            .map(|r| {
+                let mint: Vec<u8> = r.try_get(0).map_err(|_| corrupt("key"))?;
+                let payments: i64 = r.try_get(1).map_err(|_| corrupt("number"))?;
+                let amount: i64 = r.try_get(2).map_err(|_| corrupt("number"))?;
+                Ok(ExactTotal {
+                    mint: key(mint)?,
+                    payments: u64::try_from(payments).unwrap_or(0),
+                    amount: unbits(amount),
+                })
+            })
+            .collect()
+    }
+
     fn bind_payment_id(&self, id: &str, binding: &Binding) -> Result<Option<Binding>> {
         let (id, binding) = (id.to_string(), *binding);
         self.write(move |conn| {

@@ -11,8 +11,8 @@
 //! session secret keys.
 
 use super::{
-    bits, corrupt, key, unbits, ClaimStatus, Credit, ExactPayment, ExactStatus, PayerRecord,
-    PayerStore, ReceiverStore, RowWrite, VoucherRecord,
+    bits, corrupt, key, unbits, ClaimStatus, Credit, ExactPayment, ExactStatus, ExactTotal,
+    PayerRecord, PayerStore, ReceiverStore, RowWrite, VoucherRecord,
 };
 use crate::error::{ClientError, Result};
 use anchor_lang::prelude::Pubkey;
@@ -513,6 +513,32 @@ impl ReceiverStore for SqliteStore {
             Ok(stmt.execute(params![id, from.as_str(), to.as_str()])? == 1)
         })
     }
+    fn exact_totals(&self) -> Result<Vec<ExactTotal>> {
+        self.named(|| {
+            let conn = self.lock()?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT mint, COUNT(*), SUM(amount) FROM receiver_exact_payments
+                 WHERE status IN ('settled', 'served') GROUP BY mint ORDER BY mint",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (mint, payments, amount) = row?;
+                Ok(ExactTotal {
+                    mint: key(mint)?,
+                    payments: u64::try_from(payments).unwrap_or(0),
+                    amount: unbits(amount),
+                })
+            })
+            .collect()
+        })
+    }
+
     fn bind_payment_id(&self, id: &str, binding: &Binding) -> Result<Option<Binding>> {
         self.named(|| {
             let mut conn = self.lock()?;
