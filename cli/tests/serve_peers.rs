@@ -315,3 +315,125 @@ async fn x402_reqwest_pays_micropay() {
     assert_eq!(g.served.load(Ordering::SeqCst) as u64, REQUESTS);
     g.settles_to(&channel, REQUESTS * PRICE).await;
 }
+
+/// The server side in x402-rs: an `x402-axum` route whose price tag is a
+/// `micropay` offer and whose facilitator is micropay's
+/// (`MicropayFacilitator`, a receiver in process). Our paying middleware
+/// pays it with vouchers, each request served once; after the payer asks
+/// to close, `micropay claim` on that receiver's store puts exactly what it
+/// took in the creator's earnings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x402_axum_sells_with_vouchers() {
+    use micropay_client::receiver::{AcceptedMint, Receiver, ReceiverConfig};
+    use micropay_http::x402rs::MicropayFacilitator;
+    use micropay_sdk::x402::{MicropayExtra, PaymentRequirements};
+    const REQUESTS: u64 = 3;
+    let g = gateway().await;
+    let network = x402::network(&g.ledger.genesis_hash().await.unwrap());
+    let store_path = g.dir.path().join("axum-receiver.db");
+    let ledger: Arc<dyn Ledger> =
+        Arc::new(RpcLedger::new(g.url.clone(), CommitmentConfig::confirmed()));
+    let receiver = Arc::new(Receiver::new(
+        ledger.clone(),
+        Arc::new(SqliteStore::open(&store_path).unwrap()),
+        g.creator.pubkey(),
+        ReceiverConfig::accepting([AcceptedMint::wrapped_sol()]),
+    ));
+    let offer = PaymentRequirements {
+        scheme: x402::SCHEME.into(),
+        network: network.clone(),
+        amount: PRICE.to_string(),
+        asset: SOL.to_string(),
+        pay_to: g.creator.pubkey().to_string(),
+        max_timeout_seconds: 60,
+        extra: MicropayExtra {
+            program_id: micropay_client::micropay::ID.to_string(),
+            decimals: 9,
+            min_dispute_window_secs: receiver.config().min_dispute_window_secs,
+            fee_recipients: Vec::new(),
+            max_fee_bps: 0,
+            fund_action: None,
+        },
+    };
+    let facilitator = Arc::new(MicropayFacilitator::new(receiver, network));
+    let x402 = x402_axum::X402Middleware::from_facilitator(facilitator).settle_before_execution();
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = served.clone();
+    let app = axum::Router::new().route(
+        "/axum/{item}",
+        get(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            async { "sold by x402-axum" }
+        })
+        .layer(x402.with_price_tag(MicropayFacilitator::price_tag(&offer).unwrap())),
+    );
+    let server = common::serve::upstream(app).await;
+
+    let wallet: Arc<DynSigner> = Arc::new(g.payer.insecure_clone());
+    let pay = Pay::new(
+        ledger,
+        wallet,
+        Payer::new(Arc::new(SqliteStore::in_memory().unwrap())),
+        PayPolicy {
+            budgets: std::collections::BTreeMap::from([(
+                SOL,
+                Budget {
+                    per_creator: REQUESTS * PRICE,
+                    total: REQUESTS * PRICE,
+                },
+            )]),
+            allocation_requests: 10,
+        },
+    );
+    let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(pay.clone())
+        .build();
+    let mut channel = String::new();
+    for i in 1..=REQUESTS {
+        let answer = http.get(format!("{server}/axum/{i}")).send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+        let receipt: SettlementResponse = x402::decode_header(
+            x402::PAYMENT_RESPONSE,
+            answer.headers()[x402::PAYMENT_RESPONSE].as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(receipt.cumulative, (i * PRICE).to_string());
+        channel = receipt.channel;
+        assert_eq!(answer.text().await.unwrap(), "sold by x402-axum");
+    }
+    assert!(
+        http.get(format!("{server}/axum/past"))
+            .send()
+            .await
+            .is_err(),
+        "past the budget"
+    );
+    assert_eq!(served.load(Ordering::SeqCst) as u64, REQUESTS);
+
+    micropay(
+        g.dir.path(),
+        &g.url,
+        &g.payer_key,
+        &["channel", "request-close", &channel],
+    );
+    let creator_key = g.dir.path().join("creator.json");
+    micropay(
+        g.dir.path(),
+        &g.url,
+        creator_key.to_str().unwrap(),
+        &["claim", "--store", store_path.to_str().unwrap()],
+    );
+    let earnings = micropay_sdk::pda::earnings(&g.creator.pubkey(), &SOL).0;
+    let balance = common::serve::earnings_reaching(
+        &g.ledger,
+        &earnings,
+        REQUESTS * PRICE,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(
+        balance,
+        REQUESTS * PRICE,
+        "exactly what the x402-axum route took"
+    );
+}
