@@ -200,7 +200,9 @@ pub enum Unavailable {
     Cluster,
     /// The receiver's store failed.
     Store,
-    /// A settle-first voucher was accepted, but its claim failed: send the
+    /// A payment was taken but its settlement did not complete (a
+    /// settle-first voucher's claim failed; an `exact` transfer's outcome
+    /// is not known yet): send the
     /// same request again.
     Settlement,
     /// Too many settle-first claims now: send the same request again.
@@ -228,7 +230,7 @@ impl Unavailable {
                 "payment could not be checked now; try again"
             }
             Unavailable::Settlement => {
-                "the voucher is accepted but its claim failed; send the same request again"
+                "the payment is taken but its settlement did not complete; send the same request with the same payment again"
             }
             Unavailable::SettlementBusy => {
                 "too many requests settle first now; send the same request again"
