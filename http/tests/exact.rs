@@ -305,6 +305,17 @@ async fn a_wrong_or_refused_transfer_moves_nothing_and_says_why() {
             (402, invalid("cluster_refused"))
         );
     }
+    // its blockhash is one the cluster does not know (expired): refused,
+    // nothing sent
+    let mut expired: ExactPaymentPayload =
+        x402::decode_header(x402::PAYMENT_SIGNATURE, short.as_bytes()).unwrap();
+    expired.payload.transaction =
+        g.w.payment_at(PRICE, 6, solana_sdk::hash::Hash::new_unique());
+    let answer = get_with(&url, Some(&x402::encode_header(&expired))).await;
+    assert_eq!(
+        (answer.status, answer.refusal),
+        (402, invalid("cluster_refused"))
+    );
     // not a transaction at all
     let mut junk: ExactPaymentPayload =
         x402::decode_header(x402::PAYMENT_SIGNATURE, short.as_bytes()).unwrap();

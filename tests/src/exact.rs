@@ -89,6 +89,18 @@ impl ExactWorld {
     /// The client's payment of `amount` stating `decimals`, as an `exact`
     /// payload carries it.
     pub async fn payment(&self, l: &dyn Ledger, amount: u64, decimals: u8) -> String {
+        let blockhash = l.latest_blockhash().await.unwrap();
+        self.payment_at(amount, decimals, blockhash)
+    }
+
+    /// [`ExactWorld::payment`] with `blockhash` as its lifetime (one the
+    /// cluster does not know: expired, or never issued).
+    pub fn payment_at(
+        &self,
+        amount: u64,
+        decimals: u8,
+        blockhash: solana_sdk::hash::Hash,
+    ) -> String {
         let mut limit = vec![2u8];
         limit.extend(40_000u32.to_le_bytes());
         let mut price = vec![3u8];
@@ -109,7 +121,6 @@ impl ExactWorld {
             .unwrap(),
             Instruction::new_with_bytes(MEMO, Pubkey::new_unique().to_string().as_bytes(), vec![]),
         ];
-        let blockhash = l.latest_blockhash().await.unwrap();
         let message =
             v0::Message::try_compile(&self.fee_payer.pubkey(), &ixs, &[], blockhash).unwrap();
         let message = VersionedMessage::V0(message);
