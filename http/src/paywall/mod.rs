@@ -230,7 +230,7 @@ impl Unavailable {
                 "payment could not be checked now; try again"
             }
             Unavailable::Settlement => {
-                "the payment is taken but its settlement did not complete; send the same request with the same payment again"
+                "the payment is taken but its settlement did not complete; send the same request again, with the same payment"
             }
             Unavailable::SettlementBusy => {
                 "too many requests settle first now; send the same request again"
