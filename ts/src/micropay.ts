@@ -41,6 +41,25 @@ export function escrowAddress(programId: PublicKey, owner: PublicKey, mint: Publ
   )[0];
 }
 
+/** A channel of `escrow`: `["channel", escrow, generation, id, nonce]` (each u64 LE). */
+export function channelAddress(
+  programId: PublicKey,
+  escrow: PublicKey,
+  generation: bigint,
+  id: bigint,
+  nonce: bigint,
+): PublicKey {
+  const u64 = (v: bigint) => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64LE(v);
+    return b;
+  };
+  return PublicKey.findProgramAddressSync(
+    [constantBytes("CHANNEL_SEED"), escrow.toBuffer(), u64(generation), u64(id), u64(nonce)],
+    programId,
+  )[0];
+}
+
 /** An earnings account: `["earnings", owner, mint]`. */
 export function earningsAddress(programId: PublicKey, owner: PublicKey, mint: PublicKey): PublicKey {
   return PublicKey.findProgramAddressSync(
