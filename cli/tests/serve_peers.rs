@@ -161,6 +161,32 @@ fn micropay(
 }
 
 impl Gateway {
+    /// The payer's paying middleware on the node, `budget` lamports in
+    /// total and per creator, its store on disk.
+    fn pay(&self, budget: u64) -> Pay {
+        let ledger: Arc<dyn Ledger> = Arc::new(RpcLedger::new(
+            self.url.clone(),
+            CommitmentConfig::confirmed(),
+        ));
+        let wallet: Arc<DynSigner> = Arc::new(self.payer.insecure_clone());
+        let store = SqliteStore::open(self.dir.path().join("middleware-payer.db")).unwrap();
+        Pay::new(
+            ledger,
+            wallet,
+            Payer::new(Arc::new(store)),
+            PayPolicy {
+                budgets: std::collections::BTreeMap::from([(
+                    SOL,
+                    Budget {
+                        per_creator: budget,
+                        total: budget,
+                    },
+                )]),
+                allocation_requests: 100,
+            },
+        )
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -267,24 +293,7 @@ async fn x402_reqwest_pays_micropay() {
     use x402_reqwest::{ReqwestWithPayments, ReqwestWithPaymentsBuild};
     const REQUESTS: u64 = 6;
     let g = gateway().await;
-    let ledger: Arc<dyn Ledger> =
-        Arc::new(RpcLedger::new(g.url.clone(), CommitmentConfig::confirmed()));
-    let wallet: Arc<DynSigner> = Arc::new(g.payer.insecure_clone());
-    let budget = Budget {
-        per_creator: REQUESTS * PRICE,
-        total: REQUESTS * PRICE,
-    };
-    let pay = Pay::new(
-        ledger,
-        wallet,
-        Payer::new(Arc::new(
-            SqliteStore::open(g.dir.path().join("x402-rs-payer.db")).unwrap(),
-        )),
-        PayPolicy {
-            budgets: std::collections::BTreeMap::from([(SOL, budget)]),
-            allocation_requests: 100,
-        },
-    );
+    let pay = g.pay(REQUESTS * PRICE);
     let x402 =
         x402_reqwest::X402Client::new().register(MicropayScheme::new(pay.clone()).await.unwrap());
     let http = reqwest013::Client::new().with_payments(x402).build();
@@ -369,22 +378,7 @@ async fn x402_axum_sells_with_vouchers() {
     );
     let server = common::serve::upstream(app).await;
 
-    let wallet: Arc<DynSigner> = Arc::new(g.payer.insecure_clone());
-    let pay = Pay::new(
-        ledger,
-        wallet,
-        Payer::new(Arc::new(SqliteStore::in_memory().unwrap())),
-        PayPolicy {
-            budgets: std::collections::BTreeMap::from([(
-                SOL,
-                Budget {
-                    per_creator: REQUESTS * PRICE,
-                    total: REQUESTS * PRICE,
-                },
-            )]),
-            allocation_requests: 10,
-        },
-    );
+    let pay = g.pay(REQUESTS * PRICE);
     let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(pay.clone())
         .build();

@@ -228,6 +228,31 @@ impl Gateway {
     async fn balances(&self) -> (u64, u64, u64) {
         self.w.balances(self.bank.as_ref()).await
     }
+
+    /// The paying middleware of the world's client (tokens, no escrow),
+    /// `budget` base units of the mint in total and per creator.
+    fn paying(&self, budget: u64) -> (Pay, reqwest_middleware::ClientWithMiddleware) {
+        let wallet: Arc<DynSigner> = Arc::new(self.w.client.insecure_clone());
+        let pay = Pay::new(
+            self.bank.clone(),
+            wallet,
+            Payer::new(Arc::new(SqliteStore::in_memory().unwrap())),
+            PayPolicy {
+                budgets: std::collections::BTreeMap::from([(
+                    self.w.mint,
+                    Budget {
+                        per_creator: budget,
+                        total: budget,
+                    },
+                )]),
+                allocation_requests: 10,
+            },
+        );
+        let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+            .with(pay.clone())
+            .build();
+        (pay, http)
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -358,25 +383,7 @@ async fn a_request_whose_upstream_failed_is_served_on_its_retry_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_middleware_pays_exact_within_its_budget_when_it_has_no_escrow() {
     let g = gateway().await;
-    let wallet: Arc<DynSigner> = Arc::new(g.w.client.insecure_clone());
-    let pay = Pay::new(
-        g.bank.clone(),
-        wallet,
-        Payer::new(Arc::new(SqliteStore::in_memory().unwrap())),
-        PayPolicy {
-            budgets: std::collections::BTreeMap::from([(
-                g.w.mint,
-                Budget {
-                    per_creator: 2 * PRICE,
-                    total: 2 * PRICE,
-                },
-            )]),
-            allocation_requests: 10,
-        },
-    );
-    let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(pay.clone())
-        .build();
+    let (pay, http) = g.paying(2 * PRICE);
     let url = format!("{}/paid/weather", g.url);
     for _ in 0..2 {
         let answer = http.get(&url).send().await.unwrap();
@@ -404,23 +411,7 @@ async fn the_middleware_pays_exact_within_its_budget_when_it_has_no_escrow() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_takes_the_transfer_and_answers_402_gets_no_more_than_the_budget() {
     let g = gateway().await;
-    let wallet: Arc<DynSigner> = Arc::new(g.w.client.insecure_clone());
-    let budget = Budget {
-        per_creator: 2 * PRICE,
-        total: 2 * PRICE,
-    };
-    let pay = Pay::new(
-        g.bank.clone(),
-        wallet,
-        Payer::new(Arc::new(SqliteStore::in_memory().unwrap())),
-        PayPolicy {
-            budgets: std::collections::BTreeMap::from([(g.w.mint, budget)]),
-            allocation_requests: 10,
-        },
-    );
-    let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(pay.clone())
-        .build();
+    let (pay, http) = g.paying(2 * PRICE);
     let url = format!("{}/paid/liar", g.url);
     // each request: one transfer signed and taken, a 402 handed back
     for n in 1..=2 {

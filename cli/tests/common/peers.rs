@@ -15,43 +15,61 @@ use serde_json::Value;
 use std::{
     io::Write,
     path::{Path, PathBuf},
-    process::Command,
+    process::{Command, Output},
 };
 
 fn ts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../ts")
 }
 
-/// Whether the TypeScript peers can run here (see the module docs).
-pub fn available() -> bool {
-    let installed = ts().join("node_modules/.package-lock.json").exists()
-        && Command::new("node").arg("--version").output().is_ok();
+fn py() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../py")
+}
+
+/// `installed`, or a skip said on the terminal — a failure when `require`
+/// (an environment variable) is set. `how` says how to install.
+fn installed_or_skip(installed: bool, peer: &str, require: &str, how: &str) -> bool {
     if !installed {
         assert!(
-            std::env::var_os("MICROPAY_REQUIRE_TYPESCRIPT").is_none(),
-            "MICROPAY_REQUIRE_TYPESCRIPT is set but the TypeScript peers cannot run: \
-             install Node.js and run `npm ci --prefix ts`"
+            std::env::var_os(require).is_none(),
+            "{require} is set but the {peer} peers cannot run: {how}"
         );
         // straight to the terminal: libtest captures only print! macros
         let _ = writeln!(
             std::io::stderr(),
-            "note: a TypeScript peer was not run: install Node.js and run `npm ci --prefix ts` (.ci/run does)"
+            "note: a {peer} peer was not run: {how} (.ci/run does)"
         );
     }
     installed
 }
 
+/// Whether the TypeScript peers can run here (see the module docs).
+pub fn available() -> bool {
+    let installed = ts().join("node_modules/.package-lock.json").exists()
+        && Command::new("node").arg("--version").output().is_ok();
+    installed_or_skip(
+        installed,
+        "TypeScript",
+        "MICROPAY_REQUIRE_TYPESCRIPT",
+        "install Node.js and run `npm ci --prefix ts`",
+    )
+}
+
+/// Whether the Python peers can run here (see the module docs).
+pub fn python_available() -> bool {
+    installed_or_skip(
+        py().join(".venv/bin/python").exists(),
+        "Python",
+        "MICROPAY_REQUIRE_PYTHON",
+        "python3 -m venv py/.venv && py/.venv/bin/pip install --require-hashes --no-deps -r py/requirements.txt",
+    )
+}
+
 /// Compiles `ts/interop/<script>.ts` (strict) and runs it with `env`; its
 /// JSON line. Panics with its output when it fails.
 pub async fn run(script: &str, env: &[(&str, &str)]) -> Value {
-    let (ts, script, env) = (
-        ts(),
-        script.to_string(),
-        env.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect::<Vec<_>>(),
-    );
-    tokio::task::spawn_blocking(move || {
+    let (ts, script) = (ts(), script.to_string());
+    run_blocking(env, move |env| {
         let out_dir = format!("dist/interop-{script}");
         let compiled = Command::new("npx")
             .args(["tsc", "-p", "tsconfig.interop.json", "--outDir", &out_dir])
@@ -65,62 +83,47 @@ pub async fn run(script: &str, env: &[(&str, &str)]) -> Value {
             .current_dir(&ts)
             .output()
             .expect("cannot run node");
-        assert!(ran.status.success(), "{script}: {}", output(&ran));
-        let stdout = String::from_utf8_lossy(&ran.stdout);
-        let line = stdout.lines().last().unwrap_or_default();
-        serde_json::from_str(line).unwrap_or_else(|e| panic!("{script}: {e}: {}", output(&ran)))
+        json_line(&script, &ran)
     })
     .await
-    .unwrap()
-}
-
-fn py() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../py")
-}
-
-/// Whether the Python peers can run here (see the module docs).
-pub fn python_available() -> bool {
-    let installed = py().join(".venv/bin/python").exists();
-    if !installed {
-        assert!(
-            std::env::var_os("MICROPAY_REQUIRE_PYTHON").is_none(),
-            "MICROPAY_REQUIRE_PYTHON is set but the Python peers cannot run: \
-             python3 -m venv py/.venv && py/.venv/bin/pip install --require-hashes --no-deps -r py/requirements.txt"
-        );
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: a Python peer was not run: make py/.venv from py/requirements.txt (.ci/run does)"
-        );
-    }
-    installed
 }
 
 /// Runs `py/interop/<script>.py` with `env`; its JSON line. Panics with
 /// its output when it fails.
 pub async fn run_python(script: &str, env: &[(&str, &str)]) -> Value {
-    let (py, script, env) = (
-        py(),
-        script.to_string(),
-        env.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect::<Vec<_>>(),
-    );
-    tokio::task::spawn_blocking(move || {
+    let (py, script) = (py(), script.to_string());
+    run_blocking(env, move |env| {
         let ran = Command::new(py.join(".venv/bin/python"))
             .arg(py.join(format!("interop/{script}.py")))
             .envs(env)
             .output()
             .expect("cannot run the venv's python");
-        assert!(ran.status.success(), "{script}: {}", output(&ran));
-        let stdout = String::from_utf8_lossy(&ran.stdout);
-        let line = stdout.lines().last().unwrap_or_default();
-        serde_json::from_str(line).unwrap_or_else(|e| panic!("{script}: {e}: {}", output(&ran)))
+        json_line(&script, &ran)
     })
     .await
-    .unwrap()
 }
 
-fn output(out: &std::process::Output) -> String {
+/// `run(env)` on tokio's blocking pool (a script takes seconds).
+async fn run_blocking(
+    env: &[(&str, &str)],
+    run: impl FnOnce(Vec<(String, String)>) -> Value + Send + 'static,
+) -> Value {
+    let env = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    tokio::task::spawn_blocking(move || run(env)).await.unwrap()
+}
+
+/// The last line a successful `script` printed, as JSON.
+fn json_line(script: &str, ran: &Output) -> Value {
+    assert!(ran.status.success(), "{script}: {}", output(ran));
+    let stdout = String::from_utf8_lossy(&ran.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{script}: {e}: {}", output(ran)))
+}
+
+fn output(out: &Output) -> String {
     format!(
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),

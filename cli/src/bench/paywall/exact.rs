@@ -10,7 +10,7 @@
 //! What it shows is what a voucher saves: a micropay request is decided
 //! without the cluster, an `exact` one waits for it.
 
-use super::{load, percentile, start, Deploy};
+use super::{load, payment_required, percentile, start, Deploy};
 use crate::Failure;
 use anchor_spl::token::spl_token::ID as TOKEN;
 use micropay_client::{
@@ -252,15 +252,8 @@ async fn paywall(
 
 /// The gateway's `exact` offer.
 async fn offer(gateway: &str) -> Result<ExactRequirements, Failure> {
-    let asked = reqwest::get(format!("{gateway}/data"))
-        .await
-        .map_err(|e| Failure::user(e.to_string()))?;
-    let required: x402::PaymentRequired = asked
-        .headers()
-        .get(x402::PAYMENT_REQUIRED)
-        .and_then(|v| x402::decode_header(x402::PAYMENT_REQUIRED, v.as_bytes()).ok())
-        .ok_or_else(|| Failure::user("the paywall sent no PAYMENT-REQUIRED"))?;
-    required
+    payment_required(gateway)
+        .await?
         .accepts
         .iter()
         .find_map(|o| o.exact())

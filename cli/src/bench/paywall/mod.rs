@@ -421,18 +421,23 @@ async fn start(deploy: Deploy, paywall: Paywall) -> Result<(String, String), Fai
 
 /// The offer the gateway makes: a request the paywall accepts carries it.
 async fn offer(gateway: &str) -> Result<x402::PaymentRequirements, Failure> {
-    let asked = reqwest::get(format!("{gateway}/data"))
-        .await
-        .map_err(|e| Failure::user(e.to_string()))?;
-    let required: x402::PaymentRequired = asked
-        .headers()
-        .get(x402::PAYMENT_REQUIRED)
-        .and_then(|v| x402::decode_header(x402::PAYMENT_REQUIRED, v.as_bytes()).ok())
-        .ok_or_else(|| Failure::user("the paywall sent no PAYMENT-REQUIRED"))?;
-    required
+    payment_required(gateway)
+        .await?
         .for_mint(&SOL)
         .cloned()
         .ok_or_else(|| Failure::user("the paywall offered no SOL price"))
+}
+
+/// The 402 the gateway answers an unpaid request with.
+async fn payment_required(gateway: &str) -> Result<x402::PaymentRequired, Failure> {
+    let asked = reqwest::get(format!("{gateway}/data"))
+        .await
+        .map_err(|e| Failure::user(e.to_string()))?;
+    asked
+        .headers()
+        .get(x402::PAYMENT_REQUIRED)
+        .and_then(|v| x402::decode_header(x402::PAYMENT_REQUIRED, v.as_bytes()).ok())
+        .ok_or_else(|| Failure::user("the paywall sent no PAYMENT-REQUIRED"))
 }
 
 /// The paying clients of a level and the offer they answer.
