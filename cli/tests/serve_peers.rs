@@ -32,7 +32,10 @@ use micropay_http::{
     x402rs::MicropayScheme,
 };
 use micropay_node::{LocalNode, NodeConfig};
-use micropay_sdk::x402::{self, SettlementResponse};
+use micropay_sdk::{
+    voucher::Voucher,
+    x402::{self, SettlementResponse},
+};
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::{Keypair, Signer};
 use std::{
@@ -365,7 +368,8 @@ async fn x402_axum_sells_with_vouchers() {
         },
     };
     let facilitator = Arc::new(MicropayFacilitator::new(receiver, network));
-    let x402 = x402_axum::X402Middleware::from_facilitator(facilitator).settle_before_execution();
+    let x402 =
+        x402_axum::X402Middleware::from_facilitator(facilitator.clone()).settle_before_execution();
     let served = Arc::new(AtomicUsize::new(0));
     let count = served.clone();
     let app = axum::Router::new().route(
@@ -404,6 +408,60 @@ async fn x402_axum_sells_with_vouchers() {
     );
     assert_eq!(served.load(Ordering::SeqCst) as u64, REQUESTS);
 
+    // the facilitator as x402-axum's settle-after mode calls it: a voucher
+    // verified once is valid once (a second request carrying it is a
+    // duplicate), its settle answers from the verify, and a voucher with a
+    // forged signature never borrows a verified one's standing
+    let topped = g.dir.path().join("top-up-payer.db");
+    micropay(
+        g.dir.path(),
+        &g.url,
+        &g.payer_key,
+        &[
+            "channel",
+            "top-up",
+            &channel,
+            "0.00001",
+            "--store",
+            topped.to_str().unwrap(),
+        ],
+    );
+    let next = the_channels_next_voucher(&g, &channel, (REQUESTS + 1) * PRICE).await;
+    let request = |v: &Voucher| {
+        let body = serde_json::json!({
+            "x402Version": 2,
+            "paymentPayload": x402::PaymentPayload {
+                x402_version: 2,
+                resource: None,
+                accepted: offer.clone(),
+                payload: x402::WireVoucher::from(v),
+                extensions: Default::default(),
+            },
+            "paymentRequirements": offer,
+        });
+        x402_types::proto::VerifyRequest::from(serde_json::value::to_raw_value(&body).unwrap())
+    };
+    use x402_types::facilitator::Facilitator;
+    let verified = facilitator.verify(&request(&next)).await.unwrap();
+    assert_eq!(verified.0["isValid"], true, "{:?}", verified.0);
+    let again = facilitator.verify(&request(&next)).await.unwrap();
+    assert_eq!(again.0["isValid"], false, "verified once: {:?}", again.0);
+    let forged = Voucher {
+        signature: [7; 64],
+        ..next
+    };
+    let settled = facilitator.settle(&request(&forged)).await.unwrap();
+    assert_eq!(settled.0["success"], false, "{:?}", settled.0);
+    let settled = facilitator.settle(&request(&next)).await.unwrap();
+    assert_eq!(settled.0["success"], true, "{:?}", settled.0);
+    assert_eq!(
+        settled.0["cumulative"],
+        ((REQUESTS + 1) * PRICE).to_string()
+    );
+    let twice = facilitator.settle(&request(&next)).await.unwrap();
+    assert_eq!(twice.0["success"], false, "settled once: {:?}", twice.0);
+    let taken = (REQUESTS + 1) * PRICE;
+
     micropay(
         g.dir.path(),
         &g.url,
@@ -418,16 +476,20 @@ async fn x402_axum_sells_with_vouchers() {
         &["claim", "--store", store_path.to_str().unwrap()],
     );
     let earnings = micropay_sdk::pda::earnings(&g.creator.pubkey(), &SOL).0;
-    let balance = common::serve::earnings_reaching(
-        &g.ledger,
-        &earnings,
-        REQUESTS * PRICE,
-        Duration::from_secs(30),
-    )
-    .await;
-    assert_eq!(
-        balance,
-        REQUESTS * PRICE,
-        "exactly what the x402-axum route took"
-    );
+    let balance =
+        common::serve::earnings_reaching(&g.ledger, &earnings, taken, Duration::from_secs(30))
+            .await;
+    assert_eq!(balance, taken, "exactly what the x402-axum route took");
+}
+
+/// The voucher of `amount` on `channel` (the payer's), signed by its
+/// session key derived from the wallet as every micropay client does.
+async fn the_channels_next_voucher(g: &Gateway, channel: &str, amount: u64) -> Voucher {
+    let channel: solana_sdk::pubkey::Pubkey = channel.parse().unwrap();
+    let state = micropay_client::accounts::channel(&g.ledger, &channel)
+        .await
+        .unwrap()
+        .unwrap();
+    let session = micropay_sdk::session::derive(&g.payer, &state.escrow, state.nonce).unwrap();
+    Voucher::sign(&session, channel, amount)
 }

@@ -32,8 +32,9 @@ use micropay_client::{
     receiver::{Payment, Receiver, Rejection},
     ClientError,
 };
-use micropay_sdk::x402::{
-    self, Offer, PaymentPayload, PaymentRequired, PaymentRequirements, SettlementResponse,
+use micropay_sdk::{
+    voucher::VOUCHER_BYTES,
+    x402::{self, Offer, PaymentPayload, PaymentRequired, PaymentRequirements, SettlementResponse},
 };
 use solana_sdk::pubkey::Pubkey;
 use std::{
@@ -131,8 +132,9 @@ impl PaymentCandidateSigner for Voucher {
 pub struct MicropayFacilitator {
     receiver: Arc<Receiver>,
     network: String,
-    /// Vouchers taken by `verify`, answered by the `settle` that follows.
-    taken: Mutex<HashMap<(Pubkey, u64), Payment>>,
+    /// Vouchers taken by `verify` (by their bytes, signature included),
+    /// answered by the one `settle` that follows.
+    taken: Mutex<HashMap<[u8; VOUCHER_BYTES], Payment>>,
 }
 
 /// Why a request to [`MicropayFacilitator`] could not be answered at all
@@ -166,9 +168,14 @@ impl MicropayFacilitator {
 
     /// Takes the voucher of `request` (`{paymentPayload,
     /// paymentRequirements}`; the requirements are the server's own, as
-    /// x402-axum matched them): the payment (the one a `verify` took, for
-    /// the `settle` after it), or the wire code of why not.
-    async fn take(&self, request: &str) -> Result<Result<Payment, String>, FacilitatorError> {
+    /// x402-axum matched them) into the receiver: the payment, or the wire
+    /// code of why not. With `settling`, a voucher the `verify` before took
+    /// (the same bytes) is answered from it, once.
+    async fn take(
+        &self,
+        request: &str,
+        settling: bool,
+    ) -> Result<Result<Payment, String>, FacilitatorError> {
         let Ok(parts) = serde_json::from_str::<Parts>(request) else {
             return Ok(Err("malformed".into()));
         };
@@ -183,22 +190,28 @@ impl MicropayFacilitator {
         else {
             return Ok(Err("malformed".into()));
         };
-        let key = (voucher.channel, voucher.amount);
-        let verified = self
-            .taken
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&key);
-        if let Some(payment) = verified {
-            return Ok(Ok(payment));
+        if settling {
+            let verified = self.verified().remove(&voucher.to_bytes());
+            if let Some(payment) = verified {
+                return Ok(Ok(payment));
+            }
         }
         let priced = move |m: &Pubkey| (*m == mint).then_some(price);
         match self.receiver.accept_priced(&voucher, &priced).await {
-            Ok(payment) => Ok(Ok(payment)),
+            Ok(payment) => {
+                if !settling {
+                    self.verified().insert(voucher.to_bytes(), payment);
+                }
+                Ok(Ok(payment))
+            }
             Err(ClientError::Rejected(rejection)) => Ok(Err(code(&rejection))),
             Err(ClientError::Voucher(_)) => Ok(Err("bad_signature".into())),
             Err(e) => Err(FacilitatorError::Receiver(e)),
         }
+    }
+
+    fn verified(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; VOUCHER_BYTES], Payment>> {
+        self.taken.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn settlement(&self, payment: &Payment) -> SettlementResponse {
@@ -242,12 +255,10 @@ impl Facilitator for MicropayFacilitator {
         &self,
         request: &proto::VerifyRequest,
     ) -> Result<proto::VerifyResponse, Self::Error> {
-        let answer = match self.take(request.as_str()).await? {
+        // a voucher is taken once: a second verify of it (another request
+        // carrying it) is refused by the receiver as a duplicate
+        let answer = match self.take(request.as_str(), false).await? {
             Ok(payment) => {
-                self.taken
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert((payment.channel, payment.cumulative), payment);
                 serde_json::json!({ "isValid": true, "payer": payment.signer.to_string() })
             }
             Err(reason) => serde_json::json!({ "isValid": false, "invalidReason": reason }),
@@ -259,7 +270,7 @@ impl Facilitator for MicropayFacilitator {
         &self,
         request: &proto::SettleRequest,
     ) -> Result<proto::SettleResponse, Self::Error> {
-        let answer = match self.take(request.as_str()).await? {
+        let answer = match self.take(request.as_str(), true).await? {
             Ok(payment) => serde_json::to_value(self.settlement(&payment)).unwrap_or_default(),
             Err(reason) => serde_json::json!({
                 "success": false, "errorReason": reason, "network": self.network,
