@@ -204,10 +204,20 @@ export class MicropayScheme implements SchemeNetworkClient {
     if (spent > budget) {
       throw new MicropayPaymentError("budget", `paying ${price} would pass the budget of ${budget} in ${mint.toBase58()}`);
     }
-    // counted and saved before the voucher exists outside this process
+    // counted (before any await: concurrent payments see it) and saved
+    // before the voucher exists outside this process; a failed save signs
+    // nothing and gives both back
+    const before = channel.cumulative;
     this.spent.set(mint.toBase58(), spent);
     channel.cumulative = next;
-    await this.config.channels.save(channel);
+    try {
+      await this.config.channels.save(channel);
+    } catch (e) {
+      // unless a later payment already went past it
+      if (channel.cumulative === next) channel.cumulative = before;
+      this.spent.set(mint.toBase58(), this.spending(mint) - price);
+      throw e;
+    }
     const signature = nacl.sign.detached(
       voucherMessage(channel.channel, new anchor.BN(next.toString())),
       channel.session.secretKey,
