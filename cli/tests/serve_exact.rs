@@ -14,7 +14,6 @@
 
 mod common;
 
-use axum::{routing::get, Router};
 use micropay_client::{accounts, ledger::rpc::RpcLedger, ledger::Ledger};
 use micropay_node::{LocalNode, NodeConfig};
 use micropay_sdk::x402::{
@@ -87,16 +86,7 @@ async fn setup_with(remote: bool) -> Setup {
     let w = exact_world_with(&ledger, &setup, fee_payer, false).await;
     assert!(ledger.account(&w.destination).await.unwrap().is_none());
 
-    let served = Arc::new(AtomicUsize::new(0));
-    let count = served.clone();
-    let api = Router::new().route(
-        "/api/{item}",
-        get(move || {
-            count.fetch_add(1, Ordering::SeqCst);
-            async { "the answer" }
-        }),
-    );
-    let upstream_url = common::serve::upstream(api).await;
+    let (upstream_url, served) = common::serve::counted_api().await;
     let config = dir.path().join("serve.toml");
     std::fs::write(
         &config,

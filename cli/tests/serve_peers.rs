@@ -21,7 +21,7 @@
 mod common;
 
 use anchor_spl::token::spl_token::native_mint::ID as SOL;
-use axum::{routing::get, Router};
+use axum::routing::get;
 use micropay_client::{
     ledger::{rpc::RpcLedger, DynSigner, Ledger},
     payer::Payer,
@@ -96,16 +96,7 @@ async fn gateway() -> Gateway {
     g(&payer_key, &["escrow", "init", "--mint", "sol"]);
     g(&payer_key, &["escrow", "deposit", "--mint", "sol", "1"]);
 
-    let served = Arc::new(AtomicUsize::new(0));
-    let count = served.clone();
-    let api = Router::new().route(
-        "/api/{item}",
-        get(move || {
-            count.fetch_add(1, Ordering::SeqCst);
-            async { "the answer" }
-        }),
-    );
-    let upstream_url = common::serve::upstream(api).await;
+    let (upstream_url, served) = common::serve::counted_api().await;
     let config = dir.path().join("serve.toml");
     std::fs::write(
         &config,

@@ -63,6 +63,22 @@ pub async fn earnings_reaching(
     }
 }
 
+/// Serves `GET /api/{item}` answering "the answer" (the API the `exact`
+/// and peers' gateway tests sell); its URL, and how many requests it served.
+pub async fn counted_api() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let served = std::sync::Arc::new(AtomicUsize::new(0));
+    let count = served.clone();
+    let api = axum::Router::new().route(
+        "/api/{item}",
+        axum::routing::get(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            async { "the answer" }
+        }),
+    );
+    (upstream(api).await, served)
+}
+
 /// Serves `api` on a free local port in the background (the upstream a
 /// gateway sells); its URL.
 pub async fn upstream(api: axum::Router) -> String {
