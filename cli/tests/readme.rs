@@ -29,7 +29,7 @@ const RUN_ELSEWHERE: &[(&str, &str)] = &[
         "a second build of the CLI: the tests run that binary, built with `full` (cli/full)",
     ),
     (
-        "npm run --prefix ts example",
+        "npm run --prefix ts -w micropay-anchor-example example",
         "node/tests/typescript.rs runs the example against `micropay node`",
     ),
 ];

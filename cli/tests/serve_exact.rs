@@ -5,7 +5,7 @@
 //! its transfer landed, once. Paid by our own client's transaction, and by
 //! x402-rs's Solana `exact` client (`x402-chain-solana`, software nobody
 //! here wrote) pointed at the local node, and by x402's own TypeScript
-//! client (`@x402/fetch` with `@x402/svm`, `ts/interop/x402-fetch.ts`), by
+//! client (`@x402/fetch` with `@x402/svm`, `ts/examples/x402-svm/x402-fetch.ts`), by
 //! x402-rs's `x402-reqwest` middleware, and by x402's own Python client
 //! (`x402` from PyPI, `py/interop/x402_requests_exact.py`).
 //! The payee's token account holds exactly what was paid, and the upstream

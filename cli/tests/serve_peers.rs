@@ -3,7 +3,7 @@
 //!
 //! - x402's own TypeScript client, `@x402/fetch`'s `wrapFetchWithPayment`
 //!   with micropay's `@x402/core` scheme module registered
-//!   (`ts/src/x402-micropay.ts`, run by `ts/interop/x402-fetch-micropay.ts`).
+//!   (`@micropay/sdk`'s `src/scheme.ts`, run by `ts/examples/interop/x402-fetch-micropay.ts`).
 //!   The channel is opened by `micropay fetch` (Rust), which pays two
 //!   requests; the TypeScript payer knows only the wallet: it finds the
 //!   channel on chain, derives the same session key, is refused `stale` on

@@ -1,11 +1,16 @@
 //! Cross-language test vectors (issue 29): what the Rust sdk makes of fixed
 //! inputs — voucher messages and signatures, session-key derivations,
-//! program addresses — committed at `idl/vectors.json` and read by the
-//! TypeScript tests (`ts/test/vectors.test.ts`), so Rust and TypeScript
+//! program addresses, instruction data — committed at `idl/vectors.json`
+//! and read by the TypeScript tests (`ts/packages/sdk/test/vectors.test.ts`,
+//! against the Codama-generated client), so Rust and TypeScript
 //! must agree on every one. This test fails when the committed file is not
 //! what the sdk makes; `MICROPAY_WRITE_VECTORS=1` rewrites it.
 
-use anchor_lang::prelude::Pubkey;
+use anchor_lang::{prelude::Pubkey, InstructionData};
+use micropay::{
+    instruction as ix,
+    instructions::{ClaimArgs, ClaimEntry, DepositArgs, OpenChannelArgs, TopUpChannelArgs},
+};
 use micropay_sdk::{
     pda::{self, ChannelSlot},
     session,
@@ -91,13 +96,102 @@ fn addresses() -> Value {
     })
 }
 
+/// One instruction's data: its name, its arguments as JSON, the bytes.
+fn instruction(name: &str, args: Value, data: Vec<u8>) -> Value {
+    json!({ "instruction": name, "args": args, "data": hex(&data) })
+}
+
+fn open_channel(fee: Option<(Pubkey, u16)>, expires_at: i64) -> Value {
+    let args = OpenChannelArgs {
+        creator: key(20).pubkey(),
+        signer: key(21).pubkey(),
+        allocation: 5_000,
+        fee_recipient: fee.map(|f| f.0),
+        fee_bps: fee.map_or(0, |f| f.1),
+        dispute_window_secs: 3_600,
+        expires_at,
+        nonce: u64::MAX,
+    };
+    let json = json!({
+        "creator": args.creator.to_string(),
+        "signer": args.signer.to_string(),
+        "allocation": args.allocation.to_string(),
+        "feeRecipient": args.fee_recipient.map(|k| k.to_string()),
+        "feeBps": args.fee_bps,
+        "disputeWindowSecs": args.dispute_window_secs,
+        "expiresAt": args.expires_at.to_string(),
+        "nonce": args.nonce.to_string(),
+    });
+    instruction("openChannel", json, ix::OpenChannel { args }.data())
+}
+
+fn instructions() -> Value {
+    let entries = vec![
+        ClaimEntry {
+            channel_index: 0,
+            earnings_index: 1,
+            fee_earnings_index: micropay::constants::NO_ACCOUNT_INDEX,
+            amount: 7,
+            signature: [5; 64],
+        },
+        ClaimEntry {
+            channel_index: 2,
+            earnings_index: 3,
+            fee_earnings_index: 4,
+            amount: u64::MAX,
+            signature: [6; 64],
+        },
+    ];
+    let entries_json: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            json!({
+                "channelIndex": e.channel_index,
+                "earningsIndex": e.earnings_index,
+                "feeEarningsIndex": e.fee_earnings_index,
+                "amount": e.amount.to_string(),
+                "signature": hex(&e.signature),
+            })
+        })
+        .collect();
+    json!([
+        instruction(
+            "deposit",
+            json!({ "amount": "1000000" }),
+            ix::Deposit {
+                args: DepositArgs { amount: 1_000_000 }
+            }
+            .data(),
+        ),
+        open_channel(Some((key(22).pubkey(), 250)), 1_700_000_000),
+        open_channel(None, -1),
+        instruction(
+            "topUpChannel",
+            json!({ "amount": "42" }),
+            ix::TopUpChannel {
+                args: TopUpChannelArgs { amount: 42 }
+            }
+            .data(),
+        ),
+        instruction(
+            "claim",
+            json!({ "entries": entries_json }),
+            ix::Claim {
+                args: ClaimArgs { entries }
+            }
+            .data(),
+        ),
+    ])
+}
+
 #[test]
 fn the_committed_vectors_are_what_the_sdk_makes() {
     let made = json!({
-        "about": "micropay cross-language vectors: made by sdk/tests/vectors.rs, checked by it and by ts/test/vectors.test.ts. Seeds are Ed25519 secret seeds (hex); amounts and nonces decimal strings (u64).",
+        "about": "micropay cross-language vectors: made by sdk/tests/vectors.rs, checked by it and by ts/packages/sdk/test/vectors.test.ts. Seeds are Ed25519 secret seeds (hex); amounts and nonces decimal strings (u64).",
         "vouchers": vouchers(),
         "sessions": sessions(),
         "addresses": addresses(),
+        "instructions": instructions(),
     });
     let text = serde_json::to_string_pretty(&made).unwrap() + "\n";
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../idl/vectors.json");

@@ -1,10 +1,13 @@
 //! Peers' clients in other languages, run against a local node and
 //! `serve`; each script prints one JSON line.
 //!
-//! - TypeScript (`ts/interop/`), run by Node: each script is compiled into
-//!   its own directory under `ts/dist` (so tests running at once never
-//!   write the same file). Without Node.js or `ts/node_modules` a test says
-//!   how to run it and passes, unless `MICROPAY_REQUIRE_TYPESCRIPT=1`.
+//! - TypeScript (`ts/examples/<package>/<script>.ts`: `interop` on
+//!   `@micropay/sdk`, `x402-svm` on x402's own Solana client), run by Node:
+//!   `@micropay/sdk` is built once, and each script is compiled into its
+//!   own directory under its package's `dist` (so tests running at once
+//!   never write the same file). Without Node.js or `ts/node_modules` a
+//!   test says how to run it and passes, unless
+//!   `MICROPAY_REQUIRE_TYPESCRIPT=1`.
 //! - Python (`py/interop/`), run by the venv `py/.venv` holding
 //!   `py/requirements.txt`. Without it a test says how to make it and
 //!   passes, unless `MICROPAY_REQUIRE_PYTHON=1`.
@@ -65,22 +68,52 @@ pub fn python_available() -> bool {
     )
 }
 
-/// Compiles `ts/interop/<script>.ts` (strict) and runs it with `env`; its
-/// JSON line. Panics with its output when it fails.
+/// Builds `@micropay/sdk` (`ts/packages/sdk/dist`), once per test process.
+fn sdk_built(ts: &Path) {
+    static BUILT: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    if !*built {
+        let out = Command::new("npm")
+            .args(["run", "build", "-w", "@micropay/sdk"])
+            .current_dir(ts)
+            .output()
+            .expect("cannot run npm");
+        assert!(
+            out.status.success(),
+            "building @micropay/sdk: {}",
+            output(&out)
+        );
+        *built = true;
+    }
+}
+
+/// The example package holding `<script>.ts`.
+fn package_of(ts: &Path, script: &str) -> PathBuf {
+    std::fs::read_dir(ts.join("examples"))
+        .expect("ts/examples")
+        .map(|e| e.expect("ts/examples entry").path())
+        .find(|dir| dir.join(format!("{script}.ts")).exists())
+        .unwrap_or_else(|| panic!("no ts/examples/*/{script}.ts"))
+}
+
+/// Compiles `ts/examples/*/<script>.ts` (strict) and runs it with `env`;
+/// its JSON line. Panics with its output when it fails.
 pub async fn run(script: &str, env: &[(&str, &str)]) -> Value {
     let (ts, script) = (ts(), script.to_string());
     run_blocking(env, move |env| {
-        let out_dir = format!("dist/interop-{script}");
+        sdk_built(&ts);
+        let package = package_of(&ts, &script);
+        let out_dir = format!("dist/{script}");
         let compiled = Command::new("npx")
-            .args(["tsc", "-p", "tsconfig.interop.json", "--outDir", &out_dir])
-            .current_dir(&ts)
+            .args(["tsc", "-p", "tsconfig.json", "--outDir", &out_dir])
+            .current_dir(&package)
             .output()
             .expect("cannot run npx tsc");
         assert!(compiled.status.success(), "tsc: {}", output(&compiled));
         let ran = Command::new("node")
-            .arg(format!("{out_dir}/ts/interop/{script}.js"))
+            .arg(format!("{out_dir}/{script}.js"))
             .envs(env)
-            .current_dir(&ts)
+            .current_dir(&package)
             .output()
             .expect("cannot run node");
         json_line(&script, &ran)

@@ -1,0 +1,101 @@
+/**
+ * The payer's chain steps on a real cluster (`MICROPAY_RPC_URL`: the Rust
+ * test `typescript_packages` starts `micropay node`), signed by a Wallet
+ * Standard wallet: create the escrow, fund it with wrapped SOL and open a
+ * channel in one approval, find the channel again from the wallet alone
+ * (storage lost), top it up, ask to close it; a program refusal comes back
+ * as its typed error code, and a wallet that refuses sends nothing.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createSolanaRpc, getBase58Encoder, lamports, type Address } from "@solana/kit";
+import {
+  channelsOnChain,
+  createEscrow,
+  escrowOf,
+  eventsOf,
+  fetchChannel,
+  fundAndOpen,
+  MemoryStore,
+  MICROPAY_ERROR__INSUFFICIENT_BALANCE,
+  NATIVE_MINT,
+  Payer,
+  programErrorOf,
+  requestClose,
+  topUp,
+  transactionVersionFor,
+  walletSigner,
+  WalletError,
+  type ChainContext,
+} from "../src/index.js";
+import { KeypairWallet } from "../src/testing.js";
+
+const url = process.env.MICROPAY_RPC_URL;
+const CREATOR = "CktRuQ2mttgRGkXJtyksdKHjUdc2C4TgDzyB98oEzy8" as Address;
+
+async function funded(version: 0 | "legacy") {
+  const rpc = createSolanaRpc(url!);
+  const wallet = await KeypairWallet.fromSeed(crypto.getRandomValues(new Uint8Array(32)));
+  const signature = await rpc.requestAirdrop(wallet.address, lamports(5_000_000_000n)).send();
+  for (let i = 0; i < 100; i++) {
+    const { value } = await rpc.getSignatureStatuses([signature]).send();
+    if (value[0]?.confirmationStatus === "confirmed" || value[0]?.confirmationStatus === "finalized") break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const ctx: ChainContext = { rpc, wallet: walletSigner(wallet, wallet.accounts[0]!, "solana:localnet"), version };
+  return { wallet, ctx };
+}
+
+for (const version of [0, "legacy"] as const) {
+  test(`a wallet funds, opens, recovers, tops up and closes (${version} transactions)`, { skip: !url && "set MICROPAY_RPC_URL", timeout: 120_000 }, async () => {
+    const { wallet, ctx } = await funded(version);
+    assert.equal(transactionVersionFor(wallet), 0);
+    await createEscrow(ctx, NATIVE_MINT);
+    const payer = await Payer.open(new MemoryStore(), { total: { [NATIVE_MINT]: 1_000_000n } });
+    const asked = { ...wallet.asked };
+    const { record, signature } = await fundAndOpen(ctx, { mint: NATIVE_MINT, creator: CREATOR, deposit: 2_000_000n, allocation: 1_500_000n }, (r) => payer.adopt(r));
+    // one message (the session key) and one transaction (fund + open)
+    assert.deepEqual(wallet.asked, { transactions: asked.transactions + 1, messages: asked.messages + 1 });
+    const onChain = await fetchChannel(ctx.rpc, record.channel);
+    assert.equal(onChain.data.allocation, 1_500_000n);
+    assert.equal(onChain.data.creator, CREATOR);
+    assert.equal((await escrowOf(ctx, NATIVE_MINT)).state?.balance, 500_000n);
+    assert.equal(payer.channels()[0]!.channel, record.channel, "registered before it was sent");
+
+    // the events, from the transaction's inner instructions
+    const tx = await ctx.rpc.getTransaction(signature, { commitment: "confirmed", encoding: "json", maxSupportedTransactionVersion: 0 }).send();
+    const keys = [...tx!.transaction.message.accountKeys, ...(tx!.meta?.loadedAddresses?.writable ?? []), ...(tx!.meta?.loadedAddresses?.readonly ?? [])];
+    const inner = (tx!.meta?.innerInstructions ?? []).flatMap((i) => i.instructions).map((ix) => ({ programIdIndex: ix.programIdIndex, data: getBase58Encoder().encode(ix.data) }));
+    const events = eventsOf(keys, inner);
+    assert.deepEqual(events.map((e) => e.name), ["deposited", "channelOpened"]);
+    const opened = events[1]!;
+    assert.ok(opened.name === "channelOpened" && opened.data.channel === record.channel && opened.data.allocation === 1_500_000n);
+
+    // storage lost: the wallet alone finds the channel and its key
+    const found = await channelsOnChain(ctx, NATIVE_MINT);
+    assert.deepEqual(found.map((c) => c.channel), [record.channel]);
+    const again = await Payer.open(new MemoryStore(), { total: { [NATIVE_MINT]: 1_000_000n } });
+    await again.adopt(found[0]!);
+    assert.equal((await again.key(found[0]!)).address, onChain.data.signer);
+
+    await topUp(ctx, record, 0n, 400_000n);
+    assert.equal((await fetchChannel(ctx.rpc, record.channel)).data.allocation, 1_900_000n);
+    await requestClose(ctx, record);
+    assert.notEqual((await fetchChannel(ctx.rpc, record.channel)).data.closeRequestedAt, 0n);
+    assert.deepEqual(await channelsOnChain(ctx, NATIVE_MINT), [], "a closing channel is not paid from");
+  });
+}
+
+test("a program refusal is its typed error; a refusing wallet sends nothing", { skip: !url && "set MICROPAY_RPC_URL", timeout: 120_000 }, async () => {
+  const { wallet, ctx } = await funded(0);
+  await createEscrow(ctx, NATIVE_MINT);
+  const payer = await Payer.open(new MemoryStore(), { total: {} });
+  await assert.rejects(
+    fundAndOpen(ctx, { mint: NATIVE_MINT, creator: CREATOR, deposit: 0n, allocation: 1n }, (r) => payer.adopt(r)),
+    (e) => programErrorOf(e)?.code === MICROPAY_ERROR__INSUFFICIENT_BALANCE,
+  );
+  wallet.refusing = true;
+  const before = await ctx.rpc.getBalance(wallet.address).send();
+  await assert.rejects(createEscrow(ctx, CREATOR), (e) => e instanceof WalletError && e.reason === "refused");
+  assert.equal((await ctx.rpc.getBalance(wallet.address).send()).value, before.value);
+});
