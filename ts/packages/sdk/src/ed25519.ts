@@ -14,7 +14,6 @@ import {
   getAddressDecoder,
   getAddressEncoder,
   getPublicKeyFromAddress,
-  signBytes,
   verifySignature,
   type Address,
   type SignatureBytes,
@@ -80,7 +79,8 @@ export async function keyFromPair(pair: CryptoKeyPair): Promise<Ed25519Key> {
   const address = addressCodec.decode.decode(raw);
   return {
     address,
-    sign: async (message) => new Uint8Array(await signBytes(pair.privateKey, message)),
+    // straight to WebCrypto: kit's `signBytes` checks and copies, halving the rate in Node
+    sign: async (message) => new Uint8Array(await crypto.subtle.sign("Ed25519", pair.privateKey, message as Uint8Array<ArrayBuffer>)),
     stored: { pair, address },
   };
 }

@@ -169,13 +169,19 @@ export class Payer {
       : e;
   }
 
-  /** The server served the request `voucher` paid for: it is no longer pending. */
+  /**
+   * The server served the request `voucher` paid for: it is no longer
+   * pending. Kept in memory only — the next payment's write records it — so
+   * a payment costs one store write. After a crash before that write the
+   * voucher is sent once more, and the server's `duplicate` (holding it)
+   * proves it was taken.
+   */
   async answered(voucher: Voucher): Promise<void> {
     await this.serial(voucher.channel, async () => {
       const channel = this.find(voucher.channel);
       if (channel?.pending?.amount !== voucher.amount) return;
       const { pending: _, ...rest } = channel;
-      await this.commit({ channels: [{ record: rest, expected: channel.cumulative }] });
+      this.state = { ...this.state, channels: this.state.channels.map((c) => (c.channel === rest.channel ? rest : c)) };
     });
   }
 

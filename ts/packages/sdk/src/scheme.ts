@@ -56,6 +56,8 @@ interface Refusal {
 export class MicropayScheme implements SchemeNetworkClient {
   readonly scheme = SCHEME;
   readonly schemeHooks: SchemeClientHooks;
+  /** Why the last payload was not made (`@x402/fetch` rethrows it as a plain `Error`). */
+  lastError: unknown;
 
   constructor(
     private readonly payer: Payer,
@@ -72,19 +74,24 @@ export class MicropayScheme implements SchemeNetworkClient {
   ): Promise<PaymentPayloadResult> {
     const extra = requirements.extra as { programId?: string } | undefined;
     if (requirements.scheme !== SCHEME || extra?.programId !== this.programAddress) {
-      throw new SchemeError("unsupported", "not an offer of this micropay program");
+      throw (this.lastError = new SchemeError("unsupported", "not an offer of this micropay program"));
     }
     const price = BigInt(requirements.amount);
     if (context?.maxAmountPerPayment !== undefined && price > BigInt(context.maxAmountPerPayment)) {
-      throw new SchemeError("spend_cap", `the price ${price} is above the per-payment cap`);
+      throw (this.lastError = new SchemeError("spend_cap", `the price ${price} is above the per-payment cap`));
     }
-    const { voucher } = await this.payer.pay({
-      origin: this.origin,
-      creator: requirements.payTo as Address,
-      mint: requirements.asset as Address,
-      price,
-    });
-    return { x402Version, payload: { ...toWire(voucher) } };
+    try {
+      const { voucher } = await this.payer.pay({
+        origin: this.origin,
+        creator: requirements.payTo as Address,
+        mint: requirements.asset as Address,
+        price,
+      });
+      return { x402Version, payload: { ...toWire(voucher) } };
+    } catch (e) {
+      this.lastError = e;
+      throw e;
+    }
   }
 
   /** Reads the answer to a paid request (see the module docs). */
@@ -137,6 +144,8 @@ export interface PayingFetchOptions {
 /**
  * `fetch` that pays micropay 402s from `payer`: budgets per origin, one
  * request per origin in flight, a 402 from a redirect's origin not paid.
+ * A payment the payer refused rejects with its typed error
+ * (`PaymentError`, `SchemeError`), not `@x402/fetch`'s text.
  */
 export function payingFetch(payer: Payer, options: PayingFetchOptions = {}): typeof globalThis.fetch {
   const inner = options.fetch ?? globalThis.fetch.bind(globalThis);
@@ -147,7 +156,7 @@ export function payingFetch(payer: Payer, options: PayingFetchOptions = {}): typ
       // the payer's budgets are the spend control for micropay's mints;
       // x402's own per-payment USD cap still applies to its default assets
       const client = x402Client.fromConfig({ schemes: [], spendControls: { allowedAssets: true } });
-      registerMicropayScheme(client, payer, origin, options.programAddress);
+      const scheme = registerMicropayScheme(client, payer, origin, options.programAddress);
       options.configure?.(client, origin);
       const sameOrigin: typeof globalThis.fetch = async (input, init) => {
         const response = await inner(input, init);
@@ -155,14 +164,24 @@ export function payingFetch(payer: Payer, options: PayingFetchOptions = {}): typ
         if (response.status === 402 && answered !== origin) throw new OriginMismatch(origin, answered);
         return response;
       };
-      entry = { pay: wrapFetchWithPayment(sameOrigin, client), queue: Promise.resolve() };
+      const paying = wrapFetchWithPayment(sameOrigin, client);
+      const pay: typeof globalThis.fetch = async (input, init) => {
+        scheme.lastError = undefined;
+        try {
+          return await paying(input, init);
+        } catch (e) {
+          throw scheme.lastError ?? e;
+        }
+      };
+      entry = { pay, queue: Promise.resolve() };
       perOrigin.set(origin, entry);
     }
     return entry;
   };
   return (input, init) => {
     const url = input instanceof Request ? input.url : String(input);
-    const entry = forOrigin(new URL(url).origin);
+    // a relative URL is the page's (in a browser)
+    const entry = forOrigin(new URL(url, globalThis.location?.href).origin);
     const run = entry.queue.then(() => entry.pay(input, init));
     entry.queue = run.catch(() => undefined);
     return run;

@@ -3,7 +3,7 @@
  * by a key (what a test page registers instead of Phantom), and the
  * conformance suite every `PayerStore` backend passes.
  */
-import { getTransactionDecoder, getTransactionEncoder, type Address } from "@solana/kit";
+import { getAddressEncoder, getTransactionDecoder, getTransactionEncoder, type Address } from "@solana/kit";
 import {
   SolanaSignMessage,
   SolanaSignTransaction,
@@ -70,7 +70,6 @@ export class KeypairWallet implements Wallet {
   /** The wallet of the Ed25519 key with `seed`. */
   static async fromSeed(seed: Uint8Array, name = "micropay test wallet", chains: IdentifierString[] = ["solana:localnet"]) {
     const key = await keyFromSeed(seed);
-    const { getAddressEncoder } = await import("@solana/kit");
     return new KeypairWallet(key, new Uint8Array(getAddressEncoder().encode(key.address)), name, chains);
   }
 

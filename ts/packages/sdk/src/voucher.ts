@@ -3,7 +3,7 @@
  * the channel's signer. The message is the same 47 bytes as
  * `micropay_sdk::voucher`: `VOUCHER_DOMAIN ‖ channel ‖ amount (u64 LE)`.
  */
-import { getAddressEncoder, getBase58Decoder, getBase58Encoder, getU64Encoder, type Address } from "@solana/kit";
+import { getAddressEncoder, getBase58Decoder, getBase58Encoder, type Address } from "@solana/kit";
 import { verifyEd25519, type Ed25519Key } from "./ed25519.js";
 import { VOUCHER_DOMAIN } from "./generated/constants.js";
 
@@ -28,13 +28,21 @@ export const VOUCHER_MESSAGE_LEN = VOUCHER_DOMAIN.length + 32 + 8;
 
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
+// a payer signs many vouchers of one channel: its domain ‖ channel prefix is kept
+let lastPrefix: { channel: Address; bytes: Uint8Array } | undefined;
+
 /** The 47 bytes a voucher's signature covers. */
 export function voucherMessage(channel: Address, amount: bigint): Uint8Array {
   if (amount < 0n || amount > U64_MAX) throw new RangeError(`a voucher amount is a u64, not ${amount}`);
+  if (lastPrefix?.channel !== channel) {
+    const bytes = new Uint8Array(VOUCHER_DOMAIN.length + 32);
+    bytes.set(VOUCHER_DOMAIN);
+    bytes.set(getAddressEncoder().encode(channel), VOUCHER_DOMAIN.length);
+    lastPrefix = { channel, bytes };
+  }
   const message = new Uint8Array(VOUCHER_MESSAGE_LEN);
-  message.set(VOUCHER_DOMAIN);
-  message.set(getAddressEncoder().encode(channel), VOUCHER_DOMAIN.length);
-  message.set(getU64Encoder().encode(amount), VOUCHER_DOMAIN.length + 32);
+  message.set(lastPrefix.bytes);
+  new DataView(message.buffer).setBigUint64(lastPrefix.bytes.length, amount, true);
   return message;
 }
 

@@ -55,6 +55,7 @@ test("each payment signs the next cumulative amount, written before it is return
   assert.equal(stored.cumulative, 10n);
   assert.deepEqual(stored.pending, { amount: 10n, signature: first.voucher.signature });
   await p.answered(first.voucher);
+  assert.ok((await store.load()).channels[0]!.pending, "answered costs no write");
   const second = await pay(p, 15n);
   assert.equal(second.voucher.amount, 25n);
   assert.equal(p.spent(MINT), 25n);
@@ -118,14 +119,27 @@ test("two tabs sharing a store never sign one amount twice nor pass the budget t
   const budgets = { total: { [MINT]: 30n } };
   const tab1 = await payer(budgets, store);
   const tab2 = await Payer.open(store, budgets);
-  await tab1.answered((await pay(tab1)).voucher);
-  // tab2 read the store before tab1 paid: its write conflicts, it reads again
+  const v1 = await pay(tab1);
+  await tab1.answered(v1.voucher);
+  // tab2 read the store before tab1 paid: its write conflicts, it reads
+  // again and finds tab1's voucher pending: sent again, not signed anew
   const v2 = await pay(tab2);
-  assert.equal(v2.voucher.amount, 20n);
-  await tab2.answered(v2.voucher);
+  assert.equal(v2.resent, true);
+  assert.deepEqual(v2.voucher, v1.voucher);
+  // the server holds it (a duplicate): tab2 goes on from there
+  assert.equal(await tab2.resync(v2.voucher, v1.voucher, A, 10n), true);
+  const v3 = await pay(tab2);
+  assert.equal(v3.voucher.amount, 20n);
+  await tab2.answered(v3.voucher);
   await tab1.reload();
-  await tab1.answered((await pay(tab1)).voucher);
+  const v4 = await pay(tab1);
+  assert.deepEqual(v4.voucher, v3.voucher);
+  assert.equal(await tab1.resync(v4.voucher, v3.voucher, A, 10n), true);
+  assert.equal((await pay(tab1)).voucher.amount, 30n);
   await tab2.reload();
+  const last = await pay(tab2); // tab1's 30, pending: sent again
+  assert.equal(last.resent, true);
+  await tab2.answered(last.voucher);
   await assert.rejects(pay(tab2), refusal("budget"));
   assert.equal((await store.load()).spent[0]!.amount, 30n);
 });
@@ -157,6 +171,19 @@ test("resync refuses a forged, foreign, behind or over-allocation held voucher",
   assert.equal(p.channels()[0]!.cumulative, 10n);
   assert.equal(p.spent(MINT), 10n);
   assert.ok(p.channels()[0]!.pending, "ours is still pending");
+});
+
+test("after a crash that lost an answer, the voucher is sent again and the server's duplicate proves it taken", async () => {
+  const store = new MemoryStore();
+  const p = await payer(undefined, store);
+  const sent = (await pay(p)).voucher;
+  await p.answered(sent); // served, then the tab died before the next write
+  const again = await Payer.open(store, { total: { [MINT]: 10_000n } });
+  const resent = await pay(again);
+  assert.equal(resent.resent, true);
+  assert.equal(await again.resync(sent, sent, A, 10n), true);
+  assert.equal((await pay(again)).voucher.amount, 20n);
+  assert.equal(again.spent(MINT), 20n);
 });
 
 test("a duplicate of our re-sent voucher proves it was taken: it stays counted and the next is new", async () => {

@@ -21,7 +21,9 @@ import {
   MICROPAY_PROGRAM_ADDRESS,
   OriginMismatch,
   Payer,
+  PaymentError,
   payingFetch,
+  SchemeError,
   signVoucher,
   toWire,
   verifyVoucher,
@@ -96,7 +98,7 @@ test("an honest server is paid once per request, to its budget, and then the pay
   const p = await payer(50n);
   const fetch = payingFetch(p);
   for (let i = 0; i < 5; i++) assert.equal((await fetch(`${s.origin}/item`)).status, 200);
-  await assert.rejects(fetch(`${s.origin}/item`), /budget of 50/);
+  await assert.rejects(fetch(`${s.origin}/item`), (e) => e instanceof PaymentError && e.refusal.reason === "budget");
   assert.equal(s.state.served, 5);
   assert.equal(s.state.held?.amount, 50n);
   assert.equal(p.spent(MINT), 50n);
@@ -154,7 +156,7 @@ test("a price raised past the budget is not paid", async () => {
 test("an offer of another program is not paid", async () => {
   const s = await server("other-program");
   const p = await payer();
-  await assert.rejects(payingFetch(p)(`${s.origin}/item`), /not an offer of this micropay program/);
+  await assert.rejects(payingFetch(p)(`${s.origin}/item`), (e) => e instanceof SchemeError && e.reason === "unsupported");
   assert.equal(p.spent(MINT), 0n);
   await s.close();
 });
