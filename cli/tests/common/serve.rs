@@ -66,6 +66,12 @@ pub async fn earnings_reaching(
 /// Serves `GET /api/{item}` answering "the answer" (the API the `exact`
 /// and peers' gateway tests sell); its URL, and how many requests it served.
 pub async fn counted_api() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let (api, served) = counted_api_router();
+    (upstream(api).await, served)
+}
+
+/// The router of [`counted_api`], to add routes to, and its counter.
+pub fn counted_api_router() -> (axum::Router, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let served = std::sync::Arc::new(AtomicUsize::new(0));
     let count = served.clone();
@@ -76,7 +82,7 @@ pub async fn counted_api() -> (String, std::sync::Arc<std::sync::atomic::AtomicU
             async { "the answer" }
         }),
     );
-    (upstream(api).await, served)
+    (api, served)
 }
 
 /// Serves `api` on a free local port in the background (the upstream a

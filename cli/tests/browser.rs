@@ -1,0 +1,234 @@
+//! Paying per use from a browser wallet (issue 29), in headless Chromium:
+//! the page of `ts/examples/browser` served through `micropay serve` (a free
+//! route) next to the API it sells (`/api/*`), a real Wallet Standard
+//! wallet registered in the page over a test key, `micropay node` under
+//! both. The driver (`ts/examples/browser/browser-flow.ts`, Playwright)
+//! connects, creates the escrow, declines once (nothing opened), funds and
+//! opens in one approval, pays 200 uses with no prompt, is stopped at the
+//! budget, wipes the page's storage and reloads (the channel is found on
+//! chain, the server's held voucher resyncs it), pays 10 more and closes;
+//! the creator's earnings then equal what the gateway counted, to the
+//! lamport. The screenshot is `docs/browser.png`'s source.
+//!
+//! Needs Node.js with `ts/node_modules` and Chromium (`/usr/bin/chromium`,
+//! or `MICROPAY_CHROMIUM`). Without them it says how to get them and
+//! passes, unless `MICROPAY_REQUIRE_BROWSER=1` (set by `.ci/run`, which
+//! installs Debian's `chromium`).
+#![allow(clippy::arithmetic_side_effects)] // counts and prices in a test
+
+mod common;
+
+use anchor_spl::token::spl_token::native_mint::ID as SOL;
+use axum::{http::header, response::IntoResponse, routing::get};
+use micropay_client::ledger::rpc::RpcLedger;
+use micropay_node::{LocalNode, NodeConfig};
+use solana_commitment_config::CommitmentConfig;
+use solana_sdk::signature::{Keypair, Signer};
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    sync::atomic::Ordering,
+    time::Duration,
+};
+
+/// Lamports per use.
+const PRICE: u64 = 10_000;
+/// Uses paid before the reload.
+const USES: u64 = 200;
+/// Uses paid after it (`AFTER_RELOAD` in the driver).
+const AFTER_RELOAD: u64 = 10;
+
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("MICROPAY_CHROMIUM")
+        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    path.exists().then_some(path)
+}
+
+/// Whether the browser test can run here (see the module docs).
+fn available() -> Option<PathBuf> {
+    if !common::peers::available() {
+        assert!(
+            std::env::var_os("MICROPAY_REQUIRE_BROWSER").is_none(),
+            "MICROPAY_REQUIRE_BROWSER is set but Node.js or ts/node_modules is missing"
+        );
+        return None;
+    }
+    let found = chromium();
+    if found.is_none() {
+        assert!(
+            std::env::var_os("MICROPAY_REQUIRE_BROWSER").is_none(),
+            "MICROPAY_REQUIRE_BROWSER is set but Chromium is missing: apt-get install chromium"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: the browser test was not run: apt-get install chromium (.ci/run does)"
+        );
+    }
+    found
+}
+
+/// The page's files (built by the driver before it loads the page).
+fn page_file(name: &'static str, mime: &'static str) -> axum::routing::MethodRouter {
+    get(move || async move {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ts/examples/browser/dist");
+        let body = std::fs::read(dir.join(name)).unwrap_or_default();
+        ([(header::CONTENT_TYPE, mime)], body).into_response()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_wallet_pays_per_use() {
+    let Some(chromium) = available() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let seed: [u8; 32] = rand::random();
+    let wallet = Keypair::new_from_array(seed);
+    let (creator, fee_payer) = (Keypair::new(), Keypair::new());
+    let node = LocalNode::start(NodeConfig {
+        airdrop: vec![wallet.pubkey(), creator.pubkey(), fee_payer.pubkey()],
+        ..NodeConfig::ephemeral().unwrap()
+    })
+    .unwrap();
+    let url = node.rpc_url().to_string();
+    let key = |name: &str, k: &Keypair| {
+        let path = dir.path().join(name);
+        common::write_key(&path, k);
+        path.to_str().unwrap().to_string()
+    };
+    let (creator_key, fee_payer_key) = (
+        key("creator.json", &creator),
+        key("fee-payer.json", &fee_payer),
+    );
+    assert_cmd::Command::cargo_bin("micropay")
+        .unwrap()
+        .env("HOME", dir.path())
+        .args([
+            "-u",
+            &url,
+            "-k",
+            &creator_key,
+            "earnings",
+            "init",
+            "--mint",
+            "sol",
+        ])
+        .assert()
+        .success();
+
+    // the upstream: the page (free) and the API (sold by serve)
+    let (api, served) = common::serve::counted_api_router();
+    let site = api
+        .route("/", page_file("index.html", "text/html; charset=utf-8"))
+        .route("/app.js", page_file("app.js", "text/javascript"));
+    let upstream = common::serve::upstream(site).await;
+    let config = dir.path().join("serve.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "upstream = \"{upstream}\"\nlisten = \"127.0.0.1:0\"\nstore = \"{}\"\nmints = [\"sol\"]\npayee = \"{}\"\n\n\
+             [watch]\npoll_secs = 1\nplan_secs = 1\n\n[[route]]\npath = \"/api/*\"\nprice = {{ sol = \"0.00001\" }}\n",
+            dir.path().join("receiver.db").display(),
+            creator.pubkey()
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("serve.log");
+    let (mut serve, banner) = common::serve::start(dir.path(), &url, &fee_payer_key, &config, &log);
+    let gateway = banner["url"].as_str().unwrap().to_string();
+    let screenshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/browser.png");
+    let seed_hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
+
+    let out = common::peers::run(
+        "browser-flow",
+        &[
+            ("PAGE_URL", &format!("{gateway}/?rpc={url}&api=/api/item")),
+            ("WALLET_SEED", &seed_hex),
+            ("USES", &USES.to_string()),
+            ("PRICE", &PRICE.to_string()),
+            ("SCREENSHOT", screenshot.to_str().unwrap()),
+            ("CHROMIUM", chromium.to_str().unwrap()),
+        ],
+    )
+    .await;
+    let serve_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    let steps = &out["steps"];
+    assert!(
+        steps["offer"]
+            .as_str()
+            .unwrap()
+            .contains("10000 base units"),
+        "{out}"
+    );
+    assert!(
+        steps["refused"]
+            .as_str()
+            .unwrap()
+            .contains("You declined in your wallet"),
+        "{out}"
+    );
+    assert_eq!(steps["channelAfterRefusal"], "none", "{out}");
+    // the escrow's transaction, the declined message, then one message (the
+    // session key) and one transaction (fund + open)
+    assert_eq!(
+        out["asked"]["afterOpen"],
+        serde_json::json!({ "transactions": 2, "messages": 2 }),
+        "{out}"
+    );
+    // never asked per use
+    assert_eq!(
+        out["asked"]["afterUses"], out["asked"]["afterOpen"],
+        "{out}"
+    );
+    assert_eq!(out["servedBeforeReload"], USES, "{out}\n{}", serve_log());
+    assert!(
+        steps["overBudget"]
+            .as_str()
+            .unwrap()
+            .contains("Stopped at your budget"),
+        "{out}"
+    );
+    assert_eq!(
+        steps["spentShown"],
+        (USES * PRICE).to_string(),
+        "nothing signed past the budget: {out}"
+    );
+    assert!(
+        steps["recovered"].as_str().unwrap().starts_with(
+            steps["channel"]
+                .as_str()
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+        ),
+        "{out}"
+    );
+    assert_eq!(
+        out["servedAfterReload"],
+        AFTER_RELOAD,
+        "{out}\n{}",
+        serve_log()
+    );
+    assert_eq!(
+        steps["spentAfterReload"],
+        (AFTER_RELOAD * PRICE).to_string(),
+        "the stale voucher given back: {out}"
+    );
+    assert_eq!(out["errors"], serde_json::json!([]), "{out}");
+    assert_eq!(out["consoleErrors"], serde_json::json!([]), "{out}");
+    let counted = served.load(Ordering::SeqCst) as u64;
+    assert_eq!(counted, USES + AFTER_RELOAD, "each use served once");
+
+    // the page asked to close: the watcher claims what the gateway counted
+    let ledger = RpcLedger::new(url.clone(), CommitmentConfig::confirmed());
+    let earnings = micropay_sdk::pda::earnings(&creator.pubkey(), &SOL).0;
+    let balance = common::serve::earnings_reaching(
+        &ledger,
+        &earnings,
+        counted * PRICE,
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(balance, counted * PRICE, "{}", serve_log());
+    let _ = serve.kill();
+    let _ = serve.wait();
+}

@@ -1,0 +1,119 @@
+/**
+ * The browser flow in headless Chromium (Debian's `chromium`, driven by
+ * `playwright-core`), run by the Rust test `a_browser_wallet_pays_per_use`
+ * against `micropay node` + `micropay serve` + an upstream serving the page
+ * and the paid API: connect the test Wallet Standard wallet, create the
+ * escrow, a refused approval (nothing opened), fund and open, `USES` paid
+ * uses without a prompt, one more past the budget, a reload that wiped the
+ * page's storage and finds the channel again from the chain, more uses,
+ * close; a screenshot of the page after the last use.
+ *
+ * Environment: `PAGE_URL`, `WALLET_SEED` (hex), `USES`, `PRICE`,
+ * `SCREENSHOT` (a PNG path), `CHROMIUM` (the browser). Prints one JSON line.
+ */
+import { execFileSync } from "node:child_process";
+import { chromium, type Page } from "playwright-core";
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`set ${name}`);
+  return value;
+}
+
+const USES = Number(env("USES"));
+const PRICE = BigInt(env("PRICE"));
+const AFTER_RELOAD = 10;
+
+execFileSync(process.execPath, ["build.mjs"], { stdio: "inherit" });
+const browser = await chromium.launch({
+  executablePath: env("CHROMIUM"),
+  headless: true,
+  // as the machine's probe: no sandbox as root, no background connections the closed network refuses
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const context = await browser.newContext({ viewport: { width: 900, height: 1100 } });
+await context.addInitScript(`window.__micropayTestWallet = { seed: ${JSON.stringify(env("WALLET_SEED"))} };`);
+await context.addInitScript({ path: "dist/test-wallet.js" });
+const page = await context.newPage();
+const consoleErrors: string[] = [];
+// each paid use starts with a 402, which Chromium logs as a failed load
+page.on("console", (m) => m.type() === "error" && !m.text().includes("status of 402") && consoleErrors.push(m.text()));
+page.on("pageerror", (e) => consoleErrors.push(e.message));
+
+type PageState = { served: number; errors: string[]; busy: boolean };
+const state = () => page.evaluate(() => (window as unknown as { micropayPage: PageState }).micropayPage).then((s) => ({ served: s.served, errors: [...s.errors], busy: s.busy }));
+const idle = () => page.waitForFunction(() => document.body.dataset.busy === "false" && !(window as unknown as { micropayPage: PageState }).micropayPage.busy, null, { timeout: 120_000 });
+const text = (id: string) => page.locator(`#${id}`).innerText();
+const asked = () => page.evaluate(() => ({ ...(window as unknown as { __micropayWallet: { asked: object } }).__micropayWallet.asked }));
+const refusing = (on: boolean) => page.evaluate((v) => void ((window as unknown as { __micropayWallet: { refusing: boolean } }).__micropayWallet.refusing = v), on);
+
+async function click(id: string) {
+  await page.locator(`#${id}`).click();
+  await idle();
+}
+
+async function connect(p: Page) {
+  await p.locator("#connect").click({ timeout: 30_000 });
+  await idle();
+}
+
+async function pay(uses: number, budget: bigint) {
+  await page.fill("#budget", budget.toString());
+  await page.fill("#uses", String(uses));
+  await click("pay");
+}
+
+const steps: Record<string, unknown> = {};
+await page.goto(env("PAGE_URL"));
+await connect(page);
+steps.offer = await text("offer");
+await click("create-escrow");
+steps.asksBeforeOpen = await text("asks");
+
+// the user declines: nothing opened, a clear message
+await refusing(true);
+await click("open");
+steps.refused = (await state()).errors.at(-1);
+steps.channelAfterRefusal = await text("channel");
+await refusing(false);
+
+const allocation = PRICE * BigInt(USES + AFTER_RELOAD) * 2n;
+await page.fill("#allocation", allocation.toString());
+await page.fill("#deposit", allocation.toString());
+await click("open");
+steps.channel = await text("channel");
+const askedAfterOpen = await asked();
+
+await pay(USES, PRICE * BigInt(USES));
+const afterUses = await state();
+const askedAfterUses = await asked();
+await pay(1, PRICE * BigInt(USES));
+steps.overBudget = (await state()).errors.at(-1);
+steps.spentShown = await text("spent");
+
+// the page's storage is wiped; a reload finds the channel on chain
+await page.evaluate(async () => {
+  for (const db of await indexedDB.databases()) if (db.name) indexedDB.deleteDatabase(db.name);
+});
+await page.reload();
+await connect(page);
+steps.recovered = await text("channel");
+await pay(AFTER_RELOAD, PRICE * BigInt(AFTER_RELOAD));
+const afterReload = await state();
+steps.spentAfterReload = await text("spent");
+await page.screenshot({ path: env("SCREENSHOT"), fullPage: true });
+
+await click("close");
+const final = await state();
+await browser.close();
+
+console.log(
+  JSON.stringify({
+    steps,
+    servedBeforeReload: afterUses.served,
+    servedAfterReload: afterReload.served,
+    errors: final.errors,
+    asked: { afterOpen: askedAfterOpen, afterUses: askedAfterUses },
+    consoleErrors,
+  }),
+);
