@@ -1,7 +1,8 @@
 /**
  * What a payer does on chain, each step one transaction the wallet signs:
  * create its escrow (once per mint), fund it and open a channel (one
- * approval), top a channel up, close it and take the refund back. And the
+ * approval), top a channel up, close it (`requestClose`, then after the
+ * dispute window `finalizeClose`) and take the refund back (`withdraw`). And the
  * way back from lost storage: the wallet's open channels, found on chain,
  * their session keys derived again from the wallet.
  *
@@ -35,6 +36,7 @@ import {
   fetchMaybeEscrow,
   getChannelDecoder,
   getDepositInstructionAsync,
+  getFinalizeCloseInstructionAsync,
   getInitEscrowInstructionAsync,
   getOpenChannelInstructionAsync,
   getRequestCloseInstructionAsync,
@@ -87,6 +89,12 @@ export class TransactionFailed extends Error {
     );
     this.name = "TransactionFailed";
   }
+}
+
+/** The x402 network id of the cluster (`solana:` and its genesis hash's first 32 characters, as `micropay_sdk::x402::network`). */
+export async function networkOf(rpc: Rpc<SolanaRpcApi>): Promise<string> {
+  const genesis = await rpc.getGenesisHash().send();
+  return `solana:${genesis.slice(0, 32)}`;
 }
 
 /** The wallet's escrow of `mint` and its state (`null` when it has none). */
@@ -174,6 +182,17 @@ export async function topUp(ctx: ChainContext, record: ChannelRecord, deposit: b
 /** Asks to close `record`'s channel: after its dispute window, what it did not pay returns to the escrow. */
 export async function requestClose(ctx: ChainContext, record: ChannelRecord): Promise<Signature> {
   const ix = await getRequestCloseInstructionAsync({ owner: ctx.wallet, escrow: record.escrow, channel: record.channel });
+  return send(ctx, [ix]);
+}
+
+/**
+ * Ends `record`'s channel once its dispute window has passed since the
+ * close request (anyone may send it; the wallet pays the fee): what the
+ * channel did not pay returns to the escrow's free balance, and its rent
+ * to the wallet. Then `withdraw` takes the refund back to the wallet.
+ */
+export async function finalizeClose(ctx: ChainContext, record: ChannelRecord): Promise<Signature> {
+  const ix = await getFinalizeCloseInstructionAsync({ escrow: record.escrow, channel: record.channel, owner: record.owner });
   return send(ctx, [ix]);
 }
 

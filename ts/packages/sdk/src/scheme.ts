@@ -38,7 +38,7 @@ const ENDS_CHANNEL = new Set(["closing", "expiring", "dispute_window_too_short",
 /** Why the scheme did not make a payload. */
 export class SchemeError extends Error {
   constructor(
-    readonly reason: "unsupported" | "spend_cap",
+    readonly reason: "unsupported" | "other_network" | "spend_cap",
     message: string,
   ) {
     super(message);
@@ -59,10 +59,17 @@ export class MicropayScheme implements SchemeNetworkClient {
   /** Why the last payload was not made (`@x402/fetch` rethrows it as a plain `Error`). */
   lastError: unknown;
 
+  /**
+   * `network`: the x402 id of the cluster the payer's channels are on
+   * (`networkOf`); an offer on another network is refused. Unset, any
+   * Solana network's offer is paid (the voucher is worth something only
+   * where its channel exists, but it counts against the budget).
+   */
   constructor(
     private readonly payer: Payer,
     private readonly origin: string,
     private readonly programAddress: Address = MICROPAY_PROGRAM_ADDRESS,
+    private readonly network?: string,
   ) {
     this.schemeHooks = { onPaymentResponse: (ctx) => this.answered(ctx) };
   }
@@ -75,6 +82,9 @@ export class MicropayScheme implements SchemeNetworkClient {
     const extra = requirements.extra as { programId?: string } | undefined;
     if (requirements.scheme !== SCHEME || extra?.programId !== this.programAddress) {
       throw (this.lastError = new SchemeError("unsupported", "not an offer of this micropay program"));
+    }
+    if (this.network !== undefined && requirements.network !== this.network) {
+      throw (this.lastError = new SchemeError("other_network", `an offer on ${requirements.network}, not on ${this.network} where the channels are`));
     }
     const price = BigInt(requirements.amount);
     if (context?.maxAmountPerPayment !== undefined && price > BigInt(context.maxAmountPerPayment)) {
@@ -116,8 +126,9 @@ export function registerMicropayScheme(
   payer: Payer,
   origin: string,
   programAddress?: Address,
+  network?: string,
 ): MicropayScheme {
-  const scheme = new MicropayScheme(payer, origin, programAddress);
+  const scheme = new MicropayScheme(payer, origin, programAddress, network);
   client.register("solana:*", scheme);
   return scheme;
 }
@@ -137,6 +148,8 @@ export interface PayingFetchOptions {
   /** The fetch underneath (the platform's unless told). */
   fetch?: typeof globalThis.fetch;
   programAddress?: Address;
+  /** The x402 network id of the channels' cluster (`networkOf`): offers on others are refused. */
+  network?: string;
   /** Called with each client made for an origin (to register other schemes, hooks). */
   configure?: (client: x402Client, origin: string) => void;
 }
@@ -156,7 +169,7 @@ export function payingFetch(payer: Payer, options: PayingFetchOptions = {}): typ
       // the payer's budgets are the spend control for micropay's mints;
       // x402's own per-payment USD cap still applies to its default assets
       const client = x402Client.fromConfig({ schemes: [], spendControls: { allowedAssets: true } });
-      const scheme = registerMicropayScheme(client, payer, origin, options.programAddress);
+      const scheme = registerMicropayScheme(client, payer, origin, options.programAddress, options.network);
       options.configure?.(client, origin);
       const sameOrigin: typeof globalThis.fetch = async (input, init) => {
         const response = await inner(input, init);

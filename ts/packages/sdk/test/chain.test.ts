@@ -12,8 +12,11 @@ import { createSolanaRpc, getBase58Encoder, lamports, type Address } from "@sola
 import {
   channelsOnChain,
   createEscrow,
+  associatedTokenAddress,
   escrowOf,
   eventsOf,
+  fetchMaybeChannel,
+  finalizeClose,
   fetchChannel,
   fundAndOpen,
   MemoryStore,
@@ -22,7 +25,9 @@ import {
   Payer,
   programErrorOf,
   requestClose,
+  TOKEN_PROGRAM,
   topUp,
+  withdraw,
   transactionVersionFor,
   walletSigner,
   WalletError,
@@ -85,6 +90,41 @@ for (const version of [0, "legacy"] as const) {
     assert.deepEqual(await channelsOnChain(ctx, NATIVE_MINT), [], "a closing channel is not paid from");
   });
 }
+
+/** Moves the local node's clock to `unix` seconds (surfpool's cheat code) and waits for it. */
+async function travelTo(ctx: ChainContext, unix: bigint) {
+  const response = await fetch(url!, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "surfnet_timeTravel", params: [{ absoluteTimestamp: Number(unix) * 1000 }] }),
+  });
+  assert.ok(response.ok);
+  for (let i = 0; i < 200; i++) {
+    const slot = await ctx.rpc.getSlot().send();
+    const time = await ctx.rpc.getBlockTime(slot).send().catch(() => null);
+    if (time !== null && BigInt(time) >= unix) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.fail("the clock did not move");
+}
+
+test("close and refund: after the dispute window the unpaid allocation returns to the escrow, then to the wallet", { skip: !url && "set MICROPAY_RPC_URL", timeout: 120_000 }, async () => {
+  const { ctx } = await funded(0);
+  await createEscrow(ctx, NATIVE_MINT);
+  const payer = await Payer.open(new MemoryStore(), { total: {} });
+  const { record } = await fundAndOpen(ctx, { mint: NATIVE_MINT, creator: CREATOR, deposit: 1_000_000n, allocation: 600_000n, disputeWindowSecs: 60 }, (r) => payer.adopt(r));
+  await requestClose(ctx, record);
+  const closing = await fetchChannel(ctx.rpc, record.channel);
+  await assert.rejects(finalizeClose(ctx, record), (e) => programErrorOf(e) !== undefined, "not before the window ends");
+  await travelTo(ctx, closing.data.closeRequestedAt + 61n);
+  await finalizeClose(ctx, record);
+  assert.equal((await fetchMaybeChannel(ctx.rpc, record.channel)).exists, false);
+  assert.equal((await escrowOf(ctx, NATIVE_MINT)).state?.balance, 1_000_000n, "the unpaid 600,000 came back");
+  await withdraw(ctx, NATIVE_MINT, 1_000_000n);
+  assert.equal((await escrowOf(ctx, NATIVE_MINT)).state?.balance, 0n);
+  const ata = await associatedTokenAddress(ctx.wallet.address, NATIVE_MINT, TOKEN_PROGRAM);
+  assert.equal((await ctx.rpc.getTokenAccountBalance(ata).send()).value.amount, "1000000");
+});
 
 test("a program refusal is its typed error; a refusing wallet sends nothing", { skip: !url && "set MICROPAY_RPC_URL", timeout: 120_000 }, async () => {
   const { wallet, ctx } = await funded(0);

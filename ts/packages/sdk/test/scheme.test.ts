@@ -35,7 +35,7 @@ const CREATOR = "CktRuQ2mttgRGkXJtyksdKHjUdc2C4TgDzyB98oEzy8" as Address;
 const CHANNEL = "8qbHbw2BbbTHBW1sbeqakYXVKRQM8Ne7pLK7m6CVfeR" as Address;
 const SEED = new Uint8Array(32).fill(1);
 
-type Mode = "honest" | "take-and-402" | "forged-held" | "price-rise" | "other-program";
+type Mode = "honest" | "take-and-402" | "forged-held" | "price-rise" | "other-program" | "closing";
 
 /** A server selling `/item` at `price` under `mode`; `served` counts what it served. */
 async function server(mode: Mode, price = 10n) {
@@ -68,6 +68,7 @@ async function server(mode: Mode, price = 10n) {
     const voucher = fromWire(decodePaymentSignatureHeader(header).payload);
     if (!voucher || !(await verifyVoucher(voucher, session.address))) return refuse(res, url, { reason: "bad_signature" });
     const held = state.held?.amount ?? 0n;
+    if (mode === "closing") return refuse(res, url, { reason: "closing", channel: CHANNEL });
     if (mode === "take-and-402") {
       state.held = voucher;
       return refuse(res, url);
@@ -173,4 +174,23 @@ test("a 402 from another origin (a redirect) is not paid", async () => {
   redirect.closeAllConnections();
   redirect.close();
   await target.close();
+});
+
+test("an offer on another network than the channels' is not paid", async () => {
+  const s = await server("honest");
+  const p = await payer();
+  await assert.rejects(payingFetch(p, { network: "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1" })(`${s.origin}/item`), (e) => e instanceof SchemeError && e.reason === "other_network");
+  assert.equal(p.spent(MINT), 0n);
+  assert.equal((await payingFetch(p, { network: "solana:localnet" })(`${s.origin}/item`)).status, 200);
+  await s.close();
+});
+
+test("a channel closed elsewhere is retired at the server's refusal; the next payment says to open one", async () => {
+  const s = await server("closing");
+  const p = await payer();
+  const fetch = payingFetch(p);
+  assert.equal((await fetch(`${s.origin}/item`)).status, 402);
+  assert.equal(p.channels()[0]!.retired, "closing");
+  await assert.rejects(fetch(`${s.origin}/item`), (e) => e instanceof PaymentError && e.refusal.reason === "no_channel");
+  await s.close();
 });

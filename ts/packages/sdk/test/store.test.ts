@@ -9,8 +9,9 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { IDBFactory } from "fake-indexeddb";
-import { IndexedDbStore, MemoryStore, StorageUnavailable } from "../src/index.js";
+import { IDBFactory, IDBObjectStore } from "fake-indexeddb";
+import type { Address } from "@solana/kit";
+import { IndexedDbStore, keyFromSeed, MemoryStore, Payer, StorageUnavailable } from "../src/index.js";
 import { FileStore } from "../src/node.js";
 import { STORE_CHECKS, type StoreUnderTest } from "../src/testing.js";
 
@@ -72,4 +73,30 @@ test("a file store refuses a WebCrypto-only key rather than lose it", async () =
 
 test("no IndexedDB (private mode, a worker without it) is a clear error", async () => {
   await assert.rejects(IndexedDbStore.open("t", undefined as never), (e) => e instanceof StorageUnavailable && e.reason === "unavailable");
+});
+
+test("a full IndexedDB quota: a clear error, nothing signed, nothing counted", async () => {
+  const factory = new IDBFactory();
+  const store = await IndexedDbStore.open("q", factory);
+  const mint = "So11111111111111111111111111111111111111112" as Address;
+  const channel = "8qbHbw2BbbTHBW1sbeqakYXVKRQM8Ne7pLK7m6CVfeR" as Address;
+  const key = await keyFromSeed(new Uint8Array(32).fill(1));
+  const payer = await Payer.open(store, { total: { [mint]: 100n } });
+  await payer.adopt({ channel, escrow: channel, owner: channel, creator: channel, mint, nonce: 1n, allocation: 100n, cumulative: 0n, key: key.stored });
+  const proto = IDBObjectStore.prototype;
+  const put = proto.put;
+  proto.put = function () {
+    throw new DOMException("quota", "QuotaExceededError");
+  };
+  try {
+    await assert.rejects(payer.pay({ origin: "https://a.example", creator: channel, mint, price: 10n }), (e) => e instanceof StorageUnavailable && e.reason === "quota" && /full/.test(e.message));
+  } finally {
+    proto.put = put;
+  }
+  assert.equal(payer.spent(mint), 0n);
+  assert.equal(payer.channels()[0]!.cumulative, 0n);
+  const stored = await store.load();
+  assert.equal(stored.channels[0]!.cumulative, 0n);
+  assert.deepEqual(stored.spent, []);
+  assert.equal((await payer.pay({ origin: "https://a.example", creator: channel, mint, price: 10n })).voucher.amount, 10n);
 });
