@@ -34,11 +34,15 @@ const browser = await chromium.launch({
 const context = await browser.newContext({ viewport: { width: 900, height: 1100 } });
 await context.addInitScript(`window.__micropayTestWallet = { seed: ${JSON.stringify(env("WALLET_SEED"))} };`);
 await context.addInitScript({ path: "dist/test-wallet.js" });
-const page = await context.newPage();
 const consoleErrors: string[] = [];
-// each paid use starts with a 402, which Chromium logs as a failed load
-page.on("console", (m) => m.type() === "error" && !m.text().includes("status of 402") && consoleErrors.push(m.text()));
-page.on("pageerror", (e) => consoleErrors.push(e.message));
+async function newPage() {
+  const p = await context.newPage();
+  // each paid use starts with a 402, which Chromium logs as a failed load
+  p.on("console", (m) => m.type() === "error" && !m.text().includes("status of 402") && consoleErrors.push(m.text()));
+  p.on("pageerror", (e) => consoleErrors.push(e.message));
+  return p;
+}
+let page = await newPage();
 
 type PageState = { served: number; errors: string[]; busy: boolean };
 const state = () => page.evaluate(() => (window as unknown as { micropayPage: PageState }).micropayPage).then((s) => ({ served: s.served, errors: [...s.errors], busy: s.busy }));
@@ -65,6 +69,8 @@ async function pay(uses: number, budget: bigint) {
 
 const steps: Record<string, unknown> = {};
 await page.goto(env("PAGE_URL"));
+// the store rules, on this browser's own IndexedDB
+const storeChecks = await page.evaluate(() => (window as unknown as { __micropayStoreChecks: () => Promise<unknown[]> }).__micropayStoreChecks());
 await connect(page);
 steps.offer = await text("offer");
 await click("create-escrow");
@@ -91,6 +97,22 @@ await pay(1, PRICE * BigInt(USES));
 steps.overBudget = (await state()).errors.at(-1);
 steps.spentShown = await text("spent");
 
+// the tab is closed while a paid use is in flight (its voucher sent, the
+// answer never read); a new tab on the same storage sends that voucher
+// again rather than sign a new one
+await page.fill("#budget", (PRICE * BigInt(USES + 2)).toString());
+await page.fill("#uses", "1");
+const sent = page.waitForRequest((r) => r.url().includes("/api/") && r.headers()["payment-signature"] !== undefined);
+await page.locator("#pay").click();
+await sent;
+await page.close({ runBeforeUnload: false });
+page = await newPage();
+await page.goto(env("PAGE_URL"));
+await connect(page);
+await pay(1, PRICE * BigInt(USES + 2));
+steps.spentAfterClosedTab = await text("spent");
+steps.servedAfterClosedTab = (await state()).served;
+
 // the page's storage is wiped; a reload finds the channel on chain
 await page.evaluate(async () => {
   for (const db of await indexedDB.databases()) if (db.name) indexedDB.deleteDatabase(db.name);
@@ -115,5 +137,6 @@ console.log(
     errors: final.errors,
     asked: { afterOpen: askedAfterOpen, afterUses: askedAfterUses },
     consoleErrors,
+    storeChecks,
   }),
 );

@@ -19,6 +19,7 @@ import {
   fundAndOpen,
   IndexedDbStore,
   MICROPAY_PROGRAM_ADDRESS,
+  networkOf,
   Payer,
   payingFetch,
   requestClose,
@@ -46,6 +47,8 @@ const page = {
   ctx: undefined as ChainContext | undefined,
   offer: undefined as Offer | undefined,
   payer: undefined as Payer | undefined,
+  /** The cluster's x402 network id: offers on another are not paid. */
+  network: undefined as string | undefined,
   served: 0,
   lastStatus: 0,
   busy: false,
@@ -94,9 +97,9 @@ async function askOffer(): Promise<Offer> {
   const header = response.headers.get("PAYMENT-REQUIRED");
   if (response.status !== 402 || !header) throw new Error(`${API} answered ${response.status} without an offer`);
   const offer = decodePaymentRequiredHeader(header).accepts.find(
-    (a) => a.scheme === "micropay" && (a.extra as { programId?: string } | undefined)?.programId === MICROPAY_PROGRAM_ADDRESS,
+    (a) => a.scheme === "micropay" && a.network === page.network && (a.extra as { programId?: string } | undefined)?.programId === MICROPAY_PROGRAM_ADDRESS,
   );
-  if (!offer) throw new Error(`${API} does not sell with micropay`);
+  if (!offer) throw new Error(`${API} does not sell with micropay on this cluster (${page.network})`);
   return { creator: offer.payTo as Address, mint: offer.asset as Address, price: BigInt(offer.amount) };
 }
 
@@ -108,6 +111,7 @@ async function connect(wallet: Wallet) {
     if (!account) throw new Error(`${wallet.name} shared no account`);
     page.ctx = { rpc: createSolanaRpc(RPC), wallet: walletSigner(wallet, account, CHAIN), version: transactionVersionFor(wallet), keepSeed: false };
     $("account").textContent = `${account.address} (${wallet.name})`;
+    page.network = await networkOf(page.ctx.rpc);
     page.offer = await askOffer();
     page.payer = await Payer.open(await IndexedDbStore.open(`micropay-${account.address}`), { total: {} });
     page.ctx.tokenProgram = await tokenProgramOf(page.offer.mint);
@@ -142,7 +146,7 @@ async function pay() {
     const { payer, offer } = page;
     const budget = value("budget");
     payer!.budgets = { total: { [offer!.mint]: budget }, perOrigin: { [new URL(API).origin]: { [offer!.mint]: budget } } };
-    const paying = payingFetch(payer!);
+    const paying = payingFetch(payer!, { network: page.network });
     const uses = Number(value("uses"));
     for (let i = 0; i < uses; i++) {
       const response = await paying(API);
