@@ -9,6 +9,9 @@
 //!   channel on chain, derives the same session key, is refused `stale` on
 //!   its first voucher, verifies the held voucher the refusal carries,
 //!   continues from it, and pays on.
+//! - the other way round: `@micropay/sdk` opens the channel
+//!   (`ts/examples/interop/open-channel.ts`) and `micropay fetch` pays from
+//!   it, its session key derived in Rust from the same wallet.
 //! - x402-rs's `x402-reqwest` middleware with micropay's x402-rs plug-in
 //!   (`micropay_http::x402rs::MicropayScheme`) registered: it opens the
 //!   channel itself and pays until its budget.
@@ -276,6 +279,54 @@ async fn x402_fetch_pays_micropay() {
 
     // the payer asks to close: the watcher claims it all
     g.settles_to(channel, (BY_CLI + BY_TS) * PRICE).await;
+}
+
+/// The other way round: `@micropay/sdk` opens the channel (fund + open
+/// signed by the wallet, its session key derived in TypeScript), and
+/// `micropay fetch` — Rust, with an empty store — finds it on chain,
+/// derives the same session key and pays from it; the watcher claims
+/// exactly what the gateway counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_opened_in_typescript_is_paid_from_rust() {
+    if !common::peers::available() {
+        return;
+    }
+    let g = gateway().await;
+    let opened = common::peers::run(
+        "open-channel",
+        &[
+            ("X402_RPC_URL", &g.url),
+            ("X402_KEYPAIR", &g.payer_key),
+            ("X402_ASSET", &SOL.to_string()),
+            ("CREATOR", &g.creator.pubkey().to_string()),
+            ("ALLOCATION", &(10 * PRICE).to_string()),
+        ],
+    )
+    .await;
+    let channel = opened["channel"].as_str().unwrap().to_string();
+    let store = g.dir.path().join("rust-payer.db");
+    for i in 0..3 {
+        let fetched = micropay(
+            g.dir.path(),
+            &g.url,
+            &g.payer_key,
+            &[
+                "fetch",
+                &format!("{}/api/rs{i}", g.url_of_gateway),
+                "--store",
+                store.to_str().unwrap(),
+            ],
+        );
+        let v: serde_json::Value = serde_json::from_slice(&fetched.get_output().stdout).unwrap();
+        assert_eq!(v["status"], 200, "{v}\n{}", g.log());
+        assert_eq!(
+            v["payment"]["channel"],
+            channel.as_str(),
+            "paid from the TypeScript channel: {v}"
+        );
+    }
+    assert_eq!(g.served.load(Ordering::SeqCst), 3);
+    g.settles_to(&channel, 3 * PRICE).await;
 }
 
 /// x402-rs's reqwest middleware (`x402-reqwest` 2.0) with micropay's
