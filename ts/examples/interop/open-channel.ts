@@ -25,6 +25,6 @@ const payer = await Payer.open(new MemoryStore(), { total: {} });
 const { record } = await fundAndOpen(
   ctx,
   { mint: env("X402_ASSET") as Address, creator: env("CREATOR") as Address, deposit: 0n, allocation: BigInt(env("ALLOCATION")) },
-  (r) => payer.adopt(r),
+  payer,
 );
 console.log(JSON.stringify({ channel: record.channel, session: (await keyFromStored(record.key)).address }));

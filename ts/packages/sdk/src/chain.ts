@@ -47,6 +47,7 @@ import {
   MICROPAY_PROGRAM_ADDRESS,
   type Escrow,
 } from "./generated/index.js";
+import type { Payer } from "./payer.js";
 import { deriveSessionKey } from "./session.js";
 import type { ChannelRecord } from "./store.js";
 import {
@@ -127,16 +128,21 @@ export interface OpenRequest {
   nonce?: bigint;
 }
 
+/** Where opened channels are kept: a `Payer`. */
+export type ChannelKeeper = Pick<Payer, "adopt" | "forget">;
+
 /**
  * Funds the escrow and opens a channel in one transaction (one approval,
- * after the wallet signed the session-key message). `register` keeps the
- * channel before the transaction is sent (write-ahead, as the Rust payer):
- * pass `payer.adopt`.
+ * after the wallet signed the session-key message). The channel is kept
+ * in `payer` before the transaction is sent (write-ahead, as the Rust
+ * payer), and forgotten again when the cluster refused or failed the
+ * transaction (it never existed); after a timeout it stays (it may have
+ * landed: `channelsOnChain` tells).
  */
 export async function fundAndOpen(
   ctx: ChainContext,
   request: OpenRequest,
-  register: (record: ChannelRecord) => Promise<void>,
+  payer: ChannelKeeper,
 ): Promise<{ record: ChannelRecord; signature: Signature }> {
   const escrow = await escrowOf(ctx, request.mint);
   if (!escrow.state) throw new Error(`the wallet has no escrow of ${request.mint}: create it first (createEscrow)`);
@@ -167,16 +173,32 @@ export async function fundAndOpen(
     cumulative: 0n,
     key: key.stored,
   };
-  await register(record);
+  await payer.adopt(record);
   const funding = request.deposit > 0n ? await depositInstructions(ctx, escrow.address, request.mint, request.deposit) : [];
-  return { record, signature: await send(ctx, [...funding, open]) };
+  try {
+    return { record, signature: await send(ctx, [...funding, open]) };
+  } catch (e) {
+    if (!(e instanceof TransactionFailed && e.reason === "timeout")) await payer.forget(record.channel);
+    throw e;
+  }
 }
 
-/** Moves `deposit` into the escrow and `amount` into `record`'s channel, in one transaction. */
-export async function topUp(ctx: ChainContext, record: ChannelRecord, deposit: bigint, amount: bigint): Promise<Signature> {
+/**
+ * Moves `deposit` into the escrow and `amount` into `record`'s channel, in
+ * one transaction; once confirmed, `payer` keeps the larger allocation.
+ */
+export async function topUp(
+  ctx: ChainContext,
+  record: ChannelRecord,
+  deposit: bigint,
+  amount: bigint,
+  payer: ChannelKeeper,
+): Promise<Signature> {
   const funding = deposit > 0n ? await depositInstructions(ctx, record.escrow, record.mint, deposit) : [];
   const ix = await getTopUpChannelInstructionAsync({ owner: ctx.wallet, escrow: record.escrow, channel: record.channel, amount });
-  return send(ctx, [...funding, ix]);
+  const signature = await send(ctx, [...funding, ix]);
+  await payer.adopt({ ...record, allocation: record.allocation + amount });
+  return signature;
 }
 
 /** Asks to close `record`'s channel: after its dispute window, what it did not pay returns to the escrow. */

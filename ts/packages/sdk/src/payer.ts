@@ -12,8 +12,9 @@
  *   failure that was not the payer's is not paid twice.
  * - resync: a refusal carrying the server's held voucher moves the channel
  *   only when that voucher verifies against the channel's own session key;
- *   if it is ahead of ours, ours added nothing and its spending is given
- *   back; if it is ours (a `duplicate` of a re-sent voucher), ours was taken.
+ *   a voucher sent for the first time that the server already holds (or
+ *   holds more than) added nothing and its spending is given back; a
+ *   re-sent one the server holds was taken (see `resync`).
  *
  * One payment at a time per channel: vouchers are cumulative, so a later
  * one arriving first would pay for the earlier use too (`payingFetch`
@@ -69,6 +70,8 @@ export interface Payment {
 export class Payer {
   private state: PayerState;
   private readonly keys = new Map<Address, Ed25519Key>();
+  /** Per channel, the voucher this payer signed and sent once, not re-sent yet. */
+  private readonly fresh = new Map<Address, bigint>();
   private readonly queues = new Map<Address, Promise<unknown>>();
 
   private constructor(
@@ -100,8 +103,9 @@ export class Payer {
   }
 
   /**
-   * Keeps `record` (a channel opened here or found on chain). A channel
-   * already held keeps the higher reservation of the two.
+   * Keeps `record` (a channel opened here, found on chain, or topped up).
+   * A channel already held keeps the higher reservation of the two and its
+   * pending voucher; the allocation is `record`'s.
    */
   async adopt(record: ChannelRecord): Promise<void> {
     await this.serial(record.channel, async () => {
@@ -123,9 +127,11 @@ export class Payer {
 
   private async payOn(address: Address, request: PaymentRequest): Promise<Payment> {
     for (let attempt = 0; ; attempt++) {
-      const channel = this.find(address)!;
+      const channel = this.find(address);
+      if (!channel || channel.retired) throw new PaymentError({ reason: "no_channel", creator: request.creator, mint: request.mint });
       if (channel.pending) {
         const { amount, signature } = channel.pending;
+        this.fresh.delete(address); // sent before: no longer its first time
         return { voucher: { channel: address, amount, signature }, resent: true };
       }
       const next = this.admitted(channel, request);
@@ -135,6 +141,7 @@ export class Payer {
           channels: [{ record: { ...channel, cumulative: next, pending: { amount: next, signature: voucher.signature } }, expected: channel.cumulative }],
           spend: spendWrites(this.budgets, request.origin, request.mint, request.price),
         });
+        this.fresh.set(address, next);
         return { voucher, resent: false };
       } catch (e) {
         // another tab moved the channel or spent: read again, decide again
@@ -180,6 +187,7 @@ export class Payer {
     await this.serial(voucher.channel, async () => {
       const channel = this.find(voucher.channel);
       if (channel?.pending?.amount !== voucher.amount) return;
+      this.fresh.delete(voucher.channel);
       const { pending: _, ...rest } = channel;
       this.state = { ...this.state, channels: this.state.channels.map((c) => (c.channel === rest.channel ? rest : c)) };
     });
@@ -189,16 +197,25 @@ export class Payer {
    * The server refused `sent` (`stale` or `duplicate`) holding `held`.
    * True when the channel moved to it (pay again); false when `held` is
    * not this channel's own voucher at or above ours (nothing changes).
+   *
+   * A voucher signed and sent once that the server already holds, or holds
+   * more than, added nothing (the held one was signed elsewhere: another
+   * tab, the CLI, this payer before its storage was wiped): its spending is
+   * given back. A re-sent voucher the server holds was taken for a use
+   * whose answer was lost: it stays counted; one the server holds more
+   * than may have been taken too, so it stays counted as well (never more
+   * than the budget).
    */
   async resync(sent: Voucher, held: Voucher, origin: string, price: bigint): Promise<boolean> {
     return this.serial(sent.channel, async () => {
       const channel = this.find(sent.channel);
       if (!channel || held.channel !== sent.channel || held.amount < sent.amount || held.amount > channel.allocation) return false;
       if (!(await verifyVoucher(held, (await this.key(channel)).address))) return false;
+      const fresh = this.fresh.get(sent.channel) === sent.amount;
+      this.fresh.delete(sent.channel);
       const { pending: _, ...rest } = channel;
       const cumulative = held.amount > channel.cumulative ? held.amount : channel.cumulative;
-      // ahead of ours: ours added nothing, so it is uncounted
-      const giveBack = held.amount > sent.amount ? spendWrites(this.budgets, origin, channel.mint, -price) : [];
+      const giveBack = fresh ? spendWrites(this.budgets, origin, channel.mint, -price) : [];
       await this.commit({ channels: [{ record: { ...rest, cumulative }, expected: channel.cumulative }], spend: giveBack });
       return true;
     });

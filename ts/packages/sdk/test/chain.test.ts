@@ -58,7 +58,7 @@ for (const version of [0, "legacy"] as const) {
     await createEscrow(ctx, NATIVE_MINT);
     const payer = await Payer.open(new MemoryStore(), { total: { [NATIVE_MINT]: 1_000_000n } });
     const asked = { ...wallet.asked };
-    const { record, signature } = await fundAndOpen(ctx, { mint: NATIVE_MINT, creator: CREATOR, deposit: 2_000_000n, allocation: 1_500_000n }, (r) => payer.adopt(r));
+    const { record, signature } = await fundAndOpen(ctx, { mint: NATIVE_MINT, creator: CREATOR, deposit: 2_000_000n, allocation: 1_500_000n }, payer);
     // one message (the session key) and one transaction (fund + open)
     assert.deepEqual(wallet.asked, { transactions: asked.transactions + 1, messages: asked.messages + 1 });
     const onChain = await fetchChannel(ctx.rpc, record.channel);
@@ -83,8 +83,9 @@ for (const version of [0, "legacy"] as const) {
     await again.adopt(found[0]!);
     assert.equal((await again.key(found[0]!)).address, onChain.data.signer);
 
-    await topUp(ctx, record, 0n, 400_000n);
+    await topUp(ctx, record, 0n, 400_000n, payer);
     assert.equal((await fetchChannel(ctx.rpc, record.channel)).data.allocation, 1_900_000n);
+    assert.equal(payer.channels()[0]!.allocation, 1_900_000n, "the payer knows the new allocation");
     await requestClose(ctx, record);
     assert.notEqual((await fetchChannel(ctx.rpc, record.channel)).data.closeRequestedAt, 0n);
     assert.deepEqual(await channelsOnChain(ctx, NATIVE_MINT), [], "a closing channel is not paid from");
@@ -112,7 +113,7 @@ test("close and refund: after the dispute window the unpaid allocation returns t
   const { ctx } = await funded(0);
   await createEscrow(ctx, NATIVE_MINT);
   const payer = await Payer.open(new MemoryStore(), { total: {} });
-  const { record } = await fundAndOpen(ctx, { mint: NATIVE_MINT, creator: CREATOR, deposit: 1_000_000n, allocation: 600_000n, disputeWindowSecs: 60 }, (r) => payer.adopt(r));
+  const { record } = await fundAndOpen(ctx, { mint: NATIVE_MINT, creator: CREATOR, deposit: 1_000_000n, allocation: 600_000n, disputeWindowSecs: 60 }, payer);
   await requestClose(ctx, record);
   const closing = await fetchChannel(ctx.rpc, record.channel);
   await assert.rejects(finalizeClose(ctx, record), (e) => programErrorOf(e) !== undefined, "not before the window ends");
@@ -131,9 +132,10 @@ test("a program refusal is its typed error; a refusing wallet sends nothing", { 
   await createEscrow(ctx, NATIVE_MINT);
   const payer = await Payer.open(new MemoryStore(), { total: {} });
   await assert.rejects(
-    fundAndOpen(ctx, { mint: NATIVE_MINT, creator: CREATOR, deposit: 0n, allocation: 1n }, (r) => payer.adopt(r)),
+    fundAndOpen(ctx, { mint: NATIVE_MINT, creator: CREATOR, deposit: 0n, allocation: 1n }, payer),
     (e) => programErrorOf(e)?.code === MICROPAY_ERROR__INSUFFICIENT_BALANCE,
   );
+  assert.deepEqual(payer.channels(), [], "a channel that never existed is not kept");
   wallet.refusing = true;
   const before = await ctx.rpc.getBalance(wallet.address).send();
   await assert.rejects(createEscrow(ctx, CREATOR), (e) => e instanceof WalletError && e.reason === "refused");

@@ -188,12 +188,24 @@ test("after a crash that lost an answer, the voucher is sent again and the serve
 
 test("a duplicate of our re-sent voucher proves it was taken: it stays counted and the next is new", async () => {
   const p = await payer();
-  const sent = (await pay(p)).voucher;
-  assert.equal(await p.resync(sent, sent, A, 10n), true);
+  const first = (await pay(p)).voucher;
+  const again = await pay(p); // no answer seen: sent again
+  assert.equal(again.resent, true);
+  assert.equal(await p.resync(again.voucher, first, A, 10n), true);
   assert.equal(p.spent(MINT), 10n);
   const next = await pay(p);
   assert.equal(next.resent, false);
   assert.equal(next.voucher.amount, 20n);
+});
+
+test("a voucher sent the first time that the server already holds (signed elsewhere) added nothing: given back", async () => {
+  const p = await payer();
+  // another tab signed 10 and the server holds it; this payer's store was wiped
+  const sent = (await pay(p)).voucher;
+  assert.equal(await p.resync(sent, sent, A, 10n), true);
+  assert.equal(p.spent(MINT), 0n);
+  assert.equal((await pay(p)).voucher.amount, 20n);
+  assert.equal(p.spent(MINT), 10n);
 });
 
 test("payments asked at once before any answer all send the one pending voucher, counted once", async () => {
