@@ -7,10 +7,11 @@
 //! opens in one approval, pays 200 uses with no prompt, is stopped at the
 //! budget, closes the tab while a paid use is in flight (a new tab sends
 //! that voucher again, never a second one for it), wipes the page's
-//! storage and reloads (the channel is found on
-//! chain, the server's held voucher resyncs it), pays 10 more and closes;
-//! the creator's earnings then equal what the gateway counted, to the
-//! lamport. First, the store conformance suite runs on Chromium's own
+//! storage and reloads (the channel is found on chain, the server's held
+//! voucher resyncs it), pays 10 more and closes; the creator's earnings
+//! then equal what the gateway counted, to the lamport, and past the
+//! dispute window (the node's clock moved) the page takes the refund of the
+//! rest. First, the store conformance suite runs on Chromium's own
 //! IndexedDB. The screenshot is `docs/browser.png`'s source.
 //!
 //! Needs Node.js with `ts/node_modules` and Chromium (`/usr/bin/chromium`,
@@ -237,7 +238,23 @@ async fn a_browser_wallet_pays_per_use() {
         "each voucher signed paid for one served use, none twice: {out}"
     );
 
-    // the page asked to close: the watcher claims what the gateway counted
+    // the page asked to close, the watcher claimed, and after the dispute
+    // window the page took the rest of the allocation back to the wallet
+    let allocation = PRICE * (USES + AFTER_RELOAD) * 2;
+    assert_eq!(
+        steps["claimedBeforeRefund"],
+        (counted * PRICE).to_string(),
+        "{out}"
+    );
+    assert_eq!(
+        steps["refund"],
+        format!(
+            "refunded {} base units to your wallet",
+            allocation - counted * PRICE
+        ),
+        "{out}"
+    );
+    // what the gateway counted is in the creator's earnings
     let ledger = RpcLedger::new(url.clone(), CommitmentConfig::confirmed());
     let earnings = micropay_sdk::pda::earnings(&creator.pubkey(), &SOL).0;
     let balance = common::serve::earnings_reaching(

@@ -13,6 +13,8 @@
  */
 import { execFileSync } from "node:child_process";
 import { chromium, type Page } from "playwright-core";
+import { createSolanaRpc, type Address } from "@solana/kit";
+import { fetchChannel } from "@micropay/sdk";
 
 function env(name: string): string {
   const value = process.env[name];
@@ -65,6 +67,19 @@ async function pay(uses: number, budget: bigint) {
   await page.fill("#budget", budget.toString());
   await page.fill("#uses", String(uses));
   await click("pay");
+}
+
+/** Moves the local node's clock to `unix` seconds (surfpool's cheat code) and waits for it. */
+async function travelTo(url: string, unix: bigint) {
+  const body = { jsonrpc: "2.0", id: 1, method: "surfnet_timeTravel", params: [{ absoluteTimestamp: Number(unix) * 1000 }] };
+  await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const rpc = createSolanaRpc(url);
+  for (let i = 0; i < 200; i++) {
+    const time = await rpc.getBlockTime(await rpc.getSlot().send()).send().catch(() => null);
+    if (time !== null && BigInt(time) >= unix) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error("the clock did not move");
 }
 
 const steps: Record<string, unknown> = {};
@@ -126,6 +141,24 @@ steps.spentAfterReload = await text("spent");
 await page.screenshot({ path: env("SCREENSHOT"), fullPage: true });
 
 await click("close");
+steps.closing = await text("closing");
+
+// the creator's claim lands within the window; after it, the refund
+const last = await page.evaluate(() => (window as unknown as { micropayPage: { payer: { channels(): { cumulative: bigint }[] } } }).micropayPage.payer.channels()[0]!.cumulative.toString());
+const rpcUrl = new URL(env("PAGE_URL")).searchParams.get("rpc")!;
+const rpc = createSolanaRpc(rpcUrl);
+const channelAddress = String(steps.channel).split(" ")[0] as Address;
+for (let i = 0; (await fetchChannel(rpc, channelAddress)).data.claimed.toString() !== last; i++) {
+  if (i > 240) throw new Error(`the creator did not claim ${last}`);
+  await new Promise((r) => setTimeout(r, 250));
+}
+steps.claimedBeforeRefund = last;
+const onChain = (await fetchChannel(rpc, channelAddress)).data;
+await travelTo(rpcUrl, onChain.closeRequestedAt + BigInt(onChain.disputeWindowSecs) + 1n);
+await page.reload();
+await connect(page);
+await click("refund");
+steps.refund = (await page.evaluate(() => (window as unknown as { micropayPage: { log: string[] } }).micropayPage.log.at(-1)));
 const final = await state();
 await browser.close();
 

@@ -16,6 +16,8 @@ import {
   channelsOnChain,
   createEscrow,
   escrowOf,
+  fetchMaybeChannel,
+  finalizeClose,
   fundAndOpen,
   IndexedDbStore,
   MICROPAY_PROGRAM_ADDRESS,
@@ -25,6 +27,7 @@ import {
   requestClose,
   transactionVersionFor,
   walletSigner,
+  withdraw,
   type ChainContext,
   type ChannelRecord,
 } from "@micropay/sdk";
@@ -136,7 +139,7 @@ async function recover() {
 async function open() {
   await step("opening", async () => {
     const { ctx, offer, payer } = page;
-    const { record } = await fundAndOpen(ctx!, { mint: offer!.mint, creator: offer!.creator, deposit: value("deposit"), allocation: value("allocation") }, (r) => payer!.adopt(r));
+    const { record } = await fundAndOpen(ctx!, { mint: offer!.mint, creator: offer!.creator, deposit: value("deposit"), allocation: value("allocation") }, payer!);
     say(`opened channel ${record.channel}`);
   });
 }
@@ -169,6 +172,30 @@ async function close() {
   });
 }
 
+/** The channel asked to close, and when its refund can be taken (unix seconds), if it is still open on chain. */
+async function closing(): Promise<{ channel: ChannelRecord; refundAt: bigint; now: bigint } | undefined> {
+  const { ctx, payer, offer } = page;
+  const channel = payer?.channels().find((c) => c.retired === "closing" && c.mint === offer?.mint);
+  if (!ctx || !channel) return undefined;
+  const account = await fetchMaybeChannel(ctx.rpc, channel.channel);
+  if (!account.exists) return undefined;
+  const slot = await ctx.rpc.getSlot({ commitment: "confirmed" }).send();
+  const now = BigInt((await ctx.rpc.getBlockTime(slot).send()) ?? 0);
+  return { channel, refundAt: account.data.closeRequestedAt + BigInt(account.data.disputeWindowSecs), now };
+}
+
+async function refund() {
+  await step("taking the refund", async () => {
+    const closed = await closing();
+    if (!closed) throw new Error("no channel is waiting for its refund");
+    await finalizeClose(page.ctx!, closed.channel);
+    const free = (await escrowOf(page.ctx!, closed.channel.mint)).state?.balance ?? 0n;
+    if (free > 0n) await withdraw(page.ctx!, closed.channel.mint, free);
+    await page.payer!.forget(closed.channel.channel);
+    say(`refunded ${free} base units to your wallet`);
+  });
+}
+
 /** What the wallet will be asked, and why. */
 function asks(channel: ChannelRecord | undefined, hasEscrow: boolean): string {
   if (!page.ctx) return "Connect a wallet to see what it will be asked to sign.";
@@ -192,6 +219,11 @@ async function render() {
   $<HTMLButtonElement>("create-escrow").disabled = page.busy || !ctx || hasEscrow;
   $<HTMLButtonElement>("open").disabled = page.busy || !ctx || !hasEscrow || channel !== undefined;
   $<HTMLButtonElement>("close").disabled = page.busy || !channel;
+  const closed = await closing();
+  $("closing").textContent = closed
+    ? `Closing: the creator can still claim until ${new Date(Number(closed.refundAt) * 1000).toISOString()}; then the rest is yours (two transactions: end the channel, withdraw).`
+    : "";
+  $<HTMLButtonElement>("refund").disabled = page.busy || !closed || closed.now < closed.refundAt;
   $<HTMLButtonElement>("pay").disabled = page.busy || !channel;
   refresh(payer);
 }
@@ -224,6 +256,7 @@ $("create-escrow").onclick = () => step("creating the escrow", async () => void 
 $("open").onclick = open;
 $("pay").onclick = pay;
 $("close").onclick = close;
+$("refund").onclick = refund;
 $("budget").oninput = () => refresh();
 listWallets();
 void render();
