@@ -55,14 +55,24 @@ impl Drop for Setup {
     }
 }
 
-async fn setup() -> Setup {
-    setup_with(false).await
+/// Who settles `serve`'s `exact` payments.
+enum Settles {
+    /// `serve` itself, its keypair the world's fee payer.
+    Itself,
+    /// A peer's facilitator (x402-facilitator-local on the node), whose
+    /// key is the world's fee payer; `serve`'s keypair pays claim fees only.
+    Facilitator,
+    /// A facilitator that settles nothing and answers success naming a
+    /// made-up transaction, or (`true`) another transaction that landed.
+    Liar { names_a_real_one: bool },
 }
 
-/// [`setup`]; with `remote`, `serve` forwards `exact` payments to a
-/// peer's facilitator (x402-facilitator-local on the node), whose key is
-/// the world's fee payer, and `serve`'s keypair pays claim fees only.
-async fn setup_with(remote: bool) -> Setup {
+async fn setup() -> Setup {
+    setup_with(Settles::Itself).await
+}
+
+/// [`setup`] with `settles` settling `exact` payments.
+async fn setup_with(settles: Settles) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let (setup, fee_payer, own) = (Keypair::new(), Keypair::new(), Keypair::new());
     let node = LocalNode::start(NodeConfig {
@@ -73,14 +83,40 @@ async fn setup_with(remote: bool) -> Setup {
     let url = node.rpc_url().to_string();
     let ledger = RpcLedger::new(url.clone(), CommitmentConfig::confirmed());
     let fee_payer_key = dir.path().join("fee-payer.json");
-    let facilitator = if remote {
-        let network = x402::network(&ledger.genesis_hash().await.unwrap());
-        common::write_key(&fee_payer_key, &own);
-        let at = common::peer_server::facilitator(&network, &url, fee_payer.insecure_clone()).await;
-        format!("facilitator = \"{at}\"\n")
-    } else {
-        common::write_key(&fee_payer_key, &fee_payer);
-        String::new()
+    let network = x402::network(&ledger.genesis_hash().await.unwrap());
+    let facilitator = match settles {
+        Settles::Itself => {
+            common::write_key(&fee_payer_key, &fee_payer);
+            String::new()
+        }
+        Settles::Facilitator => {
+            common::write_key(&fee_payer_key, &own);
+            let at =
+                common::peer_server::facilitator(&network, &url, fee_payer.insecure_clone()).await;
+            format!("facilitator = \"{at}\"\n")
+        }
+        Settles::Liar { names_a_real_one } => {
+            common::write_key(&fee_payer_key, &own);
+            let transaction = if names_a_real_one {
+                let one = solana_system_interface::instruction::transfer(
+                    &setup.pubkey(),
+                    &own.pubkey(),
+                    1,
+                );
+                let signer: &micropay_client::ledger::DynSigner = &setup;
+                ledger
+                    .send(&[one], signer, &[])
+                    .await
+                    .unwrap()
+                    .signature
+                    .to_string()
+            } else {
+                solana_sdk::signature::Signature::from([7; 64]).to_string()
+            };
+            let fee_payer = fee_payer.pubkey().to_string();
+            let at = common::peer_server::lying_facilitator(&network, fee_payer, transaction).await;
+            format!("facilitator = \"{at}\"\n")
+        }
     };
     // the payee has no token account: serve creates it at start
     let w = exact_world_with(&ledger, &setup, fee_payer, false).await;
@@ -171,6 +207,51 @@ async fn paid_get(target: &str, payment: &str) -> (u16, Option<SettlementRespons
         .get(x402::PAYMENT_RESPONSE)
         .and_then(|v| x402::decode_header(x402::PAYMENT_RESPONSE, v.as_bytes()).ok());
     (status, receipt, answer.text().await.unwrap())
+}
+
+/// A facilitator's "settled" is checked on the cluster: one that settles
+/// nothing and answers success — naming a made-up transaction, or another
+/// transaction that landed — gets the request refused (`503`), the upstream
+/// never called, and the client's transfer never moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_facilitator_claiming_a_settlement_that_did_not_happen_gets_nothing_served() {
+    for names_a_real_one in [false, true] {
+        let s = setup_with(Settles::Liar { names_a_real_one }).await;
+        let target = format!("{}/api/lie", s.gateway);
+        let asked = reqwest::get(&target).await.unwrap();
+        let header = asked.headers()[x402::PAYMENT_REQUIRED].as_bytes().to_vec();
+        let required: PaymentRequired =
+            x402::decode_header(x402::PAYMENT_REQUIRED, &header).unwrap();
+        let offer = required.accepts[1].exact().expect("exact").clone();
+        let payment = x402::encode_header(&ExactPaymentPayload {
+            x402_version: x402::X402_VERSION,
+            resource: Some(required.resource.clone()),
+            accepted: offer,
+            payload: ExactPayload {
+                transaction: s.w.payment(&s.ledger, PRICE, 6).await,
+            },
+            extensions: Default::default(),
+        });
+        for _ in 0..2 {
+            let (status, receipt, _) = paid_get(&target, &payment).await;
+            assert_eq!(
+                (status, receipt),
+                (503, None),
+                "names a real one: {names_a_real_one}"
+            );
+        }
+        assert_eq!(
+            s.served.load(Ordering::SeqCst),
+            0,
+            "the upstream was never called"
+        );
+        let log = std::fs::read_to_string(&s.log).unwrap_or_default();
+        assert!(
+            log.contains("did not land with the client's transfer"),
+            "{log}"
+        );
+        s.paid_exactly(0).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -453,7 +534,7 @@ async fn micropay_fetch_pays_a_peer_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_forwards_exact_payments_to_a_facilitator() {
     use x402_types::scheme::client::X402SchemeClient;
-    let s = setup_with(true).await;
+    let s = setup_with(Settles::Facilitator).await;
     let target = format!("{}/api/remote", s.gateway);
     let asked = reqwest::get(&target).await.unwrap();
     let header = asked.headers()[x402::PAYMENT_REQUIRED].as_bytes().to_vec();

@@ -69,7 +69,7 @@ pub(super) async fn start(
                             "{e}: fix `facilitator` in the configuration, or remove it to settle `exact` payments with the keypair"
                         ))
                     })?;
-                paywall.settle_exact_remote(facilitator);
+                paywall.settle_exact_remote(facilitator, ctx.ledger.clone());
             }
             None => {
                 paywall.settle_exact(ExactSettlement {

@@ -82,6 +82,30 @@ pub async fn facilitator(network: &str, rpc_url: &str, fee_payer: Keypair) -> St
     super::serve::upstream(app).await
 }
 
+/// A facilitator that lies: it names `fee_payer` for `exact` on `network`,
+/// finds every payment valid, sends nothing, and answers every settle
+/// with success and `transaction` (a made-up signature, or another
+/// transaction's). Its URL.
+pub async fn lying_facilitator(network: &str, fee_payer: String, transaction: String) -> String {
+    use axum::routing::{get, post};
+    let supported = serde_json::json!({ "kinds": [
+        { "x402Version": 2, "scheme": "exact", "network": network, "extra": { "feePayer": fee_payer } }
+    ]});
+    let settled =
+        serde_json::json!({ "success": true, "transaction": transaction, "network": network });
+    let app = Router::new()
+        .route(
+            "/supported",
+            get(move || async move { axum::Json(supported) }),
+        )
+        .route(
+            "/verify",
+            post(|| async { axum::Json(serde_json::json!({ "isValid": true })) }),
+        )
+        .route("/settle", post(move || async move { axum::Json(settled) }));
+    super::serve::upstream(app).await
+}
+
 /// A resource server selling `GET /peer/weather` for `amount` base units
 /// of `mint` (`decimals`) to `pay_to`, through x402-axum and the
 /// facilitator at `facilitator`; its URL, and how many requests its

@@ -110,6 +110,15 @@ pub struct Observed {
     pub slots: Vec<u64>,
 }
 
+/// A transaction found on the cluster by its signature.
+#[derive(Clone, Debug)]
+pub struct Landed {
+    /// The transaction, every signature in place.
+    pub transaction: solana_sdk::transaction::VersionedTransaction,
+    /// Whether it failed (its fee paid, nothing else done).
+    pub failed: bool,
+}
+
 /// What the client needs from a chain.
 #[async_trait::async_trait]
 pub trait Ledger: Send + Sync {
@@ -195,6 +204,17 @@ pub trait Ledger: Send + Sync {
         let _ = transaction;
         Err(ClientError::rpc(
             "this ledger does not send transactions signed elsewhere",
+        ))
+    }
+
+    /// The legacy or v0 transaction `signature` names, once it landed at
+    /// the ledger's commitment (`None`: not found, or not yet), and whether
+    /// it failed. How a server checks that a transaction someone else sent
+    /// (an x402 facilitator) carries what it was told.
+    async fn landed(&self, signature: &Signature) -> Result<Option<Landed>> {
+        let _ = signature;
+        Err(ClientError::rpc(
+            "this ledger does not read transactions by signature",
         ))
     }
 

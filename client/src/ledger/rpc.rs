@@ -217,6 +217,34 @@ impl Ledger for RpcLedger {
         Ok(())
     }
 
+    async fn landed(&self, signature: &Signature) -> Result<Option<super::Landed>> {
+        use solana_transaction_status_client_types::EncodedConfirmedTransactionWithStatusMeta;
+        let config = RpcTransactionConfig {
+            encoding: Some(UiTransactionEncoding::Base64),
+            commitment: Some(self.client.commitment()),
+            max_supported_transaction_version: Some(0),
+        };
+        // `null` until it lands: asked as an option, not as an error
+        let found: Option<EncodedConfirmedTransactionWithStatusMeta> = self
+            .client
+            .send(
+                RpcRequest::GetTransaction,
+                serde_json::json!([signature.to_string(), config]),
+            )
+            .await
+            .map_err(rpc_error)?;
+        let Some(found) = found else { return Ok(None) };
+        let transaction =
+            found.transaction.transaction.decode().ok_or_else(|| {
+                ClientError::rpc(format!("transaction {signature} did not decode"))
+            })?;
+        let failed = found.transaction.meta.is_none_or(|meta| meta.err.is_some());
+        Ok(Some(super::Landed {
+            transaction,
+            failed,
+        }))
+    }
+
     async fn submit_versioned(
         &self,
         transaction: &solana_sdk::transaction::VersionedTransaction,

@@ -22,8 +22,14 @@
 //! facilitator's fee payer) and records it — by the client's signature,
 //! the fee payer's being the facilitator's to make — before it forwards it
 //! to `POST /verify` and `POST /settle`. A verify refusal of a payment seen
-//! for the first time is `failed` (nothing was sent); a settled one is
-//! served once, its receipt naming the facilitator's transaction. When the
+//! for the first time is `failed` (nothing was sent). A facilitator's
+//! "settled" is not taken on its word: the transaction it names is read
+//! from the cluster, and only one that landed without error with the
+//! client's own signed message (so with the checked transfer) is served —
+//! once, its receipt naming that transaction. When the named transaction
+//! is not found, failed, or is another one, the payment stays `sending`
+//! and the answer is a `503`; the operator's log names the facilitator's
+//! claim. When the
 //! facilitator cannot be reached, or refuses a payment it was asked to
 //! settle before, whether it landed is not known here: the payment stays
 //! `sending`, the answer is a `503` (`settlement`), and the operator's log
@@ -60,7 +66,8 @@ pub struct ExactSettlement {
 /// Who settles: the paywall itself, or a facilitator it forwards to.
 pub(super) enum Settler {
     Local(ExactSettlement),
-    Remote(RemoteFacilitator),
+    /// The facilitator, and the cluster its settlements are checked on.
+    Remote(RemoteFacilitator, Arc<dyn Ledger>),
 }
 
 impl Settler {
@@ -68,7 +75,7 @@ impl Settler {
     fn fee_payer(&self) -> Pubkey {
         match self {
             Settler::Local(s) => s.fee_payer.pubkey(),
-            Settler::Remote(f) => f.fee_payer(),
+            Settler::Remote(f, _) => f.fee_payer(),
         }
     }
 }
@@ -109,10 +116,18 @@ impl Paywall {
     }
 
     /// Forwards `exact` payments to `facilitator` from now on (see the
-    /// module docs): routes marked `exact` offer the scheme with its fee
-    /// payer. Once: `false` when a settlement is set already.
-    pub fn settle_exact_remote(&self, facilitator: RemoteFacilitator) -> bool {
-        self.shared.exact.set(Settler::Remote(facilitator)).is_ok()
+    /// module docs), checking each transaction it says it settled on
+    /// `ledger`: routes marked `exact` offer the scheme with its fee payer.
+    /// Once: `false` when a settlement is set already.
+    pub fn settle_exact_remote(
+        &self,
+        facilitator: RemoteFacilitator,
+        ledger: Arc<dyn Ledger>,
+    ) -> bool {
+        self.shared
+            .exact
+            .set(Settler::Remote(facilitator, ledger))
+            .is_ok()
     }
 
     /// The `exact` offers of `route`: one per price, when the route and
@@ -225,10 +240,11 @@ impl Paywall {
         };
         let settlement = match settlement {
             Settler::Local(local) => local,
-            Settler::Remote(facilitator) => {
+            Settler::Remote(facilitator, ledger) => {
+                let remote = (facilitator, ledger.as_ref());
                 return self
-                    .forward_exact(route, path, facilitator, (payment, &payload), &terms)
-                    .await
+                    .forward_exact(route, path, remote, (payment, &payload), &terms)
+                    .await;
             }
         };
         let fee_payer = settlement.fee_payer.as_ref();

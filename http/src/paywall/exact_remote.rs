@@ -1,6 +1,8 @@
 //! `exact` payments forwarded to a remote facilitator (see
 //! [`super::exact`]'s module docs for the rules): checked here, recorded
-//! by the client's signature, then `POST /verify` and `POST /settle`.
+//! by the client's signature, then `POST /verify` and `POST /settle`, and
+//! the transaction the facilitator names read back from the cluster before
+//! the request is served.
 
 use super::{
     exact::Settled,
@@ -8,12 +10,24 @@ use super::{
     route_key, unix_now, Decision, Paywall, Unavailable,
 };
 use crate::route::Route;
-use micropay_client::store::{ExactPayment, ExactStatus};
+use micropay_client::{
+    ledger::Ledger,
+    store::{ExactPayment, ExactStatus},
+};
 use micropay_sdk::x402::{
     self,
     exact::{self, ExactPaymentPayload, Terms, Transfer},
 };
-use solana_sdk::transaction::VersionedTransaction;
+use solana_sdk::{signature::Signature, transaction::VersionedTransaction};
+use std::time::Duration;
+
+/// A facilitator, and the cluster its settlements are checked on.
+pub(super) type Remote<'a> = (&'a RemoteFacilitator, &'a dyn Ledger);
+
+/// How often, and how long apart, a settled transaction is looked for
+/// (the facilitator answers once it is confirmed; a node may lag behind).
+const LOOKUPS: u32 = 20;
+const LOOKUP_EVERY: Duration = Duration::from_millis(250);
 
 /// What a forwarded payment is: its record, its transfer, and the JSON
 /// the facilitator is sent.
@@ -21,6 +35,8 @@ struct Forwarded {
     record: ExactPayment,
     transfer: Transfer,
     payment: serde_json::Value,
+    /// The client's transaction, as checked.
+    signed: VersionedTransaction,
 }
 
 impl Paywall {
@@ -29,7 +45,7 @@ impl Paywall {
         &self,
         route: &Route,
         path: &str,
-        facilitator: &RemoteFacilitator,
+        remote: Remote<'_>,
         (raw, payload): (&[u8], &ExactPaymentPayload),
         terms: &Terms,
     ) -> Decision {
@@ -62,9 +78,9 @@ impl Paywall {
             record,
             transfer,
             payment,
+            signed: tx,
         };
-        self.forward_recorded(route, path, facilitator, forwarded)
-            .await
+        self.forward_recorded(route, path, remote, forwarded).await
     }
 
     /// Records the payment, then settles it as its record says.
@@ -72,7 +88,7 @@ impl Paywall {
         &self,
         route: &Route,
         path: &str,
-        facilitator: &RemoteFacilitator,
+        remote: Remote<'_>,
         f: Forwarded,
     ) -> Decision {
         let store = self.shared.receiver.store();
@@ -86,10 +102,9 @@ impl Paywall {
             })
         };
         match recorded.await {
-            Ok(None) => self.settle_remote(route, path, facilitator, &f, true).await,
+            Ok(None) => self.settle_remote(route, path, remote, &f, true).await,
             Ok(Some(ExactStatus::Sending)) => {
-                self.settle_remote(route, path, facilitator, &f, false)
-                    .await
+                self.settle_remote(route, path, remote, &f, false).await
             }
             Ok(Some(ExactStatus::Settled)) => {
                 // settled, its serving given back: its receipt names the
@@ -114,7 +129,7 @@ impl Paywall {
         &self,
         route: &Route,
         path: &str,
-        facilitator: &RemoteFacilitator,
+        (facilitator, ledger): Remote<'_>,
         f: &Forwarded,
         first: bool,
     ) -> Decision {
@@ -134,6 +149,14 @@ impl Paywall {
         let id = f.record.id.clone();
         match verdict {
             Ok(Verdict::Accepted { transaction }) => {
+                match landed_as_signed(ledger, &transaction, &f.signed).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(%id, %transaction, facilitator = facilitator.url(), "the facilitator says it settled this exact payment, but the transaction it names did not land with the client's transfer: not served; the payment stays `sending`");
+                        return Decision::Unavailable(Unavailable::Settlement);
+                    }
+                    Err(e) => return Decision::Unavailable(Unavailable::of(&e)),
+                }
                 let moved = self.shared.receiver.store().call({
                     let id = id.clone();
                     move |s| s.set_exact_status(&id, ExactStatus::Sending, ExactStatus::Settled)
@@ -175,6 +198,28 @@ impl Paywall {
             }
         }
     }
+}
+
+/// Whether `transaction` (a facilitator's answer) names a transaction that
+/// landed without error and carries `signed`'s message — the client's, so
+/// its checked transfer (the cluster verified the client's signature of
+/// it). Looked for a few seconds; not found is `false`.
+async fn landed_as_signed(
+    ledger: &dyn Ledger,
+    transaction: &str,
+    signed: &VersionedTransaction,
+) -> Result<bool, micropay_client::ClientError> {
+    let Ok(signature) = transaction.parse::<Signature>() else {
+        return Ok(false);
+    };
+    for _ in 0..LOOKUPS {
+        if let Some(landed) = ledger.landed(&signature).await? {
+            let same = landed.transaction.message.serialize() == signed.message.serialize();
+            return Ok(same && !landed.failed);
+        }
+        tokio::time::sleep(LOOKUP_EVERY).await;
+    }
+    Ok(false)
 }
 
 /// The signature of the transfer's authority (the client): the record's
