@@ -28,6 +28,7 @@ import { signVoucher, verifyVoucher, type Voucher } from "./voucher.js";
 
 /** Why the payer did not pay. */
 export type PaymentRefusal =
+  | { reason: "bad_price"; price: bigint }
   | { reason: "no_channel"; creator: Address; mint: Address }
   | { reason: "exceeds_allocation"; channel: Address; allocation: bigint; cumulative: bigint; price: bigint }
   | ({ reason: "budget"; mint: Address; origin: string; price: bigint } & BudgetRefusal);
@@ -42,6 +43,8 @@ export class PaymentError extends Error {
 
 function describe(r: PaymentRefusal): string {
   switch (r.reason) {
+    case "bad_price":
+      return `a price of ${r.price} base units cannot be paid: a price is a positive u64`;
     case "no_channel":
       return `no open channel pays ${r.creator} in ${r.mint}: open one`;
     case "exceeds_allocation":
@@ -118,6 +121,9 @@ export class Payer {
 
   /** The next voucher for `request`: the pending one, or a new one written first. */
   pay(request: PaymentRequest): Promise<Payment> {
+    if (request.price <= 0n || request.price > 0xffff_ffff_ffff_ffffn) {
+      return Promise.reject(new PaymentError({ reason: "bad_price", price: request.price }));
+    }
     const channel = this.usable(request.creator, request.mint);
     if (!channel) {
       return Promise.reject(new PaymentError({ reason: "no_channel", creator: request.creator, mint: request.mint }));

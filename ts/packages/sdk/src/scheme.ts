@@ -86,6 +86,10 @@ export class MicropayScheme implements SchemeNetworkClient {
     if (this.network !== undefined && requirements.network !== this.network) {
       throw (this.lastError = new SchemeError("other_network", `an offer on ${requirements.network}, not on ${this.network} where the channels are`));
     }
+    // a price is a positive u64 in decimal: a negative one would give budget back
+    if (!/^[0-9]{1,20}$/.test(String(requirements.amount)) || BigInt(requirements.amount) === 0n || BigInt(requirements.amount) > 0xffff_ffff_ffff_ffffn) {
+      throw (this.lastError = new SchemeError("unsupported", `the offer's price ${JSON.stringify(requirements.amount)} is not a positive whole number of base units`));
+    }
     const price = BigInt(requirements.amount);
     if (context?.maxAmountPerPayment !== undefined && price > BigInt(context.maxAmountPerPayment)) {
       throw (this.lastError = new SchemeError("spend_cap", `the price ${price} is above the per-payment cap`));

@@ -222,3 +222,10 @@ test("a retired channel is not paid from", async () => {
   await assert.rejects(pay(p), refusal("no_channel"));
   assert.equal(p.channels()[0]!.retired, "closing");
 });
+
+test("a price that is not a positive u64 is refused before anything is signed or counted", async () => {
+  const p = await payer();
+  for (const price of [0n, -10n, 1n << 64n]) await assert.rejects(pay(p, price), refusal("bad_price"));
+  assert.equal(p.spent(MINT), 0n);
+  assert.equal(p.channels()[0]!.cumulative, 0n);
+});

@@ -35,7 +35,7 @@ const CREATOR = "CktRuQ2mttgRGkXJtyksdKHjUdc2C4TgDzyB98oEzy8" as Address;
 const CHANNEL = "8qbHbw2BbbTHBW1sbeqakYXVKRQM8Ne7pLK7m6CVfeR" as Address;
 const SEED = new Uint8Array(32).fill(1);
 
-type Mode = "honest" | "take-and-402" | "forged-held" | "price-rise" | "other-program" | "closing";
+type Mode = "honest" | "take-and-402" | "forged-held" | "price-rise" | "other-program" | "closing" | "negative-price" | "fractional-price";
 
 /** A server selling `/item` at `price` under `mode`; `served` counts what it served. */
 async function server(mode: Mode, price = 10n) {
@@ -49,7 +49,7 @@ async function server(mode: Mode, price = 10n) {
       {
         scheme: "micropay",
         network: "solana:localnet",
-        amount: state.price.toString(),
+        amount: mode === "negative-price" ? "-100" : mode === "fractional-price" ? "0.5" : state.price.toString(),
         asset: MINT,
         payTo: CREATOR,
         maxTimeoutSeconds: 60,
@@ -193,4 +193,16 @@ test("a channel closed elsewhere is retired at the server's refusal; the next pa
   assert.equal(p.channels()[0]!.retired, "closing");
   await assert.rejects(fetch(`${s.origin}/item`), (e) => e instanceof PaymentError && e.refusal.reason === "no_channel");
   await s.close();
+});
+
+test("a negative, fractional or malformed price is refused: it cannot give budget back", async () => {
+  for (const mode of ["negative-price", "fractional-price"] as const) {
+    const s = await server(mode);
+    // a channel that paid 500 already: "-100" would have signed 400 and taken 100 off the spending
+    const p = await payer(100n, 500n);
+    await assert.rejects(payingFetch(p)(`${s.origin}/item`), (e) => e instanceof SchemeError && e.reason === "unsupported");
+    assert.equal(p.spent(MINT), 0n);
+    assert.equal(p.channels()[0]!.cumulative, 500n);
+    await s.close();
+  }
 });
