@@ -29,7 +29,6 @@ use micropay_node::{LocalNode, NodeConfig};
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::{Keypair, Signer};
 use std::{
-    io::Write,
     path::{Path, PathBuf},
     sync::atomic::Ordering,
     time::Duration,
@@ -50,24 +49,9 @@ fn chromium() -> Option<PathBuf> {
 
 /// Whether the browser test can run here (see the module docs).
 fn available() -> Option<PathBuf> {
-    if !common::peers::available() {
-        assert!(
-            std::env::var_os("MICROPAY_REQUIRE_BROWSER").is_none(),
-            "MICROPAY_REQUIRE_BROWSER is set but Node.js or ts/node_modules is missing"
-        );
-        return None;
-    }
-    let found = chromium();
-    if found.is_none() {
-        assert!(
-            std::env::var_os("MICROPAY_REQUIRE_BROWSER").is_none(),
-            "MICROPAY_REQUIRE_BROWSER is set but Chromium is missing: apt-get install chromium"
-        );
-        let _ = writeln!(
-            std::io::stderr(),
-            "note: the browser test was not run: apt-get install chromium (.ci/run does)"
-        );
-    }
+    let found = chromium().filter(|_| common::peers::available());
+    let how = "install Node.js and Debian's chromium (apt-get install chromium), and run `npm ci --prefix ts`";
+    common::peers::installed_or_skip(found.is_some(), "browser", "MICROPAY_REQUIRE_BROWSER", how);
     found
 }
 
@@ -136,7 +120,8 @@ async fn a_browser_wallet_pays_per_use() {
     )
     .unwrap();
     let log = dir.path().join("serve.log");
-    let (mut serve, banner) = common::serve::start(dir.path(), &url, &fee_payer_key, &config, &log);
+    let (serve, banner) = common::serve::start(dir.path(), &url, &fee_payer_key, &config, &log);
+    let _serve = common::serve::Running(serve);
     let gateway = banner["url"].as_str().unwrap().to_string();
     let screenshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/browser.png");
     let seed_hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
@@ -265,6 +250,4 @@ async fn a_browser_wallet_pays_per_use() {
     )
     .await;
     assert_eq!(balance, counted * PRICE, "{}", serve_log());
-    let _ = serve.kill();
-    let _ = serve.wait();
 }

@@ -31,7 +31,7 @@ fn py() -> PathBuf {
 
 /// `installed`, or a skip said on the terminal — a failure when `require`
 /// (an environment variable) is set. `how` says how to install.
-fn installed_or_skip(installed: bool, peer: &str, require: &str, how: &str) -> bool {
+pub fn installed_or_skip(installed: bool, peer: &str, require: &str, how: &str) -> bool {
     if !installed {
         assert!(
             std::env::var_os(require).is_none(),

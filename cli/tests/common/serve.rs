@@ -42,6 +42,17 @@ pub fn start(
     (child, banner)
 }
 
+/// A `serve` child that is killed when dropped, so a failing test leaves
+/// no gateway running.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The balance of earnings account `earnings` once it equals `expected`, or
 /// whatever it is when `timeout` runs out (the caller asserts).
 pub async fn earnings_reaching(
