@@ -6,6 +6,7 @@
 import type { Address } from "@solana/kit";
 import type { StoredKey } from "./ed25519.js";
 import type { ChannelRecord, PayerState, SpentRecord } from "./store.js";
+import { parseU64 } from "./voucher.js";
 
 /** The file format's version. */
 export const STATE_VERSION = 1;
@@ -16,8 +17,9 @@ function unhex(h: unknown, len: number, what: string): Uint8Array {
   return Uint8Array.from(h.match(/../g)!, (x) => parseInt(x, 16));
 }
 function amount(v: unknown, what: string): bigint {
-  if (typeof v !== "string" || !/^[0-9]{1,20}$/.test(v)) throw new Error(`${what}: not a decimal amount`);
-  return BigInt(v);
+  const value = parseU64(v);
+  if (value === undefined) throw new Error(`${what}: not a decimal amount`);
+  return value;
 }
 function text(v: unknown, what: string): string {
   if (typeof v !== "string" || v.length === 0) throw new Error(`${what}: missing`);

@@ -8,7 +8,7 @@
  * reservations.
  */
 import type { Address } from "@solana/kit";
-import { spentKey, StoreConflict, type ChannelRecord, type PayerState, type PayerStore, type SpentRecord, type Write } from "./store.js";
+import { checkChannel, spentAfter, spentKey, StoreConflict, type ChannelRecord, type PayerState, type PayerStore, type SpentRecord, type Write } from "./store.js";
 
 const CHANNELS = "channels";
 const SPENT = "spent";
@@ -106,19 +106,16 @@ export class IndexedDbStore implements PayerStore {
   /** The checks and puts of `write`, inside `tx` (a refusal throws; the caller aborts). */
   private async apply(tx: IDBTransaction, write: Write): Promise<void> {
     const channels = tx.objectStore(CHANNELS);
-    for (const { record, expected } of write.channels ?? []) {
-      const now = await request(channels.get(record.channel) as IDBRequest<ChannelRecord | undefined>);
-      if ((now?.cumulative ?? null) !== expected) throw new StoreConflict("channel_moved", record.channel);
-      await request(channels.put(record));
+    for (const w of write.channels ?? []) {
+      checkChannel(await request(channels.get(w.record.channel) as IDBRequest<ChannelRecord | undefined>), w);
+      await request(channels.put(w.record));
     }
     for (const gone of write.removed ?? []) await request(channels.delete(gone as Address));
     const spent = tx.objectStore(SPENT);
     for (const s of write.spend ?? []) {
       const key = spentKey(s.origin, s.mint);
       const now = await request(spent.get(key) as IDBRequest<SpentRecord | undefined>);
-      const amount = (now?.amount ?? 0n) + s.delta;
-      if (s.limit !== undefined && s.delta > 0n && amount > s.limit) throw new StoreConflict("over_limit", key);
-      await request(spent.put({ origin: s.origin, mint: s.mint, amount: amount < 0n ? 0n : amount }, key));
+      await request(spent.put(spentAfter(now, s), key));
     }
   }
 }

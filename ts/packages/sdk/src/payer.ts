@@ -24,7 +24,7 @@ import type { Address } from "@solana/kit";
 import { admit, spendWrites, spentIn, type BudgetRefusal, type Budgets } from "./budget.js";
 import { keyFromStored, type Ed25519Key } from "./ed25519.js";
 import { applyWrite, StoreConflict, TOTAL, type ChannelRecord, type PayerState, type PayerStore, type Write } from "./store.js";
-import { signVoucher, verifyVoucher, type Voucher } from "./voucher.js";
+import { signVoucher, U64_MAX, verifyVoucher, type Voucher } from "./voucher.js";
 
 /** Why the payer did not pay. */
 export type PaymentRefusal =
@@ -121,7 +121,7 @@ export class Payer {
 
   /** The next voucher for `request`: the pending one, or a new one written first. */
   pay(request: PaymentRequest): Promise<Payment> {
-    if (request.price <= 0n || request.price > 0xffff_ffff_ffff_ffffn) {
+    if (request.price <= 0n || request.price > U64_MAX) {
       return Promise.reject(new PaymentError({ reason: "bad_price", price: request.price }));
     }
     const channel = this.usable(request.creator, request.mint);

@@ -27,7 +27,7 @@ import type {
 import type { Address } from "@solana/kit";
 import { MICROPAY_PROGRAM_ADDRESS } from "./generated/programs/index.js";
 import type { Payer } from "./payer.js";
-import { fromWire, toWire, type Voucher } from "./voucher.js";
+import { fromWire, parseU64, toWire, type Voucher } from "./voucher.js";
 
 /** The scheme's name in `accepts[].scheme`. */
 export const SCHEME = "micropay";
@@ -79,33 +79,38 @@ export class MicropayScheme implements SchemeNetworkClient {
     requirements: PaymentRequirements,
     context?: PaymentPayloadContext,
   ): Promise<PaymentPayloadResult> {
-    const extra = requirements.extra as { programId?: string } | undefined;
-    if (requirements.scheme !== SCHEME || extra?.programId !== this.programAddress) {
-      throw (this.lastError = new SchemeError("unsupported", "not an offer of this micropay program"));
-    }
-    if (this.network !== undefined && requirements.network !== this.network) {
-      throw (this.lastError = new SchemeError("other_network", `an offer on ${requirements.network}, not on ${this.network} where the channels are`));
-    }
-    // a price is a positive u64 in decimal: a negative one would give budget back
-    if (!/^[0-9]{1,20}$/.test(String(requirements.amount)) || BigInt(requirements.amount) === 0n || BigInt(requirements.amount) > 0xffff_ffff_ffff_ffffn) {
-      throw (this.lastError = new SchemeError("unsupported", `the offer's price ${JSON.stringify(requirements.amount)} is not a positive whole number of base units`));
-    }
-    const price = BigInt(requirements.amount);
-    if (context?.maxAmountPerPayment !== undefined && price > BigInt(context.maxAmountPerPayment)) {
-      throw (this.lastError = new SchemeError("spend_cap", `the price ${price} is above the per-payment cap`));
-    }
     try {
-      const { voucher } = await this.payer.pay({
-        origin: this.origin,
-        creator: requirements.payTo as Address,
-        mint: requirements.asset as Address,
-        price,
-      });
-      return { x402Version, payload: { ...toWire(voucher) } };
+      return { x402Version, payload: { ...toWire(await this.voucherFor(requirements, context)) } };
     } catch (e) {
       this.lastError = e;
       throw e;
     }
+  }
+
+  /** The voucher paying `requirements`, or why not. */
+  private async voucherFor(requirements: PaymentRequirements, context?: PaymentPayloadContext): Promise<Voucher> {
+    const extra = requirements.extra as { programId?: string } | undefined;
+    if (requirements.scheme !== SCHEME || extra?.programId !== this.programAddress) {
+      throw new SchemeError("unsupported", "not an offer of this micropay program");
+    }
+    if (this.network !== undefined && requirements.network !== this.network) {
+      throw new SchemeError("other_network", `an offer on ${requirements.network}, not on ${this.network} where the channels are`);
+    }
+    // a price is a positive u64 in decimal: a negative one would give budget back
+    const price = parseU64(requirements.amount);
+    if (!price) {
+      throw new SchemeError("unsupported", `the offer's price ${JSON.stringify(requirements.amount)} is not a positive whole number of base units`);
+    }
+    if (context?.maxAmountPerPayment !== undefined && price > BigInt(context.maxAmountPerPayment)) {
+      throw new SchemeError("spend_cap", `the price ${price} is above the per-payment cap`);
+    }
+    const { voucher } = await this.payer.pay({
+      origin: this.origin,
+      creator: requirements.payTo as Address,
+      mint: requirements.asset as Address,
+      price,
+    });
+    return voucher;
   }
 
   /** Reads the answer to a paid request (see the module docs). */

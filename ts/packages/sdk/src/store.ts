@@ -108,20 +108,31 @@ export interface PayerStore {
  */
 export function applyWrite(state: PayerState, write: Write, check = true): PayerState {
   const channels = new Map(state.channels.map((c) => [c.channel, c]));
-  for (const { record, expected } of write.channels ?? []) {
-    const now = channels.get(record.channel);
-    if (check && (now?.cumulative ?? null) !== expected) throw new StoreConflict("channel_moved", record.channel);
-    channels.set(record.channel, record);
+  for (const w of write.channels ?? []) {
+    if (check) checkChannel(channels.get(w.record.channel), w);
+    channels.set(w.record.channel, w.record);
   }
   for (const gone of write.removed ?? []) channels.delete(gone);
   const spent = new Map(state.spent.map((s) => [spentKey(s.origin, s.mint), s]));
   for (const s of write.spend ?? []) {
     const key = spentKey(s.origin, s.mint);
-    const amount = (spent.get(key)?.amount ?? 0n) + s.delta;
-    if (check && s.limit !== undefined && s.delta > 0n && amount > s.limit) throw new StoreConflict("over_limit", key);
-    spent.set(key, { origin: s.origin, mint: s.mint, amount: amount < 0n ? 0n : amount });
+    spent.set(key, spentAfter(spent.get(key), s, check));
   }
   return { channels: [...channels.values()], spent: [...spent.values()] };
+}
+
+/** Rule 2 for one channel: `now` (the store's) must hold the reservation `w` expects. */
+export function checkChannel(now: ChannelRecord | undefined, w: ChannelWrite): void {
+  if ((now?.cumulative ?? null) !== w.expected) throw new StoreConflict("channel_moved", w.record.channel);
+}
+
+/** `now` (the store's) with `s` added, never below zero; rule 2: never past `s.limit` when it grows. */
+export function spentAfter(now: SpentRecord | undefined, s: SpendWrite, check = true): SpentRecord {
+  const amount = (now?.amount ?? 0n) + s.delta;
+  if (check && s.limit !== undefined && s.delta > 0n && amount > s.limit) {
+    throw new StoreConflict("over_limit", spentKey(s.origin, s.mint));
+  }
+  return { origin: s.origin, mint: s.mint, amount: amount < 0n ? 0n : amount };
 }
 
 /** The key of an origin's spending in a mint. */

@@ -3,7 +3,7 @@
  * by a key (what a test page registers instead of Phantom), and the
  * conformance suite every `PayerStore` backend passes.
  */
-import { getAddressEncoder, getTransactionDecoder, getTransactionEncoder, type Address } from "@solana/kit";
+import { createSolanaRpc, getAddressEncoder, getTransactionDecoder, getTransactionEncoder, type Address } from "@solana/kit";
 import {
   SolanaSignMessage,
   SolanaSignTransaction,
@@ -97,6 +97,24 @@ export class KeypairWallet implements Wallet {
       inputs.map(async ({ message }) => ({ signedMessage: message, signature: await this.key.sign(message) })),
     );
   }
+}
+
+/**
+ * Moves the clock of the local node at `rpcUrl` (`micropay node`:
+ * surfpool's `surfnet_timeTravel` cheat code) to `unix` seconds, and waits
+ * until its blocks carry it.
+ */
+export async function travelTo(rpcUrl: string, unix: bigint): Promise<void> {
+  const body = { jsonrpc: "2.0", id: 1, method: "surfnet_timeTravel", params: [{ absoluteTimestamp: Number(unix) * 1000 }] };
+  const response = await fetch(rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`the node refused to move its clock (${response.status})`);
+  const rpc = createSolanaRpc(rpcUrl);
+  for (let i = 0; i < 200; i++) {
+    const time = await rpc.getBlockTime(await rpc.getSlot().send()).send().catch(() => null);
+    if (time !== null && BigInt(time) >= unix) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error("the clock did not move");
 }
 
 /** A store under test, and the same backing opened again (as after a reload). */

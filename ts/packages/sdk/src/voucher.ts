@@ -26,7 +26,15 @@ export interface WireVoucher {
 /** Bytes in a voucher message. */
 export const VOUCHER_MESSAGE_LEN = VOUCHER_DOMAIN.length + 32 + 8;
 
-const U64_MAX = 0xffff_ffff_ffff_ffffn;
+/** The largest u64. */
+export const U64_MAX = 0xffff_ffff_ffff_ffffn;
+
+/** `text` as a u64 when it is one in decimal digits (what the wire and the state file carry), else `undefined`. */
+export function parseU64(text: unknown): bigint | undefined {
+  if (typeof text !== "string" || !/^[0-9]{1,20}$/.test(text)) return undefined;
+  const value = BigInt(text);
+  return value <= U64_MAX ? value : undefined;
+}
 
 // a payer signs many vouchers of one channel: its domain ‖ channel prefix is kept
 let lastPrefix: { channel: Address; bytes: Uint8Array } | undefined;
@@ -69,12 +77,13 @@ export function toWire(voucher: Voucher): WireVoucher {
 export function fromWire(wire: unknown): Voucher | undefined {
   const w = wire as Partial<WireVoucher> | undefined;
   if (typeof w?.channel !== "string" || typeof w.amount !== "string" || typeof w.signature !== "string") return undefined;
-  if (!/^[0-9]{1,20}$/.test(w.amount) || BigInt(w.amount) > U64_MAX) return undefined;
+  const amount = parseU64(w.amount);
+  if (amount === undefined) return undefined;
   try {
     const channel = w.channel as Address;
     getAddressEncoder().encode(channel);
     const signature = Uint8Array.from(getBase58Encoder().encode(w.signature));
-    return signature.length === 64 ? { channel, amount: BigInt(w.amount), signature } : undefined;
+    return signature.length === 64 ? { channel, amount, signature } : undefined;
   } catch {
     return undefined;
   }
