@@ -26,8 +26,9 @@ import { gzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 import type { Address } from "@solana/kit";
 import { decodePaymentSignatureHeader, encodePaymentRequiredHeader, encodePaymentResponseHeader } from "@x402/core/http";
-import { forceNobleEd25519, fromWire, keyFromSeed, MemoryStore, MICROPAY_PROGRAM_ADDRESS, Payer, signVoucher, verifyVoucher, webCryptoEd25519, type PayerStore } from "@micropay/sdk";
+import { fromWire, keyFromSeed, MemoryStore, MICROPAY_PROGRAM_ADDRESS, verifyVoucher } from "@micropay/sdk";
 import { FileStore } from "@micropay/sdk/node";
+import { paysPerSecond, signRates } from "./src/measure.js";
 
 const VOUCHERS = 20_000;
 const PAYMENTS = 2_000;
@@ -37,34 +38,14 @@ const CREATOR = "CktRuQ2mttgRGkXJtyksdKHjUdc2C4TgDzyB98oEzy8" as Address;
 const MINT = "So11111111111111111111111111111111111111112" as Address;
 const SEED = new Array(32).fill(1);
 
-async function rate(n: number, f: (i: number) => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  for (let i = 0; i < n; i++) await f(i);
-  return n / ((performance.now() - start) / 1000);
-}
-
-async function paysWith(store: PayerStore, seed: Uint8Array): Promise<number> {
-  const key = await keyFromSeed(seed);
-  const payer = await Payer.open(store, { total: { [MINT]: 1n << 62n } });
-  await payer.adopt({ channel: CHANNEL, escrow: CHANNEL, owner: CHANNEL, creator: CREATOR, mint: MINT, nonce: 0n, allocation: 1n << 62n, cumulative: 0n, key: key.stored });
-  return rate(PAYMENTS, async () => {
-    const { voucher } = await payer.pay({ origin: "http://bench", creator: CREATOR, mint: MINT, price: 1n });
-    await payer.answered(voucher);
-  });
-}
+const SUBJECT = { channel: CHANNEL, creator: CREATOR, mint: MINT, seed: Uint8Array.from(SEED) };
 
 async function node() {
-  const seed = Uint8Array.from(SEED);
-  const webcrypto = await webCryptoEd25519();
-  const key = await keyFromSeed(seed);
-  const signWebCrypto = await rate(VOUCHERS, (i) => signVoucher(key, CHANNEL, BigInt(i + 1)));
-  forceNobleEd25519();
-  const nobleKey = await keyFromSeed(seed);
-  const signNoble = await rate(VOUCHERS, (i) => signVoucher(nobleKey, CHANNEL, BigInt(i + 1)));
-  forceNobleEd25519(false);
-  const paysMemory = await paysWith(new MemoryStore(), seed);
-  const paysFile = await paysWith(new FileStore(join(mkdtempSync(join(tmpdir(), "micropay-bench-")), "payer.json")), seed);
-  return { webcrypto, signWebCrypto, signNoble, paysMemory, paysFile };
+  const signing = await signRates(SUBJECT, VOUCHERS);
+  const paysMemory = (await paysPerSecond(new MemoryStore(), SUBJECT, PAYMENTS, "http://bench")).perSecond;
+  const file = new FileStore(join(mkdtempSync(join(tmpdir(), "micropay-bench-")), "payer.json"));
+  const paysFile = (await paysPerSecond(file, SUBJECT, PAYMENTS, "http://bench")).perSecond;
+  return { ...signing, paysMemory, paysFile };
 }
 
 /** Serves the bench page, `/free`, and `/paid` (a micropay 402, then a verified voucher). */

@@ -15,6 +15,7 @@ import { execFileSync } from "node:child_process";
 import { chromium, type Page } from "playwright-core";
 import { createSolanaRpc, type Address } from "@solana/kit";
 import { fetchChannel } from "@micropay/sdk";
+import { travelTo } from "@micropay/sdk/testing";
 
 function env(name: string): string {
   const value = process.env[name];
@@ -67,19 +68,6 @@ async function pay(uses: number, budget: bigint) {
   await page.fill("#budget", budget.toString());
   await page.fill("#uses", String(uses));
   await click("pay");
-}
-
-/** Moves the local node's clock to `unix` seconds (surfpool's cheat code) and waits for it. */
-async function travelTo(url: string, unix: bigint) {
-  const body = { jsonrpc: "2.0", id: 1, method: "surfnet_timeTravel", params: [{ absoluteTimestamp: Number(unix) * 1000 }] };
-  await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  const rpc = createSolanaRpc(url);
-  for (let i = 0; i < 200; i++) {
-    const time = await rpc.getBlockTime(await rpc.getSlot().send()).send().catch(() => null);
-    if (time !== null && BigInt(time) >= unix) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error("the clock did not move");
 }
 
 const steps: Record<string, unknown> = {};

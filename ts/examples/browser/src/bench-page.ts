@@ -7,7 +7,8 @@
  * server.
  */
 import type { Address } from "@solana/kit";
-import { forceNobleEd25519, IndexedDbStore, keyFromSeed, Payer, payingFetch, signVoucher, webCryptoEd25519 } from "@micropay/sdk";
+import { IndexedDbStore, payingFetch } from "@micropay/sdk";
+import { paysPerSecond, percentile, signRates } from "./measure.js";
 
 interface BenchConfig {
   vouchers: number;
@@ -17,16 +18,6 @@ interface BenchConfig {
   creator: Address;
   mint: Address;
   seed: number[];
-}
-
-async function rate(n: number, f: (i: number) => Promise<unknown>): Promise<number> {
-  const start = performance.now();
-  for (let i = 0; i < n; i++) await f(i);
-  return n / ((performance.now() - start) / 1000);
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 }
 
 async function timed(n: number, f: () => Promise<Response>): Promise<number[]> {
@@ -42,30 +33,15 @@ async function timed(n: number, f: () => Promise<Response>): Promise<number[]> {
 }
 
 async function bench(c: BenchConfig) {
-  const seed = Uint8Array.from(c.seed);
-  const webcrypto = await webCryptoEd25519();
-  const key = await keyFromSeed(seed);
-  const signWebCrypto = await rate(c.vouchers, (i) => signVoucher(key, c.channel, BigInt(i + 1)));
-  forceNobleEd25519();
-  const nobleKey = await keyFromSeed(seed);
-  const signNoble = await rate(c.vouchers, (i) => signVoucher(nobleKey, c.channel, BigInt(i + 1)));
-  forceNobleEd25519(false);
-
+  const subject = { channel: c.channel, creator: c.creator, mint: c.mint, seed: Uint8Array.from(c.seed) };
+  const signing = await signRates(subject, c.vouchers);
   const store = await IndexedDbStore.open(`bench-${Date.now()}`);
-  const payer = await Payer.open(store, { total: { [c.mint]: 1n << 62n } });
-  const record = { channel: c.channel, escrow: c.channel, owner: c.channel, creator: c.creator, mint: c.mint, nonce: 0n, allocation: 1n << 62n, cumulative: 0n, key: key.stored };
-  await payer.adopt(record);
-  const pays = await rate(c.payments, async () => {
-    const { voucher } = await payer.pay({ origin: location.origin, creator: c.creator, mint: c.mint, price: 1n });
-    await payer.answered(voucher);
-  });
+  const { payer, perSecond: pays } = await paysPerSecond(store, subject, c.payments, location.origin);
   const free = await timed(c.requests, () => fetch("/free"));
   const paying = payingFetch(payer);
   const paid = await timed(c.requests, () => paying("/paid"));
   return {
-    webcrypto,
-    signWebCrypto,
-    signNoble,
+    ...signing,
     pays,
     freeP50: percentile(free, 50),
     freeP99: percentile(free, 99),

@@ -33,7 +33,7 @@ import {
   WalletError,
   type ChainContext,
 } from "../src/index.js";
-import { KeypairWallet } from "../src/testing.js";
+import { KeypairWallet, travelTo } from "../src/testing.js";
 
 const url = process.env.MICROPAY_RPC_URL;
 const CREATOR = "CktRuQ2mttgRGkXJtyksdKHjUdc2C4TgDzyB98oEzy8" as Address;
@@ -92,23 +92,6 @@ for (const version of [0, "legacy"] as const) {
   });
 }
 
-/** Moves the local node's clock to `unix` seconds (surfpool's cheat code) and waits for it. */
-async function travelTo(ctx: ChainContext, unix: bigint) {
-  const response = await fetch(url!, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "surfnet_timeTravel", params: [{ absoluteTimestamp: Number(unix) * 1000 }] }),
-  });
-  assert.ok(response.ok);
-  for (let i = 0; i < 200; i++) {
-    const slot = await ctx.rpc.getSlot().send();
-    const time = await ctx.rpc.getBlockTime(slot).send().catch(() => null);
-    if (time !== null && BigInt(time) >= unix) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  assert.fail("the clock did not move");
-}
-
 test("close and refund: after the dispute window the unpaid allocation returns to the escrow, then to the wallet", { skip: !url && "set MICROPAY_RPC_URL", timeout: 120_000 }, async () => {
   const { ctx } = await funded(0);
   await createEscrow(ctx, NATIVE_MINT);
@@ -117,7 +100,7 @@ test("close and refund: after the dispute window the unpaid allocation returns t
   await requestClose(ctx, record);
   const closing = await fetchChannel(ctx.rpc, record.channel);
   await assert.rejects(finalizeClose(ctx, record), (e) => programErrorOf(e) !== undefined, "not before the window ends");
-  await travelTo(ctx, closing.data.closeRequestedAt + 61n);
+  await travelTo(url!, closing.data.closeRequestedAt + 61n);
   await finalizeClose(ctx, record);
   assert.equal((await fetchMaybeChannel(ctx.rpc, record.channel)).exists, false);
   assert.equal((await escrowOf(ctx, NATIVE_MINT)).state?.balance, 1_000_000n, "the unpaid 600,000 came back");
