@@ -209,8 +209,9 @@ async fn a_browser_wallet_pays_per_use() {
     assert_eq!(out["errors"], serde_json::json!([]), "{out}");
     assert_eq!(out["consoleErrors"], serde_json::json!([]), "{out}");
     let counted = served.load(Ordering::SeqCst) as u64;
-    // the closed tab's use was served or not (its answer was never read);
-    // either way the new tab's one use and it cost what the server served
+    // the closed tab's request reached the gateway or not; if it did, its
+    // use was served without the tab (a paid request runs to its end).
+    // Either way the new tab's one use, and the spending is what was served
     assert_eq!(steps["servedAfterClosedTab"], 1, "{out}");
     let before_reload = counted - AFTER_RELOAD;
     assert!(

@@ -706,6 +706,125 @@ async fn an_unreachable_upstream_is_not_charged() {
     assert_eq!(served.load(Ordering::SeqCst), 1);
 }
 
+/// A handler that says it was entered, then waits for the gate before
+/// answering: `500` while `fail` is set, else it counts a serving.
+fn gated_app(
+    paywall: Paywall,
+    entered: Arc<tokio::sync::Notify>,
+    gate: Arc<tokio::sync::Notify>,
+    fail: Arc<std::sync::atomic::AtomicBool>,
+    served: Arc<AtomicUsize>,
+) -> Router {
+    let slow = get(move || {
+        let (entered, gate) = (entered.clone(), gate.clone());
+        let (fail, served) = (fail.clone(), served.clone());
+        async move {
+            entered.notify_one();
+            gate.notified().await;
+            if fail.load(Ordering::SeqCst) {
+                (StatusCode::INTERNAL_SERVER_ERROR, "boom")
+            } else {
+                served.fetch_add(1, Ordering::SeqCst);
+                (StatusCode::OK, "served")
+            }
+        }
+    });
+    Router::new().route("/paid/slow", slow).layer(paywall)
+}
+
+/// `micropay_paid_requests_total`: paid requests served or credited.
+fn paid_total(paywall: &Paywall) -> u64 {
+    let metrics = paywall.metrics().render();
+    let line = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("micropay_paid_requests_total "))
+        .unwrap();
+    line.parse().unwrap()
+}
+
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// Found by the browser test in CI: a tab closed while its paid request was
+/// being served (hyper drops the request's future when the client leaves)
+/// had its voucher accepted but its use never served, and the new tab's
+/// re-send of that voucher was a duplicate: the payer paid for nothing. Now
+/// a paid request runs to its end without its client: the use is served (the
+/// re-send is a duplicate of a served use), or, when the service fails,
+/// credited (the re-send is served once).
+#[tokio::test]
+async fn a_paid_request_runs_to_its_end_when_the_client_leaves() {
+    let ledger = Arc::new(EmbeddedLedger::start().await);
+    let f = one_channel(&ledger, 10_000_000, 1_000_000, 0).await;
+    let paywall = Paywall::new(
+        receiver(ledger.clone(), f.creator.pubkey()),
+        PaywallConfig {
+            routes: routes(),
+            unrouted: Default::default(),
+            network: x402::network(&ledger.genesis_hash().await.unwrap()),
+            max_timeout_seconds: 60,
+            fund_action: None,
+            credit_not_found: false,
+        },
+    );
+    let entered = Arc::new(tokio::sync::Notify::new());
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let fail = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let served = Arc::new(AtomicUsize::new(0));
+    let app = gated_app(
+        paywall.clone(),
+        entered.clone(),
+        gate.clone(),
+        fail.clone(),
+        served.clone(),
+    );
+    let asked = required(call(&app, "/paid/slow", None).await).await;
+    // the client leaves once its paid request is in the handler
+    let leave = |voucher: String| {
+        let (app, entered) = (app.clone(), entered.clone());
+        async move {
+            let request =
+                tokio::spawn(async move { call(&app, "/paid/slow", Some(voucher)).await });
+            entered.notified().await;
+            request.abort();
+            assert!(request.await.unwrap_err().is_cancelled());
+        }
+    };
+
+    let first = pay(&asked, &Voucher::sign(&f.session, f.channel, PRICE));
+    leave(first.clone()).await;
+    gate.notify_one();
+    until("the left request served", || {
+        served.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    until("counted as paid", || paid_total(&paywall) == 1).await;
+    let again = required(call(&app, "/paid/slow", Some(first)).await).await;
+    assert_eq!(again.refusal().unwrap().reason, RefusalCode::Duplicate);
+    assert_eq!(served.load(Ordering::SeqCst), 1);
+
+    // the service fails after the client left: the voucher is a credit
+    fail.store(true, Ordering::SeqCst);
+    let second = pay(&asked, &Voucher::sign(&f.session, f.channel, 2 * PRICE));
+    leave(second.clone()).await;
+    gate.notify_one();
+    until("the failure credited", || paid_total(&paywall) == 2).await;
+    fail.store(false, Ordering::SeqCst);
+    gate.notify_one();
+    let retried = call(&app, "/paid/slow", Some(second.clone())).await;
+    assert_eq!(retried.status(), StatusCode::OK);
+    assert!(settlement(&retried).success);
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+    let again = required(call(&app, "/paid/slow", Some(second)).await).await;
+    assert_eq!(again.refusal().unwrap().reason, RefusalCode::Duplicate);
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+}
+
 /// Issue 25: junk vouchers on random channel addresses cost the receiver
 /// one RPC read each (no clock read, no signature check before it), and a
 /// client that keeps sending junk is answered 429 before anything is looked

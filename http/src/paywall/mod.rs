@@ -25,6 +25,12 @@
 //! credit and is served once — after a restart too, and on any gateway
 //! sharing the store ([`micropay_client::store::Credit`]).
 //!
+//! A request carrying a payment runs to its end even when its client leaves
+//! (a closed tab, a timeout: hyper drops the request's future): it runs on
+//! its own task, so a voucher accepted is always followed by its serving or
+//! its credit, never by nothing. The payer's re-send of that voucher is then
+//! a duplicate of a served use, or takes the credit.
+//!
 //! A route marked `settle_first` also claims the voucher on chain (through
 //! a [`Settle`]) before the service runs, and the `PAYMENT-RESPONSE` names
 //! the claim transaction. If the claim fails (or waits: at most
@@ -991,6 +997,7 @@ impl<S, B, ResBody> Service<Request<B>> for PaywallService<S>
 where
     S: Service<Request<B>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
+    S::Error: Send + 'static,
     B: Send + 'static,
     ResBody: http_body::Body<Data = Bytes> + Send + 'static,
     ResBody::Error: Into<BoxError>,
@@ -1006,101 +1013,146 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         // the ready service serves this request; a fresh clone waits for the next
         let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let inner = std::mem::replace(&mut self.inner, clone);
         let paywall = self.paywall.clone();
+        let pays = request.headers().contains_key(x402::PAYMENT_SIGNATURE);
+        let answer = answer(paywall, inner, request);
+        if !pays {
+            return Box::pin(answer);
+        }
+        // A client that leaves makes hyper drop this future. A payment runs
+        // on to its end anyway: once its voucher is accepted it is money, so
+        // the use it paid for is served, or credited if it fails (a closed
+        // tab's voucher, sent again, is then a duplicate of a served use).
         Box::pin(async move {
-            let path = match CanonicalPath::parse(request.uri().path()) {
-                Ok(p) => p,
-                Err(e) => return Ok(plain(StatusCode::BAD_REQUEST, format!("{e}\n"))),
-            };
-            let request = with_path(request, &path);
-            if request.uri().path() != path.as_str() {
-                // cannot happen for a canonical path; never forward another
-                return Ok(plain(
-                    StatusCode::BAD_REQUEST,
-                    "the path cannot be forwarded as priced\n".into(),
-                ));
-            }
-            let payment = request
-                .headers()
-                .get(x402::PAYMENT_SIGNATURE)
-                .map(|v| v.as_bytes().to_vec());
-            let client = request
-                .extensions()
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip());
-            let started = std::time::Instant::now();
-            let method = request.method().clone();
-            let decision = paywall
-                .decide_from(client, request.method(), &path, payment.as_deref())
-                .await;
-            let log = RequestLog {
-                method,
-                path: path.as_str().to_owned(),
-                started,
-            };
-            match decision {
-                Decision::Free => Ok(inner.call(request).await?.map(Body::new)),
-                Decision::Denied => Ok(plain(
-                    StatusCode::FORBIDDEN,
-                    "this path is not served here\n".into(),
+            match tokio::spawn(answer).await {
+                Ok(answered) => answered,
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(_) => Ok(plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the gateway is shutting down\n".into(),
                 )),
-                Decision::BadPath(e) => Ok(plain(StatusCode::BAD_REQUEST, format!("{e}\n"))),
-                Decision::Throttled => {
-                    log.refused("throttled");
-                    paywall.metrics().refused("throttled");
-                    Ok(throttled())
-                }
-                Decision::Paid(paid) => {
-                    let Paid {
-                        mut settlement,
-                        refund,
-                    } = *paid;
-                    let (channel, net) = refund.logged();
-                    let mut response = inner.call(request).await?.map(Body::new);
-                    let status = response.status();
-                    let kept = paywall.not_served(status) && paywall.give_back(refund).await;
-                    if kept {
-                        settlement.success = false;
-                        settlement.error_reason = Some(NOT_SERVED.into());
-                    }
-                    if let Ok(value) = HeaderValue::from_str(&encode_header(&settlement)) {
-                        response.headers_mut().insert(x402::PAYMENT_RESPONSE, value);
-                    }
-                    log.paid(&channel, net, status, kept);
-                    paywall.metrics().paid();
-                    Ok(response)
-                }
-                Decision::Refused(required) => {
-                    // the wire's snake_case code, as clients see it
-                    let reason = required
-                        .refusal()
-                        .and_then(|r| serde_json::to_value(r.reason).ok())
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_else(|| "payment_required".to_owned());
-                    log.refused(&reason);
-                    paywall.metrics().refused(&reason);
-                    Ok(payment_required(&required))
-                }
-                Decision::Conflict(required) => {
-                    log.refused("payment_identifier_conflict");
-                    paywall.metrics().refused("payment_identifier_conflict");
-                    let mut response = payment_required(&required);
-                    *response.status_mut() = StatusCode::CONFLICT;
-                    Ok(response)
-                }
-                Decision::Unavailable(why) => {
-                    log.refused(why.code());
-                    let metrics = paywall.metrics();
-                    metrics.refused(why.code());
-                    match why {
-                        Unavailable::Store => metrics.store_error(),
-                        Unavailable::Cluster => metrics.cluster_error(),
-                        _ => {}
-                    }
-                    Ok(unavailable(why))
-                }
             }
         })
     }
+}
+
+/// One request through the paywall: decided, then served or refused.
+async fn answer<S, B, ResBody>(
+    paywall: Paywall,
+    mut inner: S,
+    request: Request<B>,
+) -> Result<Response<Body>, S::Error>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+{
+    let path = match CanonicalPath::parse(request.uri().path()) {
+        Ok(p) => p,
+        Err(e) => return Ok(plain(StatusCode::BAD_REQUEST, format!("{e}\n"))),
+    };
+    let request = with_path(request, &path);
+    if request.uri().path() != path.as_str() {
+        // cannot happen for a canonical path; never forward another
+        return Ok(plain(
+            StatusCode::BAD_REQUEST,
+            "the path cannot be forwarded as priced\n".into(),
+        ));
+    }
+    let payment = request
+        .headers()
+        .get(x402::PAYMENT_SIGNATURE)
+        .map(|v| v.as_bytes().to_vec());
+    let client = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let decision = paywall
+        .decide_from(client, request.method(), &path, payment.as_deref())
+        .await;
+    let log = RequestLog {
+        method,
+        path: path.as_str().to_owned(),
+        started,
+    };
+    match decision {
+        Decision::Free => Ok(inner.call(request).await?.map(Body::new)),
+        Decision::Denied => Ok(plain(
+            StatusCode::FORBIDDEN,
+            "this path is not served here\n".into(),
+        )),
+        Decision::BadPath(e) => Ok(plain(StatusCode::BAD_REQUEST, format!("{e}\n"))),
+        Decision::Throttled => {
+            log.refused("throttled");
+            paywall.metrics().refused("throttled");
+            Ok(throttled())
+        }
+        Decision::Paid(paid) => serve_paid(&paywall, inner, request, *paid, &log).await,
+        Decision::Refused(required) => {
+            // the wire's snake_case code, as clients see it
+            let reason = required
+                .refusal()
+                .and_then(|r| serde_json::to_value(r.reason).ok())
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "payment_required".to_owned());
+            log.refused(&reason);
+            paywall.metrics().refused(&reason);
+            Ok(payment_required(&required))
+        }
+        Decision::Conflict(required) => {
+            log.refused("payment_identifier_conflict");
+            paywall.metrics().refused("payment_identifier_conflict");
+            let mut response = payment_required(&required);
+            *response.status_mut() = StatusCode::CONFLICT;
+            Ok(response)
+        }
+        Decision::Unavailable(why) => {
+            log.refused(why.code());
+            let metrics = paywall.metrics();
+            metrics.refused(why.code());
+            match why {
+                Unavailable::Store => metrics.store_error(),
+                Unavailable::Cluster => metrics.cluster_error(),
+                _ => {}
+            }
+            Ok(unavailable(why))
+        }
+    }
+}
+
+/// Serves a paid request; an answer that is not a serving (a `5xx`, …)
+/// keeps the voucher as a credit and says so in the `PAYMENT-RESPONSE`.
+async fn serve_paid<S, B, ResBody>(
+    paywall: &Paywall,
+    mut inner: S,
+    request: Request<B>,
+    paid: Paid,
+    log: &RequestLog,
+) -> Result<Response<Body>, S::Error>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+{
+    let Paid {
+        mut settlement,
+        refund,
+    } = paid;
+    let (channel, net) = refund.logged();
+    let mut response = inner.call(request).await?.map(Body::new);
+    let status = response.status();
+    let kept = paywall.not_served(status) && paywall.give_back(refund).await;
+    if kept {
+        settlement.success = false;
+        settlement.error_reason = Some(NOT_SERVED.into());
+    }
+    if let Ok(value) = HeaderValue::from_str(&encode_header(&settlement)) {
+        response.headers_mut().insert(x402::PAYMENT_RESPONSE, value);
+    }
+    log.paid(&channel, net, status, kept);
+    paywall.metrics().paid();
+    Ok(response)
 }
