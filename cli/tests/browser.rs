@@ -201,10 +201,15 @@ async fn a_browser_wallet_pays_per_use() {
         "{out}\n{}",
         serve_log()
     );
-    assert_eq!(
-        steps["spentAfterReload"],
-        (AFTER_RELOAD * PRICE).to_string(),
-        "the stale voucher given back: {out}"
+    // the recovered channel's first voucher is refused: `stale` (the server
+    // holds more) gives it back; `duplicate` (the creator's claim had landed
+    // one use behind, so it is the server's very voucher) keeps it counted,
+    // as a hostile server could echo any fresh voucher
+    let spent_after_reload: u64 = steps["spentAfterReload"].as_str().unwrap().parse().unwrap();
+    assert!(
+        [AFTER_RELOAD, AFTER_RELOAD + 1].contains(&(spent_after_reload / PRICE))
+            && spent_after_reload.is_multiple_of(PRICE),
+        "{out}"
     );
     assert_eq!(out["errors"], serde_json::json!([]), "{out}");
     assert_eq!(out["consoleErrors"], serde_json::json!([]), "{out}");

@@ -28,7 +28,8 @@
 //! refusal never makes the next request pay twice. Per request the
 //! middleware signs at most one new increment (plus a price rise it was
 //! asked for in an `underpaid` refusal, within the caps, and one more after
-//! a `duplicate` of a re-sent voucher, which proves that voucher was taken),
+//! a `duplicate`, which proves that voucher claimable: re-sent, it was
+//! taken before; signed afresh, a lost store signed the same amount again),
 //! tops up at most once, and never allocates past the budget. A channel
 //! refused for good (`closing`, `expiring`, `dispute_window_too_short`,
 //! `wrong_creator`, `fee_not_accepted`, `mint_not_accepted`) is dropped for
@@ -298,7 +299,7 @@ impl Pay {
         let slot = self.channel_for(creator, mint, offer, price).await?;
         let mut slot = slot.lock().await;
         let mut allowance = Allowance::default();
-        let (voucher, _) = self
+        let voucher = self
             .voucher_for(&mut slot, &creator, &mint, price, &mut allowance)
             .await?;
         slot.base = slot.base.max(voucher.amount);
@@ -704,7 +705,7 @@ impl Pay {
         mint: &Pubkey,
         price: u64,
         allowance: &mut Allowance,
-    ) -> Result<(Voucher, bool), PayError> {
+    ) -> Result<Voucher, PayError> {
         let channel = slot.channel;
         let signed = self.shared.payer.paid(&channel).await?;
         if slot.pending.is_none() {
@@ -712,7 +713,7 @@ impl Pay {
         }
         let target = slot.base.saturating_add(price);
         if let Some(v) = slot.pending.filter(|v| v.amount >= target) {
-            return Ok((v, true));
+            return Ok(v);
         }
         let increment = target.saturating_sub(signed).max(1);
         self.reserve(creator, mint, increment)?;
@@ -734,7 +735,7 @@ impl Pay {
         match voucher {
             Ok(v) => {
                 slot.pending = Some(v);
-                Ok((v, false))
+                Ok(v)
             }
             Err(e) => {
                 // nothing was signed: the reservation goes back
@@ -744,14 +745,13 @@ impl Pay {
         }
     }
 
-    /// Decides what the answer `response` to `voucher` (re-sent when
-    /// `resent`) means for `slot`, and what to do next.
+    /// Decides what the answer `response` to `voucher` means for `slot`,
+    /// and what to do next.
     #[allow(clippy::too_many_arguments)]
     async fn answered(
         &self,
         slot: &mut Slot,
         voucher: Voucher,
-        resent: bool,
         response: Response,
         (creator, mint): (Pubkey, Pubkey),
         price: &mut u64,
@@ -780,11 +780,13 @@ impl Pay {
             .await?
             .and_then(|s| refusal.verified_held(&channel, &s));
         match refusal.reason {
-            // the server holds exactly this voucher: it was taken before
-            // (an answer lost); proven only for a voucher sent before
-            RefusalCode::Duplicate
-                if resent && held.is_some_and(|h| h.amount == voucher.amount) =>
-            {
+            // the server holds exactly this voucher: it can be claimed, so
+            // it stays counted and the next one is new. Re-sent, it was
+            // taken before (an answer lost); signed afresh, a lost store
+            // signed it again (the same amount signs the same bytes) — or
+            // a hostile server echoes what it was just sent, which is why
+            // a duplicate never gives anything back
+            RefusalCode::Duplicate if held.is_some_and(|h| h.amount == voucher.amount) => {
                 slot.base = slot.base.max(voucher.amount);
                 slot.pending = None;
                 Ok(Then::Retry(response))
@@ -892,7 +894,7 @@ impl Middleware for Pay {
                 .await
                 .map_err(fail)?;
             let mut slot = slot.lock().await;
-            let (voucher, resent) = self
+            let voucher = self
                 .voucher_for(&mut slot, &creator, &mint, price, &mut allowance)
                 .await
                 .map_err(fail)?;
@@ -918,7 +920,6 @@ impl Middleware for Pay {
                 .answered(
                     &mut slot,
                     voucher,
-                    resent,
                     response,
                     (creator, mint),
                     &mut price,

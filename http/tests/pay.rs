@@ -342,6 +342,39 @@ async fn the_middleware_pays_tops_up_and_recovers_its_lost_state() {
     assert_eq!(earned.balance, 15 * PRICE);
 }
 
+/// Found by the lying-node test: a payer whose store was lost right after a
+/// paid request signs, on the channel it finds again, the very voucher the
+/// server holds (same amount, same key: the same bytes), which is refused
+/// as a `duplicate`; that refusal ended the request. Now the payer goes on
+/// from it. It stays counted (the server can claim it; a hostile server
+/// could echo any fresh voucher as a duplicate to have it given back), so
+/// the budget counts the use paid before the loss once more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_lost_right_after_a_payment_goes_on_paying() {
+    let w = world(100_000_000).await;
+    let budget = Budget {
+        per_creator: 1_000_000,
+        total: 1_000_000,
+    };
+    let url = format!("{}/paid/weather", w.url);
+    let (_, http) = client(&w, budget, 5);
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
+    let (channel, _) = channels(&w).await.remove(0);
+
+    let (pay, http) = client(&w, budget, 5);
+    for n in 2..=3 {
+        assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
+        assert_eq!(held(&w, &channel), n * PRICE);
+    }
+    assert_eq!(channels(&w).await.len(), 1);
+    assert_eq!(pay.spending().requests, 2);
+    assert_eq!(
+        pay.spending().in_mint(&SOL),
+        3 * PRICE,
+        "never less than what can be claimed"
+    );
+}
+
 /// A server offering other schemes and chains beside micropay (x402's
 /// `exact`, EVM networks, schemes yet unknown) is paid in micropay, at
 /// micropay's price: the other offers are read past, never paid.
@@ -506,6 +539,36 @@ async fn a_hostile_server_never_gets_more_than_the_budget() {
     assert_eq!(spent.requests, 0);
     let allocated: u64 = channels(&w).await.iter().map(|(_, c)| c.allocation).sum();
     assert!(allocated <= budget.total, "allocated {allocated}");
+}
+
+/// A server that answers each voucher it was just sent with "`duplicate`:
+/// I hold this one" (true: it was just sent it) and serves the next: were
+/// the echoed voucher given back as adding nothing, the server could claim
+/// two prices per use while the budget counted one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_echoing_each_voucher_as_a_duplicate_gets_what_is_counted() {
+    let hostile: Hostile = Arc::new(|v: &Voucher, n: usize| {
+        n.is_multiple_of(2)
+            .then(|| Answer::Refuse(refusal(RefusalCode::Duplicate, v, Some(v)), PRICE))
+    });
+    let w = world_with(100_000_000, Some(hostile), false).await;
+    let budget = Budget {
+        per_creator: 10 * PRICE,
+        total: 10 * PRICE,
+    };
+    let (pay, http) = client(&w, budget, 5);
+    let url = format!("{}/paid/weather", w.url);
+    for _ in 0..10 {
+        let _ = http.get(&url).send().await;
+    }
+    let claimable = w.received.lock().unwrap().iter().map(|v| v.amount).max();
+    let spent = pay.spending();
+    assert_eq!(Some(spent.in_mint(&SOL)), claimable, "{spent:?}");
+    assert!(spent.in_mint(&SOL) <= budget.total);
+    assert_eq!(
+        spent.requests, 5,
+        "half the budget's uses: the other half echoed"
+    );
 }
 
 /// Issue 25: one refusal the payer did not cause (the server's node lags

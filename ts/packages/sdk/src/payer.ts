@@ -12,9 +12,9 @@
  *   failure that was not the payer's is not paid twice.
  * - resync: a refusal carrying the server's held voucher moves the channel
  *   only when that voucher verifies against the channel's own session key;
- *   a voucher sent for the first time that the server already holds (or
- *   holds more than) added nothing and its spending is given back; a
- *   re-sent one the server holds was taken (see `resync`).
+ *   a voucher sent for the first time that the server holds more than
+ *   added nothing and its spending is given back; one it holds exactly, or
+ *   a re-sent one, stays counted (see `resync`).
  *
  * One payment at a time per channel: vouchers are cumulative, so a later
  * one arriving first would pay for the earlier use too (`payingFetch`
@@ -204,13 +204,15 @@ export class Payer {
    * True when the channel moved to it (pay again); false when `held` is
    * not this channel's own voucher at or above ours (nothing changes).
    *
-   * A voucher signed and sent once that the server already holds, or holds
-   * more than, added nothing (the held one was signed elsewhere: another
-   * tab, the CLI, this payer before its storage was wiped): its spending is
-   * given back. A re-sent voucher the server holds was taken for a use
-   * whose answer was lost: it stays counted; one the server holds more
-   * than may have been taken too, so it stays counted as well (never more
-   * than the budget).
+   * A voucher signed and sent once that the server holds more than added
+   * nothing (the held one was signed elsewhere: another tab, the CLI, this
+   * payer before its storage was wiped): its spending is given back. One
+   * the server says it holds exactly stays counted: it can be claimed, and
+   * a hostile server could echo any voucher it was just sent to have it
+   * given back (after a wipe, the use paid before is counted once more). A
+   * re-sent voucher the server holds, or holds more than, may have been
+   * taken for a use whose answer was lost: it stays counted as well (never
+   * less than what can be claimed).
    */
   async resync(sent: Voucher, held: Voucher, origin: string, price: bigint): Promise<boolean> {
     return this.serial(sent.channel, async () => {
@@ -221,7 +223,7 @@ export class Payer {
       this.fresh.delete(sent.channel);
       const { pending: _, ...rest } = channel;
       const cumulative = held.amount > channel.cumulative ? held.amount : channel.cumulative;
-      const giveBack = fresh ? spendWrites(this.budgets, origin, channel.mint, -price) : [];
+      const giveBack = fresh && held.amount > sent.amount ? spendWrites(this.budgets, origin, channel.mint, -price) : [];
       await this.commit({ channels: [{ record: { ...rest, cumulative }, expected: channel.cumulative }], spend: giveBack });
       return true;
     });

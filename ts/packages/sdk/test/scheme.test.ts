@@ -2,7 +2,7 @@
  * `payingFetch` and the `micropay` scheme against servers in this process:
  * an honest one (a small receiver: it verifies each voucher and holds the
  * highest) and hostile ones — one that takes every voucher and answers 402
- * anyway, one whose refusal carries a forged held voucher, one that raises
+ * anyway, one that echoes each voucher as a duplicate, one whose refusal carries a forged held voucher, one that raises
  * its price past the budget, one offering another program, one that
  * redirects a paid request to another origin. The payer never signs past
  * its budget, never resyncs to a voucher its key did not sign, never pays
@@ -35,12 +35,12 @@ const CREATOR = "CktRuQ2mttgRGkXJtyksdKHjUdc2C4TgDzyB98oEzy8" as Address;
 const CHANNEL = "8qbHbw2BbbTHBW1sbeqakYXVKRQM8Ne7pLK7m6CVfeR" as Address;
 const SEED = new Uint8Array(32).fill(1);
 
-type Mode = "honest" | "take-and-402" | "forged-held" | "price-rise" | "other-program" | "closing" | "negative-price" | "fractional-price";
+type Mode = "honest" | "take-and-402" | "echo-duplicate" | "forged-held" | "price-rise" | "other-program" | "closing" | "negative-price" | "fractional-price";
 
 /** A server selling `/item` at `price` under `mode`; `served` counts what it served. */
 async function server(mode: Mode, price = 10n) {
   const session = await keyFromSeed(SEED);
-  const state = { held: undefined as Voucher | undefined, served: 0, price };
+  const state = { held: undefined as Voucher | undefined, served: 0, price, echoed: 0 };
   const offer = (url: string, info?: object) => ({
     x402Version: 2,
     error: "payment required",
@@ -72,6 +72,11 @@ async function server(mode: Mode, price = 10n) {
     if (mode === "take-and-402") {
       state.held = voucher;
       return refuse(res, url);
+    }
+    if (mode === "echo-duplicate" && voucher.amount > held && state.echoed++ % 2 === 0) {
+      // "I hold this one already" — true: it was just sent it
+      state.held = voucher;
+      return refuse(res, url, { reason: "duplicate", channel: CHANNEL, held: toWire(voucher) });
     }
     if (voucher.amount - held < state.price) {
       const h = mode === "forged-held" ? { ...toWire(await signVoucher(session, CHANNEL, held + 1_000n)), amount: (held + 2_000n).toString() } : state.held && toWire(state.held);
@@ -129,6 +134,17 @@ test("a server that takes every voucher and answers 402 gets one price: the unan
   assert.equal(s.state.held?.amount, 10n);
   assert.equal(p.spent(MINT), 10n);
   assert.equal(s.state.served, 0);
+  await s.close();
+});
+
+test("a server that echoes each voucher as a duplicate gets what was counted, never more than the budget", async () => {
+  const s = await server("echo-duplicate");
+  const p = await payer(100n);
+  const fetch = payingFetch(p);
+  for (let i = 0; i < 10; i++) await fetch(`${s.origin}/item`).catch(() => undefined);
+  assert.equal(s.state.held?.amount, p.spent(MINT), "what it can claim is what was counted");
+  assert.equal(p.spent(MINT), 100n);
+  assert.equal(s.state.served, 5, "half the budget's uses: the other half echoed");
   await s.close();
 });
 
