@@ -149,6 +149,31 @@ pub async fn top_up(
     Ok((allocation, sent))
 }
 
+/// Whether `state`, which a node says is at `address`, is a channel the
+/// program could have made there for `escrow` (`escrow_state`): at the
+/// address its own seeds give, of the escrow's mint, with an id the escrow
+/// handed out, paying no more than its allocation. Checked before the
+/// wallet is asked to derive a key for it ([`recover`]), so a lying or
+/// broken node's made-up accounts cost the wallet no signature (a hardware
+/// wallet asks for each). What the node says of a real channel (its
+/// `claimed`) is still trusted: use a node you trust (SECURITY.md).
+pub fn made_by_program(
+    address: &Pubkey,
+    state: &Channel,
+    escrow: &Pubkey,
+    escrow_state: &Escrow,
+) -> bool {
+    let slot = pda::ChannelSlot {
+        generation: escrow_state.generation,
+        id: state.id,
+    };
+    state.escrow == *escrow
+        && state.mint == escrow_state.mint
+        && state.id < escrow_state.next_channel_id
+        && state.claimed <= state.allocation
+        && pda::channel(escrow, slot, state.nonce).0 == *address
+}
+
 /// Registers `channel` (its on-chain `state`) with `payer` when its voucher
 /// key derives from `wallet` and the payer does not hold it (its store was
 /// lost): it then signs no less than what the channel already settled.
@@ -329,4 +354,70 @@ async fn missing_earnings(
         }
     }
     Ok(ixs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn escrow_and_channel() -> (Pubkey, Escrow, Pubkey, Channel) {
+        let (owner, mint) = (Pubkey::new_unique(), Pubkey::new_unique());
+        let escrow = pda::escrow(&owner, &mint).0;
+        let escrow_state = Escrow {
+            owner,
+            mint,
+            balance: 0,
+            next_channel_id: 3,
+            generation: 42,
+            open_channels: 1,
+            bump: 255,
+        };
+        let slot = pda::ChannelSlot {
+            generation: 42,
+            id: 2,
+        };
+        let (address, bump) = pda::channel(&escrow, slot, 7);
+        let channel = Channel {
+            escrow,
+            mint,
+            creator: Pubkey::new_unique(),
+            signer: Pubkey::new_unique(),
+            allocation: 100,
+            claimed: 100,
+            fee_recipient: Pubkey::default(),
+            fee_bps: 0,
+            dispute_window_secs: 900,
+            expires_at: 0,
+            close_requested_at: 0,
+            id: 2,
+            nonce: 7,
+            bump,
+        };
+        (escrow, escrow_state, address, channel)
+    }
+
+    #[test]
+    fn only_a_channel_the_program_could_have_made_there_is_taken() {
+        let (escrow, state, address, channel) = escrow_and_channel();
+        assert!(made_by_program(&address, &channel, &escrow, &state));
+        type Change = fn(&mut Channel, &mut Escrow, &mut Pubkey);
+        let made_up: [(&str, Change); 6] = [
+            ("another address", |_, _, a| *a = Pubkey::new_unique()),
+            ("another nonce", |c, _, _| c.nonce = 8),
+            ("an id not handed out", |_, e, _| e.next_channel_id = 2),
+            ("another generation", |_, e, _| e.generation = 41),
+            ("another mint", |c, _, _| c.mint = Pubkey::new_unique()),
+            ("paying past its allocation", |c, _, _| c.claimed = 101),
+        ];
+        for (what, change) in made_up {
+            let (escrow, mut state, mut address, mut channel) = escrow_and_channel();
+            change(&mut channel, &mut state, &mut address);
+            assert!(
+                !made_by_program(&address, &channel, &escrow, &state),
+                "{what}"
+            );
+        }
+        let other_escrow = Pubkey::new_unique();
+        assert!(!made_by_program(&address, &channel, &other_escrow, &state));
+    }
 }

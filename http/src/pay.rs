@@ -487,14 +487,16 @@ impl Pay {
     ) -> Result<Option<Pubkey>, PayError> {
         let wallet = self.shared.wallet.pubkey();
         let escrow = pda::escrow(&wallet, &mint).0;
+        let ledger = self.shared.ledger.as_ref();
+        let Some(escrow_state) = accounts::escrow(ledger, &escrow).await? else {
+            return Ok(None);
+        };
         let mut best: Option<(u64, Pubkey)> = None;
-        for (address, channel) in self
-            .shared
-            .ledger
-            .channels(ChannelFilter::Escrow(escrow))
-            .await?
-        {
-            if !self.usable(&channel, creator, offer) || self.is_dropped(&address) {
+        for (address, channel) in ledger.channels(ChannelFilter::Escrow(escrow)).await? {
+            if !self.usable(&channel, creator, offer)
+                || self.is_dropped(&address)
+                || !channels::made_by_program(&address, &channel, &escrow, &escrow_state)
+            {
                 continue;
             }
             // a channel whose store was lost: its key derives from the wallet

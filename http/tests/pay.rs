@@ -375,6 +375,127 @@ async fn a_store_lost_right_after_a_payment_goes_on_paying() {
     );
 }
 
+/// A wallet that counts the session-key messages it is asked to sign (a
+/// hardware wallet asks its user for each).
+struct CountingWallet {
+    key: Arc<Keypair>,
+    session_messages: std::sync::atomic::AtomicUsize,
+}
+
+impl Signer for CountingWallet {
+    fn try_pubkey(&self) -> Result<Pubkey, solana_sdk::signer::SignerError> {
+        Ok(self.key.pubkey())
+    }
+    fn try_sign_message(
+        &self,
+        message: &[u8],
+    ) -> Result<solana_sdk::signature::Signature, solana_sdk::signer::SignerError> {
+        if message.starts_with(micropay_sdk::session::DOMAIN) {
+            self.session_messages
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        self.key.try_sign_message(message)
+    }
+    fn is_interactive(&self) -> bool {
+        false
+    }
+}
+
+/// A payer that lost its store searches its channels through a node that
+/// adds accounts of its own: channels at addresses their seeds do not give,
+/// with ids the escrow never handed out, paying past their allocation, and
+/// one that does not decode. None costs the wallet a signature nor hides
+/// the real channel, on which the payer goes on paying.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lying_node_s_made_up_channels_cost_the_wallet_nothing() {
+    let w = world(100_000_000).await;
+    let budget = Budget {
+        per_creator: 1_000_000,
+        total: 1_000_000,
+    };
+    let (_, http) = client(&w, budget, 5);
+    let url = format!("{}/paid/weather", w.url);
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
+    let (channel, real) = channels(&w).await.remove(0);
+
+    let escrow = real.escrow;
+    let state = accounts::escrow(w.ledger.as_ref(), &escrow)
+        .await
+        .unwrap()
+        .unwrap();
+    let account = |c: &micropay_client::micropay::state::Channel| {
+        let mut data = Vec::new();
+        anchor_lang::AccountSerialize::try_serialize(c, &mut data).unwrap();
+        solana_sdk::account::Account {
+            lamports: 1_000_000,
+            data,
+            owner: micropay_client::micropay::ID,
+            executable: false,
+            rent_epoch: 0,
+        }
+    };
+    let seeded = |id: u64, nonce: u64| {
+        let slot = micropay_sdk::pda::ChannelSlot {
+            generation: state.generation,
+            id,
+        };
+        micropay_sdk::pda::channel(&escrow, slot, nonce).0
+    };
+    let fresh = micropay_client::micropay::state::Channel {
+        nonce: 7,
+        signer: Pubkey::new_unique(),
+        ..real.clone()
+    };
+    let unissued = micropay_client::micropay::state::Channel {
+        id: state.next_channel_id,
+        ..fresh.clone()
+    };
+    let overpaid = micropay_client::micropay::state::Channel {
+        claimed: real.allocation + 1,
+        ..fresh.clone()
+    };
+    let mut malformed = account(&fresh);
+    malformed.data.truncate(20);
+    let lying = Arc::new(micropay_tests::client::Faulty::new(w.ledger.clone()));
+    *lying.invented.lock().unwrap() = vec![
+        (Pubkey::new_unique(), account(&fresh)),
+        (seeded(unissued.id, 7), account(&unissued)),
+        (seeded(real.id, 7), account(&overpaid)),
+        (Pubkey::new_unique(), malformed),
+    ];
+
+    // the store is lost; the new payer searches through the lying node
+    let wallet = Arc::new(CountingWallet {
+        key: w.wallet.clone(),
+        session_messages: Default::default(),
+    });
+    let signer: Arc<DynSigner> = wallet.clone();
+    let pay = Pay::new(
+        lying,
+        signer,
+        Payer::new(Arc::new(SqliteStore::in_memory().unwrap())),
+        PayPolicy {
+            budgets: BTreeMap::from([(SOL, budget)]),
+            allocation_requests: 5,
+        },
+    );
+    let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(pay.clone())
+        .build();
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
+    assert_eq!(
+        wallet
+            .session_messages
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one message: the real channel's"
+    );
+    assert_eq!(channels(&w).await.len(), 1, "no new channel opened");
+    assert_eq!(held(&w, &channel), 2 * PRICE);
+    // the first voucher signed again was the server's: counted again
+    assert_eq!(pay.spending().in_mint(&SOL), 2 * PRICE);
+}
+
 /// A server offering other schemes and chains beside micropay (x402's
 /// `exact`, EVM networks, schemes yet unknown) is paid in micropay, at
 /// micropay's price: the other offers are read past, never paid.

@@ -197,6 +197,9 @@ pub struct Faulty {
     held: tokio::sync::Mutex<Option<Transaction>>,
     /// What `recent_prioritization_fees` answers (a busy cluster's fees).
     pub priority_samples: std::sync::Mutex<Vec<u64>>,
+    /// Accounts a lying node puts first in every `program_accounts` answer,
+    /// whatever the filters.
+    pub invented: std::sync::Mutex<Vec<(Pubkey, Account)>>,
 }
 
 impl Faulty {
@@ -212,6 +215,7 @@ impl Faulty {
             hold_next_submit: AtomicBool::new(false),
             held: tokio::sync::Mutex::new(None),
             priority_samples: std::sync::Mutex::new(Vec::new()),
+            invented: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -300,7 +304,13 @@ impl Ledger for Faulty {
         self.inner.observe(addresses).await
     }
     async fn program_accounts(&self, filters: &[AccountFilter]) -> Result<Vec<(Pubkey, Account)>> {
-        self.inner.program_accounts(filters).await
+        let mut answer = self
+            .invented
+            .lock()
+            .map_err(|_| ClientError::rpc("poisoned"))?
+            .clone();
+        answer.extend(self.inner.program_accounts(filters).await?);
+        Ok(answer)
     }
     async fn recent_prioritization_fees(&self, _accounts: &[Pubkey]) -> Result<Vec<u64>> {
         Ok(self

@@ -253,17 +253,19 @@ pub trait Ledger: Send + Sync {
     /// `getProgramAccounts`.
     async fn program_accounts(&self, filters: &[AccountFilter]) -> Result<Vec<(Pubkey, Account)>>;
 
-    /// Existing channels matching `filter`.
+    /// Existing channels matching `filter`. An account that does not decode
+    /// as a channel (a broken or lying node's) is passed over with a
+    /// warning, so one cannot hide the others.
     async fn channels(&self, filter: ChannelFilter) -> Result<Vec<(Pubkey, Channel)>> {
         let found = self
             .program_accounts(&micropay_sdk::filters::channels(Some(filter)))
             .await?;
         let mut out = Vec::with_capacity(found.len());
         for (address, account) in found {
-            if let Some(channel) =
-                micropay_sdk::accounts::decode::<Channel>(&address, &account, "channel")?
-            {
-                out.push((address, channel));
+            match micropay_sdk::accounts::decode::<Channel>(&address, &account, "channel") {
+                Ok(Some(channel)) => out.push((address, channel)),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(%address, "passed over: {e}"),
             }
         }
         Ok(out)

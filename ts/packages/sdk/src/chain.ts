@@ -45,6 +45,7 @@ import {
   CHANNEL_DISCRIMINATOR,
   findEscrowPda,
   MICROPAY_PROGRAM_ADDRESS,
+  type Channel,
   type Escrow,
 } from "./generated/index.js";
 import type { Payer } from "./payer.js";
@@ -232,9 +233,19 @@ export async function withdraw(ctx: ChainContext, mint: Address, amount: bigint)
  * is the session key this wallet derives for it (one message signature
  * each). Their reservation starts at what was claimed on chain; the
  * server's first `stale` refusal brings it up to what it holds.
+ *
+ * The node's answer is checked before the wallet is asked anything: an
+ * account is taken only if it is the program's, decodes as a channel of
+ * this escrow and mint, sits at the address its own seeds give, has an id
+ * the escrow handed out and has paid no more than its allocation. So a
+ * lying or broken node cannot have the wallet sign a message per made-up
+ * account, nor fail the search with one malformed account. It is still
+ * trusted for what it says of the real ones (their `claimed`): use a node
+ * you trust (SECURITY.md).
  */
 export async function channelsOnChain(ctx: ChainContext, mint: Address): Promise<ChannelRecord[]> {
-  const { address: escrow } = await escrowOf(ctx, mint);
+  const { address: escrow, state } = await escrowOf(ctx, mint);
+  if (!state) return [];
   const accounts = await ctx.rpc
     .getProgramAccounts(MICROPAY_PROGRAM_ADDRESS, {
       encoding: "base64",
@@ -246,8 +257,9 @@ export async function channelsOnChain(ctx: ChainContext, mint: Address): Promise
     .send();
   const found: ChannelRecord[] = [];
   for (const { pubkey, account } of accounts) {
-    const channel = getChannelDecoder().decode(getBase64Encoder().encode(account.data[0]));
-    if (channel.closeRequestedAt !== 0n) continue;
+    if (found.some((f) => f.channel === pubkey)) continue;
+    const channel = await openChannelAt(pubkey, account, escrow, state, mint);
+    if (!channel) continue;
     const key = await deriveSessionKey(ctx.wallet, escrow, channel.nonce, ctx.keepSeed ?? true);
     if (key.address !== channel.signer) continue;
     found.push({
@@ -263,6 +275,34 @@ export async function channelsOnChain(ctx: ChainContext, mint: Address): Promise
     });
   }
   return found;
+}
+
+/** The open channel a node says is at `address`, if the program could have made it there (see `channelsOnChain`). */
+async function openChannelAt(
+  address: Address,
+  account: { owner: Address; data: readonly [string, string] },
+  escrow: Address,
+  state: Escrow,
+  mint: Address,
+): Promise<Channel | undefined> {
+  if (account.owner !== MICROPAY_PROGRAM_ADDRESS) return undefined;
+  const data = getBase64Encoder().encode(account.data[0]);
+  if (data.length < CHANNEL_DISCRIMINATOR.length || !CHANNEL_DISCRIMINATOR.every((b, i) => data[i] === b)) return undefined;
+  let channel: Channel;
+  try {
+    channel = getChannelDecoder().decode(data);
+  } catch {
+    return undefined;
+  }
+  const plausible =
+    channel.escrow === escrow &&
+    channel.mint === mint &&
+    channel.id < state.nextChannelId &&
+    channel.claimed <= channel.allocation &&
+    channel.closeRequestedAt === 0n;
+  if (!plausible) return undefined;
+  const seeded = await findChannelPda(escrow, { generation: state.generation, id: channel.id }, channel.nonce);
+  return seeded === address ? channel : undefined;
 }
 
 function token(ctx: ChainContext): Address {

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createSolanaRpc, getBase58Encoder, lamports, type Address } from "@solana/kit";
+import { createSolanaRpc, getBase58Encoder, getBase64Decoder, lamports, type Address } from "@solana/kit";
 import {
   channelsOnChain,
   createEscrow,
@@ -18,9 +18,12 @@ import {
   fetchMaybeChannel,
   finalizeClose,
   fetchChannel,
+  findChannelPda,
   fundAndOpen,
+  getChannelEncoder,
   MemoryStore,
   MICROPAY_ERROR__INSUFFICIENT_BALANCE,
+  MICROPAY_PROGRAM_ADDRESS,
   NATIVE_MINT,
   Payer,
   programErrorOf,
@@ -123,4 +126,52 @@ test("a program refusal is its typed error; a refusing wallet sends nothing", { 
   const before = await ctx.rpc.getBalance(wallet.address).send();
   await assert.rejects(createEscrow(ctx, CREATOR), (e) => e instanceof WalletError && e.reason === "refused");
   assert.equal((await ctx.rpc.getBalance(wallet.address).send()).value, before.value);
+});
+
+/**
+ * A node that adds accounts of its own to `getProgramAccounts`: channels
+ * at addresses their seeds do not give, with ids the escrow never handed
+ * out, owned by another program, malformed, or paying past their
+ * allocation. None costs the wallet a message; the real channel is found.
+ */
+test("a lying node's made-up channels cost the wallet nothing", { skip: !url && "set MICROPAY_RPC_URL", timeout: 120_000 }, async () => {
+  const { wallet, ctx } = await funded(0);
+  await createEscrow(ctx, NATIVE_MINT);
+  const payer = await Payer.open(new MemoryStore(), { total: {} });
+  const { record } = await fundAndOpen(ctx, { mint: NATIVE_MINT, creator: CREATOR, deposit: 1_000_000n, allocation: 600_000n }, payer);
+  const real = (await fetchChannel(ctx.rpc, record.channel)).data;
+  const { state } = await escrowOf(ctx, NATIVE_MINT);
+  const randomAddress = async () => (await KeypairWallet.fromSeed(crypto.getRandomValues(new Uint8Array(32)))).address;
+  const account = (data: Uint8Array, owner: Address = MICROPAY_PROGRAM_ADDRESS) => ({
+    data: [getBase64Decoder().decode(data), "base64"] as const,
+    executable: false,
+    lamports: lamports(1_000_000n),
+    owner,
+    rentEpoch: 0n,
+    space: BigInt(data.length),
+  });
+  const encode = (changes: Partial<typeof real>) => new Uint8Array(getChannelEncoder().encode({ ...real, ...changes }));
+  const fresh = { nonce: 7n, signer: await randomAddress() };
+  const unissued = { ...fresh, id: state!.nextChannelId };
+  const fakes = [
+    { pubkey: await randomAddress(), account: account(encode(fresh)) },
+    { pubkey: await findChannelPda(record.escrow, { generation: state!.generation, id: unissued.id }, 7n), account: account(encode(unissued)) },
+    { pubkey: await findChannelPda(record.escrow, { generation: state!.generation, id: real.id }, 7n), account: account(encode(fresh), CREATOR) },
+    { pubkey: await randomAddress(), account: account(encode(fresh).slice(0, 20)) },
+    { pubkey: record.channel, account: account(encode({ claimed: real.allocation + 1n })) },
+  ];
+  const lying = new Proxy(ctx.rpc, {
+    get(target, name, receiver) {
+      if (name !== "getProgramAccounts") return Reflect.get(target, name, receiver);
+      return (...args: Parameters<typeof target.getProgramAccounts>) => ({
+        send: async () => [...fakes, ...(await target.getProgramAccounts(...args).send())],
+      });
+    },
+  });
+  const asked = wallet.asked.messages;
+  const found = await channelsOnChain({ ...ctx, rpc: lying }, NATIVE_MINT);
+  assert.deepEqual(found.map((c) => c.channel), [record.channel]);
+  assert.equal(found[0]!.allocation, 600_000n);
+  assert.equal(found[0]!.cumulative, 0n, "the real account, not the one paying past its allocation");
+  assert.equal(wallet.asked.messages, asked + 1, "one message: the real channel's");
 });
