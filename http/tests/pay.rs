@@ -37,6 +37,12 @@ use std::{
 
 const PRICE: u64 = 1_000;
 
+/// A budget no test here reaches.
+const GENEROUS: Budget = Budget {
+    per_creator: 1_000_000,
+    total: 1_000_000,
+};
+
 struct World {
     ledger: Arc<EmbeddedLedger>,
     wallet: Arc<Keypair>,
@@ -280,10 +286,7 @@ async fn channels(w: &World) -> Vec<(Pubkey, micropay_client::micropay::state::C
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_middleware_pays_tops_up_and_recovers_its_lost_state() {
     let w = world(100_000_000).await;
-    let generous = Budget {
-        per_creator: 1_000_000,
-        total: 1_000_000,
-    };
+    let generous = GENEROUS;
     let (pay, http) = client(&w, generous, 5);
     let url = format!("{}/paid/weather", w.url);
 
@@ -352,10 +355,7 @@ async fn the_middleware_pays_tops_up_and_recovers_its_lost_state() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_lost_right_after_a_payment_goes_on_paying() {
     let w = world(100_000_000).await;
-    let budget = Budget {
-        per_creator: 1_000_000,
-        total: 1_000_000,
-    };
+    let budget = GENEROUS;
     let url = format!("{}/paid/weather", w.url);
     let (_, http) = client(&w, budget, 5);
     assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
@@ -409,10 +409,7 @@ impl Signer for CountingWallet {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lying_node_s_made_up_channels_cost_the_wallet_nothing() {
     let w = world(100_000_000).await;
-    let budget = Budget {
-        per_creator: 1_000_000,
-        total: 1_000_000,
-    };
+    let budget = GENEROUS;
     let (_, http) = client(&w, budget, 5);
     let url = format!("{}/paid/weather", w.url);
     assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
@@ -570,13 +567,7 @@ async fn without_an_escrow_the_middleware_says_so() {
         wallet,
         Payer::new(Arc::new(SqliteStore::in_memory().unwrap())),
         PayPolicy {
-            budgets: BTreeMap::from([(
-                SOL,
-                Budget {
-                    per_creator: 1_000_000,
-                    total: 1_000_000,
-                },
-            )]),
+            budgets: BTreeMap::from([(SOL, GENEROUS)]),
             allocation_requests: 10,
         },
     );
@@ -701,14 +692,7 @@ async fn a_refusal_the_payer_did_not_cause_costs_nothing() {
         (n == 0).then(|| Answer::Refuse(refusal(RefusalCode::UnknownChannel, v, None), PRICE))
     });
     let w = world_with(100_000_000, Some(hostile), false).await;
-    let (pay, http) = client(
-        &w,
-        Budget {
-            per_creator: 1_000_000,
-            total: 1_000_000,
-        },
-        10,
-    );
+    let (pay, http) = client(&w, GENEROUS, 10);
     let url = format!("{}/paid/weather", w.url);
     assert_eq!(http.get(&url).send().await.unwrap().status(), 402);
     for _ in 0..3 {
@@ -733,14 +717,7 @@ async fn a_price_rise_is_paid_once() {
         (n == 0).then(|| Answer::Refuse(refusal(RefusalCode::Underpaid, v, None), 2 * PRICE))
     });
     let w = world_with(100_000_000, Some(hostile), false).await;
-    let (pay, http) = client(
-        &w,
-        Budget {
-            per_creator: 1_000_000,
-            total: 1_000_000,
-        },
-        10,
-    );
+    let (pay, http) = client(&w, GENEROUS, 10);
     let url = format!("{}/paid/weather", w.url);
     assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
     let channel = channels(&w).await[0].0;
@@ -757,14 +734,7 @@ async fn a_server_error_leaves_the_voucher_pending() {
     let hostile: Hostile =
         Arc::new(|_: &Voucher, n: usize| (n == 0).then_some(Answer::Served(500)));
     let w = world_with(100_000_000, Some(hostile), false).await;
-    let (pay, http) = client(
-        &w,
-        Budget {
-            per_creator: 1_000_000,
-            total: 1_000_000,
-        },
-        10,
-    );
+    let (pay, http) = client(&w, GENEROUS, 10);
     let url = format!("{}/paid/weather", w.url);
     assert_eq!(http.get(&url).send().await.unwrap().status(), 500);
     assert_eq!(http.get(&url).send().await.unwrap().status(), 200);

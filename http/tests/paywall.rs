@@ -58,6 +58,19 @@ fn routes() -> Vec<Route> {
     .unwrap()]
 }
 
+/// The paywall's configuration for `routes` on `network`: unrouted paths
+/// by default, a 404 charged, no fund action.
+fn config(routes: Vec<Route>, network: String) -> PaywallConfig {
+    PaywallConfig {
+        credit_not_found: false,
+        unrouted: Default::default(),
+        routes,
+        network,
+        max_timeout_seconds: 60,
+        fund_action: None,
+    }
+}
+
 /// An app whose handler counts how often it ran.
 fn app(receiver: Arc<Receiver>, network: String, served: Arc<AtomicUsize>) -> Router {
     let paywall = Paywall::new(
@@ -339,18 +352,7 @@ async fn settle_first_routes_claim_before_serving() {
     let mut route = routes().remove(0);
     route.settle_first = true;
     let network = x402::network(&ledger.genesis_hash().await.unwrap());
-    let paywall = Paywall::with_settle(
-        receiver,
-        PaywallConfig {
-            credit_not_found: false,
-            unrouted: Default::default(),
-            routes: vec![route],
-            network,
-            max_timeout_seconds: 60,
-            fund_action: None,
-        },
-        settle,
-    );
+    let paywall = Paywall::with_settle(receiver, config(vec![route], network), settle);
     let served = Arc::new(AtomicUsize::new(0));
     let counter = served.clone();
     let app = Router::new()
@@ -481,14 +483,10 @@ async fn a_settle_first_retry_is_served_only_on_its_route() {
     };
     let paywall = Paywall::with_settle(
         receiver,
-        PaywallConfig {
-            credit_not_found: false,
-            unrouted: Default::default(),
-            routes: vec![route("/cheap", PRICE), route("/dear", 500 * PRICE)],
-            network: x402::network(&ledger.genesis_hash().await.unwrap()),
-            max_timeout_seconds: 60,
-            fund_action: None,
-        },
+        config(
+            vec![route("/cheap", PRICE), route("/dear", 500 * PRICE)],
+            x402::network(&ledger.genesis_hash().await.unwrap()),
+        ),
         settle,
     );
     let (cheap, dear) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
@@ -660,14 +658,10 @@ async fn an_unreachable_upstream_is_not_charged() {
         .port();
     let paywall = Paywall::new(
         receiver,
-        PaywallConfig {
-            routes: routes(),
-            unrouted: Default::default(),
-            network: x402::network(&ledger.genesis_hash().await.unwrap()),
-            max_timeout_seconds: 60,
-            fund_action: None,
-            credit_not_found: false,
-        },
+        config(
+            routes(),
+            x402::network(&ledger.genesis_hash().await.unwrap()),
+        ),
     );
     let proxy = micropay_http::proxy::Proxy::new(&format!("http://127.0.0.1:{port}")).unwrap();
     let app = proxy.router().layer(paywall);
@@ -763,14 +757,10 @@ async fn a_paid_request_runs_to_its_end_when_the_client_leaves() {
     let f = one_channel(&ledger, 10_000_000, 1_000_000, 0).await;
     let paywall = Paywall::new(
         receiver(ledger.clone(), f.creator.pubkey()),
-        PaywallConfig {
-            routes: routes(),
-            unrouted: Default::default(),
-            network: x402::network(&ledger.genesis_hash().await.unwrap()),
-            max_timeout_seconds: 60,
-            fund_action: None,
-            credit_not_found: false,
-        },
+        config(
+            routes(),
+            x402::network(&ledger.genesis_hash().await.unwrap()),
+        ),
     );
     let entered = Arc::new(tokio::sync::Notify::new());
     let gate = Arc::new(tokio::sync::Notify::new());

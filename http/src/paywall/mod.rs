@@ -1016,16 +1016,16 @@ where
         let inner = std::mem::replace(&mut self.inner, clone);
         let paywall = self.paywall.clone();
         let pays = request.headers().contains_key(x402::PAYMENT_SIGNATURE);
-        let answer = answer(paywall, inner, request);
+        let answering = answer(paywall, inner, request);
         if !pays {
-            return Box::pin(answer);
+            return Box::pin(answering);
         }
         // A client that leaves makes hyper drop this future. A payment runs
         // on to its end anyway: once its voucher is accepted it is money, so
         // the use it paid for is served, or credited if it fails (a closed
         // tab's voucher, sent again, is then a duplicate of a served use).
         Box::pin(async move {
-            match tokio::spawn(answer).await {
+            match tokio::spawn(answering).await {
                 Ok(answered) => answered,
                 Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
                 Err(_) => Ok(plain(
