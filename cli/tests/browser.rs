@@ -25,7 +25,6 @@ mod common;
 use anchor_spl::token::spl_token::native_mint::ID as SOL;
 use axum::{http::header, response::IntoResponse, routing::get};
 use micropay_client::ledger::rpc::RpcLedger;
-use micropay_node::{LocalNode, NodeConfig};
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::signature::{Keypair, Signer};
 use std::{
@@ -67,40 +66,17 @@ fn page_file(name: &'static str, mime: &'static str) -> axum::routing::MethodRou
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_wallet_pays_per_use() {
     let Some(chromium) = available() else { return };
-    let dir = tempfile::tempdir().unwrap();
     let seed: [u8; 32] = rand::random();
     let wallet = Keypair::new_from_array(seed);
     let (creator, fee_payer) = (Keypair::new(), Keypair::new());
-    let node = LocalNode::start(NodeConfig {
-        airdrop: vec![wallet.pubkey(), creator.pubkey(), fee_payer.pubkey()],
-        ..NodeConfig::ephemeral().unwrap()
-    })
-    .unwrap();
-    let url = node.rpc_url().to_string();
-    let key = |name: &str, k: &Keypair| {
-        let path = dir.path().join(name);
-        common::write_key(&path, k);
-        path.to_str().unwrap().to_string()
-    };
-    let (creator_key, fee_payer_key) = (
-        key("creator.json", &creator),
-        key("fee-payer.json", &fee_payer),
-    );
-    assert_cmd::Command::cargo_bin("micropay")
-        .unwrap()
-        .env("HOME", dir.path())
-        .args([
-            "-u",
-            &url,
-            "-k",
-            &creator_key,
-            "earnings",
-            "init",
-            "--mint",
-            "sol",
-        ])
-        .assert()
-        .success();
+    let (_node, story) = common::story::Story::start(&[
+        ("wallet", &wallet),
+        ("creator", &creator),
+        ("fee-payer", &fee_payer),
+    ]);
+    story.ok("creator.json", &["earnings", "init", "--mint", "sol"]);
+    let (dir, url) = (&story.dir, story.url.clone());
+    let fee_payer_key = story.path("fee-payer.json").to_str().unwrap().to_string();
 
     // the upstream: the page (free) and the API (sold by serve)
     let (api, served) = common::serve::counted_api_router();

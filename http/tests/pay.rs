@@ -254,9 +254,23 @@ fn client(
     budget: Budget,
     allocation_requests: u64,
 ) -> (Pay, reqwest_middleware::ClientWithMiddleware) {
-    let wallet: Arc<DynSigner> = w.wallet.clone();
-    let pay = Pay::new(
+    client_of(
         w.ledger.clone(),
+        w.wallet.clone(),
+        budget,
+        allocation_requests,
+    )
+}
+
+/// A paying client of `wallet` through `ledger`, with a new (empty) store.
+fn client_of(
+    ledger: Arc<dyn Ledger>,
+    wallet: Arc<DynSigner>,
+    budget: Budget,
+    allocation_requests: u64,
+) -> (Pay, reqwest_middleware::ClientWithMiddleware) {
+    let pay = Pay::new(
+        ledger,
         wallet,
         Payer::new(Arc::new(SqliteStore::in_memory().unwrap())),
         PayPolicy {
@@ -466,19 +480,7 @@ async fn a_lying_node_s_made_up_channels_cost_the_wallet_nothing() {
         key: w.wallet.clone(),
         session_messages: Default::default(),
     });
-    let signer: Arc<DynSigner> = wallet.clone();
-    let pay = Pay::new(
-        lying,
-        signer,
-        Payer::new(Arc::new(SqliteStore::in_memory().unwrap())),
-        PayPolicy {
-            budgets: BTreeMap::from([(SOL, budget)]),
-            allocation_requests: 5,
-        },
-    );
-    let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(pay.clone())
-        .build();
+    let (pay, http) = client_of(lying, wallet.clone(), budget, 5);
     assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
     assert_eq!(
         wallet
@@ -561,19 +563,7 @@ async fn without_an_escrow_the_middleware_says_so() {
         .airdrop(&stranger.pubkey(), 1_000_000_000)
         .await
         .unwrap();
-    let wallet: Arc<DynSigner> = Arc::new(stranger);
-    let pay = Pay::new(
-        w.ledger.clone(),
-        wallet,
-        Payer::new(Arc::new(SqliteStore::in_memory().unwrap())),
-        PayPolicy {
-            budgets: BTreeMap::from([(SOL, GENEROUS)]),
-            allocation_requests: 10,
-        },
-    );
-    let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(pay)
-        .build();
+    let (_, http) = client_of(w.ledger.clone(), Arc::new(stranger), GENEROUS, 10);
     let err = http
         .get(format!("{}/paid/weather", w.url))
         .send()
